@@ -1,0 +1,46 @@
+/* Fixed-point helpers shared by tinyq's reference kernels.
+ * They reproduce TFLite Micro's integer arithmetic bit for bit: gemmlowp's
+ * SaturatingRoundingDoublingHighMul / RoundingDivideByPOT and TFLite's
+ * double-rounding MultiplyByQuantizedMultiplier. Portable C99, no libc. */
+#ifndef TQ_COMMON_H
+#define TQ_COMMON_H
+
+#include <stdint.h>
+#include <string.h>
+
+#define TQ_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define TQ_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define TQ_CLAMP(x, lo, hi) TQ_MIN(TQ_MAX((x), (lo)), (hi))
+
+static inline int32_t tq_srdhm(int32_t a, int32_t b) {
+  if (a == b && a == INT32_MIN) return INT32_MAX;
+  int64_t ab = (int64_t)a * (int64_t)b;
+  int32_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+  return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+static inline int32_t tq_rdbpot(int32_t x, int exponent) {
+  const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLite's MultiplyByQuantizedMultiplier (double rounding). */
+static inline int32_t tq_mbqm(int32_t x, int32_t multiplier, int shift) {
+  const int left = shift > 0 ? shift : 0;
+  const int right = shift > 0 ? 0 : -shift;
+  return tq_rdbpot(tq_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+/* MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0). */
+static inline int32_t tq_mbqm_small(int32_t x, int32_t multiplier, int left_shift) {
+  return tq_rdbpot(tq_srdhm(x, multiplier), -left_shift);
+}
+
+/* MultiplyByQuantizedMultiplierGreaterThanOne (shift >= 0). */
+static inline int32_t tq_mbqm_big(int32_t x, int32_t multiplier, int left_shift) {
+  return tq_srdhm((int32_t)((uint32_t)x << left_shift), multiplier);
+}
+
+#endif

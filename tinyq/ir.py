@@ -1,0 +1,123 @@
+"""The graph IR: frozen dataclasses that every stage after the reader works on.
+
+No flatbuffer or interpreter object appears here. Constant tensors carry their
+data as read-only numpy arrays; activations carry none. Operators name their op
+with tinyq's op name (`conv_2d`), the same name used in templates, C symbols
+and reports, and carry their options as the op's own frozen dataclass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+# dtype name -> (numpy dtype, bytes per element); int4 is stored unpacked in the IR.
+DTYPES: dict[str, tuple[Any, int]] = {
+    "float32": (np.float32, 4),
+    "int32": (np.int32, 4),
+    "int64": (np.int64, 8),
+    "int16": (np.int16, 2),
+    "int8": (np.int8, 1),
+    "uint8": (np.uint8, 1),
+    "bool": (np.bool_, 1),
+    "int4": (np.int8, 1),
+}
+
+NO_TENSOR = -1  # TFLite's marker for an omitted optional input (e.g. no bias)
+
+
+@dataclass(frozen=True)
+class Quant:
+    """Affine quantization: real = scale * (q - zero_point), per tensor or per `axis`."""
+
+    scale: tuple[float, ...]
+    zero_point: tuple[int, ...]
+    axis: int = 0
+
+    @property
+    def per_channel(self) -> bool:
+        return len(self.scale) > 1
+
+    @property
+    def s(self) -> float:
+        """The per-tensor scale (the first one of a per-channel list)."""
+        return self.scale[0]
+
+    @property
+    def zp(self) -> int:
+        return self.zero_point[0]
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor:
+    index: int
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    quant: Quant | None = None
+    data: np.ndarray | None = None  # constant contents (weights, biases, shapes)
+    shape_signature: tuple[int, ...] | None = None
+    is_variable: bool = False
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
+
+    @property
+    def numel(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel * DTYPES[self.dtype][1]
+
+
+@dataclass(frozen=True)
+class Operator:
+    index: int
+    op: str  # tinyq op name, e.g. "conv_2d"; "custom:<code>" or "builtin:<n>" if unknown
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    options: Any = None  # the op's options dataclass, or None
+    version: int = 1
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    tensors: tuple[Tensor, ...]
+    operators: tuple[Operator, ...]  # in execution order
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    name: str = "model"
+    description: str = ""
+    metadata: tuple[tuple[str, bytes], ...] = field(default=())
+
+    def tensor(self, index: int) -> Tensor | None:
+        return None if index == NO_TENSOR else self.tensors[index]
+
+    def op_inputs(self, op: Operator) -> list[Tensor | None]:
+        return [self.tensor(i) for i in op.inputs]
+
+    def op_outputs(self, op: Operator) -> list[Tensor]:
+        return [self.tensors[i] for i in op.outputs]
+
+    def producers(self) -> dict[int, Operator]:
+        return {t: op for op in self.operators for t in op.outputs}
+
+    def consumers(self) -> dict[int, list[Operator]]:
+        result: dict[int, list[Operator]] = {}
+        for op in self.operators:
+            for t in op.inputs:
+                if t != NO_TENSOR:
+                    result.setdefault(t, []).append(op)
+        return result
+
+    def with_outputs(self, outputs: tuple[int, ...]) -> "Graph":
+        return replace(self, outputs=tuple(outputs))
+
+
+def describe_op(graph: Graph, op: Operator) -> str:
+    """`op 3 (conv_2d)`: how errors and reports name an operator."""
+    return f"op {op.index} ({op.op})"

@@ -1,0 +1,69 @@
+"""FULLY_CONNECTED: int8 x int8 -> int8, per-tensor or per-channel weights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyq import qmath
+from tinyq.ir import Graph, Operator
+from tinyq.ops.base import ConstArray, Lowered, OpSpec, unsupported
+from tinyq.ops.common import bias_array, fused_range, io, require_const, require_int8, requant_arrays
+
+
+@dataclass(frozen=True)
+class FullyConnectedOptions:
+    fused_activation_function: str = "NONE"
+    weights_format: str = "DEFAULT"
+    keep_num_dims: bool = False
+    asymmetric_quantize_inputs: bool = False
+    quantized_bias_type: str = "FLOAT32"
+
+
+@dataclass(frozen=True)
+class FullyConnectedParams:
+    batches: int
+    accum_depth: int
+    output_depth: int
+    input_offset: int
+    filter_offset: int
+    output_offset: int
+    act_min: int
+    act_max: int
+    has_bias: bool
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    (x, w, *rest), (y,) = io(graph, op, 2)
+    b = rest[0] if rest else None
+    opts: FullyConnectedOptions = op.options
+    if opts.weights_format != "DEFAULT":
+        raise unsupported(graph, op, f"weights format {opts.weights_format} is not supported")
+    require_int8(graph, op, x, y)
+    require_const(graph, op, w, "weights")
+    require_int8(graph, op, w, what="weights")
+    if len(w.shape) != 2:
+        raise unsupported(graph, op, f"weights must be 2-D, got {w.shape}")
+    output_depth, accum_depth = w.shape
+    if y.shape[-1] != output_depth or x.numel % accum_depth:
+        raise unsupported(graph, op, f"input {x.shape} / weights {w.shape} / output {y.shape} do not agree")
+    if w.quant.per_channel and w.quant.axis != 0:
+        raise unsupported(graph, op, "per-channel weights must be quantized along axis 0")
+    mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, output_depth)
+    act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
+    filter_offset = 0 if w.quant.per_channel else -w.quant.zp
+    bias = bias_array(graph, op, b, output_depth)
+    params = FullyConnectedParams(
+        batches=y.numel // output_depth, accum_depth=accum_depth, output_depth=output_depth,
+        input_offset=-x.quant.zp, filter_offset=filter_offset, output_offset=y.quant.zp,
+        act_min=act_min, act_max=act_max, has_bias=bias is not None)
+    consts = (ConstArray("filter", "int8_t", np.asarray(w.data, dtype=np.int8).reshape(-1)),
+              *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()))
+    return Lowered(op=op, kernel="fully_connected", params=params, inputs=(x.index,),
+                   outputs=(y.index,), consts=consts)
+
+
+SPECS = [OpSpec(name="fully_connected", builtin="FULLY_CONNECTED", options=FullyConnectedOptions,
+                fb_options="FullyConnectedOptions", lower=lower,
+                doc="int8 activations, int8 weights per-tensor or per-channel (axis 0), int32 bias")]

@@ -1,0 +1,44 @@
+"""RESHAPE (and the shape-only ops that behave like it): a view, no data moves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyq.ir import Graph, Operator
+from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.common import io
+
+
+@dataclass(frozen=True)
+class ReshapeOptions:
+    new_shape: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SqueezeOptions:
+    squeeze_dims: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ViewParams:
+    bytes: int
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    (x, *_), (y,) = io(graph, op, 1)
+    if x.nbytes != y.nbytes or x.dtype != y.dtype:
+        raise unsupported(graph, op, f"input {x.dtype}{list(x.shape)} and output {y.dtype}{list(y.shape)} "
+                                     "differ in size or type")
+    if x.quant != y.quant:
+        raise unsupported(graph, op, "input and output quantization differ")
+    return Lowered(op=op, kernel="view", params=ViewParams(bytes=x.nbytes), inputs=(x.index,),
+                   outputs=(y.index,), alias_of=x.index)
+
+
+SPECS = [
+    OpSpec(name="reshape", builtin="RESHAPE", options=ReshapeOptions, fb_options="ReshapeOptions",
+           lower=lower, doc="a view of its input: no copy, no arena"),
+    OpSpec(name="squeeze", builtin="SQUEEZE", options=SqueezeOptions, fb_options="SqueezeOptions",
+           lower=lower, doc="a view of its input: no copy, no arena"),
+    OpSpec(name="expand_dims", builtin="EXPAND_DIMS", lower=lower, doc="a view of its input"),
+]

@@ -1,0 +1,160 @@
+""".tflite bytes -> ir.Graph (subgraph 0), with every malformation a TinyqError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tinyq import ops
+from tinyq.errors import TinyqError
+from tinyq.ir import DTYPES, NO_TENSOR, Graph, Operator, Quant, Tensor
+from tinyq.ops.base import options_from_fb
+from tinyq.tflite.schema import BUILTIN_NAMES, OPTIONS_NAMES, TENSOR_TYPE_NAMES, TFLITE_MAGIC, fb
+
+
+def read_model_file(path: str | Path) -> Graph:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TinyqError(f"cannot read model: {exc.strerror}", where=str(path)) from None
+    return read_model(data, where=str(path), name=_c_name(path.stem))
+
+
+def _c_name(stem: str) -> str:
+    name = "".join(c if c.isalnum() else "_" for c in stem).lower().strip("_") or "model"
+    return "m_" + name if name[0].isdigit() else name
+
+
+def read_model(data: bytes, where: str = "model", name: str = "model") -> Graph:
+    if len(data) < 8 or data[4:8] != TFLITE_MAGIC:
+        raise TinyqError("not a TFLite model (no 'TFL3' file identifier)", where=where,
+                         hint="pass a .tflite flatbuffer")
+    try:
+        model = fb.ModelT.InitFromObj(fb.Model.GetRootAs(data, 0))
+    except Exception as exc:  # the generated parser raises anything on corrupt offsets
+        raise TinyqError(f"malformed flatbuffer ({type(exc).__name__})", where=where,
+                         hint="the file is truncated or corrupt") from None
+    try:
+        return _to_graph(model, data, where, name)
+    except TinyqError:
+        raise
+    except (IndexError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        raise TinyqError(f"malformed model ({type(exc).__name__}: {exc})", where=where,
+                         hint="the file is truncated or corrupt") from None
+
+
+def _to_graph(model, data: bytes, where: str, name: str) -> Graph:
+    if not model.subgraphs:
+        raise TinyqError("model has no subgraph", where=where)
+    sub = model.subgraphs[0]
+    buffers = model.buffers or []
+    tensors = tuple(_tensor(i, t, buffers, data, where) for i, t in enumerate(sub.tensors or []))
+    n = len(tensors)
+
+    def check_indices(indices, what: str) -> tuple[int, ...]:
+        result = tuple(int(i) for i in (indices if indices is not None else []))
+        for i in result:
+            if i != NO_TENSOR and not 0 <= i < n:
+                raise TinyqError(f"{what} refers to tensor {i}, but there are {n}", where=where,
+                                 hint="the file is corrupt")
+        return result
+
+    codes = model.operatorCodes or []
+    operators = []
+    for index, o in enumerate(sub.operators or []):
+        if not 0 <= o.opcodeIndex < len(codes):
+            raise TinyqError(f"op {index} has opcode index {o.opcodeIndex}, but there are {len(codes)}",
+                             where=where, hint="the file is corrupt")
+        code = codes[o.opcodeIndex]
+        builtin = BUILTIN_NAMES.get(max(code.builtinCode, code.deprecatedBuiltinCode), "")
+        spec = ops.by_builtin(builtin)
+        kind = OPTIONS_NAMES.get(o.builtinOptionsType) if o.builtinOptionsType else None
+        if builtin == "CUSTOM":
+            op_name = f"custom:{_text(code.customCode)}"
+        else:
+            op_name = spec.name if spec else (builtin.lower() or f"builtin:{code.builtinCode}")
+        options = options_from_fb(spec.options if spec else None, kind, o.builtinOptions)
+        operators.append(Operator(
+            index=index, op=op_name,
+            inputs=check_indices(o.inputs, f"op {index} input"),
+            outputs=check_indices(o.outputs, f"op {index} output"),
+            options=options, version=int(code.version or 1)))
+
+    metadata = []
+    for m in model.metadata or []:
+        if 0 <= m.buffer < len(buffers):
+            metadata.append((_text(m.name), _buffer_bytes(buffers[m.buffer], data, where)))
+    return Graph(
+        tensors=tensors, operators=tuple(operators),
+        inputs=check_indices(sub.inputs, "graph input"),
+        outputs=check_indices(sub.outputs, "graph output"),
+        name=name, description=_text(model.description), metadata=tuple(metadata))
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _buffer_bytes(buf, data: bytes, where: str) -> bytes:
+    if buf.offset and buf.offset > 1:  # large models keep tensor data after the flatbuffer
+        end = buf.offset + buf.size
+        if end > len(data):
+            raise TinyqError(f"buffer data at offset {buf.offset} runs past the end of the file",
+                             where=where, hint="the file is truncated")
+        return bytes(data[buf.offset:end])
+    if buf.data is None:
+        return b""
+    return np.asarray(buf.data, dtype=np.uint8).tobytes()
+
+
+def _tensor(index: int, t, buffers, data: bytes, where: str) -> Tensor:
+    name = _text(t.name)
+    dtype = TENSOR_TYPE_NAMES.get(t.type, f"type{t.type}")
+    shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
+    if any(d < 0 for d in shape):
+        raise TinyqError(f"tensor {index} ({name}) has a negative dimension {shape}", where=where)
+    if not 0 <= t.buffer < max(len(buffers), 1):
+        raise TinyqError(f"tensor {index} ({name}) uses buffer {t.buffer}, but there are {len(buffers)}",
+                         where=where, hint="the file is corrupt")
+    raw = _buffer_bytes(buffers[t.buffer], data, where) if buffers else b""
+    return Tensor(
+        index=index, name=name, dtype=dtype, shape=shape, quant=_quant(t.quantization),
+        data=_const_data(raw, dtype, shape, index, name, where) if raw else None,
+        shape_signature=tuple(int(d) for d in t.shapeSignature) if t.shapeSignature is not None else None,
+        is_variable=bool(t.isVariable))
+
+
+def _const_data(raw: bytes, dtype: str, shape, index: int, name: str, where: str) -> np.ndarray:
+    numel = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if dtype not in DTYPES:
+        raise TinyqError(f"tensor {index} ({name}) has unsupported type {dtype}", where=where)
+    if dtype == "int4":
+        if len(raw) != (numel + 1) // 2:
+            raise TinyqError(f"tensor {index} ({name}) holds {len(raw)} bytes, int4 {shape} needs "
+                             f"{(numel + 1) // 2}", where=where, hint="the file is corrupt")
+        packed = np.frombuffer(raw, dtype=np.uint8)
+        low = (packed & 0x0F).astype(np.int8)
+        high = (packed >> 4).astype(np.int8)
+        values = np.stack([low, high], axis=1).reshape(-1)[:numel]
+        values = np.where(values > 7, values - 16, values).astype(np.int8)
+    else:
+        np_type, size = DTYPES[dtype]
+        if len(raw) != numel * size:
+            raise TinyqError(f"tensor {index} ({name}) holds {len(raw)} bytes, {dtype} {shape} needs "
+                             f"{numel * size}", where=where, hint="the file is corrupt")
+        values = np.frombuffer(raw, dtype=np.dtype(np_type).newbyteorder("<")).astype(np_type)
+    values = values.reshape(shape)
+    values.flags.writeable = False
+    return values
+
+
+def _quant(q) -> Quant | None:
+    if q is None or q.scale is None or len(q.scale) == 0:
+        return None
+    scale = tuple(float(s) for s in q.scale)
+    zp = tuple(int(z) for z in q.zeroPoint) if q.zeroPoint is not None and len(q.zeroPoint) else (0,) * len(scale)
+    return Quant(scale=scale, zero_point=zp, axis=int(q.quantizedDimension))
