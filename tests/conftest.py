@@ -1,0 +1,33 @@
+"""Shared fixtures: where the shared models live, and the bit-exact assertion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tinyq.boards import get_board
+from tinyq.driver import compile_graph
+from tinyq.verify import summarize, verify_host
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+MLPERF = SHARED / "models" / "mlperf-tiny"
+QUANT = SHARED / "quant"
+
+
+def shared_file(*parts: str) -> Path:
+    """A file from ../shared, or skip the test with the reason."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (tests that use ../shared models skip without it)")
+    return path
+
+
+def assert_bit_exact(graph, n_inputs: int = 20, backend: str | None = None, board: str = "host",
+                     layers: bool = False, seed: int = 0):
+    """Compile `graph`, run it on the host and in TFLM, and require identical bytes."""
+    b = get_board(board)
+    compiled = compile_graph(graph, b, backend=backend)
+    result = verify_host(compiled, b, n_inputs=n_inputs, layers=layers, seed=seed)
+    assert result.ok, summarize(result, graph)
+    return compiled

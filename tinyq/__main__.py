@@ -1,0 +1,3 @@
+from tinyq.cli import main
+
+main()

@@ -1,0 +1,119 @@
+"""The `tinyq` command line. Each command is a thin shell over tinyq.driver."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from tinyq import __version__
+from tinyq.errors import TinyqError
+
+MODEL = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tinyq")
+def cli():
+    """tinyq: compile .tflite models into static, bit-exact C for microcontrollers.
+
+    \b
+    Typical flow:
+      tinyq inspect model.tflite              what is in it, what tinyq supports
+      tinyq generate model.tflite -o out/     C sources: model, kernels, header
+      tinyq verify model.tflite               compile and compare with TFLM, byte for byte
+    """
+
+
+@cli.command()
+@click.argument("model", type=MODEL)
+@click.option("--board", default="host", show_default=True, help="Board whose default backend to show.")
+@click.option("--backend", default=None, help="Kernel backend (default: the board's).")
+def inspect(model: Path, board: str, backend: str | None):
+    """Show a model's ops, tensors and sizes, and which ops tinyq can lower."""
+    from tinyq.backends import choose_kernels, get_backend
+    from tinyq.boards import get_board
+    from tinyq.errors import UnsupportedError
+    from tinyq.inspect_report import inspect_text
+    from tinyq.lower import lower_graph
+    from tinyq.tflite.reader import read_model_file
+
+    graph = read_model_file(model)
+    b = get_board(board)
+    try:
+        choices = choose_kernels(get_backend(backend or b.default_backend), lower_graph(graph).ops)
+    except UnsupportedError:
+        choices = None
+    click.echo(inspect_text(graph, str(model), choices))
+
+
+@cli.command()
+@click.argument("model", type=MODEL)
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory to write (replaced atomically).")
+@click.option("--name", default=None, help="C name of the model (default: from the file name).")
+@click.option("--board", default="host", show_default=True, help="Target board (see tinyq boards).")
+@click.option("--backend", default=None, help="Kernel backend: reference, ... (default: the board's).")
+def generate(model: Path, out_dir: Path, name: str | None, board: str, backend: str | None):
+    """Generate C sources for MODEL: <name>_model.c/.h and the kernels it calls."""
+    from tinyq.boards import get_board
+    from tinyq.codegen import write_output_dir
+    from tinyq.driver import compile_file
+
+    compiled = compile_file(model, get_board(board), backend=backend, name=name)
+    out = write_output_dir(out_dir, compiled.source.files)
+    plan = compiled.plan
+    click.echo(f"wrote {len(compiled.source.files)} files to {out}")
+    click.echo(f"  arena {plan.arena_bytes:,} B (lower bound {plan.lower_bound_bytes:,} B), "
+               f"entry point tinyq_{compiled.source.name}_invoke()")
+
+
+@cli.command()
+@click.argument("model", type=MODEL)
+@click.option("--board", default="host", show_default=True, help="Where to run the generated code.")
+@click.option("--backend", default=None, help="Kernel backend (default: the board's).")
+@click.option("--inputs", "n_inputs", default=100, show_default=True,
+              help="Number of inputs (3 edge cases, then uniform random).")
+@click.option("--layers", is_flag=True, help="Compare every intermediate tensor, to find the first diverging op.")
+@click.option("--seed", default=0, show_default=True, help="Random seed for the inputs.")
+def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: bool, seed: int):
+    """Generate, compile and run MODEL, and compare with TFLM byte for byte.
+
+    Exits 0 when every output (every tensor, with --layers) matches, 1 otherwise.
+    """
+    from tinyq.boards import get_board
+    from tinyq.driver import compile_file
+    from tinyq.verify import summarize, verify_host
+
+    b = get_board(board)
+    compiled = compile_file(model, b, backend=backend)
+    if b.runner != "host":
+        raise TinyqError(f"board {board} runs with '{b.runner}', which verify does not drive yet",
+                         hint="use --board host")
+    click.echo(f"verifying {model} on {b.name} ({backend or b.default_backend} kernels), "
+               f"{n_inputs} inputs{' layer by layer' if layers else ''} ...", err=True)
+    result = verify_host(compiled, b, n_inputs=n_inputs, layers=layers, seed=seed)
+    click.echo(summarize(result, compiled.graph))
+    sys.exit(0 if result.ok else 1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="tinyq", standalone_mode=False)
+    except TinyqError as exc:
+        click.echo(f"tinyq: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("tinyq: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("tinyq: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
