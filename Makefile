@@ -1,0 +1,40 @@
+# tinyq: two entry points on a fresh Debian machine.
+#   make demo   install everything, then run the whole pipeline on the built-in model
+#   make test   install everything, then run the test suite
+VENV   ?= .venv
+PYTHON ?= python3
+APT_PACKAGES = gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+
+.PHONY: setup system python demo test clean
+
+setup: system python
+
+# Cross compiler, newlib and QEMU from Debian; skipped when already present.
+system:
+	@if command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm >/dev/null \
+	    && [ -d /usr/lib/arm-none-eabi/newlib ] && command -v cc >/dev/null; then \
+	  echo "system packages: present"; \
+	else \
+	  echo "system packages: installing $(APT_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+
+python: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(VENV)/bin/tinyq demo
+
+test: setup
+	$(VENV)/bin/pytest -q -n 2 $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build out .pytest_cache

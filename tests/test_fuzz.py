@@ -1,0 +1,47 @@
+"""Mutated real models: tinyq either handles them or raises a one-line TinyqError, never a traceback."""
+
+import numpy as np
+import pytest
+
+from conftest import shared_file
+from tinyq.boards import get_board
+from tinyq.driver import compile_graph
+from tinyq.errors import TinyqError
+from tinyq.tflite.reader import read_model
+
+MUTATIONS = 200
+
+
+def mutate(data: bytes, rng) -> bytes:
+    buf = bytearray(data)
+    kind = rng.integers(4)
+    if kind == 0:  # flip random bytes
+        for pos in rng.integers(0, len(buf), size=rng.integers(1, 8)):
+            buf[pos] = int(rng.integers(256))
+    elif kind == 1:  # truncate
+        buf = buf[: int(rng.integers(8, len(buf)))]
+    elif kind == 2:  # overwrite a 32-bit word in the flatbuffer tables with an extreme value
+        pos = int(rng.integers(8, min(len(buf), 4096) - 4))
+        buf[pos:pos + 4] = int(rng.choice([0, 1, 0x7FFFFFFF, 0xFFFFFFFF, 0x80000000])).to_bytes(4, "little")
+    else:  # duplicate a slice
+        a = int(rng.integers(0, len(buf) - 16))
+        buf[a:a] = buf[a:a + int(rng.integers(1, 16))]
+    return bytes(buf)
+
+
+@pytest.mark.parametrize("model", ["ad_fc_autoencoder_int8.tflite", "kws_dscnn_int8.tflite"])
+def test_mutated_models_fail_cleanly(model):
+    data = shared_file("models", "mlperf-tiny", model).read_bytes()
+    rng = np.random.default_rng(1234)
+    board = get_board("host")
+    outcomes = {"ok": 0, "error": 0}
+    for _ in range(MUTATIONS):
+        mutated = mutate(data, rng)
+        try:
+            graph = read_model(mutated, where="fuzz.tflite")
+            compile_graph(graph, board)
+            outcomes["ok"] += 1
+        except TinyqError as exc:
+            assert "\n" not in str(exc)
+            outcomes["error"] += 1
+    assert outcomes["error"] > 0  # the mutations really do break files
