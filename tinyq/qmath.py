@@ -103,3 +103,60 @@ def multiply_by_quantized_multiplier(x, multiplier: int, shift: int):
     x = np.asarray(x, dtype=np.int64) * (1 << left)
     x = np.clip(x, INT32_MIN, INT32_MAX)  # C wraps; callers stay in range by construction
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, multiplier), right)
+
+
+# --- SOFTMAX, LOGISTIC, TANH, HARD_SWISH (int8): the Prepare step of TFLM's gemmlowp-based kernels ---
+
+SOFTMAX_DIFF_INTEGER_BITS = 5  # exp() sees the scaled input difference as Q5.26
+SIGMOID_INPUT_INTEGER_BITS = 4  # LOGISTIC and TANH see their input as Q4.27
+
+
+def input_radius(integer_bits: int, left_shift: int, total_bits: int = 31) -> int:
+    """CalculateInputRadius: the largest |input| that still fits Q<integer_bits> once
+    multiplied by 2^left_shift (and a multiplier below one); floor of an exact double."""
+    return math.floor(((1 << integer_bits) - 1) * (1 << (total_bits - integer_bits)) / (1 << left_shift))
+
+
+def softmax_beta_real(beta: float, input_scale: float) -> float:
+    """PreprocessSoftmaxScaling's real multiplier: beta * scale on the Q5.26 grid,
+    capped at 2^31 - 1 (double rounding build). Beta and scale are float32 in TFLM."""
+    real = float(np.float32(beta)) * float(np.float32(input_scale)) * (1 << (31 - SOFTMAX_DIFF_INTEGER_BITS))
+    return min(real, (1 << 31) - 1.0)
+
+
+def softmax_scaling(beta: float, input_scale: float) -> tuple[int, int, int] | None:
+    """(input_multiplier, input_left_shift, diff_min) of int8 SOFTMAX, or None where
+    TFLM's QuantizeMultiplierGreaterThanOne would abort (real multiplier <= 1)."""
+    real = softmax_beta_real(beta, input_scale)
+    if not real > 1.0:
+        return None
+    multiplier, shift = quantize_multiplier(real)
+    return multiplier, shift, -input_radius(SOFTMAX_DIFF_INTEGER_BITS, shift)
+
+
+def sigmoid_input_scaling(input_scale: float) -> tuple[int, int]:
+    """LOGISTIC/TANH int8: the input scale on the Q4.27 grid as frexp gives it
+    (multiplier, left_shift); unlike QuantizeMultiplier there is no 2^31 carry,
+    which a float32 scale's 24-bit mantissa can never need."""
+    q, shift = math.frexp(float(np.float32(input_scale)) * (1 << (31 - SIGMOID_INPUT_INTEGER_BITS)))
+    multiplier = tflite_round(q * (1 << 31))
+    assert multiplier < (1 << 31), input_scale
+    return multiplier, shift
+
+
+def downscale_multiplier_int16(multiplier: int) -> int:
+    """DownScaleInt32ToInt16Multiplier: the Q31 multiplier rounded to Q15, saturating."""
+    if multiplier >= INT32_MAX - (1 << 15):
+        return (1 << 15) - 1
+    return (multiplier + (1 << 15)) >> 16
+
+
+def hard_swish_scaling(input_scale: float, output_scale: float) -> tuple[tuple[int, int], tuple[int, int]]:
+    """HardSwishPrepare: ((reluish_multiplier_q15, exponent), (output_multiplier_q15, exponent)).
+    The input is first put on a 'hires' scale of input_scale / 128; both ratios are
+    divided in float32 and only then widened, as TFLM does."""
+    hires = np.float32(1.0 / 128.0) * np.float32(input_scale)
+    reluish_scale = np.float32(3.0) / np.float32(32768.0)
+    reluish_m, reluish_e = quantize_multiplier(float(hires / reluish_scale))
+    output_m, output_e = quantize_multiplier(float(hires / np.float32(output_scale)))
+    return ((downscale_multiplier_int16(reluish_m), reluish_e), (downscale_multiplier_int16(output_m), output_e))

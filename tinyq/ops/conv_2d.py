@@ -1,0 +1,105 @@
+"""CONV_2D: int8 activations, int8 (or int4) weights per-tensor or per-channel, grouped or not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyq import qmath
+from tinyq.ir import Graph, Operator, Tensor
+from tinyq.ops.base import ConstArray, Lowered, OpSpec, unsupported
+from tinyq.ops.common import bias_array, fused_range, io, require_const, require_int8, requant_arrays
+from tinyq.ops.geometry import require_4d, window_2d
+
+WEIGHT_DTYPES = ("int8", "int4")  # TFLM unpacks int4 to int8 before the int8 kernel; the IR holds it unpacked
+
+
+@dataclass(frozen=True)
+class Conv2DOptions:
+    padding: str = "SAME"
+    stride_w: int = 1
+    stride_h: int = 1
+    fused_activation_function: str = "NONE"
+    dilation_w_factor: int = 1
+    dilation_h_factor: int = 1
+    quantized_bias_type: str = "FLOAT32"
+
+
+@dataclass(frozen=True)
+class Conv2DParams:
+    batches: int
+    in_h: int
+    in_w: int
+    in_d: int
+    out_h: int
+    out_w: int
+    out_d: int
+    filter_h: int
+    filter_w: int
+    filter_d: int
+    stride_h: int
+    stride_w: int
+    dilation_h: int
+    dilation_w: int
+    pad_h: int
+    pad_w: int
+    input_offset: int
+    output_offset: int
+    act_min: int
+    act_max: int
+    has_bias: bool
+
+
+def require_weights(graph: Graph, op: Operator, x: Tensor, w: Tensor | None, axis: int) -> Tensor:
+    """Constant int8/int4 weights, 4-D, quantized per tensor or along `axis` (TFLM's quantized dimension)."""
+    if x.dtype == "int16":
+        raise unsupported(graph, op, "int16 activations are not supported", "quantize the model to int8")
+    require_const(graph, op, w, "filter")
+    if w.dtype not in WEIGHT_DTYPES:
+        raise unsupported(graph, op, f"filter is {w.dtype}; int8 activations need int8 or int4 weights",
+                          "quantize the weights to int8 (hybrid models are not supported)")
+    if w.quant is None:
+        raise unsupported(graph, op, "filter has no quantization parameters")
+    require_4d(graph, op, w, role="filter")
+    channels = w.shape[axis]
+    if w.quant.per_channel and (w.quant.axis != axis or len(w.quant.scale) != channels):
+        raise unsupported(graph, op, f"per-channel filter must have {channels} scales along axis {axis}, "
+                                     f"has {len(w.quant.scale)} along axis {w.quant.axis}")
+    return w
+
+
+def weights_array(w: Tensor) -> ConstArray:
+    return ConstArray("filter", "int8_t", np.asarray(w.data, dtype=np.int8).reshape(-1))
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    (x, w, *rest), (y,) = io(graph, op, 2)
+    b = rest[0] if rest else None
+    opts: Conv2DOptions = op.options
+    require_weights(graph, op, x, w, axis=0)
+    require_int8(graph, op, x, y)
+    win = window_2d(graph, op, x, y, filter_hw=(w.shape[1], w.shape[2]), stride_hw=(opts.stride_h, opts.stride_w),
+                    dilation_hw=(opts.dilation_h_factor, opts.dilation_w_factor), padding=opts.padding)
+    out_d, filter_d = w.shape[0], w.shape[3]
+    if out_d != win.out_d:
+        raise unsupported(graph, op, f"filter has {out_d} output channels, output has {win.out_d}")
+    if win.in_d % filter_d or out_d % (win.in_d // filter_d):
+        raise unsupported(graph, op, f"input depth {win.in_d} / filter depth {filter_d} / output depth {out_d} "
+                                     "do not form whole groups")
+    mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, out_d)
+    act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
+    bias = bias_array(graph, op, b, out_d)
+    params = Conv2DParams(
+        batches=win.batches, in_h=win.in_h, in_w=win.in_w, in_d=win.in_d, out_h=win.out_h, out_w=win.out_w,
+        out_d=out_d, filter_h=win.filter_h, filter_w=win.filter_w, filter_d=filter_d, stride_h=win.stride_h,
+        stride_w=win.stride_w, dilation_h=win.dilation_h, dilation_w=win.dilation_w, pad_h=win.pad_h,
+        pad_w=win.pad_w, input_offset=-x.quant.zp, output_offset=y.quant.zp, act_min=act_min, act_max=act_max,
+        has_bias=bias is not None)
+    consts = (weights_array(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()))
+    return Lowered(op=op, kernel="conv_2d", params=params, inputs=(x.index,), outputs=(y.index,), consts=consts)
+
+
+SPECS = [OpSpec(name="conv_2d", builtin="CONV_2D", options=Conv2DOptions, fb_options="Conv2DOptions", lower=lower,
+                doc="int8 activations; int8/int4 weights per-tensor or per-channel (axis 0); int32 bias; "
+                    "any stride, dilation, SAME/VALID padding, groups, batches")]

@@ -1,0 +1,83 @@
+"""DEPTHWISE_CONV_2D: int8 activations, int8 (or int4) weights per-tensor or per-channel, any depth multiplier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyq import qmath
+from tinyq.ir import Graph, Operator
+from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.common import bias_array, fused_range, io, require_int8, requant_arrays
+from tinyq.ops.conv_2d import require_weights, weights_array
+from tinyq.ops.geometry import window_2d
+
+
+@dataclass(frozen=True)
+class DepthwiseConv2DOptions:
+    padding: str = "SAME"
+    stride_w: int = 1
+    stride_h: int = 1
+    depth_multiplier: int = 1
+    fused_activation_function: str = "NONE"
+    dilation_w_factor: int = 1
+    dilation_h_factor: int = 1
+
+
+@dataclass(frozen=True)
+class DepthwiseConv2DParams:
+    batches: int
+    in_h: int
+    in_w: int
+    in_d: int
+    out_h: int
+    out_w: int
+    depth_multiplier: int
+    filter_h: int
+    filter_w: int
+    stride_h: int
+    stride_w: int
+    dilation_h: int
+    dilation_w: int
+    pad_h: int
+    pad_w: int
+    input_offset: int
+    output_offset: int
+    act_min: int
+    act_max: int
+    has_bias: bool
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    (x, w, *rest), (y,) = io(graph, op, 2)
+    b = rest[0] if rest else None
+    opts: DepthwiseConv2DOptions = op.options
+    require_weights(graph, op, x, w, axis=3)
+    require_int8(graph, op, x, y)
+    win = window_2d(graph, op, x, y, filter_hw=(w.shape[1], w.shape[2]), stride_hw=(opts.stride_h, opts.stride_w),
+                    dilation_hw=(opts.dilation_h_factor, opts.dilation_w_factor), padding=opts.padding)
+    out_d = w.shape[3]
+    if w.shape[0] != 1 or out_d != win.out_d:
+        raise unsupported(graph, op, f"filter {list(w.shape)} must be 1xHxWx{win.out_d} for output {list(y.shape)}")
+    # TFLM's loops trust the option, so an option that disagrees with the shapes would
+    # leave outputs unwritten or write past them: refuse it.
+    if out_d != win.in_d * opts.depth_multiplier:
+        raise unsupported(graph, op, f"depth multiplier {opts.depth_multiplier} does not turn {win.in_d} input "
+                                     f"channels into {out_d}", "the model's options are inconsistent; re-export it")
+    mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, out_d)
+    act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
+    bias = bias_array(graph, op, b, out_d)
+    params = DepthwiseConv2DParams(
+        batches=win.batches, in_h=win.in_h, in_w=win.in_w, in_d=win.in_d, out_h=win.out_h, out_w=win.out_w,
+        depth_multiplier=opts.depth_multiplier, filter_h=win.filter_h, filter_w=win.filter_w,
+        stride_h=win.stride_h, stride_w=win.stride_w, dilation_h=win.dilation_h, dilation_w=win.dilation_w,
+        pad_h=win.pad_h, pad_w=win.pad_w, input_offset=-x.quant.zp, output_offset=y.quant.zp,
+        act_min=act_min, act_max=act_max, has_bias=bias is not None)
+    consts = (weights_array(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()))
+    return Lowered(op=op, kernel="depthwise_conv_2d", params=params, inputs=(x.index,), outputs=(y.index,),
+                   consts=consts)
+
+
+SPECS = [OpSpec(name="depthwise_conv_2d", builtin="DEPTHWISE_CONV_2D", options=DepthwiseConv2DOptions,
+                fb_options="DepthwiseConv2DOptions", lower=lower,
+                doc="int8 activations; int8/int4 weights per-tensor or per-channel (axis 3); int32 bias; "
+                    "any depth multiplier, stride, dilation, SAME/VALID padding, batches")]

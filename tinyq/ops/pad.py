@@ -1,0 +1,94 @@
+"""PAD and PADV2 on int8, up to 5-D: constant padding with the output zero point or the given value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyq.ir import Graph, Operator, Tensor
+from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.common import io, require_const, require_int8
+
+MAX_RANK = 5  # reference_ops::PadKernelMaxDimensionCount
+
+
+@dataclass(frozen=True)
+class PadOptions:
+    pass
+
+
+@dataclass(frozen=True)
+class PadV2Options:
+    pass
+
+
+@dataclass(frozen=True)
+class PadParams:
+    in_dims: tuple[int, ...]  # extended to 5-D with leading 1s
+    out_dims: tuple[int, ...]
+    before: tuple[int, ...]
+    pad_value: int  # used unless runtime_value
+    runtime_value: bool  # PADV2's value is a computed tensor, read when the op runs
+
+
+def _paddings(graph: Graph, op: Operator, p: Tensor | None, x: Tensor, y: Tensor) -> np.ndarray:
+    """The (rank, 2) before/after table, checked against the shapes as PadPrepare does."""
+    require_const(graph, op, p, "paddings")
+    # TFLM reads the paddings as int32 whatever their type; int64 values are taken for
+    # what they mean, which is what TFLite (and a correct TFLM) computes.
+    if p.dtype not in ("int32", "int64"):
+        raise unsupported(graph, op, f"paddings are {p.dtype}; they must be int32 or int64")
+    rank = len(y.shape)
+    if p.numel != 2 * rank or len(x.shape) != rank:
+        raise unsupported(graph, op, f"paddings {list(p.shape)} do not fit input {list(x.shape)} / "
+                                     f"output {list(y.shape)}", "there must be a (before, after) pair per dimension")
+    table = np.asarray(p.data, dtype=np.int64).reshape(rank, 2)
+    if (table < 0).any():
+        raise unsupported(graph, op, f"negative paddings {table.tolist()} are not supported")
+    expected = [int(d + lo + hi) for d, (lo, hi) in zip(x.shape, table)]
+    if expected != list(y.shape):
+        raise unsupported(graph, op, f"output {list(y.shape)} is not input {list(x.shape)} padded by "
+                                     f"{table.tolist()} (expected {expected})")
+    return table
+
+
+def _pad_value(graph: Graph, op: Operator, c: Tensor | None, y: Tensor) -> tuple[int, bool]:
+    """PAD pads with the output zero point (quantized 0); PADV2 with its scalar, quantized like the output."""
+    if c is None:
+        return y.quant.zp, False
+    if c.dtype != y.dtype or c.numel != 1:
+        raise unsupported(graph, op, f"constant value must be one {y.dtype}, is {c.dtype}{list(c.shape)}")
+    if c.quant is None or c.quant.zp != y.quant.zp or np.float32(c.quant.s) != np.float32(y.quant.s):
+        raise unsupported(graph, op, "constant value must be quantized like the output",
+                          "TFLM requires equal scale and zero point")
+    if not c.is_const:
+        return 0, True
+    return int(np.asarray(c.data).reshape(-1)[0]), False
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    (x, p, *rest), (y,) = io(graph, op, 2)
+    c = rest[0] if rest else None
+    if x.dtype != "int8" or y.dtype != "int8":
+        raise unsupported(graph, op, f"{x.dtype} -> {y.dtype} padding is not supported; only int8",
+                          "quantize the model to int8 first")
+    require_int8(graph, op, y)
+    if len(y.shape) > MAX_RANK:
+        raise unsupported(graph, op, f"{len(y.shape)}-D tensors are not supported (at most {MAX_RANK}-D, as TFLM)")
+    table = _paddings(graph, op, p, x, y)
+    pad_value, runtime_value = _pad_value(graph, op, c, y)
+    lead = MAX_RANK - len(y.shape)
+    params = PadParams(in_dims=(1,) * lead + tuple(x.shape), out_dims=(1,) * lead + tuple(y.shape),
+                       before=(0,) * lead + tuple(int(v) for v in table[:, 0]), pad_value=pad_value,
+                       runtime_value=runtime_value)
+    inputs = (x.index, c.index) if runtime_value else (x.index,)
+    return Lowered(op=op, kernel="pad", params=params, inputs=inputs, outputs=(y.index,))
+
+
+SPECS = [
+    OpSpec(name="pad", builtin="PAD", options=PadOptions, fb_options="PadOptions", lower=lower,
+           doc="int8 up to 5-D, constant int32/int64 paddings, padded with the output zero point"),
+    OpSpec(name="padv2", builtin="PADV2", options=PadV2Options, fb_options="PadV2Options", lower=lower,
+           doc="int8 up to 5-D, constant int32/int64 paddings, padded with the given int8 value"),
+]

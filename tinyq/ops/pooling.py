@@ -1,0 +1,71 @@
+"""AVERAGE_POOL_2D and MAX_POOL_2D on int8: one options type, one parameter block, two kernels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyq.ir import Graph, Operator
+from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.common import fused_range, io, require_int8
+from tinyq.ops.geometry import window_2d
+
+
+@dataclass(frozen=True)
+class Pool2DOptions:
+    padding: str = "SAME"
+    stride_w: int = 1
+    stride_h: int = 1
+    filter_width: int = 1
+    filter_height: int = 1
+    fused_activation_function: str = "NONE"
+
+
+@dataclass(frozen=True)
+class PoolParams:
+    batches: int
+    in_h: int
+    in_w: int
+    depth: int
+    out_h: int
+    out_w: int
+    filter_h: int
+    filter_w: int
+    stride_h: int
+    stride_w: int
+    pad_h: int
+    pad_w: int
+    act_min: int
+    act_max: int
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    (x, *_), (y,) = io(graph, op, 1)
+    opts: Pool2DOptions = op.options
+    require_int8(graph, op, x, y)
+    # PoolingPrepare's check, in float32 as TFLM holds the scales.
+    if float(abs(np.float32(x.quant.s) - np.float32(y.quant.s))) > 1e-6 or x.quant.zp != y.quant.zp:
+        raise unsupported(graph, op, f"input (scale {x.quant.s:g}, zero point {x.quant.zp}) and output "
+                                     f"(scale {y.quant.s:g}, zero point {y.quant.zp}) quantization differ",
+                          "TFLM pools without requantizing; the converter always makes them equal")
+    win = window_2d(graph, op, x, y, filter_hw=(opts.filter_height, opts.filter_width),
+                    stride_hw=(opts.stride_h, opts.stride_w), padding=opts.padding)
+    if win.in_d != win.out_d:
+        raise unsupported(graph, op, f"input depth {win.in_d} and output depth {win.out_d} differ")
+    act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
+    params = PoolParams(batches=win.batches, in_h=win.in_h, in_w=win.in_w, depth=win.in_d, out_h=win.out_h,
+                        out_w=win.out_w, filter_h=win.filter_h, filter_w=win.filter_w, stride_h=win.stride_h,
+                        stride_w=win.stride_w, pad_h=win.pad_h, pad_w=win.pad_w, act_min=act_min,
+                        act_max=act_max)
+    return Lowered(op=op, kernel=op.op, params=params, inputs=(x.index,), outputs=(y.index,))
+
+
+_DOC = "int8, input and output quantized alike; any window, stride, SAME/VALID padding, fused activation, batches"
+
+SPECS = [
+    OpSpec(name="average_pool_2d", builtin="AVERAGE_POOL_2D", options=Pool2DOptions, fb_options="Pool2DOptions",
+           lower=lower, doc=_DOC),
+    OpSpec(name="max_pool_2d", builtin="MAX_POOL_2D", options=Pool2DOptions, fb_options="Pool2DOptions",
+           lower=lower, doc=_DOC),
+]
