@@ -105,6 +105,77 @@ def multiply_by_quantized_multiplier(x, multiplier: int, shift: int):
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, multiplier), right)
 
 
+# --- elementwise, activation, quantize and reduce ops (TFLM's Prepare functions) ---
+
+def f32(x: float) -> float:
+    """A scale as TFLM holds it: the file's float32, widened only where TFLM widens it."""
+    return float(np.float32(x))
+
+
+def quantize_multiplier_below_one(real: float) -> tuple[int, int] | None:
+    """QuantizeMultiplierSmallerThanOneExp, or None where TFLM's CHECK (0 < real < 1) would abort."""
+    if not 0.0 < real < 1.0:
+        return None
+    return quantize_multiplier_smaller_than_one_exp(real)
+
+
+def add_rescale(scale1: float, scale2: float, out_scale: float,
+                left_shift: int = 20) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None:
+    """CalculateOpDataAdd (int8): both inputs brought to a common scale of
+    2*max(scale1, scale2) / 2^left_shift, summed, then rescaled to the output.
+    Returns ((m1, s1), (m2, s2), (m_out, s_out)), or None if TFLM rejects the scales."""
+    twice_max = 2.0 * max(f32(scale1), f32(scale2))  # max in float32, then double as in TFLM
+    real1 = f32(scale1) / twice_max
+    real2 = f32(scale2) / twice_max
+    real_out = twice_max / ((1 << left_shift) * f32(out_scale))
+    parts = tuple(quantize_multiplier_below_one(r) for r in (real1, real2, real_out))
+    return None if any(p is None for p in parts) else parts
+
+
+def mul_rescale(scale1: float, scale2: float, out_scale: float) -> tuple[int, int]:
+    """CalculateOpDataMul: s1 * s2 / s_out in double."""
+    return quantize_multiplier(f32(scale1) * f32(scale2) / f32(out_scale))
+
+
+def ratio_rescale_f32(numerator: float, denominator: float) -> tuple[int, int]:
+    """QuantizeMultiplier of a ratio TFLM divides in float32 before widening
+    (RELU's and LEAKY_RELU's input/output scale ratio)."""
+    return quantize_multiplier(float(np.float32(numerator) / np.float32(denominator)))
+
+
+def leaky_alpha_rescale(in_scale: float, alpha: float, out_scale: float) -> tuple[int, int]:
+    """LEAKY_RELU's alpha multiplier: in_scale * alpha / out_scale, all in float32."""
+    return quantize_multiplier(float(np.float32(np.float32(in_scale) * np.float32(alpha))
+                                     / np.float32(out_scale)))
+
+
+def requantize_rescale(in_scale: float, out_scale: float) -> tuple[int, int]:
+    """QUANTIZE between integer types, MEAN and SUM: in/out scale ratio in double."""
+    return quantize_multiplier(f32(in_scale) / f32(out_scale))
+
+
+def float_to_quantized(value: float, scale: float, zero_point: int,
+                       qmin: int = INT8_MIN, qmax: int = INT8_MAX) -> int:
+    """FloatToQuantizedType: round(value / scale) in float32, plus zero point, clamped."""
+    q = tflite_round(float(np.float32(np.float32(value) / np.float32(scale)))) + zero_point
+    return max(qmin, min(qmax, q))
+
+
+def mean_rescale(in_scale: float, out_scale: float, count: int, compute_sum: bool = False) -> tuple[int, int]:
+    """QuantizedMeanOrSum: the scale ratio, with 1/count folded into the multiplier
+    for MEAN (shift limited to 32 and to 31 + the ratio's shift, as TFLM does)."""
+    multiplier, shift = requantize_rescale(in_scale, out_scale)
+    if compute_sum or count <= 0:
+        return multiplier, shift
+    extra = min(count.bit_length() - 1, 32, 31 + shift)
+    return (multiplier << extra) // count, shift - extra
+
+
+def wrap_int32(x: int) -> int:
+    """x reduced to int32 the way two's-complement C arithmetic wraps it."""
+    return (int(x) + 2**31) % 2**32 - 2**31
+
+
 # --- SOFTMAX, LOGISTIC, TANH, HARD_SWISH (int8): the Prepare step of TFLM's gemmlowp-based kernels ---
 
 SOFTMAX_DIFF_INTEGER_BITS = 5  # exp() sees the scaled input difference as Q5.26

@@ -1,0 +1,124 @@
+"""ADD and MUL: int8 with fused activation, equal shapes or any TFLite broadcast.
+
+Both walk the output with one loop nest (tinyq/ops/ndloops.py) in which a
+broadcast input has stride 0; only the per-element arithmetic differs, and all of
+its rescaling constants are computed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyq import qmath
+from tinyq.ir import Graph, Operator, Tensor
+from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.common import fused_range, io, require_int8
+from tinyq.ops.ndloops import MAX_LOOPS, LoopNest, broadcast_loops, broadcast_shape
+from tinyq.ops.operands import operand_sources
+
+# TFLM's broadcast walk (BroadcastBinaryOpSimple) handles up to this rank.
+MAX_RANK = 6
+ADD_LEFT_SHIFT = 20  # TFLM's int8 headroom; int16 would use 15
+
+
+@dataclass(frozen=True)
+class AddOptions:
+    fused_activation_function: str = "NONE"
+    pot_scale_int16: bool = True
+
+
+@dataclass(frozen=True)
+class MulOptions:
+    fused_activation_function: str = "NONE"
+
+
+@dataclass(frozen=True)
+class AddParams:
+    loops: LoopNest
+    sources: tuple[int, ...]
+    input1_offset: int
+    input2_offset: int
+    output_offset: int
+    left_shift: int
+    input1_multiplier: int
+    input1_shift: int
+    input2_multiplier: int
+    input2_shift: int
+    output_multiplier: int
+    output_shift: int
+    act_min: int
+    act_max: int
+
+
+@dataclass(frozen=True)
+class MulParams:
+    loops: LoopNest
+    sources: tuple[int, ...]
+    input1_offset: int
+    input2_offset: int
+    output_offset: int
+    output_multiplier: int
+    output_shift: int
+    act_min: int
+    act_max: int
+
+
+def _operands(graph: Graph, op: Operator):
+    (a, b, *_), (y,) = io(graph, op, 2)
+    if a is None or b is None:
+        raise unsupported(graph, op, "both operands are required", "the file is corrupt")
+    require_int8(graph, op, a, b, y)
+    for t in (a, b):
+        if t.quant.per_channel:
+            raise unsupported(graph, op, f"constant operand {t.index} ({t.name}) is quantized per channel",
+                              "TFLM's int8 kernel takes one scale per operand")
+    shape = broadcast_shape(a.shape, b.shape)
+    if shape is None:
+        raise unsupported(graph, op, f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast")
+    if tuple(y.shape) != shape:
+        raise unsupported(graph, op, f"output shape {list(y.shape)} is not the broadcast shape {list(shape)}")
+    if len(shape) > MAX_RANK:
+        raise unsupported(graph, op, f"rank {len(shape)} is above TFLM's broadcast limit of {MAX_RANK}")
+    if 0 in shape:
+        raise unsupported(graph, op, "empty tensors are not supported")
+    loops = broadcast_loops(a.shape, b.shape, y.shape)
+    assert loops.rank <= MAX_LOOPS
+    return a, b, y, loops
+
+
+def _lowered(op: Operator, kernel: str, params_cls, a: Tensor, b: Tensor, y: Tensor, **fields) -> Lowered:
+    sources, inputs, consts = operand_sources((a, b))
+    params = params_cls(sources=sources, **fields)
+    return Lowered(op=op, kernel=kernel, params=params, inputs=inputs, outputs=(y.index,), consts=consts)
+
+
+def lower_add(graph: Graph, op: Operator) -> Lowered:
+    a, b, y, loops = _operands(graph, op)
+    rescale = qmath.add_rescale(a.quant.s, b.quant.s, y.quant.s, ADD_LEFT_SHIFT)
+    if rescale is None:
+        raise unsupported(graph, op, "the output scale is too small for the input scales "
+                                     "(TFLM needs 2*max(input scales) < 2^20 * output scale)")
+    (m1, s1), (m2, s2), (mo, so) = rescale
+    act_min, act_max = fused_range(graph, op, op.options.fused_activation_function, y)
+    return _lowered(op, "add", AddParams, a, b, y, loops=loops,
+                    input1_offset=-a.quant.zp, input2_offset=-b.quant.zp, output_offset=y.quant.zp,
+                    left_shift=ADD_LEFT_SHIFT, input1_multiplier=m1, input1_shift=s1,
+                    input2_multiplier=m2, input2_shift=s2, output_multiplier=mo, output_shift=so,
+                    act_min=act_min, act_max=act_max)
+
+
+def lower_mul(graph: Graph, op: Operator) -> Lowered:
+    a, b, y, loops = _operands(graph, op)
+    mo, so = qmath.mul_rescale(a.quant.s, b.quant.s, y.quant.s)
+    act_min, act_max = fused_range(graph, op, op.options.fused_activation_function, y)
+    return _lowered(op, "mul", MulParams, a, b, y, loops=loops,
+                    input1_offset=-a.quant.zp, input2_offset=-b.quant.zp, output_offset=y.quant.zp,
+                    output_multiplier=mo, output_shift=so, act_min=act_min, act_max=act_max)
+
+
+SPECS = [
+    OpSpec(name="add", builtin="ADD", options=AddOptions, fb_options="AddOptions", lower=lower_add,
+           doc=f"int8, fused activation, broadcast up to rank {MAX_RANK}, constant operands in flash"),
+    OpSpec(name="mul", builtin="MUL", options=MulOptions, fb_options="MulOptions", lower=lower_mul,
+           doc=f"int8, fused activation, broadcast up to rank {MAX_RANK}, constant operands in flash"),
+]

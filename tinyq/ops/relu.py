@@ -1,0 +1,106 @@
+"""RELU, RELU6 and LEAKY_RELU on int8, each exactly as TFLM computes it.
+
+RELU requantizes to the output scale and clamps at the output's zero point.
+RELU6 is a clamp to [0, 6] in the *input's* quantization with no requantization:
+TFLM ignores the output's scale and zero point, so tinyq does too (converters
+give RELU6 equal input and output quantization, where this is exact).
+RELU_N1_TO_1 has no TFLM kernel, so it is refused rather than left unverifiable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyq import qmath
+from tinyq.ir import Graph, Operator
+from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.common import io, require_int8
+
+
+@dataclass(frozen=True)
+class LeakyReluOptions:
+    alpha: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReluParams:
+    size: int
+    input_zero_point: int
+    output_zero_point: int
+    multiplier: int
+    shift: int
+    act_min: int
+    act_max: int
+
+
+@dataclass(frozen=True)
+class Relu6Params:
+    size: int
+    lower: int
+    upper: int
+
+
+@dataclass(frozen=True)
+class LeakyReluParams:
+    size: int
+    input_zero_point: int
+    output_zero_point: int
+    identity_multiplier: int
+    identity_shift: int
+    alpha_multiplier: int
+    alpha_shift: int
+    alpha_negative: bool
+
+
+def _unary(graph: Graph, op: Operator):
+    (x, *_), (y,) = io(graph, op, 1)
+    require_int8(graph, op, x, y)
+    if x.numel != y.numel:
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
+    return x, y
+
+
+def lower_relu(graph: Graph, op: Operator) -> Lowered:
+    x, y = _unary(graph, op)
+    multiplier, shift = qmath.ratio_rescale_f32(x.quant.s, y.quant.s)
+    act_min, act_max = qmath.activation_range("RELU", y.quant.s, y.quant.zp)
+    params = ReluParams(size=x.numel, input_zero_point=x.quant.zp, output_zero_point=y.quant.zp,
+                        multiplier=multiplier, shift=shift, act_min=act_min, act_max=act_max)
+    return Lowered(op=op, kernel="relu", params=params, inputs=(x.index,), outputs=(y.index,))
+
+
+def lower_relu6(graph: Graph, op: Operator) -> Lowered:
+    x, y = _unary(graph, op)
+    upper = qmath.float_to_quantized(6.0, x.quant.s, x.quant.zp)
+    params = Relu6Params(size=x.numel, lower=x.quant.zp, upper=upper)
+    return Lowered(op=op, kernel="relu6", params=params, inputs=(x.index,), outputs=(y.index,))
+
+
+def lower_leaky_relu(graph: Graph, op: Operator) -> Lowered:
+    x, y = _unary(graph, op)
+    identity_m, identity_s = qmath.ratio_rescale_f32(x.quant.s, y.quant.s)
+    alpha_m, alpha_s = qmath.leaky_alpha_rescale(x.quant.s, op.options.alpha, y.quant.s)
+    if alpha_m == qmath.INT32_MIN:
+        raise unsupported(graph, op, f"alpha {op.options.alpha} quantizes to a multiplier of -2^31",
+                          "TFLM negates it, which overflows")
+    params = LeakyReluParams(size=x.numel, input_zero_point=x.quant.zp, output_zero_point=y.quant.zp,
+                             identity_multiplier=identity_m, identity_shift=identity_s,
+                             alpha_multiplier=abs(alpha_m), alpha_shift=alpha_s, alpha_negative=alpha_m < 0)
+    return Lowered(op=op, kernel="leaky_relu", params=params, inputs=(x.index,), outputs=(y.index,))
+
+
+def lower_relu_n1_to_1(graph: Graph, op: Operator) -> Lowered:
+    raise unsupported(graph, op, "RELU_N1_TO_1 has no TFLM kernel, so tinyq cannot verify it",
+                      "fuse it into the producing op (fused_activation_function=RELU_N1_TO_1)")
+
+
+SPECS = [
+    OpSpec(name="relu", builtin="RELU", lower=lower_relu,
+           doc="int8; requantizes when input and output scales differ"),
+    OpSpec(name="relu6", builtin="RELU6", lower=lower_relu6,
+           doc="int8; a clamp in the input's quantization (the output's is ignored, as in TFLM)"),
+    OpSpec(name="leaky_relu", builtin="LEAKY_RELU", options=LeakyReluOptions, fb_options="LeakyReluOptions",
+           lower=lower_leaky_relu, doc="int8, any alpha (negative too)"),
+    OpSpec(name="relu_n1_to_1", builtin="RELU_N1_TO_1", lower=lower_relu_n1_to_1,
+           doc="not supported: TFLM has no kernel for it"),
+]
