@@ -1,0 +1,88 @@
+"""MEAN and SUM on int8: any axes (negative, repeated), keep_dims or not.
+
+TFLM's micro kernel runs every int8 MEAN/SUM through QuantizedMeanOrSum (its
+4-D axes-(1,2) special case is float only): an int32 sum per output, then one
+rescale whose multiplier, for MEAN, has 1/count folded in (qmath.mean_rescale).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyq import qmath
+from tinyq.ir import Graph, Operator
+from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.common import io, require_const, require_int8
+from tinyq.ops.ndloops import LoopNest, reduce_loops
+
+MAX_RANK = 6
+
+
+@dataclass(frozen=True)
+class ReducerOptions:
+    keep_dims: bool = False
+
+
+@dataclass(frozen=True)
+class MeanParams:
+    outer: LoopNest
+    inner: LoopNest
+    zero_point_sum: int
+    multiplier: int
+    shift: int
+    output_zero_point: int
+
+
+def _resolve_axes(graph: Graph, op: Operator, axis_values, rank: int) -> tuple[int, ...]:
+    """TFLM's ResolveAxis: negative axes wrap, repeats count once."""
+    axes: list[int] = []
+    for a in axis_values:
+        a = int(a)
+        resolved = a + rank if a < 0 else a
+        if not 0 <= resolved < rank:
+            raise unsupported(graph, op, f"axis {a} is out of range for rank {rank}")
+        if resolved not in axes:
+            axes.append(resolved)
+    return tuple(axes)
+
+
+def _lower(graph: Graph, op: Operator, compute_sum: bool) -> Lowered:
+    (x, axis_t, *_), (y,) = io(graph, op, 2)
+    require_int8(graph, op, x, y)
+    require_const(graph, op, axis_t, "axis")
+    if axis_t.dtype != "int32":
+        raise unsupported(graph, op, f"axis tensor is {axis_t.dtype}; TFLM requires int32")
+    rank = len(x.shape)
+    if rank > MAX_RANK:
+        raise unsupported(graph, op, f"rank {rank} is above TFLM's limit of {MAX_RANK}")
+    if x.numel == 0:
+        raise unsupported(graph, op, "empty tensors are not supported")
+    axes = _resolve_axes(graph, op, np.asarray(axis_t.data).reshape(-1), rank)
+    kept = [d for i, d in enumerate(x.shape) if i not in axes]
+    if y.numel != int(np.prod(kept, dtype=np.int64)):
+        raise unsupported(graph, op, f"output {list(y.shape)} does not match input {list(x.shape)} "
+                                     f"reduced over axes {list(axes)}")
+    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    outer, inner = reduce_loops(x.shape, axes)
+    multiplier, shift = qmath.mean_rescale(x.quant.s, y.quant.s, count, compute_sum)
+    params = MeanParams(outer=outer, inner=inner, zero_point_sum=qmath.wrap_int32(x.quant.zp * count),
+                        multiplier=multiplier, shift=shift, output_zero_point=y.quant.zp)
+    return Lowered(op=op, kernel="mean", params=params, inputs=(x.index,), outputs=(y.index,))
+
+
+def lower_mean(graph: Graph, op: Operator) -> Lowered:
+    return _lower(graph, op, compute_sum=False)
+
+
+def lower_sum(graph: Graph, op: Operator) -> Lowered:
+    return _lower(graph, op, compute_sum=True)
+
+
+SPECS = [
+    OpSpec(name="mean", builtin="MEAN", options=ReducerOptions, fb_options="ReducerOptions", lower=lower_mean,
+           doc="int8, any axes, keep_dims or not"),
+    OpSpec(name="sum", builtin="SUM", options=ReducerOptions, fb_options="ReducerOptions", lower=lower_sum,
+           doc="int8, any axes, keep_dims or not (the MEAN kernel without the division)"),
+]
