@@ -1,40 +1,54 @@
-"""Lifetimes from the execution order, then offsets in one arena.
+"""plan_memory: execution order, aliasing and offsets for one arena, proven safe.
 
-Buffers: every non-constant tensor an op reads or writes (graph inputs and
-outputs included), views (RESHAPE) folded into the buffer they alias, and each
-op's scratch. A buffer is live from the step that writes it (graph inputs: step
-0) to the last step that reads it (graph outputs: the end).
+1. Facts from the backend: which implementation runs each op (in-place rules
+   are per implementation) and how much scratch it needs (the backend's
+   `KernelOverride.scratch_bytes`, else the reference kernel's).
+2. Candidate execution orders (order.py). For each: tensor lifetimes
+   (buffers.py), views and in-place outputs (aliasing.py), buffers, and the
+   lower bound = max over steps of the bytes live at that step.
+3. The orders with the lowest bound get every offset strategy (strategies.py),
+   plus the exact search when the heuristics miss the bound on a small graph.
+4. The smallest arena wins; `strategies.verify` (buffers) and
+   `verify.verify_tensors` (every pair of tensors) prove it before it is returned.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from tinyq.lower import LoweredGraph
+from tinyq.plan.aliasing import Alias, choose_aliases
+from tinyq.plan.buffers import (Buffer, align_up, group_buffers, lower_bound, scratch_buffers,
+                                tensor_lifetimes)
+from tinyq.plan.order import candidate_orders
+from tinyq.plan.strategies import HEURISTICS, arena_of, exact, run_heuristic, verify
+from tinyq.plan.verify import verify_tensors
 
-
-@dataclass(frozen=True)
-class Buffer:
-    name: str  # "t12" for tensor 12, "op3.scratch" for op 3's scratch
-    size: int
-    first: int  # first step (op position) at which it is live
-    last: int  # last step at which it is live (inclusive)
-    tensors: tuple[int, ...] = ()  # tensors stored in it (views share their base)
-    alignment: int = 16
+EXACT_MAX_BUFFERS = 24  # the exact search runs on graphs with at most this many buffers
+ORDERS_PLANNED = 3  # how many of the best-scoring orders get every strategy
 
 
 @dataclass(frozen=True)
 class MemoryPlan:
     arena_bytes: int
-    lower_bound_bytes: int  # max over steps of the bytes live at that step
+    lower_bound_bytes: int  # max over steps of the bytes live then, under `order` and `aliases`
     buffers: tuple[Buffer, ...]
     offsets: tuple[int, ...]  # offsets[i] belongs to buffers[i]
     strategy: str = "greedy-by-size"
+    order: tuple[int, ...] = ()  # op positions in execution order; empty: the file's order
+    aliases: tuple[Alias, ...] = ()
+    candidates: tuple[tuple[str, int], ...] = ()  # (strategy, arena bytes) of every strategy tried
+    proven_optimal: bool = False  # arena == bound, or the exact search finished
+    baseline_lower_bound_bytes: int = 0  # the bound in file order with views only (no in-place, no reorder)
+    alignment: int = 16
+    backends: tuple[str, ...] = ()  # backend running each op (by position)
+    scratch: tuple[int, ...] = ()  # scratch bytes of each op (by position)
 
     def tensor_offset(self, tensor: int) -> int:
         for buf, off in zip(self.buffers, self.offsets):
             if tensor in buf.tensors:
-                return off
+                return off + buf.place_of(tensor)
         raise KeyError(f"tensor {tensor} has no buffer in the plan")
 
     def scratch_offset(self, op_position: int) -> int | None:
@@ -44,90 +58,85 @@ class MemoryPlan:
                 return off
         return None
 
-
-def _align(x: int, a: int) -> int:
-    return (x + a - 1) // a * a
-
-
-def buffers_of(lowered: LoweredGraph, alignment: int = 16) -> list[Buffer]:
-    graph = lowered.graph
-    base: dict[int, int] = {}  # tensor -> tensor that owns its storage
-    for k in lowered.ops:
-        if k.alias_of is not None:
-            for t in k.outputs:
-                base[t] = base.get(k.alias_of, k.alias_of)
-    end = len(lowered.ops)
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    members: dict[int, list[int]] = {}
-
-    def touch(t: int, step: int) -> None:
-        owner = base.get(t, t)
-        members.setdefault(owner, [])
-        if t not in members[owner]:
-            members[owner].append(t)
-        first[owner] = min(first.get(owner, step), step)
-        last[owner] = max(last.get(owner, step), step)
-
-    for t in graph.inputs:
-        touch(t, 0)
-    for step, k in enumerate(lowered.ops):
-        for t in k.inputs + k.outputs:
-            touch(t, step)
-    for t in graph.outputs:
-        touch(t, end - 1 if end else 0)
-    result = [Buffer(name=f"t{owner}", size=graph.tensors[owner].nbytes, first=first[owner],
-                     last=last[owner], tensors=tuple(sorted(members[owner])), alignment=alignment)
-              for owner in sorted(members)]
-    for step, k in enumerate(lowered.ops):
-        if k.scratch_bytes:
-            result.append(Buffer(name=f"op{step}.scratch", size=k.scratch_bytes, first=step, last=step,
-                                 alignment=alignment))
-    return result
+    def execution_order(self, n_ops: int) -> tuple[int, ...]:
+        """Op positions in the order the generated code runs them."""
+        return self.order if self.order else tuple(range(n_ops))
 
 
-def lower_bound(buffers: list[Buffer]) -> int:
-    steps = max((b.last for b in buffers), default=-1) + 1
-    return max((sum(b.size for b in buffers if b.first <= s <= b.last) for s in range(steps)), default=0)
+@dataclass(frozen=True)
+class Layout:
+    """Buffers for one execution order, before offsets."""
+
+    order: tuple[int, ...]
+    aliases: tuple[Alias, ...]
+    buffers: tuple[Buffer, ...]
+    bound: int
 
 
-def _overlaps(a: Buffer, b: Buffer) -> bool:
-    return a.first <= b.last and b.first <= a.last
+def kernel_facts(lowered: LoweredGraph, backend=None) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """(backend name, scratch bytes) of each op, as the code generator will choose them."""
+    from tinyq.backends import REFERENCE, choose_kernels
+
+    backend = backend or REFERENCE
+    choices = choose_kernels(backend, lowered.ops)
+    scratch = []
+    for k, choice in zip(lowered.ops, choices):
+        override = backend.overrides.get(k.kernel) if choice.backend == backend.name else None
+        scratch.append(override.scratch_bytes(k) if override is not None else k.scratch_bytes)
+    return tuple(c.backend for c in choices), tuple(scratch)
 
 
-def greedy_by_size(buffers: list[Buffer]) -> list[int]:
-    """TFLM's strategy: largest first, each at the lowest offset that fits between
-    the already placed buffers whose lifetimes overlap its own."""
-    offsets = [0] * len(buffers)
-    placed: list[int] = []
-    for i in sorted(range(len(buffers)), key=lambda i: (-buffers[i].size, i)):
-        b = buffers[i]
-        busy = sorted((offsets[j], offsets[j] + buffers[j].size) for j in placed if _overlaps(b, buffers[j]))
-        offset = 0
-        for start, stop in busy:
-            if offset + b.size <= start:
-                break
-            offset = max(offset, _align(stop, b.alignment))
-        offsets[i] = offset
-        placed.append(i)
-    return offsets
+def layout(lowered: LoweredGraph, order: Sequence[int], backends: Sequence[str], scratch: Sequence[int],
+           alignment: int = 16, in_place: bool = True) -> Layout:
+    lifetimes = tensor_lifetimes(lowered, order)
+    aliases, places = choose_aliases(lowered, order, lifetimes, backends, alignment, in_place)
+    buffers = group_buffers(lifetimes, places, alignment) + scratch_buffers(scratch, order, alignment)
+    return Layout(tuple(order), aliases, tuple(buffers), lower_bound(buffers))
 
 
-def verify(buffers: list[Buffer], offsets: list[int]) -> None:
-    """Raise AssertionError if two simultaneously live buffers share a byte."""
-    for i, a in enumerate(buffers):
-        if offsets[i] % a.alignment:
-            raise AssertionError(f"{a.name} at {offsets[i]} breaks its {a.alignment}-byte alignment")
-        for j in range(i + 1, len(buffers)):
-            b = buffers[j]
-            if _overlaps(a, b) and offsets[i] < offsets[j] + b.size and offsets[j] < offsets[i] + a.size:
-                raise AssertionError(f"{a.name} and {b.name} are live together and overlap")
+def place_buffers(buffers: Sequence[Buffer], exact_budget: int = 20000,
+                  strategies: Sequence[str] | None = None) -> tuple[str, list[int], list[tuple[str, int]], bool]:
+    """(winning strategy, offsets, every strategy's arena, proven optimal) for one set of buffers."""
+    bound = lower_bound(buffers)
+    results = []
+    for name in strategies or HEURISTICS:
+        offsets = run_heuristic(name, buffers)
+        verify(buffers, offsets)
+        results.append((arena_of(buffers, offsets), name, offsets))
+    arena, name, offsets = min(results, key=lambda r: r[0])
+    proven = arena <= bound
+    if not proven and len(buffers) <= EXACT_MAX_BUFFERS and exact_budget > 0:
+        found, proven = exact(buffers, arena, exact_budget)
+        if found is not None:
+            verify(buffers, found)
+            results.append((arena_of(buffers, found), "exact", found))
+            arena, name, offsets = results[-1]
+    return name, offsets, [(n, a) for a, n, _ in results], proven
 
 
-def plan_memory(lowered: LoweredGraph, alignment: int = 16) -> MemoryPlan:
-    buffers = buffers_of(lowered, alignment)
-    offsets = greedy_by_size(buffers)
-    verify(buffers, offsets)
-    arena = max((o + b.size for b, o in zip(buffers, offsets)), default=0)
-    return MemoryPlan(arena_bytes=_align(arena, alignment), lower_bound_bytes=lower_bound(buffers),
-                      buffers=tuple(buffers), offsets=tuple(offsets))
+def plan_memory(lowered: LoweredGraph, alignment: int = 16, backend=None, *, reorder: bool = True,
+                in_place: bool = True, strategies: Sequence[str] | None = None,
+                exact_budget: int = 20000) -> MemoryPlan:
+    """The smallest verified plan over candidate orders, aliasing and strategies."""
+    backends, scratch = kernel_facts(lowered, backend)
+    n = len(lowered.ops)
+    file_order = tuple(range(n))
+    baseline = layout(lowered, file_order, backends, scratch, alignment, in_place=False)
+    orders = candidate_orders(lowered) if reorder else [file_order]
+    scored = sorted((layout(lowered, o, backends, scratch, alignment, in_place) for o in orders),
+                    key=lambda lay: lay.bound)  # stable: the file's order wins ties
+    best = None
+    for lay in scored[:ORDERS_PLANNED]:
+        name, offsets, tried, proven = place_buffers(lay.buffers, exact_budget, strategies)
+        arena = align_up(arena_of(lay.buffers, offsets), alignment)
+        if best is None or arena < best[0]:
+            best = (arena, lay, name, offsets, tried, proven)
+    arena, lay, name, offsets, tried, proven = best
+    plan = MemoryPlan(
+        arena_bytes=arena, lower_bound_bytes=lay.bound, buffers=lay.buffers, offsets=tuple(offsets),
+        strategy=name, order=lay.order if lay.order != file_order else (), aliases=lay.aliases,
+        candidates=tuple(tried), proven_optimal=proven, baseline_lower_bound_bytes=baseline.bound,
+        alignment=alignment, backends=backends, scratch=scratch)
+    verify(plan.buffers, plan.offsets)
+    verify_tensors(lowered, plan, backends)
+    return plan

@@ -1,0 +1,94 @@
+"""Execution orders: which topological orders of the ops the planner considers.
+
+The file's op order is one valid order; when the graph branches (a ResNet
+shortcut, several outputs) others exist, and running a branch that frees a big
+tensor first can lower the peak. The planner scores candidate orders by the
+lower bound they give after aliasing (memory.py), so this module only lists
+them: every topological order while there are at most `limit` of them (depth
+first, smallest op position first, so the file's order comes first), plus one
+greedy order that always runs the ready op leaving the fewest bytes live.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from tinyq.lower import LoweredGraph
+
+
+def predecessors(lowered: LoweredGraph) -> list[set[int]]:
+    """preds[p]: positions of the ops whose outputs op p reads."""
+    producer = {t: p for p, k in enumerate(lowered.ops) for t in k.outputs}
+    return [{producer[t] for t in k.inputs if t in producer and producer[t] != p}
+            for p, k in enumerate(lowered.ops)]
+
+
+def topological_orders(lowered: LoweredGraph, limit: int = 256) -> Iterator[tuple[int, ...]]:
+    preds = predecessors(lowered)
+    n = len(preds)
+    succs: list[list[int]] = [[] for _ in range(n)]
+    for p, ps in enumerate(preds):
+        for q in ps:
+            succs[q].append(p)
+    waiting = [len(ps) for ps in preds]
+    order: list[int] = []
+    produced = [0]
+
+    def walk() -> Iterator[tuple[int, ...]]:
+        if len(order) == n:
+            produced[0] += 1
+            yield tuple(order)
+            return
+        for p in range(n):
+            if produced[0] >= limit:
+                return
+            if waiting[p] != 0 or p in placed:
+                continue
+            placed.add(p)
+            order.append(p)
+            for s in succs[p]:
+                waiting[s] -= 1
+            yield from walk()
+            for s in succs[p]:
+                waiting[s] += 1
+            order.pop()
+            placed.discard(p)
+
+    placed: set[int] = set()
+    yield from walk()
+
+
+def greedy_order(lowered: LoweredGraph) -> tuple[int, ...]:
+    """Run, among the ready ops, the one after which the fewest activation bytes stay live."""
+    graph = lowered.graph
+    preds = predecessors(lowered)
+    readers: dict[int, set[int]] = {}
+    for p, k in enumerate(lowered.ops):
+        for t in k.inputs:
+            readers.setdefault(t, set()).add(p)
+    keep = set(graph.outputs)
+    done: set[int] = set()
+    live = {t for t in graph.inputs}
+    order = []
+
+    def bytes_after(p: int) -> int:
+        after = done | {p}
+        alive = live | set(lowered.ops[p].outputs)
+        return sum(graph.tensors[t].nbytes for t in alive
+                   if t in keep or readers.get(t, set()) - after)
+
+    while len(order) < len(lowered.ops):
+        ready = [p for p in range(len(lowered.ops)) if p not in done and preds[p] <= done]
+        p = min(ready, key=lambda q: (bytes_after(q), q))
+        order.append(p)
+        done.add(p)
+        live |= set(lowered.ops[p].outputs)
+    return tuple(order)
+
+
+def candidate_orders(lowered: LoweredGraph, limit: int = 256) -> list[tuple[int, ...]]:
+    orders = list(topological_orders(lowered, limit))
+    greedy = greedy_order(lowered)
+    if greedy not in orders:
+        orders.append(greedy)
+    return orders
