@@ -29,9 +29,9 @@ class Compiled:
 def compile_graph(graph: Graph, board: Board, backend: str | None = None, name: str | None = None,
                   source: str = "") -> Compiled:
     lowered = lower_graph(graph)
-    plan = plan_memory(lowered)
-    generated = generate_c(lowered, plan, get_backend(backend or board.default_backend),
-                           name or graph.name, source=source)
+    kernels = get_backend(backend or board.default_backend)
+    plan = plan_memory(lowered, backend=kernels)  # in-place rules and scratch sizes depend on the kernels
+    generated = generate_c(lowered, plan, kernels, name or graph.name, source=source)
     return Compiled(graph=graph, lowered=lowered, plan=plan, source=generated)
 
 

@@ -128,10 +128,12 @@ def generate_c(lowered: LoweredGraph, plan: MemoryPlan, backend: Backend, name: 
     choices = choose_kernels(backend, lowered.ops)
     arrays, per_op_syms = _collect_consts(lowered)
     op_blocks, kernel_files = [], {}
-    for position, (k, choice) in enumerate(zip(lowered.ops, choices)):
+    for position in plan.execution_order(len(lowered.ops)):  # the planner may run branches in another order
+        k, choice = lowered.ops[position], choices[position]
         folder = backend.template_dirs[0] if choice.backend == backend.name else "reference"
         template = env.get_template(f"{folder}/{k.kernel}.c.j2")
-        view = KernelView(k, position, graph, plan, per_op_syms[position], k.scratch_bytes)
+        scratch_bytes = plan.scratch[position] if plan.scratch else k.scratch_bytes
+        view = KernelView(k, position, graph, plan, per_op_syms[position], scratch_bytes)
         module = template.make_module({"view": view})
         op_blocks.append({"position": position, "op": k.op, "kernel": k.kernel, "backend": choice.backend,
                           "decl": str(module.decl(view)).strip(), "call": str(module.call(view)).strip(),
