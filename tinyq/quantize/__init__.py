@@ -1,0 +1,12 @@
+"""Post-training quantization: a float .tflite + calibration data -> a full-integer int8 graph.
+
+See pipeline.py for the stages; rules.py for the ops it quantizes and the
+constraints they carry; report.py for the per-tensor SQNR report.
+"""
+
+from tinyq.quantize.config import QuantizeConfig
+from tinyq.quantize.data import CalibrationSet, check_calibration, load_calibration
+from tinyq.quantize.pipeline import QuantizeResult, quantize_graph
+
+__all__ = ["QuantizeConfig", "CalibrationSet", "check_calibration", "load_calibration", "QuantizeResult",
+           "quantize_graph"]

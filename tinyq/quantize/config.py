@@ -1,0 +1,25 @@
+"""The quantizer's settings: one frozen value the CLI, the benchmark and the tests build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+IO_TYPES = ("int8", "float")
+WEIGHT_MODES = ("int8", "int4", "mixed")
+
+
+@dataclass(frozen=True)
+class QuantizeConfig:
+    io: str = "int8"  # int8: the model takes and returns int8; float: QUANTIZE/DEQUANTIZE at the edges
+    per_channel: bool = True  # conv/depthwise/FC weights per output channel (TFLite's default)
+    observer: str = "minmax"  # activation ranges: minmax | percentile | mse (see observers.py)
+    weights: str = "int8"  # int8 | int4 (conv and FC weights) | mixed (int4 where it costs least)
+    flash_budget: int | None = None  # mixed: bytes of weights + biases to fit; None = 70% of int8
+    bias_correction: bool = True  # cancel the mean output shift that weight rounding causes
+    equalize: bool = False  # cross-layer equalization of conv/depthwise pairs before quantizing
+    int4_clip: str = "mse"  # int4 weight range: max | mse (least squared rounding error per channel)
+    int8_clip: str = "max"
+    seed: int = 0
+
+    def weight_clip(self, dtype: str) -> str:
+        return self.int4_clip if dtype == "int4" else self.int8_clip

@@ -1,0 +1,150 @@
+"""Calibration data: a .npy (N x input shape), a .npz (one array per input) or a folder of .npy.
+
+Everything is checked against the float model's inputs before any run, so a
+wrong file fails with one line naming the input, the shape it wants and the
+shape it got.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyq.errors import TinyqError
+from tinyq.ir import DTYPES, Graph, Tensor
+
+MIN_SAMPLES = 8  # fewer samples than this give ranges that depend on which ones were picked
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationSet:
+    """One array per graph input, each N x (the input's shape without its batch of 1)."""
+
+    arrays: tuple[np.ndarray, ...]
+    source: str = ""
+
+    @property
+    def count(self) -> int:
+        return len(self.arrays[0]) if self.arrays else 0
+
+    def record(self, i: int, graph: Graph) -> list[np.ndarray]:
+        """Sample i, shaped as the graph's inputs."""
+        return [a[i].reshape(graph.tensors[t].shape) for a, t in zip(self.arrays, graph.inputs)]
+
+    def records(self, graph: Graph, limit: int | None = None) -> list[list[np.ndarray]]:
+        n = self.count if limit is None else min(limit, self.count)
+        return [self.record(i, graph) for i in range(n)]
+
+    def head(self, n: int) -> "CalibrationSet":
+        return CalibrationSet(tuple(a[:n] for a in self.arrays), self.source)
+
+
+def load_calibration(path: str | Path, graph: Graph) -> CalibrationSet:
+    path = Path(path)
+    where = str(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.npy"))
+        if not files:
+            raise TinyqError("calibration folder holds no .npy files", where=where)
+        if len(graph.inputs) != 1:
+            raise TinyqError(f"the model has {len(graph.inputs)} inputs; a folder of .npy files can only "
+                             "calibrate a single-input model", where=where, hint="pass an .npz with one array per input")
+        per_sample = sample_shape(graph.tensors[graph.inputs[0]])
+        parts = []
+        for f in files:  # one sample per file, or a batch of them
+            a = _load_npy(f)
+            parts.append(a[None] if tuple(a.shape) == per_sample else a)
+        try:
+            arrays = [np.concatenate(parts, axis=0)]
+        except ValueError:
+            shapes = sorted({tuple(p.shape[1:]) for p in parts})
+            raise TinyqError(f"the .npy files in the folder have different shapes {shapes}", where=where) from None
+    elif path.suffix == ".npz":
+        arrays = _npz_arrays(path, graph)
+    elif path.suffix == ".npy":
+        if len(graph.inputs) != 1:
+            raise TinyqError(f"the model has {len(graph.inputs)} inputs; a .npy holds data for one",
+                             where=where, hint="pass an .npz with one array per input, named like the inputs")
+        arrays = [_load_npy(path)]
+    elif not path.exists():
+        raise TinyqError("calibration data not found", where=where)
+    else:
+        raise TinyqError("calibration data must be a .npy, an .npz or a folder of .npy files", where=where)
+    return check_calibration(arrays, graph, where)
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise TinyqError(f"cannot read .npy ({str(exc).splitlines()[0][:120]})", where=str(path)) from None
+
+
+def _npz_arrays(path: Path, graph: Graph) -> list[np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            stored = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as exc:
+        raise TinyqError(f"cannot read .npz ({str(exc).splitlines()[0][:120]})", where=str(path)) from None
+    names = [graph.tensors[i].name for i in graph.inputs]
+    if all(n in stored for n in names):
+        return [stored[n] for n in names]
+    if len(stored) == len(names):
+        return [stored[k] for k in sorted(stored, key=_positional_key)]
+    raise TinyqError(f"the .npz holds arrays {sorted(stored)}, the model has {len(names)} inputs {names}",
+                     where=str(path), hint="name the arrays like the model inputs, or give one per input")
+
+
+def _positional_key(name: str):
+    digits = "".join(c for c in name if c.isdigit())
+    return (int(digits) if digits else 0, name)
+
+
+def check_calibration(arrays, graph: Graph, where: str = "calibration data") -> CalibrationSet:
+    """Arrays (N x per-sample shape, one per input) -> a CalibrationSet, or a one-line error."""
+    if len(arrays) != len(graph.inputs):
+        raise TinyqError(f"{len(arrays)} calibration arrays for {len(graph.inputs)} model inputs", where=where)
+    checked = []
+    for array, index in zip(arrays, graph.inputs):
+        checked.append(_check_one(np.asarray(array), graph.tensors[index], where))
+    counts = {len(a) for a in checked}
+    if len(counts) != 1:
+        raise TinyqError(f"the inputs have different sample counts {sorted(counts)}", where=where)
+    n = counts.pop()
+    if n < MIN_SAMPLES:
+        raise TinyqError(f"only {n} calibration sample(s); at least {MIN_SAMPLES} are needed", where=where,
+                         hint="pass a few hundred representative inputs for good ranges")
+    return CalibrationSet(tuple(checked), where)
+
+
+def sample_shape(t: Tensor) -> tuple[int, ...]:
+    """One sample's shape: the input's shape without its batch of 1."""
+    return tuple(t.shape[1:]) if t.shape and t.shape[0] == 1 else tuple(t.shape)
+
+
+def _check_one(array: np.ndarray, t: Tensor, where: str) -> np.ndarray:
+    want = sample_shape(t)
+    label = f"input '{t.name}'"
+    expected_dtype = DTYPES.get(t.dtype, (None,))[0]
+    is_float_input = expected_dtype is not None and np.issubdtype(expected_dtype, np.floating)
+    if array.dtype.kind not in "fiu" or (is_float_input and array.dtype.kind != "f"):
+        raise TinyqError(f"calibration data for {label} is {array.dtype}, the model takes {t.dtype}", where=where,
+                         hint="pass the float values the float model takes (e.g. x.astype(np.float32))")
+    if not is_float_input and array.dtype.kind == "f":
+        raise TinyqError(f"calibration data for {label} is {array.dtype}, the model takes {t.dtype}", where=where)
+    if tuple(array.shape[1:]) != want:
+        if tuple(array.shape) == want and want:
+            hint = "the array looks like one sample: stack samples along a new first axis"
+        elif array.ndim >= 1 and int(np.prod(array.shape[1:], dtype=np.int64)) == int(np.prod(want, dtype=np.int64)):
+            hint = f"reshape it, e.g. x.reshape({array.shape[0]}, {', '.join(str(d) for d in want)})"
+        else:
+            hint = "the data does not belong to this model"
+        raise TinyqError(f"calibration data for {label} has shape {tuple(array.shape)}; the model wants "
+                         f"N x {want}", where=where, hint=hint)
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        bad = int(np.count_nonzero(~np.isfinite(array)))
+        raise TinyqError(f"calibration data for {label} holds {bad} NaN/Inf value(s)", where=where,
+                         hint="remove or fix those samples")
+    return array.astype(expected_dtype) if expected_dtype is not None else array

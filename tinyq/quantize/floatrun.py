@@ -1,0 +1,69 @@
+"""Float execution with LiteRT's interpreter, every intermediate tensor kept.
+
+LiteRT is the float reference here only (its int8 kernels are not TFLM's, so
+int8 results always come from tinyq.golden). Default delegates are off so the
+intermediate tensors exist and results do not depend on XNNPACK.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from tinyq.errors import TinyqError
+from tinyq.ir import Graph
+from tinyq.tflite.writer import write_model
+
+
+class FloatRunner:
+    """Runs one float graph sample by sample; tensor indices are the IR's."""
+
+    def __init__(self, graph: Graph):
+        try:
+            from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        except ImportError:
+            raise TinyqError("ai-edge-litert is missing (the quantizer runs the float model with it)",
+                             hint="pip install ai-edge-litert") from None
+        self.graph = graph
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # preserve_all_tensors warns that it is for debugging
+                self._interp = Interpreter(
+                    model_content=write_model(graph), experimental_preserve_all_tensors=True,
+                    experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+                self._interp.allocate_tensors()
+        except (RuntimeError, ValueError) as exc:
+            raise TinyqError(f"LiteRT cannot run the float model: {str(exc).strip().splitlines()[0][:200]}",
+                             where=graph.name) from None
+        self._inputs = [d["index"] for d in self._interp.get_input_details()]
+
+    def run(self, record: list[np.ndarray], tensors: Iterable[int]) -> dict[int, np.ndarray]:
+        for index, array in zip(self._inputs, record):
+            self._interp.set_tensor(index, np.ascontiguousarray(array))
+        self._interp.invoke()
+        return {t: self._interp.get_tensor(t) for t in tensors}
+
+    def outputs(self, record: list[np.ndarray]) -> list[np.ndarray]:
+        values = self.run(record, self.graph.outputs)
+        return [values[t] for t in self.graph.outputs]
+
+
+def activation_tensors(graph: Graph) -> list[int]:
+    """Every float tensor computed at run time, graph inputs included."""
+    result = [t for t in graph.inputs if graph.tensors[t].dtype == "float32"]
+    for op in graph.operators:
+        result += [t for t in op.outputs if graph.tensors[t].dtype == "float32" and t not in result]
+    return result
+
+
+def run_float(graph: Graph, records: list[list[np.ndarray]], tensors: list[int]) -> Iterator[dict[int, np.ndarray]]:
+    runner = FloatRunner(graph)
+    for record in records:
+        yield runner.run(record, tensors)
+
+
+def float_outputs(graph: Graph, records: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+    runner = FloatRunner(graph)
+    return [runner.outputs(r) for r in records]

@@ -1,0 +1,164 @@
+"""Where accuracy goes: per-tensor SQNR of the int8 model against the float one.
+
+The float graph runs in LiteRT, the int8 graph in TFLM with every activation
+exposed; each int8 tensor is dequantized and compared with its float twin.
+`SQNR = 10 log10(sum f^2 / sum (f - dequant(q))^2)`. A layer "loses" the
+difference between the SQNR of its input and of its output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyq.golden import tflm_run_layers
+from tinyq.ir import Graph, Tensor
+from tinyq.quantize.floatrun import FloatRunner
+from tinyq.quantize.qparams import sqnr_db
+
+BOUNDARY_OPS = ("quantize", "dequantize")
+
+
+@dataclass(frozen=True)
+class TensorRow:
+    op_index: int | None  # float graph op producing the tensor (None: graph input)
+    op: str
+    float_tensor: int
+    int8_tensor: int
+    name: str
+    sqnr_db: float
+    float_range: tuple[float, float]  # what the float model produced on these samples
+    int8_range: tuple[float, float]  # what the int8 parameters can represent
+    scale: float
+    zero_point: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    rows: tuple[TensorRow, ...]
+    samples: int
+    output_sqnr_db: tuple[float, ...]  # per graph output
+    input_sqnr: dict  # float tensor -> SQNR of the op's (first data) input, for the loss column
+
+
+def quantize_inputs(qgraph: Graph, record: list[np.ndarray]) -> list[np.ndarray]:
+    """A float record as the int8 graph takes it (quantized for int8 inputs, unchanged for float ones)."""
+    out = []
+    for t, x in zip((qgraph.tensors[i] for i in qgraph.inputs), record):
+        if t.dtype == "int8":
+            q = np.floor(np.abs(x / t.quant.s) + 0.5) * np.sign(x / t.quant.s) + t.quant.zp
+            out.append(np.clip(q, -128, 127).astype(np.int8).reshape(t.shape))
+        else:
+            out.append(np.asarray(x, dtype=np.float32).reshape(t.shape))
+    return out
+
+
+def dequantize(t: Tensor, values: np.ndarray) -> np.ndarray:
+    if t.quant is None or t.dtype in ("float32",):
+        return np.asarray(values, dtype=np.float64)
+    return (np.asarray(values, dtype=np.float64) - t.quant.zp) * t.quant.s
+
+
+def tensor_pairs(float_graph: Graph, qgraph: Graph) -> list[tuple[int | None, int, int]]:
+    """(float op index, float tensor, int8 tensor) for every activation both graphs compute.
+
+    Ops are paired in order once boundary QUANTIZE/DEQUANTIZE ops are set aside
+    (the graphs must then list the same op names); graph inputs pair in order.
+    """
+    f_ops = [op for op in float_graph.operators]
+    q_ops = [op for op in qgraph.operators if op.op not in BOUNDARY_OPS]
+    pairs: list[tuple[int | None, int, int]] = []
+    q_inputs = list(qgraph.inputs)
+    for op in qgraph.operators:  # an int8 input behind a QUANTIZE: pair the QUANTIZE output
+        if op.op == "quantize" and op.inputs[0] in q_inputs:
+            q_inputs[q_inputs.index(op.inputs[0])] = op.outputs[0]
+    for f, q in zip(float_graph.inputs, q_inputs):
+        pairs.append((None, f, q))
+    if [o.op for o in f_ops] != [o.op for o in q_ops]:
+        by_name = {t.name: t.index for t in qgraph.tensors if not t.is_const}
+        for op in f_ops:
+            for t in op.outputs:
+                name = float_graph.tensors[t].name
+                if name in by_name:
+                    pairs.append((op.index, t, by_name[name]))
+        return pairs
+    for f_op, q_op in zip(f_ops, q_ops):
+        for f, q in zip(f_op.outputs, q_op.outputs):
+            if float_graph.tensors[f].dtype == "float32" and qgraph.tensors[q].dtype == "int8":
+                pairs.append((f_op.index, f, q))
+    return pairs
+
+
+def sqnr_report(float_graph: Graph, qgraph: Graph, records: list[list[np.ndarray]]) -> Report:
+    pairs = tensor_pairs(float_graph, qgraph)
+    runner = FloatRunner(float_graph)
+    floats = [runner.run(r, [f for _, f, _ in pairs]) for r in records]
+    ints = tflm_run_layers(qgraph, [quantize_inputs(qgraph, r) for r in records])
+    # graph inputs are not exposed by tflm_run_layers: quantize them here
+    q_in = [quantize_inputs(qgraph, r) for r in records]
+    rows = []
+    sqnr_of: dict[int, float] = {}
+    for op_index, f, q in pairs:
+        qt = qgraph.tensors[q]
+        f_all = np.concatenate([np.asarray(v[f], dtype=np.float64).reshape(-1) for v in floats])
+        q_vals = []
+        for r, got in enumerate(ints):
+            if q in got:
+                q_vals.append(got[q])
+            elif q in qgraph.inputs:
+                q_vals.append(q_in[r][list(qgraph.inputs).index(q)])
+            else:
+                break
+        if len(q_vals) != len(records) or qt.quant is None:
+            continue
+        q_all = np.concatenate([dequantize(qt, v).reshape(-1) for v in q_vals])
+        s = sqnr_db(f_all, q_all)
+        sqnr_of[f] = s
+        rng = (qt.quant.s * (-128 - qt.quant.zp), qt.quant.s * (127 - qt.quant.zp))
+        op_name = float_graph.operators[op_index].op if op_index is not None else "input"
+        rows.append(TensorRow(op_index, op_name, f, q, float_graph.tensors[f].name, s,
+                              (float(f_all.min()), float(f_all.max())), rng, qt.quant.s, qt.quant.zp))
+    input_sqnr = {}
+    for op in float_graph.operators:
+        ins = [t for t in op.inputs if t in sqnr_of]
+        for t in op.outputs:
+            if ins:
+                input_sqnr[t] = sqnr_of[ins[0]]
+    outputs = tuple(sqnr_of.get(t, float("nan")) for t in float_graph.outputs)
+    return Report(rows=tuple(rows), samples=len(records), output_sqnr_db=outputs, input_sqnr=input_sqnr)
+
+
+def _db(x: float) -> str:
+    return "   inf" if x == float("inf") else f"{x:6.1f}"
+
+
+def _short(name: str, width: int = 34) -> str:
+    return name if len(name) <= width else "..." + name[-(width - 3):]
+
+
+def format_report(report: Report, choices: dict | None = None, worst: int = 3) -> str:
+    """The table the CLI prints; `choices` (tensor -> ActivationChoice) adds why each range was chosen."""
+    lines = [f"per-tensor SQNR, int8 (TFLM) vs float (LiteRT), over {report.samples} sample(s):",
+             f"  {'op':>3} {'kind':<18} {'tensor':<34} {'float range':>20} {'int8 range':>20} "
+             f"{'scale':>10} {'zp':>4} {'SQNR dB':>7} {'loss':>6}  range from"]
+    for r in report.rows:
+        op = "in" if r.op_index is None else str(r.op_index)
+        loss = report.input_sqnr.get(r.float_tensor)
+        loss_text = f"{loss - r.sqnr_db:6.1f}" if loss is not None and np.isfinite(loss) and np.isfinite(r.sqnr_db) else ""
+        why = choices[r.float_tensor].reason if choices and r.float_tensor in choices else ""
+        lines.append(f"  {op:>3} {r.op:<18} {_short(r.name):<34} "
+                     f"{'[%.3g, %.3g]' % r.float_range:>20} {'[%.3g, %.3g]' % r.int8_range:>20} "
+                     f"{r.scale:10.4g} {r.zero_point:4d} {_db(r.sqnr_db):>7} {loss_text:>6}  {why}")
+    lines.append("  output SQNR: " + ", ".join(f"{s:.1f} dB" for s in report.output_sqnr_db))
+    losses = [(report.input_sqnr[r.float_tensor] - r.sqnr_db, r) for r in report.rows
+              if r.float_tensor in report.input_sqnr and np.isfinite(report.input_sqnr[r.float_tensor])
+              and np.isfinite(r.sqnr_db)]
+    losses.sort(key=lambda x: -x[0])
+    if losses:
+        lines.append("  layers that lose the most (SQNR in -> out):")
+        for loss, r in losses[:worst]:
+            lines.append(f"    op {r.op_index} ({r.op}) '{_short(r.name, 48)}': "
+                         f"{report.input_sqnr[r.float_tensor]:.1f} -> {r.sqnr_db:.1f} dB (-{loss:.1f})")
+    return "\n".join(lines)
