@@ -94,22 +94,24 @@ def layout(lowered: LoweredGraph, order: Sequence[int], backends: Sequence[str],
     return Layout(tuple(order), aliases, tuple(buffers), lower_bound(buffers))
 
 
-def place_buffers(buffers: Sequence[Buffer], exact_budget: int = 20000,
+def place_buffers(buffers: Sequence[Buffer], alignment: int = 16, exact_budget: int = 20000,
                   strategies: Sequence[str] | None = None) -> tuple[str, list[int], list[tuple[str, int]], bool]:
-    """(winning strategy, offsets, every strategy's arena, proven optimal) for one set of buffers."""
-    bound = lower_bound(buffers)
+    """(winning strategy, offsets, every strategy's aligned arena, proven optimal) for one set of buffers.
+
+    Arenas are compared after rounding up to the alignment: bytes below it buy nothing."""
+    bound = align_up(lower_bound(buffers), alignment)
     results = []
     for name in strategies or HEURISTICS:
         offsets = run_heuristic(name, buffers)
         verify(buffers, offsets)
-        results.append((arena_of(buffers, offsets), name, offsets))
+        results.append((align_up(arena_of(buffers, offsets), alignment), name, offsets))
     arena, name, offsets = min(results, key=lambda r: r[0])
     proven = arena <= bound
     if not proven and len(buffers) <= EXACT_MAX_BUFFERS and exact_budget > 0:
-        found, proven = exact(buffers, arena, exact_budget)
+        found, proven = exact(buffers, arena - alignment + 1, exact_budget)  # only a smaller aligned arena counts
         if found is not None:
             verify(buffers, found)
-            results.append((arena_of(buffers, found), "exact", found))
+            results.append((align_up(arena_of(buffers, found), alignment), "exact", found))
             arena, name, offsets = results[-1]
     return name, offsets, [(n, a) for a, n, _ in results], proven
 
@@ -127,7 +129,7 @@ def plan_memory(lowered: LoweredGraph, alignment: int = 16, backend=None, *, reo
                     key=lambda lay: lay.bound)  # stable: the file's order wins ties
     best = None
     for lay in scored[:ORDERS_PLANNED]:
-        name, offsets, tried, proven = place_buffers(lay.buffers, exact_budget, strategies)
+        name, offsets, tried, proven = place_buffers(lay.buffers, alignment, exact_budget, strategies)
         arena = align_up(arena_of(lay.buffers, offsets), alignment)
         if best is None or arena < best[0]:
             best = (arena, lay, name, offsets, tried, proven)

@@ -1,0 +1,32 @@
+"""`tinyq bench ...`: measurements that compare tinyq with TFLM."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+
+@click.group("bench")
+def bench():
+    """Benchmarks against TFLM (memory)."""
+
+
+@bench.command("memory")
+@click.option("--models", "models_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of int8 .tflite models (default: ../shared/models/mlperf-tiny).")
+@click.option("--no-tflm", is_flag=True, help="Skip the TFLM arena search (about 20 interpreter runs per model).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def memory(models_dir: Path | None, no_tflm: bool, fmt: str):
+    """Arena bytes per model: tinyq's plan, TFLM's smallest working arena, the lower bound."""
+    from tinyq.bench.memory import DEFAULT_MODELS, bench_memory, format_table
+
+    folder = models_dir or DEFAULT_MODELS
+    models = sorted(folder.glob("*int8*.tflite")) if folder.is_dir() else []
+    if not models:
+        click.echo(f"no int8 .tflite models in {folder}: nothing to benchmark (skipped)")
+        return
+    rows = bench_memory(models, tflm=not no_tflm, progress=lambda m: click.echo(m, err=True))
+    click.echo(json.dumps([asdict(r) for r in rows], indent=2) if fmt == "json" else format_table(rows))

@@ -1,0 +1,113 @@
+"""`tinyq bench memory`: tinyq's arena next to TFLM's, on the same models, in one run.
+
+For each int8 .tflite model:
+* tinyq: the arena of the plan the generated C uses (driver's planning path),
+  the lower bound under that plan's order and aliasing, and the bound with
+  views only in the file's order (what a live-set planner without in-place
+  outputs or reordering can reach);
+* TFLM: the smallest `arena_size` with which `tflite_micro`'s Python
+  interpreter loads and invokes the model, found by binary search, each probe
+  in a child process (tflm_probe.py) because too small an arena can crash it.
+  It includes TFLM's runtime state (tensor and node structs, per-channel
+  quantization data kept in SRAM); tinyq's generated code has no runtime state
+  beyond its arena: parameters and requantization tables are const (flash).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyq.errors import TinyqError
+
+DEFAULT_MODELS = Path(__file__).resolve().parent.parent.parent.parent / "shared" / "models" / "mlperf-tiny"
+TFLM_CEILING = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MemoryRow:
+    model: str
+    tinyq_arena: int | None  # None when tinyq cannot lower the model
+    lower_bound: int | None
+    views_only_bound: int | None
+    strategy: str
+    tflm_arena: int | None  # None when not measured or TFLM cannot run it
+    flash_bytes: int | None
+    note: str = ""
+
+
+def tflm_accepts(model: Path, arena_size: int, timeout: float = 120.0) -> bool:
+    cmd = [sys.executable, "-m", "tinyq.bench.tflm_probe", str(model), str(arena_size)]
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=timeout).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def smallest_tflm_arena(model: Path, start: int = 16 * 1024) -> int | None:
+    """Least arena_size TFLM accepts (exact to the byte), or None if none up to 64 MB does."""
+    good = start
+    if tflm_accepts(model, good):
+        bad = good // 2
+        while bad > 0 and tflm_accepts(model, bad):
+            good, bad = bad, bad // 2
+    else:
+        bad, good = good, good * 2
+        while not tflm_accepts(model, good):
+            if good >= TFLM_CEILING:
+                return None
+            bad, good = good, good * 2
+    while good - bad > 1:
+        middle = (good + bad) // 2
+        if tflm_accepts(model, middle):
+            good = middle
+        else:
+            bad = middle
+    return good
+
+
+def tinyq_row(model: Path) -> MemoryRow:
+    from tinyq.plan.command import build_plan
+    from tinyq.plan.flash import plan_flash
+
+    try:
+        lowered, plan, _ = build_plan(model, "host", None)
+    except TinyqError as exc:
+        return MemoryRow(model.name, None, None, None, "", None, None, note=f"not planned: {exc}")
+    return MemoryRow(model.name, plan.arena_bytes, plan.lower_bound_bytes, plan.baseline_lower_bound_bytes,
+                     plan.strategy, None, plan_flash(lowered).flash_bytes)
+
+
+def bench_memory(models: list[Path], tflm: bool = True, progress=None) -> list[MemoryRow]:
+    rows = []
+    for model in models:
+        row = tinyq_row(model)
+        if tflm:
+            if progress:
+                progress(f"{model.name}: searching TFLM's smallest arena ...")
+            row = MemoryRow(**{**row.__dict__, "tflm_arena": smallest_tflm_arena(model)})
+        rows.append(row)
+    return rows
+
+
+def _num(value: int | None) -> str:
+    return f"{value:,}" if value is not None else "-"
+
+
+def format_table(rows: list[MemoryRow]) -> str:
+    head = (f"{'model':<32} {'tinyq arena':>12} {'TFLM arena':>11} {'tinyq/TFLM':>10} {'lower bound':>12} "
+            f"{'views-only bound':>17}  strategy")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        ratio = f"{r.tinyq_arena / r.tflm_arena:.0%}" if r.tinyq_arena and r.tflm_arena else "-"
+        lines.append(f"{r.model:<32} {_num(r.tinyq_arena):>12} {_num(r.tflm_arena):>11} {ratio:>10} "
+                     f"{_num(r.lower_bound):>12} {_num(r.views_only_bound):>17}  {r.strategy}{r.note}")
+    lines += ["",
+              "tinyq arena: the generated C's whole SRAM for the model (parameters and requantization tables are in",
+              "  flash). TFLM arena: smallest arena_size tflite_micro's interpreter loads and invokes the model with",
+              "  (includes its runtime structs). lower bound: max over steps of the bytes live at that step under",
+              "  tinyq's order and aliasing (in-place element-wise ops, shifted sliding-window outputs, views).",
+              "  views-only bound: the same in file order with views as the only aliasing."]
+    return "\n".join(lines)

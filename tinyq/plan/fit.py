@@ -1,0 +1,99 @@
+"""Does a planned model fit a board? One line saying what, how much, and what could help.
+
+The arena goes into the board's [firmware] placement region for it, else its
+largest SRAM/DTCM region; a stack placed in the same region is subtracted. The
+weights go where the flash plan put them (flash.py); any array left without a
+region means the flash is full.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyq.boards import Board, Memory
+from tinyq.errors import TinyqError
+from tinyq.plan.flash import FlashPlan, plan_flash, weight_regions
+from tinyq.plan.memory import MemoryPlan
+
+RAM_KINDS = ("dtcm", "sram")
+
+
+@dataclass(frozen=True)
+class Fit:
+    board: str
+    arena_region: str
+    arena_room: int  # bytes the arena may use there
+    arena_bytes: int
+    flash_room: int  # bytes for constants across the regions that can hold them
+    flash_bytes: int
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def arena_room(board: Board) -> tuple[Memory | None, int, str]:
+    """(region, bytes available for the arena, note on what else uses the region)."""
+    firmware = getattr(board, "firmware", None)
+    named = firmware.placement.get("arena") if firmware is not None else None
+    candidates = [m for m in board.memory if m.name == named] or \
+        sorted((m for m in board.memory if m.kind in RAM_KINDS), key=lambda m: -m.size)
+    if not candidates:
+        return None, 0, ""
+    region = candidates[0]
+    stack = firmware.stack_bytes if firmware is not None and firmware.placement.get("stack") == region.name else 0
+    return region, region.size - stack, f", {stack:,} B of it for the stack" if stack else ""
+
+
+def _fits_elsewhere(arena: int, flash: int) -> list[str]:
+    from tinyq.boards import all_boards
+
+    names = []
+    for b in all_boards():
+        if b.runner == "host":
+            continue
+        _, room, _ = arena_room(b)
+        flash_room = sum(m.size for m in weight_regions(b))
+        if room >= arena and flash_room >= flash:
+            names.append(b.name)
+    return names
+
+
+def check_fit(plan: MemoryPlan, flash: FlashPlan, board: Board) -> Fit:
+    region, room, note = arena_room(board)
+    flash_room = sum(m.size for m in weight_regions(board))
+    problems = []
+    if region is None:
+        problems.append(f"the arena needs {plan.arena_bytes:,} B of RAM but board {board.name} lists no SRAM region")
+    elif plan.arena_bytes > room:
+        problems.append(f"the arena needs {plan.arena_bytes:,} B of RAM (lower bound {plan.lower_bound_bytes:,} B) "
+                        f"but region '{region.name}' has {region.size:,} B{note}")
+    unplaced = [a for a in flash.arrays if not a.region]
+    if unplaced:
+        problems.append(f"the weights need {flash.flash_bytes:,} B of flash but board {board.name} has "
+                        f"{flash_room:,} B for them ({len(unplaced)} arrays left over)")
+    return Fit(board.name, region.name if region else "", room, plan.arena_bytes, flash_room, flash.flash_bytes,
+               tuple(problems))
+
+
+def _hints(fit: Fit, board: Board, flash: FlashPlan) -> str:
+    hints = []
+    psram = board.memories("psram")
+    if fit.arena_bytes > fit.arena_room and psram:
+        hints.append(f"place the arena in PSRAM ('{psram[0].name}', {psram[0].size:,} B, slower)")
+    if fit.flash_bytes > fit.flash_room:
+        int8 = sum(a.bytes for a in flash.arrays if a.ctype == "int8_t" and a.symbol.endswith("_filter"))
+        hints.append(f"int4 weights (about {fit.flash_bytes - int8 // 2:,} B)")
+    others = _fits_elsewhere(fit.arena_bytes, fit.flash_bytes)
+    hints.append(f"a board it fits: {', '.join(others)}" if others else "a smaller model or input resolution")
+    return "could help: " + "; ".join(hints)
+
+
+def require_fit(plan: MemoryPlan, lowered, board: Board, flash: FlashPlan | None = None) -> Fit:
+    """The Fit, or TinyqError with one line when the model does not fit."""
+    flash = flash or plan_flash(lowered, board)
+    fit = check_fit(plan, flash, board)
+    if not fit.ok:
+        raise TinyqError("; ".join(fit.problems), where=f"board {board.name}", hint=_hints(fit, board, flash))
+    return fit

@@ -1,0 +1,115 @@
+"""What `tinyq plan` shows: timeline, offsets, aliases, flash layout, fit — as text or JSON.
+
+`plan_report` collects plain values once; `as_text` and `as_json` only format them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from tinyq.lower import LoweredGraph
+from tinyq.plan.buffers import live_bytes, tensor_lifetimes
+from tinyq.plan.fit import Fit
+from tinyq.plan.flash import FlashPlan
+from tinyq.plan.memory import MemoryPlan
+
+
+@dataclass(frozen=True)
+class Report:
+    model: str
+    arena_bytes: int
+    lower_bound_bytes: int
+    flash_bytes: int
+    baseline_lower_bound_bytes: int
+    strategy: str
+    proven_optimal: bool
+    candidates: list
+    reordered: bool
+    order: list
+    steps: list  # per step: op, kernel, live bytes, tensors written
+    buffers: list  # per buffer: name, offset, size, first, last, tensors with their offsets
+    aliases: list
+    flash: list  # per array: symbol, ctype, bytes, region, offset
+    flash_regions: dict
+    fit: dict | None
+    code_bytes: int | None  # from a built ELF, when given
+
+
+def plan_report(model: str, lowered: LoweredGraph, plan: MemoryPlan, flash: FlashPlan, fit: Fit | None = None,
+                elf_flash_bytes: int | None = None) -> Report:
+    graph = lowered.graph
+    order = plan.execution_order(len(lowered.ops))
+    live = live_bytes(plan.buffers, len(order))
+    views = {a.tensor for a in plan.aliases if a.kind == "view"}
+    tensors = [lt for t, lt in tensor_lifetimes(lowered, order).items() if t not in views]
+    steps = [{"step": s, "op": p, "kernel": lowered.ops[p].kernel, "name": lowered.ops[p].op.op,
+              "live_bytes": live[s] if s < len(live) else 0,
+              "tensor_bytes": sum(lt.size for lt in tensors if lt.first <= s <= lt.last),
+              "writes": list(lowered.ops[p].outputs)}
+             for s, p in enumerate(order)]
+    buffers = []
+    for b, off in sorted(zip(plan.buffers, plan.offsets), key=lambda bo: (bo[1], bo[0].first)):
+        buffers.append({"name": b.name, "offset": off, "size": b.size, "first_step": b.first, "last_step": b.last,
+                        "tensors": [{"tensor": t, "offset": off + b.place_of(t), "bytes": graph.tensors[t].nbytes,
+                                     "name": graph.tensors[t].name} for t in b.tensors]})
+    flash_bytes = elf_flash_bytes if elf_flash_bytes is not None else flash.flash_bytes
+    return Report(
+        model=model, arena_bytes=plan.arena_bytes, lower_bound_bytes=plan.lower_bound_bytes,
+        flash_bytes=flash_bytes, baseline_lower_bound_bytes=plan.baseline_lower_bound_bytes,
+        strategy=plan.strategy, proven_optimal=plan.proven_optimal,
+        candidates=[{"strategy": n, "arena_bytes": a} for n, a in plan.candidates],
+        reordered=bool(plan.order), order=list(order), steps=steps, buffers=buffers,
+        aliases=[asdict(a) for a in plan.aliases],
+        flash=[{"symbol": a.symbol, "ctype": a.ctype, "bytes": a.bytes, "region": a.region, "offset": a.offset}
+               for a in flash.arrays],
+        flash_regions=flash.region_bytes(), fit=asdict(fit) if fit is not None else None,
+        code_bytes=elf_flash_bytes - flash.flash_bytes if elf_flash_bytes is not None else None)
+
+
+def as_json(report: Report) -> str:
+    return json.dumps(asdict(report), indent=2)
+
+
+def _bar(value: int, peak: int, width: int = 30) -> str:
+    return "#" * (round(width * value / peak) if peak else 0)
+
+
+def as_text(report: Report) -> str:
+    r = report
+    out = [f"model: {r.model}",
+           f"arena {r.arena_bytes:,} B, lower bound {r.lower_bound_bytes:,} B (this order and aliasing); "
+           f"{r.baseline_lower_bound_bytes:,} B with views only in file order",
+           f"strategy {r.strategy}{' (optimal for this order and aliasing)' if r.proven_optimal else ''}; tried "
+           + ", ".join(f"{c['strategy']} {c['arena_bytes']:,}" for c in r.candidates),
+           f"order: {'reordered ' + ' '.join(map(str, r.order)) if r.reordered else 'as in the file'}",
+           "", "timeline (live: bytes the plan reserves at each step; tensors: the live tensors' own bytes):",
+           f"  {'step':>4} {'op':>4}  {'kernel':<20} {'live':>9} {'tensors':>9}"]
+    peak = max((s["live_bytes"] for s in r.steps), default=0)
+    for s in r.steps:
+        out.append(f"  {s['step']:>4} {s['op']:>4}  {s['kernel']:<20} {s['live_bytes']:>9,} {s['tensor_bytes']:>9,}  "
+                   f"{_bar(s['live_bytes'], peak)}")
+    out += ["", "buffers:", f"  {'offset':>8} {'size':>8}  {'steps':<9} tensors (offset)"]
+    for b in r.buffers:
+        tensors = ", ".join(f"t{t['tensor']}@{t['offset']}" for t in b["tensors"]) or "scratch"
+        out.append(f"  {b['offset']:>8,} {b['size']:>8,}  {b['first_step']:>3}-{b['last_step']:<5} {tensors}")
+    if r.aliases:
+        out += ["", "shared storage:"]
+        for a in r.aliases:
+            where = "same bytes" if a["shift"] == 0 else f"starting {a['shift']:,} B before it"
+            out.append(f"  t{a['tensor']} over t{a['base']} ({a['kind']} at op {a['position']}, {where})")
+    out += ["", f"flash: {r.flash_bytes:,} B" + (f" (ELF; code and other data {r.code_bytes:,} B)"
+                                                 if r.code_bytes is not None else
+                                                 f" of constants in {len(r.flash)} arrays, 16-byte aligned")]
+    for region, used in sorted(r.flash_regions.items()):
+        out.append(f"  {region or '(unplaced)'}: {used:,} B")
+    biggest = sorted(r.flash, key=lambda a: -a["bytes"])[:8]
+    for a in biggest:
+        out.append(f"    {a['symbol']:<28} {a['ctype']:<8} {a['bytes']:>9,} B  {a['region'] or '-'} +{a['offset']:,}")
+    if len(r.flash) > len(biggest):
+        out.append(f"    ... and {len(r.flash) - len(biggest)} smaller arrays (--format json lists all)")
+    if r.fit is not None:
+        f = r.fit
+        out += ["", f"fits {f['board']}: arena {f['arena_bytes']:,} of {f['arena_room']:,} B in "
+                    f"'{f['arena_region']}', constants {f['flash_bytes']:,} of {f['flash_room']:,} B"]
+    return "\n".join(out)
