@@ -42,7 +42,7 @@ def inspect(model: Path, board: str, backend: str | None):
     graph = read_model_file(model)
     b = get_board(board)
     try:
-        choices = choose_kernels(get_backend(backend or b.default_backend), lower_graph(graph).ops)
+        choices = choose_kernels(get_backend(backend or b.default_backend, b), lower_graph(graph).ops)
     except UnsupportedError:
         choices = None
     click.echo(inspect_text(graph, str(model), choices))

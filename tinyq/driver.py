@@ -29,7 +29,7 @@ class Compiled:
 def compile_graph(graph: Graph, board: Board, backend: str | None = None, name: str | None = None,
                   source: str = "") -> Compiled:
     lowered = lower_graph(graph)
-    kernels = get_backend(backend or board.default_backend)
+    kernels = get_backend(backend or board.default_backend, board)  # bound to the board's ISA
     plan = plan_memory(lowered, backend=kernels)  # in-place rules and scratch sizes depend on the kernels
     generated = generate_c(lowered, plan, kernels, name or graph.name, source=source)
     return Compiled(graph=graph, lowered=lowered, plan=plan, source=generated)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinyq.boards import Board
+from tinyq.build.libraries import link_inputs
 from tinyq.codegen.generate import GeneratedSource, environment
 from tinyq.errors import TinyqError
 
@@ -37,8 +38,13 @@ def build_host(source_dir: Path, source: GeneratedSource, board: Board, trace: b
         (source_dir / rel).write_text(text)
     sources = sorted(str(p.name) for p in source_dir.glob("*.c"))
     exe = source_dir / "model_test"
-    cmd = [cc, *board.toolchain.cflags, *WARNINGS, "-I.", *(["-include", "tq_host_trace.h"] if trace else []),
-           *sources, "-o", exe.name, *board.toolchain.ldflags]
+    # Library backends: their compiled archive (cached), and the library's own scratch-size
+    # functions checked against tinyq's plan on every call (TQ_CHECK_SCRATCH).
+    libs = link_inputs(source.libraries, cc, board.toolchain.cflags)
+    checks = ["-DTQ_CHECK_SCRATCH"] if source.libraries else []
+    cmd = [cc, *board.toolchain.cflags, *WARNINGS, "-I.", *libs.cflags, *checks,
+           *(["-include", "tq_host_trace.h"] if trace else []),
+           *sources, "-o", exe.name, *map(str, libs.archives), *board.toolchain.ldflags]
     proc = subprocess.run(cmd, cwd=source_dir, capture_output=True, text=True)
     if proc.returncode != 0:
         first = next((line for line in proc.stderr.splitlines() if "error" in line), proc.stderr.strip()[:300])

@@ -9,6 +9,7 @@ symbols and the op's parameters. Kernel sources live in
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import jinja2
 import numpy as np
 
 from tinyq import __version__
-from tinyq.backends import Backend, KernelChoice, choose_kernels
+from tinyq.backends import Backend, KernelChoice, backend_consts, choose_kernels
 from tinyq.ir import Graph, Tensor
 from tinyq.lower import LoweredGraph
 from tinyq.ops.base import ConstArray, Lowered
@@ -37,6 +38,7 @@ class GeneratedSource:
     files: dict[str, str]  # relative path -> text
     choices: tuple[KernelChoice, ...]
     plan: MemoryPlan
+    libraries: tuple[str, ...] = ()  # C libraries the sources call (tinyq.build.libraries)
 
 
 @functools.lru_cache(maxsize=1)
@@ -49,8 +51,10 @@ class KernelView:
     """What a call template sees of one op: pointers, constant symbols, parameters."""
 
     def __init__(self, k: Lowered, position: int, graph: Graph, plan: MemoryPlan, const_syms: dict[str, str],
-                 scratch_bytes: int):
+                 scratch_bytes: int, function: str = ""):
         self.lowered = k
+        self.function = function  # the library function a backend calls (KernelChoice.function)
+        self.used_consts: set[str] = set()  # array symbols the call templates referenced
         self.op = k.op
         self.params = k.params
         self.sym = f"tq_op{position}"
@@ -73,10 +77,15 @@ class KernelView:
         return self._ptr(self._graph.tensors[self.lowered.outputs[i]], False)
 
     def const(self, name: str) -> str:
+        self.used_consts.add(self._consts[name])
         return self._consts[name]
 
     def has_const(self, name: str) -> bool:
         return name in self._consts
+
+    def const_values(self, name: str) -> list:
+        """The values of one of the op's flash arrays, for templates that inline them."""
+        return next(np.asarray(c.values).reshape(-1).tolist() for c in self.lowered.consts if c.name == name)
 
     def tensor(self, index: int) -> Tensor:
         return self._graph.tensors[index]
@@ -126,22 +135,30 @@ def generate_c(lowered: LoweredGraph, plan: MemoryPlan, backend: Backend, name: 
     env = environment()
     graph = lowered.graph
     choices = choose_kernels(backend, lowered.ops)
+    # a backend's call may want more flash arrays than the reference's (e.g. CMSIS-NN's int32 shifts)
+    with_consts = tuple(dataclasses.replace(k, consts=k.consts + backend_consts(backend, k, c))
+                        for k, c in zip(lowered.ops, choices))
+    lowered = LoweredGraph(graph=graph, ops=with_consts)
     arrays, per_op_syms = _collect_consts(lowered)
-    op_blocks, kernel_files = [], {}
+    op_blocks, kernel_files, used = [], {}, set()
     for position in plan.execution_order(len(lowered.ops)):  # the planner may run branches in another order
         k, choice = lowered.ops[position], choices[position]
         folder = backend.template_dirs[0] if choice.backend == backend.name else "reference"
         template = env.get_template(f"{folder}/{k.kernel}.c.j2")
         scratch_bytes = plan.scratch[position] if plan.scratch else k.scratch_bytes
-        view = KernelView(k, position, graph, plan, per_op_syms[position], scratch_bytes)
+        view = KernelView(k, position, graph, plan, per_op_syms[position], scratch_bytes, choice.function)
         module = template.make_module({"view": view})
+        decl, call = str(module.decl(view)).strip(), str(module.call(view)).strip()
+        used |= view.used_consts
         op_blocks.append({"position": position, "op": k.op, "kernel": k.kernel, "backend": choice.backend,
-                          "decl": str(module.decl(view)).strip(), "call": str(module.call(view)).strip(),
+                          "decl": decl, "call": call,
                           "traced": [t for t in k.outputs]})
         for rel in getattr(module, "kernel_files", ()):  # a template lists the sources it needs
             kernel_files[rel] = f"{folder}/kernels/{rel}"
     if kernel_files:
         kernel_files["tq_common.h"] = "reference/kernels/tq_common.h"
+    # only the arrays some call uses (a backend may not need all the reference's, e.g. int8 shifts)
+    arrays = [a for a in arrays if a["sym"] in used]
     context = {
         "name": name, "NAME": name.upper(), "version": __version__, "source": source,
         "arena_bytes": plan.arena_bytes, "arrays": arrays, "ops": op_blocks,
@@ -157,4 +174,18 @@ def generate_c(lowered: LoweredGraph, plan: MemoryPlan, backend: Backend, name: 
     }
     for rel, src in sorted(kernel_files.items()):
         files[rel] = (TEMPLATES / src).read_text()
-    return GeneratedSource(name=name, files=files, choices=choices, plan=plan)
+    uses_library = backend.library and any(c.backend == backend.name for c in choices)
+    if uses_library:
+        files.update(library_files(backend, name))
+    return GeneratedSource(name=name, files=files, choices=choices, plan=plan,
+                           libraries=(backend.library,) if uses_library else ())
+
+
+def library_files(backend: Backend, name: str) -> dict[str, str]:
+    """Build files for the library a backend calls (templates/<backend>/project/*.j2):
+    e.g. a CMake snippet that fetches the pinned release."""
+    env = environment()
+    folder = TEMPLATES / backend.template_dirs[0] / "project"
+    context = {"name": name, "NAME": name.upper(), "version": __version__}
+    return {p.name[:-len(".j2")]: env.get_template(f"{backend.template_dirs[0]}/project/{p.name}").render(context)
+            for p in sorted(folder.glob("*.j2"))}
