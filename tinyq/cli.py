@@ -98,6 +98,18 @@ def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: 
     sys.exit(0 if result.ok else 1)
 
 
+def _add_commands() -> None:
+    """Commands that live with their stage (tinyq plan, tinyq bench)."""
+    from tinyq.bench.command import bench
+    from tinyq.plan.command import plan
+
+    cli.add_command(plan)
+    cli.add_command(bench)
+
+
+_add_commands()
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="tinyq", standalone_mode=False)
