@@ -1,0 +1,78 @@
+"""LOGISTIC and TANH, int8: gemmlowp's fixed-point sigmoid and tanh on a Q4.27 input.
+
+The input, minus its zero point, goes to Q4.27 through one multiplier and shift
+computed here; values at or beyond the 'input range radius' saturate without
+any arithmetic. TFLM writes the result on a fixed output grid (1/256 with zero
+point -128 for LOGISTIC, 1/128 with zero point 0 for TANH) whatever the output
+tensor says, so tinyq insists the tensor says exactly that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyq import qmath
+from tinyq.ir import Graph, Operator, Tensor
+from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.common import io, require_int8
+
+
+@dataclass(frozen=True)
+class SigmoidParams:
+    size: int
+    input_zero_point: int
+    input_range_radius: int  # |input - zero point| at or beyond it saturates
+    input_multiplier: int  # input scale on the Q4.27 grid
+    input_left_shift: int
+
+
+@dataclass(frozen=True)
+class OutputGrid:
+    scale: float
+    zero_point: int
+
+
+OUTPUT_GRIDS = {
+    "logistic": OutputGrid(scale=1.0 / 256, zero_point=-128),
+    "tanh": OutputGrid(scale=1.0 / 128, zero_point=0),
+}
+
+# Largest left shift TFLM's CalculateInputRadius can take (it shifts a 64-bit one).
+MAX_LEFT_SHIFT = 62
+
+
+def _check_output(graph: Graph, op: Operator, y: Tensor) -> None:
+    grid = OUTPUT_GRIDS[op.op]
+    scale = np.float32(y.quant.s)
+    if y.quant.zp != grid.zero_point or abs(scale - np.float32(grid.scale)) > np.float32(1e-3 * grid.scale):
+        raise unsupported(graph, op, f"output must have scale {grid.scale:g} and zero point {grid.zero_point}, "
+                                     f"has {float(scale):.8g} and {y.quant.zp}",
+                          f"TFLM writes {op.op.upper()} on that grid whatever the output tensor says; "
+                          "requantize the model")
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    (x, *_), (y,) = io(graph, op, 1)
+    require_int8(graph, op, x, what="input")
+    require_int8(graph, op, y, what="output")
+    _check_output(graph, op, y)
+    if x.numel != y.numel:
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
+    multiplier, left_shift = qmath.sigmoid_input_scaling(x.quant.s)
+    if not 0 <= left_shift <= MAX_LEFT_SHIFT:
+        raise unsupported(graph, op, f"input scale {x.quant.s:.6g} is outside [2^-28, 2^35)",
+                          "TFLM's input radius is undefined there; requantize the input")
+    params = SigmoidParams(size=x.numel, input_zero_point=x.quant.zp,
+                           input_range_radius=qmath.input_radius(qmath.SIGMOID_INPUT_INTEGER_BITS, left_shift),
+                           input_multiplier=multiplier, input_left_shift=left_shift)
+    return Lowered(op=op, kernel=op.op, params=params, inputs=(x.index,), outputs=(y.index,))
+
+
+SPECS = [
+    OpSpec(name="logistic", builtin="LOGISTIC", lower=lower,
+           doc="int8, any input scale; output scale 1/256, zero point -128"),
+    OpSpec(name="tanh", builtin="TANH", lower=lower,
+           doc="int8, any input scale; output scale 1/128, zero point 0"),
+]
