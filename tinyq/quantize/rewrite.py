@@ -43,11 +43,12 @@ def quantize_op_weights(graph: Graph, op: Operator, input_quant: Quant, dtype: s
     b_tensor = bias_tensor(graph, op)
     b = None if b_tensor is None else np.asarray(b_tensor.data, dtype=np.float64)
     clip = config.weight_clip(dtype)
-    qw = quantize_weights(w, rule.channel_axis, dtype, config.per_channel, clip)
+    per_channel = config.per_channel and (dtype != "int4" or rule.int4_per_channel)
+    qw = quantize_weights(w, rule.channel_axis, dtype, per_channel, clip)
     if b is not None:
         floor = qparams.min_weight_scales_for_bias(b, input_quant.s, qw.scales)
         if np.any(floor > qw.scales):
-            qw = quantize_weights(w, rule.channel_axis, dtype, config.per_channel, clip, min_scales=floor)
+            qw = quantize_weights(w, rule.channel_axis, dtype, per_channel, clip, min_scales=floor)
     shift = None
     x = op.inputs[rule.activation_inputs[0]]
     if config.bias_correction and b is not None and x in stats:

@@ -21,6 +21,7 @@ class QuantRule:
     channel_axis: int = 0  # weights' quantized dimension (TFLite: conv 0, depthwise 3, FC 0)
     bias: int | None = None  # input position of the bias (int32, scale s_in * s_w)
     int4_version: int | None = None  # version with int4 weights; None: int4 not allowed
+    int4_per_channel: bool = True  # TFLM's FC rejects per-channel int4 filters (fully_connected_common.cc)
     output_as_input: bool = False  # TFLM requires output params == input params
     inputs_as_output: bool = False  # every input shares the output's params (concatenation)
     fixed_output: tuple[float, int] | None = None
@@ -30,7 +31,8 @@ class QuantRule:
 RULES: dict[str, QuantRule] = {r.op: r for r in (
     QuantRule("conv_2d", 3, weights=1, channel_axis=0, bias=2, int4_version=7, activation_inputs=(0,)),
     QuantRule("depthwise_conv_2d", 3, weights=1, channel_axis=3, bias=2, int4_version=7, activation_inputs=(0,)),
-    QuantRule("fully_connected", 4, weights=1, channel_axis=0, bias=2, int4_version=10, activation_inputs=(0,)),
+    QuantRule("fully_connected", 4, weights=1, channel_axis=0, bias=2, int4_version=10, int4_per_channel=False,
+              activation_inputs=(0,)),
     QuantRule("max_pool_2d", 2, output_as_input=True),
     QuantRule("average_pool_2d", 2, output_as_input=True),
     QuantRule("reshape", 1, output_as_input=True, activation_inputs=(0,)),

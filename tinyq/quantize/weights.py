@@ -60,7 +60,7 @@ def output_shift(op: Operator, w: np.ndarray, w_deq: np.ndarray, input_mean: np.
 
 
 def weight_ops(graph: Graph) -> list[Operator]:
-    return [op for op in graph.operators if RULES[op.op].weights is not None]
+    return [op for op in graph.operators if op.op in RULES and RULES[op.op].weights is not None]
 
 
 def weight_tensor(graph: Graph, op: Operator):

@@ -1,0 +1,101 @@
+"""`tinyq quantize` and `tinyq inspect --compare`: thin shells over the pipeline and the report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from tinyq.quantize.config import IO_TYPES, WEIGHT_MODES, QuantizeConfig
+from tinyq.quantize.observers import OBSERVERS
+
+MODEL = click.Path(dir_okay=False, path_type=Path)
+DEFAULTS = QuantizeConfig()
+
+
+def _progress(message: str) -> None:
+    click.echo(f"  {message}", err=True)
+
+
+@click.command("quantize")
+@click.argument("model", type=MODEL)
+@click.option("--calib", "calib_path", required=True, type=click.Path(path_type=Path),
+              help="Calibration inputs: .npy (N x input shape), .npz (one array per input) or a folder of .npy.")
+@click.option("-o", "--output", "out_path", required=True, type=MODEL, help="The int8 .tflite to write.")
+@click.option("--io", "io_type", type=click.Choice(IO_TYPES), default=DEFAULTS.io, show_default=True,
+              help="int8: the model takes and returns int8; float: QUANTIZE/DEQUANTIZE at the edges.")
+@click.option("--per-channel/--per-tensor", default=DEFAULTS.per_channel, show_default=True,
+              help="One weight scale per output channel, or one per tensor.")
+@click.option("--observer", type=click.Choice(sorted(OBSERVERS)), default=DEFAULTS.observer, show_default=True,
+              help="How activation ranges are chosen from calibration.")
+@click.option("--weights", type=click.Choice(WEIGHT_MODES), default=DEFAULTS.weights, show_default=True,
+              help="int4 packs conv/FC weights two per byte; mixed picks int4 layers to fit --flash-budget.")
+@click.option("--flash-budget", type=int, default=None,
+              help="With --weights mixed: bytes of weights + biases to fit (default: 70% of the int8 size).")
+@click.option("--bias-correction/--no-bias-correction", default=DEFAULTS.bias_correction, show_default=True,
+              help="Fold the mean output shift caused by weight rounding into the bias.")
+@click.option("--equalize/--no-equalize", default=DEFAULTS.equalize, show_default=True,
+              help="Cross-layer equalization of conv/depthwise pairs (ReLU between them) before quantizing.")
+@click.option("--report", is_flag=True, help="Print per-tensor SQNR, chosen ranges and the layers that lose most.")
+@click.option("--report-samples", default=64, show_default=True, help="Calibration samples the report runs.")
+def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_channel: bool, observer: str,
+             weights: str, flash_budget: int | None, bias_correction: bool, equalize: bool, report: bool,
+             report_samples: int):
+    """Quantize a float MODEL to a full-integer int8 .tflite for TFLM and tinyq."""
+    from tinyq.errors import TinyqError
+    from tinyq.quantize.data import load_calibration
+    from tinyq.quantize.pipeline import quantize_graph
+    from tinyq.quantize.prepare import prepare_float_graph
+    from tinyq.quantize.summary import summary_text
+    from tinyq.tflite.reader import read_model_file
+    from tinyq.tflite.writer import write_model
+
+    config = QuantizeConfig(io=io_type, per_channel=per_channel, observer=observer, weights=weights,
+                            flash_budget=flash_budget, bias_correction=bias_correction, equalize=equalize)
+    graph = read_model_file(model)
+    calib = load_calibration(calib_path, prepare_float_graph(graph, str(model)))
+    click.echo(f"quantizing {model} with {calib.count} calibration samples from {calib_path}", err=True)
+    result = quantize_graph(graph, calib, config, progress=_progress, where=str(model))
+    data = write_model(result.graph)
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_bytes(data)
+    except OSError as exc:
+        raise TinyqError(f"cannot write the model: {exc.strerror}", where=str(out_path)) from None
+    click.echo(summary_text(result, str(out_path), len(data)))
+    if report:
+        from tinyq.quantize.report import format_report, sqnr_report
+
+        _progress(f"report: running float (LiteRT) and int8 (TFLM) on {min(report_samples, calib.count)} samples")
+        rep = sqnr_report(result.float_graph, result.graph, calib.records(result.float_graph, report_samples))
+        click.echo(format_report(rep, result.activations))
+
+
+def compare(float_path: Path, int8_path: Path, calib_path: Path | None, samples: int) -> str:
+    """`tinyq inspect --compare FLOAT INT8 --calib DATA`: the SQNR report of any int8 model vs its float one."""
+    from tinyq.errors import TinyqError
+    from tinyq.quantize.data import load_calibration
+    from tinyq.quantize.fold import fold_constants
+    from tinyq.quantize.prepare import prepare_float_graph
+    from tinyq.quantize.report import format_report, sqnr_report
+    from tinyq.tflite.reader import read_model_file
+
+    if calib_path is None:
+        raise TinyqError("--compare needs --calib DATA (the inputs to run both models on)")
+    float_graph = prepare_float_graph(read_model_file(float_path), str(float_path))
+    int8_graph = fold_constants(read_model_file(int8_path))
+    calib = load_calibration(calib_path, float_graph)
+    _progress(f"running {float_path.name} (LiteRT) and {int8_path.name} (TFLM) on "
+              f"{min(samples, calib.count)} samples")
+    rep = sqnr_report(float_graph, int8_graph, calib.records(float_graph, samples))
+    if not rep.rows:
+        raise TinyqError("no tensor of the int8 model could be paired with the float model",
+                         where=str(int8_path), hint="are these the float and int8 versions of one model?")
+    return f"compare {int8_path} against {float_path}\n" + format_report(rep)
+
+
+def main() -> None:  # python -m tinyq.quantize.command
+    from tinyq.cli import main as cli_main
+
+    cli_main(["quantize", *sys.argv[1:]])

@@ -1,0 +1,41 @@
+"""The few lines `tinyq quantize` prints: what was written, sizes, and what went int4."""
+
+from __future__ import annotations
+
+from tinyq.ir import Graph
+from tinyq.quantize.weights import weight_ops
+
+
+def stored_bytes(t) -> int:
+    return (t.numel + 1) // 2 if t.dtype == "int4" else t.nbytes
+
+
+def weight_bytes(graph: Graph) -> int:
+    """Bytes of the weights (and biases) of conv, depthwise and FC ops, as stored."""
+    return sum(stored_bytes(graph.tensors[i]) for op in weight_ops(graph) for i in op.inputs[1:3] if i >= 0)
+
+
+def const_bytes(graph: Graph) -> int:
+    return sum(stored_bytes(t) for t in graph.tensors if t.is_const)
+
+
+def summary_text(result, out_path: str, file_bytes: int) -> str:
+    g = result.graph
+    int4 = [op for op in weight_ops(result.float_graph) if result.weight_dtypes.get(op.index) == "int4"]
+    float_bytes = const_bytes(result.float_graph)
+    lines = [f"wrote {out_path}: {file_bytes:,} B, {len(g.operators)} ops, constants {const_bytes(g):,} B "
+             f"(float {float_bytes:,} B), {result.samples} samples, {result.seconds:.2f} s",
+             f"  io {result.config.io}, weights {result.config.weights} "
+             f"({'per-channel' if result.config.per_channel else 'per-tensor'}), observer {result.config.observer}, "
+             f"bias correction {'on' if result.config.bias_correction else 'off'}"]
+    if int4:
+        lines.append(f"  int4 weights in {len(int4)} of {len(weight_ops(result.float_graph))} layers: "
+                     + ", ".join(f"op {op.index} ({op.op})" for op in int4))
+    if result.mixed is not None:
+        lines.append("  " + result.mixed.describe())
+    inputs = [g.tensors[i] for i in g.inputs]
+    for t in inputs:
+        if t.quant is not None:
+            lines.append(f"  input '{t.name}' {t.dtype} scale {t.quant.s:.6g} zero point {t.quant.zp}: "
+                         f"q = round(x / {t.quant.s:.6g}) + {t.quant.zp}")
+    return "\n".join(lines)
