@@ -27,11 +27,22 @@ def cli():
 
 
 @cli.command()
-@click.argument("model", type=MODEL)
+@click.argument("model", type=MODEL, required=False)
 @click.option("--board", default="host", show_default=True, help="Board whose default backend to show.")
 @click.option("--backend", default=None, help="Kernel backend (default: the board's).")
-def inspect(model: Path, board: str, backend: str | None):
+@click.option("--compare", nargs=2, type=MODEL, default=None, metavar="FLOAT INT8",
+              help="Per-tensor SQNR of an int8 model against its float model (needs --calib).")
+@click.option("--calib", type=click.Path(path_type=Path), default=None, help="Inputs for --compare (.npy/.npz/folder).")
+@click.option("--samples", default=64, show_default=True, help="Samples --compare runs.")
+def inspect(model: Path | None, board: str, backend: str | None, compare, calib: Path | None, samples: int):
     """Show a model's ops, tensors and sizes, and which ops tinyq can lower."""
+    if compare:
+        from tinyq.quantize.command import compare as compare_models
+
+        click.echo(compare_models(compare[0], compare[1], calib, samples))
+        return
+    if model is None:
+        raise click.UsageError("inspect needs MODEL (or --compare FLOAT INT8 --calib DATA)")
     from tinyq.backends import choose_kernels, get_backend
     from tinyq.boards import get_board
     from tinyq.errors import UnsupportedError
@@ -105,6 +116,12 @@ def _add_commands() -> None:
 
     cli.add_command(plan)
     cli.add_command(bench)
+
+    from tinyq.bench.quantize import quantize_bench
+    from tinyq.quantize.command import quantize
+
+    cli.add_command(quantize)
+    bench.add_command(quantize_bench)
 
 
 _add_commands()
