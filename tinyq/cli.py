@@ -72,10 +72,15 @@ def generate(model: Path, out_dir: Path, name: str | None, board: str, backend: 
     from tinyq.codegen import write_output_dir
     from tinyq.driver import compile_file
 
-    compiled = compile_file(model, get_board(board), backend=backend, name=name)
-    out = write_output_dir(out_dir, compiled.source.files)
+    from tinyq.build.project import generated_files
+
+    b = get_board(board)
+    compiled = compile_file(model, b, backend=backend, name=name)
+    files = generated_files(compiled, b, model)  # other boards: a firmware or vendor SDK project
+    out = write_output_dir(out_dir, files)
     plan = compiled.plan
-    click.echo(f"wrote {len(compiled.source.files)} files to {out}")
+    click.echo(f"wrote {len(files)} files to {out}" + (f" ({b.name} project: tinyq build {out_dir})"
+                                                       if b.runner != "host" else ""))
     click.echo(f"  arena {plan.arena_bytes:,} B (lower bound {plan.lower_bound_bytes:,} B), "
                f"entry point tinyq_{compiled.source.name}_invoke()")
 
@@ -100,13 +105,91 @@ def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: 
     b = get_board(board)
     compiled = compile_file(model, b, backend=backend)
     if b.runner != "host":
-        raise TinyqError(f"board {board} runs with '{b.runner}', which verify does not drive yet",
-                         hint="use --board host")
+        _verify_on_qemu(compiled, b, n_inputs, layers, seed)
+        return
     click.echo(f"verifying {model} on {b.name} ({backend or b.default_backend} kernels), "
                f"{n_inputs} inputs{' layer by layer' if layers else ''} ...", err=True)
     result = verify_host(compiled, b, n_inputs=n_inputs, layers=layers, seed=seed)
     click.echo(summarize(result, compiled.graph))
     sys.exit(0 if result.ok else 1)
+
+
+def _verify_on_qemu(compiled, board, n_inputs: int, layers: bool, seed: int) -> None:
+    from tinyq.run.qemu import format_report, qemu_board_for, verify_qemu
+
+    if layers:
+        raise TinyqError("--layers compares intermediate tensors on the host only", hint="use --board host")
+    qemu_board = qemu_board_for(board)
+    click.echo(f"verifying {compiled.graph.name} on {qemu_board.name} (QEMU {qemu_board.qemu.machine}), "
+               f"{n_inputs} inputs ...", err=True)
+    report = verify_qemu(compiled, qemu_board, n_inputs=n_inputs, seed=seed)
+    click.echo(format_report(report, compiled.graph))
+    sys.exit(0 if report.result.ok else 1)
+
+
+@cli.command("boards")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def boards_command(fmt: str):
+    """List the boards (boards/*.toml): core, ISA, memory, backend, how code runs on them."""
+    from tinyq.boards import all_boards
+    from tinyq.build.commands import boards_text
+
+    click.echo(boards_text(all_boards(), fmt))
+
+
+@cli.command("build")
+@click.argument("project_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--board", default=None, help="Board to build for (default: the one the project was generated for).")
+def build_command(project_dir: Path, board: str | None):
+    """Compile a project from `tinyq generate --board B` and report flash/RAM per section.
+
+    Bare-metal boards build with arm-none-eabi-gcc; rp2040/esp32s3 with the Pico SDK /
+    ESP-IDF when PICO_SDK_PATH / IDF_PATH are set (else the error says what is missing).
+    """
+    from tinyq.boards import get_board
+    from tinyq.build.commands import build_project
+    from tinyq.build.project import load_project
+
+    b = get_board(board or load_project(project_dir).board)
+    build_project(project_dir, b, click.echo)
+
+
+@cli.command("run")
+@click.argument("project_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--qemu", "use_qemu", is_flag=True, help="Boot the firmware in QEMU (the only runner yet).")
+@click.option("--board", default=None, help="QEMU board (default: the project's, or its QEMU stand-in).")
+@click.option("--inputs", "n_inputs", default=20, show_default=True,
+              help="Number of inputs (3 edge cases, then uniform random).")
+@click.option("--seed", default=0, show_default=True, help="Random seed for the inputs.")
+@click.option("--timeout", default=None, type=float, help="Seconds before QEMU is killed (default 60 + 5 per input).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def run_command(project_dir: Path, use_qemu: bool, board: str | None, n_inputs: int, seed: int,
+                timeout: float | None, fmt: str):
+    """Build and boot a generated firmware project, feed it inputs, compare with TFLM.
+
+    Reports instructions per inference (QEMU -icount), flash and SRAM. Exits 0 when
+    every output is bit-exact, 1 otherwise.
+    """
+    import json
+
+    from tinyq.boards import get_board
+    from tinyq.run.qemu import format_report, run_project
+    from tinyq.tflite.reader import read_model_file
+
+    if not use_qemu:
+        raise TinyqError("only QEMU runs are supported yet", hint="add --qemu")
+    report = run_project(project_dir, get_board(board) if board else None, n_inputs, seed, timeout)
+    if fmt == "json":
+        click.echo(json.dumps(report.summary(), indent=2))
+    else:
+        click.echo(format_report(report, read_model_file(report_model_path(project_dir))))
+    sys.exit(0 if report.result.ok else 1)
+
+
+def report_model_path(project_dir: Path) -> Path:
+    from tinyq.build.project import load_project
+
+    return load_project(project_dir).model_path
 
 
 def _add_commands() -> None:

@@ -99,6 +99,11 @@ def verify_host(compiled: Compiled, board: Board, n_inputs: int = 100, layers: b
         ours, traces = run_host(exe.path, inputs, specs, trace=layers)
     if layers:
         return _compare_layers(compiled, inputs, traces)
+    return compare_with_tflm(graph, inputs, ours)
+
+
+def compare_with_tflm(graph: Graph, inputs: list[list[np.ndarray]], ours: list[list[np.ndarray]]) -> VerifyResult:
+    """Byte-for-byte comparison of any runner's outputs (host, QEMU, board) with TFLM's."""
     golden = tflm_run(write_model(graph), inputs)
     mismatches = []
     for r, (mine, gold) in enumerate(zip(ours, golden)):

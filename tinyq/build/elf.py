@@ -1,0 +1,138 @@
+"""Flash and RAM use of a firmware image, read from its ELF section headers.
+
+Every allocated section is placed in the board memory region its address falls
+in. A section with contents (PROGBITS) also occupies its load address, which is
+where `.data`'s initial values sit in flash. Sizes come from the linked ELF,
+never from estimates.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyq.boards import Board, Memory
+from tinyq.errors import TinyqError
+
+SHF_ALLOC = 0x2
+SHT_NOBITS = 8
+PT_LOAD = 1
+# Memory kinds that keep their contents without power (or are loaded like them):
+# sections whose load address falls here count as flash.
+CODE_KINDS = ("flash", "xip", "itcm")
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    address: int  # where it runs (VMA)
+    load_address: int  # where its bytes are stored (LMA); == address unless copied at boot
+    size: int
+    has_contents: bool  # False for .bss-like sections (nothing stored)
+
+
+@dataclass(frozen=True)
+class PlacedSection:
+    section: Section
+    region: str  # memory region of `address`, "" when outside the board's map
+    load_region: str  # memory region of `load_address`
+    flash_bytes: int  # bytes stored in code memory (flash/XIP/ITCM)
+    ram_bytes: int  # bytes occupied in RAM while running
+
+
+@dataclass(frozen=True)
+class SizeReport:
+    elf: Path
+    sections: tuple[PlacedSection, ...]
+
+    @property
+    def flash_bytes(self) -> int:
+        return sum(p.flash_bytes for p in self.sections)
+
+    @property
+    def ram_bytes(self) -> int:
+        return sum(p.ram_bytes for p in self.sections)
+
+    def ram_of(self, *names: str) -> int:
+        return sum(p.ram_bytes for p in self.sections if p.section.name in names)
+
+    def region_use(self) -> dict[str, int]:
+        use: dict[str, int] = {}
+        for p in self.sections:
+            if p.flash_bytes:
+                use[p.load_region] = use.get(p.load_region, 0) + p.flash_bytes
+            if p.ram_bytes:
+                use[p.region] = use.get(p.region, 0) + p.ram_bytes
+        return use
+
+
+def read_sections(path: Path) -> list[Section]:
+    """Allocated sections of a 32-bit little-endian ELF (what arm-none-eabi-gcc writes)."""
+    data = Path(path).read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 1 or data[5] != 1:
+        raise TinyqError("not a 32-bit little-endian ELF file", where=str(path))
+    (phoff, shoff, _flags, _ehsize, phentsize, phnum, shentsize, shnum, shstrndx) = struct.unpack_from(
+        "<IIIHHHHHH", data, 28)
+    segments = []
+    for i in range(phnum):
+        p_type, _off, vaddr, paddr, filesz, memsz = struct.unpack_from("<IIIIII", data, phoff + i * phentsize)
+        if p_type == PT_LOAD:
+            segments.append((vaddr, paddr, memsz))
+    headers = [struct.unpack_from("<IIIIIIIIII", data, shoff + i * shentsize) for i in range(shnum)]
+    strtab_off = headers[shstrndx][4]
+
+    def name_at(offset: int) -> str:
+        end = data.index(b"\0", strtab_off + offset)
+        return data[strtab_off + offset:end].decode()
+
+    sections = []
+    for name_off, sh_type, flags, addr, _off, size, *_ in headers:
+        if not flags & SHF_ALLOC or size == 0:
+            continue
+        load = addr
+        for vaddr, paddr, memsz in segments:
+            if vaddr <= addr < vaddr + max(memsz, 1):
+                load = addr - vaddr + paddr
+                break
+        sections.append(Section(name_at(name_off), addr, load, size, sh_type != SHT_NOBITS))
+    return sections
+
+
+def _region(board: Board, address: int) -> Memory | None:
+    for m in board.memory:
+        if m.address <= address < m.address + m.size:
+            return m
+    return None
+
+
+def size_report(elf: Path, board: Board) -> SizeReport:
+    placed = []
+    for s in read_sections(elf):
+        run_in = _region(board, s.address)
+        load_in = _region(board, s.load_address)
+        stored = s.has_contents and load_in is not None and load_in.kind in CODE_KINDS
+        in_ram = run_in is not None and run_in.kind not in CODE_KINDS
+        placed.append(PlacedSection(s, run_in.name if run_in else "", load_in.name if load_in else "",
+                                    s.size if stored else 0, s.size if in_ram else 0))
+    return SizeReport(Path(elf), tuple(placed))
+
+
+def format_size_report(report: SizeReport, board: Board) -> str:
+    lines = [f"{'section':<14} {'address':>10} {'size':>10}  region", "-" * 48]
+    for p in sorted(report.sections, key=lambda p: p.section.address):
+        s = p.section
+        where = p.region or "?"
+        if s.has_contents and s.load_address != s.address:
+            where += f" (stored in {p.load_region or '?'})"
+        lines.append(f"{s.name:<14} {s.address:#010x} {s.size:>10,}  {where}")
+    lines.append("-" * 48)
+    for name, used in sorted(report.region_use().items()):
+        if not name:
+            continue
+        size = board.memory_named(name).size
+        lines.append(f"{name:<14} {used:>10,} of {size:>10,} B ({100.0 * used / size:5.1f}%)")
+    lines.append(f"flash {report.flash_bytes:,} B, RAM {report.ram_bytes:,} B "
+                 f"(arena {report.ram_of('.tq_arena'):,}, stack {report.ram_of('.stack'):,}, "
+                 f"static {report.ram_of('.data', '.bss'):,})")
+    return "\n".join(lines)

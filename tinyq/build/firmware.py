@@ -1,0 +1,101 @@
+"""The bare-metal firmware project for a board: harness sources, linker script, Makefile.
+
+The harness is plain C in `firmware/` (startup, console I/O, timer, protocol);
+what depends on the board or the model is rendered from `templates/firmware/`:
+the linker script from the board's memory map and placement, `tq_board.h`
+(UART address, tick rate) and `tq_model.h` (binds the harness to the model).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tinyq.boards import Board, Firmware
+from tinyq.codegen.generate import environment
+from tinyq.driver import Compiled
+from tinyq.errors import TinyqError
+
+FIRMWARE_SRC = Path(__file__).resolve().parent.parent.parent / "firmware"
+PLACEMENT_GROUPS = ("code", "weights", "data", "arena", "stack")
+
+# Harness files every bare-metal build links, and the per-board choices.
+COMMON_SOURCES = ("tq_main.c", "tq_harness.c", "tq_console.c", "tq_fault.c", "tq_startup.c",
+                  "tq_records_semihost.c")
+COMMON_HEADERS = ("tq_io.h", "tq_timer.h", "tq_console.h", "tq_fault.h", "tq_harness.h", "tq_sections.h",
+                  "tq_records.h", "tq_semihost.h")
+
+
+def firmware_of(board: Board) -> Firmware:
+    if board.firmware is None:
+        hint = (f"it is built with its vendor SDK ({board.sdk})" if board.sdk
+                else "choose a board with a [firmware] table, see `tinyq boards`")
+        raise TinyqError("board has no bare-metal firmware description", where=f"board {board.name}", hint=hint)
+    fw = board.firmware
+    missing = [g for g in PLACEMENT_GROUPS if g not in fw.placement]
+    if missing:
+        raise TinyqError(f"[firmware] placement lacks {', '.join(missing)}", where=f"boards/{board.name}.toml")
+    for group, region in fw.placement.items():
+        board.memory_named(region)
+    for rel in (f"tq_io_{fw.io}.c", f"tq_timer_{fw.timer}.c"):
+        if not (FIRMWARE_SRC / rel).is_file():
+            raise TinyqError(f"no firmware driver {rel}", where=f"boards/{board.name}.toml",
+                             hint="io is one of cmsdk_uart, nrf51_uart, semihost; timer one of systick, dwt")
+    return fw
+
+
+def harness_sources(board: Board) -> tuple[str, ...]:
+    fw = firmware_of(board)
+    return COMMON_SOURCES + (f"tq_io_{fw.io}.c", f"tq_timer_{fw.timer}.c")
+
+
+def io_info(compiled: Compiled) -> dict:
+    """Input/output sizes and their offsets in the harness's packed record buffers."""
+    graph = compiled.graph
+    result = {}
+    for key, indices in (("inputs", graph.inputs), ("outputs", graph.outputs)):
+        offset, items = 0, []
+        for i in indices:
+            items.append({"bytes": graph.tensors[i].nbytes, "offset": offset})
+            offset += graph.tensors[i].nbytes
+        result[key] = items
+    return result
+
+
+def model_binding(compiled: Compiled) -> str:
+    ctx = {"name": compiled.source.name, **io_info(compiled)}
+    return environment().get_template("firmware/tq_model.h.j2").render(ctx)
+
+
+def board_files(board: Board) -> dict[str, str]:
+    """link.ld and tq_board.h for `board`."""
+    fw = firmware_of(board)
+    env = environment()
+    ns_per_tick = 1e9 / fw.tick_hz
+    ctx = {"board": board, "fw": fw, "place": fw.placement, "stack_bytes": fw.stack_bytes,
+           "regions": [m for m in board.memory if not m.optional],
+           "ns_per_tick": f"{ns_per_tick * (1 << board.qemu.icount_shift if board.qemu else 1):g}"}
+    return {"link.ld": env.get_template("firmware/link.ld.j2").render(ctx),
+            "tq_board.h": env.get_template("firmware/tq_board.h.j2").render(ctx)}
+
+
+def harness_files(board: Board, compiled: Compiled) -> dict[str, str]:
+    """Everything under `firmware/` of a generated project (board-independent sources)."""
+    files = {f"firmware/{rel}": (FIRMWARE_SRC / rel).read_text() for rel in COMMON_SOURCES + COMMON_HEADERS}
+    for path in sorted(FIRMWARE_SRC.glob("tq_io_*.c")) + sorted(FIRMWARE_SRC.glob("tq_timer_*.c")):
+        files[f"firmware/{path.name}"] = path.read_text()
+    files["firmware/tq_model.h"] = model_binding(compiled)
+    return files
+
+
+def makefile(board: Board, name: str, cpu_flags: tuple[str, ...]) -> str:
+    return environment().get_template("firmware/Makefile.j2").render(
+        board=board, name=name, cpu_flags=cpu_flags, harness=harness_sources(board))
+
+
+def project_files(compiled: Compiled, board: Board, cpu_flags: tuple[str, ...]) -> dict[str, str]:
+    """model/, firmware/, board/<board>/ and a Makefile for `make` without tinyq."""
+    files = {f"model/{rel}": text for rel, text in compiled.source.files.items()}
+    files.update(harness_files(board, compiled))
+    files.update({f"board/{board.name}/{rel}": text for rel, text in board_files(board).items()})
+    files["Makefile"] = makefile(board, compiled.source.name, cpu_flags)
+    return files

@@ -1,0 +1,132 @@
+"""Vendor SDK projects: a Pico SDK CMake project (RP2040) and an ESP-IDF project (ESP32-S3).
+
+Both embed the generated model unchanged and tinyq's firmware harness (the
+host protocol in firmware/tq_harness.c) with the SDK's console and timer.
+`build_with_sdk` drives the SDK's own build when it is installed, and
+otherwise names exactly what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from tinyq import __version__
+from tinyq.boards import Board
+from tinyq.build.elf import SizeReport, size_report
+from tinyq.build.firmware import FIRMWARE_SRC, model_binding
+from tinyq.codegen.generate import TEMPLATES, environment
+from tinyq.driver import Compiled
+from tinyq.errors import TinyqError
+
+# Harness files shared with the bare-metal build, and each SDK's own.
+SHARED = ("tq_harness.c", "tq_console.c", "tq_records_none.c",
+          "tq_harness.h", "tq_console.h", "tq_io.h", "tq_timer.h", "tq_records.h")
+PLATFORM = {
+    "pico-sdk": ("tq_main_pico.c", "tq_io_pico.c", "tq_timer_pico.c"),
+    "esp-idf": ("tq_main_esp.c", "tq_io_esp.c", "tq_timer_esp.c"),
+}
+TEMPLATE_DIR = {"pico-sdk": "pico_sdk", "esp-idf": "esp_idf"}
+
+
+def _context(compiled: Compiled, board: Board, kind: str, source_name: str) -> dict:
+    sources = sorted(f for f in compiled.source.files if f.endswith(".c"))
+    harness = [f for f in SHARED + PLATFORM[kind] if f.endswith(".c")]
+    backend = next((c.backend for c in compiled.source.choices if c.backend != "reference"), "reference")
+    return {"name": compiled.source.name, "board": board, "version": __version__,
+            "source": source_name, "arena_bytes": compiled.plan.arena_bytes,
+            "model_sources": sources, "firmware_sources": harness, "backend": backend,
+            "esp_nn": backend.replace("_", "-").startswith("esp-nn")}
+
+
+def _harness(kind: str, compiled: Compiled, board: Board, folder: str) -> dict[str, str]:
+    env = environment()
+    tdir = TEMPLATE_DIR[kind]
+    files = {f"{folder}/{rel}": (FIRMWARE_SRC / rel).read_text() for rel in SHARED}
+    files.update({f"{folder}/{rel}": (TEMPLATES / tdir / rel).read_text() for rel in PLATFORM[kind]})
+    files[f"{folder}/tq_model.h"] = model_binding(compiled)
+    files[f"{folder}/tq_board.h"] = env.get_template(f"{tdir}/tq_board.h.j2").render(board=board)
+    return files
+
+
+def pico_project_files(compiled: Compiled, board: Board, source_name: str) -> dict[str, str]:
+    env = environment()
+    ctx = _context(compiled, board, "pico-sdk", source_name)
+    files = {f"model/{rel}": text for rel, text in compiled.source.files.items()}
+    files.update(_harness("pico-sdk", compiled, board, "firmware"))
+    files["CMakeLists.txt"] = env.get_template("pico_sdk/CMakeLists.txt.j2").render(ctx)
+    files["pico_sdk_import.cmake"] = (TEMPLATES / "pico_sdk" / "pico_sdk_import.cmake").read_text()
+    files["README.md"] = env.get_template("pico_sdk/README.md.j2").render(ctx)
+    return files
+
+
+def esp_idf_project_files(compiled: Compiled, board: Board, source_name: str) -> dict[str, str]:
+    env = environment()
+    ctx = _context(compiled, board, "esp-idf", source_name)
+    files = {f"components/tinyq_model/{rel}": text for rel, text in compiled.source.files.items()}
+    files["components/tinyq_model/CMakeLists.txt"] = env.get_template("esp_idf/model_CMakeLists.txt.j2").render(ctx)
+    files.update(_harness("esp-idf", compiled, board, "main"))
+    files["main/CMakeLists.txt"] = env.get_template("esp_idf/main_CMakeLists.txt.j2").render(ctx)
+    files["main/idf_component.yml"] = env.get_template("esp_idf/idf_component.yml.j2").render(ctx)
+    files["CMakeLists.txt"] = env.get_template("esp_idf/CMakeLists.txt.j2").render(ctx)
+    files["sdkconfig.defaults"] = (TEMPLATES / "esp_idf" / "sdkconfig.defaults").read_text()
+    files["README.md"] = env.get_template("esp_idf/README.md.j2").render(ctx)
+    return files
+
+
+def sdk_project_files(kind: str, compiled: Compiled, board: Board, source_name: str) -> dict[str, str]:
+    makers = {"pico-sdk": pico_project_files, "esp-idf": esp_idf_project_files}
+    if kind not in makers:
+        raise TinyqError(f"unknown SDK '{kind}'", where=f"boards/{board.name}.toml", hint="pico-sdk or esp-idf")
+    return makers[kind](compiled, board, source_name)
+
+
+def model_dir(kind: str, root: Path) -> Path:
+    """Where the generated model sources sit in a project of `kind`."""
+    return root / ("components/tinyq_model" if kind == "esp-idf" else "model")
+
+
+def missing_for_sdk(kind: str) -> list[str]:
+    """What this machine lacks to build a `kind` project; empty when the build can run."""
+    missing = []
+    if kind == "pico-sdk":
+        sdk = os.environ.get("PICO_SDK_PATH")
+        if not sdk:
+            missing.append("PICO_SDK_PATH is not set (git clone --recurse-submodules "
+                           "https://github.com/raspberrypi/pico-sdk; export PICO_SDK_PATH=<it>)")
+        elif not (Path(sdk) / "pico_sdk_init.cmake").is_file():
+            missing.append(f"PICO_SDK_PATH={sdk} is not a Pico SDK checkout (no pico_sdk_init.cmake)")
+        for tool, package in (("cmake", "cmake"), ("arm-none-eabi-gcc", "gcc-arm-none-eabi"), ("make", "make")):
+            if shutil.which(tool) is None:
+                missing.append(f"{tool} is not on PATH (Debian: apt-get install {package})")
+    elif kind == "esp-idf":
+        if not os.environ.get("IDF_PATH"):
+            missing.append("IDF_PATH is not set (install ESP-IDF 5.x and source its export.sh)")
+        if shutil.which("idf.py") is None:
+            missing.append("idf.py is not on PATH (source $IDF_PATH/export.sh)")
+    return missing
+
+
+def build_with_sdk(kind: str, root: Path, board: Board, name: str) -> SizeReport:
+    """Run the SDK's build into build/<board>/ and report the ELF's sections."""
+    missing = missing_for_sdk(kind)
+    if missing:
+        raise TinyqError(f"cannot build the {kind} project: {'; '.join(missing)}", where=str(root))
+    out = root / "build" / board.name
+    if kind == "pico-sdk":
+        steps = [["cmake", "-S", str(root), "-B", str(out), "-DCMAKE_BUILD_TYPE=Release"],
+                 ["cmake", "--build", str(out), "-j2"]]
+    else:
+        steps = [["idf.py", "-C", str(root), "-B", str(out), "set-target", board.name, "build"]]
+    for cmd in steps:
+        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+        if proc.returncode != 0:
+            lines = (proc.stderr + proc.stdout).splitlines()
+            first = next((ln for ln in lines if "error" in ln.lower()), lines[-1] if lines else "")
+            raise TinyqError(f"{kind} build failed: {first.strip()[:300]}", where=str(root))
+    elf = out / f"tinyq_{name}.elf"
+    if not elf.is_file():
+        raise TinyqError(f"the {kind} build produced no {elf.name}", where=str(out))
+    return size_report(elf, board)

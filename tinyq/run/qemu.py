@@ -1,0 +1,272 @@
+"""Running firmware under QEMU: boot, feed input records, collect outputs and timing.
+
+The firmware's console is the board's UART on QEMU's stdio. Input records go
+through a file read with semihosting (the harness's "f" batch command): QEMU
+hands every received UART byte from its I/O thread to the CPU thread, and on a
+busy machine that costs milliseconds per byte, while one semihosting read of a
+whole record costs nothing. Outputs come back as "r" lines on the UART.
+
+QEMU runs with -icount shift=N, so its virtual clock advances 2**N ns per
+instruction; the harness's tick counts therefore convert to exact-to-a-tick
+instruction counts (QEMU is not cycle-accurate: instructions, not time).
+QEMU is always killed when the run ends, fails or times out.
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyq.boards import Board, get_board
+from tinyq.build.elf import SizeReport
+from tinyq.errors import TinyqError
+from tinyq.ir import DTYPES
+from tinyq.verify import VerifyResult, compare_with_tflm, make_inputs, summarize
+
+RECORDS_FILE = "tinyq-records.bin"  # the name firmware/tq_records_semihost.c opens
+QEMU = "qemu-system-arm"
+CONSOLE_TAIL = 6  # console lines quoted in errors
+
+
+@dataclass(frozen=True)
+class QemuRun:
+    outputs: list[list[np.ndarray]]  # per record, per graph output
+    ticks: tuple[int, ...]  # harness timer ticks per inference
+    instructions: tuple[int, ...]  # the same, converted with the board's tick rate and icount shift
+    wall_seconds: float
+    console: tuple[str, ...]
+
+
+def require_qemu(board: Board) -> str:
+    if board.qemu is None:
+        stand_in = f" (its QEMU stand-in is {board.qemu_stand_in})" if board.qemu_stand_in else ""
+        raise TinyqError("board is not a QEMU machine", where=f"board {board.name}",
+                         hint=f"use a qemu-* board{stand_in}; `tinyq boards` lists them")
+    path = shutil.which(QEMU)
+    if path is None:
+        raise TinyqError(f"{QEMU} not found", hint="install QEMU (Debian: apt-get install qemu-system-arm)")
+    return path
+
+
+def qemu_command(board: Board, elf: Path) -> list[str]:
+    q = board.qemu
+    return [QEMU, "-M", q.machine, "-display", "none", "-monitor", "none", "-serial", "stdio",
+            "-icount", f"shift={q.icount_shift},sleep=off", "-semihosting-config", "enable=on,target=native",
+            "-kernel", str(elf)]
+
+
+def instructions_per_tick(board: Board) -> float:
+    return 1e9 / board.firmware.tick_hz / (1 << board.qemu.icount_shift)
+
+
+def _reader(stream, lines: queue.Queue) -> None:
+    for raw in iter(stream.readline, b""):
+        lines.put(raw.decode("ascii", errors="replace").rstrip("\r\n"))
+    lines.put(None)
+
+
+class _Session:
+    """One QEMU process and its console, killed on exit whatever happens."""
+
+    def __init__(self, board: Board, elf: Path, cwd: Path):
+        self.board = board
+        self.proc = subprocess.Popen(qemu_command(board, elf), cwd=cwd, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines: queue.Queue = queue.Queue()
+        self.console: list[str] = []
+        threading.Thread(target=_reader, args=(self.proc.stdout, self.lines), daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            stream.close()
+
+    def send(self, text: str) -> None:
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def fail(self, what: str) -> TinyqError:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        stderr = self.proc.stderr.read().decode(errors="replace").strip().splitlines()
+        tail = [ln for ln in self.console if ln.strip()][-CONSOLE_TAIL:]
+        detail = "; ".join(tail) if tail else "no console output"
+        if stderr:
+            detail += f"; qemu: {stderr[-1][:200]}"
+        return TinyqError(f"{what}; last console lines: {detail}", where=f"QEMU {self.board.qemu.machine}")
+
+    def next_line(self, deadline: float, waiting_for: str) -> str:
+        try:
+            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise self.fail(f"guest hung: no {waiting_for} before the timeout") from None
+        if line is None:
+            raise self.fail(f"QEMU exited (status {self.proc.wait()}) before {waiting_for}")
+        self.console.append(line)
+        if line.startswith("tinyq-fault"):
+            raise self.fail(f"guest crashed ({line})")
+        return line
+
+
+def run_qemu(elf: Path, board: Board, inputs: list[list[np.ndarray]],
+             output_specs: list[tuple[tuple[int, ...], np.dtype]], timeout: float | None = None) -> QemuRun:
+    """Boot `elf` on `board`'s QEMU machine and run every input record through the model once."""
+    require_qemu(board)
+    if timeout is None:
+        timeout = 60.0 + 5.0 * len(inputs)
+    out_bytes = [int(np.prod(shape, dtype=np.int64)) * np.dtype(dt).itemsize for shape, dt in output_specs]
+    start = time.monotonic()
+    deadline = start + timeout
+    with tempfile.TemporaryDirectory(prefix="tinyq-qemu-") as tmp:
+        (Path(tmp) / RECORDS_FILE).write_bytes(
+            b"".join(np.ascontiguousarray(a).tobytes() for record in inputs for a in record))
+        with _Session(board, Path(elf).resolve(), Path(tmp)) as session:
+            while not session.next_line(deadline, "ready line").startswith("tinyq-ready"):
+                pass
+            session.send("f\n")
+            records = []
+            while True:
+                line = session.next_line(deadline, f"result {len(records) + 1} of {len(inputs)}")
+                if line.startswith("r "):
+                    records.append(_parse_result(line, sum(out_bytes), session))
+                elif line.startswith("d "):
+                    break
+                elif line.startswith("e "):
+                    raise session.fail(f"firmware rejected the batch: {line[2:]}")
+            if len(records) != len(inputs):
+                raise session.fail(f"firmware ran {len(records)} records, expected {len(inputs)}")
+            console = tuple(session.console)
+    outputs = []
+    for _, _, raw in records:
+        pos, record = 0, []
+        for (shape, dtype), n in zip(output_specs, out_bytes):
+            record.append(np.frombuffer(raw[pos:pos + n], dtype=dtype).reshape(shape))
+            pos += n
+        outputs.append(record)
+    per_tick = instructions_per_tick(board)
+    ticks = tuple(t for _, t, _ in records)
+    return QemuRun(outputs=outputs, ticks=ticks, instructions=tuple(round(t * per_tick) for t in ticks),
+                   wall_seconds=time.monotonic() - start, console=console)
+
+
+def _parse_result(line: str, expected_bytes: int, session: _Session) -> tuple[int, int, bytes]:
+    try:
+        _, status, ticks, payload = line.split(" ", 3)
+        raw = bytes.fromhex(payload)
+    except ValueError:
+        raise session.fail(f"malformed result line '{line[:60]}'") from None
+    if int(status) != 0:
+        raise session.fail(f"the model's invoke returned {status}")
+    if len(raw) != expected_bytes:
+        raise session.fail(f"result has {len(raw)} output bytes, expected {expected_bytes}")
+    return int(status), int(ticks), raw
+
+
+# --- verify and run: build, boot, compare with TFLM, report ------------------------------------
+
+
+@dataclass(frozen=True)
+class QemuReport:
+    model: str
+    board: str
+    machine: str
+    stand_in_for: str
+    result: VerifyResult
+    run: QemuRun
+    sizes: SizeReport
+    arena_bytes: int
+
+    def summary(self) -> dict:
+        ins = sorted(self.run.instructions)
+        return {
+            "model": self.model, "board": self.board, "qemu_machine": self.machine,
+            "stand_in_for": self.stand_in_for, "inputs": self.result.records, "bit_exact": self.result.ok,
+            "mismatching_inputs": len({m.record for m in self.result.mismatches}),
+            "instructions_per_inference": {"min": ins[0], "median": ins[len(ins) // 2], "max": ins[-1]},
+            "flash_bytes": self.sizes.flash_bytes, "sram_bytes": self.sizes.ram_bytes,
+            "arena_bytes": self.sizes.ram_of(".tq_arena"), "stack_bytes": self.sizes.ram_of(".stack"),
+            "static_bytes": self.sizes.ram_of(".data", ".bss"), "wall_seconds": round(self.run.wall_seconds, 2),
+        }
+
+
+def qemu_board_for(board: Board) -> Board:
+    """`board` itself when QEMU emulates it, else the QEMU stand-in that runs its ISA."""
+    if board.qemu is not None:
+        return board
+    if board.qemu_stand_in:
+        return get_board(board.qemu_stand_in)
+    raise TinyqError("no QEMU machine runs this board's code", where=f"board {board.name}",
+                     hint="choose a qemu-* board; `tinyq boards` lists them")
+
+
+def _run_and_compare(graph, image, board: Board, name: str, n_inputs: int, seed: int,
+                     timeout: float | None) -> QemuReport:
+    inputs = make_inputs(graph, n_inputs, seed)
+    specs = [(graph.tensors[i].shape or (1,), DTYPES[graph.tensors[i].dtype][0]) for i in graph.outputs]
+    run = run_qemu(image.elf, board, inputs, specs, timeout=timeout)
+    result = compare_with_tflm(graph, inputs, run.outputs)
+    return QemuReport(model=name, board=board.name, machine=board.qemu.machine, stand_in_for=board.stand_in_for,
+                      result=result, run=run, sizes=image.sizes, arena_bytes=image.sizes.ram_of(".tq_arena"))
+
+
+def verify_qemu(compiled, board: Board, n_inputs: int = 20, seed: int = 0, timeout: float | None = None,
+                work_dir: Path | None = None) -> QemuReport:
+    """Build `compiled` into firmware for `board` (a QEMU board), run it and compare with TFLM."""
+    from tinyq.build.arm import build_firmware, cpu_flags
+    from tinyq.build.firmware import project_files
+    from tinyq.codegen import write_output_dir
+
+    board = qemu_board_for(board)
+    require_qemu(board)
+    with tempfile.TemporaryDirectory(prefix="tinyq-fw-") as tmp:
+        root = write_output_dir(Path(work_dir or tmp) / board.name,
+                                project_files(compiled, board, cpu_flags(board)))
+        image = build_firmware(root, board)
+        return _run_and_compare(compiled.graph, image, board, compiled.source.name, n_inputs, seed, timeout)
+
+
+def run_project(root: Path, board: Board | None, n_inputs: int = 20, seed: int = 0,
+                timeout: float | None = None) -> QemuReport:
+    """`tinyq run DIR --qemu`: (re)build the project for the QEMU board and verify it."""
+    from tinyq.build.arm import build_firmware
+    from tinyq.build.project import load_project
+    from tinyq.tflite.reader import read_model_file
+
+    project = load_project(root)
+    board = qemu_board_for(board or get_board(project.board))
+    require_qemu(board)
+    if project.kind != "firmware":
+        raise TinyqError(f"a {project.kind} project has no bare-metal firmware to boot in QEMU",
+                         where=str(project.root),
+                         hint=f"tinyq generate {project.model_path} -o DIR --board {board.name}")
+    image = build_firmware(project.root, board)
+    graph = read_model_file(project.model_path)
+    return _run_and_compare(graph, image, board, project.name, n_inputs, seed, timeout)
+
+
+def format_report(report: QemuReport, graph) -> str:
+    s = report.summary()
+    ins = s["instructions_per_inference"]
+    stand_in = f", stand-in for {report.stand_in_for}" if report.stand_in_for else ""
+    return "\n".join([
+        f"{report.model} on {report.board} (QEMU {report.machine}{stand_in}), {s['inputs']} inputs, "
+        f"{s['wall_seconds']:.1f} s",
+        summarize(report.result, graph),
+        f"instructions per inference: {ins['median']:,} (min {ins['min']:,}, max {ins['max']:,})",
+        f"flash {s['flash_bytes']:,} B, SRAM {s['sram_bytes']:,} B (arena {s['arena_bytes']:,}, "
+        f"stack {s['stack_bytes']:,}, static {s['static_bytes']:,})",
+    ])
