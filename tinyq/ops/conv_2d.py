@@ -51,10 +51,8 @@ class Conv2DParams:
     has_bias: bool
 
 
-def require_weights(graph: Graph, op: Operator, x: Tensor, w: Tensor | None, axis: int) -> Tensor:
+def require_weights(graph: Graph, op: Operator, w: Tensor | None, axis: int) -> Tensor:
     """Constant int8/int4 weights, 4-D, quantized per tensor or along `axis` (TFLM's quantized dimension)."""
-    if x.dtype == "int16":
-        raise unsupported(graph, op, "int16 activations are not supported", "quantize the model to int8")
     require_const(graph, op, w, "filter")
     if w.dtype not in WEIGHT_DTYPES:
         raise unsupported(graph, op, f"filter is {w.dtype}; int8 activations need int8 or int4 weights",
@@ -77,8 +75,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     (x, w, *rest), (y,) = io(graph, op, 2)
     b = rest[0] if rest else None
     opts: Conv2DOptions = op.options
-    require_weights(graph, op, x, w, axis=0)
     require_int8(graph, op, x, y)
+    require_weights(graph, op, w, axis=0)
     win = window_2d(graph, op, x, y, filter_hw=(w.shape[1], w.shape[2]), stride_hw=(opts.stride_h, opts.stride_w),
                     dilation_hw=(opts.dilation_h_factor, opts.dilation_w_factor), padding=opts.padding)
     out_d, filter_d = w.shape[0], w.shape[3]

@@ -51,8 +51,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     (x, w, *rest), (y,) = io(graph, op, 2)
     b = rest[0] if rest else None
     opts: DepthwiseConv2DOptions = op.options
-    require_weights(graph, op, x, w, axis=3)
     require_int8(graph, op, x, y)
+    require_weights(graph, op, w, axis=3)
     win = window_2d(graph, op, x, y, filter_hw=(w.shape[1], w.shape[2]), stride_hw=(opts.stride_h, opts.stride_w),
                     dilation_hw=(opts.dilation_h_factor, opts.dilation_w_factor), padding=opts.padding)
     out_d = w.shape[3]
