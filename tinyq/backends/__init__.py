@@ -80,6 +80,7 @@ class Backend:
     overrides: dict[str, KernelOverride] = field(default_factory=dict)  # by kernel name
     doc: str = ""
     library: str = ""  # the C library its calls link against (tinyq.build.libraries), if any
+    project_context: dict = field(default_factory=dict)  # values for its templates/<dir>/project/*.j2
     target: Target = HOST
     # Builds the overrides for a target; None when they do not depend on it.
     retarget: Callable[[Target], dict[str, KernelOverride]] | None = None

@@ -15,10 +15,11 @@ import numpy as np
 
 from tinyq.backends import HOST, Backend, KernelOverride, Target, register
 from tinyq.backends import cmsis_nn_kernels as ck
+from tinyq.build.libraries import LIBRARIES
 from tinyq.ops.base import ConstArray, Lowered
 
 NAME = "cmsis-nn"
-VERSION = "v7.0.0"  # the release the generated CMake fetches and the scratch rules follow
+LIBRARY = LIBRARIES[NAME]  # its pinned release: what the CMake fetches and the scratch rules follow
 MAX_EXTENT = 65535  # several kernels hold extents in uint16_t
 
 
@@ -56,12 +57,21 @@ def _window_limits(p) -> str | None:
     return _too_large(p.in_h, p.in_w, p.out_h, p.out_w, p.batches)
 
 
+def _conv_consts(k: Lowered) -> tuple[ConstArray, ...]:
+    p = k.params
+    if p.in_d != p.filter_d and not p.has_bias:
+        # arm_convolve_s8 (v7.0.0) steps its bias pointer per group even when it is NULL,
+        # then reads through it: give grouped convolutions a bias of zeros
+        return _shift32(k), ConstArray("bias", "int32_t", np.zeros(p.out_d, dtype=np.int32))
+    return (_shift32(k),)
+
+
 def _conv(target: Target) -> KernelOverride:
     isa, cc = target.isa, target.compiler
     return KernelOverride(
         applies=lambda k: _window_limits(k.params) or _too_large(k.params.in_d, k.params.out_d),
         scratch_bytes=lambda k: ck.conv_scratch_bytes(conv_shape(k.params), isa, cc),
-        consts=lambda k: (_shift32(k),),
+        consts=_conv_consts,
         function=lambda k: ck.conv_function(conv_shape(k.params)))
 
 
@@ -141,6 +151,7 @@ def overrides(target: Target) -> dict[str, KernelOverride]:
 
 CMSIS_NN = Backend(name=NAME, template_dirs=("cmsis_nn",), overrides=overrides(HOST), target=HOST,
                    retarget=overrides, library="cmsis-nn",
-                   doc=f"Arm CMSIS-NN {VERSION} s8 kernels (pure C, DSP or Helium, as the target has)")
+                   project_context={"cmsis_nn_version": LIBRARY.version, "cmsis_nn_repository": LIBRARY.repository},
+                   doc=f"Arm CMSIS-NN {LIBRARY.version} s8 kernels (pure C, DSP or Helium, as the target has)")
 
 register(CMSIS_NN)

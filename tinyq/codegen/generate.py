@@ -186,6 +186,6 @@ def library_files(backend: Backend, name: str) -> dict[str, str]:
     e.g. a CMake snippet that fetches the pinned release."""
     env = environment()
     folder = TEMPLATES / backend.template_dirs[0] / "project"
-    context = {"name": name, "NAME": name.upper(), "version": __version__}
+    context = {"name": name, "NAME": name.upper(), "version": __version__, **backend.project_context}
     return {p.name[:-len(".j2")]: env.get_template(f"{backend.template_dirs[0]}/project/{p.name}").render(context)
             for p in sorted(folder.glob("*.j2"))}
