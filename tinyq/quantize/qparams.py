@@ -109,7 +109,7 @@ def quantize_bias(b: np.ndarray, input_scale: float, weight_scales) -> np.ndarra
 def min_weight_scales_for_bias(b: np.ndarray, input_scale: float, weight_scales) -> np.ndarray:
     """Raise weight scales where the bias would not fit int32 at s_in * s_w (tiny weights, big bias)."""
     s_w = np.asarray(weight_scales, dtype=np.float64)
-    need = np.abs(np.asarray(b, dtype=np.float64)) / (f32(input_scale) * (INT32_MAX - 1))
+    need = np.abs(np.asarray(b, dtype=np.float64)) / (f32(input_scale) * 2.0**30)  # headroom for the sums
     if s_w.size == 1:
         need = need.max(initial=0.0, keepdims=True).reshape(1)
     return np.maximum(s_w, need).astype(np.float32)

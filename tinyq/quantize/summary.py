@@ -36,6 +36,7 @@ def summary_text(result, out_path: str, file_bytes: int) -> str:
     inputs = [g.tensors[i] for i in g.inputs]
     for t in inputs:
         if t.quant is not None:
-            lines.append(f"  input '{t.name}' {t.dtype} scale {t.quant.s:.6g} zero point {t.quant.zp}: "
-                         f"q = round(x / {t.quant.s:.6g}) + {t.quant.zp}")
+            zp = t.quant.zp
+            lines.append(f"  input '{t.name}' {t.dtype} scale {t.quant.s:.6g} zero point {zp}: "
+                         f"q = round(x / {t.quant.s:.6g}) {'-' if zp < 0 else '+'} {abs(zp)}")
     return "\n".join(lines)
