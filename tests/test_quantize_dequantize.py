@@ -13,6 +13,8 @@ from tinyq.boards import get_board
 from tinyq.driver import compile_graph
 from tinyq.errors import TinyqError
 from tinyq.tflite.builder import GraphBuilder
+from tinyq.tflite.reader import read_model
+from tinyq.tflite.writer import write_model
 
 
 def _rng(name: str) -> np.random.Generator:
@@ -48,6 +50,34 @@ def test_float_model_end_to_end():
     compiled = assert_bit_exact(b.build([y, y2]), n_inputs=20)
     header = compiled.source.files["floatio_model.h"]
     assert "const float *in0" in header and "float *out0" in header
+
+
+def test_small_float_model_read_back_from_tflite():
+    """float in, QUANTIZE, ADD, LEAKY_RELU, CONCATENATION, MEAN, MUL, DEQUANTIZE, float out,
+    written to .tflite bytes and read back, so every op's options make the round trip."""
+    rng = _rng("mini")
+    b = GraphBuilder("mini")
+    x = b.input((1, 6, 5, 3), dtype="float32")
+    q = b.activation((1, 6, 5, 3), **_quant(rng, "int8"))
+    bias = b.const(rng.integers(-128, 128, size=(3,)), "int8", **_quant(rng, "int8"))
+    s = b.activation((1, 6, 5, 3), **_quant(rng, "int8"))
+    q_lr = _quant(rng, "int8")
+    lr = b.activation((1, 6, 5, 3), **q_lr)
+    cat = b.activation((1, 6, 5, 6), **q_lr)  # TFLM concatenates int8 without rescaling
+    m = b.activation((1, 1, 1, 6), **_quant(rng, "int8"))
+    sq = b.activation((1, 1, 1, 6), **_quant(rng, "int8"))
+    y = b.activation((1, 1, 1, 6), dtype="float32")
+    b.op("quantize", [x], [q])
+    b.op("add", [q, bias], [s], fused_activation_function="RELU6")
+    b.op("leaky_relu", [s], [lr], alpha=0.25)
+    b.op("concatenation", [lr, lr], [cat], axis=-1)
+    b.op("mean", [cat, b.const(np.array([1, 2], np.int32), "int32")], [m], keep_dims=True)
+    b.op("mul", [m, m], [sq], fused_activation_function="NONE")
+    b.op("dequantize", [sq], [y])
+    graph = b.build([y])
+    read = read_model(write_model(graph))
+    assert [op.options for op in read.operators] == [op.options for op in graph.operators]
+    assert_bit_exact(read, n_inputs=12)
 
 
 REQUANTIZE_PAIRS = [("int8", "int8"), ("int8", "uint8"), ("int8", "int16"), ("int8", "int32"),

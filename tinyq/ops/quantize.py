@@ -3,7 +3,9 @@
 These sit at a model's float edges: with them the generated invoke takes and
 returns float buffers. Float -> int rounds in float32 as TFLM's AffineQuantize
 does (tq_quantize.c, no libm); integer -> integer uses TFLM's Requantize with a
-multiplier computed here.
+multiplier computed here. Inputs outside int32 after division (and NaN) give
+what TFLM's golden build gives on x86: INT32_MIN plus the zero point, wrapped,
+then clamped (so +inf becomes -128 when the zero point is >= 0).
 """
 
 from __future__ import annotations

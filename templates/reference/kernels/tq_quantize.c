@@ -1,5 +1,9 @@
 #include "tq_quantize.h"
 
+#ifdef __FAST_MATH__
+#error "tq_quantize.c must be built without -ffast-math: TFLM divides by the scale, it does not multiply by its reciprocal"
+#endif
+
 /* (int32_t)std::round(x) as TFLM's host build computes it, without libm: halves
  * away from zero; NaN and values outside int32 become INT32_MIN, which is what the
  * x86 conversion TFLM's golden runs on produces (the C cast would be undefined). */
