@@ -9,14 +9,13 @@ from branches import Branch, branches_graph
 from conftest import assert_bit_exact, shared_file
 from tinyq import qmath
 from tinyq.boards import get_board
-from tinyq.driver import compile_file
-from tinyq.errors import UnsupportedError
-from tinyq.lower import lower_graph
-from tinyq.tflite.builder import GraphBuilder
 from tinyq.build.host import build_host
 from tinyq.codegen import write_output_dir
-from tinyq.driver import compile_graph
+from tinyq.driver import compile_file, compile_graph
+from tinyq.errors import UnsupportedError
+from tinyq.lower import lower_graph
 from tinyq.run.host import run_host
+from tinyq.tflite.builder import GraphBuilder
 from tinyq.verify import summarize, verify_host
 
 OUTPUT_QUANT = {"int8": (1 / 256, -128), "int16": (1 / 65536, -32768)}
