@@ -368,3 +368,29 @@ def test_cli_quantize_and_compare(tmp_path):
     np.save(tmp_path / "bad.npy", np.zeros((32, 5), np.float32))
     run = tinyq("quantize", model, "--calib", tmp_path / "bad.npy", "-o", out)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "tinyq: error:" in run.stderr
+
+
+def test_equalization_keeps_the_float_function_and_balances_ranges():
+    from tinyq.quantize.equalize import _channel_absmax, equalize, has_depthwise_pair
+    from tinyq.quantize.floatrun import FloatRunner
+
+    rng = np.random.default_rng(12)
+    b = GraphBuilder("cle")
+    x = b.input((1, 5, 5, 3), "float32")
+    scales = np.array([0.01, 1.0, 20.0, 0.5], dtype=np.float32)  # wildly different channel ranges
+    w1 = b.const((rng.normal(size=(4, 3, 3, 3)) * scales[:, None, None, None]).astype(np.float32))
+    c = b.activation((1, 5, 5, 4), "float32")
+    b.op("conv_2d", [x, w1, b.const(rng.normal(size=4).astype(np.float32))], [c], padding="SAME",
+         fused_activation_function="RELU")
+    w2 = b.const(rng.normal(size=(1, 3, 3, 4)).astype(np.float32))
+    y = b.activation((1, 5, 5, 4), "float32")
+    b.op("depthwise_conv_2d", [c, w2, b.const(np.zeros(4, np.float32))], [y], padding="SAME", depth_multiplier=1)
+    g = b.build([y])
+    assert has_depthwise_pair(g)
+    eq = equalize(g)
+    data = rng.normal(size=(1, 5, 5, 3)).astype(np.float32)
+    before, after = FloatRunner(g).outputs([data])[0], FloatRunner(eq).outputs([data])[0]
+    assert np.allclose(before, after, rtol=1e-4, atol=1e-4)
+    r1 = _channel_absmax(eq.tensors[w1].data, 0)
+    r2 = _channel_absmax(eq.tensors[w2].data, 3)
+    assert np.allclose(r1, r2, rtol=1e-3)  # both layers end with range sqrt(r1 r2) per channel

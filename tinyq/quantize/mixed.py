@@ -1,8 +1,9 @@
 """int4 weights and mixed precision: which conv/FC layers store their weights as int4.
 
 `--weights int4` takes every eligible layer. `--weights mixed` measures each
-layer's sensitivity - the model's output SQNR when that layer alone has int4
-weights (float activations, calibration samples) - and picks the set of int4
+layer's sensitivity - the model's output SQNR (at the logits when the output is
+a softmax) when that layer alone has int4 weights (float activations,
+calibration samples) - and picks the set of int4
 layers that fits the flash budget with the least total output noise. Noise
 powers of independent layers add, so a set costs sum(10^(-SQNR_i / 10)); with
 up to 16 layers every set is tried, beyond that the cheapest noise per byte
@@ -92,16 +93,23 @@ def with_fake_quant_weights(graph: Graph, op, acts, config: QuantizeConfig, stat
     return replace(graph, tensors=tuple(tensors))
 
 
+def measure_points(graph: Graph) -> list[int]:
+    """Where sensitivity is measured: the outputs, or the logits of an output softmax (which saturates)."""
+    producer = graph.producers()
+    return [producer[t].inputs[0] if t in producer and producer[t].op == "softmax" else t for t in graph.outputs]
+
+
 def layer_sensitivities(graph: Graph, calib: CalibrationSet, config: QuantizeConfig, acts, stats,
                         progress=None) -> list[LayerSensitivity]:
     records = calib.records(graph, SENSITIVITY_SAMPLES)
+    points = measure_points(graph)
     reference = FloatRunner(graph)
-    want = [np.concatenate([np.ravel(o) for o in reference.outputs(r)]) for r in records]
+    want = [np.concatenate([np.ravel(reference.run(r, points)[t]) for t in points]) for r in records]
     result = []
     ops = eligible_ops(graph)
     for n, op in enumerate(ops):
         runner = FloatRunner(with_fake_quant_weights(graph, op, acts, config, stats, "int4"))
-        got = [np.concatenate([np.ravel(o) for o in runner.outputs(r)]) for r in records]
+        got = [np.concatenate([np.ravel(runner.run(r, points)[t]) for t in points]) for r in records]
         result.append(LayerSensitivity(op.index, op.op, _layer_bytes(graph, op, "int8"),
                                        _layer_bytes(graph, op, "int4"),
                                        qparams.sqnr_db(np.concatenate(want), np.concatenate(got))))
