@@ -2,8 +2,9 @@
 
 A *step* is a position in the execution order (which may differ from the
 file's op order, see order.py). A tensor is live from the step that writes it
-(graph inputs: step 0) to the last step that reads it (graph outputs: the last
-step). Constants are not buffers: they stay in flash.
+(graph inputs: step 0) to the last step that reads it; graph outputs stay live
+one step past the last op, where invoke copies them out, so no op may reuse
+their bytes. Constants are not buffers: they stay in flash.
 
 Tensors that share storage form one buffer: a view (RESHAPE) sits at its base's
 offset, an in-place output sits `shift` bytes before the input it overwrites
@@ -54,7 +55,7 @@ def align_up(x: int, alignment: int) -> int:
 def tensor_lifetimes(lowered: LoweredGraph, order: Sequence[int]) -> dict[int, Lifetime]:
     """Every activation tensor an op reads or writes, with its first and last step."""
     graph = lowered.graph
-    end = max(len(order) - 1, 0)
+    end = len(order)  # graph outputs outlive the last op: invoke copies them out after it
     first: dict[int, int] = {}
     last: dict[int, int] = {}
 
@@ -111,6 +112,21 @@ def lower_bound(buffers: Sequence[Buffer]) -> int:
         for s in range(b.first, b.last + 1):
             live[s] += b.size
     return max(live, default=0)
+
+
+def aligned_lower_bound(buffers: Sequence[Buffer]) -> int:
+    """The lower bound counting alignment: buffers stacked at one step each start on an
+    offset aligned to (at least) the smallest alignment among them, so all but the
+    topmost occupy their size rounded up to it."""
+    steps = max((b.last for b in buffers), default=-1) + 1
+    best = 0
+    for s in range(steps):
+        live = [b for b in buffers if b.first <= s <= b.last]
+        if live:
+            a = min(b.alignment for b in live)
+            padded = sum(align_up(b.size, a) for b in live)
+            best = max(best, padded - min(align_up(b.size, a) - b.size for b in live))
+    return best
 
 
 def live_bytes(buffers: Sequence[Buffer], steps: int) -> list[int]:

@@ -10,7 +10,7 @@ MODEL = click.Path(dir_okay=False, path_type=Path)
 
 
 def build_plan(model: Path, board_name: str, backend: str | None):
-    """(lowered, plan, board) exactly as driver.compile_graph plans it."""
+    """(lowered, plan, board, backend) exactly as driver.compile_graph plans it."""
     from tinyq.backends import get_backend
     from tinyq.boards import get_board
     from tinyq.lower import lower_graph
@@ -19,7 +19,8 @@ def build_plan(model: Path, board_name: str, backend: str | None):
 
     board = get_board(board_name)
     lowered = lower_graph(read_model_file(model))
-    return lowered, plan_memory(lowered, backend=get_backend(backend or board.default_backend)), board
+    kernels = get_backend(backend or board.default_backend, board)
+    return lowered, plan_memory(lowered, backend=kernels), board, kernels
 
 
 @click.command("plan")
@@ -44,8 +45,8 @@ def plan(model: Path, board: str | None, backend: str | None, fmt: str, plot_pat
         from tinyq.plan.plot import require_matplotlib
 
         require_matplotlib()  # fail before any output
-    lowered, memory_plan, b = build_plan(model, board or "host", backend)
-    flash = plan_flash(lowered, b)
+    lowered, memory_plan, b, kernels = build_plan(model, board or "host", backend)
+    flash = plan_flash(lowered, b, backend=kernels)
     fit = require_fit(memory_plan, lowered, b, flash) if board else None
     elf_flash = None
     if elf is not None:

@@ -58,12 +58,25 @@ class FlashPlan:
         return used
 
 
-def const_arrays(lowered: LoweredGraph) -> list[FlashArray]:
-    """Distinct arrays in emission order (the first op using an array names it)."""
+def _consts_of(lowered: LoweredGraph, backend) -> list[tuple]:
+    """Each op's arrays plus those its chosen backend kernel adds (generate.py does the same)."""
+    if backend is None:
+        return [k.consts for k in lowered.ops]
+    from tinyq.backends import backend_consts, choose_kernels
+
+    choices = choose_kernels(backend, lowered.ops)
+    return [k.consts + backend_consts(backend, k, c) for k, c in zip(lowered.ops, choices)]
+
+
+def const_arrays(lowered: LoweredGraph, backend=None) -> list[FlashArray]:
+    """Distinct arrays in emission order (the first op using an array names it).
+
+    An array a backend's call template never references is still counted (the
+    generator drops it), so with such a backend this is an upper bound."""
     by_key: dict[tuple[str, str], int] = {}
     arrays: list[FlashArray] = []
-    for position, k in enumerate(lowered.ops):
-        for c in k.consts:
+    for position, consts in enumerate(_consts_of(lowered, backend)):
+        for c in consts:
             raw = np.ascontiguousarray(c.values)
             key = (c.ctype, hashlib.sha256(raw.tobytes() + str(raw.dtype).encode()).hexdigest())
             if key in by_key:
@@ -89,9 +102,10 @@ def weight_regions(board: Board | None) -> list[Memory]:
                                           if m.kind in PERSISTENT_KINDS else 9, -m.size))
 
 
-def plan_flash(lowered: LoweredGraph, board: Board | None = None, reserved: dict[str, int] | None = None) -> FlashPlan:
+def plan_flash(lowered: LoweredGraph, board: Board | None = None, reserved: dict[str, int] | None = None,
+               backend=None) -> FlashPlan:
     """Place the arrays; `reserved[region]` bytes are already taken there (code, other data)."""
-    arrays = const_arrays(lowered)
+    arrays = const_arrays(lowered, backend)
     regions = weight_regions(board)
     if not regions:
         offset, placed = 0, []

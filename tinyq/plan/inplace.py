@@ -135,8 +135,12 @@ _CHANNEL_WINDOW = _WINDOW + ("; output channel c is written right after the wind
 # (templates/reference/kernels/tq_<kernel>.c); bit-exact tests with the aliasing cover each.
 INPLACE: dict[str, InPlace] = {
     **{name: InPlace(elementwise, _ELEMENTWISE) for name in (
-        "add", "mul", "relu", "relu6", "leaky_relu", "quantize", "requantize")},
-    "softmax": InPlace(elementwise, _ROWWISE),
+        "relu", "relu6", "leaky_relu", "hard_swish", "logistic", "tanh", "quantize", "requantize")},
+    # CMSIS-NN v7 arm_elementwise_{add,mul}_s8 load a block of 4 (Helium: 4 lanes) of each input,
+    # then store the same 4 output bytes; arm_softmax_s8 reads a row twice, then loads and stores
+    # the same indices (Source/BasicMathFunctions, Source/SoftmaxFunctions).
+    **{name: InPlace(elementwise, _ELEMENTWISE, ("reference", "cmsis-nn")) for name in ("add", "mul")},
+    "softmax": InPlace(elementwise, _ROWWISE, ("reference", "cmsis-nn")),
     "conv_2d": InPlace(sliding_window, _WINDOW),
     **{name: InPlace(channel_window, _CHANNEL_WINDOW) for name in (
         "depthwise_conv_2d", "average_pool_2d", "max_pool_2d")},

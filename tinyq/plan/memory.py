@@ -1,8 +1,8 @@
 """plan_memory: execution order, aliasing and offsets for one arena, proven safe.
 
 1. Facts from the backend: which implementation runs each op (in-place rules
-   are per implementation) and how much scratch it needs (the backend's
-   `KernelOverride.scratch_bytes`, else the reference kernel's).
+   are per implementation) and how much scratch it needs on the board's target
+   (`KernelChoice.scratch_bytes`): the arena is exact, never found by trial.
 2. Candidate execution orders (order.py). For each: tensor lifetimes
    (buffers.py), views and in-place outputs (aliasing.py), buffers, and the
    lower bound = max over steps of the bytes live at that step.
@@ -19,8 +19,8 @@ from typing import Sequence
 
 from tinyq.lower import LoweredGraph
 from tinyq.plan.aliasing import Alias, choose_aliases
-from tinyq.plan.buffers import (Buffer, align_up, group_buffers, lower_bound, scratch_buffers,
-                                tensor_lifetimes)
+from tinyq.plan.buffers import (Buffer, align_up, aligned_lower_bound, group_buffers, lower_bound,
+                                scratch_buffers, tensor_lifetimes)
 from tinyq.plan.order import candidate_orders
 from tinyq.plan.strategies import HEURISTICS, arena_of, exact, run_heuristic, verify
 from tinyq.plan.verify import verify_tensors
@@ -77,13 +77,8 @@ def kernel_facts(lowered: LoweredGraph, backend=None) -> tuple[tuple[str, ...], 
     """(backend name, scratch bytes) of each op, as the code generator will choose them."""
     from tinyq.backends import REFERENCE, choose_kernels
 
-    backend = backend or REFERENCE
-    choices = choose_kernels(backend, lowered.ops)
-    scratch = []
-    for k, choice in zip(lowered.ops, choices):
-        override = backend.overrides.get(k.kernel) if choice.backend == backend.name else None
-        scratch.append(override.scratch_bytes(k) if override is not None else k.scratch_bytes)
-    return tuple(c.backend for c in choices), tuple(scratch)
+    choices = choose_kernels(backend or REFERENCE, lowered.ops)
+    return tuple(c.backend for c in choices), tuple(c.scratch_bytes for c in choices)
 
 
 def layout(lowered: LoweredGraph, order: Sequence[int], backends: Sequence[str], scratch: Sequence[int],
@@ -94,12 +89,12 @@ def layout(lowered: LoweredGraph, order: Sequence[int], backends: Sequence[str],
     return Layout(tuple(order), aliases, tuple(buffers), lower_bound(buffers))
 
 
-def place_buffers(buffers: Sequence[Buffer], alignment: int = 16, exact_budget: int = 20000,
+def place_buffers(buffers: Sequence[Buffer], alignment: int = 16, exact_budget: int = 5000,
                   strategies: Sequence[str] | None = None) -> tuple[str, list[int], list[tuple[str, int]], bool]:
     """(winning strategy, offsets, every strategy's aligned arena, proven optimal) for one set of buffers.
 
     Arenas are compared after rounding up to the alignment: bytes below it buy nothing."""
-    bound = align_up(lower_bound(buffers), alignment)
+    bound = align_up(aligned_lower_bound(buffers), alignment)
     results = []
     for name in strategies or HEURISTICS:
         offsets = run_heuristic(name, buffers)
@@ -118,7 +113,7 @@ def place_buffers(buffers: Sequence[Buffer], alignment: int = 16, exact_budget: 
 
 def plan_memory(lowered: LoweredGraph, alignment: int = 16, backend=None, *, reorder: bool = True,
                 in_place: bool = True, strategies: Sequence[str] | None = None,
-                exact_budget: int = 20000) -> MemoryPlan:
+                exact_budget: int = 5000) -> MemoryPlan:
     """The smallest verified plan over candidate orders, aliasing and strategies."""
     backends, scratch = kernel_facts(lowered, backend)
     n = len(lowered.ops)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from tinyq.plan.buffers import Buffer, align_up, lower_bound
+from tinyq.plan.buffers import Buffer, align_up, aligned_lower_bound
 
 
 def conflict(a: Buffer, b: Buffer) -> bool:
@@ -114,49 +114,47 @@ def arena_of(buffers: Sequence[Buffer], offsets: Sequence[int]) -> int:
     return max((o + b.size for b, o in zip(buffers, offsets)), default=0)
 
 
-def exact(buffers: Sequence[Buffer], upper: int, budget: int = 20000) -> tuple[list[int] | None, bool]:
+def exact(buffers: Sequence[Buffer], upper: int, budget: int = 5000) -> tuple[list[int] | None, bool]:
     """(offsets of a plan smaller than `upper` or None, whether the search finished)."""
     n = len(buffers)
-    bound = lower_bound(buffers)
+    bound = aligned_lower_bound(buffers)
     if upper <= bound or n == 0:
         return None, True
-    conflicts = [[conflict(a, b) for b in buffers] for a in buffers]
-    by_size = sorted(range(n), key=lambda i: (-buffers[i].size, i))
-    best = {"arena": upper, "offsets": None}
+    sizes = [b.size for b in buffers]
+    neighbours = [[j for j, c in enumerate(buffers) if j != i and conflict(b, c)] for i, b in enumerate(buffers)]
+    conflicts = [set(ns) for ns in neighbours]
+    offsets = [-1] * n
+    best: dict = {"arena": upper, "offsets": None}
     nodes = [0]
-    offsets: list[int | None] = [None] * n
 
     def fit_of(i: int) -> int:
-        b = buffers[i]
-        return lowest_fit(b.size, _busy(buffers, offsets, b), b.alignment)
+        busy = sorted((offsets[j], offsets[j] + sizes[j]) for j in neighbours[i] if offsets[j] >= 0)
+        return lowest_fit(sizes[i], busy, buffers[i].alignment)
 
-    def search(previous: int | None, top: int, left: int) -> bool:
+    def search(previous: int, top: int, fits: dict[int, int]) -> bool:
         """False when the budget ran out or the bound was reached (stop everything)."""
         nodes[0] += 1
         if nodes[0] > budget:
             return False
-        if left == 0:
+        if not fits:
             best["arena"], best["offsets"] = top, list(offsets)
             return top > bound
-        fits = {i: fit_of(i) for i in by_size if offsets[i] is None}
-        if max(max(f + buffers[i].size for i, f in fits.items()), top) >= best["arena"]:
-            return True
-        for i, f in fits.items():
-            if previous is not None and i < previous and not conflicts[i][previous]:
+        if max(max(f + sizes[i] for i, f in fits.items()), top) >= best["arena"]:
+            return True  # some buffer already ends too high wherever the others go
+        for i in sorted(fits, key=lambda i: (-sizes[i], i)):
+            if previous >= 0 and i < previous and i not in conflicts[previous]:
                 continue  # same placements as the swapped sequence, which is searched
-            new_top = max(top, f + buffers[i].size)
-            if new_top >= best["arena"]:
-                continue
+            f = fits[i]
             offsets[i] = f
-            keep_going = search(i, new_top, left - 1)
-            offsets[i] = None
+            child = {j: (fit_of(j) if j in conflicts[i] else g) for j, g in fits.items() if j != i}
+            keep_going = search(i, max(top, f + sizes[i]), child)
+            offsets[i] = -1
             if not keep_going:
                 return False
         return True
 
-    finished = search(None, 0, n)
-    proven = finished or best["arena"] <= bound
-    return best["offsets"], proven
+    finished = search(-1, 0, {i: 0 for i in range(n)})
+    return best["offsets"], finished or best["arena"] <= bound
 
 
 def verify(buffers: Sequence[Buffer], offsets: Sequence[int]) -> None:

@@ -1,0 +1,235 @@
+"""Planning real lowered graphs: random DAGs (property tests), branch reordering, views,
+in-place outputs, scratch, and the tensor-level proof rejecting a bad plan.
+
+The graph builders here are also used by test_plan_bitexact.py, which runs the plans."""
+
+import dataclasses
+import zlib
+
+import numpy as np
+import pytest
+
+from conftest import shared_file
+from tinyq.lower import lower_graph
+from tinyq.ops.geometry import output_size
+from tinyq.plan import plan_memory
+from tinyq.plan.buffers import tensor_lifetimes
+from tinyq.plan.order import predecessors
+from tinyq.plan.strategies import HEURISTICS, run_heuristic, verify
+from tinyq.plan.verify import verify_tensors
+from tinyq.tflite.builder import GraphBuilder
+from tinyq.tflite.reader import read_model_file
+
+
+def seeded(*key) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(repr(key).encode()))
+
+
+def q(rng):
+    return dict(scale=float(rng.uniform(0.02, 0.2)), zero_point=int(rng.integers(-20, 20)))
+
+
+def same_quant(b, x):
+    return dict(scale=b._tensors[x].quant.s, zero_point=b._tensors[x].quant.zp)
+
+
+def fc(b, rng, x, width, units):
+    w = b.const(rng.integers(-127, 128, size=(units, width)), "int8", scale=rng.uniform(0.002, 0.02, units),
+                zero_point=0, axis=0)
+    y = b.activation((1, units), **q(rng))
+    b.op("fully_connected", [x, w, -1], [y])
+    return y
+
+
+def random_dag(seed, n_ops=None):
+    """A random 2-D graph of fully_connected, relu, add, mul and reshape ops, several outputs."""
+    rng = seeded("dag", seed)
+    b = GraphBuilder(f"dag{seed}")
+    width = int(rng.choice([16, 48, 128]))
+    pool = [(b.input((1, width), **q(rng)), width)]
+    consumed = set()
+    for _ in range(n_ops or int(rng.integers(3, 14))):
+        x, wx = pool[int(rng.integers(len(pool)))]
+        kind = str(rng.choice(["fc", "fc", "relu", "add", "mul", "reshape"]))
+        same = [t for t, w in pool if w == wx and t != x]
+        if kind in ("add", "mul") and same:
+            other = same[int(rng.integers(len(same)))]
+            y = b.activation((1, wx), **q(rng))
+            b.op(kind, [x, other], [y])
+            consumed |= {x, other}
+        elif kind == "relu":
+            y = b.activation((1, wx), **q(rng))
+            b.op("relu", [x], [y])
+            consumed.add(x)
+        elif kind == "reshape":
+            y = b.activation((1, wx), **same_quant(b, x))
+            b.op("reshape", [x, b.const(np.array([1, wx], dtype=np.int32))], [y])
+            consumed.add(x)
+        else:
+            units = int(rng.choice([8, 16, 48, 128, 400]))
+            y, wx = fc(b, rng, x, wx, units), units
+            consumed.add(x)
+        pool.append((y, wx))
+    outputs = [t for t, _ in pool if t not in consumed and t not in b._inputs] or [pool[-1][0]]
+    return b.build(outputs)
+
+
+def two_branches():
+    """x feeds two FC chains with big middles; running one chain to its end before the other
+    starts keeps one big tensor live instead of two."""
+    rng = seeded("branches")
+    b = GraphBuilder("branches")
+    x = b.input((1, 16), **q(rng))
+    a1, b1 = fc(b, rng, x, 16, 512), fc(b, rng, x, 16, 512)
+    a2, b2 = fc(b, rng, a1, 512, 16), fc(b, rng, b1, 512, 16)
+    return b.build([a2, b2])
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_dag_plans_are_proven(seed):
+    lowered = lower_graph(random_dag(seed))
+    plan = plan_memory(lowered)  # runs verify() and verify_tensors() itself
+    assert plan.arena_bytes >= plan.lower_bound_bytes
+    order = plan.execution_order(len(lowered.ops))
+    assert sorted(order) == list(range(len(lowered.ops)))
+    step = {p: s for s, p in enumerate(order)}
+    assert all(step[q_] < step[p] for p, preds in enumerate(predecessors(lowered)) for q_ in preds)
+    for name in HEURISTICS:  # every strategy is valid on the chosen layout, none beats the bound
+        offsets = run_heuristic(name, plan.buffers)
+        verify(plan.buffers, offsets)
+        assert max(o + b.size for o, b in zip(offsets, plan.buffers)) >= plan.lower_bound_bytes
+    for t in tensor_lifetimes(lowered, order):
+        assert plan.tensor_offset(t) % plan.alignment == 0
+    for kwargs in ({"reorder": False}, {"in_place": False}, {"reorder": False, "in_place": False}):
+        other = plan_memory(lowered, **kwargs)
+        assert other.arena_bytes >= other.lower_bound_bytes
+
+
+def test_branches_are_reordered_to_lower_the_peak():
+    lowered = lower_graph(two_branches())
+    plan = plan_memory(lowered)
+    assert plan.order == (0, 2, 1, 3)
+    assert plan.lower_bound_bytes < plan.baseline_lower_bound_bytes
+    assert plan_memory(lowered, reorder=False).arena_bytes > plan.arena_bytes
+
+
+def test_view_shares_its_input_bytes():
+    graph = random_dag(3)
+    lowered = lower_graph(graph)
+    plan = plan_memory(lowered)
+    for k in lowered.ops:
+        if k.alias_of is not None:
+            assert plan.tensor_offset(k.outputs[0]) == plan.tensor_offset(k.alias_of)
+
+
+def test_in_place_only_when_the_input_dies():
+    rng = seeded("inplace")
+    b = GraphBuilder("relu_keep")
+    x = b.input((1, 64), **q(rng))
+    h = fc(b, rng, x, 64, 64)
+    r = b.activation((1, 64), **q(rng))
+    b.op("relu", [h], [r])
+    graph = b.build([r])
+    plan = plan_memory(lower_graph(graph))
+    assert [(a.tensor, a.base, a.shift, a.kind) for a in plan.aliases] == [(r, h, 0, "in-place")]
+    kept = plan_memory(lower_graph(graph.with_outputs((r, h))))  # h is also an output: it must survive
+    assert kept.aliases == ()
+    assert kept.tensor_offset(r) != kept.tensor_offset(h)
+
+
+def test_scratch_is_planned_like_a_tensor():
+    lowered = lower_graph(random_dag(5))
+    with_scratch = dataclasses.replace(lowered, ops=tuple(dataclasses.replace(k, scratch_bytes=100 + 10 * i)
+                                                          for i, k in enumerate(lowered.ops)))
+    plan = plan_memory(with_scratch)
+    for position, k in enumerate(with_scratch.ops):
+        assert plan.scratch_offset(position) is not None
+    assert plan.lower_bound_bytes >= plan_memory(lowered).lower_bound_bytes + 100
+
+
+def test_tensor_proof_rejects_an_overlap():
+    lowered = lower_graph(two_branches())
+    plan = plan_memory(lowered)
+    broken = dataclasses.replace(plan, offsets=tuple(0 for _ in plan.offsets))
+    with pytest.raises(AssertionError, match="live together"):
+        verify_tensors(lowered, broken, plan.backends)
+
+
+def test_tensor_proof_rejects_a_too_small_shift():
+    graph = read_model_file(shared_file("models", "mlperf-tiny", "kws_dscnn_int8.tflite"))
+    lowered = lower_graph(graph)
+    plan = plan_memory(lowered)
+    alias = next(a for a in plan.aliases if a.shift > 16)
+    # move the output 16 bytes up, towards the input it overwrites: the kernel would clobber unread input
+    buf = next(b for b in plan.buffers if alias.tensor in b.tensors)
+    i = buf.tensors.index(alias.tensor)
+    moved = dataclasses.replace(buf, places=buf.places[:i] + (buf.places[i] + 16,) + buf.places[i + 1:])
+    broken = dataclasses.replace(plan, buffers=tuple(moved if b is buf else b for b in plan.buffers))
+    with pytest.raises(AssertionError, match="the kernel needs"):
+        verify_tensors(lowered, broken, plan.backends)
+
+
+@pytest.mark.parametrize("model, most", [("ad_fc_autoencoder_int8", 768), ("kws_dscnn_int8", 10_000),
+                                         ("ic_resnet8_int8", 34_000)])
+def test_mlperf_arenas(model, most):
+    lowered = lower_graph(read_model_file(shared_file("models", "mlperf-tiny", f"{model}.tflite")))
+    plan = plan_memory(lowered)
+    assert plan.lower_bound_bytes <= plan.arena_bytes <= most
+    assert plan.arena_bytes <= plan.baseline_lower_bound_bytes  # at or below the views-only bound
+
+
+def window_chain(seed):
+    """conv_2d -> depthwise_conv_2d -> pool with random geometry: every step can run in place."""
+    rng = seeded("window", seed)
+    n = 2 if seed % 5 == 4 else 1
+    h, w, c = int(rng.integers(4, 14)), int(rng.integers(3, 12)), int(rng.integers(1, 9))
+    b = GraphBuilder(f"window{seed}")
+    x = b.input((n, h, w, c), **q(rng))
+    shape = (n, h, w, c)
+    for kind in ("conv_2d", "depthwise_conv_2d", str(rng.choice(["average_pool_2d", "max_pool_2d"]))):
+        x, shape = window_op(b, rng, kind, x, shape)
+    return b.build([x])
+
+
+def window_op(b, rng, kind, x, shape):
+    n, h, w, c = shape
+    padding = str(rng.choice(["SAME", "VALID"]))
+    while True:
+        kh, kw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        sh, sw = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+        dh, dw = (int(rng.integers(1, 3)), int(rng.integers(1, 3))) if kind != "average_pool_2d" and \
+            kind != "max_pool_2d" else (1, 1)
+        oh, ow = output_size(padding, h, kh, sh, dh), output_size(padding, w, kw, sw, dw)
+        if oh > 0 and ow > 0:
+            break
+    in_scale = b._tensors[x].quant.s
+    if kind == "conv_2d":
+        cout = int(rng.integers(1, 17))
+        scales = rng.uniform(0.002, 0.02, cout)
+        wt = b.const(rng.integers(-127, 128, size=(cout, kh, kw, c)), "int8", scale=scales, zero_point=0, axis=0)
+        bias = b.const(rng.integers(-3000, 3000, size=cout), "int32", scale=in_scale * scales, zero_point=0)
+        y = b.activation((n, oh, ow, cout), **q(rng))
+        b.op(kind, [x, wt, bias], [y], padding=padding, stride_h=sh, stride_w=sw, dilation_h_factor=dh,
+             dilation_w_factor=dw, fused_activation_function="RELU")
+    elif kind == "depthwise_conv_2d":
+        mult = int(rng.choice([1, 1, 2]))
+        cout = c * mult
+        scales = rng.uniform(0.002, 0.02, cout)
+        wt = b.const(rng.integers(-127, 128, size=(1, kh, kw, cout)), "int8", scale=scales, zero_point=0, axis=3)
+        bias = b.const(rng.integers(-3000, 3000, size=cout), "int32", scale=in_scale * scales, zero_point=0)
+        y = b.activation((n, oh, ow, cout), **q(rng))
+        b.op(kind, [x, wt, bias], [y], padding=padding, stride_h=sh, stride_w=sw, dilation_h_factor=dh,
+             dilation_w_factor=dw, depth_multiplier=mult)
+    else:
+        cout = c
+        y = b.activation((n, oh, ow, c), **same_quant(b, x))
+        b.op(kind, [x], [y], padding=padding, stride_h=sh, stride_w=sw, filter_height=kh, filter_width=kw)
+    return y, (n, oh, ow, cout)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_window_chains_plan_in_place(seed):
+    lowered = lower_graph(window_chain(seed))
+    plan = plan_memory(lowered)
+    assert plan.arena_bytes >= plan.lower_bound_bytes
+    assert any(a.kind == "in-place" for a in plan.aliases)
