@@ -16,6 +16,10 @@ void tq_timer_init(void) {
   SYST_RVR = RELOAD;
   SYST_CVR = 0;
   SYST_CSR = 0x7u; /* enable, interrupt on wrap, processor clock */
+  /* The write leaves the counter at 0 until its next reload, which counts no wrap:
+   * a reading taken before then would be a whole period ahead of the later ones. */
+  while (SYST_CVR == 0) {
+  }
 }
 
 uint64_t tq_timer_ticks(void) {

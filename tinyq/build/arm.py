@@ -84,10 +84,16 @@ def board_cflags(board: Board) -> tuple[str, ...]:
 
 def _run(cmd: list[str], cwd: Path, what: str) -> None:
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        lines = (proc.stderr or proc.stdout).splitlines()
-        first = next((ln for ln in lines if "error" in ln.lower()), lines[0] if lines else "no output")
-        raise TinyqError(f"{what} failed: {first.strip()[:300]}", where=str(cwd))
+    if proc.returncode == 0:
+        return
+    lines = [ln.strip() for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+    overflow = [ln.split(": ", 1)[-1] for ln in lines if "overflowed by" in ln or "will not fit in region" in ln]
+    if overflow:
+        raise TinyqError(f"{what} failed: the image does not fit: {'; '.join(overflow)[:300]}", where=str(cwd),
+                         hint="a smaller model, or a board with more memory (tinyq plan MODEL --board B shows the fit)")
+    first = next((ln for ln in lines if "error" in ln.lower() and not ln.startswith("collect2")),
+                 lines[0] if lines else "no output")
+    raise TinyqError(f"{what} failed: {first[:300]}", where=str(cwd))
 
 
 def _model_sources(project: Path) -> list[Path]:

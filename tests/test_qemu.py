@@ -1,0 +1,150 @@
+"""Generated firmware under QEMU: bit-exact with TFLM on the Armv8.1-M (M55/M85) build and the
+ARMv6-M (RP2040) build, deterministic instruction counts, and clear errors when the guest
+crashes or hangs (QEMU is always killed)."""
+
+import json
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import shared_file
+from test_firmware import small_model
+from tinyq.boards import get_board
+from tinyq.cli import main
+from tinyq.driver import compile_file, compile_graph
+from tinyq.errors import TinyqError
+from tinyq.run.qemu import run_project, verify_qemu
+from tinyq.verify import summarize
+from tinyq.tflite.writer import write_model
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+    reason="needs arm-none-eabi-gcc and qemu-system-arm (Debian: gcc-arm-none-eabi libnewlib-arm-none-eabi "
+           "qemu-system-arm)")
+
+MLPERF = ["ad_fc_autoencoder_int8", "kws_dscnn_int8", "ic_resnet8_int8"]
+M55_BUILD, ARMV6M_BUILD = "qemu-m55", "qemu-m0-an385"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board", [M55_BUILD, ARMV6M_BUILD])
+@pytest.mark.parametrize("model", MLPERF)
+def test_mlperf_tiny_models_are_bit_exact_under_qemu(model, board):
+    path = shared_file("models", "mlperf-tiny", f"{model}.tflite")
+    b = get_board(board)
+    report = verify_qemu(compile_file(path, b), b, n_inputs=20, seed=3)
+    assert report.result.records == 20
+    assert report.result.ok, summarize(report.result, report and compile_file(path, b).graph)
+    assert min(report.run.instructions) > 100_000
+    print(f"{model} on {board}: {sorted(report.run.instructions)[10]:,} instructions per inference, "
+          f"flash {report.sizes.flash_bytes:,} B, SRAM {report.sizes.ram_bytes:,} B")
+
+
+@pytest.mark.parametrize("board", ["qemu-m55", "qemu-m0", "qemu-m0-an385"])
+def test_small_model_is_bit_exact_on_every_qemu_board(board):
+    b = get_board(board)
+    report = verify_qemu(compile_graph(small_model(seed=5), b), b, n_inputs=20, seed=1)
+    assert report.result.ok, summarize(report.result, small_model(seed=5))
+    assert len(report.run.instructions) == 20 and min(report.run.instructions) > 1000
+
+
+def test_instruction_counts_are_deterministic_and_independent_of_the_machine():
+    """The same Cortex-M0+ code on a real M0 (microbit) and on the AN385: one count, up to a tick."""
+    graph = small_model(seed=9)
+    runs = [verify_qemu(compile_graph(graph, get_board(name)), get_board(name), n_inputs=6).run
+            for name in ("qemu-m0", "qemu-m0-an385", "qemu-m0")]
+    assert runs[0].ticks == runs[2].ticks  # -icount: the same run twice is the same count
+    for microbit, an385 in zip(runs[0].instructions, runs[1].instructions):
+        assert abs(microbit - an385) <= 125  # one SysTick on each clock (62.5 and 40 instructions)
+
+
+def _project(tmp_path, board="qemu-m55"):
+    model = tmp_path / "fw.tflite"
+    model.write_bytes(write_model(small_model(seed=2)))
+    out = tmp_path / "project"
+    main(["generate", str(model), "-o", str(out), "--board", board])
+    return out
+
+
+def _qemu_processes_running(path_fragment: str) -> bool:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return any("qemu-system-arm" in line and path_fragment in line for line in ps.splitlines())
+
+
+def _patch_main(root, statement):
+    main_c = root / "firmware" / "tq_main.c"
+    text = main_c.read_text()
+    main_c.write_text(text.replace("  tq_timer_init();\n", f"  tq_timer_init();\n  {statement}\n"))
+
+
+def test_a_crashing_guest_is_a_clear_error_with_the_console(tmp_path):
+    root = _project(tmp_path)
+    _patch_main(root, "((void (*)(void))0x0FFFFFF1u)();  /* jump nowhere */")
+    start = time.monotonic()
+    with pytest.raises(TinyqError) as exc:
+        run_project(root, None, n_inputs=2, timeout=60)
+    message = str(exc.value)
+    assert "\n" not in message
+    assert re.search(r"QEMU mps3-an547: guest crashed \(tinyq-fault exception=3 pc=0x0ffffff0", message), message
+    assert time.monotonic() - start < 55  # reported at once, not at the timeout
+    assert not _qemu_processes_running(str(root))
+
+
+def test_a_hung_guest_times_out_and_qemu_is_killed(tmp_path):
+    root = _project(tmp_path, board="qemu-m0-an385")
+    _patch_main(root, 'tq_puts("about to hang\\n"); for (;;) { }')
+    text = (root / "firmware" / "tq_main.c").read_text()
+    (root / "firmware" / "tq_main.c").write_text('#include "tq_console.h"\n' + text)
+    with pytest.raises(TinyqError, match=r"guest hung: no ready line before the timeout; "
+                                         r"last console lines: about to hang"):
+        run_project(root, None, n_inputs=2, timeout=3)
+    assert not _qemu_processes_running(str(root))
+
+
+def test_wrong_outputs_fail_the_comparison(tmp_path, capsys):
+    root = _project(tmp_path)
+    model_c = next((root / "model").glob("*_model.c"))
+    text = model_c.read_text()
+    text = text.replace("  return 0;\n}", "  ((unsigned char *)outputs[0])[1] ^= 1u;\n  return 0;\n}", 1)
+    model_c.write_text(text)
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(root), "--qemu", "--inputs", "4"])
+    assert exc.value.code == 1
+    out = capsys.readouterr().out
+    assert "FAIL: 4 of 4 inputs differ from TFLM" in out and "first at byte 1" in out
+
+
+def test_run_command_reports_instructions_and_sizes_as_json(tmp_path, capsys):
+    root = _project(tmp_path, board="rp2040")  # a Pico SDK project cannot boot in QEMU...
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(root), "--qemu"])
+    assert exc.value.code == 2 and "has no bare-metal firmware" in capsys.readouterr().err
+    (tmp_path / "m55").mkdir()
+    root = _project(tmp_path / "m55")
+    capsys.readouterr()
+    for board in ("qemu-m55", "qemu-m0"):  # ...a bare-metal one boots on its board or another
+        with pytest.raises(SystemExit) as exc:
+            main(["run", str(root), "--qemu", "--board", board, "--inputs", "5", "--format", "json"])
+        assert exc.value.code == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["board"] == board and summary["bit_exact"] and summary["inputs"] == 5
+        ins = summary["instructions_per_inference"]
+        assert 1000 < ins["min"] <= ins["median"] <= ins["max"]
+        assert summary["flash_bytes"] > summary["arena_bytes"] > 0
+        assert summary["sram_bytes"] == summary["arena_bytes"] + summary["stack_bytes"] + summary["static_bytes"]
+
+
+def test_verify_command_runs_boards_on_their_qemu_stand_in(tmp_path, capsys):
+    model = tmp_path / "fw.tflite"
+    model.write_bytes(write_model(small_model(seed=4)))
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(model), "--board", "rp2040", "--inputs", "5"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "on qemu-m0-an385 (QEMU mps2-an385, stand-in for rp2040)" in out and "PASS: 5 inputs" in out
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(model), "--board", "esp32s3"])
+    assert exc.value.code == 2 and "no QEMU machine runs this board's code" in capsys.readouterr().err
