@@ -1,0 +1,68 @@
+"""Command-line glue of `tinyq bench --port P` (and its spelled-out form `tinyq bench latency`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from tinyq.errors import TinyqError
+
+PATH = click.Path(path_type=Path)
+
+LATENCY_OPTIONS = [
+    click.option("--port", default=None, metavar="P",
+                 help="Serial port or pyserial URL of the board: /dev/ttyACM0, COM5, socket://127.0.0.1:PORT."),
+    click.option("--model", "model", type=PATH, default=None,
+                 help="The .tflite the firmware was built from, or its project directory (golden model)."),
+    click.option("--inputs", "inputs_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                 help="Folder of input records (.npy per record, or raw .bin of all inputs)."),
+    click.option("--random", "n_random", type=int, default=None,
+                 help="Random inputs (3 edge cases first) instead of --inputs [default: 3]."),
+    click.option("--seed", default=0, show_default=True, help="Seed of --random."),
+    click.option("--warmup", default=1, show_default=True, help="Untimed inferences per input."),
+    click.option("--runs", default=5, show_default=True, help="Timed inferences per input."),
+    click.option("--timeout", default=10.0, show_default=True, help="Seconds of silence before giving up."),
+    click.option("--baud", default=115200, show_default=True, help="Baud rate (ignored by socket:// URLs)."),
+    click.option("--json", "json_path", type=PATH, default=None, help="Write the report as JSON."),
+    click.option("--csv", "csv_path", type=PATH, default=None, help="Write every timed run as CSV."),
+]
+
+
+def latency_options(fn):
+    for option in reversed(LATENCY_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def run_latency(port: str | None, model: Path | None, inputs_dir: Path | None, n_random: int | None, seed: int,
+                warmup: int, runs: int, timeout: float, baud: int, json_path: Path | None,
+                csv_path: Path | None) -> None:
+    """Benchmark the board at PORT: latency per inference and outputs against TFLM. Exits 1 on a mismatch."""
+    from tinyq.bench.latency import format_report, load_graph, read_inputs, run_bench, write_outputs
+    from tinyq.verify import make_inputs
+
+    if port is None or model is None:
+        raise click.UsageError("tinyq bench needs --port P and --model M (or a subcommand: memory, quantize)")
+    if inputs_dir is not None and n_random is not None:
+        raise click.UsageError("--inputs and --random exclude each other")
+    graph, _ = load_graph(model)
+    records = read_inputs(graph, inputs_dir) if inputs_dir else make_inputs(graph, n_random or 3, seed)
+    if not records:
+        raise TinyqError("no inputs to run", hint="--random N with N >= 1")
+    total = len(records)
+    with click.progressbar(length=total, label=f"benchmarking {total} inputs x {runs} runs", file=sys.stderr,
+                           show_pos=True) as bar:
+        report = run_bench(port, model, records, warmup=warmup, runs=runs, timeout=timeout, baud=baud,
+                           progress=lambda k: bar.update(1))
+    write_outputs(report, json_path, csv_path)
+    click.echo(format_report(report))
+    sys.exit(0 if report.bit_exact else 1)
+
+
+@click.command("latency")
+@latency_options
+def latency(**options):
+    """On-device latency over serial (same as `tinyq bench --port ...`)."""
+    run_latency(**options)

@@ -1,0 +1,82 @@
+"""`tinyq qemu` and `tinyq flash`: the benchmark firmware in QEMU on a TCP port, or on a board."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from tinyq.errors import TinyqError
+
+PROJECT = click.Path(file_okay=False, exists=True, path_type=Path)
+MLPERF_HELP = "MLPerf Tiny benchmark the firmware reports and converts runner data for (kws01, ic01, vww01, ad01; " \
+              "default: guessed from the model name)."
+
+
+@click.command("qemu")
+@click.argument("project_dir", type=PROJECT)
+@click.option("--serial", "serial_spec", default="tcp:5555", show_default=True,
+              help="Where the UART goes: tcp:PORT (socket://127.0.0.1:PORT) or pty.")
+@click.option("--board", default=None, help="QEMU board (default: the project's, or its QEMU stand-in).")
+@click.option("--timeout", default=None, type=float, help="Stop QEMU after this many seconds (default: run until "
+              "Ctrl-C).")
+@click.option("--mlperf", default=None, help=MLPERF_HELP)
+def qemu_command(project_dir: Path, serial_spec: str, board: str | None, timeout: float | None, mlperf: str | None):
+    """Build the benchmark firmware of PROJECT_DIR and boot it in QEMU with its UART on a local port.
+
+    Any serial client then talks to it: `tinyq bench --port socket://127.0.0.1:PORT --model PROJECT_DIR`,
+    or the MLPerf Tiny runner through `--serial pty`. Instruction counts come from QEMU -icount.
+    """
+    from tinyq.boards import get_board
+    from tinyq.build.project import load_project
+    from tinyq.run.qemu import qemu_board_for
+    from tinyq.serial.firmware import build_dut_firmware
+    from tinyq.serial.qemu import parse_serial, serve
+
+    spec = parse_serial(serial_spec)
+    project = load_project(project_dir)
+    b = qemu_board_for(get_board(board or project.board))
+    build = build_dut_firmware(project.root, b, mlperf)
+    click.echo(f"built {build.elf} (model {project.name}, hash {build.model_hash}, MLPerf {build.mlperf_model})",
+               err=True)
+    sys.exit(serve(build.elf, b, spec, timeout, lambda m: click.echo(m, err=True)))
+
+
+@click.command("flash")
+@click.argument("project_dir", type=PROJECT, required=False)
+@click.option("--board", default=None, help="Board to flash (default: the project's).")
+@click.option("--port", default=None, help="Serial port (esptool), RPI-RP2 drive path (UF2) or probe id (pyocd).")
+@click.option("--image", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Flash this prebuilt image instead of building: ELF/UF2 (rp2040), ESP-IDF build directory or "
+              "merged .bin (esp32s3), ELF (pyocd boards).")
+@click.option("--dry-run", is_flag=True, help="Build and print what would be written and how, without flashing.")
+@click.option("--mlperf", default=None, help=MLPERF_HELP)
+def flash_command(project_dir: Path | None, board: str | None, port: str | None, image: Path | None, dry_run: bool,
+                  mlperf: str | None):
+    """Build the benchmark firmware of PROJECT_DIR and flash it: UF2 (Pico), esptool (ESP32-S3), pyocd (RA8M1)."""
+    from tinyq.boards import get_board
+    from tinyq.build.project import load_project
+    from tinyq.flash.methods import execute, plan_flash
+    from tinyq.serial.firmware import build_dut_firmware
+
+    if image is None and project_dir is None:
+        raise click.UsageError("flash needs PROJECT_DIR (from tinyq generate --board B) or --image FILE")
+    if board is None and project_dir is None:
+        raise click.UsageError("--image needs --board")
+    b = get_board(board or load_project(project_dir).board)
+    if b.flash_method == "qemu":
+        raise TinyqError("QEMU boards are not flashed", where=b.name,
+                         hint="boot the firmware with: tinyq qemu DIR --serial tcp:PORT")
+    if image is None:
+        build = build_dut_firmware(project_dir, b, mlperf)
+        click.echo(f"built {build.elf} (model {build.project.name}, hash {build.model_hash})", err=True)
+        image = build.elf.parent if b.flash_method == "esptool" else build.elf
+    plan = plan_flash(Path(image).resolve(), b, port)
+    click.echo(("would run: " if dry_run else "running: ") + plan.describe())
+    if dry_run:
+        return
+    execute(plan)
+    where = port or "/dev/ttyACM0"
+    model = project_dir or "MODEL.tflite"
+    click.echo(f"flashed {b.name}; benchmark it with: tinyq bench --port {where} --model {model}")

@@ -1,0 +1,164 @@
+"""The device under test: the MLPerf Tiny commands and tinyq's own, over a Link.
+
+Parses replies strictly (a reply missing a line it must have is garbled) and
+retries an idempotent exchange once after resyncing; loading an input starts
+over from `db load` when a line was lost. Firmware that is not tinyq's, or that
+holds another model, is refused by `check_model`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyq.errors import TinyqError
+from tinyq.serial.link import DeviceError, GarbledReply, Link
+
+TINYQ_LINE = re.compile(r"^m-tinyq-([a-z-]+)-\[(.*)\]$")
+TICKS_LINE = re.compile(r"^m-tinyq-ticks-([0-9]+)$")
+LAP_LINE = re.compile(r"^m-lap-us-([0-9]+)$")
+RESULTS_LINE = re.compile(r"^m-results-\[([^]]+)\]$")
+NAME_LINE = re.compile(r"^m-name-dut-\[([^]]+)]$")
+HEX = re.compile(r"^[0-9a-f]*$")
+DB_BYTES_PER_LINE = 120  # tinyq firmware takes 255-character commands (the MLPerf runner sends 31 bytes)
+RETRIES = 1
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    model: str
+    hash: str
+    board: str
+    mlperf: str
+    arena_bytes: int
+    input_bytes: int
+    output_bytes: int
+    db_bytes: int
+    tick_hz: int
+    clock_hz: int
+    qemu_icount_shift: int  # -1 on hardware
+
+    @property
+    def on_qemu(self) -> bool:
+        return self.qemu_icount_shift >= 0
+
+
+@dataclass(frozen=True)
+class TimedRuns:
+    ticks: tuple[int, ...]  # one per timed inference
+    outputs: bytes  # every output, back to back, of the last run
+
+
+INFO_FIELDS = {"model": ("model", str), "hash": ("hash", str), "board": ("board", str), "mlperf": ("mlperf", str),
+               "arena": ("arena_bytes", int), "input-bytes": ("input_bytes", int),
+               "output-bytes": ("output_bytes", int), "db-bytes": ("db_bytes", int), "tick-hz": ("tick_hz", int),
+               "clock-hz": ("clock_hz", int), "qemu": ("qemu_icount_shift", int)}
+
+
+class Dut:
+    def __init__(self, link: Link):
+        self.link = link
+
+    def _exchange(self, cmd: str, parse, timeout: float | None = None):
+        """Send `cmd`, parse its reply; after a garbled reply resync and try once more."""
+        for attempt in range(RETRIES + 1):
+            try:
+                return parse(self.link.command(cmd, timeout))
+            except GarbledReply:
+                if attempt == RETRIES:
+                    raise
+                self.link.sync()
+
+    def name(self) -> str:
+        def parse(lines):
+            for line in lines:
+                m = NAME_LINE.match(line)
+                if m:
+                    return m.group(1)
+            raise GarbledReply("no m-name-dut-[...] line in the reply to 'name'", where=self.link.url)
+        return self._exchange("name", parse)
+
+    def info(self) -> DeviceInfo:
+        def parse(lines):
+            values = {}
+            for line in lines:
+                m = TINYQ_LINE.match(line)
+                if m and m.group(1) in INFO_FIELDS:
+                    key, kind = INFO_FIELDS[m.group(1)]
+                    try:
+                        values[key] = kind(m.group(2))
+                    except ValueError:
+                        raise GarbledReply(f"bad value in '{line}'", where=self.link.url) from None
+            missing = [k for k, _ in INFO_FIELDS.values() if k not in values]
+            if missing:
+                raise GarbledReply(f"the 'tinyq' reply lacks {', '.join(missing)}", where=self.link.url)
+            return DeviceInfo(**values)
+        try:
+            return self._exchange("tinyq", parse)
+        except DeviceError:
+            raise TinyqError("the device does not run tinyq's benchmark firmware (it does not know the "
+                             "'tinyq' command)", where=self.link.url,
+                             hint="flash it: tinyq flash DIR --board B (QEMU: tinyq qemu DIR)") from None
+
+    def check_model(self, info: DeviceInfo, model_path: Path, expected_hash: str) -> None:
+        if info.hash != expected_hash:
+            raise TinyqError(f"wrong firmware: the device runs model '{info.model}' (hash {info.hash}), "
+                             f"not {Path(model_path).name} (hash {expected_hash})", where=self.link.url,
+                             hint=f"flash the firmware built from {Path(model_path).name}: tinyq flash DIR --board B")
+
+    def load(self, data: bytes, per_line: int = DB_BYTES_PER_LINE) -> None:
+        """`db load N` then `db <hex>` lines; starts over once when a line is lost or garbled."""
+        for attempt in range(RETRIES + 1):
+            try:
+                self._load_once(data, per_line)
+                return
+            except (GarbledReply, DeviceError):
+                if attempt == RETRIES:
+                    raise
+                self.link.sync()
+
+    def _load_once(self, data: bytes, per_line: int) -> None:
+        reply = self.link.command(f"db load {len(data)}")
+        if reply != [f"m-[Expecting {len(data)} bytes]"]:
+            raise GarbledReply(f"unexpected reply to 'db load {len(data)}': {reply}", where=self.link.url)
+        for start in range(0, len(data), per_line):
+            chunk = data[start:start + per_line]
+            reply = self.link.command("db " + chunk.hex())
+            last = start + len(chunk) >= len(data)
+            if reply != (["m-load-done"] if last else []):
+                raise GarbledReply(f"unexpected reply to db line at byte {start}: {reply}", where=self.link.url)
+
+    def timed_runs(self, runs: int, warmups: int, output_bytes: int, timeout: float | None = None) -> TimedRuns:
+        """`tinyq-infer`: per-run ticks and the raw outputs."""
+        def parse(lines):
+            ticks, outputs = [], None
+            for line in lines:
+                m = TICKS_LINE.match(line)
+                if m:
+                    ticks.append(int(m.group(1)))
+                    continue
+                m = TINYQ_LINE.match(line)
+                if m and m.group(1) == "outputs" and HEX.match(m.group(2)):
+                    outputs = bytes.fromhex(m.group(2))
+            if len(ticks) != runs or outputs is None or len(outputs) != output_bytes:
+                got = "no outputs" if outputs is None else f"{len(outputs)} output bytes"
+                raise GarbledReply(f"reply to 'tinyq-infer {runs} {warmups}' has {len(ticks)} of {runs} "
+                                   f"timings and {got} (expected {output_bytes})", where=self.link.url)
+            return TimedRuns(ticks=tuple(ticks), outputs=outputs)
+        return self._exchange(f"tinyq-infer {runs} {warmups}", parse, timeout)
+
+    def infer(self, runs: int, warmups: int, timeout: float | None = None) -> dict:
+        """The MLPerf `infer N W` exchange as the official runner parses it."""
+        def parse(lines):
+            laps = [int(m.group(1)) for m in map(LAP_LINE.match, lines) if m]
+            results = [m.group(1) for m in map(RESULTS_LINE.match, lines) if m]
+            if len(laps) != 2 or len(results) != 1:
+                raise GarbledReply(f"reply to 'infer' has {len(laps)} of 2 timestamps and {len(results)} of 1 "
+                                   "results lines", where=self.link.url)
+            try:
+                values = [float(x) for x in results[0].split(",")]
+            except ValueError:
+                raise GarbledReply(f"bad results line '{results[0][:60]}'", where=self.link.url) from None
+            return {"elapsed_us": laps[1] - laps[0], "results": values}
+        return self._exchange(f"infer {runs} {warmups}", parse, timeout)
