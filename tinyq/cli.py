@@ -206,6 +206,11 @@ def _add_commands() -> None:
     cli.add_command(quantize)
     bench.add_command(quantize_bench)
 
+    from tinyq.serial.commands import flash_command, qemu_command
+
+    cli.add_command(flash_command)
+    cli.add_command(qemu_command)
+
 
 _add_commands()
 

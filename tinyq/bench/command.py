@@ -8,10 +8,20 @@ from pathlib import Path
 
 import click
 
+from tinyq.bench.latency_command import latency, latency_options, run_latency
 
-@click.group("bench")
-def bench():
-    """Benchmarks against TFLM (memory)."""
+
+@click.group("bench", invoke_without_command=True)
+@latency_options
+@click.pass_context
+def bench(ctx, **options):
+    """Benchmarks: on-device latency over serial (--port), memory and quantization against TFLM.
+
+    \b
+    tinyq bench --port P --model M [--random N | --inputs DIR] [--warmup K --runs R]
+    """
+    if ctx.invoked_subcommand is None:
+        run_latency(**options)
 
 
 @bench.command("memory")
@@ -30,3 +40,6 @@ def memory(models_dir: Path | None, no_tflm: bool, fmt: str):
         return
     rows = bench_memory(models, tflm=not no_tflm, progress=lambda m: click.echo(m, err=True))
     click.echo(json.dumps([asdict(r) for r in rows], indent=2) if fmt == "json" else format_table(rows))
+
+
+bench.add_command(latency)
