@@ -1,0 +1,159 @@
+"""The ESP-NN backend (its plain C path, on the host) against TFLM, and its ESP32-S3
+scratch sizes against the library's own functions.
+
+Needs an ESP-NN checkout (v1.2.x) in TINYQ_ESP_NN_DIR; skipped otherwise. No
+ESP32-S3 compiler or QEMU exists here, so the S3 code is generated, not run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import subprocess
+
+import pytest
+
+from backend_models import MODELS, seeded
+from conftest import assert_bit_exact, shared_file
+from tinyq.backends import Target, choose_kernels, get_backend
+from tinyq.backends import esp_nn
+from tinyq.boards import get_board
+from tinyq.build import libraries
+from tinyq.driver import compile_file, compile_graph
+from tinyq.lower import lower_graph
+from tinyq.tflite.builder import GraphBuilder
+from tinyq.verify import summarize, verify_host
+
+pytestmark = pytest.mark.skipif(not libraries.available("esp-nn"),
+                                reason="set TINYQ_ESP_NN_DIR to an ESP-NN v1.2.x checkout to test its backend")
+
+MLPERF = ["kws_dscnn_int8.tflite", "ic_resnet8_int8.tflite", "ad_fc_autoencoder_int8.tflite"]
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_per_op_models_bit_exact_on_host(model):
+    compiled = assert_bit_exact(MODELS[model](), n_inputs=10, backend="esp-nn")
+    uses_esp_nn = any(c.backend == "esp-nn" for c in compiled.source.choices)
+    assert uses_esp_nn == (model != "softmax_int16")  # ESP-NN's softmax writes int8 only
+
+
+def test_fallbacks_say_why():
+    """Dilated and grouped convolutions, broadcasting add/mul and int16 softmax fall back."""
+    reasons = [c.reason for make in MODELS.values()
+               for c in choose_kernels(get_backend("esp-nn"), lower_graph(make()).ops) if c.backend == "reference"]
+    assert sum("ignores dilation" in r for r in reasons) == 2
+    assert sum("no groups" in r for r in reasons) == 1
+    assert sum("broadcasts" in r for r in reasons) == 2
+    assert sum("int8 only" in r for r in reasons) == 1
+
+
+def test_relu6_on_unit_scale():
+    """esp_nn_relu6_s8 clamps raw values to [0, 6]: exact for a unit-scale, zero-point-0 RELU6 only."""
+    b = GraphBuilder("relu6")
+    x = b.input((3, 50), scale=1.0, zero_point=0)
+    y = b.activation((3, 50), scale=1.0, zero_point=0)
+    b.op("relu6", [x], [y])
+    compiled = assert_bit_exact(b.build([y]), n_inputs=6, backend="esp-nn")
+    assert compiled.source.choices[0].function == "esp_nn_relu6_s8"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", MLPERF)
+def test_mlperf_models_bit_exact_on_host(model):
+    path = shared_file("models", "mlperf-tiny", model)
+    board = get_board("host")
+    compiled = compile_file(path, board, backend="esp-nn")
+    assert all(c.backend == "esp-nn" or "view" in c.reason for c in compiled.source.choices)
+    result = verify_host(compiled, board, n_inputs=20)
+    assert result.ok, summarize(result, compiled.graph)
+
+
+def test_esp32s3_build_plans_the_s3_scratch_and_names_the_component():
+    path = shared_file("models", "mlperf-tiny", "kws_dscnn_int8.tflite")
+    s3 = compile_file(path, get_board("esp32s3"), backend="esp-nn")
+    host = compile_file(path, get_board("host"), backend="esp-nn")
+    assert s3.plan.arena_bytes > host.plan.arena_bytes
+    assert [c.scratch_bytes for c in s3.source.choices[:2]] != [0, 0]
+    assert 'espressif/esp-nn: "^1.2.3"' in s3.source.files["idf_component.yml"]
+
+
+# --- the S3 scratch sizes against esp_nn_get_*_scratch_size_esp32s3 ------------------------------
+
+class Dims(ctypes.Structure):
+    _fields_ = [(f, ctypes.c_int32) for f in ("width", "height", "channels", "extra")]
+
+
+def _params_type(depthwise: bool):
+    fields = [("in_offset", ctypes.c_int32), ("out_offset", ctypes.c_int32)]
+    fields += [("ch_mult", ctypes.c_int32)] if depthwise else []
+    fields += [(f"{t}_{a}", ctypes.c_int32) for t in ("stride", "padding", "dilation") for a in ("w", "h")]
+    fields += [("act_min", ctypes.c_int32), ("act_max", ctypes.c_int32)]
+    return type("Params", (ctypes.Structure,), {"_fields_": fields})
+
+
+@pytest.fixture(scope="module")
+def s3_sizes(tmp_path_factory) -> ctypes.CDLL:
+    """The S3 C files compiled for the host, their assembly kernels stubbed: only the size functions run."""
+    root = libraries.library_dir("esp-nn")
+    work = tmp_path_factory.mktemp("esp_s3")
+    sources = [root / "src/convolution/esp_nn_conv_esp32s3.c", root / "src/convolution/esp_nn_depthwise_conv_s8_esp32s3.c"]
+    flags = ["-O1", "-fPIC", "-w", f"-I{root / 'include'}", f"-I{root / 'src/common'}"]
+    objects = []
+    for src in sources:
+        obj = work / (src.stem + ".o")
+        subprocess.run(["cc", *flags, "-c", str(src), "-o", str(obj)], check=True)
+        objects.append(str(obj))
+    undefined = subprocess.run(["nm", "-u", *objects], capture_output=True, text=True, check=True).stdout.split()
+    stubs = sorted({s for s in undefined if s.startswith("esp_nn_")})
+    (work / "stubs.c").write_text("".join(f"void {s}(void) {{}}\n" for s in stubs))
+    so = work / "libesp_s3_sizes.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(so), *objects, str(work / "stubs.c")], check=True)
+    return ctypes.CDLL(str(so))
+
+
+def _random_params(rng, depthwise: bool):
+    from tinyq.ops.conv_2d import Conv2DParams
+    from tinyq.ops.depthwise_conv_2d import DepthwiseConv2DParams
+    in_h, in_w = int(rng.integers(1, 14)), int(rng.integers(1, 14))
+    in_d = int(rng.choice([1, 3, 8, 16, 24, 32, 40]))
+    fh, fw = (3, 3) if rng.random() < 0.5 else (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+    sh, sw = (1, 1) if rng.random() < 0.5 else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    pad_h, pad_w = (0, 0) if rng.random() < 0.4 else (int(rng.integers(0, 2)), int(rng.integers(0, 2)))
+    out_h, out_w = max(1, (in_h + sh - 1) // sh), max(1, (in_w + sw - 1) // sw)
+    common = dict(batches=1, in_h=in_h, in_w=in_w, in_d=in_d, out_h=out_h, out_w=out_w, filter_h=fh, filter_w=fw,
+                  stride_h=sh, stride_w=sw, dilation_h=1, dilation_w=1, pad_h=pad_h, pad_w=pad_w, input_offset=0,
+                  output_offset=0, act_min=-128, act_max=127, has_bias=True)
+    if depthwise:
+        return DepthwiseConv2DParams(depth_multiplier=int(rng.choice([1, 1, 2, 4, 8])), **common)
+    return Conv2DParams(out_d=int(rng.integers(1, 40)), filter_d=in_d, **common)
+
+
+@pytest.mark.parametrize("depthwise", [False, True], ids=["conv", "depthwise"])
+def test_s3_scratch_matches_library(s3_sizes, depthwise):
+    rng = seeded("s3 scratch", depthwise)
+    Params = _params_type(depthwise)
+    function = getattr(s3_sizes, "esp_nn_get_depthwise_conv_scratch_size_esp32s3" if depthwise
+                       else "esp_nn_get_conv_scratch_size_esp32s3")
+    for _ in range(400):
+        p = _random_params(rng, depthwise)
+        out_d = p.in_d * p.depth_multiplier if depthwise else p.out_d
+        extra = dict(ch_mult=p.depth_multiplier) if depthwise else {}
+        params = Params(stride_w=p.stride_w, stride_h=p.stride_h, padding_w=p.pad_w, padding_h=p.pad_h,
+                        dilation_w=1, dilation_h=1, act_min=-128, act_max=127, **extra)
+        want = function(ctypes.byref(Dims(p.in_w, p.in_h, p.in_d, 1)),
+                        ctypes.byref(Dims(p.filter_w, p.filter_h, p.in_d, out_d)),
+                        ctypes.byref(Dims(p.out_w, p.out_h, out_d, 1)), ctypes.byref(params))
+        mine = esp_nn.depthwise_scratch_s3(p) if depthwise else esp_nn.conv_scratch_s3(p)
+        assert mine == want, p
+
+
+def test_targets_choose_their_scratch():
+    conv = lower_graph(MODELS["conv_paths"]()).ops[2]  # 3x3, padded
+    s3 = get_backend("esp-nn").for_target(Target(isa="esp32s3"))
+    assert s3.overrides["conv_2d"].scratch_bytes(conv) == esp_nn.conv_scratch_s3(conv.params) > 0
+    assert get_backend("esp-nn").overrides["conv_2d"].scratch_bytes(conv) == 0
+
+
+def test_generated_cmake_uses_the_plain_c_files():
+    compiled = compile_graph(MODELS["softmax_int8"](), get_board("host"), backend="esp-nn")
+    assert "TINYQ_ESP_NN_DIR" in compiled.source.files["esp_nn.cmake"]
+    assert compiled.source.libraries == ("esp-nn",)
