@@ -166,7 +166,7 @@ class Link:
         seen = False
         while True:
             line = self.read_line(timeout, "the device to answer (sync)")
-            if marker in line:
+            if line.endswith(marker + "]"):  # the echo "e-[Unknown command: <marker>]"
                 seen = True
             elif seen and line == READY:
                 return
