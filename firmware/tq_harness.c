@@ -7,6 +7,7 @@
 #include "tq_io.h"
 #include "tq_model.h"
 #include "tq_records.h"
+#include "tq_stack.h"
 #include "tq_timer.h"
 
 /* Records land here, outside the arena, like a sensor buffer would; inputs are
@@ -68,6 +69,9 @@ static void run_record(void) {
   tq_puts("\n");
 }
 
+/* Builds that do not paint their stack (vendor SDKs) report 0. */
+__attribute__((weak)) uint32_t tq_stack_used(void) { return 0; }
+
 static void run_batch(void) {
   const char *error = tq_records_open();
   if (error) {
@@ -86,6 +90,8 @@ static void run_batch(void) {
   }
   tq_puts("d ");
   tq_put_u64(count);
+  tq_puts(" stack=");
+  tq_put_u64(tq_stack_used());
   tq_puts("\n");
   tq_records_finish();
 }

@@ -5,7 +5,8 @@
  *   firmware -> host  "r <status> <ticks> <2M hex digits>"   every output
  *   host -> firmware  "f"                  batch: run every N-byte record of the
  *                                          host file (tq_records.h), one "r" line
- *                                          each, then "d <count>"; the session ends
+ *                                          each, then "d <count> stack=<bytes>"
+ *                                          (stack high-water mark); the session ends
  *   host -> firmware  "h"                  the ready line again (late connections)
  *   host -> firmware  "q"                  firmware answers "tinyq-exit 0", stops
  *   firmware -> host  "e <message>"        a malformed line (then it reads on)

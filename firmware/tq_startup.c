@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "tq_fault.h"
+#include "tq_stack.h"
 
 extern uint32_t __data_load__[], __data_start__[], __data_end__[];
 extern uint32_t __bss_start__[], __bss_end__[];
@@ -54,6 +55,7 @@ __attribute__((noreturn)) void Reset_Handler(void) {
   for (volatile uint32_t *dst = __data_start__; dst < __data_end__;) *dst++ = *src++;
   for (volatile uint32_t *dst = __bss_start__; dst < __bss_end__;) *dst++ = 0;
   __asm__ volatile("" ::: "memory");
+  tq_stack_paint();
   int rc = main();
   tq_fault_exit(rc);
 }

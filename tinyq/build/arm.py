@@ -112,7 +112,12 @@ def build_firmware(project: Path, board: Board, out_dir: Path | None = None) -> 
     out.mkdir(parents=True, exist_ok=True)
     for rel, text in board_files(board).items():
         (out / rel).write_text(text)
-    sources = _model_sources(project) + [project / "firmware" / s for s in harness_sources(board)]
+    harness = [project / "firmware" / s for s in harness_sources(board)]
+    missing = [p.name for p in harness if not p.is_file()]
+    if missing:
+        raise TinyqError(f"the project lacks firmware/{missing[0]} (made by an older tinyq?)", where=str(project),
+                         hint="regenerate it with `tinyq generate MODEL -o DIR --board BOARD`")
+    sources = _model_sources(project) + harness
     cflags = board_cflags(board)
     # Library backends (CMSIS-NN...): their archive, compiled once per target flags and cached.
     libs = link_inputs(required_by(project / "model"), cc, cflags)

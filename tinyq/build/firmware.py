@@ -20,9 +20,9 @@ PLACEMENT_GROUPS = ("code", "weights", "data", "arena", "stack")
 
 # Harness files every bare-metal build links, and the per-board choices.
 COMMON_SOURCES = ("tq_main.c", "tq_harness.c", "tq_console.c", "tq_fault.c", "tq_startup.c",
-                  "tq_records_semihost.c")
+                  "tq_records_semihost.c", "tq_stack.c")
 COMMON_HEADERS = ("tq_io.h", "tq_timer.h", "tq_console.h", "tq_fault.h", "tq_harness.h", "tq_sections.h",
-                  "tq_records.h", "tq_semihost.h")
+                  "tq_records.h", "tq_semihost.h", "tq_stack.h")
 
 
 def firmware_of(board: Board) -> Firmware:

@@ -23,7 +23,7 @@ from tinyq.errors import TinyqError
 
 # Harness files shared with the bare-metal build, and each SDK's own.
 SHARED = ("tq_harness.c", "tq_console.c", "tq_records_none.c",
-          "tq_harness.h", "tq_console.h", "tq_io.h", "tq_timer.h", "tq_records.h")
+          "tq_harness.h", "tq_console.h", "tq_io.h", "tq_timer.h", "tq_records.h", "tq_stack.h")
 PLATFORM = {
     "pico-sdk": ("tq_main_pico.c", "tq_io_pico.c", "tq_timer_pico.c"),
     "esp-idf": ("tq_main_esp.c", "tq_io_esp.c", "tq_timer_esp.c"),

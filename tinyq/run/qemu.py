@@ -15,6 +15,7 @@ QEMU is always killed when the run ends, fails or times out.
 from __future__ import annotations
 
 import queue
+import re
 import shutil
 import subprocess
 import tempfile
@@ -43,6 +44,7 @@ class QemuRun:
     instructions: tuple[int, ...]  # the same, converted with the board's tick rate and icount shift
     wall_seconds: float
     console: tuple[str, ...]
+    stack_used: int = 0  # the firmware's stack high-water mark, bytes (0 when not measured)
 
 
 def require_qemu(board: Board) -> str:
@@ -144,6 +146,7 @@ def run_qemu(elf: Path, board: Board, inputs: list[list[np.ndarray]],
                 if line.startswith("r "):
                     records.append(_parse_result(line, sum(out_bytes), session))
                 elif line.startswith("d "):
+                    done = line
                     break
                 elif line.startswith("e "):
                     raise session.fail(f"firmware rejected the batch: {line[2:]}")
@@ -159,8 +162,9 @@ def run_qemu(elf: Path, board: Board, inputs: list[list[np.ndarray]],
         outputs.append(record)
     per_tick = instructions_per_tick(board)
     ticks = tuple(t for _, t, _ in records)
+    stack = re.search(r"stack=(\d+)", done)
     return QemuRun(outputs=outputs, ticks=ticks, instructions=tuple(round(t * per_tick) for t in ticks),
-                   wall_seconds=time.monotonic() - start, console=console)
+                   wall_seconds=time.monotonic() - start, console=console, stack_used=int(stack[1]) if stack else 0)
 
 
 def _parse_result(line: str, expected_bytes: int, session: _Session) -> tuple[int, int, bytes]:
@@ -199,6 +203,7 @@ class QemuReport:
             "instructions_per_inference": {"min": ins[0], "median": ins[len(ins) // 2], "max": ins[-1]},
             "flash_bytes": self.sizes.flash_bytes, "sram_bytes": self.sizes.ram_bytes,
             "arena_bytes": self.sizes.ram_of(".tq_arena"), "stack_bytes": self.sizes.ram_of(".stack"),
+            "stack_used_bytes": self.run.stack_used,
             "static_bytes": self.sizes.ram_of(".data", ".bss"), "wall_seconds": round(self.run.wall_seconds, 2),
         }
 
@@ -268,5 +273,5 @@ def format_report(report: QemuReport, graph) -> str:
         summarize(report.result, graph),
         f"instructions per inference: {ins['median']:,} (min {ins['min']:,}, max {ins['max']:,})",
         f"flash {s['flash_bytes']:,} B, SRAM {s['sram_bytes']:,} B (arena {s['arena_bytes']:,}, "
-        f"stack {s['stack_bytes']:,}, static {s['static_bytes']:,})",
+        f"stack {s['stack_bytes']:,} of which {s['stack_used_bytes']:,} used, static {s['static_bytes']:,})",
     ])
