@@ -200,6 +200,10 @@ def _add_commands() -> None:
     cli.add_command(plan)
     cli.add_command(bench)
 
+    from tinyq.build.bench_firmware import firmware_bench
+
+    bench.add_command(firmware_bench)
+
     from tinyq.bench.quantize import quantize_bench
     from tinyq.quantize.command import quantize
 
