@@ -13,6 +13,7 @@ from tinyq.lower import support_report
 from tinyq.quantize import QuantizeConfig, quantize_graph
 from tinyq.quantize.floatrun import FloatRunner
 from tinyq.quantize.fold import fold_constants
+from tinyq.quantize.prepare import prepare_float_graph
 from tinyq.quantize.qparams import sqnr_db
 from tinyq.quantize.report import quantize_inputs, sqnr_report
 from tinyq.quantize.summary import weight_bytes
@@ -72,7 +73,8 @@ def test_digits_int8_at_least_as_accurate_as_the_converter(case):
     # every layer but the softmax output at least as close to float as the converter's model; the softmax
     # output's SQNR on this test set hangs on two near-tie samples a single logit step apart (see report)
     ours = {r.float_tensor: r.sqnr_db for r in sqnr_report(result.float_graph, result.graph, records).rows}
-    theirs = {r.float_tensor: r.sqnr_db for r in sqnr_report(result.float_graph, reference, records).rows}
+    # the converter's tensors are those of the original float graph (ours may be equalized: channels rescaled)
+    theirs = {r.float_tensor: r.sqnr_db for r in sqnr_report(prepare_float_graph(graph), reference, records).rows}
     softmax_out = {t for op in result.float_graph.operators if op.op == "softmax" for t in op.outputs}
     worse = {t: (ours[t], theirs[t]) for t in theirs if t not in softmax_out and ours[t] < theirs[t]}
     assert not worse, f"layers below the converter (tinyq, converter dB): {worse}"
@@ -182,3 +184,19 @@ def test_op_zoo_quantizes_close_to_float_and_is_bit_exact():
     litert_runs(result.graph)
     require_lowerable(result.graph)
     assert_bit_exact(result.graph, n_inputs=10, layers=True)
+
+
+def test_mixed_fits_an_explicit_flash_budget_and_int4_round_trips():
+    from tinyq.tflite.reader import read_model
+
+    graph, calib, _, _ = digits("mlp_digits")
+    int8_bytes = weight_bytes(quantize_graph(graph, [calib]).graph)
+    budget = int8_bytes - 1500  # needs one big layer in int4, not all of them
+    result = quantize_graph(graph, [calib], QuantizeConfig(weights="mixed", flash_budget=budget))
+    assert weight_bytes(result.graph) <= budget == result.mixed.budget
+    assert 0 < len(result.mixed.int4_ops) < 3 and result.mixed.planned_bytes == weight_bytes(result.graph)
+    back = read_model(write_model(result.graph))
+    for t in result.graph.tensors:
+        if t.dtype == "int4":
+            assert back.tensors[t.index].dtype == "int4" and np.array_equal(back.tensors[t.index].data, t.data)
+            assert t.data.min() >= -7 and t.data.max() <= 7

@@ -164,6 +164,9 @@ def format_table(results: list[CaseResult]) -> str:
             lines.append(f"{'':<18} {v.name:<15} {_pct(v.accuracy):>8} {v.output_sqnr_db:7.1f}dB "
                          f"{v.file_bytes:>9,} {v.weight_bytes:>10,} {ratio:>8} {secs:>7}")
         lines.append(f"{'':<18} calibration: {r.calib}")
+        if r.float_accuracy is None:
+            lines.append(f"{'':<18} (the reference int8 model was calibrated on real data: on these random inputs"
+                         " its SQNR is not comparable)")
     lines.append("")
     lines.append("per-layer output SQNR (dB) vs float, int8: tinyq / reference (converter) model")
     for r in results:

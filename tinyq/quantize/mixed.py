@@ -28,7 +28,7 @@ from tinyq.quantize.summary import stored_bytes
 from tinyq.quantize.weights import bias_tensor, weight_ops, weight_tensor
 
 INT4_OPS = ("conv_2d", "fully_connected")  # TFLM unpacks int4 filters for these (and depthwise)
-SENSITIVITY_SAMPLES = 64
+SENSITIVITY_SAMPLES = 32
 DEFAULT_BUDGET = 0.7  # of the int8 weight bytes, when --flash-budget is not given
 EXHAUSTIVE_LAYERS = 16
 
