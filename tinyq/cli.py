@@ -204,6 +204,10 @@ def _add_commands() -> None:
 
     bench.add_command(firmware_bench)
 
+    from tinyq.demo import demo_command
+
+    cli.add_command(demo_command())
+
     from tinyq.bench.quantize import quantize_bench
     from tinyq.quantize.command import quantize
 
