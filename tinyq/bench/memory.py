@@ -15,11 +15,14 @@ For each int8 .tflite model:
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinyq.bench import tflm_probe
 from tinyq.errors import TinyqError
 
 DEFAULT_MODELS = Path(__file__).resolve().parent.parent.parent.parent / "shared" / "models" / "mlperf-tiny"
@@ -38,12 +41,32 @@ class MemoryRow:
     note: str = ""
 
 
+def _probe_in_child(model: str, arena_size: int) -> None:
+    """Body of a forked child: silence TFLM's log, try the arena, exit 0 on success."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os._exit(tflm_probe.main(model, arena_size))
+
+
 def tflm_accepts(model: Path, arena_size: int, timeout: float = 120.0) -> bool:
-    cmd = [sys.executable, "-m", "tinyq.bench.tflm_probe", str(model), str(arena_size)]
-    try:
-        return subprocess.run(cmd, capture_output=True, timeout=timeout).returncode == 0
-    except subprocess.TimeoutExpired:
+    """Whether TFLM loads and invokes `model` with `arena_size` bytes, tried in a child process
+    (forked from this one, so the interpreter is imported once; a fresh one where fork is missing)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        cmd = [sys.executable, "-m", "tinyq.bench.tflm_probe", str(model), str(arena_size)]
+        try:
+            return subprocess.run(cmd, capture_output=True, timeout=timeout).returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+    tflm_probe.preload()
+    child = multiprocessing.get_context("fork").Process(target=_probe_in_child, args=(str(model), arena_size))
+    child.start()
+    child.join(timeout)
+    if child.is_alive():
+        child.kill()
+        child.join()
         return False
+    return child.exitcode == 0
 
 
 def smallest_tflm_arena(model: Path, start: int = 16 * 1024) -> int | None:
@@ -73,7 +96,7 @@ def tinyq_row(model: Path) -> MemoryRow:
     from tinyq.plan.flash import plan_flash
 
     try:
-        lowered, plan, _ = build_plan(model, "host", None)
+        lowered, plan, _, _ = build_plan(model, "host", None)
     except TinyqError as exc:
         return MemoryRow(model.name, None, None, None, "", None, None, note=f"not planned: {exc}")
     return MemoryRow(model.name, plan.arena_bytes, plan.lower_bound_bytes, plan.baseline_lower_bound_bytes,

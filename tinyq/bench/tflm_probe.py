@@ -1,8 +1,8 @@
-"""Child process: does TFLM's Python interpreter run MODEL with an arena of N bytes?
+"""Does TFLM's Python interpreter run MODEL with an arena of N bytes? Exit 0 if it loads and invokes.
 
-    python -m tinyq.bench.tflm_probe MODEL N      exit 0: loads and invokes; else fails
-
-Run in a child because a too-small arena can crash the interpreter's process.
+Always run in a child process (memory.py forks one per probe, or runs
+`python -m tinyq.bench.tflm_probe MODEL N`): a too-small arena can crash the
+interpreter's process.
 """
 
 from __future__ import annotations
@@ -10,6 +10,11 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+
+
+def preload() -> None:
+    """Import the interpreter once in the parent, so forked probes start at once."""
+    from tflite_micro.python.tflite_micro import runtime  # noqa: F401
 
 
 def main(path: str, arena_size: int) -> int:

@@ -1,0 +1,66 @@
+"""`tinyq bench memory`: the TFLM arena probe (in a child, crash-safe), the byte-exact search,
+and the table on a folder of models."""
+
+import subprocess
+import sys
+
+import numpy as np
+
+from conftest import shared_file
+from tinyq.bench import memory as bench
+from tinyq.tflite.builder import GraphBuilder
+from tinyq.tflite.writer import write_model
+
+
+def test_probe_accepts_the_known_tflm_arena_and_survives_crashes():
+    model = shared_file("models", "mlperf-tiny", "ad_fc_autoencoder_int8.tflite")
+    assert bench.tflm_accepts(model, 4632)  # NOTES.md: smallest working TFLM arena for AD
+    assert not bench.tflm_accepts(model, 4631)  # TFLM reports the shortage
+    assert not bench.tflm_accepts(model, 100)  # TFLM crashes the process: the child dies, we do not
+
+
+def test_search_is_exact_to_the_byte(monkeypatch):
+    probes = []
+
+    def accepts(model, size, timeout=0):
+        probes.append(size)
+        return size >= 55_984
+
+    monkeypatch.setattr(bench, "tflm_accepts", accepts)
+    assert bench.smallest_tflm_arena("m") == 55_984
+    assert len(probes) < 40
+    monkeypatch.setattr(bench, "tflm_accepts", lambda m, s, timeout=0: s >= 700)
+    assert bench.smallest_tflm_arena("m") == 700  # below the first guess
+    monkeypatch.setattr(bench, "tflm_accepts", lambda m, s, timeout=0: False)
+    assert bench.smallest_tflm_arena("m") is None
+
+
+def tinyq(*args):
+    return subprocess.run([sys.executable, "-m", "tinyq", *map(str, args)], capture_output=True, text=True)
+
+
+def test_bench_table(tmp_path):
+    rng = np.random.default_rng(3)
+    b = GraphBuilder("small")
+    x = b.input((1, 32), scale=0.1, zero_point=0)
+    w = b.const(rng.integers(-127, 128, size=(8, 32)), "int8", scale=[0.01], zero_point=[0])
+    y = b.activation((1, 8), scale=0.2, zero_point=0)
+    b.op("fully_connected", [x, w, -1], [y])
+    (tmp_path / "small_int8.tflite").write_bytes(write_model(b.build([y])))
+    bad = GraphBuilder("bad")
+    x = bad.input((1, 4), scale=0.1, zero_point=0)
+    y = bad.activation((1, 4), scale=0.1, zero_point=0)
+    bad.op("floor", [x], [y])
+    (tmp_path / "bad_int8.tflite").write_bytes(write_model(bad.build([y])))
+    run = tinyq("bench", "memory", "--models", tmp_path)
+    assert run.returncode == 0, run.stderr
+    row = next(line for line in run.stdout.splitlines() if line.startswith("small_int8.tflite"))
+    tinyq_arena, tflm_arena = (int(v.replace(",", "")) for v in row.split()[1:3])
+    assert tinyq_arena == 48 and tflm_arena > tinyq_arena
+    assert "not planned" in next(line for line in run.stdout.splitlines() if line.startswith("bad_int8"))
+
+
+def test_bench_skips_without_models(tmp_path):
+    run = tinyq("bench", "memory", "--models", tmp_path / "absent")
+    assert run.returncode == 0
+    assert "nothing to benchmark (skipped)" in run.stdout
