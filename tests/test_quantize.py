@@ -394,3 +394,14 @@ def test_equalization_keeps_the_float_function_and_balances_ranges():
     r1 = _channel_absmax(eq.tensors[w1].data, 0)
     r2 = _channel_absmax(eq.tensors[w2].data, 3)
     assert np.allclose(r1, r2, rtol=1e-3)  # both layers end with range sqrt(r1 r2) per channel
+
+
+def test_float_model_computing_nan_is_refused(monkeypatch):
+    from tinyq.quantize import floatrun
+
+    # LiteRT's float kernels clamp to +-FLT_MAX, so a NaN has to be injected to reach this check
+    real_run = floatrun.FloatRunner.run
+    monkeypatch.setattr(floatrun.FloatRunner, "run",
+                        lambda self, record, tensors: {t: v * np.nan for t, v in real_run(self, record, tensors).items()})
+    with pytest.raises(TinyqError, match="computes NaN/Inf in tensor"):
+        quantize_graph(_mlp(), [np.ones((10, 4), np.float32)])

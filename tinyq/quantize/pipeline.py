@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from tinyq.errors import TinyqError
 from tinyq.ir import Graph
 from tinyq.quantize.actparams import ActivationChoice, choose_activation_params
@@ -62,7 +64,13 @@ def calibrate(graph: Graph, calib: CalibrationSet, progress: Progress | None = N
         collector.update(runner.run(calib.record(i, graph), tensors))
         if progress and ((i + 1) % step == 0 or i + 1 == calib.count):
             progress(f"calibrating: {i + 1}/{calib.count} samples")
-    return collector.finish()
+    stats = collector.finish()
+    for t, st in stats.items():
+        if not (np.isfinite(st.lo) and np.isfinite(st.hi)):
+            raise TinyqError(f"the float model computes NaN/Inf in tensor {t} ({graph.tensors[t].name}) "
+                             "on the calibration data", where=graph.name,
+                             hint="check the data's scale and the model's weights")
+    return stats
 
 
 def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeConfig = QuantizeConfig(),
