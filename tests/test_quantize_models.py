@@ -151,8 +151,10 @@ def op_zoo(rng):
          fused_activation_function="RELU")
     s1 = act((1, 8, 8, 8))
     b.op("add", [c1, d1], [s1])
-    m1 = act((1, 8, 8, 8))
-    b.op("mul", [s1, d1], [m1])
+    m0 = act((1, 8, 8, 8))
+    b.op("mul", [s1, d1], [m0])
+    m1 = act((1, 8, 8, 8))  # a float constant operand becomes an int8 constant with its own range
+    b.op("add", [m0, b.const(np.linspace(-1, 2, 8).astype(np.float32))], [m1])
     p1, p2 = act((1, 4, 4, 8)), act((1, 4, 4, 8))
     b.op("max_pool_2d", [m1], [p1], padding="VALID", stride_w=2, stride_h=2, filter_width=2, filter_height=2)
     b.op("average_pool_2d", [s1], [p2], padding="VALID", stride_w=2, stride_h=2, filter_width=2, filter_height=2)
