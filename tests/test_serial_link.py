@@ -19,7 +19,7 @@ from tinyq.serial.link import GarbledReply, Link
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.writer import write_model
 
-TIMEOUT = 3.0  # generous: a loaded CI machine can starve the fake device thread for a second
+TIMEOUT = 8.0  # generous: a loaded CI machine (QEMU spinning on both cores) can starve the fake device
 SLACK = 10.0  # seconds an error may take beyond the timeout on a loaded machine
 
 
@@ -237,3 +237,84 @@ def test_statistics_and_units():
     pico = DeviceInfo("m", "h", "b", "x", 0, 1, 1, 1, tick_hz=1_000_000, clock_hz=133_000_000, qemu_icount_shift=-1)
     assert ticks_to_count(2, qemu) == 62.5  # one SysTick at 32 MHz = 31.25 ns = 31.25 instructions
     assert ticks_to_count(2, pico) == 266  # microseconds at 133 MHz
+
+
+class ModelDevice:
+    """A fake board that runs the model in TFLM (optionally flipping an output bit) and reports ticks."""
+
+    def __init__(self, model_path, corrupt=False):
+        from tinyq.tflite.reader import read_model_file
+
+        self.graph = read_model_file(model_path)
+        self.model_bytes = model_path.read_bytes()
+        self.digest = model_hash(model_path)
+        self.corrupt = corrupt
+        self.db = bytearray()
+        self.expect = 0
+
+    def __call__(self, cmd):
+        from tinyq.golden import tflm_run
+
+        parts = cmd.split(" ")
+        if parts[0] == "tinyq":
+            return info_reply(self.digest, input_bytes=8, output_bytes=4)
+        if parts[:2] == ["db", "load"]:
+            self.expect, self.db = int(parts[2]), bytearray()
+            return f"m-[Expecting {self.expect} bytes]\r\n"
+        if parts[0] == "db":
+            self.db += bytes.fromhex(parts[1])
+            return "m-load-done\r\n" if len(self.db) == self.expect else ""
+        if parts[0] == "tinyq-infer":
+            x = np.frombuffer(bytes(self.db), np.int8).reshape(1, 8)
+            out = bytearray(tflm_run(self.model_bytes, [[x]])[0][0].tobytes())
+            if self.corrupt:
+                out[0] ^= 1
+            ticks = "".join(f"m-tinyq-ticks-{1000 + r}\r\n" for r in range(int(parts[1])))
+            return ticks + f"m-tinyq-outputs-[{bytes(out).hex()}]\r\n"
+        return protocol()(cmd)
+
+
+def test_bench_report_json_csv_and_verdict(fake, tmp_path, capsys):
+    model = small_model_file(tmp_path)
+    device = fake(ModelDevice(model))
+    out_json, out_csv = tmp_path / "r.json", tmp_path / "r.csv"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--port", device.url, "--model", str(model), "--random", "4", "--runs", "3", "--warmup", "2",
+              "--timeout", str(TIMEOUT), "--json", str(out_json), "--csv", str(out_csv)])
+    assert exit_info.value.code == 0
+    import json
+    report = json.loads(out_json.read_text())
+    assert report["bit_exact"] and report["unit"] == "cycles" and not report["on_qemu"]
+    assert report["ticks"] == [[1000, 1001, 1002]] * 4
+    assert report["counts"] == {"min": 133000.0, "median": 133133.0, "p90": 133266.0, "max": 133266.0}
+    assert report["ms"]["median"] == pytest.approx(1.001)
+    rows = out_csv.read_text().splitlines()
+    assert rows[0] == "model,board,input,run,ticks,cycles,ms" and rows[1] == "fake,fakeboard,0,0,1000,133000,1.000000"
+    assert len(rows) == 1 + 4 * 3
+    assert "tinyq-infer 3 2" in device.commands
+    out = capsys.readouterr().out
+    assert "cycles       median 133,133" in out and "ms           median 1.001" in out
+
+
+def test_bench_fails_when_a_device_output_differs(fake, tmp_path, capsys):
+    model = small_model_file(tmp_path)
+    device = fake(ModelDevice(model, corrupt=True))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--port", device.url, "--model", str(model), "--random", "2", "--timeout", str(TIMEOUT)])
+    assert exit_info.value.code == 1
+    assert "FAIL, 2 of 2 inputs differ from TFLM" in capsys.readouterr().out
+
+
+def test_input_records_from_a_folder(tmp_path):
+    from tinyq.bench.latency import load_graph, read_inputs
+
+    graph, _ = load_graph(small_model_file(tmp_path))
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    np.save(folder / "a.npy", np.arange(8, dtype=np.int8).reshape(1, 8))
+    (folder / "b.bin").write_bytes(bytes(range(8)))
+    records = read_inputs(graph, folder)
+    assert [r[0].tobytes() for r in records] == [bytes(range(8))] * 2
+    (folder / "c.bin").write_bytes(bytes(5))
+    with pytest.raises(TinyqError, match="has 5 bytes, the model's inputs take 8"):
+        read_inputs(graph, folder)

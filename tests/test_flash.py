@@ -1,0 +1,240 @@
+"""`tinyq flash` without hardware: a real firmware ELF becomes a UF2 that parses back to exactly the
+bytes objcopy extracts, lands on a (fake) RPI-RP2 drive; esptool gets the ESP-IDF offsets and
+really parses the command line; the RA8M1 build gets its pyocd command; the Pico SDK / ESP-IDF
+projects are rewired to the benchmark protocol."""
+
+import dataclasses
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from tinyq.boards import get_board
+from tinyq.build.project import generated_files, load_project
+from tinyq.cli import main
+from tinyq.codegen import write_output_dir
+from tinyq.driver import compile_file
+from tinyq.errors import TinyqError
+from tinyq.flash.elfimage import load_segments
+from tinyq.flash.methods import FlashPlan, execute, make_uf2, plan_flash
+from tinyq.flash.uf2 import (BLOCK_BYTES, FLAG_FAMILY_ID, PAGE_BYTES, RP2040_FAMILY_ID, image_of,
+                             parse_uf2)
+from tinyq.serial.firmware import _project_header, build_dut_firmware, sdk_dut_project
+from tinyq.tflite.builder import GraphBuilder
+from tinyq.tflite.writer import write_model
+
+needs_arm_gcc = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc")
+
+
+def model_file(tmp_path):
+    rng = np.random.default_rng(11)
+    b = GraphBuilder("flashme")
+    x = b.input((1, 64), scale=0.05, zero_point=-3)
+    w = b.const(rng.integers(-127, 128, size=(16, 64)), "int8", scale=rng.uniform(0.002, 0.02, 16), zero_point=0,
+                axis=0)
+    y = b.activation((1, 16), scale=0.1, zero_point=4)
+    b.op("fully_connected", [x, w, -1], [y], fused_activation_function="RELU")
+    path = tmp_path / "flashme.tflite"
+    path.write_bytes(write_model(b.build([y])))
+    return path
+
+
+def project(tmp_path, board_name):
+    path = model_file(tmp_path)
+    board = get_board(board_name)
+    compiled = compile_file(path, board)
+    return write_output_dir(tmp_path / board_name, generated_files(compiled, board, path))
+
+
+def rp2040_bare_metal():
+    """The Cortex-M0+ bare-metal build linked at the RP2040's addresses (XIP flash at 0x10000000)."""
+    an385, pico = get_board("qemu-m0-an385"), get_board("rp2040")
+    place = {"code": "flash", "weights": "flash", "data": "sram", "arena": "sram", "stack": "sram"}
+    return dataclasses.replace(an385, name="rp2040-bare", memory=pico.memory, qemu=None, stand_in_for="",
+                               firmware=dataclasses.replace(an385.firmware, placement=place))
+
+
+@pytest.fixture(scope="module")
+def m0_project(tmp_path_factory):
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("needs arm-none-eabi-gcc")
+    return project(tmp_path_factory.mktemp("m0"), "qemu-m0-an385")
+
+
+@pytest.fixture(scope="module")
+def pico_elf(m0_project):
+    return build_dut_firmware(m0_project, rp2040_bare_metal()).elf
+
+
+def flat_image(blocks):
+    base = min(b.target for b in blocks)
+    out = bytearray(max(b.target + len(b.payload) for b in blocks) - base)
+    for b in blocks:
+        out[b.target - base:b.target - base + len(b.payload)] = b.payload
+    return base, bytes(out)
+
+
+@needs_arm_gcc
+def test_uf2_of_a_real_firmware_parses_back_to_the_elf_bytes(pico_elf, tmp_path):
+    uf2 = make_uf2(pico_elf, get_board("rp2040"), tmp_path / "fw.uf2")
+    data = uf2.read_bytes()
+    blocks = parse_uf2(data)
+    assert len(data) == BLOCK_BYTES * len(blocks)
+    assert [b.block_no for b in blocks] == list(range(len(blocks)))
+    assert {b.num_blocks for b in blocks} == {len(blocks)}
+    assert {b.family_id for b in blocks} == {RP2040_FAMILY_ID} and all(b.flags & FLAG_FAMILY_ID for b in blocks)
+    assert all(b.target % PAGE_BYTES == 0 and len(b.payload) == PAGE_BYTES for b in blocks)
+    # The UF2 carries exactly what objcopy extracts (vectors, code, weights, .data's initial values).
+    flat = tmp_path / "fw.bin"
+    subprocess.run(["arm-none-eabi-objcopy", "-O", "binary", str(pico_elf), str(flat)], check=True)
+    base, image = flat_image(blocks)
+    expected = flat.read_bytes()
+    assert base == 0x10000000
+    assert image[:len(expected)] == expected and not any(image[len(expected):])
+    assert image_of(blocks)[0].address == 0x10000000
+
+
+@needs_arm_gcc
+def test_uf2_refuses_an_image_linked_for_another_memory_map(m0_project, tmp_path):
+    elf = build_dut_firmware(m0_project, get_board("qemu-m0-an385")).elf  # flash at 0x00000000
+    with pytest.raises(TinyqError, match="outside the rp2040 memory map"):
+        make_uf2(elf, get_board("rp2040"), tmp_path / "bad.uf2")
+
+
+@needs_arm_gcc
+def test_flash_copies_the_uf2_onto_the_boot_drive(pico_elf, tmp_path, capsys):
+    drive = tmp_path / "RPI-RP2"
+    drive.mkdir()
+    (drive / "INFO_UF2.TXT").write_text("UF2 Bootloader v3.0\nModel: Raspberry Pi RP2\nBoard-ID: RPI-RP2\n")
+    main(["flash", "--board", "rp2040", "--image", str(pico_elf), "--port", str(drive)])
+    out = capsys.readouterr().out
+    assert "flashed rp2040" in out
+    copied = drive / pico_elf.with_suffix(".uf2").name
+    assert parse_uf2(copied.read_bytes())[0].target == 0x10000000
+    # no drive and no picotool: says how to get the drive
+    empty = tmp_path / "not-a-drive"
+    empty.mkdir()
+    with pytest.raises(TinyqError, match="not a UF2 boot drive"):
+        plan_flash(pico_elf, get_board("rp2040"), str(empty))
+
+
+def test_without_a_drive_or_picotool_the_error_says_bootsel(tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr("tinyq.flash.methods.find_uf2_drive", lambda port=None: None)
+    uf2 = tmp_path / "x.uf2"
+    from tinyq.flash.elfimage import Segment
+    from tinyq.flash.uf2 import write_uf2
+    uf2.write_bytes(write_uf2([Segment(0x10000000, bytes(range(256)) * 3)]))
+    with pytest.raises(TinyqError, match="hold BOOTSEL"):
+        plan_flash(uf2, get_board("rp2040"), None)
+
+
+def esp_idf_build_dir(tmp_path):
+    """What `idf.py build` leaves for flashing (ESP-IDF 5.x layout)."""
+    build = tmp_path / "build" / "esp32s3"
+    (build / "bootloader").mkdir(parents=True)
+    (build / "partition_table").mkdir()
+    rng = np.random.default_rng(5)
+    (build / "bootloader" / "bootloader.bin").write_bytes(rng.bytes(3000))
+    (build / "partition_table" / "partition-table.bin").write_bytes(rng.bytes(3072))
+    (build / "tinyq_m.bin").write_bytes(rng.bytes(9000))
+    spec = {
+        "write_flash_args": ["--flash_mode", "dio", "--flash_size", "8MB", "--flash_freq", "80m"],
+        "flash_settings": {"flash_mode": "dio", "flash_size": "8MB", "flash_freq": "80m"},
+        "flash_files": {"0x10000": "tinyq_m.bin", "0x0": "bootloader/bootloader.bin",
+                        "0x8000": "partition_table/partition-table.bin"},
+        "extra_esptool_args": {"after": "hard_reset", "before": "default_reset", "stub": True, "chip": "esp32s3"},
+    }
+    (build / "flasher_args.json").write_text(json.dumps(spec, indent=4))
+    return build
+
+
+def test_esptool_command_line_for_an_esp_idf_build(tmp_path):
+    build = esp_idf_build_dir(tmp_path)
+    plan = plan_flash(build, get_board("esp32s3"), "/dev/ttyUSB7")
+    assert plan.method == "esptool" and plan.artifact == build / "flasher_args.json"
+    assert plan.argv == ("--chip", "esp32s3", "--port", "/dev/ttyUSB7", "--baud", "460800",
+                         "--before", "default-reset", "--after", "hard-reset", "write-flash",
+                         "--flash-mode", "dio", "--flash-size", "8MB", "--flash-freq", "80m",
+                         "0x0", str(build / "bootloader" / "bootloader.bin"),
+                         "0x8000", str(build / "partition_table" / "partition-table.bin"),
+                         "0x10000", str(build / "tinyq_m.bin"))
+
+
+def test_esptool_accepts_the_command_line_and_a_missing_port_is_one_line(tmp_path):
+    pytest.importorskip("esptool")
+    build = esp_idf_build_dir(tmp_path)
+    plan = plan_flash(build, get_board("esp32s3"), str(tmp_path / "ttyUSB-missing"))
+    with pytest.raises(TinyqError) as err:
+        execute(plan)  # esptool parses everything, then fails to open the port
+    text = str(err.value)
+    assert "esptool failed" in text and "ttyUSB-missing" in text and "\n" not in text
+
+
+def test_esptool_merged_image_round_trip(tmp_path):
+    esptool = pytest.importorskip("esptool")
+    build = esp_idf_build_dir(tmp_path)
+    merged = tmp_path / "merged.bin"
+    files = json.loads((build / "flasher_args.json").read_text())["flash_files"]
+    args = ["--chip", "esp32s3", "merge-bin", "-o", str(merged)]
+    for offset, rel in sorted(files.items(), key=lambda kv: int(kv[0], 16)):
+        args += [offset, str(build / rel)]
+    esptool.main(args)
+    data = merged.read_bytes()
+    for offset, rel in files.items():
+        content = (build / rel).read_bytes()
+        assert data[int(offset, 16):int(offset, 16) + len(content)] == content
+    plan = plan_flash(merged, get_board("esp32s3"), None)
+    assert plan.argv[-3:] == ("write-flash", "0x0", str(merged)) and "--port" not in plan.argv
+
+
+@needs_arm_gcc
+def test_ra8m1_builds_the_benchmark_elf_and_the_pyocd_command(tmp_path, capsys, monkeypatch):
+    root = project(tmp_path, "ra8m1")
+    main(["flash", str(root), "--board", "ra8m1", "--port", "000440112138", "--dry-run"])
+    out = capsys.readouterr().out
+    elf = root / "build" / "ra8m1-dut" / "firmware.elf"
+    assert f"would run: pyocd load --target r7fa8m1ah --uid 000440112138 {elf}" in out
+    flash = get_board("ra8m1").memory_named("flash")
+    segments = load_segments(elf)
+    assert all(flash.address <= s.address < flash.address + flash.size for s in segments)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(TinyqError, match="pyocd is not installed"):
+        execute(FlashPlan("pyocd", "ra8m1", elf, argv=("pyocd", "load", str(elf))))
+
+
+def test_qemu_boards_are_not_flashed(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["flash", "--board", "qemu-m55", "--image", str(model_file(tmp_path))])
+    assert exit_info.value.code == 2
+    assert "QEMU boards are not flashed (boot the firmware with: tinyq qemu DIR" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("board_name,folder,cmake", [("rp2040", "firmware", "CMakeLists.txt"),
+                                                      ("esp32s3", "main", "main/CMakeLists.txt")])
+def test_sdk_projects_are_rewired_to_the_benchmark_protocol(tmp_path, board_name, folder, cmake):
+    root = project(tmp_path, board_name)
+    proj, board = load_project(root), get_board(board_name)
+    header, digest, code = _project_header(proj, board, None)
+    dest = sdk_dut_project(proj, board, proj.kind, header)
+    text = (dest / cmake).read_text()
+    assert "tq_dut.c" in text and "tq_main_dut.c" in text and "tq_harness.c" not in text
+    assert f'"{digest}"' in (dest / folder / "tq_dut_model.h").read_text()
+    # The protocol compiles against the SDK project's own board and model headers.
+    model_dir = dest / ("model" if board_name == "rp2040" else "components/tinyq_model")
+    cc = ["arm-none-eabi-gcc", "-mcpu=cortex-m0plus", "-mthumb"] if board_name == "rp2040" else ["cc"]
+    if shutil.which(cc[0]) is None:
+        pytest.skip(f"needs {cc[0]}")
+    for src in ("tq_dut.c", "tq_main_dut.c"):
+        subprocess.run([*cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-c", str(dest / folder / src),
+                        "-I", str(dest / folder), "-I", str(model_dir), "-o", str(tmp_path / (src + ".o"))],
+                       check=True, capture_output=True)
+
+
+def test_sdk_flash_without_the_sdk_names_what_is_missing(tmp_path, monkeypatch):
+    monkeypatch.delenv("PICO_SDK_PATH", raising=False)
+    root = project(tmp_path, "rp2040")
+    with pytest.raises(TinyqError, match="PICO_SDK_PATH is not set"):
+        build_dut_firmware(root, get_board("rp2040"))
