@@ -1,8 +1,5 @@
 """The quantizer's arithmetic against hand-computed cases, its graph passes, and its refusals."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -350,28 +347,27 @@ def test_flash_budget_below_all_int4_is_refused():
         quantize_graph(_mlp(), [np.ones((10, 4), np.float32)], QuantizeConfig(weights="mixed", flash_budget=1))
 
 
-def test_cli_quantize_and_compare(tmp_path):
+def test_cli_quantize_and_compare(tmp_path, capsys):
+    from tinyq.cli import main
+
     model, out = tmp_path / "mlp.tflite", tmp_path / "mlp_int8.tflite"
     model.write_bytes(write_model(_mlp()))
     np.save(tmp_path / "calib.npy", np.random.default_rng(10).normal(size=(32, 4)).astype(np.float32))
-
-    def tinyq(*args):
-        return subprocess.run([sys.executable, "-m", "tinyq", *map(str, args)], capture_output=True, text=True)
-
-    run = tinyq("quantize", model, "--calib", tmp_path / "calib.npy", "-o", out, "--report")
-    assert run.returncode == 0, run.stderr
-    assert "calibrating: 32/32 samples" in run.stderr and "output SQNR" in run.stdout
-    assert read_model(out.read_bytes()).tensors[0].dtype in ("int8", "int32", "float32")
-    run = tinyq("inspect", "--compare", model, out, "--calib", tmp_path / "calib.npy")
-    assert run.returncode == 0, run.stderr
-    assert "per-tensor SQNR" in run.stdout
+    main(["quantize", str(model), "--calib", str(tmp_path / "calib.npy"), "-o", str(out), "--report"])
+    captured = capsys.readouterr()
+    assert "calibrating: 32/32 samples" in captured.err and "output SQNR" in captured.out
+    assert read_model(out.read_bytes()).tensors[0].dtype == "int8"
+    main(["inspect", "--compare", str(model), str(out), "--calib", str(tmp_path / "calib.npy")])
+    assert "per-tensor SQNR" in capsys.readouterr().out
     np.save(tmp_path / "bad.npy", np.zeros((32, 5), np.float32))
-    run = tinyq("quantize", model, "--calib", tmp_path / "bad.npy", "-o", out)
-    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "tinyq: error:" in run.stderr
+    with pytest.raises(SystemExit) as exit_info:
+        main(["quantize", str(model), "--calib", str(tmp_path / "bad.npy"), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and err.startswith("tinyq: error:")
 
 
 def test_equalization_keeps_the_float_function_and_balances_ranges():
-    from tinyq.quantize.equalize import _channel_absmax, equalize, has_depthwise_pair
+    from tinyq.quantize.equalize import _channel_absmax, equalizable_pairs, equalize
     from tinyq.quantize.floatrun import FloatRunner
 
     rng = np.random.default_rng(12)
@@ -386,7 +382,7 @@ def test_equalization_keeps_the_float_function_and_balances_ranges():
     y = b.activation((1, 5, 5, 4), "float32")
     b.op("depthwise_conv_2d", [c, w2, b.const(np.zeros(4, np.float32))], [y], padding="SAME", depth_multiplier=1)
     g = b.build([y])
-    assert has_depthwise_pair(g)
+    assert [(a.op, b.op) for a, b in equalizable_pairs(g)] == [("conv_2d", "depthwise_conv_2d")]
     eq = equalize(g)
     data = rng.normal(size=(1, 5, 5, 3)).astype(np.float32)
     before, after = FloatRunner(g).outputs([data])[0], FloatRunner(eq).outputs([data])[0]

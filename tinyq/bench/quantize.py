@@ -11,7 +11,7 @@ Cases (read from ../shared, skipped when absent):
   inputs are uniform random over the input range of the MLPerf int8 model: this
   shows the quantizer runs on them and what output SQNR it reaches, not accuracy.
 
-    tinyq bench quantize            (or: python -m tinyq.bench.quantize)
+    tinyq bench quantize [--ablation]   (or: python -m tinyq.bench.quantize)
 """
 
 from __future__ import annotations
@@ -175,13 +175,49 @@ def format_table(results: list[CaseResult]) -> str:
     return "\n".join(lines)
 
 
+ABLATION = {  # each improvement in turn, on the digits test set; the last line is the default
+    "minmax (the converter's choice)": QuantizeConfig(observer="minmax", bias_correction=False, equalize=False),
+    "minmax + bias correction": QuantizeConfig(observer="minmax", equalize=False),
+    "percentile + bias correction": QuantizeConfig(observer="percentile", equalize=False),
+    "mse + bias correction": QuantizeConfig(observer="mse", equalize=False),
+    "mse + bias correction + equalization": QuantizeConfig(observer="mse", equalize=True),
+}
+
+
+def ablation(progress) -> str:
+    data = DIGITS / "data" / "digits"
+    if not (data / "x_calib.npy").exists():
+        return "digits data absent: ablation skipped"
+    calib, test, labels = (np.load(data / f) for f in ("x_calib.npy", "x_test.npy", "y_test.npy"))
+    lines = [f"{'case':<11} {'configuration':<38} {'top-1':>7} {'mean layer':>10} {'logits':>7} {'output':>7}  dB"]
+    for case in ("cnn_digits", "mlp_digits"):
+        graph = read_model_file(DIGITS / "models" / case / "float32.tflite")
+        shape = graph.tensors[graph.inputs[0]].shape
+        records = [[x.reshape(shape)] for x in test]
+        for label, config in ABLATION.items():
+            progress(f"ablation: {case}, {label}")
+            result = quantize_graph(graph, [calib.reshape((len(calib),) + shape[1:])], config)
+            rows = [r for r in sqnr_report(result.float_graph, result.graph, records).rows if r.op_index is not None]
+            outputs = tflm_run(write_model(result.graph), [quantize_inputs(result.graph, r) for r in records])
+            top1 = float(np.mean([np.argmax(o[0]) == y for o, y in zip(outputs, labels)]))
+            mean = float(np.mean([r.sqnr_db for r in rows[:-1]]))
+            lines.append(f"{case:<11} {label:<38} {_pct(top1):>7} {mean:10.2f} {rows[-2].sqnr_db:7.2f} "
+                         f"{rows[-1].sqnr_db:7.2f}")
+    return "\n".join(lines)
+
+
 @click.command("quantize")
 @click.option("--cases", type=click.Choice(["all", "digits", "mlperf"]), default="all", show_default=True)
-def quantize_bench(cases: str):
+@click.option("--ablation", "run_ablation", is_flag=True,
+              help="Also measure observers, bias correction and equalization one by one on the digits cases.")
+def quantize_bench(cases: str, run_ablation: bool):
     """tinyq int8/int4/mixed vs TFLiteConverter int8: accuracy, SQNR, bytes, time."""
     def progress(message: str) -> None:
         click.echo(f"  {message}", err=True)
 
+    if run_ablation:
+        click.echo(ablation(progress))
+        click.echo("")
     results = []
     if cases in ("all", "digits"):
         results += digits_cases(progress)

@@ -35,13 +35,12 @@ def _progress(message: str) -> None:
               help="With --weights mixed: bytes of weights + biases to fit (default: 70% of the int8 size).")
 @click.option("--bias-correction/--no-bias-correction", default=DEFAULTS.bias_correction, show_default=True,
               help="Fold the mean output shift caused by weight rounding into the bias.")
-@click.option("--equalize/--no-equalize", default=None,
-              help="Cross-layer equalization of consecutive conv/FC layers (default: on when a depthwise conv "
-                   "is in such a pair).")
+@click.option("--equalize/--no-equalize", default=DEFAULTS.equalize, show_default=True,
+              help="Cross-layer equalization of consecutive conv/FC layers (ReLU or nothing between them).")
 @click.option("--report", is_flag=True, help="Print per-tensor SQNR, chosen ranges and the layers that lose most.")
 @click.option("--report-samples", default=64, show_default=True, help="Calibration samples the report runs.")
 def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_channel: bool, observer: str,
-             weights: str, flash_budget: int | None, bias_correction: bool, equalize: bool | None, report: bool,
+             weights: str, flash_budget: int | None, bias_correction: bool, equalize: bool, report: bool,
              report_samples: int):
     """Quantize a float MODEL to a full-integer int8 .tflite for TFLM and tinyq."""
     from tinyq.errors import TinyqError

@@ -5,8 +5,10 @@ commute with a positive per-channel scale), scaling L1's output channel i by
 1/s_i and L2's input channel i by s_i changes nothing in float. With
 s_i = sqrt(r1_i / r2_i) (r = max |w| of that channel in each layer) both
 channels end with range sqrt(r1_i r2_i), which helps layers whose channels
-differ a lot (depthwise convolutions above all) when weights share a scale.
-Applied to the float graph before calibration, so activation ranges follow.
+differ a lot (depthwise convolutions above all). Applied to the float graph
+before calibration, so activation ranges follow. Measured (`tinyq bench
+quantize --ablation`): higher mean per-layer SQNR on both digits models, KWS
+and ResNet-8; neutral on the FC autoencoder.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def _in_axis(op: Operator) -> int:
     return {"conv_2d": 3, "depthwise_conv_2d": 3, "fully_connected": 1}[op.op]
 
 
-def _pairs(graph: Graph) -> list[tuple[Operator, Operator]]:
+def equalizable_pairs(graph: Graph) -> list[tuple[Operator, Operator]]:
     users = graph.consumers()
     pairs = []
     for op in graph.operators:
@@ -65,13 +67,8 @@ def _shape_for(w: np.ndarray, axis: int) -> list[int]:
     return shape
 
 
-def has_depthwise_pair(graph: Graph) -> bool:
-    """Where equalization was measured to help: a depthwise conv in an equalizable pair."""
-    return any("depthwise_conv_2d" in (a.op, b.op) for a, b in _pairs(graph))
-
-
 def equalize(graph: Graph) -> Graph:
-    pairs = _pairs(graph)
+    pairs = equalizable_pairs(graph)
     tensors = list(graph.tensors)
     for _ in range(PASSES):
         for l1, l2 in pairs:

@@ -19,7 +19,7 @@ from tinyq.ir import Graph
 from tinyq.quantize.actparams import ActivationChoice, choose_activation_params
 from tinyq.quantize.config import IO_TYPES, WEIGHT_MODES, QuantizeConfig
 from tinyq.quantize.data import CalibrationSet, check_calibration
-from tinyq.quantize.equalize import equalize, has_depthwise_pair
+from tinyq.quantize.equalize import equalize
 from tinyq.quantize.floatrun import FloatRunner, activation_tensors
 from tinyq.quantize.observers import OBSERVERS, StatsCollector, TensorStats
 from tinyq.quantize.prepare import prepare_float_graph
@@ -40,7 +40,6 @@ class QuantizeResult:
     mixed: object | None  # tinyq.quantize.mixed.MixedPlan when --weights mixed
     seconds: float
     samples: int
-    equalized: bool = False
 
 
 def check_config(config: QuantizeConfig) -> None:
@@ -80,8 +79,7 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     float_graph = prepare_float_graph(graph, where)
     if not isinstance(calib, CalibrationSet):
         calib = check_calibration(calib, float_graph)
-    equalized = bool(config.equalize or (config.equalize is None and has_depthwise_pair(float_graph)))
-    if equalized:
+    if config.equalize:
         float_graph = equalize(float_graph)
     stats = calibrate(float_graph, calib, progress)
     acts = choose_activation_params(float_graph, stats, config.observer)
@@ -93,4 +91,4 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     qgraph, weights = build_int8_graph(float_graph, acts, dtypes, config, stats)
     return QuantizeResult(float_graph=float_graph, graph=qgraph, config=config, stats=stats, activations=acts,
                           weights=weights, weight_dtypes=dtypes, mixed=mixed,
-                          seconds=time.perf_counter() - start, samples=calib.count, equalized=equalized)
+                          seconds=time.perf_counter() - start, samples=calib.count)

@@ -28,7 +28,7 @@ def summary_text(result, out_path: str, file_bytes: int) -> str:
              f"  io {result.config.io}, weights {result.config.weights} "
              f"({'per-channel' if result.config.per_channel else 'per-tensor'}), observer {result.config.observer}, "
              f"bias correction {'on' if result.config.bias_correction else 'off'}, "
-             f"equalization {'on' if result.equalized else 'off'}"]
+             f"equalization {'on' if result.config.equalize else 'off'}"]
     if int4:
         lines.append(f"  int4 weights in {len(int4)} of {len(weight_ops(result.float_graph))} layers: "
                      + ", ".join(f"op {op.index} ({op.op})" for op in int4))
