@@ -21,6 +21,7 @@ from tinyq.quantize.config import IO_TYPES, WEIGHT_MODES, QuantizeConfig
 from tinyq.quantize.data import CalibrationSet, check_calibration
 from tinyq.quantize.equalize import equalize
 from tinyq.quantize.floatrun import FloatRunner, activation_tensors
+from tinyq.quantize.mixed import MixedPlan, choose_weight_dtypes
 from tinyq.quantize.observers import OBSERVERS, StatsCollector, TensorStats
 from tinyq.quantize.prepare import prepare_float_graph
 from tinyq.quantize.rewrite import WeightChoice, build_int8_graph
@@ -37,7 +38,7 @@ class QuantizeResult:
     activations: dict[int, ActivationChoice]
     weights: dict[int, WeightChoice]
     weight_dtypes: dict[int, str]
-    mixed: object | None  # tinyq.quantize.mixed.MixedPlan when --weights mixed
+    mixed: MixedPlan | None  # the sensitivity table and choice, with --weights mixed
     seconds: float
     samples: int
 
@@ -86,7 +87,6 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     mixed = None
     dtypes: dict[int, str] = {}
     if config.weights != "int8":
-        from tinyq.quantize.mixed import choose_weight_dtypes
         dtypes, mixed = choose_weight_dtypes(float_graph, calib, config, acts, stats, progress)
     qgraph, weights = build_int8_graph(float_graph, acts, dtypes, config, stats)
     return QuantizeResult(float_graph=float_graph, graph=qgraph, config=config, stats=stats, activations=acts,
