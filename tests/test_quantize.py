@@ -347,7 +347,10 @@ def test_flash_budget_below_all_int4_is_refused():
 
 
 def test_cli_quantize_and_compare(tmp_path, capsys):
+    from dataclasses import asdict
+
     from tinyq.cli import main
+    from tinyq.quantize.pipeline import quantize_metadata
 
     model, out = tmp_path / "mlp.tflite", tmp_path / "mlp_int8.tflite"
     model.write_bytes(write_model(_mlp()))
@@ -355,7 +358,9 @@ def test_cli_quantize_and_compare(tmp_path, capsys):
     main(["quantize", str(model), "--calib", str(tmp_path / "calib.npy"), "-o", str(out), "--report"])
     captured = capsys.readouterr()
     assert "calibrating: 32/32 samples" in captured.err and "output SQNR" in captured.out
-    assert read_model(out.read_bytes()).tensors[0].dtype == "int8"
+    written = read_model(out.read_bytes())
+    assert written.tensors[written.inputs[0]].dtype == "int8"
+    assert quantize_metadata(written) == asdict(QuantizeConfig())  # how it was made travels with it
     main(["inspect", "--compare", str(model), str(out), "--calib", str(tmp_path / "calib.npy")])
     assert "per-tensor SQNR" in capsys.readouterr().out
     np.save(tmp_path / "bad.npy", np.zeros((32, 5), np.float32))

@@ -76,7 +76,9 @@ def compare(float_path: Path, int8_path: Path, calib_path: Path | None, samples:
     """`tinyq inspect --compare FLOAT INT8 --calib DATA`: the SQNR report of any int8 model vs its float one."""
     from tinyq.errors import TinyqError
     from tinyq.quantize.data import load_calibration
+    from tinyq.quantize.equalize import equalize
     from tinyq.quantize.fold import fold_constants
+    from tinyq.quantize.pipeline import quantize_metadata
     from tinyq.quantize.prepare import prepare_float_graph
     from tinyq.quantize.report import format_report, sqnr_report
     from tinyq.tflite.reader import read_model_file
@@ -85,6 +87,9 @@ def compare(float_path: Path, int8_path: Path, calib_path: Path | None, samples:
         raise TinyqError("--compare needs --calib DATA (the inputs to run both models on)")
     float_graph = prepare_float_graph(read_model_file(float_path), str(float_path))
     int8_graph = fold_constants(read_model_file(int8_path))
+    made_with = quantize_metadata(int8_graph)
+    if made_with and made_with.get("equalize"):  # its tensors are those of the equalized float graph
+        float_graph = equalize(float_graph)
     calib = load_calibration(calib_path, float_graph)
     _progress(f"running {float_path.name} (LiteRT) and {int8_path.name} (TFLM) on "
               f"{min(samples, calib.count)} samples")

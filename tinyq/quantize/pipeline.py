@@ -8,8 +8,9 @@
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -27,6 +28,18 @@ from tinyq.quantize.prepare import prepare_float_graph
 from tinyq.quantize.rewrite import WeightChoice, build_int8_graph
 
 Progress = Callable[[str], None]
+METADATA_NAME = "tinyq_quantize"  # model metadata entry: the QuantizeConfig as JSON
+
+
+def quantize_metadata(graph: Graph) -> dict | None:
+    """The settings tinyq quantized `graph` with, or None if tinyq did not make it."""
+    for name, payload in graph.metadata:
+        if name == METADATA_NAME:
+            try:
+                return json.loads(payload.rstrip(b"\0").decode())
+            except (UnicodeDecodeError, ValueError):
+                return None
+    return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,6 +102,9 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     if config.weights != "int8":
         dtypes, mixed = choose_weight_dtypes(float_graph, calib, config, acts, stats, progress)
     qgraph, weights = build_int8_graph(float_graph, acts, dtypes, config, stats)
+    # the float model's metadata described its own conversion; ours records how this one was made
+    qgraph = replace(qgraph, description="tinyq quantize",
+                     metadata=((METADATA_NAME, json.dumps(asdict(config), sort_keys=True).encode()),))
     return QuantizeResult(float_graph=float_graph, graph=qgraph, config=config, stats=stats, activations=acts,
                           weights=weights, weight_dtypes=dtypes, mixed=mixed,
                           seconds=time.perf_counter() - start, samples=calib.count)
