@@ -11,13 +11,16 @@ import time
 import pytest
 
 from conftest import shared_file
-from test_firmware import small_model
+from test_firmware import firmware_project, small_model
 from tinyq.boards import get_board
 from tinyq.cli import main
 from tinyq.driver import compile_file, compile_graph
 from tinyq.errors import TinyqError
-from tinyq.run.qemu import run_project, verify_qemu
-from tinyq.verify import summarize
+from tinyq.build.arm import build_firmware
+from tinyq.build.bench_firmware import FirmwareRow, format_table
+from tinyq.ir import DTYPES
+from tinyq.run.qemu import run_project, run_qemu, verify_qemu
+from tinyq.verify import make_inputs, summarize
 from tinyq.tflite.writer import write_model
 
 pytestmark = pytest.mark.skipif(
@@ -35,9 +38,10 @@ M55_BUILD, ARMV6M_BUILD = "qemu-m55", "qemu-m0-an385"
 def test_mlperf_tiny_models_are_bit_exact_under_qemu(model, board):
     path = shared_file("models", "mlperf-tiny", f"{model}.tflite")
     b = get_board(board)
-    report = verify_qemu(compile_file(path, b), b, n_inputs=20, seed=3)
+    compiled = compile_file(path, b)
+    report = verify_qemu(compiled, b, n_inputs=20, seed=3)
     assert report.result.records == 20
-    assert report.result.ok, summarize(report.result, report and compile_file(path, b).graph)
+    assert report.result.ok, summarize(report.result, compiled.graph)
     assert min(report.run.instructions) > 100_000
     print(f"{model} on {board}: {sorted(report.run.instructions)[10]:,} instructions per inference, "
           f"flash {report.sizes.flash_bytes:,} B, SRAM {report.sizes.ram_bytes:,} B")
@@ -51,13 +55,19 @@ def test_small_model_is_bit_exact_on_every_qemu_board(board):
     assert len(report.run.instructions) == 20 and min(report.run.instructions) > 1000
 
 
-def test_instruction_counts_are_deterministic_and_independent_of_the_machine():
+def test_instruction_counts_are_deterministic_and_independent_of_the_machine(tmp_path):
     """The same Cortex-M0+ code on a real M0 (microbit) and on the AN385: one count, up to a tick."""
     graph = small_model(seed=9)
-    runs = [verify_qemu(compile_graph(graph, get_board(name)), get_board(name), n_inputs=6).run
-            for name in ("qemu-m0", "qemu-m0-an385", "qemu-m0")]
-    assert runs[0].ticks == runs[2].ticks  # -icount: the same run twice is the same count
-    for microbit, an385 in zip(runs[0].instructions, runs[1].instructions):
+    inputs = make_inputs(graph, 6)
+    specs = [(graph.tensors[i].shape, DTYPES[graph.tensors[i].dtype][0]) for i in graph.outputs]
+    runs = []
+    for name in ("qemu-m0", "qemu-m0-an385"):
+        board = get_board(name)
+        _, root = firmware_project(tmp_path, graph, board)
+        elf = build_firmware(root, board).elf
+        runs += [run_qemu(elf, board, inputs, specs) for _ in range(2 if name == "qemu-m0" else 1)]
+    assert runs[0].ticks == runs[1].ticks  # -icount: the same run twice is the same count
+    for microbit, an385 in zip(runs[0].instructions, runs[2].instructions):
         assert abs(microbit - an385) <= 125  # one SysTick on each clock (62.5 and 40 instructions)
 
 
@@ -148,3 +158,18 @@ def test_verify_command_runs_boards_on_their_qemu_stand_in(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["verify", str(model), "--board", "esp32s3"])
     assert exc.value.code == 2 and "no QEMU machine runs this board's code" in capsys.readouterr().err
+
+
+def test_bench_firmware_reports_each_model_and_board(tmp_path, capsys):
+    (tmp_path / "fw_int8.tflite").write_bytes(write_model(small_model(seed=6)))
+    main(["bench", "firmware", "--models", str(tmp_path), "--board", "qemu-m0", "--board", "qemu-m55",
+          "--inputs", "3", "--format", "json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["model"], r["board"]) for r in rows] == [("fw_int8", "qemu-m0"), ("fw_int8", "qemu-m55")]
+    for r in rows:
+        assert r["bit_exact"] is True and r["inputs"] == 3
+        assert r["sram_bytes"] == r["arena_bytes"] + r["stack_bytes"] + r["static_bytes"]
+        assert 0 < r["stack_used_bytes"] < r["stack_bytes"]
+        assert r["instructions"] > 1000 and r["flash_bytes"] > r["arena_bytes"]
+    table = format_table([FirmwareRow(**r) for r in rows])
+    assert re.search(r"fw_int8\s+qemu-m0\s+yes \(3\)", table)

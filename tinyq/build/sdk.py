@@ -38,7 +38,20 @@ def _context(compiled: Compiled, board: Board, kind: str, source_name: str) -> d
     return {"name": compiled.source.name, "board": board, "version": __version__,
             "source": source_name, "arena_bytes": compiled.plan.arena_bytes,
             "model_sources": sources, "firmware_sources": harness, "backend": backend,
-            "esp_nn": backend.replace("_", "-").startswith("esp-nn")}
+            "libraries": _cmake_libraries(compiled, kind)}
+
+
+def _cmake_libraries(compiled: Compiled, kind: str) -> list[dict]:
+    """Libraries the model calls, as the CMake snippet codegen wrote and the target it defines.
+
+    ESP-IDF gets ESP-NN from its component manager (the model's idf_component.yml) instead."""
+    libs = []
+    for name in compiled.source.libraries:
+        stem = name.replace("-", "_")
+        if (kind == "esp-idf" and name == "esp-nn") or f"{stem}.cmake" not in compiled.source.files:
+            continue
+        libs.append({"cmake": f"{stem}.cmake", "target": f"tinyq_{stem}"})
+    return libs
 
 
 def _harness(kind: str, compiled: Compiled, board: Board, folder: str) -> dict[str, str]:
