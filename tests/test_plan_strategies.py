@@ -44,7 +44,7 @@ def test_exact_search_is_valid_and_never_worse(seed):
     assert arena <= min(a for n, a in tried if n != "exact")
 
 
-def brute_force_optimum(buffers, unit, limit):
+def brute_force_optimum(buffers, unit, limit, overlaps=None):
     """Smallest arena below `limit` over every assignment of offsets on a grid of `unit` (tiny instances)."""
     grid = range(0, limit - min(b.size for b in buffers) + 1, unit)
     best = limit
@@ -52,10 +52,56 @@ def brute_force_optimum(buffers, unit, limit):
         top = max(o + b.size for o, b in zip(offsets, buffers))
         if top >= best:
             continue
-        if all(not conflict(a, b) or offsets[i] + a.size <= offsets[j] or offsets[j] + b.size <= offsets[i]
-               for (i, a), (j, b) in itertools.combinations(enumerate(buffers), 2)):
-            best = top
+        try:
+            verify(buffers, offsets, overlaps)
+        except AssertionError:
+            continue
+        best = top
     return best
+
+
+def random_overlaps(rng, buffers):
+    """In-place-like pairs: a buffer ending at the step another starts may have it start
+    `gap` bytes below it (gap < the lower one's size)."""
+    pairs = {}
+    for i, a in enumerate(buffers):
+        for j, b in enumerate(buffers):
+            if i != j and a.first == b.last and rng.random() < 0.6 and (j, i) not in pairs:
+                pairs[(i, j)] = 16 * int(rng.integers(0, max(1, a.size // 16)))
+    return pairs
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_strategies_with_overlaps(seed):
+    rng = np.random.default_rng(3000 + seed)
+    buffers = random_buffers(rng, int(rng.integers(2, 16)), int(rng.integers(2, 8)), alignment=16)
+    overlaps = random_overlaps(rng, buffers)
+    bound = lower_bound(buffers, overlaps)
+    assert bound <= lower_bound(buffers)
+    for name in HEURISTICS:
+        offsets = run_heuristic(name, buffers, overlaps)
+        verify(buffers, offsets, overlaps)
+        assert arena_of(buffers, offsets) >= bound
+    name, offsets, tried, proven = place_buffers(buffers, 16, overlaps=overlaps)
+    verify(buffers, offsets, overlaps)
+    assert align_up(arena_of(buffers, offsets), 16) >= aligned_lower_bound(buffers, overlaps) >= bound
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_exact_search_finds_the_optimum_with_overlaps(seed):
+    rng = np.random.default_rng(4000 + seed)
+    buffers = [Buffer(f"b{i}", 16 * int(rng.integers(1, 4)), int(f), int(f) + int(rng.integers(0, 2)))
+               for i, f in enumerate(rng.integers(0, 3, size=5))]
+    overlaps = random_overlaps(rng, buffers)
+    heuristic = min(arena_of(buffers, run_heuristic(n, buffers, overlaps)) for n in HEURISTICS)
+    found, proven = exact(buffers, heuristic, budget=10**6, overlaps=overlaps)
+    assert proven
+    best = arena_of(buffers, found) if found is not None else heuristic
+    if found is not None:
+        verify(buffers, found, overlaps)
+    optimum = brute_force_optimum(buffers, 16, heuristic, overlaps)
+    assert best == optimum
+    assert aligned_lower_bound(buffers, overlaps) <= optimum
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -69,7 +115,9 @@ def test_exact_search_finds_the_optimum(seed):
     best = arena_of(buffers, found) if found is not None else heuristic
     if found is not None:
         verify(buffers, found)
-    assert best == brute_force_optimum(buffers, 16, heuristic)
+    optimum = brute_force_optimum(buffers, 16, heuristic)
+    assert best == optimum
+    assert aligned_lower_bound(buffers) <= optimum
 
 
 def test_heuristics_can_miss_the_bound_and_exact_recovers():
@@ -80,6 +128,16 @@ def test_heuristics_can_miss_the_bound_and_exact_recovers():
     verify(buffers, offsets)
     assert proven
     assert arena_of(buffers, offsets) == lower_bound(buffers) == 80
+
+
+def test_verify_allows_an_in_place_pair_only_from_its_gap():
+    out, inp = Buffer("out", 64, 1, 2), Buffer("in", 64, 0, 1)
+    verify([out, inp], [0, 32], {(0, 1): 32})  # output starts 32 B below its input
+    verify([out, inp], [0, 48], {(0, 1): 32})
+    with pytest.raises(AssertionError, match="overlap"):
+        verify([out, inp], [0, 16], {(0, 1): 32})
+    with pytest.raises(AssertionError, match="overlap"):
+        verify([out, inp], [32, 0], {(0, 1): 32})  # the input may not sit below its output
 
 
 def test_verify_rejects_overlap_and_misalignment():

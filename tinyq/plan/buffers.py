@@ -6,17 +6,18 @@ file's op order, see order.py). A tensor is live from the step that writes it
 one step past the last op, where invoke copies them out, so no op may reuse
 their bytes. Constants are not buffers: they stay in flash.
 
-Tensors that share storage form one buffer: a view (RESHAPE) sits at its base's
-offset, an in-place output sits `shift` bytes before the input it overwrites
-(aliasing.py decides which). Each tensor keeps its place inside the buffer, and
-the buffer is live from the first step of any of its tensors to the last. Each
-op's scratch memory is a buffer of its own, live for that op's step only.
+A view (RESHAPE) and its base share one buffer, live from the first step of
+any of them to the last. An in-place output keeps its own buffer; the pair may
+overlap (the output starting at least `shift` bytes below the input), which the
+strategies see as a reduced separation between the two (`Overlaps`), and the
+lower bound as the pair's least union. Each op's scratch memory is a buffer of
+its own, live for that op's step only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from tinyq.lower import LoweredGraph
 
@@ -104,35 +105,72 @@ def scratch_buffers(scratch: Sequence[int], order: Sequence[int], alignment: int
             for step, position in enumerate(order) if scratch[position]]
 
 
-def lower_bound(buffers: Sequence[Buffer]) -> int:
-    """Max over steps of the bytes live at that step: no placement can use less."""
-    steps = max((b.last for b in buffers), default=-1) + 1
-    live = [0] * steps
-    for b in buffers:
-        for s in range(b.first, b.last + 1):
-            live[s] += b.size
-    return max(live, default=0)
+# (below, above) buffer indices -> least bytes `below` must start under `above` when the two
+# overlap; any pair not listed must not share a byte while both are live.
+Overlaps = Mapping[tuple[int, int], int]
 
 
-def aligned_lower_bound(buffers: Sequence[Buffer]) -> int:
-    """The lower bound counting alignment: buffers stacked at one step each start on an
-    offset aligned to (at least) the smallest alignment among them, so all but the
-    topmost occupy their size rounded up to it."""
-    steps = max((b.last for b in buffers), default=-1) + 1
+def separation(buffers: Sequence[Buffer], overlaps: Overlaps, below: int, above: int) -> int:
+    """Least distance from `below`'s start up to `above`'s start when `below` is the lower one."""
+    return overlaps.get((below, above), buffers[below].size)
+
+
+def _pair_footprint(buffers: Sequence[Buffer], below: int, above: int, gap: int) -> int:
+    return max(buffers[below].size, gap + buffers[above].size)
+
+
+def _blocks_at(buffers: Sequence[Buffer], overlaps: Overlaps, step: int) -> tuple[list[tuple[int, int]], int]:
+    """What must be stacked at `step`: ([(bytes, alignment) of each block], bytes to deduct).
+
+    Each live buffer is a block, except that a pair allowed to overlap counts as one block of
+    the least union it needs. In a plan one op runs per step and offers at most one in-place
+    pair; if several pairs are live at one step, the buffers stay separate blocks and every
+    pair's saving is deducted instead (the union of sets is at least their total size minus
+    their pairwise intersections)."""
+    live = [i for i, b in enumerate(buffers) if b.first <= step <= b.last]
+    live_set = set(live)
+    pairs = [(buffers[i].size + buffers[j].size - _pair_footprint(buffers, i, j, g), i, j)
+             for (i, j), g in overlaps.items() if i in live_set and j in live_set]
+    pairs = [p for p in pairs if p[0] > 0]
+    blocks = [(buffers[i].size, buffers[i].alignment) for i in live]
+    if len(pairs) != 1:
+        return blocks, sum(saving for saving, _, _ in pairs)
+    saving, i, j = pairs[0]
+    rest = [(buffers[k].size, buffers[k].alignment) for k in live if k not in (i, j)]
+    return rest + [(buffers[i].size + buffers[j].size - saving, min(buffers[i].alignment, buffers[j].alignment))], 0
+
+
+def _steps(buffers: Sequence[Buffer]) -> int:
+    return max((b.last for b in buffers), default=-1) + 1
+
+
+def _live_at(buffers: Sequence[Buffer], overlaps: Overlaps, step: int) -> int:
+    blocks, deduct = _blocks_at(buffers, overlaps, step)
+    return sum(size for size, _ in blocks) - deduct
+
+
+def lower_bound(buffers: Sequence[Buffer], overlaps: Overlaps | None = None) -> int:
+    """Max over steps of the bytes that must be live at that step: no placement can use less."""
+    return max((_live_at(buffers, overlaps or {}, s) for s in range(_steps(buffers))), default=0)
+
+
+def aligned_lower_bound(buffers: Sequence[Buffer], overlaps: Overlaps | None = None) -> int:
+    """The lower bound counting alignment: blocks stacked at one step each start on an offset
+    aligned to (at least) the smallest alignment among them, so all but the topmost occupy
+    their size rounded up to it."""
+    overlaps = overlaps or {}
     best = 0
-    for s in range(steps):
-        live = [b for b in buffers if b.first <= s <= b.last]
-        if live:
-            a = min(b.alignment for b in live)
-            padded = sum(align_up(b.size, a) for b in live)
-            best = max(best, padded - min(align_up(b.size, a) - b.size for b in live))
+    for s in range(_steps(buffers)):
+        blocks, deduct = _blocks_at(buffers, overlaps, s)
+        if deduct or not blocks:
+            best = max(best, sum(size for size, _ in blocks) - deduct)
+            continue
+        a = min(al for _, al in blocks)
+        padded = sum(align_up(size, a) for size, _ in blocks)
+        best = max(best, padded - min(align_up(size, a) - size for size, _ in blocks))
     return best
 
 
-def live_bytes(buffers: Sequence[Buffer], steps: int) -> list[int]:
-    """Bytes live at each step (the timeline `tinyq plan` prints)."""
-    live = [0] * steps
-    for b in buffers:
-        for s in range(b.first, min(b.last, steps - 1) + 1):
-            live[s] += b.size
-    return live
+def live_bytes(buffers: Sequence[Buffer], steps: int, overlaps: Overlaps | None = None) -> list[int]:
+    """Bytes that must be reserved at each step (the timeline `tinyq plan` prints)."""
+    return [_live_at(buffers, overlaps or {}, s) for s in range(steps)]

@@ -4,12 +4,14 @@
    are per implementation) and how much scratch it needs on the board's target
    (`KernelChoice.scratch_bytes`): the arena is exact, never found by trial.
 2. Candidate execution orders (order.py). For each: tensor lifetimes
-   (buffers.py), views and in-place outputs (aliasing.py), buffers, and the
-   lower bound = max over steps of the bytes live at that step.
+   (buffers.py), views and in-place options (aliasing.py), buffers, the pairs
+   that may overlap, and the lower bound = max over steps of the bytes that
+   must be live at that step (an overlapping pair counted as its least union).
 3. The orders with the lowest bound get every offset strategy (strategies.py),
    plus the exact search when the heuristics miss the bound on a small graph.
 4. The smallest arena wins; `strategies.verify` (buffers) and
    `verify.verify_tensors` (every pair of tensors) prove it before it is returned.
+   The in-place options the winning offsets use become `Alias` records.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from tinyq.lower import LoweredGraph
-from tinyq.plan.aliasing import Alias, choose_aliases
+from tinyq.plan.aliasing import Alias, InPlaceOption, views_and_options
 from tinyq.plan.buffers import (Buffer, align_up, aligned_lower_bound, group_buffers, lower_bound,
                                 scratch_buffers, tensor_lifetimes)
 from tinyq.plan.order import candidate_orders
-from tinyq.plan.strategies import HEURISTICS, arena_of, exact, run_heuristic, verify
+from tinyq.plan.strategies import HEURISTICS, arena_of, exact, pair_moves, place, verify
 from tinyq.plan.verify import verify_tensors
 
 EXACT_MAX_BUFFERS = 24  # the exact search runs on graphs with at most this many buffers
@@ -32,18 +34,19 @@ ORDERS_PLANNED = 3  # how many of the best-scoring orders get every strategy
 @dataclass(frozen=True)
 class MemoryPlan:
     arena_bytes: int
-    lower_bound_bytes: int  # max over steps of the bytes live then, under `order` and `aliases`
+    lower_bound_bytes: int  # max over steps of the bytes that must be live then, under `order` and aliasing
     buffers: tuple[Buffer, ...]
     offsets: tuple[int, ...]  # offsets[i] belongs to buffers[i]
     strategy: str = "greedy-by-size"
     order: tuple[int, ...] = ()  # op positions in execution order; empty: the file's order
-    aliases: tuple[Alias, ...] = ()
+    aliases: tuple[Alias, ...] = ()  # views, and the in-place overlaps the offsets use
     candidates: tuple[tuple[str, int], ...] = ()  # (strategy, arena bytes) of every strategy tried
-    proven_optimal: bool = False  # arena == bound, or the exact search finished
+    proven_optimal: bool = False  # no smaller arena for this order and these options (bound met or exact search)
     baseline_lower_bound_bytes: int = 0  # the bound in file order with views only (no in-place, no reorder)
     alignment: int = 16
     backends: tuple[str, ...] = ()  # backend running each op (by position)
     scratch: tuple[int, ...] = ()  # scratch bytes of each op (by position)
+    overlaps: tuple[tuple[int, int, int], ...] = ()  # (below, above, gap): buffer pairs allowed to overlap
 
     def tensor_offset(self, tensor: int) -> int:
         for buf, off in zip(self.buffers, self.offsets):
@@ -62,14 +65,19 @@ class MemoryPlan:
         """Op positions in the order the generated code runs them."""
         return self.order if self.order else tuple(range(n_ops))
 
+    def overlap_map(self) -> dict[tuple[int, int], int]:
+        return {(below, above): gap for below, above, gap in self.overlaps}
+
 
 @dataclass(frozen=True)
 class Layout:
     """Buffers for one execution order, before offsets."""
 
     order: tuple[int, ...]
-    aliases: tuple[Alias, ...]
+    views: tuple[Alias, ...]
+    options: tuple[InPlaceOption, ...]
     buffers: tuple[Buffer, ...]
+    overlaps: dict[tuple[int, int], int]  # (below, above) buffer indices -> gap
     bound: int
 
 
@@ -81,34 +89,62 @@ def kernel_facts(lowered: LoweredGraph, backend=None) -> tuple[tuple[str, ...], 
     return tuple(c.backend for c in choices), tuple(c.scratch_bytes for c in choices)
 
 
+def _buffer_of(buffers: Sequence[Buffer]) -> dict[int, int]:
+    return {t: i for i, b in enumerate(buffers) for t in b.tensors}
+
+
 def layout(lowered: LoweredGraph, order: Sequence[int], backends: Sequence[str], scratch: Sequence[int],
-           alignment: int = 16, in_place: bool = True) -> Layout:
+           alignment: int = 16, in_place: bool = True, shifts: dict | None = None) -> Layout:
     lifetimes = tensor_lifetimes(lowered, order)
-    aliases, places = choose_aliases(lowered, order, lifetimes, backends, alignment, in_place)
-    buffers = group_buffers(lifetimes, places, alignment) + scratch_buffers(scratch, order, alignment)
-    return Layout(tuple(order), aliases, tuple(buffers), lower_bound(buffers))
+    views, owner, options = views_and_options(lowered, order, lifetimes, backends, alignment, in_place, shifts)
+    buffers = group_buffers(lifetimes, {t: (o, 0) for t, o in owner.items()}, alignment) + \
+        scratch_buffers(scratch, order, alignment)
+    index = _buffer_of(buffers)
+    overlaps = {(index[o.tensor], index[o.base]): o.shift for o in options}
+    return Layout(tuple(order), views, options, tuple(buffers), overlaps, lower_bound(buffers, overlaps))
 
 
 def place_buffers(buffers: Sequence[Buffer], alignment: int = 16, exact_budget: int = 5000,
-                  strategies: Sequence[str] | None = None) -> tuple[str, list[int], list[tuple[str, int]], bool]:
+                  strategies: Sequence[str] | None = None, overlaps: dict | None = None
+                  ) -> tuple[str, list[int], list[tuple[str, int]], bool]:
     """(winning strategy, offsets, every strategy's aligned arena, proven optimal) for one set of buffers.
 
     Arenas are compared after rounding up to the alignment: bytes below it buy nothing."""
-    bound = align_up(aligned_lower_bound(buffers), alignment)
+    overlaps = overlaps or {}
+    bound = align_up(aligned_lower_bound(buffers, overlaps), alignment)
     results = []
     for name in strategies or HEURISTICS:
-        offsets = run_heuristic(name, buffers)
-        verify(buffers, offsets)
+        sequence, fit = HEURISTICS[name]
+        offsets = place(buffers, sequence(buffers), fit, overlaps)
+        verify(buffers, offsets, overlaps)
         results.append((align_up(arena_of(buffers, offsets), alignment), name, offsets))
+    if overlaps and min(r[0] for r in results) > bound:
+        for _, name, _ in sorted(results, key=lambda r: r[0])[:2]:
+            sequence, fit = HEURISTICS[name]
+            _, offsets = pair_moves(buffers, overlaps, sequence(buffers), fit)
+            verify(buffers, offsets, overlaps)
+            results.append((align_up(arena_of(buffers, offsets), alignment), f"{name}+pair-moves", offsets))
     arena, name, offsets = min(results, key=lambda r: r[0])
     proven = arena <= bound
     if not proven and len(buffers) <= EXACT_MAX_BUFFERS and exact_budget > 0:
-        found, proven = exact(buffers, arena - alignment + 1, exact_budget)  # only a smaller aligned arena counts
+        found, proven = exact(buffers, arena - alignment + 1, exact_budget, overlaps)  # only a smaller aligned arena
         if found is not None:
-            verify(buffers, found)
+            verify(buffers, found, overlaps)
             results.append((align_up(arena_of(buffers, found), alignment), "exact", found))
             arena, name, offsets = results[-1]
     return name, offsets, [(n, a) for a, n, _ in results], proven
+
+
+def used_in_place(lay: Layout, offsets: Sequence[int]) -> tuple[Alias, ...]:
+    """The in-place options whose output ended up overlapping its input."""
+    index = _buffer_of(lay.buffers)
+    used = []
+    for o in lay.options:
+        y, x = index[o.tensor], index[o.base]
+        oy, ox = offsets[y], offsets[x]
+        if oy < ox + lay.buffers[x].size and ox < oy + lay.buffers[y].size:
+            used.append(Alias(o.tensor, o.base, ox - oy, "in-place", o.position))
+    return tuple(used)
 
 
 def plan_memory(lowered: LoweredGraph, alignment: int = 16, backend=None, *, reorder: bool = True,
@@ -120,20 +156,26 @@ def plan_memory(lowered: LoweredGraph, alignment: int = 16, backend=None, *, reo
     file_order = tuple(range(n))
     baseline = layout(lowered, file_order, backends, scratch, alignment, in_place=False)
     orders = candidate_orders(lowered) if reorder else [file_order]
-    scored = sorted((layout(lowered, o, backends, scratch, alignment, in_place) for o in orders),
+    shifts: dict = {}
+    scored = sorted((layout(lowered, o, backends, scratch, alignment, in_place, shifts) for o in orders),
                     key=lambda lay: lay.bound)  # stable: the file's order wins ties
     best = None
-    for lay in scored[:ORDERS_PLANNED]:
-        name, offsets, tried, proven = place_buffers(lay.buffers, alignment, exact_budget, strategies)
+    for rank, lay in enumerate(scored[:ORDERS_PLANNED]):
+        if best is not None and (best[5] or align_up(lay.bound, alignment) >= best[0]):
+            break  # proven optimal, or this order cannot beat it
+        # the exact search only for the best-scoring order: it is the slow part
+        name, offsets, tried, proven = place_buffers(lay.buffers, alignment, exact_budget if rank == 0 else 0,
+                                                     strategies, lay.overlaps)
         arena = align_up(arena_of(lay.buffers, offsets), alignment)
         if best is None or arena < best[0]:
             best = (arena, lay, name, offsets, tried, proven)
     arena, lay, name, offsets, tried, proven = best
     plan = MemoryPlan(
         arena_bytes=arena, lower_bound_bytes=lay.bound, buffers=lay.buffers, offsets=tuple(offsets),
-        strategy=name, order=lay.order if lay.order != file_order else (), aliases=lay.aliases,
-        candidates=tuple(tried), proven_optimal=proven, baseline_lower_bound_bytes=baseline.bound,
-        alignment=alignment, backends=backends, scratch=scratch)
-    verify(plan.buffers, plan.offsets)
+        strategy=name, order=lay.order if lay.order != file_order else (),
+        aliases=lay.views + used_in_place(lay, offsets), candidates=tuple(tried), proven_optimal=proven,
+        baseline_lower_bound_bytes=baseline.bound, alignment=alignment, backends=backends, scratch=scratch,
+        overlaps=tuple((b, a, g) for (b, a), g in sorted(lay.overlaps.items())))
+    verify(plan.buffers, plan.offsets, lay.overlaps)
     verify_tensors(lowered, plan, backends)
     return plan

@@ -40,7 +40,7 @@ def plan_report(model: str, lowered: LoweredGraph, plan: MemoryPlan, flash: Flas
                 elf_flash_bytes: int | None = None) -> Report:
     graph = lowered.graph
     order = plan.execution_order(len(lowered.ops))
-    live = live_bytes(plan.buffers, len(order))
+    live = live_bytes(plan.buffers, len(order), plan.overlap_map())
     views = {a.tensor for a in plan.aliases if a.kind == "view"}
     tensors = [lt for t, lt in tensor_lifetimes(lowered, order).items() if t not in views]
     steps = [{"step": s, "op": p, "kernel": lowered.ops[p].kernel, "name": lowered.ops[p].op.op,
