@@ -6,6 +6,7 @@ all; the builders are the per-op test modules' own. Used by test_backend_*.py.
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 
 import numpy as np
@@ -16,6 +17,7 @@ from test_depthwise_conv import add_depthwise
 from test_fully_connected import fc_graph
 from test_pooling import add_pool
 from test_softmax import softmax_graph
+from tinyq.ir import Graph
 from tinyq.tflite.builder import GraphBuilder
 
 
@@ -109,3 +111,23 @@ def softmax_int16():
 MODELS = {f.__name__: f for f in (conv_paths, depthwise_paths, fully_connected_per_channel,
                                   fully_connected_per_tensor_batches, pooling_paths, add_mul_paths,
                                   softmax_int8, softmax_int16)}
+
+
+def merge(graphs, name: str) -> Graph:
+    """Independent graphs side by side in one: one build and one run check them all."""
+    tensors, operators, inputs, outputs = [], [], [], []
+    for g in graphs:
+        base = len(tensors)
+        shift = lambda indices: tuple(i + base if i >= 0 else i for i in indices)  # noqa: E731
+        tensors += [dataclasses.replace(t, index=t.index + base, name=f"{g.name}/{t.name}") for t in g.tensors]
+        operators += [dataclasses.replace(op, index=len(operators) + j, inputs=shift(op.inputs),
+                                          outputs=shift(op.outputs)) for j, op in enumerate(g.operators)]
+        inputs += shift(g.inputs)
+        outputs += shift(g.outputs)
+    return Graph(tensors=tuple(tensors), operators=tuple(operators), inputs=tuple(inputs), outputs=tuple(outputs),
+                 name=name)
+
+
+def all_paths() -> Graph:
+    """Every per-op model in one graph (for targets where each build and boot is slow)."""
+    return merge([make() for make in MODELS.values()], "all_paths")

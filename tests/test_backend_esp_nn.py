@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from backend_models import MODELS, seeded
+from backend_models import MODELS, all_paths, merge, seeded
 from conftest import assert_bit_exact, shared_file
 from tinyq.backends import Target, choose_kernels, get_backend
 from tinyq.backends import esp_nn
@@ -20,6 +20,7 @@ from tinyq.boards import get_board
 from tinyq.build import libraries
 from tinyq.driver import compile_file, compile_graph
 from tinyq.lower import lower_graph
+from tinyq.tflite.reader import read_model_file
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.verify import summarize, verify_host
 
@@ -29,11 +30,11 @@ pytestmark = pytest.mark.skipif(not libraries.available("esp-nn"),
 MLPERF = ["kws_dscnn_int8.tflite", "ic_resnet8_int8.tflite", "ad_fc_autoencoder_int8.tflite"]
 
 
-@pytest.mark.parametrize("model", sorted(MODELS))
-def test_per_op_models_bit_exact_on_host(model):
-    compiled = assert_bit_exact(MODELS[model](), n_inputs=10, backend="esp-nn")
-    uses_esp_nn = any(c.backend == "esp-nn" for c in compiled.source.choices)
-    assert uses_esp_nn == (model != "softmax_int16")  # ESP-NN's softmax writes int8 only
+def test_per_op_models_bit_exact_on_host():
+    """Every per-op model of backend_models.py side by side in one build, on ESP-NN's plain C."""
+    compiled = assert_bit_exact(all_paths(), n_inputs=10, backend="esp-nn")
+    fallbacks = sum(c.backend == "reference" for c in compiled.source.choices)
+    assert fallbacks == 6  # 2 dilated, 1 grouped, 2 broadcasting, 1 int16 softmax (test_fallbacks_say_why)
 
 
 def test_fallbacks_say_why():
@@ -57,11 +58,11 @@ def test_relu6_on_unit_scale():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", MLPERF)
-def test_mlperf_models_bit_exact_on_host(model):
-    path = shared_file("models", "mlperf-tiny", model)
+def test_mlperf_models_bit_exact_on_host():
+    """The three MLPerf Tiny int8 models side by side in one build."""
+    graph = merge([read_model_file(shared_file("models", "mlperf-tiny", m)) for m in MLPERF], "mlperf")
     board = get_board("host")
-    compiled = compile_file(path, board, backend="esp-nn")
+    compiled = compile_graph(graph, board, backend="esp-nn")
     assert all(c.backend == "esp-nn" or "view" in c.reason for c in compiled.source.choices)
     result = verify_host(compiled, board, n_inputs=20)
     assert result.ok, summarize(result, compiled.graph)

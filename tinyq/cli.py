@@ -52,11 +52,13 @@ def inspect(model: Path | None, board: str, backend: str | None, compare, calib:
 
     graph = read_model_file(model)
     b = get_board(board)
+    kernels = get_backend(backend or b.default_backend, b)
     try:
-        choices = choose_kernels(get_backend(backend or b.default_backend, b), lower_graph(graph).ops)
+        choices = choose_kernels(kernels, lower_graph(graph).ops)
     except UnsupportedError:
         choices = None
-    click.echo(inspect_text(graph, str(model), choices))
+    target = f"{kernels.name} on {b.name} ({kernels.target.isa} code path)" if kernels.library else kernels.name
+    click.echo(inspect_text(graph, str(model), choices, kernels_for=target))
 
 
 @cli.command()

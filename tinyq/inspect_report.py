@@ -18,7 +18,7 @@ def _quant(t) -> str:
     return f"s={t.quant.s:.6g} zp={t.quant.zp}"
 
 
-def inspect_text(graph: Graph, path: str, choices=None) -> str:
+def inspect_text(graph: Graph, path: str, choices=None, kernels_for: str = "") -> str:
     consts = [t for t in graph.tensors if t.is_const]
     acts = [t for t in graph.tensors if not t.is_const]
     lines = [f"model: {path}",
@@ -30,16 +30,21 @@ def inspect_text(graph: Graph, path: str, choices=None) -> str:
             t = graph.tensors[i]
             lines.append(f"  {label:6} t{i} '{t.name}' {t.dtype} {_shape(t.shape)} {_quant(t)}")
     lines.append("")
-    lines.append(f"  {'#':>3}  {'op':<20} {'output':<26} {'kernel':<28} status")
+    if kernels_for:
+        lines.append(f"  kernels: {kernels_for}")
+    lines.append(f"  {'#':>3}  {'op':<20} {'output':<26} {'kernel':<42} {'scratch':>8}  status")
     report = support_report(graph)
     for (op, reason), position in zip(report, range(len(report))):
         out = graph.tensors[op.outputs[0]] if op.outputs else None
         out_text = f"{out.dtype} {_shape(out.shape)}" if out else ""
-        kernel = ""
+        kernel, scratch, why = "", "", ""
         if choices is not None and reason is None:
-            kernel = f"{choices[position].backend}: {choices[position].reason}"
-        status = "ok" if reason is None else f"UNSUPPORTED: {reason}"
-        lines.append(f"  {op.index:>3}  {op.op:<20} {out_text:<26} {kernel:<28} {status}")
+            c = choices[position]
+            kernel = f"{c.backend} {c.function}".strip()
+            scratch = f"{c.scratch_bytes:,} B" if c.scratch_bytes else ""
+            why = "" if c.reason in (c.function, "reference kernel") else f" ({c.reason})"
+        status = "ok" + why if reason is None else f"UNSUPPORTED: {reason}"
+        lines.append(f"  {op.index:>3}  {op.op:<20} {out_text:<26} {kernel:<42} {scratch:>8}  {status}")
     bad = sum(1 for _, r in report if r)
     lines.append("")
     lines.append(f"  {len(report) - bad} of {len(report)} ops supported" +

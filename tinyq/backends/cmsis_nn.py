@@ -72,7 +72,7 @@ def _conv(target: Target) -> KernelOverride:
         applies=lambda k: _window_limits(k.params) or _too_large(k.params.in_d, k.params.out_d),
         scratch_bytes=lambda k: ck.conv_scratch_bytes(conv_shape(k.params), isa, cc),
         consts=_conv_consts,
-        function=lambda k: ck.conv_function(conv_shape(k.params)))
+        function=lambda k: ck.conv_function(conv_shape(k.params), isa))
 
 
 def _depthwise_consts(k: Lowered, target: Target) -> tuple[ConstArray, ...]:

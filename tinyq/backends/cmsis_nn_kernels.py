@@ -56,7 +56,7 @@ def _is_1_x_n(s: ConvShape) -> bool:
     return s.in_h == 1 and s.dilation_w == 1 and s.filter_h == 1 and (s.stride_w * s.in_d) % 4 == 0
 
 
-def conv_function(s: ConvShape) -> str:
+def wrapper_conv_function(s: ConvShape) -> str:
     """arm_convolve_wrapper_s8's choice (grouped convolutions only run in arm_convolve_s8)."""
     grouped = s.in_d != s.filter_d
     if _is_1x1_unpadded(s) and not grouped:
@@ -64,6 +64,21 @@ def conv_function(s: ConvShape) -> str:
     if _is_1_x_n(s) and not grouped:
         return "arm_convolve_1_x_n_s8"
     return "arm_convolve_s8"
+
+
+def total_pad_w(s: ConvShape) -> int:
+    """The horizontal padding the windows span, negative when they leave input columns unread."""
+    return (s.out_w - 1) * s.stride_w + s.filter_w - s.in_w
+
+
+def conv_function(s: ConvShape, isa: str) -> str:
+    """The wrapper's choice, except where that kernel is wrong: v7.0.0's Helium 1xN kernel
+    treats a negative total padding (windows ending before the last input column) as
+    right padding and corrupts the last outputs, so those rows run in arm_convolve_s8."""
+    function = wrapper_conv_function(s)
+    if function == "arm_convolve_1_x_n_s8" and isa == "mve" and total_pad_w(s) < 0:
+        return "arm_convolve_s8"
+    return function
 
 
 def _convolve_s8_bytes(s: ConvShape, isa: str) -> int:
@@ -74,7 +89,7 @@ def _convolve_s8_bytes(s: ConvShape, isa: str) -> int:
 
 
 def _convolve_1_x_n_mve_bytes(s: ConvShape) -> int:
-    total_pad = (s.out_w - 1) * s.stride_w + s.filter_w - s.in_w
+    total_pad = total_pad_w(s)
     asym_pad = total_pad % 2
     right = max(1, (s.pad_w + asym_pad + s.stride_w - 1) // s.stride_w) if s.pad_w + asym_pad else 0
     left = max(1, (s.pad_w + s.stride_w - 1) // s.stride_w) if s.pad_w else 0
@@ -89,8 +104,8 @@ def _convolve_1_x_n_mve_bytes(s: ConvShape) -> int:
 
 
 def conv_scratch_bytes(s: ConvShape, isa: str, compiler: str = "gcc") -> int:
-    """The scratch of conv_function(s) on `isa` (its *_get_buffer_size)."""
-    function = conv_function(s)
+    """The scratch of conv_function(s, isa) on `isa` (its *_get_buffer_size)."""
+    function = conv_function(s, isa)
     if function == "arm_convolve_1x1_s8_fast":
         # only armclang builds of the DSP path buffer the 1x1 kernel
         return 2 * s.in_d * 2 if isa == "dsp" and compiler == "armclang" else 0
@@ -114,7 +129,7 @@ def depthwise_conv_shape(s: ConvShape) -> ConvShape:
 def depthwise_function(s: ConvShape, isa: str, compiler: str = "gcc") -> str:
     """arm_depthwise_conv_wrapper_s8's choice; `s.out_d // s.in_d` is the depth multiplier."""
     if depthwise_as_conv(s, isa, compiler):
-        return conv_function(depthwise_conv_shape(s))
+        return conv_function(depthwise_conv_shape(s), isa)
     if s.in_d == s.out_d and s.batches == 1 and (s.dilation_w, s.dilation_h) == (1, 1):
         if isa != "mve" and (s.filter_w, s.filter_h) == (3, 3) and s.pad_h <= 1 and s.pad_w <= 1:
             return "arm_depthwise_conv_3x3_s8"
