@@ -3,8 +3,8 @@
 `tinyq build` links tinyq's batch harness (firmware/tq_harness.c, driven by
 `tinyq run`). `tinyq qemu` and `tinyq flash` instead link firmware/tq_dut.c, the
 protocol `tinyq bench` and the MLPerf Tiny runner speak over a serial port, into
-build/<board>-dut/. The protocol sources come from tinyq itself, so projects
-generated before they existed build too; tq_dut_model.h (model hash, MLPerf
+build/<board>-dut/. The protocol sources (and harness files newer than the
+project) come from tinyq itself, so older projects build too; tq_dut_model.h (model hash, MLPerf
 benchmark, output quantization) is rendered here from the project's .tflite.
 """
 
@@ -143,21 +143,23 @@ def _build_bare_metal(project: Project, board: Board, header: str) -> Path:
     _write_protocol(out, header)
     for rel, text in board_files(board).items():
         (out / rel).write_text(text)
-    harness = [project.root / "firmware" / s for s in harness_sources(board) if s not in BATCH_ONLY]
-    missing = [p.name for p in harness if not p.is_file()]
-    if missing:
-        raise TinyqError(f"the project lacks firmware/{missing[0]}", where=str(project.root),
-                         hint="regenerate it with `tinyq generate MODEL -o DIR --board BOARD`")
+    # The project's own harness files; ones added to tinyq after it was generated come from tinyq.
+    harness = [_harness_file(project, s) for s in harness_sources(board) if s not in BATCH_ONLY]
     sources = sorted((project.root / "model").glob("*.c")) + harness + [out / s for s in DUT_SOURCES]
     cflags = board_cflags(board)
     libs = link_inputs(required_by(project.root / "model"), cc, cflags)
     includes = ["-I", str(out), "-I", str(project.root / "model"), "-I", str(project.root / "firmware"),
-                *libs.cflags, "-include", "tq_sections.h"]
+                "-I", str(FIRMWARE_SRC), *libs.cflags, "-include", "tq_sections.h"]
     elf = out / "firmware.elf"
     cmd = [cc, *cflags, *WARNINGS, *includes, *map(str, sources), *map(str, libs.archives), *LDFLAGS,
            f"-T{out / 'link.ld'}", f"-Wl,-Map={out / 'firmware.map'}", *board.toolchain.ldflags, "-o", str(elf)]
     _run(cmd, project.root, f"{board.name} benchmark firmware build")
     return elf
+
+
+def _harness_file(project: Project, name: str) -> Path:
+    own = project.root / "firmware" / name
+    return own if own.is_file() else FIRMWARE_SRC / name
 
 
 def sdk_dut_project(project: Project, board: Board, kind: str, header: str) -> Path:

@@ -11,8 +11,10 @@ connected, so clients start with a command, not by waiting for the banner.
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +130,8 @@ def free_port() -> int:
 
 def serve(elf: Path, board: Board, spec: SerialSpec, timeout: float | None, echo) -> int:
     """`tinyq qemu`: run until QEMU exits, `timeout` seconds pass, or Ctrl-C. Returns an exit code."""
+    # `kill PID` must stop QEMU too: turn SIGTERM into an exit that unwinds through stop().
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     with QemuSerial(board, elf, spec) as q:
         echo(f"serving {Path(elf).name} ({board.name}, QEMU {board.qemu.machine}) on {q.url}")
         echo(f"  e.g. tinyq bench --port {q.url} --model DIR   (Ctrl-C stops QEMU)")
