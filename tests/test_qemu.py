@@ -3,6 +3,7 @@ ARMv6-M (RP2040) build, deterministic instruction counts, and clear errors when 
 crashes or hangs (QEMU is always killed)."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -173,3 +174,15 @@ def test_bench_firmware_reports_each_model_and_board(tmp_path, capsys):
         assert r["instructions"] > 1000 and r["flash_bytes"] > r["arena_bytes"]
     table = format_table([FirmwareRow(**r) for r in rows])
     assert re.search(r"fw_int8\s+qemu-m0\s+yes \(3\)", table)
+
+
+@pytest.mark.skipif(not os.environ.get("TINYQ_CMSIS_NN_DIR"),
+                    reason="set TINYQ_CMSIS_NN_DIR to a CMSIS-NN v7.0.0 checkout to test its backend in firmware")
+def test_cmsis_nn_backend_firmware_is_bit_exact_with_helium(tmp_path):
+    board = get_board("qemu-m55")
+    graph = small_model(seed=8)
+    report = verify_qemu(compile_graph(graph, board, backend="cmsis-nn"), board, n_inputs=10, work_dir=tmp_path)
+    assert report.result.ok, summarize(report.result, graph)
+    elf = tmp_path / board.name / "build" / board.name / "firmware.elf"
+    symbols = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"\barm_fully_connected\w*_s8\b", symbols)  # the library call, linked in
