@@ -52,7 +52,7 @@ def test_bench_table(tmp_path):
     y = bad.activation((1, 4), scale=0.1, zero_point=0)
     bad.op("floor", [x], [y])
     (tmp_path / "bad_int8.tflite").write_bytes(write_model(bad.build([y])))
-    run = tinyq("bench", "memory", "--models", tmp_path)
+    run = tinyq("bench", "memory", "--models", tmp_path, "--no-synthetic")
     assert run.returncode == 0, run.stderr
     row = next(line for line in run.stdout.splitlines() if line.startswith("small_int8.tflite"))
     tinyq_arena, tflm_arena = (int(v.replace(",", "")) for v in row.split()[1:3])
@@ -61,6 +61,24 @@ def test_bench_table(tmp_path):
 
 
 def test_bench_skips_without_models(tmp_path):
-    run = tinyq("bench", "memory", "--models", tmp_path / "absent")
+    run = tinyq("bench", "memory", "--models", tmp_path / "absent", "--no-synthetic")
     assert run.returncode == 0
-    assert "nothing to benchmark (skipped)" in run.stdout
+    assert "skipped them" in run.stdout and "nothing to benchmark" in run.stdout
+
+
+def test_synthetic_mobilenet_plans_at_its_bound():
+    from tinyq.bench.synthetic import mobilenet_v1
+    from tinyq.lower import lower_graph
+    from tinyq.plan import plan_memory
+
+    plan = plan_memory(lower_graph(mobilenet_v1(alpha=0.25, size=96)))
+    assert plan.baseline_lower_bound_bytes == 55_296  # 48x48x8 + 48x48x16: what a views-only planner needs
+    assert plan.arena_bytes == plan.lower_bound_bytes == 36_880  # the 1x1 conv writes over its input
+
+
+def test_synthetic_mobilenet_is_bit_exact():
+    from conftest import assert_bit_exact
+    from tinyq.bench.synthetic import mobilenet_v1
+
+    compiled = assert_bit_exact(mobilenet_v1(alpha=0.25, size=32, seed=1), n_inputs=3, layers=True)
+    assert sum(a.kind == "in-place" for a in compiled.plan.aliases) >= 10

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,17 +29,23 @@ def bench(ctx, **options):
 @click.option("--models", "models_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of int8 .tflite models (default: ../shared/models/mlperf-tiny).")
 @click.option("--no-tflm", is_flag=True, help="Skip the TFLM arena search (about 20 interpreter runs per model).")
+@click.option("--synthetic/--no-synthetic", default=True, show_default=True,
+              help="Add a MobileNetV1-0.25 96x96 built in code (random weights; memory depends on shapes only).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def memory(models_dir: Path | None, no_tflm: bool, fmt: str):
+def memory(models_dir: Path | None, no_tflm: bool, synthetic: bool, fmt: str):
     """Arena bytes per model: tinyq's plan, TFLM's smallest working arena, the lower bound."""
-    from tinyq.bench.memory import DEFAULT_MODELS, bench_memory, format_table
+    from tinyq.bench.memory import DEFAULT_MODELS, bench_memory, format_table, synthetic_models
 
     folder = models_dir or DEFAULT_MODELS
     models = sorted(folder.glob("*int8*.tflite")) if folder.is_dir() else []
     if not models:
-        click.echo(f"no int8 .tflite models in {folder}: nothing to benchmark (skipped)")
-        return
-    rows = bench_memory(models, tflm=not no_tflm, progress=lambda m: click.echo(m, err=True))
+        click.echo(f"no int8 .tflite models in {folder}: skipped them")
+    with tempfile.TemporaryDirectory() as scratch:
+        models += synthetic_models(Path(scratch)) if synthetic else []
+        if not models:
+            click.echo("nothing to benchmark")
+            return
+        rows = bench_memory(models, tflm=not no_tflm, progress=lambda m: click.echo(m, err=True))
     click.echo(json.dumps([asdict(r) for r in rows], indent=2) if fmt == "json" else format_table(rows))
 
 

@@ -15,6 +15,7 @@ For each int8 .tflite model:
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
 import subprocess
@@ -42,7 +43,8 @@ class MemoryRow:
 
 
 def _probe_in_child(model: str, arena_size: int) -> None:
-    """Body of a forked child: silence TFLM's log, try the arena, exit 0 on success."""
+    """Body of a forked child: silence TFLM's log (and a crash report), try the arena, exit 0 on success."""
+    faulthandler.disable()
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
@@ -103,6 +105,16 @@ def tinyq_row(model: Path) -> MemoryRow:
                      plan.strategy, None, plan_flash(lowered).flash_bytes)
 
 
+def synthetic_models(folder: Path) -> list[Path]:
+    """MobileNet-class models built in code (random weights), written to `folder`."""
+    from tinyq.bench.synthetic import mobilenet_v1
+    from tinyq.tflite.writer import write_model
+
+    path = folder / "mobilenet_v1_0.25_96_synthetic.tflite"
+    path.write_bytes(write_model(mobilenet_v1(alpha=0.25, size=96)))
+    return [path]
+
+
 def bench_memory(models: list[Path], tflm: bool = True, progress=None) -> list[MemoryRow]:
     rows = []
     for model in models:
@@ -120,12 +132,12 @@ def _num(value: int | None) -> str:
 
 
 def format_table(rows: list[MemoryRow]) -> str:
-    head = (f"{'model':<32} {'tinyq arena':>12} {'TFLM arena':>11} {'tinyq/TFLM':>10} {'lower bound':>12} "
+    head = (f"{'model':<38} {'tinyq arena':>12} {'TFLM arena':>11} {'tinyq/TFLM':>10} {'lower bound':>12} "
             f"{'views-only bound':>17}  strategy")
     lines = [head, "-" * len(head)]
     for r in rows:
         ratio = f"{r.tinyq_arena / r.tflm_arena:.0%}" if r.tinyq_arena and r.tflm_arena else "-"
-        lines.append(f"{r.model:<32} {_num(r.tinyq_arena):>12} {_num(r.tflm_arena):>11} {ratio:>10} "
+        lines.append(f"{r.model:<38} {_num(r.tinyq_arena):>12} {_num(r.tflm_arena):>11} {ratio:>10} "
                      f"{_num(r.lower_bound):>12} {_num(r.views_only_bound):>17}  {r.strategy}{r.note}")
     lines += ["",
               "tinyq arena: the generated C's whole SRAM for the model (parameters and requantization tables are in",
