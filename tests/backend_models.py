@@ -131,3 +131,28 @@ def merge(graphs, name: str) -> Graph:
 def all_paths() -> Graph:
     """Every per-op model in one graph (for targets where each build and boot is slow)."""
     return merge([make() for make in MODELS.values()], "all_paths")
+
+
+def configure_cmake_snippet(tmp_path, files: dict, snippet: str, target: str) -> int:
+    """Configure a CMake project that includes a generated library snippet; returns how many
+    sources the library target got (skips when cmake is absent)."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake is not installed")
+    for rel, text in files.items():
+        if isinstance(text, str):
+            (tmp_path / rel).write_text(text)
+    (tmp_path / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.16)\nproject(snippet C)\n"
+        f"include(${{CMAKE_CURRENT_SOURCE_DIR}}/{snippet})\n"
+        f"get_target_property(srcs {target} SOURCES)\nlist(LENGTH srcs n)\n"
+        "message(STATUS \"library sources: ${n}\")\n")
+    proc = subprocess.run(["cmake", "-S", str(tmp_path), "-B", str(tmp_path / "build")], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    line = next(ln for ln in proc.stdout.splitlines() if "library sources:" in ln)
+    return int(line.rsplit(":", 1)[1])

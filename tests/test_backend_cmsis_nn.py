@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend_models import MODELS, all_paths, merge, seeded
+from backend_models import MODELS, all_paths, configure_cmake_snippet, merge, seeded
 from conftest import assert_bit_exact, shared_file
 from tinyq.backends import Target, choose_kernels, get_backend
 from tinyq.backends import cmsis_nn_kernels as ck
@@ -196,11 +196,14 @@ def test_vector_sums_match_library(cmsis_so):
         assert ck.vector_sums(w, input_offset, filter_offset, bias) == out.tolist()
 
 
-def test_generated_cmake_pins_the_release(tmp_path):
+def test_generated_cmake_pins_the_release_or_uses_the_checkout(tmp_path):
+    """The CMake snippet fetches v7.0.0, or (as here) builds the checkout in TINYQ_CMSIS_NN_DIR."""
     compiled = compile_graph(MODELS["softmax_int8"](), get_board("host"), backend="cmsis-nn")
     cmake = compiled.source.files["cmsis_nn.cmake"]
     assert "GIT_TAG v7.0.0" in cmake and "TINYQ_CMSIS_NN_DIR" in cmake
     assert compiled.source.libraries == ("cmsis-nn",)
+    sources = configure_cmake_snippet(tmp_path, compiled.source.files, "cmsis_nn.cmake", "tinyq_cmsis_nn")
+    assert sources == len(libraries.source_files("cmsis-nn"))
 
 
 def test_library_archive_is_cached():

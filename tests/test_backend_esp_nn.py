@@ -8,11 +8,12 @@ ESP32-S3 compiler or QEMU exists here, so the S3 code is generated, not run.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import subprocess
 
 import pytest
 
-from backend_models import MODELS, all_paths, merge, seeded
+from backend_models import MODELS, all_paths, configure_cmake_snippet, merge, seeded
 from conftest import assert_bit_exact, shared_file
 from tinyq.backends import Target, choose_kernels, get_backend
 from tinyq.backends import esp_nn
@@ -35,6 +36,17 @@ def test_per_op_models_bit_exact_on_host():
     compiled = assert_bit_exact(all_paths(), n_inputs=10, backend="esp-nn")
     fallbacks = sum(c.backend == "reference" for c in compiled.source.choices)
     assert fallbacks == 6  # 2 dilated, 1 grouped, 2 broadcasting, 1 int16 softmax (test_fallbacks_say_why)
+
+
+def test_generic_optimized_path_bit_exact_on_host():
+    """ESP-NN's generic optimized C (what ESP-IDF builds for chips other than the S3, with
+    CONFIG_NN_OPTIMIZED): its conv/depthwise/softmax differ from the plain C ones."""
+    host = get_board("host")
+    board = dataclasses.replace(host, toolchain=dataclasses.replace(
+        host.toolchain, cflags=host.toolchain.cflags + ("-DCONFIG_NN_OPTIMIZED",)))
+    compiled = compile_graph(all_paths(), board, backend="esp-nn")
+    result = verify_host(compiled, board, n_inputs=10)
+    assert result.ok, summarize(result, compiled.graph)
 
 
 def test_fallbacks_say_why():
@@ -154,7 +166,9 @@ def test_targets_choose_their_scratch():
     assert get_backend("esp-nn").overrides["conv_2d"].scratch_bytes(conv) == 0
 
 
-def test_generated_cmake_uses_the_plain_c_files():
+def test_generated_cmake_uses_the_plain_c_files(tmp_path):
     compiled = compile_graph(MODELS["softmax_int8"](), get_board("host"), backend="esp-nn")
     assert "TINYQ_ESP_NN_DIR" in compiled.source.files["esp_nn.cmake"]
     assert compiled.source.libraries == ("esp-nn",)
+    sources = configure_cmake_snippet(tmp_path, compiled.source.files, "esp_nn.cmake", "tinyq_esp_nn")
+    assert sources == len(libraries.source_files("esp-nn"))

@@ -5,6 +5,11 @@
 #ifndef TQ_ESP_NN_H
 #define TQ_ESP_NN_H
 
+/* esp_nn.h picks the S3 SIMD kernels from CONFIG_NN_OPTIMIZED and CONFIG_IDF_TARGET_ESP32S3,
+ * which ESP-IDF keeps in sdkconfig.h; elsewhere the plain C ones are used. */
+#ifdef ESP_PLATFORM
+#include "sdkconfig.h"
+#endif
 #include "esp_nn.h"
 
 /* With TQ_CHECK_SCRATCH defined (tinyq's test builds), the invoke function
