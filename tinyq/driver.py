@@ -1,4 +1,4 @@
-"""The pipeline in one screen: read -> lower -> choose kernels -> plan -> generate.
+"""The pipeline in one screen: read -> fold constants -> lower -> choose kernels -> plan -> generate.
 
 Every CLI command and test goes through these functions, so each stage is
 checked the same way everywhere.
@@ -15,6 +15,7 @@ from tinyq.codegen import GeneratedSource, generate_c
 from tinyq.ir import Graph
 from tinyq.lower import LoweredGraph, lower_graph
 from tinyq.plan import MemoryPlan, plan_memory
+from tinyq.quantize.fold import fold_constants
 from tinyq.tflite.reader import read_model_file
 
 
@@ -28,6 +29,9 @@ class Compiled:
 
 def compile_graph(graph: Graph, board: Board, backend: str | None = None, name: str | None = None,
                   source: str = "") -> Compiled:
+    # Converters leave shape arithmetic (SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE) in
+    # dynamic-batch models; with static shapes it is constant, so it never reaches the device.
+    graph = fold_constants(graph)
     lowered = lower_graph(graph)
     kernels = get_backend(backend or board.default_backend, board)  # bound to the board's ISA
     plan = plan_memory(lowered, backend=kernels)  # in-place rules and scratch sizes depend on the kernels
