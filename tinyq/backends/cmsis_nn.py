@@ -124,10 +124,11 @@ def _pool(function: str, target: Target) -> KernelOverride:
 
 
 def elementwise_reason(k: Lowered) -> str | None:
-    """CMSIS-NN's add/mul walk two equally shaped tensors; TFLM's glue broadcasts in the reference."""
+    """CMSIS-NN's and ESP-NN's add/mul walk two equally shaped tensors (TFLM's glue runs
+    broadcasts in the reference kernel too)."""
     loops = k.params.loops
     if loops.rank != 1 or loops.stride_a != (1,) or loops.stride_b != (1,):
-        return f"{k.kernel} broadcasts its operands (CMSIS-NN's elementwise kernel does not)"
+        return f"{k.kernel} broadcasts its operands; the library's elementwise kernel needs equal shapes"
     return None
 
 
