@@ -53,15 +53,25 @@ def align_up(x: int, alignment: int) -> int:
     return (x + alignment - 1) // alignment * alignment
 
 
-def tensor_lifetimes(lowered: LoweredGraph, order: Sequence[int]) -> dict[int, Lifetime]:
-    """Every activation tensor an op reads or writes, with its first and last step."""
+def activation_sizes(lowered: LoweredGraph) -> dict[int, int]:
+    """Bytes of every non-constant tensor the ops or the graph's inputs/outputs name."""
     graph = lowered.graph
+    names = {t for k in lowered.ops for t in k.inputs + k.outputs} | set(graph.inputs) | set(graph.outputs)
+    return {t: graph.tensors[t].nbytes for t in names if t >= 0 and not graph.tensors[t].is_const}
+
+
+def tensor_lifetimes(lowered: LoweredGraph, order: Sequence[int],
+                     sizes: dict[int, int] | None = None) -> dict[int, Lifetime]:
+    """Every activation tensor an op reads or writes, with its first and last step.
+    `sizes` (activation_sizes) saves recomputing tensor sizes for each candidate order."""
+    graph = lowered.graph
+    sizes = sizes if sizes is not None else activation_sizes(lowered)
     end = len(order)  # graph outputs outlive the last op: invoke copies them out after it
     first: dict[int, int] = {}
     last: dict[int, int] = {}
 
     def touch(t: int, step: int) -> None:
-        if t < 0 or graph.tensors[t].is_const:
+        if t not in sizes:
             return  # constants stay in flash
         first[t] = min(first.get(t, step), step)
         last[t] = max(last.get(t, step), step)
@@ -74,7 +84,7 @@ def tensor_lifetimes(lowered: LoweredGraph, order: Sequence[int]) -> dict[int, L
             touch(t, step)
     for t in graph.outputs:
         touch(t, end)
-    return {t: Lifetime(t, graph.tensors[t].nbytes, first[t], last[t]) for t in sorted(first)}
+    return {t: Lifetime(t, sizes[t], first[t], last[t]) for t in sorted(first)}
 
 
 def group_buffers(lifetimes: dict[int, Lifetime], places: dict[int, tuple[int, int]],

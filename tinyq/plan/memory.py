@@ -21,14 +21,15 @@ from typing import Sequence
 
 from tinyq.lower import LoweredGraph
 from tinyq.plan.aliasing import Alias, InPlaceOption, views_and_options
-from tinyq.plan.buffers import (Buffer, align_up, aligned_lower_bound, group_buffers, lower_bound,
-                                scratch_buffers, tensor_lifetimes)
+from tinyq.plan.buffers import (Buffer, activation_sizes, align_up, aligned_lower_bound, group_buffers,
+                                lower_bound, scratch_buffers, tensor_lifetimes)
 from tinyq.plan.order import candidate_orders
 from tinyq.plan.strategies import HEURISTICS, arena_of, exact, pair_moves, place, verify
 from tinyq.plan.verify import verify_tensors
 
 EXACT_MAX_BUFFERS = 24  # the exact search runs on graphs with at most this many buffers
 ORDERS_PLANNED = 3  # how many of the best-scoring orders get every strategy
+ORDER_LIMIT = 64  # topological orders scored (an eighth of that past 40 ops: each costs a layout)
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,9 @@ def _buffer_of(buffers: Sequence[Buffer]) -> dict[int, int]:
 
 
 def layout(lowered: LoweredGraph, order: Sequence[int], backends: Sequence[str], scratch: Sequence[int],
-           alignment: int = 16, in_place: bool = True, shifts: dict | None = None) -> Layout:
-    lifetimes = tensor_lifetimes(lowered, order)
+           alignment: int = 16, in_place: bool = True, shifts: dict | None = None,
+           sizes: dict[int, int] | None = None) -> Layout:
+    lifetimes = tensor_lifetimes(lowered, order, sizes)
     views, owner, options = views_and_options(lowered, order, lifetimes, backends, alignment, in_place, shifts)
     buffers = group_buffers(lifetimes, {t: (o, 0) for t, o in owner.items()}, alignment) + \
         scratch_buffers(scratch, order, alignment)
@@ -155,9 +157,10 @@ def plan_memory(lowered: LoweredGraph, alignment: int = 16, backend=None, *, reo
     n = len(lowered.ops)
     file_order = tuple(range(n))
     baseline = layout(lowered, file_order, backends, scratch, alignment, in_place=False)
-    orders = candidate_orders(lowered) if reorder else [file_order]
+    orders = candidate_orders(lowered, ORDER_LIMIT if n <= 40 else ORDER_LIMIT // 8) if reorder else [file_order]
     shifts: dict = {}
-    scored = sorted((layout(lowered, o, backends, scratch, alignment, in_place, shifts) for o in orders),
+    sizes = activation_sizes(lowered)
+    scored = sorted((layout(lowered, o, backends, scratch, alignment, in_place, shifts, sizes) for o in orders),
                     key=lambda lay: lay.bound)  # stable: the file's order wins ties
     best = None
     for rank, lay in enumerate(scored[:ORDERS_PLANNED]):
