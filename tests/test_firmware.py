@@ -210,3 +210,22 @@ def test_generated_makefile_builds_without_tinyq(tmp_path):
     subprocess.run(["make", "-s"], cwd=project.root, check=True, capture_output=True)
     elf = project.root / "build" / "qemu-m0-an385" / "firmware.elf"
     assert {".vectors", ".tq_weights", ".tq_arena"} <= {s.name for s in read_sections(elf)}
+
+
+@pytest.mark.parametrize("board, variable, image", [
+    ("rp2040", "PICO_SDK_PATH", "tinyq_fw.uf2"),
+    ("esp32s3", "IDF_PATH", "tinyq_fw.bin"),
+])
+def test_sdk_build_when_the_sdk_is_installed(tmp_path, capsys, board, variable, image):
+    import os
+
+    from tinyq.build.sdk import missing_for_sdk
+
+    kind = get_board(board).sdk
+    if not os.environ.get(variable) or missing_for_sdk(kind):
+        pytest.skip(f"{kind} is not installed here ({variable} unset or incomplete)")
+    project = generate_project(tmp_path, model_file(tmp_path, "small"), board)
+    main(["build", str(project.root)])
+    out = capsys.readouterr().out
+    assert f"with {kind}" in out and re.search(r"flash [\d,]+ B, RAM [\d,]+ B \(arena in \.bss", out)
+    assert (project.root / "build" / board / image).is_file()

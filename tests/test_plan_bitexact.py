@@ -3,11 +3,10 @@ run on the host and compared byte for byte with TFLM, layer by layer."""
 
 import dataclasses
 
-import numpy as np
 import pytest
 
 from conftest import assert_bit_exact, shared_file
-from test_plan_graphs import fc, q, random_dag, same_quant, seeded, two_branches, window_chain
+from test_plan_graphs import fc, q, random_dag, seeded, two_branches, window_chain
 from tinyq.boards import get_board
 from tinyq.driver import compile_graph
 from tinyq.plan import inplace, memory

@@ -8,7 +8,7 @@ import pytest
 
 from tinyq.plan.buffers import Buffer, align_up, aligned_lower_bound, lower_bound
 from tinyq.plan.memory import place_buffers
-from tinyq.plan.strategies import HEURISTICS, arena_of, conflict, exact, run_heuristic, verify
+from tinyq.plan.strategies import HEURISTICS, arena_of, exact, run_heuristic, verify
 
 
 def random_buffers(rng, n, steps, max_size=4000, alignment=16):

@@ -80,4 +80,4 @@ def build_project(root: Path, board: Board, echo) -> None:
              f"bss {sizes.bss:,} B (arena {project.arena_bytes:,} B) -> flash {sizes.flash:,} B")
     report = build_with_sdk(kind, project.root, board, project.name)  # names what is missing, if anything
     echo(f"built {report.elf} with {kind}")
-    echo(format_size_report(report, board))
+    echo(format_size_report(report, board, arena_bytes=project.arena_bytes))

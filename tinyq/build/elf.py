@@ -118,21 +118,29 @@ def size_report(elf: Path, board: Board) -> SizeReport:
     return SizeReport(Path(elf), tuple(placed))
 
 
-def format_size_report(report: SizeReport, board: Board) -> str:
-    lines = [f"{'section':<14} {'address':>10} {'size':>10}  region", "-" * 48]
+# Stack sections: tinyq's linker script, and the Pico SDK's (core 0 and core 1).
+STACK_SECTIONS = (".stack", ".stack_dummy", ".stack1_dummy")
+
+
+def format_size_report(report: SizeReport, board: Board, arena_bytes: int | None = None) -> str:
+    """Sections, region use and totals; `arena_bytes` when the arena sits inside .bss (SDK builds)."""
+    width = max([len(p.section.name) for p in report.sections] + [len("section")])
+    lines = [f"{'section':<{width}} {'address':>10} {'size':>10}  region", "-" * (width + 34)]
     for p in sorted(report.sections, key=lambda p: p.section.address):
         s = p.section
         where = p.region or "?"
         if s.has_contents and s.load_address != s.address:
             where += f" (stored in {p.load_region or '?'})"
-        lines.append(f"{s.name:<14} {s.address:#010x} {s.size:>10,}  {where}")
-    lines.append("-" * 48)
+        lines.append(f"{s.name:<{width}} {s.address:#010x} {s.size:>10,}  {where}")
+    lines.append("-" * (width + 34))
     for name, used in sorted(report.region_use().items()):
         if not name:
             continue
         size = board.memory_named(name).size
-        lines.append(f"{name:<14} {used:>10,} of {size:>10,} B ({100.0 * used / size:5.1f}%)")
-    lines.append(f"flash {report.flash_bytes:,} B, RAM {report.ram_bytes:,} B "
-                 f"(arena {report.ram_of('.tq_arena'):,}, stack {report.ram_of('.stack'):,}, "
-                 f"static {report.ram_of('.data', '.bss'):,})")
+        lines.append(f"{name:<{width}} {used:>10,} of {size:>10,} B ({100.0 * used / size:5.1f}%)")
+    arena = report.ram_of(".tq_arena") or (arena_bytes or 0)
+    stack = report.ram_of(*STACK_SECTIONS)
+    where = "" if report.ram_of(".tq_arena") or not arena else " in .bss"
+    lines.append(f"flash {report.flash_bytes:,} B, RAM {report.ram_bytes:,} B (arena{where} {arena:,}, "
+                 f"stack {stack:,}, other {report.ram_bytes - arena - stack:,})")
     return "\n".join(lines)
