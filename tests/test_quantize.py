@@ -8,7 +8,7 @@ from tinyq.ir import Quant
 from tinyq.ops.base import RawOptions
 from tinyq.quantize import QuantizeConfig, check_calibration, load_calibration, quantize_graph
 from tinyq.quantize import qparams
-from tinyq.quantize.fold import fold_constants
+from tinyq.passes.fold import fold_constants
 from tinyq.quantize.mixed import LayerSensitivity, pick_int4_layers
 from tinyq.quantize.observers import StatsCollector, minmax_range, mse_range, percentile_range
 from tinyq.quantize.prepare import prepare_float_graph

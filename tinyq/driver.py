@@ -15,7 +15,7 @@ from tinyq.codegen import GeneratedSource, generate_c
 from tinyq.ir import Graph
 from tinyq.lower import LoweredGraph, lower_graph
 from tinyq.plan import MemoryPlan, plan_memory
-from tinyq.quantize.fold import fold_constants
+from tinyq.passes.fold import fold_constants
 from tinyq.tflite.reader import read_model_file
 
 

@@ -28,7 +28,7 @@ from tinyq.golden import tflm_run
 from tinyq.ir import Graph
 from tinyq.quantize import QuantizeConfig, check_calibration, quantize_graph
 from tinyq.quantize.floatrun import FloatRunner
-from tinyq.quantize.fold import fold_constants
+from tinyq.passes.fold import fold_constants
 from tinyq.quantize.prepare import prepare_float_graph
 from tinyq.quantize.qparams import sqnr_db
 from tinyq.quantize.report import quantize_inputs, sqnr_report

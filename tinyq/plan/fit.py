@@ -72,7 +72,7 @@ def check_fit(plan: MemoryPlan, flash: FlashPlan, board: Board) -> Fit:
     unplaced = [a for a in flash.arrays if not a.region]
     if unplaced:
         problems.append(f"the weights need {flash.flash_bytes:,} B of flash but board {board.name} has "
-                        f"{flash_room:,} B for them ({len(unplaced)} arrays left over)")
+                        f"{flash_room:,} B for them ({len(unplaced)} array{'s' if len(unplaced) > 1 else ''} left over)")
     return Fit(board.name, region.name if region else "", room, plan.arena_bytes, flash_room, flash.flash_bytes,
                tuple(problems))
 

@@ -77,7 +77,7 @@ def compare(float_path: Path, int8_path: Path, calib_path: Path | None, samples:
     from tinyq.errors import TinyqError
     from tinyq.quantize.data import load_calibration
     from tinyq.quantize.equalize import equalize
-    from tinyq.quantize.fold import fold_constants
+    from tinyq.passes.fold import fold_constants
     from tinyq.quantize.pipeline import quantize_metadata
     from tinyq.quantize.prepare import prepare_float_graph
     from tinyq.quantize.report import format_report, sqnr_report

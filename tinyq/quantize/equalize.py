@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from tinyq.ir import Graph, Operator
-from tinyq.quantize.graphutil import fused_activation
+from tinyq.passes.graph_edit import fused_activation
 from tinyq.quantize.weights import bias_tensor, weight_tensor
 
 HOMOGENEOUS = ("NONE", "RELU")  # f(s x) = s f(x) for s > 0; RELU6 clips at a fixed 6, so it is not

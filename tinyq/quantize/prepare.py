@@ -15,8 +15,8 @@ import numpy as np
 
 from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.ir import NO_TENSOR, Graph, describe_op
-from tinyq.quantize.fold import dequantized_data, fold_constants
-from tinyq.quantize.graphutil import renumber_ops
+from tinyq.passes.fold import dequantized_data, fold_constants
+from tinyq.passes.graph_edit import renumber_ops
 from tinyq.quantize.rules import RULES, supported_ops
 
 

@@ -16,7 +16,7 @@ from tinyq.ir import Graph, Operator, Quant
 from tinyq.quantize import qparams
 from tinyq.quantize.actparams import ActivationChoice
 from tinyq.quantize.config import QuantizeConfig
-from tinyq.quantize.graphutil import option, renumber_ops
+from tinyq.passes.graph_edit import option, renumber_ops
 from tinyq.quantize.observers import TensorStats
 from tinyq.quantize.rules import RULES, int8_version
 from tinyq.quantize.weights import QuantizedWeights, bias_tensor, output_shift, quantize_weights, weight_tensor

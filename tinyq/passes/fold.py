@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from tinyq.ir import DTYPES, Graph, Operator, Tensor
-from tinyq.quantize.graphutil import compact, option, renumber_ops
+from tinyq.passes.graph_edit import compact, option, renumber_ops
 
 
 def _shape(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndarray | None:

@@ -1,4 +1,4 @@
-"""Small graph helpers the quantizer's passes share: options access and renumbering.
+"""Small graph-editing helpers the passes and the quantizer share: options access, renumbering.
 
 Options arrive either as an op's own dataclass (ops tinyq describes) or as
 RawOptions (ops it does not, yet); `option()` reads both, so the quantizer does
