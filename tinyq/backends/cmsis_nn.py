@@ -147,12 +147,20 @@ def overrides(target: Target) -> dict[str, KernelOverride]:
         "mul": KernelOverride(applies=elementwise_reason, function=lambda k: "arm_elementwise_mul_s8"),
         "softmax": KernelOverride(applies=_softmax_reason, function=lambda k: (
             "arm_softmax_s8_s16" if k.params.output_bits == 16 else "arm_softmax_s8")),
+        **_s4_overrides(target),
     }
+
+
+def _s4_overrides(target: Target) -> dict[str, KernelOverride]:
+    """int4 weights: the s4 kernels (cmsis_nn_s4.py, imported here because it builds on this module)."""
+    from tinyq.backends import cmsis_nn_s4
+
+    return cmsis_nn_s4.overrides(target)
 
 
 CMSIS_NN = Backend(name=NAME, template_dirs=("cmsis_nn",), overrides=overrides(HOST), target=HOST,
                    retarget=overrides, library="cmsis-nn",
                    project_context={"cmsis_nn_version": LIBRARY.version, "cmsis_nn_repository": LIBRARY.repository},
-                   doc=f"Arm CMSIS-NN {LIBRARY.version} s8 kernels (pure C, DSP or Helium, as the target has)")
+                   doc=f"Arm CMSIS-NN {LIBRARY.version} s8 and s4 kernels (pure C, DSP or Helium, as the target has)")
 
 register(CMSIS_NN)

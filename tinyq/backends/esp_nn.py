@@ -137,7 +137,13 @@ def overrides(target: Target) -> dict[str, KernelOverride]:
         "softmax": KernelOverride(applies=_softmax_reason, scratch_bytes=softmax_scratch,
                                   function=lambda k: "esp_nn_softmax_s8"),
         "relu6": KernelOverride(applies=_relu6_reason, function=lambda k: "esp_nn_relu6_s8"),
+        **{kernel: _NO_INT4 for kernel in ("conv_2d_s4", "depthwise_conv_2d_s4", "fully_connected_s4")},
     }
+
+
+# ESP-NN has no int4 kernels: such ops always run tinyq's reference s4 kernel, and say why
+_NO_INT4 = KernelOverride(applies=lambda k: "int4 weights: ESP-NN has no int4 kernels (tinyq's reference kernel "
+                                            "reads them packed)")
 
 
 ESP_NN = Backend(name=NAME, template_dirs=("esp_nn",), overrides=overrides(HOST), target=HOST,

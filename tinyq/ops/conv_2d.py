@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
+from tinyq.ops import int4
 from tinyq.ops.base import ConstArray, Lowered, OpSpec, unsupported
 from tinyq.ops.common import bias_array, fused_range, io, require_const, require_int8, requant_arrays
 from tinyq.ops.geometry import require_4d, window_2d
 
-WEIGHT_DTYPES = ("int8", "int4")  # TFLM unpacks int4 to int8 before the int8 kernel; the IR holds it unpacked
+WEIGHT_DTYPES = ("int8", "int4")  # the IR holds int4 unpacked; lowering packs it again (tinyq/ops/int4.py)
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ def require_weights(graph: Graph, op: Operator, w: Tensor | None, axis: int) -> 
 
 
 def weights_array(w: Tensor) -> ConstArray:
-    return ConstArray("filter", "int8_t", np.asarray(w.data, dtype=np.int8).reshape(-1))
+    return int4.weights_const(w)  # int4 stays packed two per byte
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
@@ -95,7 +94,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         pad_w=win.pad_w, input_offset=-x.quant.zp, output_offset=y.quant.zp, act_min=act_min, act_max=act_max,
         has_bias=bias is not None)
     consts = (weights_array(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()))
-    return Lowered(op=op, kernel="conv_2d", params=params, inputs=(x.index,), outputs=(y.index,), consts=consts)
+    return Lowered(op=op, kernel=int4.kernel_for("conv_2d", w), params=params, inputs=(x.index,),
+                   outputs=(y.index,), consts=consts)
 
 
 SPECS = [OpSpec(name="conv_2d", builtin="CONV_2D", options=Conv2DOptions, fb_options="Conv2DOptions", lower=lower,

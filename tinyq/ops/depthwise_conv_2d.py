@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
+from tinyq.ops import int4
 from tinyq.ops.base import Lowered, OpSpec, unsupported
 from tinyq.ops.common import bias_array, fused_range, io, require_int8, requant_arrays
 from tinyq.ops.conv_2d import require_weights, weights_array
@@ -73,8 +74,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         pad_h=win.pad_h, pad_w=win.pad_w, input_offset=-x.quant.zp, output_offset=y.quant.zp,
         act_min=act_min, act_max=act_max, has_bias=bias is not None)
     consts = (weights_array(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()))
-    return Lowered(op=op, kernel="depthwise_conv_2d", params=params, inputs=(x.index,), outputs=(y.index,),
-                   consts=consts)
+    return Lowered(op=op, kernel=int4.kernel_for("depthwise_conv_2d", w), params=params, inputs=(x.index,),
+                   outputs=(y.index,), consts=consts)
 
 
 SPECS = [OpSpec(name="depthwise_conv_2d", builtin="DEPTHWISE_CONV_2D", options=DepthwiseConv2DOptions,

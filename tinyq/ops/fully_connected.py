@@ -1,14 +1,13 @@
-"""FULLY_CONNECTED: int8 x int8 -> int8, per-tensor or per-channel weights."""
+"""FULLY_CONNECTED: int8 x int8 -> int8, per-tensor or per-channel weights; int4 weights per tensor."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
-from tinyq.ops.base import ConstArray, Lowered, OpSpec, unsupported
+from tinyq.ops import int4
+from tinyq.ops.base import Lowered, OpSpec, unsupported
 from tinyq.ops.common import bias_array, fused_range, io, require_const, require_int8, requant_arrays
 
 
@@ -42,7 +41,10 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         raise unsupported(graph, op, f"weights format {opts.weights_format} is not supported")
     require_int8(graph, op, x, y)
     require_const(graph, op, w, "weights")
-    require_int8(graph, op, w, what="weights")
+    if w.dtype == "int4":
+        int4.require_per_tensor(graph, op, w)
+    else:
+        require_int8(graph, op, w, what="weights")
     if len(w.shape) != 2:
         raise unsupported(graph, op, f"weights must be 2-D, got {w.shape}")
     output_depth, accum_depth = w.shape
@@ -58,12 +60,13 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         batches=y.numel // output_depth, accum_depth=accum_depth, output_depth=output_depth,
         input_offset=-x.quant.zp, filter_offset=filter_offset, output_offset=y.quant.zp,
         act_min=act_min, act_max=act_max, has_bias=bias is not None)
-    consts = (ConstArray("filter", "int8_t", np.asarray(w.data, dtype=np.int8).reshape(-1)),
+    consts = (int4.weights_const(w),  # int4 stays packed two per byte
               *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()))
-    return Lowered(op=op, kernel="fully_connected", params=params, inputs=(x.index,),
+    return Lowered(op=op, kernel=int4.kernel_for("fully_connected", w), params=params, inputs=(x.index,),
                    outputs=(y.index,), consts=consts)
 
 
 SPECS = [OpSpec(name="fully_connected", builtin="FULLY_CONNECTED", options=FullyConnectedOptions,
                 fb_options="FullyConnectedOptions", lower=lower,
-                doc="int8 activations, int8 weights per-tensor or per-channel (axis 0), int32 bias")]
+                doc="int8 activations, int8 weights per-tensor or per-channel (axis 0) or int4 weights per-tensor, "
+                    "int32 bias")]

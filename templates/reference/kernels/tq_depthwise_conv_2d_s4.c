@@ -1,0 +1,47 @@
+#include "tq_depthwise_conv_2d_s4.h"
+#include "tq_int4.h"
+#include "tq_window.h"
+
+/* TFLM unpacks the int4 filter, then runs reference_integer_ops::
+ * DepthwiseConvPerChannel; this reads each weight from its nibble instead
+ * (same arithmetic and order of sums as the int8 kernel). Parameters are
+ * copied to locals because int8 stores may alias *p. */
+void tq_depthwise_conv_2d_s4(const tq_depthwise_conv_2d_s4_params_t *p, const int8_t *input,
+                             const int8_t *packed_filter, const int32_t *bias, int8_t *output) {
+  const int32_t in_h = p->in_h, in_w = p->in_w, in_d = p->in_d, dm = p->depth_multiplier;
+  const int32_t out_d = in_d * dm;
+  const int32_t fh = p->filter_h, fw = p->filter_w;
+  const int32_t dil_h = p->dilation_h, dil_w = p->dilation_w;
+  const int32_t input_offset = p->input_offset, output_offset = p->output_offset;
+  const int32_t act_min = p->act_min, act_max = p->act_max;
+  const int32_t in_row = in_w * in_d;
+  for (int32_t b = 0; b < p->batches; ++b) {
+    const int8_t *in_b = input + b * in_h * in_row;
+    for (int32_t oy = 0; oy < p->out_h; ++oy) {
+      const int32_t iy0 = oy * p->stride_h - p->pad_h;
+      const int32_t fy0 = tq_window_begin(iy0, dil_h);
+      const int32_t fy1 = tq_window_end(iy0, dil_h, in_h, fh);
+      for (int32_t ox = 0; ox < p->out_w; ++ox) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_w;
+        const int32_t fx0 = tq_window_begin(ix0, dil_w);
+        const int32_t fx1 = tq_window_end(ix0, dil_w, in_w, fw);
+        for (int32_t ic = 0; ic < in_d; ++ic) {
+          const int8_t *in_c = in_b + ic;
+          for (int32_t oc = ic * dm; oc < (ic + 1) * dm; ++oc) {
+            int32_t acc = 0;
+            for (int32_t fy = fy0; fy < fy1; ++fy) {
+              const int8_t *x_row = in_c + (iy0 + fy * dil_h) * in_row;
+              const int32_t w_row = fy * fw * out_d + oc;
+              for (int32_t fx = fx0; fx < fx1; ++fx) {
+                acc += tq_s4_at(packed_filter, w_row + fx * out_d) * (x_row[(ix0 + fx * dil_w) * in_d] + input_offset);
+              }
+            }
+            if (bias) acc += bias[oc];
+            acc = tq_mbqm(acc, p->multiplier[oc], p->shift[oc]) + output_offset;
+            *output++ = (int8_t)TQ_CLAMP(acc, act_min, act_max);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,100 @@
+"""CMSIS-NN's s4 kernels: conv, depthwise and fully connected with int4 weights.
+
+The weights reach the library as tinyq keeps them in flash, packed two per byte
+in TFLite's order (tinyq/ops/int4.py), which is what the s4 kernels read. As for
+s8, tinyq makes the wrappers' choice offline (arm_convolve_wrapper_s4.c,
+arm_depthwise_conv_wrapper_s4.c), calls that kernel directly and sizes its
+scratch for the build's target (arm_*_get_buffer_sizes_s4.c; Helium sizes as
+TFLM's glue requests them). Where a kernel would not reproduce TFLM, the op
+falls back to tinyq's reference s4 kernel with the reason.
+"""
+
+from __future__ import annotations
+
+from tinyq.backends import KernelOverride, Target
+from tinyq.backends import cmsis_nn as base
+from tinyq.backends import cmsis_nn_kernels as ck
+from tinyq.ops.base import Lowered
+
+
+def conv_function(s: ck.ConvShape, isa: str) -> str:
+    """arm_convolve_wrapper_s4's choice (only Helium builds have the even-columns kernel)."""
+    cols = s.filter_h * s.filter_w * s.in_d
+    if ck._is_1x1_unpadded(s):
+        return "arm_convolve_1x1_s4_fast" if (s.stride_w, s.stride_h) == (1, 1) else "arm_convolve_1x1_s4"
+    if ck._is_1_x_n(s):
+        return "arm_convolve_1_x_n_s4"
+    if isa == "mve" and cols % 2 == 0:
+        return "arm_convolve_even_s4"
+    return "arm_convolve_s4"
+
+
+def conv_scratch_bytes(s: ck.ConvShape, isa: str) -> int:
+    function = conv_function(s, isa)
+    cols = s.filter_h * s.filter_w * s.in_d
+    if function in ("arm_convolve_1x1_s4_fast", "arm_convolve_1x1_s4"):
+        return 0
+    if isa == "mve":
+        if function == "arm_convolve_1_x_n_s4":
+            return 0  # Helium's 1xN reads the input in place
+        return 4 * ck._align(cols, 16)  # four im2col rows of whole 16-lane vectors
+    return 2 * cols * 2  # two int16 im2col columns (no alignment, unlike s8)
+
+
+def depthwise_function(s: ck.ConvShape) -> str:
+    """arm_depthwise_conv_wrapper_s4's choice; `s.out_d // s.in_d` is the depth multiplier."""
+    if s.in_d == s.out_d and s.batches == 1 and (s.dilation_w, s.dilation_h) == (1, 1):
+        return "arm_depthwise_conv_s4_opt"
+    return "arm_depthwise_conv_s4"
+
+
+def depthwise_scratch_bytes(s: ck.ConvShape, isa: str) -> int:
+    if depthwise_function(s) != "arm_depthwise_conv_s4_opt":
+        return 0
+    if isa == "mve":
+        return 4 * ck.CH_IN_BLOCK_MVE * s.filter_w * s.filter_h
+    return s.in_d * s.filter_w * s.filter_h * 2  # the s4 kernel buffers int16 columns on every path
+
+
+def _conv_reason(k: Lowered, isa: str) -> str | None:
+    p = k.params
+    if p.in_d != p.filter_d:
+        return "grouped convolution: CMSIS-NN's s4 convolutions take no groups"
+    s = base.conv_shape(p)
+    if conv_function(s, isa) == "arm_convolve_1_x_n_s4" and isa == "mve" and ck.total_pad_w(s) < 0:
+        # the s8 1xN kernel's flaw (cmsis_nn_kernels.conv_function) is in the s4 one too
+        return "arm_convolve_1_x_n_s4 (Helium) mishandles windows that end before the last input column"
+    return base._window_limits(p) or base._too_large(p.in_d, p.out_d)
+
+
+def _conv(target: Target) -> KernelOverride:
+    isa = target.isa
+    return KernelOverride(
+        applies=lambda k: _conv_reason(k, isa),
+        scratch_bytes=lambda k: conv_scratch_bytes(base.conv_shape(k.params), isa),
+        consts=lambda k: (base._shift32(k),),
+        function=lambda k: conv_function(base.conv_shape(k.params), isa))
+
+
+def _depthwise(target: Target) -> KernelOverride:
+    isa = target.isa
+    return KernelOverride(
+        applies=lambda k: base._window_limits(k.params) or base._too_large(k.params.in_d * k.params.depth_multiplier),
+        scratch_bytes=lambda k: depthwise_scratch_bytes(base.depthwise_shape(k.params), isa),
+        consts=lambda k: (base._shift32(k),),
+        function=lambda k: depthwise_function(base.depthwise_shape(k.params)))
+
+
+def _fc_reason(k: Lowered) -> str | None:
+    if k.params.filter_offset:
+        return "int4 weights with a zero point: arm_fully_connected_s4 ignores the filter offset"
+    return base._too_large(k.params.accum_depth, k.params.output_depth)
+
+
+def overrides(target: Target) -> dict[str, KernelOverride]:
+    return {
+        "conv_2d_s4": _conv(target),
+        "depthwise_conv_2d_s4": _depthwise(target),
+        # per tensor: the multiplier and shift are inlined in the call's parameters, no extra arrays
+        "fully_connected_s4": KernelOverride(applies=_fc_reason, function=lambda k: "arm_fully_connected_s4"),
+    }
