@@ -166,14 +166,57 @@ def test_bench_firmware_reports_each_model_and_board(tmp_path, capsys):
     main(["bench", "firmware", "--models", str(tmp_path), "--board", "qemu-m0", "--board", "qemu-m55",
           "--inputs", "3", "--format", "json"])
     rows = json.loads(capsys.readouterr().out)
-    assert [(r["model"], r["board"]) for r in rows] == [("fw_int8", "qemu-m0"), ("fw_int8", "qemu-m55")]
+    assert [(r["model"], r["board"], r["backend"]) for r in rows] == [("fw_int8", "qemu-m0", "reference"),
+                                                                      ("fw_int8", "qemu-m55", "reference")]
     for r in rows:
         assert r["bit_exact"] is True and r["inputs"] == 3
         assert r["sram_bytes"] == r["arena_bytes"] + r["stack_bytes"] + r["static_bytes"]
         assert 0 < r["stack_used_bytes"] < r["stack_bytes"]
-        assert r["instructions"] > 1000 and r["flash_bytes"] > r["arena_bytes"]
+        assert r["instructions_per_inference"] > 1000 and r["flash_bytes"] > r["arena_bytes"]
     table = format_table([FirmwareRow(**r) for r in rows])
-    assert re.search(r"fw_int8\s+qemu-m0\s+yes \(3\)", table)
+    assert re.search(r"fw_int8\s+qemu-m0\s+reference\s+yes \(3\)", table)
+
+
+def _bench_row(backend: str, instructions: int, **changes) -> FirmwareRow:
+    values = dict(model="kws_dscnn_int8", board="qemu-m55", backend=backend, bit_exact=True, inputs=3,
+                  flash_bytes=9, sram_bytes=9, arena_bytes=1, stack_bytes=4, stack_used_bytes=2, static_bytes=4,
+                  instructions_per_inference=instructions, tflm_reference_instructions=40_000_000,
+                  tflm_cmsis_nn_instructions=2_000_000)
+    return FirmwareRow(**{**values, **changes})
+
+
+def test_bench_firmware_table_compares_each_backend_with_its_tflm_anchor():
+    rows = [_bench_row("reference", 20_000_000), _bench_row("cmsis-nn", 1_000_000),
+            _bench_row("cmsis-nn", 0, bit_exact=None, note="cmsis-nn needs its library")]
+    lines = format_table(rows).splitlines()
+    assert "vs TFLM ref" in lines[0] and "vs TFLM+CMSIS-NN" in lines[0]
+    assert re.search(r"reference .*20,000,000\s+0\.50x\s+10\.00x$", lines[2])
+    assert re.search(r"cmsis-nn .*1,000,000\s+0\.50x$", lines[3])  # no TFLM-reference ratio for a library
+    assert re.search(r"cmsis-nn\s+-\s+cmsis-nn needs its library$", lines[4])
+
+
+def test_bench_firmware_backends_side_by_side_and_a_missing_library(tmp_path, capsys, monkeypatch):
+    (tmp_path / "fw_int8.tflite").write_bytes(write_model(small_model(seed=6)))
+    monkeypatch.delenv("TINYQ_CMSIS_NN_DIR", raising=False)
+    main(["bench", "firmware", "--models", str(tmp_path), "--board", "qemu-m55", "--backend", "reference",
+          "--backend", "cmsis-nn", "--inputs", "3", "--format", "json"])
+    reference, cmsis_nn = json.loads(capsys.readouterr().out)
+    assert (reference["backend"], reference["bit_exact"]) == ("reference", True)
+    assert reference["instructions_per_inference"] > 1000
+    assert cmsis_nn["backend"] == "cmsis-nn" and cmsis_nn["bit_exact"] is None
+    assert "TINYQ_CMSIS_NN_DIR" in cmsis_nn["note"]
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "firmware", "--models", str(tmp_path), "--backend", "cmsis-nm"])
+    assert exc.value.code == 2 and "unknown backend cmsis-nm" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not os.environ.get("TINYQ_CMSIS_NN_DIR"),
+                    reason="set TINYQ_CMSIS_NN_DIR to a CMSIS-NN v7.0.0 checkout to benchmark its backend")
+def test_bench_firmware_runs_the_cmsis_nn_backend(tmp_path, capsys):
+    (tmp_path / "fw_int8.tflite").write_bytes(write_model(small_model(seed=6)))
+    main(["bench", "firmware", "--models", str(tmp_path), "--board", "qemu-m55", "--backend", "cmsis-nn",
+          "--inputs", "3"])
+    assert re.search(r"fw_int8\s+qemu-m55\s+cmsis-nn\s+yes \(3\)", capsys.readouterr().out)
 
 
 @pytest.mark.skipif(not os.environ.get("TINYQ_CMSIS_NN_DIR"),

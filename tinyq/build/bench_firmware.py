@@ -1,10 +1,13 @@
-"""`tinyq bench firmware`: per model and board, what the firmware costs.
+"""`tinyq bench firmware`: per model, board and kernel backend, what the firmware costs.
 
-Each model is compiled, built into the bare-metal firmware of each QEMU board,
-run on `--inputs` records and compared with TFLM (a row is only worth quoting
-when it is bit-exact). Flash and SRAM come from the linked ELF; SRAM is arena +
-reserved stack + static data (the stack actually used is measured too);
-instructions per inference come from QEMU -icount (the median over the inputs).
+Each model is compiled with each `--backend` (default: the board's own), built
+into the bare-metal firmware of each QEMU board, run on `--inputs` records and
+compared with TFLM (a row is only worth quoting when it is bit-exact). Flash and
+SRAM come from the linked ELF; SRAM is arena + reserved stack + static data (the
+stack actually used is measured too); instructions per inference come from QEMU
+-icount (the median over the inputs). On the Cortex-M55 machine the rows are set
+against TFLM's own figures on the same QEMU: its reference kernels and its
+CMSIS-NN kernels.
 """
 
 from __future__ import annotations
@@ -19,16 +22,22 @@ from tinyq.errors import TinyqError
 
 DEFAULT_BOARDS = ("qemu-m55", "qemu-m0-an385")
 DEFAULT_MODELS = Path(__file__).resolve().parent.parent.parent.parent / "shared" / "models" / "mlperf-tiny"
-# TFLM with its reference kernels on the same QEMU mps3-an547 (-mcpu=cortex-m55, TFLM
-# release flags), instructions per inference, as measured for the firmware issue.
+ANCHOR_MACHINE = "mps3-an547"  # where the TFLM figures below were measured
+# TFLM on the same QEMU mps3-an547 (-icount shift=0, SysTick around the inference call,
+# TFLM release flags, -mcpu=cortex-m55 -mfloat-abi=hard), instructions per inference,
+# as measured for the firmware issue (reference kernels) and the benchmark issue
+# (CMSIS-NN v7.0.0 built at -O2 on its Helium path).
 TFLM_M55_REFERENCE = {"kws_dscnn_int8": 41_919_230, "ic_resnet8_int8": 97_427_280,
                       "ad_fc_autoencoder_int8": 1_692_902}
+TFLM_M55_CMSIS_NN = {"kws_dscnn_int8": 1_813_661, "ic_resnet8_int8": 4_912_287,
+                     "ad_fc_autoencoder_int8": 149_992}
 
 
 @dataclass(frozen=True)
 class FirmwareRow:
     model: str
     board: str
+    backend: str
     bit_exact: bool | None  # None when it could not run
     inputs: int
     flash_bytes: int
@@ -37,75 +46,146 @@ class FirmwareRow:
     stack_bytes: int
     stack_used_bytes: int
     static_bytes: int
-    instructions: int  # median per inference
-    tflm_reference_instructions: int | None  # TFLM on the M55, where measured
+    instructions_per_inference: int  # median
+    tflm_reference_instructions: int | None  # TFLM's reference kernels on the M55, where measured
+    tflm_cmsis_nn_instructions: int | None  # TFLM + CMSIS-NN on the M55, where measured
     note: str = ""
 
+    @property
+    def vs_tflm_reference(self) -> float | None:
+        """Only the reference backend is compared with TFLM's reference kernels."""
+        if self.backend != "reference" or not self.tflm_reference_instructions or not self.bit_exact:
+            return None
+        return self.instructions_per_inference / self.tflm_reference_instructions
 
-def _row(model: Path, board_name: str, n_inputs: int, seed: int) -> FirmwareRow:
+    @property
+    def vs_tflm_cmsis_nn(self) -> float | None:
+        if not self.tflm_cmsis_nn_instructions or not self.bit_exact:
+            return None
+        return self.instructions_per_inference / self.tflm_cmsis_nn_instructions
+
+
+def _missing_library(backend: str) -> str | None:
+    """Why `backend` cannot be built here (its C library is not available), or None."""
+    from tinyq.backends import get_backend
+    from tinyq.build import libraries
+
+    library = get_backend(backend).library
+    if library and not libraries.available(library):
+        lib = libraries.get_library(library)
+        return f"{backend} needs its library: set {lib.env} to a {lib.version} checkout of {lib.repository}"
+    return None
+
+
+def _row(model: Path, board_name: str, backend: str | None, n_inputs: int, seed: int) -> FirmwareRow:
     from tinyq.boards import get_board
     from tinyq.driver import compile_file
     from tinyq.run.qemu import verify_qemu
 
     board = get_board(board_name)
-    reference = TFLM_M55_REFERENCE.get(model.stem) if board.qemu and board.qemu.machine == "mps3-an547" else None
+    backend = backend or board.default_backend
+    anchored = board.qemu is not None and board.qemu.machine == ANCHOR_MACHINE
+    reference = TFLM_M55_REFERENCE.get(model.stem) if anchored else None
+    cmsis_nn = TFLM_M55_CMSIS_NN.get(model.stem) if anchored else None
+
+    def failed(note: str) -> FirmwareRow:
+        return FirmwareRow(model.stem, board_name, backend, None, 0, 0, 0, 0, 0, 0, 0, 0, reference, cmsis_nn,
+                           note=note[:160])
+
+    missing = _missing_library(backend)
+    if missing:
+        return failed(missing)
     try:
-        report = verify_qemu(compile_file(model, board), board, n_inputs=n_inputs, seed=seed)
+        report = verify_qemu(compile_file(model, board, backend=backend), board, n_inputs=n_inputs, seed=seed)
     except TinyqError as exc:
-        return FirmwareRow(model.stem, board_name, None, 0, 0, 0, 0, 0, 0, 0, 0, reference, note=str(exc)[:160])
+        return failed(str(exc))
     s = report.summary()
-    return FirmwareRow(model=model.stem, board=board_name, bit_exact=report.result.ok, inputs=s["inputs"],
-                       flash_bytes=s["flash_bytes"], sram_bytes=s["sram_bytes"], arena_bytes=s["arena_bytes"],
-                       stack_bytes=s["stack_bytes"], stack_used_bytes=s["stack_used_bytes"],
-                       static_bytes=s["static_bytes"], instructions=s["instructions_per_inference"]["median"],
-                       tflm_reference_instructions=reference)
+    return FirmwareRow(model=model.stem, board=board_name, backend=backend, bit_exact=report.result.ok,
+                       inputs=s["inputs"], flash_bytes=s["flash_bytes"], sram_bytes=s["sram_bytes"],
+                       arena_bytes=s["arena_bytes"], stack_bytes=s["stack_bytes"],
+                       stack_used_bytes=s["stack_used_bytes"], static_bytes=s["static_bytes"],
+                       instructions_per_inference=s["instructions_per_inference"]["median"],
+                       tflm_reference_instructions=reference, tflm_cmsis_nn_instructions=cmsis_nn)
 
 
 def bench_firmware(models: list[Path], boards: list[str], n_inputs: int, seed: int = 0,
-                   progress=lambda message: None) -> list[FirmwareRow]:
+                   backends: list[str] | tuple[str, ...] = (), progress=lambda message: None) -> list[FirmwareRow]:
+    """One row per model, board and backend (each board's default when `backends` is empty),
+    the backends of a model and board next to each other."""
     rows = []
     for model in models:
         for board in boards:
-            progress(f"{model.stem} on {board} ...")
-            rows.append(_row(model, board, n_inputs, seed))
+            for backend in backends or (None,):
+                progress(f"{model.stem} on {board}{f' with {backend}' if backend else ''} ...")
+                rows.append(_row(model, board, backend, n_inputs, seed))
     return rows
 
 
+def _ratio(value: float | None) -> str:
+    return f"{value:.2f}x" if value is not None else ""
+
+
+HEADER = ("model", "board", "backend", "bit-exact", "flash B", "SRAM B", "arena", "stack (used)", "static",
+          "instructions", "vs TFLM ref", "vs TFLM+CMSIS-NN")
+LEFT_ALIGNED = 3  # model, board, backend
+
+
 def format_table(rows: list[FirmwareRow]) -> str:
-    header = ("model", "board", "bit-exact", "flash B", "SRAM B", "arena", "stack (used)", "static",
-              "instructions", "vs TFLM ref")
-    table = [header]
+    table = [HEADER]
     for r in rows:
-        if r.bit_exact is None:
-            table.append((r.model, r.board, "-", "", "", "", "", "", "", r.note))
+        if r.bit_exact is None:  # the note follows the first columns without widening the others
+            table.append((r.model, r.board, r.backend, "-", r.note))
             continue
-        ratio = f"{r.instructions / r.tflm_reference_instructions:.2f}x" if r.tflm_reference_instructions else ""
-        table.append((r.model, r.board, f"{'yes' if r.bit_exact else 'NO'} ({r.inputs})", f"{r.flash_bytes:,}",
-                      f"{r.sram_bytes:,}", f"{r.arena_bytes:,}", f"{r.stack_bytes:,} ({r.stack_used_bytes:,})",
-                      f"{r.static_bytes:,}", f"{r.instructions:,}", ratio))
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) if i > 1 and i < 9 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
-             .rstrip() for row in table]
+        table.append((r.model, r.board, r.backend, f"{'yes' if r.bit_exact else 'NO'} ({r.inputs})",
+                      f"{r.flash_bytes:,}", f"{r.sram_bytes:,}", f"{r.arena_bytes:,}",
+                      f"{r.stack_bytes:,} ({r.stack_used_bytes:,})", f"{r.static_bytes:,}",
+                      f"{r.instructions_per_inference:,}", _ratio(r.vs_tflm_reference), _ratio(r.vs_tflm_cmsis_nn)))
+    widths = [max(len(row[i]) for row in table if len(row) == len(HEADER) or i < 4) for i in range(len(HEADER))]
+
+    def line(row) -> str:
+        full = len(row) == len(HEADER)
+        cells = [c.ljust(w) if i < LEFT_ALIGNED else c.rjust(w)
+                 for i, (c, w) in enumerate(zip(row if full else row[:4], widths))]
+        return "  ".join(cells if full else cells + [row[4]])
+
+    lines = [line(row).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("SRAM = arena + reserved stack + static; instructions: median per inference under QEMU -icount;")
-    lines.append("vs TFLM ref: TFLM's reference kernels on the same QEMU mps3-an547 (-mcpu=cortex-m55).")
+    lines.append("vs TFLM ref: TFLM's reference kernels, vs TFLM+CMSIS-NN: TFLM with CMSIS-NN v7.0.0 (Helium), "
+                 "both on the same QEMU mps3-an547 (-mcpu=cortex-m55); a ratio is shown for bit-exact rows.")
     return "\n".join(lines)
+
+
+def _check_backends(backends: tuple[str, ...]) -> None:
+    from tinyq.backends import backend_names
+
+    unknown = [b for b in backends if b not in backend_names()]
+    if unknown:
+        raise click.BadParameter(f"unknown backend {', '.join(unknown)} (choose from {', '.join(backend_names())})",
+                                 param_hint="--backend")
 
 
 @click.command("firmware")
 @click.option("--models", "models_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of int8 .tflite models (default: ../shared/models/mlperf-tiny).")
 @click.option("--board", "boards", multiple=True, help=f"QEMU board, repeatable (default: {', '.join(DEFAULT_BOARDS)}).")
+@click.option("--backend", "backends", multiple=True,
+              help="Kernel backend, repeatable: rows side by side per model and board (default: the board's).")
 @click.option("--inputs", "n_inputs", default=20, show_default=True, help="Inputs per model and board.")
 @click.option("--seed", default=0, show_default=True, help="Random seed for the inputs.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def firmware_bench(models_dir: Path | None, boards: tuple[str, ...], n_inputs: int, seed: int, fmt: str):
-    """Flash, SRAM and instructions per inference of each model's firmware under QEMU."""
+def firmware_bench(models_dir: Path | None, boards: tuple[str, ...], backends: tuple[str, ...], n_inputs: int,
+                   seed: int, fmt: str):
+    """Flash, SRAM and instructions per inference of each model's firmware under QEMU.
+
+    Example: tinyq bench firmware --board qemu-m55 --backend reference --backend cmsis-nn
+    """
+    _check_backends(backends)
     folder = models_dir or DEFAULT_MODELS
     models = sorted(folder.glob("*int8*.tflite")) if folder.is_dir() else []
     if not models:
         click.echo(f"no int8 .tflite models in {folder}: nothing to benchmark (skipped)")
         return
-    rows = bench_firmware(models, list(boards or DEFAULT_BOARDS), n_inputs, seed,
+    rows = bench_firmware(models, list(boards or DEFAULT_BOARDS), n_inputs, seed, backends,
                           progress=lambda m: click.echo(m, err=True))
     click.echo(json.dumps([asdict(r) for r in rows], indent=2) if fmt == "json" else format_table(rows))
