@@ -17,12 +17,31 @@ from tinyq.backends import cmsis_nn_kernels as ck
 from tinyq.ops.base import Lowered
 
 
+def _c_div(a: int, b: int) -> int:
+    return int(a / b)  # C's truncating division
+
+
+def helium_1_x_n_runs(s: ck.ConvShape) -> bool:
+    """Whether Helium's arm_convolve_1_x_n_s4 accepts the row: it splits the outputs into
+    left-padded, unpadded and right-padded runs and returns an error when they do not add up
+    (odd total padding the other way round, a VALID row that leaves two or more columns, ...)."""
+    total = ck.total_pad_w(s)
+    asym = total - 2 * _c_div(total, 2)  # C's %, negative for a negative total
+    if s.pad_w * 2 + asym != total:
+        return False
+    right = max(1, _c_div(s.pad_w + asym + s.stride_w - 1, s.stride_w)) if s.pad_w + asym else 0
+    left = max(1, _c_div(s.pad_w + s.stride_w - 1, s.stride_w)) if s.pad_w else 0
+    middle = max(s.out_w - (right + left), 0)
+    return right + middle + left == s.out_w and s.stride_w * left - s.pad_w >= 0
+
+
 def conv_function(s: ck.ConvShape, isa: str) -> str:
-    """arm_convolve_wrapper_s4's choice (only Helium builds have the even-columns kernel)."""
+    """arm_convolve_wrapper_s4's choice (only Helium builds have the even-columns kernel),
+    except a row Helium's 1xN kernel would refuse: that runs in the general kernel."""
     cols = s.filter_h * s.filter_w * s.in_d
     if ck._is_1x1_unpadded(s):
         return "arm_convolve_1x1_s4_fast" if (s.stride_w, s.stride_h) == (1, 1) else "arm_convolve_1x1_s4"
-    if ck._is_1_x_n(s):
+    if ck._is_1_x_n(s) and (isa != "mve" or helium_1_x_n_runs(s)):
         return "arm_convolve_1_x_n_s4"
     if isa == "mve" and cols % 2 == 0:
         return "arm_convolve_even_s4"
@@ -36,34 +55,49 @@ def conv_scratch_bytes(s: ck.ConvShape, isa: str) -> int:
         return 0
     if isa == "mve":
         if function == "arm_convolve_1_x_n_s4":
-            return 0  # Helium's 1xN reads the input in place
+            return 0  # Helium's 1xN reads the input in place (rows it would refuse go elsewhere)
         return 4 * ck._align(cols, 16)  # four im2col rows of whole 16-lane vectors
     return 2 * cols * 2  # two int16 im2col columns (no alignment, unlike s8)
 
 
-def depthwise_function(s: ck.ConvShape) -> str:
-    """arm_depthwise_conv_wrapper_s4's choice; `s.out_d // s.in_d` is the depth multiplier."""
-    if s.in_d == s.out_d and s.batches == 1 and (s.dilation_w, s.dilation_h) == (1, 1):
+def depthwise_function(s: ck.ConvShape, isa: str) -> str:
+    """arm_depthwise_conv_wrapper_s4's choice, except on Helium: there the optimized kernel's
+    results differ from TFLM (v7.0.0 under QEMU mps3-an547, on every shape tried), so those
+    layers run in the generic kernel, which is plain C on every path."""
+    if s.in_d == s.out_d and s.batches == 1 and (s.dilation_w, s.dilation_h) == (1, 1) and isa != "mve":
         return "arm_depthwise_conv_s4_opt"
     return "arm_depthwise_conv_s4"
 
 
 def depthwise_scratch_bytes(s: ck.ConvShape, isa: str) -> int:
-    if depthwise_function(s) != "arm_depthwise_conv_s4_opt":
+    if depthwise_function(s, isa) != "arm_depthwise_conv_s4_opt":
         return 0
-    if isa == "mve":
-        return 4 * ck.CH_IN_BLOCK_MVE * s.filter_w * s.filter_h
-    return s.in_d * s.filter_w * s.filter_h * 2  # the s4 kernel buffers int16 columns on every path
+    return s.in_d * s.filter_w * s.filter_h * 2  # the s4 kernel buffers int16 columns on pure C too
+
+
+def _clipped(s: ck.ConvShape) -> bool:
+    """Some window reaches past the input (padding, or SAME's extra row/column at the end)."""
+    return bool(s.pad_h or s.pad_w
+                or (s.out_h - 1) * s.stride_h + (s.filter_h - 1) * s.dilation_h >= s.in_h
+                or (s.out_w - 1) * s.stride_w + (s.filter_w - 1) * s.dilation_w >= s.in_w)
+
+
+def _depthwise_reason(k: Lowered, isa: str) -> str | None:
+    s = base.depthwise_shape(k.params)
+    # v7.0.0's generic kernel walks the packed filter of an odd input depth one tap at a time,
+    # assuming every tap of every window is visited and one output channel per input channel
+    if depthwise_function(s, isa) == "arm_depthwise_conv_s4" and s.in_d % 2:
+        if s.out_d != s.in_d:
+            return "arm_depthwise_conv_s4 misreads the packed filter of an odd input depth with a depth multiplier"
+        if _clipped(s):
+            return "arm_depthwise_conv_s4 misreads the packed filter of an odd input depth at padded windows"
+    return base._window_limits(k.params) or base._too_large(s.out_d)
 
 
 def _conv_reason(k: Lowered, isa: str) -> str | None:
     p = k.params
     if p.in_d != p.filter_d:
         return "grouped convolution: CMSIS-NN's s4 convolutions take no groups"
-    s = base.conv_shape(p)
-    if conv_function(s, isa) == "arm_convolve_1_x_n_s4" and isa == "mve" and ck.total_pad_w(s) < 0:
-        # the s8 1xN kernel's flaw (cmsis_nn_kernels.conv_function) is in the s4 one too
-        return "arm_convolve_1_x_n_s4 (Helium) mishandles windows that end before the last input column"
     return base._window_limits(p) or base._too_large(p.in_d, p.out_d)
 
 
@@ -79,10 +113,10 @@ def _conv(target: Target) -> KernelOverride:
 def _depthwise(target: Target) -> KernelOverride:
     isa = target.isa
     return KernelOverride(
-        applies=lambda k: base._window_limits(k.params) or base._too_large(k.params.in_d * k.params.depth_multiplier),
+        applies=lambda k: _depthwise_reason(k, isa),
         scratch_bytes=lambda k: depthwise_scratch_bytes(base.depthwise_shape(k.params), isa),
         consts=lambda k: (base._shift32(k),),
-        function=lambda k: depthwise_function(base.depthwise_shape(k.params)))
+        function=lambda k: depthwise_function(base.depthwise_shape(k.params), isa))
 
 
 def _fc_reason(k: Lowered) -> str | None:
