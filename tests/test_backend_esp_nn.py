@@ -35,7 +35,7 @@ def test_per_op_models_bit_exact_on_host():
     """Every per-op model of backend_models.py side by side in one build, on ESP-NN's plain C."""
     compiled = assert_bit_exact(all_paths(), n_inputs=10, backend="esp-nn")
     fallbacks = sum(c.backend == "reference" for c in compiled.source.choices)
-    assert fallbacks == 6  # 2 dilated, 1 grouped, 2 broadcasting, 1 int16 softmax (test_fallbacks_say_why)
+    assert fallbacks == 8  # 2 dilated, 1 grouped, 2 broadcasting, 1 int16 softmax, 2 int4 (test_fallbacks_say_why)
 
 
 def test_generic_optimized_path_bit_exact_on_host():
@@ -50,13 +50,14 @@ def test_generic_optimized_path_bit_exact_on_host():
 
 
 def test_fallbacks_say_why():
-    """Dilated and grouped convolutions, broadcasting add/mul and int16 softmax fall back."""
+    """Dilated and grouped convolutions, broadcasting add/mul, int16 softmax and int4 weights fall back."""
     reasons = [c.reason for make in MODELS.values()
                for c in choose_kernels(get_backend("esp-nn"), lower_graph(make()).ops) if c.backend == "reference"]
     assert sum("ignores dilation" in r for r in reasons) == 2
     assert sum("no groups" in r for r in reasons) == 1
     assert sum("broadcasts" in r for r in reasons) == 2
     assert sum("int8 only" in r for r in reasons) == 1
+    assert sum("ESP-NN has no int4 kernels" in r for r in reasons) == 2
 
 
 def test_relu6_on_unit_scale():
