@@ -5,7 +5,6 @@ The layers use the whole int4 range (-8 included: the sign extension of nibble 0
 odd element counts (a half-used last byte, rows that straddle bytes)."""
 
 import ctypes
-import shutil
 import subprocess
 import zlib
 
@@ -304,18 +303,18 @@ def test_cmsis_nn_s4_scratch_matches_library(cmsis_so, isa):
 
 @needs_cmsis_nn
 @pytest.mark.slow
-def test_cmsis_nn_s4_bit_exact_in_qemu_m55():
-    """Helium s4 kernels on Cortex-M55 under QEMU, each call first checking its scratch with the library."""
+@pytest.mark.parametrize("board_name", ["qemu-m55", "qemu-m4-an386", "qemu-m0-an385"])
+def test_cmsis_nn_s4_bit_exact_in_qemu(board_name):
+    """The s4 kernels on Cortex-M55 (Helium), M4 (DSP) and ARMv6-M (pure C) under QEMU, each call
+    first checking its scratch with the library compiled for that target."""
     from backend_models import merge
-    from test_backend_cmsis_nn import _checking_scratch
+    from test_backend_cmsis_nn import _checking_scratch, _qemu_board
     from tinyq.run.qemu import verify_qemu
 
-    board = get_board("qemu-m55")
-    for tool in (board.toolchain.cc, "qemu-system-arm"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
+    board = _qemu_board(board_name)
     compiled = compile_graph(merge([make() for make in GRAPHS.values()], "s4_paths"), board, backend="cmsis-nn")
-    assert {c.function for c in compiled.source.choices if c.backend == "cmsis-nn"} == EXPECTED["mve"]
+    if board_name == "qemu-m55":
+        assert {c.function for c in compiled.source.choices if c.backend == "cmsis-nn"} == EXPECTED["mve"]
     report = verify_qemu(_checking_scratch(compiled), board, n_inputs=4)
     assert report.result.ok, summarize(report.result, compiled.graph)
 
