@@ -101,16 +101,12 @@ def test_quantized_digits_models_run_in_litert(config):
 
 @pytest.mark.parametrize("case, config", [("mlp_digits", "int8"), ("cnn_digits", "int8"), ("cnn_digits", "io-float"),
                                           ("cnn_digits", "per-tensor"), ("cnn_digits", "int4"),
-                                          ("cnn_digits", "int4-conv")])
-def test_quantized_digits_models_are_bit_exact(case, config, monkeypatch):
+                                          ("mlp_digits", "int4")])
+def test_quantized_digits_models_are_bit_exact(case, config):
+    """Every quantized digits model lowers (int4 conv and FC weights too, packed) and matches TFLM."""
     graph, calib, _, _ = digits(case)
-    if config == "int4-conv":  # int4 conv weights only: tinyq lowers int4 conv, not (yet) int4 FC
-        from tinyq.quantize import mixed
-
-        monkeypatch.setattr(mixed, "INT4_OPS", ("conv_2d",))
-        config = "int4"
     result = quantize_graph(graph, [calib], CONFIGS[config])
-    require_lowerable(result.graph)
+    assert not [(op.op, why) for op, why in support_report(result.graph) if why]
     assert_bit_exact(result.graph, n_inputs=10, layers=config == "int8")
 
 
