@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops import int4
@@ -70,6 +72,21 @@ def weights_array(w: Tensor) -> ConstArray:
     return int4.weights_const(w)  # int4 stays packed two per byte
 
 
+def acc_init_arrays(w: Tensor, bias: ConstArray | None, input_offset: int, axis: int,
+                    extra: int = 0) -> tuple[ConstArray, ...]:
+    """The int8 kernels' accumulator start per output channel: bias + input_offset * sum(weights) (+ extra).
+
+    TFLM sums w * (x + input_offset); the kernels sum w * x from this start instead,
+    which is the same int32 value because the sums wrap mod 2**32 either way. The
+    int4 kernels keep TFLM's form, so they get nothing."""
+    if w.dtype != "int8":
+        return ()
+    data = np.asarray(w.data, dtype=np.int64)
+    sums = np.moveaxis(data, axis, 0).reshape(data.shape[axis], -1).sum(axis=1)
+    start = sums * input_offset + extra + (bias.values.astype(np.int64) if bias is not None else 0)
+    return (ConstArray("acc_init", "int32_t", ((start + 2**31) % 2**32 - 2**31).astype(np.int32)),)
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, w, *rest), (y,) = io(graph, op, 2)
     b = rest[0] if rest else None
@@ -93,7 +110,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         stride_w=win.stride_w, dilation_h=win.dilation_h, dilation_w=win.dilation_w, pad_h=win.pad_h,
         pad_w=win.pad_w, input_offset=-x.quant.zp, output_offset=y.quant.zp, act_min=act_min, act_max=act_max,
         has_bias=bias is not None)
-    consts = (weights_array(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()))
+    consts = (weights_array(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()),
+              *acc_init_arrays(w, bias, params.input_offset, axis=0))
     return Lowered(op=op, kernel=int4.kernel_for("conv_2d", w), params=params, inputs=(x.index,),
                    outputs=(y.index,), consts=consts)
 

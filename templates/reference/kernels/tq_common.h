@@ -12,15 +12,18 @@
 #define TQ_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define TQ_CLAMP(x, lo, hi) TQ_MIN(TQ_MAX((x), (lo)), (hi))
 
+/* gemmlowp adds a nudge of 2^30 (1 - 2^30 when negative) and divides by 2^31
+ * truncating toward zero; for a negative product that equals flooring
+ * (ab + 2^30) / 2^31 too, so one arithmetic shift serves both signs. */
 static inline int32_t tq_srdhm(int32_t a, int32_t b) {
   if (a == b && a == INT32_MIN) return INT32_MAX;
-  int64_t ab = (int64_t)a * (int64_t)b;
-  int32_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
-  return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+  return (int32_t)(((int64_t)a * b + (1 << 30)) >> 31);
 }
 
+/* Rounds half away from zero: floor(x / 2^e) + 1 when the remainder exceeds
+ * half (or equals it for x >= 0). exponent is 0..31. */
 static inline int32_t tq_rdbpot(int32_t x, int exponent) {
-  const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+  const int32_t mask = (int32_t)((1u << exponent) - 1u);
   const int32_t remainder = x & mask;
   const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
@@ -31,6 +34,15 @@ static inline int32_t tq_mbqm(int32_t x, int32_t multiplier, int shift) {
   const int left = shift > 0 ? shift : 0;
   const int right = shift > 0 ? 0 : -shift;
   return tq_rdbpot(tq_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+/* tq_mbqm for a multiplier from QuantizeMultiplier (in [2^30, 2^31), or 0),
+ * which is never INT32_MIN, so the product cannot saturate. */
+static inline int32_t tq_mbqm_q(int32_t x, int32_t multiplier, int shift) {
+  const int left = shift > 0 ? shift : 0;
+  const int right = shift > 0 ? 0 : -shift;
+  const int32_t high = (int32_t)(((int64_t)(int32_t)((uint32_t)x << left) * multiplier + (1 << 30)) >> 31);
+  return tq_rdbpot(high, right);
 }
 
 /* MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0). */
