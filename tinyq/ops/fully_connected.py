@@ -9,6 +9,7 @@ from tinyq.ir import Graph, Operator
 from tinyq.ops import int4
 from tinyq.ops.base import Lowered, OpSpec, unsupported
 from tinyq.ops.common import bias_array, fused_range, io, require_const, require_int8, requant_arrays
+from tinyq.ops.conv_2d import acc_init_arrays
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         input_offset=-x.quant.zp, filter_offset=filter_offset, output_offset=y.quant.zp,
         act_min=act_min, act_max=act_max, has_bias=bias is not None)
     consts = (int4.weights_const(w),  # int4 stays packed two per byte
-              *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()))
+              *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()),
+              *acc_init_arrays(w, bias, params.input_offset, axis=0,
+                               extra=params.input_offset * accum_depth * filter_offset))
     return Lowered(op=op, kernel=int4.kernel_for("fully_connected", w), params=params, inputs=(x.index,),
                    outputs=(y.index,), consts=consts)
 
