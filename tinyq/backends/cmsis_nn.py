@@ -15,6 +15,7 @@ import numpy as np
 
 from tinyq.backends import HOST, Backend, KernelOverride, Target, register
 from tinyq.backends import cmsis_nn_kernels as ck
+from tinyq.backends import cmsis_nn_mve as mve
 from tinyq.build.libraries import LIBRARIES
 from tinyq.ops.base import ConstArray, Lowered
 
@@ -138,9 +139,9 @@ def _softmax_reason(k: Lowered) -> str | None:
 
 def overrides(target: Target) -> dict[str, KernelOverride]:
     return {
-        "conv_2d": _conv(target),
+        "conv_2d": mve.with_conv(_conv(target), target),  # tinyq's Helium kernel where it applies
         "depthwise_conv_2d": _depthwise(target),
-        "fully_connected": _fully_connected(target),
+        "fully_connected": mve.with_fully_connected(_fully_connected(target), target),
         "average_pool_2d": _pool("arm_avgpool_s8", target),
         "max_pool_2d": _pool("arm_max_pool_s8", target),
         "add": KernelOverride(applies=elementwise_reason, function=lambda k: "arm_elementwise_add_s8"),

@@ -1,0 +1,207 @@
+/* See tq_mve_conv.h. */
+#include "tq_mve_conv.h"
+
+#include <string.h>
+
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#include <arm_mve.h>
+
+/* One 16-byte chunk of two rows against four channels: 2 row loads, 4 weight
+ * loads (one pointer, immediate offsets), 8 dot products. The accumulators
+ * must sit in even registers ("Te"), which is why the loop is written out. */
+#define TQ_MVE_STEP(op)                                  \
+  "vldrb.8 q0, [%[x0]], #16\n\t"                         \
+  "vldrb.8 q1, [%[x1]], #16\n\t"                         \
+  "vldrb.8 q2, [%[w], #16]\n\t"                          \
+  "vldrb.8 q3, [%[w]], #64\n\t"                          \
+  op " %[a0], q0, q3\n\t" op " %[b0], q1, q3\n\t"        \
+  "vldrb.8 q3, [%[w], #-32]\n\t"                         \
+  op " %[a1], q0, q2\n\t" op " %[b1], q1, q2\n\t"        \
+  "vldrb.8 q2, [%[w], #-16]\n\t"                         \
+  op " %[a2], q0, q3\n\t" op " %[b2], q1, q3\n\t"        \
+  op " %[a3], q0, q2\n\t" op " %[b3], q1, q2\n\t"
+
+/* Dot products of rows x0, x1 (chunks * 16 bytes) with one quad of packed
+ * channels at w; leaves w after the quad's weights, at its per-channel words. */
+static inline void tq_mve_dot_2x4(const int8_t *x0, const int8_t *x1, const int8_t **w, int32_t chunks,
+                                  int32x4_t *row0, int32x4_t *row1) {
+  int32_t a0, a1, a2, a3, b0, b1, b2, b3;
+  int32_t n = chunks - 1;
+  const int8_t *wp = *w;
+  int32x4_t va, vb;
+  __asm volatile(TQ_MVE_STEP("vmladav.s8")
+                 "lsrs %[n], %[n], #1\n\t" /* pairs of chunks left; carry: one more single */
+                 "bcc 2f\n\t"
+                 TQ_MVE_STEP("vmladava.s8")
+                 "2:\n\t"
+                 "beq 3f\n\t" /* flags still from lsrs: vector instructions leave them */
+                 "1:\n\t"
+                 TQ_MVE_STEP("vmladava.s8") TQ_MVE_STEP("vmladava.s8")
+                 "subs %[n], %[n], #1\n\t"
+                 "bne 1b\n\t"
+                 "3:\n\t"
+                 "vmov %q[va][2], %q[va][0], %[a0], %[a2]\n\t"
+                 "vmov %q[va][3], %q[va][1], %[a1], %[a3]\n\t"
+                 "vmov %q[vb][2], %q[vb][0], %[b0], %[b2]\n\t"
+                 "vmov %q[vb][3], %q[vb][1], %[b1], %[b3]\n\t"
+                 : [va] "=w"(va), [vb] "=w"(vb), [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2),
+                   [a3] "=&Te"(a3), [b0] "=&Te"(b0), [b1] "=&Te"(b1), [b2] "=&Te"(b2), [b3] "=&Te"(b3),
+                   [x0] "+r"(x0), [x1] "+r"(x1), [w] "+r"(wp), [n] "+r"(n)
+                 :
+                 : "q0", "q1", "q2", "q3", "memory", "cc");
+  *w = wp;
+  *row0 = va;
+  *row1 = vb;
+}
+
+typedef struct {
+  int32x4_t lo, hi, off; /* activation range and output offset, broadcast */
+} tq_mve_out;
+
+/* bias, requantize (TFLM's double rounding), offset and clamp 4 channels of one
+ * pixel; q: the quad's bias, multiplier, left shift, negative right shift */
+static inline int32x4_t tq_mve_requantize4(int32x4_t acc, const int32_t *q, const tq_mve_out *o) {
+  const int32x4_t right = vldrwq_s32(q + 12);
+  acc = vaddq_s32(acc, vldrwq_s32(q));
+  acc = vqrdmulhq_s32(vshlq_s32(acc, vldrwq_s32(q + 8)), vldrwq_s32(q + 4));
+  /* vrshl rounds half up; stepping negative values down by one first rounds half away from zero */
+  acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, right), 31));
+  acc = vaddq_s32(vrshlq_s32(acc, right), o->off);
+  return vminq_s32(vmaxq_s32(acc, o->lo), o->hi);
+}
+
+/* out0, out1 [0 .. out_d) for rows x0, x1 (chunks * 16 bytes each); a lone last
+ * row passes x1 == x0 and out1 == out0, which writes the same bytes twice. */
+__attribute__((noinline)) /* the dot products want every even register */
+static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t chunks, int32_t out_d,
+                         const tq_mve_out *o, int8_t *out0, int8_t *out1) {
+  int32x4_t r0, r1;
+  for (int32_t quads = out_d >> 2; quads > 0; quads--, out0 += 4, out1 += 4, w += 64) {
+    tq_mve_dot_2x4(x0, x1, &w, chunks, &r0, &r1);
+    const int32_t *q = (const int32_t *)(const void *)w;
+    vstrbq_s32(out0, tq_mve_requantize4(r0, q, o));
+    vstrbq_s32(out1, tq_mve_requantize4(r1, q, o));
+  }
+  if (out_d & 3) {
+    const mve_pred16_t keep = vctp32q((uint32_t)(out_d & 3));
+    tq_mve_dot_2x4(x0, x1, &w, chunks, &r0, &r1);
+    const int32_t *q = (const int32_t *)(const void *)w;
+    vstrbq_p_s32(out0, tq_mve_requantize4(r0, q, o), keep);
+    vstrbq_p_s32(out1, tq_mve_requantize4(r1, q, o), keep);
+  }
+}
+
+/* whole vectors, then one predicated vector for the rest */
+static inline void tq_mve_copy(int8_t *dst, const int8_t *src, int32_t n) {
+  for (; n >= 16; n -= 16, src += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(src));
+  if (n > 0) {
+    const mve_pred16_t p = vctp8q((uint32_t)n);
+    vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
+  }
+}
+
+static inline void tq_mve_fill(int8_t *dst, int8_t value, int32_t n) {
+  const int8x16_t v = vdupq_n_s8(value);
+  for (; n >= 16; n -= 16, dst += 16) vstrbq_s8(dst, v);
+  if (n > 0) vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
+}
+
+#else /* plain C: the same packed data, for builds without Helium */
+
+typedef struct {
+  int32_t lo, hi, off;
+} tq_mve_out;
+
+static int32_t tq_mve_requantize(int32_t acc, int32_t mult, int32_t lsh, int32_t rsh) {
+  int64_t product = (int64_t)(int32_t)((uint32_t)acc << lsh) * mult;
+  int32_t high = (acc << lsh) == INT32_MIN && mult == INT32_MIN ? INT32_MAX : (int32_t)((product + (1 << 30)) >> 31);
+  const int32_t e = -rsh;
+  const int32_t mask = (int32_t)((1u << e) - 1u);
+  const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
+  return (high >> e) + ((high & mask) > threshold ? 1 : 0);
+}
+
+static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t chunks, int32_t out_d,
+                         const tq_mve_out *o, int8_t *out0, int8_t *out1) {
+  const int two_rows = x1 != x0;
+  for (int32_t n0 = 0; n0 < out_d; n0 += 4, w += 64 * chunks + 64) {
+    const int32_t *q = (const int32_t *)(const void *)(w + 64 * chunks);
+    for (int32_t j = 0; j < 4 && n0 + j < out_d; j++) {
+      for (int r = 0; r < 1 + two_rows; r++) {
+        const int8_t *x = r ? x1 : x0;
+        int32_t acc = q[j];
+        for (int32_t c = 0; c < chunks; c++)
+          for (int32_t i = 0; i < 16; i++) acc += x[16 * c + i] * w[64 * c + 16 * j + i];
+        acc = tq_mve_requantize(acc, q[4 + j], q[8 + j], q[12 + j]) + o->off;
+        (r ? out1 : out0)[n0 + j] = (int8_t)(acc < o->lo ? o->lo : acc > o->hi ? o->hi : acc);
+      }
+    }
+  }
+}
+
+static inline void tq_mve_copy(int8_t *dst, const int8_t *src, int32_t n) { memcpy(dst, src, (size_t)n); }
+
+static inline void tq_mve_fill(int8_t *dst, int8_t value, int32_t n) { memset(dst, value, (size_t)n); }
+
+#endif
+
+/* The im2col row of output pixel (b, oy, ox): taps in filter order [ky][kx][c],
+ * taps outside the input hold the input zero point. */
+static void tq_mve_im2col(const tq_mve_conv_params *p, const int8_t *input, int32_t b, int32_t oy, int32_t ox,
+                          int8_t *row) {
+  const int8_t zero = (int8_t)(-p->input_offset);
+  const int32_t c = p->in_d, taps_w = p->filter_w * c;
+  const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+  const int32_t x_end = x0 + (p->filter_w - 1) * p->dilation_w;
+  for (int32_t ky = 0; ky < p->filter_h; ky++, row += taps_w) {
+    const int32_t y = y0 + ky * p->dilation_h;
+    if (y < 0 || y >= p->in_h) {
+      tq_mve_fill(row, zero, taps_w);
+      continue;
+    }
+    const int8_t *line = input + ((b * p->in_h + y) * p->in_w) * c;
+    if (p->dilation_w == 1 && x0 >= 0 && x_end < p->in_w) {
+      tq_mve_copy(row, line + x0 * c, taps_w);  /* the window's row is contiguous */
+      continue;
+    }
+    for (int32_t kx = 0; kx < p->filter_w; kx++) {
+      const int32_t x = x0 + kx * p->dilation_w;
+      if (x < 0 || x >= p->in_w)
+        tq_mve_fill(row + kx * c, zero, c);
+      else
+        tq_mve_copy(row + kx * c, line + x * c, c);
+    }
+  }
+}
+
+void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed, int8_t *output,
+                    int8_t *scratch) {
+  const int32_t chunks = (p->filter_h * p->filter_w * p->in_d + 15) / 16, row_bytes = 16 * chunks;
+  const int direct = p->filter_h == 1 && p->filter_w == 1 && p->pad_h == 0 && p->pad_w == 0 && p->in_d % 16 == 0;
+  const int8_t *w = (const int8_t *)(const void *)packed;
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+  const tq_mve_out o = {vdupq_n_s32(p->act_min), vdupq_n_s32(p->act_max), vdupq_n_s32(p->output_offset)};
+#else
+  const tq_mve_out o = {p->act_min, p->act_max, p->output_offset};
+#endif
+  const int8_t *rows[2];
+  int pending = 0;
+  for (int32_t b = 0; b < p->batches; b++) {
+    for (int32_t oy = 0; oy < p->out_h; oy++) {
+      for (int32_t ox = 0; ox < p->out_w; ox++) {
+        if (direct) {
+          rows[pending] = input + ((b * p->in_h + oy * p->stride_h) * p->in_w + ox * p->stride_w) * p->in_d;
+        } else {
+          rows[pending] = scratch + pending * row_bytes;
+          tq_mve_im2col(p, input, b, oy, ox, scratch + pending * row_bytes);
+        }
+        if (++pending == 2) {
+          tq_mve_block(rows[0], rows[1], w, chunks, p->out_d, &o, output, output + p->out_d);
+          output += 2 * p->out_d;
+          pending = 0;
+        }
+      }
+    }
+  }
+  if (pending) tq_mve_block(rows[0], rows[0], w, chunks, p->out_d, &o, output, output);
+}

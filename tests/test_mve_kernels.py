@@ -1,0 +1,129 @@
+"""tinyq's own Helium kernels (templates/cmsis_nn/kernels/tq_mve_*, chosen by the CMSIS-NN backend
+on MVE targets): bit-exact with TFLM under QEMU's Cortex-M55 over shape variants, and the
+plain C fallback of the same packed data on the host.
+
+The kernels do not call CMSIS-NN, so a model made only of their ops builds and runs without
+the library; only the host fallback test (whose build links the backend's library) needs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import numpy as np
+import pytest
+
+from test_conv import add_conv
+from test_fully_connected import fc_graph
+from tinyq.backends import cmsis_nn_mve as mve
+from tinyq.boards import get_board
+from tinyq.build import libraries
+from tinyq.cli import main
+from tinyq.driver import compile_graph
+from tinyq.tflite.builder import GraphBuilder
+from tinyq.verify import summarize, verify_host
+
+from conftest import shared_file
+from backend_models import merge, seeded
+
+needs_qemu = pytest.mark.skipif(
+    shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+
+# (input NHWC, conv options): odd channel counts (not multiples of 4 or 16), 1x1 rows read in
+# place (in_d 16, 32) and through im2col (in_d 17), paddings, strides, dilation, batches, an
+# odd number of output pixels (a lone last row), a left-shifting requantization, activations
+CONV_VARIANTS = [
+    ((1, 5, 5, 16), dict(cout=13, kernel=(1, 1), stride=(1, 1), padding="VALID")),
+    ((1, 7, 6, 32), dict(cout=8, kernel=(1, 1), stride=(2, 2), activation="RELU")),
+    ((2, 3, 5, 16), dict(cout=5, kernel=(1, 1), stride=(1, 1), bias=False, per_channel=False)),
+    ((1, 5, 4, 17), dict(cout=19, kernel=(1, 1), stride=(1, 1), activation="RELU6")),
+    ((1, 9, 7, 3), dict(cout=6, kernel=(3, 3), stride=(1, 1), padding="SAME", gain=300.0)),
+    ((1, 8, 8, 16), dict(cout=16, kernel=(3, 3), stride=(2, 2), padding="SAME", activation="RELU")),
+    ((2, 6, 5, 5), dict(cout=7, kernel=(3, 2), stride=(1, 2), dilation=(2, 1), padding="SAME")),
+    ((1, 13, 10, 1), dict(cout=11, kernel=(10, 4), stride=(2, 2), padding="SAME")),  # KWS's first layer
+    ((1, 6, 9, 2), dict(cout=3, kernel=(2, 5), stride=(3, 1), padding="VALID", bias=False)),
+]
+
+
+def conv_variants():
+    rng = seeded("mve-conv")
+    b = GraphBuilder("mve_conv")
+    outs = []
+    for i, (shape, options) in enumerate(CONV_VARIANTS):
+        x = b.input(shape, scale=float(rng.uniform(0.01, 0.1)), zero_point=int(rng.integers(-60, 60)))
+        outs.append(add_conv(b, rng, x, shape, **{"dilation": (1, 1), **options}))
+    return b.build(outs)
+
+
+# fully connected layers run as 1x1 convolutions over their batches: rows read in place (depth 32)
+# or copied (odd depths), a lone last row (3 batches), odd unit counts, per-tensor and per-channel
+FC_VARIANTS = [dict(batches=1, depth=32, units=21, per_channel=False, activation="RELU"),
+               dict(batches=3, depth=37, units=9, per_channel=True, bias=False),
+               dict(batches=2, depth=8, units=128, per_channel=False)]
+
+
+def variants():
+    rng = seeded("mve-fc")
+    return merge([conv_variants(), *(fc_graph(rng, **options) for options in FC_VARIANTS)], "mve_variants")
+
+
+def test_variants_choose_the_kernel_on_mve_only():
+    graph = variants()
+    m55 = compile_graph(graph, get_board("qemu-m55"), backend="cmsis-nn").source.choices
+    assert [c.function for c in m55] == [mve.CONV] * (len(CONV_VARIANTS) + len(FC_VARIANTS))
+    direct = [c.scratch_bytes == 0 for c in m55]
+    assert direct == [True, True, True] + [False] * 6 + [True, False, False]
+    host = compile_graph(graph, get_board("host"), backend="cmsis-nn").source.choices
+    assert not any(c.function == mve.CONV for c in host)
+
+
+@needs_qemu
+def test_variants_bit_exact_under_qemu_m55(tmp_path):
+    """No CMSIS-NN needed: the generated sources hold tinyq's kernel and no library call."""
+    from tinyq.run.qemu import verify_qemu
+    board = get_board("qemu-m55")
+    compiled = compile_graph(variants(), board, backend="cmsis-nn")
+    assert "tq_cmsis_nn.h" not in compiled.source.files and "tq_mve_conv.c" in compiled.source.files
+    report = verify_qemu(compiled, board, n_inputs=4, work_dir=tmp_path)
+    assert report.result.ok, summarize(report.result, compiled.graph)
+
+
+@pytest.mark.skipif(not libraries.available("cmsis-nn"),
+                    reason="set TINYQ_CMSIS_NN_DIR: the host build links the backend's library")
+def test_plain_c_fallback_bit_exact_on_host():
+    """The Helium build's sources compiled for the host (no MVE) run the C fallback."""
+    compiled = compile_graph(variants(), get_board("qemu-m55"), backend="cmsis-nn")
+    result = verify_host(compiled, get_board("host"), n_inputs=4)
+    assert result.ok, summarize(result, compiled.graph)
+
+
+def test_packing_pads_channels_and_depth():
+    rows = np.arange(5 * 20, dtype=np.int64).reshape(5, 20).astype(np.int8)
+    columns = [np.arange(5) + 100 * i for i in range(4)]
+    words = mve.pack_quads(rows, columns)
+    # 2 quads x (2 chunks x 4 channels x 16 bytes + 4 columns x 4 values)
+    assert words.dtype == np.int32 and words.size == 2 * (2 * 4 * 16 // 4 + 16)
+    quad1 = words[words.size // 2:]
+    weights = quad1[:32].view(np.int8).reshape(2, 4, 16)  # chunk, channel, byte
+    assert (weights[0, 0] == rows[4, :16]).all() and (weights[1, 0, :4] == rows[4, 16:]).all()
+    assert not weights[1, 0, 4:].any() and not weights[:, 1:].any()
+    assert quad1[32:].tolist() == [4, 0, 0, 0, 104, 0, 0, 0, 204, 0, 0, 0, 304, 0, 0, 0]
+
+
+def test_inspect_names_the_kernel(capsys):
+    main(["inspect", str(shared_file("models", "mlperf-tiny", "kws_dscnn_int8.tflite")), "--board", "qemu-m55",
+          "--backend", "cmsis-nn"])
+    # the first convolution, the four pointwise ones and the classifier
+    assert capsys.readouterr().out.count(mve.CONV) == 6
+
+
+def test_weights_with_a_zero_point_keep_the_library_call():
+    graph = fc_graph(seeded("mve-fc-zp"), depth=16, units=4, per_channel=False)
+    weights = next(t for t in graph.tensors if t.is_const and t.dtype == "int8")
+    quant = dataclasses.replace(weights.quant, zero_point=(3,))
+    tensors = tuple(dataclasses.replace(t, quant=quant) if t is weights else t for t in graph.tensors)
+    graph = dataclasses.replace(graph, tensors=tensors)
+    choice = compile_graph(graph, get_board("qemu-m55"), backend="cmsis-nn").source.choices[0]
+    assert choice.function == "arm_fully_connected_s8"

@@ -1,0 +1,136 @@
+"""tinyq's own Helium kernels inside the CMSIS-NN backend (templates/cmsis_nn/kernels/tq_mve_*).
+
+CMSIS-NN v7.0.0 spends most of a model's instructions in a few generic kernels:
+its convolutions multiply 4 pixels by 1 channel at a time, re-summing the
+channel's weights for the input offset in the inner loop (arm_nn_mat_mult_nt_t_s8).
+tinyq's kernels do what can be done offline offline: the weights are packed per
+quad of output channels and zero-padded to whole 16-byte vectors, the input
+offset is folded into the bias, the requantization shifts are split in two, and
+the inner loop is 2 pixels x 4 channels of bare 16-lane dot products.
+
+Each kernel here wraps the CMSIS-NN override of its op: where its condition holds
+(Helium target, a shape it handles) the op calls tinyq's kernel, otherwise the
+CMSIS-NN call as before. `tinyq inspect --backend cmsis-nn` names the function.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tinyq.backends import KernelOverride, Target
+from tinyq.ops.base import ConstArray, Lowered
+
+CONV = "tq_mve_conv_s8"
+LANES = 16  # int8 lanes of a Helium vector
+QUAD = 4  # output channels per block
+
+
+def _const(k: Lowered, name: str) -> np.ndarray | None:
+    return next((np.asarray(c.values) for c in k.consts if c.name == name), None)
+
+
+def _wrap32(values: np.ndarray) -> np.ndarray:
+    return ((values.astype(np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
+def _round_up(x: int, a: int) -> int:
+    return (x + a - 1) // a * a
+
+
+def conv_reason(k: Lowered, target: Target) -> str | None:
+    """Why tq_mve_conv_s8 does not run this conv_2d, or None when it does."""
+    p = k.params
+    if target.isa != "mve":
+        return "tinyq's Helium convolution needs an MVE target"
+    if p.in_d != p.filter_d:
+        return "grouped convolution"
+    return None
+
+
+def conv_chunks(p) -> int:
+    """16-byte vectors per im2col row (filter_h * filter_w * in_d, zero-padded)."""
+    return -(-p.filter_h * p.filter_w * p.in_d // LANES)
+
+
+def conv_direct(p) -> bool:
+    """A 1x1 unpadded convolution over whole vectors of channels reads its rows in place."""
+    return (p.filter_h, p.filter_w, p.pad_h, p.pad_w) == (1, 1, 0, 0) and p.in_d % LANES == 0
+
+
+def conv_scratch_bytes(p) -> int:
+    return 0 if conv_direct(p) else 2 * LANES * conv_chunks(p)  # two im2col rows
+
+
+def pack_quads(rows: np.ndarray, per_channel: list[np.ndarray]) -> np.ndarray:
+    """[N, K] int8 weights and per-channel int32 columns -> the kernel's int32 words: per quad of
+    channels, per 16-byte chunk of a row the quad's 4 chunks, then each column's 4 values
+    (zero padding past K and N; int32 words keep the record aligned for vector loads)."""
+    n, depth = rows.shape
+    chunks, quads = -(-depth // LANES), -(-n // QUAD)
+    weights = np.zeros((quads * QUAD, chunks * LANES), dtype=np.int8)
+    weights[:n, :depth] = rows
+    weights = weights.reshape(quads, QUAD, chunks, LANES).transpose(0, 2, 1, 3).reshape(quads, -1)
+    columns = np.zeros((quads * QUAD, len(per_channel)), dtype=np.int32)
+    for i, values in enumerate(per_channel):
+        columns[:n, i] = values
+    columns = columns.reshape(quads, QUAD, -1).transpose(0, 2, 1).reshape(quads, -1)
+    words = np.concatenate([weights.view("<i4"), columns.astype("<i4")], axis=1)
+    return words.reshape(-1).astype(np.int32)
+
+
+def requant_columns(k: Lowered, rows: np.ndarray, input_offset: int) -> list[np.ndarray]:
+    """bias + input_offset * row sums (wrapped to int32 as TFLM's sums wrap), multiplier,
+    left shift, negative right shift."""
+    bias = _const(k, "bias")
+    start = rows.astype(np.int64).sum(axis=1) * input_offset + (bias.astype(np.int64) if bias is not None else 0)
+    n = rows.shape[0]
+    shift = np.broadcast_to(_const(k, "shift").astype(np.int32), (n,))
+    multiplier = np.broadcast_to(_const(k, "multiplier").astype(np.int32), (n,))
+    return [_wrap32(start), multiplier, np.maximum(shift, 0), np.minimum(shift, 0)]
+
+
+def conv_consts(k: Lowered) -> tuple[ConstArray, ...]:
+    p = k.params
+    rows = _const(k, "filter").reshape(p.out_d, -1)
+    return (ConstArray("mve_packed", "int32_t", pack_quads(rows, requant_columns(k, rows, p.input_offset))),)
+
+
+def fc_reason(k: Lowered, target: Target) -> str | None:
+    """Why a fully connected layer does not run as tq_mve_conv_s8 (a 1x1 convolution over
+    `batches` pixels), or None when it does."""
+    if target.isa != "mve":
+        return "tinyq's Helium kernels need an MVE target"
+    if k.params.filter_offset:
+        return "weights with a zero point (the input sums would be needed at run time)"
+    return None
+
+
+def fc_consts(k: Lowered) -> tuple[ConstArray, ...]:
+    p = k.params
+    rows = _const(k, "filter").reshape(p.output_depth, p.accum_depth)
+    return (ConstArray("mve_packed", "int32_t", pack_quads(rows, requant_columns(k, rows, p.input_offset))),)
+
+
+def fc_scratch_bytes(p) -> int:
+    return 0 if p.accum_depth % LANES == 0 else 2 * LANES * (-(-p.accum_depth // LANES))
+
+
+def _switch(cmsis_nn: KernelOverride, mine, scratch, consts) -> KernelOverride:
+    return dataclasses.replace(
+        cmsis_nn,
+        scratch_bytes=lambda k: scratch(k.params) if mine(k) else cmsis_nn.scratch_bytes(k),
+        consts=lambda k: consts(k) if mine(k) else cmsis_nn.consts(k),
+        function=lambda k: CONV if mine(k) else cmsis_nn.function(k))
+
+
+def with_fully_connected(cmsis_nn: KernelOverride, target: Target) -> KernelOverride:
+    """The fully_connected override: tq_mve_conv_s8 where fc_reason allows, else `cmsis_nn`'s call."""
+    return _switch(cmsis_nn, lambda k: fc_reason(k, target) is None, fc_scratch_bytes, fc_consts)
+
+
+def with_conv(cmsis_nn: KernelOverride, target: Target) -> KernelOverride:
+    """The conv_2d override: tq_mve_conv_s8 where conv_reason allows, else `cmsis_nn`'s call."""
+
+    return _switch(cmsis_nn, lambda k: conv_reason(k, target) is None, conv_scratch_bytes, conv_consts)
