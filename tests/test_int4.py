@@ -194,6 +194,20 @@ def test_reference_s4_kernels_bit_exact(op):
     assert {f"{op}_s4"} == {k.kernel for k in compiled.lowered.ops}
 
 
+def test_s4_chain_writes_in_place():
+    """conv -> depthwise -> conv with int4 weights: the planner lets each output overwrite its dying
+    input (the s4 kernels keep the int8 kernels' loop order), checked layer by layer."""
+    rng = seeded("chain")
+    b = GraphBuilder("chain_s4")
+    x = _input(b, rng, (1, 12, 10, 8))
+    h = add_conv(b, rng, x, (1, 12, 10, 8), 16, (3, 3), activation="RELU")
+    d = add_depthwise(b, rng, h, (1, 12, 10, 16), 1, (3, 3), activation="RELU6")
+    y = add_conv(b, rng, d, (1, 12, 10, 16), 8, (3, 3), stride=(2, 2))
+    compiled = assert_bit_exact(b.build([y]), n_inputs=4, layers=True)
+    in_place = {compiled.lowered.ops[a.position].kernel for a in compiled.plan.aliases if a.kind == "in-place"}
+    assert in_place & {"conv_2d_s4", "depthwise_conv_2d_s4"}
+
+
 def test_per_channel_int4_fully_connected_is_refused_with_the_reason():
     rng = seeded("per-channel fc")
     b = GraphBuilder("fc_pc")

@@ -144,6 +144,9 @@ INPLACE: dict[str, InPlace] = {
     "conv_2d": InPlace(sliding_window, _WINDOW),
     **{name: InPlace(channel_window, _CHANNEL_WINDOW) for name in (
         "depthwise_conv_2d", "average_pool_2d", "max_pool_2d")},
+    # the int4 kernels (tq_*_s4.c) keep the int8 kernels' loops, reading weights from nibbles
+    "conv_2d_s4": InPlace(sliding_window, _WINDOW),
+    "depthwise_conv_2d_s4": InPlace(channel_window, _CHANNEL_WINDOW),
 }
 
 
