@@ -14,6 +14,9 @@ typedef struct {
   int32_t act_min, act_max;
   const int32_t *multiplier; /* one per output channel */
   const int8_t *shift;
+  /* bias + input_offset * (sum of the channel's weights), computed offline: the
+   * accumulator's start for an output whose window lies wholly inside the input. */
+  const int32_t *acc_init;
 } tq_depthwise_conv_2d_params_t;
 
 void tq_depthwise_conv_2d_s8(const tq_depthwise_conv_2d_params_t *p, const int8_t *input,
