@@ -35,8 +35,8 @@ def seeded(*key) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(repr(("int4",) + key).encode()))
 
 
-def _weights(b, rng, shape, dtype, scales, axis):
-    return b.const(rng.integers(-8, 8, size=shape), dtype, scale=scales, zero_point=0, axis=axis)
+def _weights(b, rng, shape, dtype, scales, axis, zero_point=0):
+    return b.const(rng.integers(-8, 8, size=shape), dtype, scale=scales, zero_point=zero_point, axis=axis)
 
 
 def _output(b, rng, shape):
@@ -80,11 +80,11 @@ def add_depthwise(b, rng, x, x_shape, multiplier, kernel, stride=(1, 1), dilatio
     return y
 
 
-def add_fc(b, rng, x, x_shape, units, bias=True, activation="NONE", per_channel=False, dtype="int4"):
+def add_fc(b, rng, x, x_shape, units, bias=True, activation="NONE", per_channel=False, dtype="int4", zero_point=0):
     depth = x_shape[-1] if len(x_shape) == 2 else int(np.prod(x_shape[1:]))
     batches = int(np.prod(x_shape)) // depth
     scales = rng.uniform(0.002, 0.03, size=units if per_channel else 1)
-    wt = _weights(b, rng, (units, depth), dtype, scales, 0)
+    wt = _weights(b, rng, (units, depth), dtype, scales, 0, zero_point)
     bt = b.const(rng.integers(-3000, 3000, size=units), "int32", scale=b._tensors[x].quant.s * scales,
                  zero_point=0) if bias else -1
     y = _output(b, rng, (batches, units))
@@ -131,12 +131,13 @@ def depthwise_graph():
 def fc_graph():
     rng = seeded("fc")
     b = GraphBuilder("fc_s4")
-    shapes = [(1, 37), (3, 21), (2, 40), (1, 2, 3, 5)]
+    shapes = [(1, 37), (3, 21), (2, 40), (1, 2, 3, 5), (2, 13)]
     x = [_input(b, rng, s) for s in shapes]
     outs = [add_fc(b, rng, x[0], shapes[0], 5),  # odd depth and 185 nibbles
             add_fc(b, rng, x[1], shapes[1], 9, bias=False, activation="RELU"),
             add_fc(b, rng, x[2], shapes[2], 16, activation="RELU6"),
-            add_fc(b, rng, x[3], shapes[3], 3)]  # 4-D input flattened
+            add_fc(b, rng, x[3], shapes[3], 3),  # 4-D input flattened
+            add_fc(b, rng, x[4], shapes[4], 6, zero_point=3)]  # a weight zero point: TFLM's filter offset
     return b.build(outs)
 
 
@@ -232,6 +233,7 @@ EXPECTED["mve"] = EXPECTED["scalar"] - {"arm_depthwise_conv_s4_opt"} | {"arm_con
 GROUPED = "grouped convolution: CMSIS-NN's s4 convolutions take no groups"
 MULTIPLIER = "arm_depthwise_conv_s4 misreads the packed filter of an odd input depth with a depth multiplier"
 PADDED = "arm_depthwise_conv_s4 misreads the packed filter of an odd input depth at padded windows"
+OFFSET = "int4 weights with a zero point: arm_fully_connected_s4 ignores the filter offset"
 
 
 @pytest.mark.parametrize("isa", sorted(EXPECTED))
@@ -241,7 +243,7 @@ def test_cmsis_nn_s4_kernel_choice(isa):
     choices = [c for make in GRAPHS.values() for c in choose_kernels(backend, lower_graph(make()).ops)]
     assert {c.function for c in choices if c.backend == "cmsis-nn"} == EXPECTED[isa]
     fallbacks = [c.reason for c in choices if c.backend == "reference"]
-    assert fallbacks == [GROUPED, MULTIPLIER] if isa == "scalar" else [GROUPED, PADDED, MULTIPLIER]
+    assert fallbacks == [GROUPED, MULTIPLIER, OFFSET] if isa == "scalar" else [GROUPED, PADDED, MULTIPLIER, OFFSET]
 
 
 @needs_cmsis_nn

@@ -35,10 +35,7 @@ void tq_conv_2d_s4(const tq_conv_2d_s4_params_t *p, const int8_t *input, const i
             const int32_t w_row = oc * filter_size + fy * fw * fd;
             for (int32_t fx = fx0; fx < fx1; ++fx) {
               const int8_t *x = x_row + (ix0 + fx * dil_w) * in_d;
-              const int32_t w = w_row + fx * fd;
-              for (int32_t c = 0; c < fd; ++c) {
-                acc += tq_s4_at(packed_filter, w + c) * (x[c] + input_offset);
-              }
+              acc += tq_s4_dot(packed_filter, w_row + fx * fd, x, fd, input_offset);
             }
           }
           if (bias) acc += bias[oc];
