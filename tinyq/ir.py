@@ -71,6 +71,8 @@ class Tensor:
 
     @property
     def nbytes(self) -> int:
+        if self.dtype == "int4":  # packed two per byte, as in the file and in flash (data holds one per byte)
+            return (self.numel + 1) // 2
         return self.numel * DTYPES[self.dtype][1]
 
 
