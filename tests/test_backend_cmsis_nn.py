@@ -47,10 +47,12 @@ def test_per_op_models_reach_every_kernel():
                    "arm_max_pool_s8", "arm_elementwise_add_s8", "arm_elementwise_mul_s8", "arm_softmax_s8",
                    "arm_softmax_s8_s16"},
     }
-    # on Helium tinyq's own kernel (tests/test_mve_kernels.py) runs the 1x1, 1xN and fully connected layers
+    # on Helium tinyq's own kernels (tests/test_mve_kernels.py) run the 1x1, 1xN, fully connected and
+    # multiplier-1 depthwise layers
     expected["mve"] = expected["scalar"] - {"arm_depthwise_conv_3x3_s8", "arm_convolve_1x1_s8_fast",
                                             "arm_convolve_1x1_s8", "arm_convolve_1_x_n_s8", "arm_fully_connected_s8",
-                                            "arm_fully_connected_per_channel_s8"} | {"tq_mve_conv_s8"}
+                                            "arm_fully_connected_per_channel_s8", "arm_depthwise_conv_s8_opt"}
+    expected["mve"] |= {"tq_mve_conv_s8", "tq_mve_depthwise_s8"}
     for isa, functions in expected.items():
         backend = get_backend("cmsis-nn").for_target(Target(isa=isa))
         seen = {c.function for make in MODELS.values() for c in choose_kernels(backend, lower_graph(make()).ops)}

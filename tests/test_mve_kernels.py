@@ -1,6 +1,6 @@
 """tinyq's own Helium kernels (templates/cmsis_nn/kernels/tq_mve_*, chosen by the CMSIS-NN backend
-on MVE targets): bit-exact with TFLM under QEMU's Cortex-M55 over shape variants, and the
-plain C fallback of the same packed data on the host.
+on MVE targets) for convolutions, fully connected and depthwise layers: bit-exact with TFLM under
+QEMU's Cortex-M55 over shape variants, and the plain C fallback of the same packed data on the host.
 
 The kernels do not call CMSIS-NN, so a model made only of their ops builds and runs without
 the library; only the host fallback test (whose build links the backend's library) needs it.
@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from test_conv import add_conv
+from test_depthwise_conv import add_depthwise
 from test_fully_connected import fc_graph
 from tinyq.backends import cmsis_nn_mve as mve
 from tinyq.boards import get_board
@@ -64,16 +65,40 @@ FC_VARIANTS = [dict(batches=1, depth=32, units=21, per_channel=False, activation
                dict(batches=2, depth=8, units=128, per_channel=False)]
 
 
+# depthwise (multiplier 1): the 3x3 fast path (channels a multiple of 16, padded borders read a row of
+# zero points), and the general path: odd channel counts, other windows, strides, dilation, batches
+DEPTHWISE_VARIANTS = [
+    ((1, 6, 5, 32), dict(kernel=(3, 3), stride=(1, 1), padding="SAME", activation="RELU")),
+    ((2, 7, 4, 16), dict(kernel=(3, 3), stride=(2, 2), padding="SAME", gain=300.0)),
+    ((1, 5, 6, 16), dict(kernel=(3, 3), stride=(1, 1), padding="VALID", bias=False)),
+    ((1, 7, 7, 21), dict(kernel=(3, 3), stride=(1, 1), padding="SAME", activation="RELU6")),
+    ((1, 9, 6, 5), dict(kernel=(5, 4), stride=(2, 1), padding="SAME", per_channel=False)),
+    ((2, 6, 7, 19), dict(kernel=(3, 3), stride=(1, 2), dilation=(2, 1), padding="SAME")),
+]
+
+
+def depthwise_variants():
+    rng = seeded("mve-depthwise")
+    b = GraphBuilder("mve_depthwise")
+    outs = []
+    for shape, options in DEPTHWISE_VARIANTS:
+        x = b.input(shape, scale=float(rng.uniform(0.01, 0.1)), zero_point=int(rng.integers(-60, 60)))
+        outs.append(add_depthwise(b, rng, x, shape, multiplier=1, **{"dilation": (1, 1), **options}))
+    return b.build(outs)
+
+
 def variants():
     rng = seeded("mve-fc")
-    return merge([conv_variants(), *(fc_graph(rng, **options) for options in FC_VARIANTS)], "mve_variants")
+    return merge([conv_variants(), *(fc_graph(rng, **options) for options in FC_VARIANTS), depthwise_variants()],
+                 "mve_variants")
 
 
 def test_variants_choose_the_kernel_on_mve_only():
     graph = variants()
     m55 = compile_graph(graph, get_board("qemu-m55"), backend="cmsis-nn").source.choices
-    assert [c.function for c in m55] == [mve.CONV] * (len(CONV_VARIANTS) + len(FC_VARIANTS))
-    direct = [c.scratch_bytes == 0 for c in m55]
+    convs = len(CONV_VARIANTS) + len(FC_VARIANTS)
+    assert [c.function for c in m55] == [mve.CONV] * convs + [mve.DEPTHWISE] * len(DEPTHWISE_VARIANTS)
+    direct = [c.scratch_bytes == 0 for c in m55[:convs]]
     assert direct == [True, True, True] + [False] * 6 + [True, False, False]
     host = compile_graph(graph, get_board("host"), backend="cmsis-nn").source.choices
     assert not any(c.function == mve.CONV for c in host)
@@ -85,7 +110,8 @@ def test_variants_bit_exact_under_qemu_m55(tmp_path):
     from tinyq.run.qemu import verify_qemu
     board = get_board("qemu-m55")
     compiled = compile_graph(variants(), board, backend="cmsis-nn")
-    assert "tq_cmsis_nn.h" not in compiled.source.files and "tq_mve_conv.c" in compiled.source.files
+    files = compiled.source.files
+    assert "tq_cmsis_nn.h" not in files and "tq_mve_conv.c" in files and "tq_mve_depthwise.c" in files
     report = verify_qemu(compiled, board, n_inputs=4, work_dir=tmp_path)
     assert report.result.ok, summarize(report.result, compiled.graph)
 
@@ -115,8 +141,18 @@ def test_packing_pads_channels_and_depth():
 def test_inspect_names_the_kernel(capsys):
     main(["inspect", str(shared_file("models", "mlperf-tiny", "kws_dscnn_int8.tflite")), "--board", "qemu-m55",
           "--backend", "cmsis-nn"])
-    # the first convolution, the four pointwise ones and the classifier
-    assert capsys.readouterr().out.count(mve.CONV) == 6
+    # the first convolution, the four pointwise ones and the classifier; the four depthwise ones
+    out = capsys.readouterr().out
+    assert out.count(mve.CONV) == 6 and out.count(mve.DEPTHWISE) == 4
+
+
+def test_depth_multipliers_keep_the_library_call():
+    rng = seeded("mve-dw-mult")
+    b = GraphBuilder("dw_mult")
+    x = b.input((1, 5, 5, 4), scale=0.05, zero_point=3)
+    y = add_depthwise(b, rng, x, (1, 5, 5, 4), multiplier=2, kernel=(3, 3), stride=(1, 1), dilation=(1, 1))
+    choice = compile_graph(b.build([y]), get_board("qemu-m55"), backend="cmsis-nn").source.choices[0]
+    assert choice.function.startswith("arm_depthwise_conv")
 
 
 def test_weights_with_a_zero_point_keep_the_library_call():

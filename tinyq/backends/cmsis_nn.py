@@ -140,7 +140,7 @@ def _softmax_reason(k: Lowered) -> str | None:
 def overrides(target: Target) -> dict[str, KernelOverride]:
     return {
         "conv_2d": mve.with_conv(_conv(target), target),  # tinyq's Helium kernel where it applies
-        "depthwise_conv_2d": _depthwise(target),
+        "depthwise_conv_2d": mve.with_depthwise(_depthwise(target), target),
         "fully_connected": mve.with_fully_connected(_fully_connected(target), target),
         "average_pool_2d": _pool("arm_avgpool_s8", target),
         "max_pool_2d": _pool("arm_max_pool_s8", target),

@@ -23,6 +23,11 @@ from tinyq.backends import KernelOverride, Target
 from tinyq.ops.base import ConstArray, Lowered
 
 CONV = "tq_mve_conv_s8"
+DEPTHWISE = "tq_mve_depthwise_s8"
+DW_GROUP = 16  # depthwise channels per vector
+# the kernel's four accumulators hold these channels of a group, in this order
+DW_ORDER = (0, 4, 8, 12, 2, 6, 10, 14, 1, 5, 9, 13, 3, 7, 11, 15)
+DW_MAX_TAPS = 64  # TQ_MVE_DW_MAX_TAPS
 LANES = 16  # int8 lanes of a Helium vector
 QUAD = 4  # output channels per block
 
@@ -117,12 +122,52 @@ def fc_scratch_bytes(p) -> int:
     return 0 if p.accum_depth % LANES == 0 else 2 * LANES * (-(-p.accum_depth // LANES))
 
 
-def _switch(cmsis_nn: KernelOverride, mine, scratch, consts) -> KernelOverride:
+def depthwise_reason(k: Lowered, target: Target) -> str | None:
+    """Why tq_mve_depthwise_s8 does not run this depthwise convolution, or None when it does."""
+    p = k.params
+    if target.isa != "mve":
+        return "tinyq's Helium kernels need an MVE target"
+    if p.depth_multiplier != 1:
+        return "depth multiplier above 1"
+    if p.filter_h * p.filter_w > DW_MAX_TAPS:
+        return f"more than {DW_MAX_TAPS} taps"
+    return None
+
+
+def pack_depthwise(taps: np.ndarray, per_channel: list[np.ndarray]) -> np.ndarray:
+    """[T, C] int8 taps and per-channel int32 columns -> the kernel's int32 words: per group of 16
+    channels, each tap's 16 weights, then each column's 16 values in DW_ORDER."""
+    n_taps, channels = taps.shape
+    groups = -(-channels // DW_GROUP)
+    weights = np.zeros((n_taps, groups * DW_GROUP), dtype=np.int8)
+    weights[:, :channels] = taps
+    weights = weights.reshape(n_taps, groups, DW_GROUP).transpose(1, 0, 2).reshape(groups, -1)
+    columns = np.zeros((groups * DW_GROUP, len(per_channel)), dtype=np.int32)
+    for i, values in enumerate(per_channel):
+        columns[:channels, i] = values
+    columns = columns.reshape(groups, DW_GROUP, -1)[:, list(DW_ORDER)].transpose(0, 2, 1).reshape(groups, -1)
+    return np.concatenate([weights.view("<i4"), columns.astype("<i4")], axis=1).reshape(-1).astype(np.int32)
+
+
+def depthwise_consts(k: Lowered) -> tuple[ConstArray, ...]:
+    p = k.params
+    taps = _const(k, "filter").reshape(p.filter_h * p.filter_w, p.in_d)
+    columns = requant_columns(k, taps.T, p.input_offset)
+    return (ConstArray("mve_packed", "int32_t", pack_depthwise(taps, columns)),)
+
+
+def _switch(cmsis_nn: KernelOverride, mine, scratch, consts, function: str = CONV) -> KernelOverride:
     return dataclasses.replace(
         cmsis_nn,
         scratch_bytes=lambda k: scratch(k.params) if mine(k) else cmsis_nn.scratch_bytes(k),
         consts=lambda k: consts(k) if mine(k) else cmsis_nn.consts(k),
-        function=lambda k: CONV if mine(k) else cmsis_nn.function(k))
+        function=lambda k: function if mine(k) else cmsis_nn.function(k))
+
+
+def with_depthwise(cmsis_nn: KernelOverride, target: Target) -> KernelOverride:
+    """The depthwise_conv_2d override: tq_mve_depthwise_s8 where depthwise_reason allows."""
+    return _switch(cmsis_nn, lambda k: depthwise_reason(k, target) is None, lambda p: 0, depthwise_consts,
+                   DEPTHWISE)
 
 
 def with_fully_connected(cmsis_nn: KernelOverride, target: Target) -> KernelOverride:

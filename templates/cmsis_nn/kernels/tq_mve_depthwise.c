@@ -1,0 +1,205 @@
+/* See tq_mve_depthwise.h. */
+#include "tq_mve_depthwise.h"
+
+#include <string.h>
+
+/* 3x3 windows over at most this many channels take the fast path (a stack row of zero points) */
+#define TQ_MVE_DW_FAST_MAX_CH 256
+
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#include <arm_mve.h>
+
+/* requantize (TFLM's double rounding), offset and clamp 4 lanes; q: multiplier,
+ * left shift and negative right shift, 16 words apart */
+static inline int32x4_t tq_mve_dw_requantize(int32x4_t acc, const int32_t *q, int32x4_t lo, int32x4_t hi,
+                                              int32x4_t off) {
+  const int32x4_t right = vldrwq_s32(q + 32);
+  acc = vqrdmulhq_s32(vshlq_s32(acc, vldrwq_s32(q + 16)), vldrwq_s32(q));
+  /* vrshl rounds half up; stepping negative values down by one first rounds half away from zero */
+  acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, right), 31));
+  acc = vaddq_s32(vrshlq_s32(acc, right), off);
+  return vminq_s32(vmaxq_s32(acc, lo), hi);
+}
+
+/* 16 channels as int8 lanes: vmullb/vmullt give the even and odd channels' int16
+ * products, vmovlb/vmovlt widen each to int32, so four accumulators hold the
+ * channels {0,4,8,12}, {2,6,10,14}, {1,5,9,13}, {3,7,11,15}. A group record:
+ * per tap 16 weights, then bias, multiplier, left shift and right shift, each
+ * as 4 vectors in accumulator order. */
+typedef struct {
+  int32x4_t a[4];
+} tq_mve_dw_acc;
+
+static inline void tq_mve_dw_mac(tq_mve_dw_acc *acc, int8x16_t x, int8x16_t k) {
+  const int16x8_t even = vmullbq_int_s8(x, k), odd = vmulltq_int_s8(x, k);
+  acc->a[0] = vaddq_s32(acc->a[0], vmovlbq_s16(even));
+  acc->a[1] = vaddq_s32(acc->a[1], vmovltq_s16(even));
+  acc->a[2] = vaddq_s32(acc->a[2], vmovlbq_s16(odd));
+  acc->a[3] = vaddq_s32(acc->a[3], vmovltq_s16(odd));
+}
+
+static inline void tq_mve_dw_finish(const tq_mve_dw_params *p, int32x4_t a0, int32x4_t a1, int32x4_t a2,
+                                    int32x4_t a3, const int32_t *q, int8_t *out, mve_pred16_t live) {
+  const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max), off = vdupq_n_s32(p->output_offset);
+  a0 = tq_mve_dw_requantize(a0, q + 16, lo, hi, off);
+  a1 = tq_mve_dw_requantize(a1, q + 20, lo, hi, off);
+  a2 = tq_mve_dw_requantize(a2, q + 24, lo, hi, off);
+  a3 = tq_mve_dw_requantize(a3, q + 28, lo, hi, off);
+  const int16x8_t even = vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), a0), a1);
+  const int16x8_t odd = vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), a2), a3);
+  vstrbq_p_s8(out, vmovntq_s16(vmovnbq_s16(vdupq_n_s8(0), even), odd), live);
+}
+
+/* One output pixel: `valid` taps read input + offsets[i] (weights of tap index[i]),
+ * `missing` taps (outside the input) count as the zero point. */
+static void tq_mve_dw_pixel(const tq_mve_dw_params *p, const int8_t *input, const int32_t *offsets,
+                            const int32_t *index, int32_t valid, const int32_t *missing, int32_t n_missing,
+                            const int32_t *packed, int8_t *out) {
+  const int32_t taps = p->filter_h * p->filter_w, channels = p->channels;
+  const int8x16_t zero = vdupq_n_s8((int8_t)-p->input_offset);
+  for (int32_t c = 0; c < channels; c += 16, packed += 4 * taps + 64, input += 16, out += 16) {
+    const int8_t *w = (const int8_t *)(const void *)packed;
+    const int32_t *q = packed + 4 * taps;
+    const mve_pred16_t live = vctp8q((uint32_t)(channels - c));
+    tq_mve_dw_acc acc = {{vldrwq_s32(q), vldrwq_s32(q + 4), vldrwq_s32(q + 8), vldrwq_s32(q + 12)}};
+    for (int32_t i = 0; i < valid; i++)
+      tq_mve_dw_mac(&acc, vldrbq_z_s8(input + offsets[i], live), vldrbq_s8(w + 16 * index[i]));
+    for (int32_t i = 0; i < n_missing; i++) tq_mve_dw_mac(&acc, zero, vldrbq_s8(w + 16 * missing[i]));
+    tq_mve_dw_finish(p, acc.a[0], acc.a[1], acc.a[2], acc.a[3], q, out, live);
+  }
+}
+
+/* tap t's 16 input bytes, its 16 weights at `weights` (an addressing mode) */
+#define TQ_MVE_DW_TAP(t, weights)                         \
+  "vldrb.8 q0, [%[t" #t "]], #16\n\t"                     \
+  "vldrb.8 q1, " weights "\n\t"                           \
+  "vmullb.s8 q2, q0, q1\n\t"                              \
+  "vmullt.s8 q3, q0, q1\n\t"                              \
+  "vmovlb.s16 q0, q2\n\t"                                 \
+  "vadd.i32 %q[a0], %q[a0], q0\n\t"                       \
+  "vmovlt.s16 q0, q2\n\t"                                 \
+  "vadd.i32 %q[a1], %q[a1], q0\n\t"                       \
+  "vmovlb.s16 q0, q3\n\t"                                 \
+  "vadd.i32 %q[a2], %q[a2], q0\n\t"                       \
+  "vmovlt.s16 q0, q3\n\t"                                 \
+  "vadd.i32 %q[a3], %q[a3], q0\n\t"
+
+/* A 3x3 window over channels a multiple of 16: nine pointers walk the taps
+ * (written out: the compiler spills them otherwise); a tap outside the input
+ * points at a row of zero points. */
+__attribute__((noinline)) /* the taps want ten registers */
+static void tq_mve_dw_pixel_3x3(const tq_mve_dw_params *p, const int8_t *const *tap, const int32_t *packed,
+                                int8_t *out) {
+  const int8_t *t0 = tap[0], *t1 = tap[1], *t2 = tap[2], *t3 = tap[3], *t4 = tap[4], *t5 = tap[5];
+  const int8_t *t6 = tap[6], *t7 = tap[7], *t8 = tap[8];
+  for (int32_t groups = p->channels >> 4; groups > 0; groups--, packed += 4 * 9 + 64, out += 16) {
+    const int8_t *w = (const int8_t *)(const void *)packed;
+    const int32_t *q = packed + 4 * 9;
+    int32x4_t a0 = vldrwq_s32(q), a1 = vldrwq_s32(q + 4), a2 = vldrwq_s32(q + 8), a3 = vldrwq_s32(q + 12);
+    /* immediate offsets reach 127 bytes: tap 7's load moves the weight pointer on */
+    __asm volatile(TQ_MVE_DW_TAP(0, "[%[w]]") TQ_MVE_DW_TAP(1, "[%[w], #16]") TQ_MVE_DW_TAP(2, "[%[w], #32]")
+                   TQ_MVE_DW_TAP(3, "[%[w], #48]") TQ_MVE_DW_TAP(4, "[%[w], #64]") TQ_MVE_DW_TAP(5, "[%[w], #80]")
+                   TQ_MVE_DW_TAP(6, "[%[w], #96]") TQ_MVE_DW_TAP(7, "[%[w], #112]!") TQ_MVE_DW_TAP(8, "[%[w], #16]")
+                   : [a0] "+w"(a0), [a1] "+w"(a1), [a2] "+w"(a2), [a3] "+w"(a3), [t0] "+r"(t0), [t1] "+r"(t1),
+                     [t2] "+r"(t2), [t3] "+r"(t3), [t4] "+r"(t4), [t5] "+r"(t5), [t6] "+r"(t6), [t7] "+r"(t7),
+                     [t8] "+r"(t8), [w] "+r"(w)
+                   :
+                   : "q0", "q1", "q2", "q3", "memory");
+    tq_mve_dw_finish(p, a0, a1, a2, a3, q, out, vctp8q(16));
+  }
+}
+
+#define TQ_MVE_DW_FAST_3X3(p) \
+  ((p)->filter_h == 3 && (p)->filter_w == 3 && (p)->channels % 16 == 0 && (p)->channels <= TQ_MVE_DW_FAST_MAX_CH)
+
+static void tq_mve_dw_3x3(const tq_mve_dw_params *p, const int8_t *input, const int32_t *packed, int8_t *output) {
+  const int32_t channels = p->channels;
+  int8_t zeros[TQ_MVE_DW_FAST_MAX_CH];
+  const int8_t *tap[9];
+  memset(zeros, (int8_t)-p->input_offset, (size_t)channels);
+  for (int32_t b = 0; b < p->batches; b++) {
+    for (int32_t oy = 0; oy < p->out_h; oy++) {
+      const int32_t y0 = oy * p->stride_h - p->pad_h;
+      for (int32_t ox = 0; ox < p->out_w; ox++, output += channels) {
+        const int32_t x0 = ox * p->stride_w - p->pad_w;
+        for (int32_t ky = 0, t = 0; ky < 3; ky++) {
+          const int32_t y = y0 + ky * p->dilation_h;
+          const int8_t *line = input + (b * p->in_h + y) * p->in_w * channels;
+          for (int32_t kx = 0; kx < 3; kx++, t++) {
+            const int32_t x = x0 + kx * p->dilation_w;
+            tap[t] = (y < 0 || y >= p->in_h || x < 0 || x >= p->in_w) ? zeros : line + x * channels;
+          }
+        }
+        tq_mve_dw_pixel_3x3(p, tap, packed, output);
+      }
+    }
+  }
+}
+
+#else /* plain C: the same records, for builds without Helium */
+
+static int32_t tq_mve_dw_requantize1(int32_t acc, int32_t mult, int32_t lsh, int32_t rsh) {
+  const int32_t shifted = (int32_t)((uint32_t)acc << lsh);
+  const int64_t product = (int64_t)shifted * mult;
+  const int32_t high =
+      shifted == INT32_MIN && mult == INT32_MIN ? INT32_MAX : (int32_t)((product + (1 << 30)) >> 31);
+  const int32_t e = -rsh, mask = (int32_t)((1u << e) - 1u);
+  const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
+  return (high >> e) + ((high & mask) > threshold ? 1 : 0);
+}
+
+static void tq_mve_dw_pixel(const tq_mve_dw_params *p, const int8_t *input, const int32_t *offsets,
+                            const int32_t *index, int32_t valid, const int32_t *missing, int32_t n_missing,
+                            const int32_t *packed, int8_t *out) {
+  static const int8_t lane_of[16] = {0, 8, 4, 12, 1, 9, 5, 13, 2, 10, 6, 14, 3, 11, 7, 15};
+  const int32_t taps = p->filter_h * p->filter_w, channels = p->channels;
+  for (int32_t c = 0; c < channels; c += 16, packed += 4 * taps + 64) {
+    const int8_t *w = (const int8_t *)(const void *)packed;
+    const int32_t *q = packed + 4 * taps;
+    for (int32_t j = 0; j < 16 && c + j < channels; j++) {
+      const int32_t lane = lane_of[j]; /* accumulator order: {0,4,8,12}, {2,6,10,14}, {1,5,9,13}, {3,7,11,15} */
+      int32_t acc = q[lane];
+      for (int32_t i = 0; i < valid; i++) acc += input[offsets[i] + c + j] * w[16 * index[i] + j];
+      for (int32_t i = 0; i < n_missing; i++) acc += -p->input_offset * w[16 * missing[i] + j];
+      acc = tq_mve_dw_requantize1(acc, q[16 + lane], q[32 + lane], q[48 + lane]) + p->output_offset;
+      out[c + j] = (int8_t)(acc < p->act_min ? p->act_min : acc > p->act_max ? p->act_max : acc);
+    }
+  }
+}
+
+#define TQ_MVE_DW_FAST_3X3(p) 0
+#define tq_mve_dw_3x3(p, input, packed, output) ((void)0)
+
+#endif
+
+void tq_mve_depthwise_s8(const tq_mve_dw_params *p, const int8_t *input, const int32_t *packed, int8_t *output) {
+  const int32_t channels = p->channels;
+  int32_t offsets[TQ_MVE_DW_MAX_TAPS], index[TQ_MVE_DW_MAX_TAPS], missing[TQ_MVE_DW_MAX_TAPS];
+  if (TQ_MVE_DW_FAST_3X3(p)) {
+    tq_mve_dw_3x3(p, input, packed, output);
+    return;
+  }
+  for (int32_t b = 0; b < p->batches; b++) {
+    for (int32_t oy = 0; oy < p->out_h; oy++) {
+      const int32_t y0 = oy * p->stride_h - p->pad_h;
+      for (int32_t ox = 0; ox < p->out_w; ox++, output += channels) {
+        const int32_t x0 = ox * p->stride_w - p->pad_w;
+        const int8_t *origin = input + ((b * p->in_h + y0) * p->in_w + x0) * channels;
+        int32_t valid = 0, n_missing = 0, t = 0;
+        for (int32_t ky = 0; ky < p->filter_h; ky++) {
+          const int32_t y = y0 + ky * p->dilation_h;
+          for (int32_t kx = 0; kx < p->filter_w; kx++, t++) {
+            const int32_t x = x0 + kx * p->dilation_w;
+            if (y < 0 || y >= p->in_h || x < 0 || x >= p->in_w) {
+              missing[n_missing++] = t;
+            } else {
+              offsets[valid] = (ky * p->dilation_h * p->in_w + kx * p->dilation_w) * channels;
+              index[valid++] = t;
+            }
+          }
+        }
+        tq_mve_dw_pixel(p, origin, offsets, index, valid, missing, n_missing, packed, output);
+      }
+    }
+  }
+}
