@@ -1,25 +1,32 @@
 #include "tq_add.h"
 
 /* reference_integer_ops::AddFunc: both inputs rescaled to a common fixed-point
- * scale (left_shift bits of headroom), summed, rescaled to the output. */
-static inline int8_t tq_add_one(const tq_add_params_t *p, int8_t x, int8_t y) {
-  const int32_t a = (int32_t)((uint32_t)(x + p->input1_offset) << p->left_shift);
-  const int32_t b = (int32_t)((uint32_t)(y + p->input2_offset) << p->left_shift);
-  const int32_t sum = tq_mbqm_small(a, p->input1_multiplier, p->input1_shift) +
-                      tq_mbqm_small(b, p->input2_multiplier, p->input2_shift);
-  const int32_t out = tq_mbqm_small(sum, p->output_multiplier, p->output_shift) + p->output_offset;
-  return (int8_t)TQ_CLAMP(out, p->act_min, p->act_max);
-}
-
+ * scale (left_shift bits of headroom), summed, rescaled to the output. The
+ * multipliers come from QuantizeMultiplierSmallerThanOneExp (never INT32_MIN),
+ * so the products cannot saturate. Parameters are copied to locals because
+ * int8 stores may alias *p (the compiler would reload them per element). */
 void tq_add_s8(const tq_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
   const tq_ndloop_t *n = &p->loops;
   const int32_t last = n->rank - 1;
   const int32_t count = n->shape[last], sa = n->stride_a[last], sb = n->stride_b[last];
+  const int32_t off1 = p->input1_offset, off2 = p->input2_offset, out_off = p->output_offset;
+  const int32_t left_shift = p->left_shift;
+  const int32_t m1 = p->input1_multiplier, s1 = -p->input1_shift;
+  const int32_t m2 = p->input2_multiplier, s2 = -p->input2_shift;
+  const int32_t mo = p->output_multiplier, so = -p->output_shift;
+  const int32_t act_min = p->act_min, act_max = p->act_max;
   int32_t index[TQ_NDLOOP_MAX] = {0};
   int32_t ia = 0, ib = 0;
   do {
+    const int8_t *x = input1 + ia, *y = input2 + ib;
     for (int32_t i = 0; i < count; ++i) {
-      *output++ = tq_add_one(p, input1[ia + i * sa], input2[ib + i * sb]);
+      const int32_t a = (int32_t)((uint32_t)(x[i * sa] + off1) << left_shift);
+      const int32_t b = (int32_t)((uint32_t)(y[i * sb] + off2) << left_shift);
+      const int32_t sum = tq_rdbpot(tq_srdhm_q(a, m1), s1) + tq_rdbpot(tq_srdhm_q(b, m2), s2);
+      int32_t out = tq_rdbpot(tq_srdhm_q(sum, mo), so) + out_off;
+      if (out < act_min) out = act_min;
+      if (out > act_max) out = act_max;
+      *output++ = (int8_t)out;
     }
   } while (tq_ndloop_step(n, last, index, &ia, &ib));
 }

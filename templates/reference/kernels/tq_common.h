@@ -36,13 +36,17 @@ static inline int32_t tq_mbqm(int32_t x, int32_t multiplier, int shift) {
   return tq_rdbpot(tq_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
-/* tq_mbqm for a multiplier from QuantizeMultiplier (in [2^30, 2^31), or 0),
+/* tq_srdhm for a multiplier from QuantizeMultiplier (in [2^30, 2^31), or 0),
  * which is never INT32_MIN, so the product cannot saturate. */
+static inline int32_t tq_srdhm_q(int32_t a, int32_t multiplier) {
+  return (int32_t)(((int64_t)a * multiplier + (1 << 30)) >> 31);
+}
+
+/* tq_mbqm for a QuantizeMultiplier multiplier (see tq_srdhm_q). */
 static inline int32_t tq_mbqm_q(int32_t x, int32_t multiplier, int shift) {
   const int left = shift > 0 ? shift : 0;
   const int right = shift > 0 ? 0 : -shift;
-  const int32_t high = (int32_t)(((int64_t)(int32_t)((uint32_t)x << left) * multiplier + (1 << 30)) >> 31);
-  return tq_rdbpot(high, right);
+  return tq_rdbpot(tq_srdhm_q((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
 /* MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0). */
