@@ -96,10 +96,18 @@ def requant_columns(k: Lowered, rows: np.ndarray, input_offset: int) -> list[np.
     return [_wrap32(start), multiplier, np.maximum(shift, 0), np.minimum(shift, 0)]
 
 
+def output_columns(k: Lowered, n: int) -> list[np.ndarray]:
+    """The output offset and activation range, repeated per channel so each quad's record has them
+    as vectors beside its requantization (one pointer reaches everything)."""
+    p = k.params
+    return [np.full(n, value, dtype=np.int32) for value in (p.output_offset, p.act_min, p.act_max)]
+
+
 def conv_consts(k: Lowered) -> tuple[ConstArray, ...]:
     p = k.params
     rows = _const(k, "filter").reshape(p.out_d, -1)
-    return (ConstArray("mve_packed", "int32_t", pack_quads(rows, requant_columns(k, rows, p.input_offset))),)
+    columns = requant_columns(k, rows, p.input_offset) + output_columns(k, p.out_d)
+    return (ConstArray("mve_packed", "int32_t", pack_quads(rows, columns)),)
 
 
 def fc_reason(k: Lowered, target: Target) -> str | None:
@@ -115,7 +123,8 @@ def fc_reason(k: Lowered, target: Target) -> str | None:
 def fc_consts(k: Lowered) -> tuple[ConstArray, ...]:
     p = k.params
     rows = _const(k, "filter").reshape(p.output_depth, p.accum_depth)
-    return (ConstArray("mve_packed", "int32_t", pack_quads(rows, requant_columns(k, rows, p.input_offset))),)
+    columns = requant_columns(k, rows, p.input_offset) + output_columns(k, p.output_depth)
+    return (ConstArray("mve_packed", "int32_t", pack_quads(rows, columns)),)
 
 
 def fc_scratch_bytes(p) -> int:

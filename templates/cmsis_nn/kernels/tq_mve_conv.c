@@ -3,6 +3,10 @@
 
 #include <string.h>
 
+/* per quad, after its weights: bias, multiplier, left shift, right shift,
+ * output offset, lower bound, upper bound, 4 words each */
+#define TQ_MVE_QUAD_WORDS 28
+
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
 
@@ -54,40 +58,67 @@ static inline void tq_mve_dot_2x4(const int8_t *x0, const int8_t *x1, const int8
   *row1 = vb;
 }
 
-typedef struct {
-  int32x4_t lo, hi, off; /* activation range and output offset, broadcast */
-} tq_mve_out;
-
-/* bias, requantize (TFLM's double rounding), offset and clamp 4 channels of one
- * pixel; q: the quad's bias, multiplier, left shift, negative right shift */
-static inline int32x4_t tq_mve_requantize4(int32x4_t acc, const int32_t *q, const tq_mve_out *o) {
-  const int32x4_t right = vldrwq_s32(q + 12);
-  acc = vaddq_s32(acc, vldrwq_s32(q));
-  acc = vqrdmulhq_s32(vshlq_s32(acc, vldrwq_s32(q + 8)), vldrwq_s32(q + 4));
-  /* vrshl rounds half up; stepping negative values down by one first rounds half away from zero */
-  acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, right), 31));
-  acc = vaddq_s32(vrshlq_s32(acc, right), o->off);
-  return vminq_s32(vmaxq_s32(acc, o->lo), o->hi);
+/* Requantize (TFLM's double rounding: vrshl rounds half up, so negative values
+ * step down by one first to round half away from zero), offset, clamp and
+ * store 4 channels of two pixels; q: the quad's bias, multiplier, left shift,
+ * right shift, output offset, lower and upper bound vectors. */
+static inline void tq_mve_store_2x4(int32x4_t a, int32x4_t b, const int8_t *q, int8_t **out0, int8_t **out1) {
+  int8_t *o0 = *out0, *o1 = *out1;
+  __asm volatile("vldrw.32 q0, [%[q]]\n\t"
+                 "vadd.i32 %q[a], %q[a], q0\n\t"
+                 "vadd.i32 %q[b], %q[b], q0\n\t"
+                 "vldrw.32 q0, [%[q], #32]\n\t"
+                 "vshl.s32 %q[a], %q[a], q0\n\t"
+                 "vshl.s32 %q[b], %q[b], q0\n\t"
+                 "vldrw.32 q0, [%[q], #16]\n\t"
+                 "vqrdmulh.s32 %q[a], %q[a], q0\n\t"
+                 "vqrdmulh.s32 %q[b], %q[b], q0\n\t"
+                 "vldrw.32 q0, [%[q], #48]\n\t"
+                 "vand q1, %q[a], q0\n\t"
+                 "vshr.s32 q1, q1, #31\n\t"
+                 "vqadd.s32 %q[a], %q[a], q1\n\t"
+                 "vrshl.s32 %q[a], %q[a], q0\n\t"
+                 "vand q1, %q[b], q0\n\t"
+                 "vshr.s32 q1, q1, #31\n\t"
+                 "vqadd.s32 %q[b], %q[b], q1\n\t"
+                 "vrshl.s32 %q[b], %q[b], q0\n\t"
+                 "vldrw.32 q0, [%[q], #64]\n\t"
+                 "vadd.i32 %q[a], %q[a], q0\n\t"
+                 "vadd.i32 %q[b], %q[b], q0\n\t"
+                 "vldrw.32 q0, [%[q], #80]\n\t"
+                 "vmax.s32 %q[a], %q[a], q0\n\t"
+                 "vmax.s32 %q[b], %q[b], q0\n\t"
+                 "vldrw.32 q0, [%[q], #96]\n\t"
+                 "vmin.s32 %q[a], %q[a], q0\n\t"
+                 "vmin.s32 %q[b], %q[b], q0\n\t"
+                 "vstrb.32 %q[a], [%[o0]], #4\n\t"
+                 "vstrb.32 %q[b], [%[o1]], #4\n\t"
+                 : [a] "+w"(a), [b] "+w"(b), [o0] "+l"(o0), [o1] "+l"(o1)
+                 : [q] "r"(q)
+                 : "q0", "q1", "memory");
+  *out0 = o0;
+  *out1 = o1;
 }
 
 /* out0, out1 [0 .. out_d) for rows x0, x1 (chunks * 16 bytes each); a lone last
  * row passes x1 == x0 and out1 == out0, which writes the same bytes twice. */
 __attribute__((noinline)) /* the dot products want every even register */
 static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t chunks, int32_t out_d,
-                         const tq_mve_out *o, int8_t *out0, int8_t *out1) {
+                         int8_t *out0, int8_t *out1) {
   int32x4_t r0, r1;
-  for (int32_t quads = out_d >> 2; quads > 0; quads--, out0 += 4, out1 += 4, w += 64) {
+  for (int32_t quads = out_d >> 2; quads > 0; quads--, w += TQ_MVE_QUAD_WORDS * 4) {
     tq_mve_dot_2x4(x0, x1, &w, chunks, &r0, &r1);
-    const int32_t *q = (const int32_t *)(const void *)w;
-    vstrbq_s32(out0, tq_mve_requantize4(r0, q, o));
-    vstrbq_s32(out1, tq_mve_requantize4(r1, q, o));
+    tq_mve_store_2x4(r0, r1, w, &out0, &out1);
   }
-  if (out_d & 3) {
-    const mve_pred16_t keep = vctp32q((uint32_t)(out_d & 3));
+  if (out_d & 3) { /* the last, partial quad: a scratch copy of its bytes */
+    int8_t last[2][4];
+    int8_t *l0 = last[0], *l1 = last[1];
     tq_mve_dot_2x4(x0, x1, &w, chunks, &r0, &r1);
-    const int32_t *q = (const int32_t *)(const void *)w;
-    vstrbq_p_s32(out0, tq_mve_requantize4(r0, q, o), keep);
-    vstrbq_p_s32(out1, tq_mve_requantize4(r1, q, o), keep);
+    tq_mve_store_2x4(r0, r1, w, &l0, &l1);
+    for (int32_t j = 0; j < (out_d & 3); j++) {
+      out1[j] = last[1][j];
+      out0[j] = last[0][j]; /* after out1: a lone row has out1 == out0 and last[0] == last[1] */
+    }
   }
 }
 
@@ -108,10 +139,6 @@ static inline void tq_mve_fill(int8_t *dst, int8_t value, int32_t n) {
 
 #else /* plain C: the same packed data, for builds without Helium */
 
-typedef struct {
-  int32_t lo, hi, off;
-} tq_mve_out;
-
 static int32_t tq_mve_requantize(int32_t acc, int32_t mult, int32_t lsh, int32_t rsh) {
   int64_t product = (int64_t)(int32_t)((uint32_t)acc << lsh) * mult;
   int32_t high = (acc << lsh) == INT32_MIN && mult == INT32_MIN ? INT32_MAX : (int32_t)((product + (1 << 30)) >> 31);
@@ -122,9 +149,9 @@ static int32_t tq_mve_requantize(int32_t acc, int32_t mult, int32_t lsh, int32_t
 }
 
 static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t chunks, int32_t out_d,
-                         const tq_mve_out *o, int8_t *out0, int8_t *out1) {
+                         int8_t *out0, int8_t *out1) {
   const int two_rows = x1 != x0;
-  for (int32_t n0 = 0; n0 < out_d; n0 += 4, w += 64 * chunks + 64) {
+  for (int32_t n0 = 0; n0 < out_d; n0 += 4, w += 64 * chunks + 4 * TQ_MVE_QUAD_WORDS) {
     const int32_t *q = (const int32_t *)(const void *)(w + 64 * chunks);
     for (int32_t j = 0; j < 4 && n0 + j < out_d; j++) {
       for (int r = 0; r < 1 + two_rows; r++) {
@@ -132,8 +159,8 @@ static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, in
         int32_t acc = q[j];
         for (int32_t c = 0; c < chunks; c++)
           for (int32_t i = 0; i < 16; i++) acc += x[16 * c + i] * w[64 * c + 16 * j + i];
-        acc = tq_mve_requantize(acc, q[4 + j], q[8 + j], q[12 + j]) + o->off;
-        (r ? out1 : out0)[n0 + j] = (int8_t)(acc < o->lo ? o->lo : acc > o->hi ? o->hi : acc);
+        acc = tq_mve_requantize(acc, q[4 + j], q[8 + j], q[12 + j]) + q[16 + j];
+        (r ? out1 : out0)[n0 + j] = (int8_t)(acc < q[20 + j] ? q[20 + j] : acc > q[24 + j] ? q[24 + j] : acc);
       }
     }
   }
@@ -179,11 +206,6 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
   const int32_t chunks = (p->filter_h * p->filter_w * p->in_d + 15) / 16, row_bytes = 16 * chunks;
   const int direct = p->filter_h == 1 && p->filter_w == 1 && p->pad_h == 0 && p->pad_w == 0 && p->in_d % 16 == 0;
   const int8_t *w = (const int8_t *)(const void *)packed;
-#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
-  const tq_mve_out o = {vdupq_n_s32(p->act_min), vdupq_n_s32(p->act_max), vdupq_n_s32(p->output_offset)};
-#else
-  const tq_mve_out o = {p->act_min, p->act_max, p->output_offset};
-#endif
   const int8_t *rows[2];
   int pending = 0;
   for (int32_t b = 0; b < p->batches; b++) {
@@ -196,12 +218,12 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
           tq_mve_im2col(p, input, b, oy, ox, scratch + pending * row_bytes);
         }
         if (++pending == 2) {
-          tq_mve_block(rows[0], rows[1], w, chunks, p->out_d, &o, output, output + p->out_d);
+          tq_mve_block(rows[0], rows[1], w, chunks, p->out_d, output, output + p->out_d);
           output += 2 * p->out_d;
           pending = 0;
         }
       }
     }
   }
-  if (pending) tq_mve_block(rows[0], rows[0], w, chunks, p->out_d, &o, output, output);
+  if (pending) tq_mve_block(rows[0], rows[0], w, chunks, p->out_d, output, output);
 }
