@@ -173,8 +173,9 @@ def test_int4_layers_lower_to_packed_s4_kernels(op):
 
 
 def test_generated_flash_array_is_half_the_int8_one():
-    """The same layer with int8 and with int4 weights: the generated filter array halves (rounded up)."""
-    sizes = {}
+    """The same layer with int8 and with int4 weights: the generated filter array halves (rounded up),
+    and the arena stays the same (TFLM unpacks int4 weights into its arena; tinyq never does)."""
+    sizes, arenas = {}, {}
     for dtype in ("int8", "int4"):
         rng = seeded("flash")
         b = GraphBuilder(f"flash_{dtype}")
@@ -184,7 +185,9 @@ def test_generated_flash_array_is_half_the_int8_one():
         model_c = compiled.source.files[f"{compiled.source.name}_model.c"]
         decl = next(line for line in model_c.splitlines() if "tq_op0_filter[" in line)
         sizes[dtype] = int(decl.split("tq_op0_filter[", 1)[1].split("]", 1)[0])
+        arenas[dtype] = compiled.plan.arena_bytes
     assert sizes == {"int8": 693, "int4": 347}
+    assert arenas["int4"] == arenas["int8"]
 
 
 # --- reference kernels against TFLM ----------------------------------------------------------------
