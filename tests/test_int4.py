@@ -96,8 +96,8 @@ def conv_graph():
     """Every CMSIS-NN s4 convolution path and the reference's extras (groups, dilation, per tensor)."""
     rng = seeded("conv")
     b = GraphBuilder("conv_s4")
-    image, batch, row, odd = (1, 7, 9, 3), (2, 6, 5, 8), (1, 1, 12, 4), (1, 5, 6, 6)
-    x, xb, r, xo = (_input(b, rng, s) for s in (image, batch, row, odd))
+    image, batch, row, odd, odd_row = (1, 7, 9, 3), (2, 6, 5, 8), (1, 1, 12, 4), (1, 5, 6, 6), (1, 1, 13, 3)
+    x, xb, r, xo, ro = (_input(b, rng, s) for s in (image, batch, row, odd, odd_row))
     outs = [add_conv(b, rng, x, image, 5, (3, 3)),  # 27 columns: rows straddle bytes, 135 nibbles
             add_conv(b, rng, x, image, 4, (3, 2), stride=(2, 1), padding="VALID", per_channel=False, bias=False),
             add_conv(b, rng, x, image, 3, (2, 3), stride=(1, 2), dilation=(2, 2), activation="RELU6"),
@@ -106,6 +106,9 @@ def conv_graph():
             add_conv(b, rng, xb, batch, 3, (1, 1), stride=(2, 2), bias=False),  # 1x1 strided
             add_conv(b, rng, r, row, 5, (1, 3)),  # 1xN
             add_conv(b, rng, r, row, 3, (1, 5), stride=(1, 2), padding="VALID", per_channel=False),
+            add_conv(b, rng, x, image, 5, (1, 1)),  # 1x1 over 3 channels: rows of 3 nibbles
+            add_conv(b, rng, ro, odd_row, 5, (1, 3), stride=(1, 4), padding="VALID"),  # 1xN, rows of 9 nibbles
+            add_conv(b, rng, ro, odd_row, 3, (1, 3), stride=(1, 4)),
             add_conv(b, rng, xo, odd, 9, (3, 3), groups=3)]  # grouped: reference only
     return b.build(outs)
 

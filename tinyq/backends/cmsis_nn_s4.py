@@ -35,13 +35,20 @@ def helium_1_x_n_runs(s: ck.ConvShape) -> bool:
     return right + middle + left == s.out_w and s.stride_w * left - s.pad_w >= 0
 
 
+def helium_1_x_n_exact(s: ck.ConvShape) -> bool:
+    """Helium's arm_convolve_1_x_n_s4 runs the row and matches TFLM: with an odd input depth its
+    padded windows start their filter at an odd nibble, which it reads from the byte before
+    (v7.0.0; seen under QEMU mps3-an547), so those rows need an even depth."""
+    return s.in_d % 2 == 0 and helium_1_x_n_runs(s)
+
+
 def conv_function(s: ck.ConvShape, isa: str) -> str:
     """arm_convolve_wrapper_s4's choice (only Helium builds have the even-columns kernel),
-    except a row Helium's 1xN kernel would refuse: that runs in the general kernel."""
+    except a row Helium's 1xN kernel would refuse or get wrong: that runs in the general kernel."""
     cols = s.filter_h * s.filter_w * s.in_d
     if ck._is_1x1_unpadded(s):
         return "arm_convolve_1x1_s4_fast" if (s.stride_w, s.stride_h) == (1, 1) else "arm_convolve_1x1_s4"
-    if ck._is_1_x_n(s) and (isa != "mve" or helium_1_x_n_runs(s)):
+    if ck._is_1_x_n(s) and (isa != "mve" or helium_1_x_n_exact(s)):
         return "arm_convolve_1_x_n_s4"
     if isa == "mve" and cols % 2 == 0:
         return "arm_convolve_even_s4"
@@ -55,7 +62,7 @@ def conv_scratch_bytes(s: ck.ConvShape, isa: str) -> int:
         return 0
     if isa == "mve":
         if function == "arm_convolve_1_x_n_s4":
-            return 0  # Helium's 1xN reads the input in place (rows it would refuse go elsewhere)
+            return 0  # Helium's 1xN reads the input in place (other rows go elsewhere)
         return 4 * ck._align(cols, 16)  # four im2col rows of whole 16-lane vectors
     return 2 * cols * 2  # two int16 im2col columns (no alignment, unlike s8)
 
