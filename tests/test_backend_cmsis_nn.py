@@ -47,12 +47,13 @@ def test_per_op_models_reach_every_kernel():
                    "arm_max_pool_s8", "arm_elementwise_add_s8", "arm_elementwise_mul_s8", "arm_softmax_s8",
                    "arm_softmax_s8_s16"},
     }
-    # on Helium tinyq's own kernels (tests/test_mve_kernels.py) run the 1x1, 1xN, fully connected and
-    # multiplier-1 depthwise layers
+    # on Helium tinyq's own kernels (tests/test_mve_kernels.py) run the 1x1, 1xN, fully connected,
+    # multiplier-1 depthwise and add layers
     expected["mve"] = expected["scalar"] - {"arm_depthwise_conv_3x3_s8", "arm_convolve_1x1_s8_fast",
                                             "arm_convolve_1x1_s8", "arm_convolve_1_x_n_s8", "arm_fully_connected_s8",
-                                            "arm_fully_connected_per_channel_s8", "arm_depthwise_conv_s8_opt"}
-    expected["mve"] |= {"tq_mve_conv_s8", "tq_mve_depthwise_s8"}
+                                            "arm_fully_connected_per_channel_s8", "arm_depthwise_conv_s8_opt",
+                                            "arm_elementwise_add_s8"}
+    expected["mve"] |= {"tq_mve_conv_s8", "tq_mve_depthwise_s8", "tq_mve_add_s8"}
     for isa, functions in expected.items():
         backend = get_backend("cmsis-nn").for_target(Target(isa=isa))
         seen = {c.function for make in MODELS.values() for c in choose_kernels(backend, lower_graph(make()).ops)}
@@ -80,13 +81,15 @@ def test_mlperf_models_bit_exact_on_host():
 
 
 def test_helium_build_precomputes_weight_sums_and_sizes_scratch_for_mve():
-    """For qemu-m55 the fully connected calls get kernel sums in flash and the convolutions
-    Helium's scratch; the same model for the host gets neither."""
+    """For qemu-m55 the fully connected calls get weight sums in flash (folded into the packed
+    records of tinyq's Helium kernel) and the convolutions Helium's scratch; the same model for
+    the host gets neither."""
     path = shared_file("models", "mlperf-tiny", "kws_dscnn_int8.tflite")
     m55 = compile_file(path, get_board("qemu-m55"), backend="cmsis-nn")
     host = compile_file(path, get_board("host"), backend="cmsis-nn")
     m55_c, host_c = (c.source.files["kws_dscnn_int8_model.c"] for c in (m55, host))
-    assert "_kernel_sum[" in m55_c and "_kernel_sum[" not in host_c
+    fc = next(i for i, op in enumerate(m55.graph.operators) if op.op == "fully_connected")
+    assert f"tq_op{fc}_mve_packed[" in m55_c and "_kernel_sum[" not in host_c and "_mve_packed[" not in host_c
     first_conv = [c.scratch_bytes for c in (m55.source.choices[0], host.source.choices[0])]
     # 10x4 filter over 1 channel: tinyq's Helium kernel keeps 2 im2col rows of 48 bytes, CMSIS-NN's
     # scalar path two int16 columns of 40

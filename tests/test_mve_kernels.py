@@ -1,5 +1,5 @@
 """tinyq's own Helium kernels (templates/cmsis_nn/kernels/tq_mve_*, chosen by the CMSIS-NN backend
-on MVE targets) for convolutions, fully connected and depthwise layers: bit-exact with TFLM under
+on MVE targets) for convolutions, fully connected, depthwise and add layers: bit-exact with TFLM under
 QEMU's Cortex-M55 over shape variants, and the plain C fallback of the same packed data on the host.
 
 The kernels do not call CMSIS-NN, so a model made only of their ops builds and runs without
@@ -14,6 +14,7 @@ import shutil
 import numpy as np
 import pytest
 
+from test_add_mul import binary_graph
 from test_conv import add_conv
 from test_depthwise_conv import add_depthwise
 from test_fully_connected import fc_graph
@@ -87,17 +88,27 @@ def depthwise_variants():
     return b.build(outs)
 
 
+# adds of equal shapes: element counts not a multiple of 4 (the predicated tail), a constant
+# operand, activations; a broadcast goes to the reference kernel
+ADD_CASES = [("add", (1, 5, 7, 3), (1, 5, 7, 3), "NONE", False, False),
+             ("add", (2, 4, 4, 16), (2, 4, 4, 16), "RELU", False, False),
+             ("add", (1, 3, 3, 5), (1, 3, 3, 5), "RELU6", False, True),
+             ("add", (1, 2, 6), (1, 1, 6), "NONE", False, False)]
+
+
 def variants():
     rng = seeded("mve-fc")
-    return merge([conv_variants(), *(fc_graph(rng, **options) for options in FC_VARIANTS), depthwise_variants()],
-                 "mve_variants")
+    return merge([conv_variants(), *(fc_graph(rng, **options) for options in FC_VARIANTS), depthwise_variants(),
+                  binary_graph("mve_add", ADD_CASES, seeded("mve-add"))], "mve_variants")
 
 
 def test_variants_choose_the_kernel_on_mve_only():
     graph = variants()
     m55 = compile_graph(graph, get_board("qemu-m55"), backend="cmsis-nn").source.choices
     convs = len(CONV_VARIANTS) + len(FC_VARIANTS)
-    assert [c.function for c in m55] == [mve.CONV] * convs + [mve.DEPTHWISE] * len(DEPTHWISE_VARIANTS)
+    assert [c.function for c in m55] == ([mve.CONV] * convs + [mve.DEPTHWISE] * len(DEPTHWISE_VARIANTS)
+                                         + [mve.ADD] * 3 + [""])
+    assert "broadcasts" in m55[-1].reason
     direct = [c.scratch_bytes == 0 for c in m55[:convs]]
     assert direct == [True, True, True] + [False] * 6 + [True, False, False]
     host = compile_graph(graph, get_board("host"), backend="cmsis-nn").source.choices
@@ -111,7 +122,8 @@ def test_variants_bit_exact_under_qemu_m55(tmp_path):
     board = get_board("qemu-m55")
     compiled = compile_graph(variants(), board, backend="cmsis-nn")
     files = compiled.source.files
-    assert "tq_cmsis_nn.h" not in files and "tq_mve_conv.c" in files and "tq_mve_depthwise.c" in files
+    assert "tq_cmsis_nn.h" not in files
+    assert {"tq_mve_conv.c", "tq_mve_depthwise.c", "tq_mve_add.c"} <= set(files)
     report = verify_qemu(compiled, board, n_inputs=4, work_dir=tmp_path)
     assert report.result.ok, summarize(report.result, compiled.graph)
 

@@ -144,7 +144,8 @@ def overrides(target: Target) -> dict[str, KernelOverride]:
         "fully_connected": mve.with_fully_connected(_fully_connected(target), target),
         "average_pool_2d": _pool("arm_avgpool_s8", target),
         "max_pool_2d": _pool("arm_max_pool_s8", target),
-        "add": KernelOverride(applies=elementwise_reason, function=lambda k: "arm_elementwise_add_s8"),
+        "add": mve.with_add(KernelOverride(applies=elementwise_reason, function=lambda k: "arm_elementwise_add_s8"),
+                            target),
         "mul": KernelOverride(applies=elementwise_reason, function=lambda k: "arm_elementwise_mul_s8"),
         "softmax": KernelOverride(applies=_softmax_reason, function=lambda k: (
             "arm_softmax_s8_s16" if k.params.output_bits == 16 else "arm_softmax_s8")),

@@ -23,6 +23,7 @@ from tinyq.backends import KernelOverride, Target
 from tinyq.ops.base import ConstArray, Lowered
 
 CONV = "tq_mve_conv_s8"
+ADD = "tq_mve_add_s8"
 DEPTHWISE = "tq_mve_depthwise_s8"
 DW_GROUP = 16  # depthwise channels per vector
 # the kernel's four accumulators hold these channels of a group, in this order
@@ -96,17 +97,10 @@ def requant_columns(k: Lowered, rows: np.ndarray, input_offset: int) -> list[np.
     return [_wrap32(start), multiplier, np.maximum(shift, 0), np.minimum(shift, 0)]
 
 
-def output_columns(k: Lowered, n: int) -> list[np.ndarray]:
-    """The output offset and activation range, repeated per channel so each quad's record has them
-    as vectors beside its requantization (one pointer reaches everything)."""
-    p = k.params
-    return [np.full(n, value, dtype=np.int32) for value in (p.output_offset, p.act_min, p.act_max)]
-
-
 def conv_consts(k: Lowered) -> tuple[ConstArray, ...]:
     p = k.params
     rows = _const(k, "filter").reshape(p.out_d, -1)
-    columns = requant_columns(k, rows, p.input_offset) + output_columns(k, p.out_d)
+    columns = requant_columns(k, rows, p.input_offset)
     return (ConstArray("mve_packed", "int32_t", pack_quads(rows, columns)),)
 
 
@@ -123,7 +117,7 @@ def fc_reason(k: Lowered, target: Target) -> str | None:
 def fc_consts(k: Lowered) -> tuple[ConstArray, ...]:
     p = k.params
     rows = _const(k, "filter").reshape(p.output_depth, p.accum_depth)
-    columns = requant_columns(k, rows, p.input_offset) + output_columns(k, p.output_depth)
+    columns = requant_columns(k, rows, p.input_offset)
     return (ConstArray("mve_packed", "int32_t", pack_quads(rows, columns)),)
 
 
@@ -188,3 +182,19 @@ def with_conv(cmsis_nn: KernelOverride, target: Target) -> KernelOverride:
     """The conv_2d override: tq_mve_conv_s8 where conv_reason allows, else `cmsis_nn`'s call."""
 
     return _switch(cmsis_nn, lambda k: conv_reason(k, target) is None, conv_scratch_bytes, conv_consts)
+
+
+def add_reason(k: Lowered, target: Target) -> str | None:
+    """Why tq_mve_add_s8 does not run this add (besides broadcasting, which the CMSIS-NN
+    override already sends to the reference), or None when it does."""
+    p = k.params
+    if target.isa != "mve":
+        return "tinyq's Helium kernels need an MVE target"
+    if max(p.input1_shift, p.input2_shift, p.output_shift) > 0:
+        return "a rescale with a left shift"
+    return None
+
+
+def with_add(cmsis_nn: KernelOverride, target: Target) -> KernelOverride:
+    """The add override: tq_mve_add_s8 where add_reason allows, else `cmsis_nn`'s call."""
+    return _switch(cmsis_nn, lambda k: add_reason(k, target) is None, lambda p: 0, cmsis_nn.consts, ADD)

@@ -3,9 +3,8 @@
 
 #include <string.h>
 
-/* per quad, after its weights: bias, multiplier, left shift, right shift,
- * output offset, lower bound, upper bound, 4 words each */
-#define TQ_MVE_QUAD_WORDS 28
+/* per quad, after its weights: bias, multiplier, left shift, right shift, 4 words each */
+#define TQ_MVE_QUAD_WORDS 16
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
@@ -61,8 +60,9 @@ static inline void tq_mve_dot_2x4(const int8_t *x0, const int8_t *x1, const int8
 /* Requantize (TFLM's double rounding: vrshl rounds half up, so negative values
  * step down by one first to round half away from zero), offset, clamp and
  * store 4 channels of two pixels; q: the quad's bias, multiplier, left shift,
- * right shift, output offset, lower and upper bound vectors. */
-static inline void tq_mve_store_2x4(int32x4_t a, int32x4_t b, const int8_t *q, int8_t **out0, int8_t **out1) {
+ * right shift vectors; bounds: output offset, lower and upper bound vectors. */
+static inline void tq_mve_store_2x4(int32x4_t a, int32x4_t b, const int8_t *q, const int32_t *bounds,
+                                    int8_t **out0, int8_t **out1) {
   int8_t *o0 = *out0, *o1 = *out1;
   __asm volatile("vldrw.32 q0, [%[q]]\n\t"
                  "vadd.i32 %q[a], %q[a], q0\n\t"
@@ -82,19 +82,19 @@ static inline void tq_mve_store_2x4(int32x4_t a, int32x4_t b, const int8_t *q, i
                  "vshr.s32 q1, q1, #31\n\t"
                  "vqadd.s32 %q[b], %q[b], q1\n\t"
                  "vrshl.s32 %q[b], %q[b], q0\n\t"
-                 "vldrw.32 q0, [%[q], #64]\n\t"
+                 "vldrw.32 q0, [%[bounds]]\n\t"
                  "vadd.i32 %q[a], %q[a], q0\n\t"
                  "vadd.i32 %q[b], %q[b], q0\n\t"
-                 "vldrw.32 q0, [%[q], #80]\n\t"
+                 "vldrw.32 q0, [%[bounds], #16]\n\t"
                  "vmax.s32 %q[a], %q[a], q0\n\t"
                  "vmax.s32 %q[b], %q[b], q0\n\t"
-                 "vldrw.32 q0, [%[q], #96]\n\t"
+                 "vldrw.32 q0, [%[bounds], #32]\n\t"
                  "vmin.s32 %q[a], %q[a], q0\n\t"
                  "vmin.s32 %q[b], %q[b], q0\n\t"
                  "vstrb.32 %q[a], [%[o0]], #4\n\t"
                  "vstrb.32 %q[b], [%[o1]], #4\n\t"
                  : [a] "+w"(a), [b] "+w"(b), [o0] "+l"(o0), [o1] "+l"(o1)
-                 : [q] "r"(q)
+                 : [q] "r"(q), [bounds] "r"(bounds)
                  : "q0", "q1", "memory");
   *out0 = o0;
   *out1 = o1;
@@ -104,17 +104,17 @@ static inline void tq_mve_store_2x4(int32x4_t a, int32x4_t b, const int8_t *q, i
  * row passes x1 == x0 and out1 == out0, which writes the same bytes twice. */
 __attribute__((noinline)) /* the dot products want every even register */
 static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t chunks, int32_t out_d,
-                         int8_t *out0, int8_t *out1) {
+                         const int32_t *bounds, int8_t *out0, int8_t *out1) {
   int32x4_t r0, r1;
   for (int32_t quads = out_d >> 2; quads > 0; quads--, w += TQ_MVE_QUAD_WORDS * 4) {
     tq_mve_dot_2x4(x0, x1, &w, chunks, &r0, &r1);
-    tq_mve_store_2x4(r0, r1, w, &out0, &out1);
+    tq_mve_store_2x4(r0, r1, w, bounds, &out0, &out1);
   }
   if (out_d & 3) { /* the last, partial quad: a scratch copy of its bytes */
     int8_t last[2][4];
     int8_t *l0 = last[0], *l1 = last[1];
     tq_mve_dot_2x4(x0, x1, &w, chunks, &r0, &r1);
-    tq_mve_store_2x4(r0, r1, w, &l0, &l1);
+    tq_mve_store_2x4(r0, r1, w, bounds, &l0, &l1);
     for (int32_t j = 0; j < (out_d & 3); j++) {
       out1[j] = last[1][j];
       out0[j] = last[0][j]; /* after out1: a lone row has out1 == out0 and last[0] == last[1] */
@@ -149,7 +149,7 @@ static int32_t tq_mve_requantize(int32_t acc, int32_t mult, int32_t lsh, int32_t
 }
 
 static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t chunks, int32_t out_d,
-                         int8_t *out0, int8_t *out1) {
+                         const int32_t *bounds, int8_t *out0, int8_t *out1) {
   const int two_rows = x1 != x0;
   for (int32_t n0 = 0; n0 < out_d; n0 += 4, w += 64 * chunks + 4 * TQ_MVE_QUAD_WORDS) {
     const int32_t *q = (const int32_t *)(const void *)(w + 64 * chunks);
@@ -159,8 +159,8 @@ static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, in
         int32_t acc = q[j];
         for (int32_t c = 0; c < chunks; c++)
           for (int32_t i = 0; i < 16; i++) acc += x[16 * c + i] * w[64 * c + 16 * j + i];
-        acc = tq_mve_requantize(acc, q[4 + j], q[8 + j], q[12 + j]) + q[16 + j];
-        (r ? out1 : out0)[n0 + j] = (int8_t)(acc < q[20 + j] ? q[20 + j] : acc > q[24 + j] ? q[24 + j] : acc);
+        acc = tq_mve_requantize(acc, q[4 + j], q[8 + j], q[12 + j]) + bounds[0];
+        (r ? out1 : out0)[n0 + j] = (int8_t)(acc < bounds[4] ? bounds[4] : acc > bounds[8] ? bounds[8] : acc);
       }
     }
   }
@@ -208,6 +208,12 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
   const int8_t *w = (const int8_t *)(const void *)packed;
   const int8_t *rows[2];
   int pending = 0;
+  int32_t bounds[12]; /* output offset, activation minimum and maximum, 4 lanes each */
+  for (int i = 0; i < 4; i++) {
+    bounds[i] = p->output_offset;
+    bounds[4 + i] = p->act_min;
+    bounds[8 + i] = p->act_max;
+  }
   for (int32_t b = 0; b < p->batches; b++) {
     for (int32_t oy = 0; oy < p->out_h; oy++) {
       for (int32_t ox = 0; ox < p->out_w; ox++) {
@@ -218,12 +224,12 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
           tq_mve_im2col(p, input, b, oy, ox, scratch + pending * row_bytes);
         }
         if (++pending == 2) {
-          tq_mve_block(rows[0], rows[1], w, chunks, p->out_d, output, output + p->out_d);
+          tq_mve_block(rows[0], rows[1], w, chunks, p->out_d, bounds, output, output + p->out_d);
           output += 2 * p->out_d;
           pending = 0;
         }
       }
     }
   }
-  if (pending) tq_mve_block(rows[0], rows[0], w, chunks, p->out_d, output, output);
+  if (pending) tq_mve_block(rows[0], rows[0], w, chunks, p->out_d, bounds, output, output);
 }

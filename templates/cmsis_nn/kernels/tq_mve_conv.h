@@ -4,8 +4,7 @@
  *   - per quad of output channels, one int32-aligned record (tinyq/backends/
  *     cmsis_nn_mve.py, pack_quads): for each 16-byte chunk of the im2col row
  *     the 4 channels' weights (zero-padded), then 4 x each of bias,
- *     multiplier, left shift, negative right shift, output offset, activation
- *     minimum and maximum (one pointer reaches all of it);
+ *     multiplier, left shift and negative right shift (one pointer reaches it all);
  *   - bias + input_offset * (sum of the channel's weights) folded into one
  *     int32 per channel, so the inner loop is bare 16-lane dot products
  *     (padded taps read the input zero point, which adds nothing).
