@@ -72,6 +72,22 @@ def weights_array(w: Tensor) -> ConstArray:
     return int4.weights_const(w)  # int4 stays packed two per byte
 
 
+BLOCK = 8  # output channels a pass of the reference conv and fully connected kernels (TQ_BLOCK, tq_dot.h)
+
+
+def blocked_weights(w: Tensor, groups: int = 1) -> tuple[ConstArray, ...]:
+    """The int8 filter as the reference kernels read it (tq_dot.h): each group's output channels BLOCK
+    at a time, a block's weights interleaved tap by tap, the group's last channels that do not fill a
+    block interleaved the same way. The filter's bytes, reordered; int4 kernels read the packed filter."""
+    if w.dtype != "int8":
+        return ()
+    rows = np.asarray(w.data, dtype=np.int8).reshape(w.shape[0], -1)
+    per_group = rows.shape[0] // groups
+    parts = [rows[start:min(start + BLOCK, (g + 1) * per_group)].T.reshape(-1)
+             for g in range(groups) for start in range(g * per_group, (g + 1) * per_group, BLOCK)]
+    return (ConstArray("filter_blocked", "int8_t", np.concatenate(parts)),)
+
+
 def acc_init_arrays(w: Tensor, bias: ConstArray | None, input_offset: int, axis: int,
                     extra: int = 0) -> tuple[ConstArray, ...]:
     """The int8 kernels' accumulator start per output channel: bias + input_offset * sum(weights) (+ extra).
@@ -111,7 +127,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         pad_w=win.pad_w, input_offset=-x.quant.zp, output_offset=y.quant.zp, act_min=act_min, act_max=act_max,
         has_bias=bias is not None)
     consts = (weights_array(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()),
-              *acc_init_arrays(w, bias, params.input_offset, axis=0))
+              *acc_init_arrays(w, bias, params.input_offset, axis=0),
+              *blocked_weights(w, groups=win.in_d // filter_d))
     return Lowered(op=op, kernel=int4.kernel_for("conv_2d", w), params=params, inputs=(x.index,),
                    outputs=(y.index,), consts=consts)
 

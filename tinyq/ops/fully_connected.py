@@ -9,7 +9,7 @@ from tinyq.ir import Graph, Operator
 from tinyq.ops import int4
 from tinyq.ops.base import Lowered, OpSpec, unsupported
 from tinyq.ops.common import bias_array, fused_range, io, require_const, require_int8, requant_arrays
-from tinyq.ops.conv_2d import acc_init_arrays
+from tinyq.ops.conv_2d import acc_init_arrays, blocked_weights
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     consts = (int4.weights_const(w),  # int4 stays packed two per byte
               *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()),
               *acc_init_arrays(w, bias, params.input_offset, axis=0,
-                               extra=params.input_offset * accum_depth * filter_offset))
+                               extra=params.input_offset * accum_depth * filter_offset),
+              *blocked_weights(w))
     return Lowered(op=op, kernel=int4.kernel_for("fully_connected", w), params=params, inputs=(x.index,),
                    outputs=(y.index,), consts=consts)
 

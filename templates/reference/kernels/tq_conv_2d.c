@@ -1,4 +1,5 @@
 #include "tq_conv_2d.h"
+#include "tq_dot.h"
 #include "tq_window.h"
 
 /* reference_integer_ops::ConvPerChannel, reordered for speed with the same sums.
@@ -6,57 +7,49 @@
  * sums are associative (mod 2^32), an output whose window lies inside the input
  * starts from acc_init = bias + input_offset * sum(w) and multiplies raw inputs.
  * Windows that cross the padding keep TFLM's form over the taps they have.
- * Each pass computes four output channels of one pixel, so every input byte
- * loaded feeds four multiply-adds; pixels stay in raster order with each
- * pixel's channels written before the next pixel's window is read, which the
- * planner's in-place rule (tinyq/plan/inplace.py) relies on.
- * The int8 kernel has no filter offset: TFLM ignores the weights' zero point
- * (the int8 spec fixes it at 0), and so do we. Per-tensor weights arrive with
- * their multiplier repeated per channel. Parameters are copied to locals
- * because int8 stores may alias *p. */
+ * The filter comes blocked (tq_dot.h): eight output channels a pass share every
+ * input byte loaded. Pixels stay in raster order, each pixel's channels written
+ * before the next pixel's window is read, which the planner's in-place rule
+ * (tinyq/plan/inplace.py) relies on. The int8 kernel has no filter offset: TFLM
+ * ignores the weights' zero point (the int8 spec fixes it at 0), and so do we.
+ * Per-tensor weights arrive with their multiplier repeated per channel.
+ * Parameters are copied to locals because int8 stores may alias *p. */
 
-static inline int8_t tq_conv_out(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset, int32_t lo,
-                                 int32_t hi) {
-  acc = tq_mbqm_q(acc, multiplier, shift) + offset;
-  return (int8_t)TQ_CLAMP(acc, lo, hi);
+/* The window's taps: `rows` filter rows of `runs` contiguous runs of `run` taps;
+ * a block of `lanes` channels keeps `lanes` weights per tap. */
+typedef struct {
+  int32_t rows, runs, run;
+  int32_t x_row, x_run; /* input steps between rows and between runs */
+  int32_t w_row;        /* filter taps between rows */
+} tq_conv_window_t;
+
+static inline tq_acc8_t tq_conv_block8(const tq_conv_window_t *win, const int8_t *x_r, int32_t x_offset,
+                                       const int8_t *w_r, tq_acc8_t acc) {
+  for (int32_t fy = 0; fy < win->rows; ++fy) {
+    const int8_t *x = x_r, *w = w_r;
+    for (int32_t r = 0; r < win->runs; ++r) {
+      acc = tq_dot8(x, x_offset, w, win->run, acc);
+      x += win->x_run;
+      w += win->run * TQ_BLOCK;
+    }
+    x_r += win->x_row;
+    w_r += win->w_row * TQ_BLOCK;
+  }
+  return acc;
 }
 
-typedef struct {
-  int32_t a0, a1, a2, a3;
-} tq_acc4_t;
-
-/* acc.ak + sum over a window's taps of (x + x_offset) * wk: `rows` filter rows
- * of `runs` contiguous runs of `run` taps each. */
-static inline tq_acc4_t tq_conv_window4(const int8_t *x_r, int32_t x_offset, const int8_t *w0, const int8_t *w1,
-                                   const int8_t *w2, const int8_t *w3, int32_t rows, int32_t runs, int32_t run,
-                                   int32_t x_tap_row, int32_t x_tap_col, int32_t w_skip, tq_acc4_t acc) {
-  int32_t a0 = acc.a0, a1 = acc.a1, a2 = acc.a2, a3 = acc.a3;
-  for (int32_t fy = 0; fy < rows; ++fy) {
-    const int8_t *x = x_r;
-    for (int32_t r = 0; r < runs; ++r) {
-      for (int32_t i = 0; i < run; ++i) {
-        const int32_t u = x[i] + x_offset;
-        a0 += u * w0[i];
-        a1 += u * w1[i];
-        a2 += u * w2[i];
-        a3 += u * w3[i];
-      }
-      x += x_tap_col;
-      w0 += run;
-      w1 += run;
-      w2 += run;
-      w3 += run;
+static inline int32_t tq_conv_lane(const tq_conv_window_t *win, const int8_t *x_r, int32_t x_offset,
+                                   const int8_t *w_r, int32_t lanes, int32_t acc) {
+  for (int32_t fy = 0; fy < win->rows; ++fy) {
+    const int8_t *x = x_r, *w = w_r;
+    for (int32_t r = 0; r < win->runs; ++r) {
+      acc = tq_dot1(x, x_offset, w, lanes, win->run, acc);
+      x += win->x_run;
+      w += win->run * lanes;
     }
-    x_r += x_tap_row;
-    w0 += w_skip;
-    w1 += w_skip;
-    w2 += w_skip;
-    w3 += w_skip;
+    x_r += win->x_row;
+    w_r += win->w_row * lanes;
   }
-  acc.a0 = a0;
-  acc.a1 = a1;
-  acc.a2 = a2;
-  acc.a3 = a3;
   return acc;
 }
 
@@ -67,16 +60,16 @@ void tq_conv_2d_s8(const tq_conv_2d_params_t *p, const int8_t *input, const int8
   const int32_t fh = p->filter_h, fw = p->filter_w, fd = p->filter_d;
   const int32_t stride_h = p->stride_h, stride_w = p->stride_w, pad_h = p->pad_h, pad_w = p->pad_w;
   const int32_t dil_h = p->dilation_h, dil_w = p->dilation_w;
-  const int32_t input_offset = p->input_offset, output_offset = p->output_offset;
-  const int32_t act_min = p->act_min, act_max = p->act_max;
-  const int32_t *const multiplier = p->multiplier, *const acc_init = p->acc_init;
-  const int8_t *const shift = p->shift;
+  const int32_t input_offset = p->input_offset;
+  tq_requant_t rq = {p->multiplier, p->shift, p->output_offset, p->act_min, p->act_max};
+  const int32_t *const acc_init = p->acc_init;
   const int32_t groups = in_d / fd, per_group = out_d / groups;
-  const int32_t filter_size = fh * fw * fd, filter_row = fw * fd;
-  const int32_t in_row = in_w * in_d, x_tap_row = dil_h * in_row, x_tap_col = dil_w * in_d;
+  const int32_t filter_size = fh * fw * fd;
+  const int32_t in_row = in_w * in_d;
   /* A filter row's taps form one contiguous run of input when its columns are
    * adjacent and span every input channel; otherwise each column is a run. */
   const int32_t merged = dil_w == 1 && fd == in_d;
+  tq_conv_window_t win = {0, 0, 0, dil_h * in_row, dil_w * in_d, fw * fd};
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * in_h * in_row;
     for (int32_t oy = 0; oy < out_h; ++oy) {
@@ -87,39 +80,35 @@ void tq_conv_2d_s8(const tq_conv_2d_params_t *p, const int8_t *input, const int8
         const int32_t ix0 = ox * stride_w - pad_w;
         const int32_t fx0 = tq_window_begin(ix0, dil_w);
         const int32_t fx1 = tq_window_end(ix0, dil_w, in_w, fw);
-        const int32_t rows = fy1 - fy0, run = merged ? (fx1 - fx0) * fd : fd, runs = merged ? 1 : fx1 - fx0;
-        const int32_t w_skip = filter_row - runs * run; /* from a row's last run to the next row */
+        win.rows = fy1 - fy0;
+        win.run = merged ? (fx1 - fx0) * fd : fd;
+        win.runs = merged ? 1 : fx1 - fx0;
         const int8_t *x_win = in_b + (iy0 + fy0 * dil_h) * in_row + (ix0 + fx0 * dil_w) * in_d;
-        const int32_t w_win = fy0 * filter_row + fx0 * fd;
+        const int32_t tap0 = (fy0 * fw + fx0) * fd; /* the window's first tap in the filter */
         /* A window inside the input starts from acc_init and reads raw inputs. */
-        const int32_t inside = rows == fh && fx1 - fx0 == fw;
+        const int32_t inside = win.rows == fh && fx1 - fx0 == fw;
+        const int32_t *const start = inside ? acc_init : bias;
+        const int32_t x_offset = inside ? 0 : input_offset;
         for (int32_t g = 0; g < groups; ++g) {
           const int8_t *x_g = x_win + g * fd;
           const int32_t oc_end = (g + 1) * per_group;
-          for (int32_t oc = g * per_group; oc < oc_end; oc += 4) {
-            /* A tail of fewer than four channels repeats its last one. */
-            const int32_t n = oc_end - oc < 4 ? oc_end - oc : 4;
-            const int32_t oc1 = oc + (n > 1), oc2 = oc + (n > 2) * 2, oc3 = oc + (n > 3) * 3;
-            const int8_t *w0 = filter + oc * filter_size + w_win, *w1 = filter + oc1 * filter_size + w_win;
-            const int8_t *w2 = filter + oc2 * filter_size + w_win, *w3 = filter + oc3 * filter_size + w_win;
-            tq_acc4_t acc = {0, 0, 0, 0};
+          int32_t oc = g * per_group;
+          for (; oc + TQ_BLOCK <= oc_end; oc += TQ_BLOCK) {
+            const int8_t *w = filter + oc * filter_size + tap0 * TQ_BLOCK;
+            tq_acc8_t acc = tq_acc8_load(start, oc);
             /* Two copies, so that the inside one adds no offset. */
             if (inside) {
-              const tq_acc4_t init = {acc_init[oc], acc_init[oc1], acc_init[oc2], acc_init[oc3]};
-              acc = tq_conv_window4(x_g, 0, w0, w1, w2, w3, rows, runs, run, x_tap_row, x_tap_col, w_skip, init);
+              acc = tq_conv_block8(&win, x_g, 0, w, acc);
             } else {
-              if (bias) {
-                const tq_acc4_t init = {bias[oc], bias[oc1], bias[oc2], bias[oc3]};
-                acc = init;
-              }
-              acc = tq_conv_window4(x_g, input_offset, w0, w1, w2, w3, rows, runs, run, x_tap_row, x_tap_col,
-                                    w_skip, acc);
+              acc = tq_conv_block8(&win, x_g, input_offset, w, acc);
             }
-            int8_t *out = output + oc;
-            out[0] = tq_conv_out(acc.a0, multiplier[oc], shift[oc], output_offset, act_min, act_max);
-            if (n > 1) out[1] = tq_conv_out(acc.a1, multiplier[oc1], shift[oc1], output_offset, act_min, act_max);
-            if (n > 2) out[2] = tq_conv_out(acc.a2, multiplier[oc2], shift[oc2], output_offset, act_min, act_max);
-            if (n > 3) out[3] = tq_conv_out(acc.a3, multiplier[oc3], shift[oc3], output_offset, act_min, act_max);
+            tq_acc8_store(&rq, acc, oc, output);
+          }
+          const int32_t lanes = oc_end - oc; /* the group's last channels, blocked together */
+          const int8_t *w = filter + oc * filter_size + tap0 * lanes;
+          for (int32_t k = 0; k < lanes; ++k) {
+            const int32_t acc = tq_conv_lane(&win, x_g, x_offset, w + k, lanes, start ? start[oc + k] : 0);
+            output[oc + k] = tq_requant(&rq, acc, oc + k);
           }
         }
         output += out_d;
