@@ -24,8 +24,16 @@
   op " %[a2], q0, q3\n\t" op " %[b2], q1, q3\n\t"        \
   op " %[a3], q0, q2\n\t" op " %[b3], q1, q2\n\t"
 
-/* Dot products of rows x0, x1 (chunks * 16 bytes) with one quad of packed
- * channels at w; leaves w after the quad's weights, at its per-channel words. */
+/* Where a row's chunks lie: `segments` runs of `chunks` contiguous chunks,
+ * `skip` bytes apart (an im2col row: one run; a 3x3 window read in place:
+ * three runs, one per window row, an input row apart). */
+typedef struct {
+  int32_t segments, chunks, skip;
+} tq_mve_rows;
+
+/* Dot products of rows x0, x1 (chunks * 16 contiguous bytes each) with one
+ * quad of packed channels at w; leaves w after the quad's weights, at its
+ * per-channel words. */
 static inline void tq_mve_dot_2x4(const int8_t *x0, const int8_t *x1, const int8_t **w, int32_t chunks,
                                   int32x4_t *row0, int32x4_t *row1) {
   int32_t a0, a1, a2, a3, b0, b1, b2, b3;
@@ -51,6 +59,53 @@ static inline void tq_mve_dot_2x4(const int8_t *x0, const int8_t *x1, const int8
                    [a3] "=&Te"(a3), [b0] "=&Te"(b0), [b1] "=&Te"(b1), [b2] "=&Te"(b2), [b3] "=&Te"(b3),
                    [x0] "+r"(x0), [x1] "+r"(x1), [w] "+r"(wp), [n] "+r"(n)
                  :
+                 : "q0", "q1", "q2", "q3", "memory", "cc");
+  *w = wp;
+  *row0 = va;
+  *row1 = vb;
+}
+
+/* The same over rows in runs; the run counts live in memory: the accumulators,
+ * pointers and counter take every other register. */
+static inline void tq_mve_dot_2x4_runs(const int8_t *x0, const int8_t *x1, const int8_t **w, const tq_mve_rows *rows,
+                                  int32x4_t *row0, int32x4_t *row1) {
+  int32_t a0, a1, a2, a3, b0, b1, b2, b3, n;
+  int32_t segments = rows->segments;
+  const int32_t chunks = rows->chunks, skip = rows->skip;
+  const int8_t *wp = *w;
+  int32x4_t va, vb;
+  __asm volatile(TQ_MVE_STEP("vmladav.s8")
+                 "ldr %[n], %[chunks]\n\t"
+                 "subs %[n], %[n], #1\n\t"
+                 "b 4f\n\t"
+                 "5:\n\t" /* the next run */
+                 "ldr %[n], %[skip]\n\t"
+                 "add %[x0], %[x0], %[n]\n\t"
+                 "add %[x1], %[x1], %[n]\n\t"
+                 "ldr %[n], %[chunks]\n\t"
+                 "4:\n\t"
+                 "lsrs %[n], %[n], #1\n\t" /* pairs of chunks left; carry: one more single */
+                 "bcc 2f\n\t"
+                 TQ_MVE_STEP("vmladava.s8")
+                 "2:\n\t"
+                 "beq 3f\n\t" /* flags still from lsrs: vector instructions leave them */
+                 "1:\n\t"
+                 TQ_MVE_STEP("vmladava.s8") TQ_MVE_STEP("vmladava.s8")
+                 "subs %[n], %[n], #1\n\t"
+                 "bne 1b\n\t"
+                 "3:\n\t"
+                 "ldr %[n], %[segments]\n\t"
+                 "subs %[n], %[n], #1\n\t"
+                 "str %[n], %[segments]\n\t"
+                 "bne 5b\n\t"
+                 "vmov %q[va][2], %q[va][0], %[a0], %[a2]\n\t"
+                 "vmov %q[va][3], %q[va][1], %[a1], %[a3]\n\t"
+                 "vmov %q[vb][2], %q[vb][0], %[b0], %[b2]\n\t"
+                 "vmov %q[vb][3], %q[vb][1], %[b1], %[b3]\n\t"
+                 : [va] "=w"(va), [vb] "=w"(vb), [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2),
+                   [a3] "=&Te"(a3), [b0] "=&Te"(b0), [b1] "=&Te"(b1), [b2] "=&Te"(b2), [b3] "=&Te"(b3),
+                   [x0] "+r"(x0), [x1] "+r"(x1), [w] "+r"(wp), [n] "=&r"(n), [segments] "+m"(segments)
+                 : [chunks] "m"(chunks), [skip] "m"(skip)
                  : "q0", "q1", "q2", "q3", "memory", "cc");
   *w = wp;
   *row0 = va;
@@ -103,17 +158,27 @@ static inline void tq_mve_store_2x4(int32x4_t a, int32x4_t b, const int8_t *q, c
 /* out0, out1 [0 .. out_d) for rows x0, x1 (chunks * 16 bytes each); a lone last
  * row passes x1 == x0 and out1 == out0, which writes the same bytes twice. */
 __attribute__((noinline)) /* the dot products want every even register */
-static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t chunks, int32_t out_d,
-                         const int32_t *bounds, int8_t *out0, int8_t *out1) {
+static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, const tq_mve_rows *rows,
+                         int32_t out_d, const int32_t *bounds, int8_t *out0, int8_t *out1) {
   int32x4_t r0, r1;
-  for (int32_t quads = out_d >> 2; quads > 0; quads--, w += TQ_MVE_QUAD_WORDS * 4) {
-    tq_mve_dot_2x4(x0, x1, &w, chunks, &r0, &r1);
-    tq_mve_store_2x4(r0, r1, w, bounds, &out0, &out1);
+  if (rows->segments > 1) {
+    for (int32_t quads = out_d >> 2; quads > 0; quads--, w += TQ_MVE_QUAD_WORDS * 4) {
+      tq_mve_dot_2x4_runs(x0, x1, &w, rows, &r0, &r1);
+      tq_mve_store_2x4(r0, r1, w, bounds, &out0, &out1);
+    }
+  } else {
+    for (int32_t quads = out_d >> 2; quads > 0; quads--, w += TQ_MVE_QUAD_WORDS * 4) {
+      tq_mve_dot_2x4(x0, x1, &w, rows->chunks, &r0, &r1);
+      tq_mve_store_2x4(r0, r1, w, bounds, &out0, &out1);
+    }
   }
   if (out_d & 3) { /* the last, partial quad: a scratch copy of its bytes */
     int8_t last[2][4];
     int8_t *l0 = last[0], *l1 = last[1];
-    tq_mve_dot_2x4(x0, x1, &w, chunks, &r0, &r1);
+    if (rows->segments > 1)
+      tq_mve_dot_2x4_runs(x0, x1, &w, rows, &r0, &r1);
+    else
+      tq_mve_dot_2x4(x0, x1, &w, rows->chunks, &r0, &r1);
     tq_mve_store_2x4(r0, r1, w, bounds, &l0, &l1);
     for (int32_t j = 0; j < (out_d & 3); j++) {
       out1[j] = last[1][j];
@@ -148,9 +213,14 @@ static int32_t tq_mve_requantize(int32_t acc, int32_t mult, int32_t lsh, int32_t
   return (high >> e) + ((high & mask) > threshold ? 1 : 0);
 }
 
-static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t chunks, int32_t out_d,
-                         const int32_t *bounds, int8_t *out0, int8_t *out1) {
+typedef struct {
+  int32_t segments, chunks, skip;
+} tq_mve_rows;
+
+static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, const tq_mve_rows *rows,
+                         int32_t out_d, const int32_t *bounds, int8_t *out0, int8_t *out1) {
   const int two_rows = x1 != x0;
+  const int32_t chunks = rows->segments * rows->chunks; /* the C build always passes im2col rows */
   for (int32_t n0 = 0; n0 < out_d; n0 += 4, w += 64 * chunks + 4 * TQ_MVE_QUAD_WORDS) {
     const int32_t *q = (const int32_t *)(const void *)(w + 64 * chunks);
     for (int32_t j = 0; j < 4 && n0 + j < out_d; j++) {
@@ -176,24 +246,27 @@ static inline void tq_mve_fill(int8_t *dst, int8_t value, int32_t n) { memset(ds
  * taps outside the input hold the input zero point. */
 static void tq_mve_im2col(const tq_mve_conv_params *p, const int8_t *input, int32_t b, int32_t oy, int32_t ox,
                           int8_t *row) {
+  /* locals, not p->: the byte stores below may alias p as far as the compiler knows */
   const int8_t zero = (int8_t)(-p->input_offset);
-  const int32_t c = p->in_d, taps_w = p->filter_w * c;
+  const int32_t c = p->in_d, filter_h = p->filter_h, filter_w = p->filter_w, taps_w = filter_w * c;
+  const int32_t in_h = p->in_h, in_w = p->in_w, dilation_h = p->dilation_h, dilation_w = p->dilation_w;
   const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
-  const int32_t x_end = x0 + (p->filter_w - 1) * p->dilation_w;
-  for (int32_t ky = 0; ky < p->filter_h; ky++, row += taps_w) {
-    const int32_t y = y0 + ky * p->dilation_h;
-    if (y < 0 || y >= p->in_h) {
+  const int32_t x_end = x0 + (filter_w - 1) * dilation_w;
+  const int contiguous = dilation_w == 1 && x0 >= 0 && x_end < in_w; /* each window row is one run */
+  for (int32_t ky = 0; ky < filter_h; ky++, row += taps_w) {
+    const int32_t y = y0 + ky * dilation_h;
+    if (y < 0 || y >= in_h) {
       tq_mve_fill(row, zero, taps_w);
       continue;
     }
-    const int8_t *line = input + ((b * p->in_h + y) * p->in_w) * c;
-    if (p->dilation_w == 1 && x0 >= 0 && x_end < p->in_w) {
-      tq_mve_copy(row, line + x0 * c, taps_w);  /* the window's row is contiguous */
+    const int8_t *line = input + ((b * in_h + y) * in_w) * c;
+    if (contiguous) {
+      tq_mve_copy(row, line + x0 * c, taps_w);
       continue;
     }
-    for (int32_t kx = 0; kx < p->filter_w; kx++) {
-      const int32_t x = x0 + kx * p->dilation_w;
-      if (x < 0 || x >= p->in_w)
+    for (int32_t kx = 0; kx < filter_w; kx++) {
+      const int32_t x = x0 + kx * dilation_w;
+      if (x < 0 || x >= in_w)
         tq_mve_fill(row + kx * c, zero, c);
       else
         tq_mve_copy(row + kx * c, line + x * c, c);
@@ -206,30 +279,64 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
   const int32_t chunks = (p->filter_h * p->filter_w * p->in_d + 15) / 16, row_bytes = 16 * chunks;
   const int direct = p->filter_h == 1 && p->filter_w == 1 && p->pad_h == 0 && p->pad_w == 0 && p->in_d % 16 == 0;
   const int8_t *w = (const int8_t *)(const void *)packed;
-  const int8_t *rows[2];
-  int pending = 0;
+  const int32_t batches = p->batches, out_h = p->out_h, out_w = p->out_w, out_d = p->out_d;
+  const int32_t in_h = p->in_h, in_w = p->in_w, in_d = p->in_d, stride_h = p->stride_h, stride_w = p->stride_w;
+  const int32_t filter_h = p->filter_h, filter_w = p->filter_w, pad_h = p->pad_h, pad_w = p->pad_w;
+  const int32_t taps_w = filter_w * in_d, y_span = (filter_h - 1) * p->dilation_h;
+  const tq_mve_rows copied = {1, chunks, 0};
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+  /* a window wholly inside the input, whose rows are whole chunks, is read in place */
+  const int windows = !direct && p->dilation_w == 1 && taps_w % 16 == 0;
+#else
+  const int windows = 0;
+#endif
+  const tq_mve_rows in_place = {filter_h, taps_w / 16, p->dilation_h * in_w * in_d - taps_w};
   int32_t bounds[12]; /* output offset, activation minimum and maximum, 4 lanes each */
   for (int i = 0; i < 4; i++) {
     bounds[i] = p->output_offset;
     bounds[4 + i] = p->act_min;
     bounds[8 + i] = p->act_max;
   }
-  for (int32_t b = 0; b < p->batches; b++) {
-    for (int32_t oy = 0; oy < p->out_h; oy++) {
-      for (int32_t ox = 0; ox < p->out_w; ox++) {
-        if (direct) {
-          rows[pending] = input + ((b * p->in_h + oy * p->stride_h) * p->in_w + ox * p->stride_w) * p->in_d;
-        } else {
-          rows[pending] = scratch + pending * row_bytes;
-          tq_mve_im2col(p, input, b, oy, ox, scratch + pending * row_bytes);
+  int32_t pixel[2][3]; /* b, oy, ox of a pending row */
+  int pending = 0;
+  for (int32_t b = 0; b < batches; b++) {
+    for (int32_t oy = 0; oy < out_h; oy++) {
+      for (int32_t ox = 0; ox < out_w; ox++) {
+        pixel[pending][0] = b;
+        pixel[pending][1] = oy;
+        pixel[pending][2] = ox;
+        if (++pending < 2) continue;
+        pending = 0;
+        const int8_t *x[2];
+        const tq_mve_rows *layout = &copied;
+        int inside = windows;
+        for (int r = 0; r < 2 && inside; r++) {
+          const int32_t y0 = pixel[r][1] * stride_h - pad_h, x0 = pixel[r][2] * stride_w - pad_w;
+          inside = y0 >= 0 && y0 + y_span < in_h && x0 >= 0 && x0 + filter_w <= in_w;
         }
-        if (++pending == 2) {
-          tq_mve_block(rows[0], rows[1], w, chunks, p->out_d, bounds, output, output + p->out_d);
-          output += 2 * p->out_d;
-          pending = 0;
+        for (int r = 0; r < 2; r++) {
+          const int32_t pb = pixel[r][0], py = pixel[r][1], px = pixel[r][2];
+          if (direct) {
+            x[r] = input + ((pb * in_h + py * stride_h) * in_w + px * stride_w) * in_d;
+          } else if (inside) {
+            x[r] = input + ((pb * in_h + py * stride_h - pad_h) * in_w + px * stride_w - pad_w) * in_d;
+            layout = &in_place;
+          } else {
+            x[r] = scratch + r * row_bytes;
+            tq_mve_im2col(p, input, pb, py, px, scratch + r * row_bytes);
+          }
         }
+        tq_mve_block(x[0], x[1], w, layout, out_d, bounds, output, output + out_d);
+        output += 2 * out_d;
       }
     }
   }
-  if (pending) tq_mve_block(rows[0], rows[0], w, chunks, p->out_d, bounds, output, output);
+  if (pending) { /* a lone last row */
+    const int8_t *x0 = scratch;
+    if (direct)
+      x0 = input + ((pixel[0][0] * in_h + pixel[0][1] * stride_h) * in_w + pixel[0][2] * stride_w) * in_d;
+    else
+      tq_mve_im2col(p, input, pixel[0][0], pixel[0][1], pixel[0][2], scratch);
+    tq_mve_block(x0, x0, w, &copied, out_d, bounds, output, output);
+  }
 }
