@@ -59,34 +59,52 @@ class FlashPlan:
 
 
 def _consts_of(lowered: LoweredGraph, backend) -> list[tuple]:
-    """Each op's arrays plus those its chosen backend kernel adds (generate.py does the same)."""
+    """Each op's arrays plus those its chosen backend kernel adds (generate.py does the same), with
+    the names of those its call template declares it uses (None: no declaration, all of them)."""
     if backend is None:
-        return [k.consts for k in lowered.ops]
+        return [(k.consts, _declared("reference", k.kernel)) for k in lowered.ops]
     from tinyq.backends import backend_consts, choose_kernels
 
     choices = choose_kernels(backend, lowered.ops)
-    return [k.consts + backend_consts(backend, k, c) for k, c in zip(lowered.ops, choices)]
+    return [(k.consts + backend_consts(backend, k, c),
+             _declared(backend.template_dirs[0] if c.backend == backend.name else "reference", k.kernel))
+            for k, c in zip(lowered.ops, choices)]
+
+
+def _declared(folder: str, kernel: str) -> frozenset[str] | None:
+    """The array names a call template lists as `{% set consts = [...] %}` (the generator emits only the
+    arrays a call references, so a kernel that reads some of its op's arrays but not others says which)."""
+    from tinyq.codegen.generate import environment
+
+    names = getattr(environment().get_template(f"{folder}/{kernel}.c.j2").make_module({"view": None}),
+                    "consts", None)
+    return None if names is None else frozenset(names)
 
 
 def const_arrays(lowered: LoweredGraph, backend=None) -> list[FlashArray]:
     """Distinct arrays in emission order (the first op using an array names it).
 
     An array a backend's call template never references is still counted (the
-    generator drops it), so with such a backend this is an upper bound."""
+    generator drops it) unless the template declares the arrays it uses, so with
+    such a backend this is an upper bound."""
     by_key: dict[tuple[str, str], int] = {}
     arrays: list[FlashArray] = []
-    for position, consts in enumerate(_consts_of(lowered, backend)):
+    used: list[bool] = []
+    for position, (consts, declared) in enumerate(_consts_of(lowered, backend)):
         for c in consts:
             raw = np.ascontiguousarray(c.values)
             key = (c.ctype, hashlib.sha256(raw.tobytes() + str(raw.dtype).encode()).hexdigest())
+            wanted = declared is None or c.name in declared
             if key in by_key:
                 i = by_key[key]
                 arrays[i] = FlashArray(arrays[i].symbol, c.ctype, arrays[i].bytes, arrays[i].users + (position,))
+                used[i] = used[i] or wanted
                 continue
             by_key[key] = len(arrays)
             size = max(raw.size, 1) * C_SIZES.get(c.ctype, raw.itemsize)  # the C array: count x sizeof(ctype)
             arrays.append(FlashArray(f"tq_op{position}_{c.name}", c.ctype, size, (position,)))
-    return arrays
+            used.append(wanted)
+    return [a for a, u in zip(arrays, used) if u]
 
 
 def weight_regions(board: Board | None) -> list[Memory]:
