@@ -6,20 +6,17 @@
 /* 3x3 windows over at most this many channels take the fast path (a stack row of zero points) */
 #define TQ_MVE_DW_FAST_MAX_CH 256
 
+/* output offset, activation minimum and maximum, 4 lanes each */
+static void tq_mve_dw_bounds(const tq_mve_dw_params *p, int32_t *bounds) {
+  for (int i = 0; i < 4; i++) {
+    bounds[i] = p->output_offset;
+    bounds[4 + i] = p->act_min;
+    bounds[8 + i] = p->act_max;
+  }
+}
+
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
-
-/* requantize (TFLM's double rounding), offset and clamp 4 lanes; q: multiplier,
- * left shift and negative right shift, 16 words apart */
-static inline int32x4_t tq_mve_dw_requantize(int32x4_t acc, const int32_t *q, int32x4_t lo, int32x4_t hi,
-                                              int32x4_t off) {
-  const int32x4_t right = vldrwq_s32(q + 32);
-  acc = vqrdmulhq_s32(vshlq_s32(acc, vldrwq_s32(q + 16)), vldrwq_s32(q));
-  /* vrshl rounds half up; stepping negative values down by one first rounds half away from zero */
-  acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, right), 31));
-  acc = vaddq_s32(vrshlq_s32(acc, right), off);
-  return vminq_s32(vmaxq_s32(acc, lo), hi);
-}
 
 /* 16 channels as int8 lanes: vmullb/vmullt give the even and odd channels' int16
  * products, vmovlb/vmovlt widen each to int32, so four accumulators hold the
@@ -38,23 +35,47 @@ static inline void tq_mve_dw_mac(tq_mve_dw_acc *acc, int8x16_t x, int8x16_t k) {
   acc->a[3] = vaddq_s32(acc->a[3], vmovltq_s16(odd));
 }
 
-static inline void tq_mve_dw_finish(const tq_mve_dw_params *p, int32x4_t a0, int32x4_t a1, int32x4_t a2,
-                                    int32x4_t a3, const int32_t *q, int8_t *out, mve_pred16_t live) {
-  const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max), off = vdupq_n_s32(p->output_offset);
-  a0 = tq_mve_dw_requantize(a0, q + 16, lo, hi, off);
-  a1 = tq_mve_dw_requantize(a1, q + 20, lo, hi, off);
-  a2 = tq_mve_dw_requantize(a2, q + 24, lo, hi, off);
-  a3 = tq_mve_dw_requantize(a3, q + 28, lo, hi, off);
-  const int16x8_t even = vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), a0), a1);
-  const int16x8_t odd = vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), a2), a3);
-  vstrbq_p_s8(out, vmovntq_s16(vmovnbq_s16(vdupq_n_s8(0), even), odd), live);
+#define TQ_MVE_DW_REQUANTIZE(acc, k)                   \
+  "vldrw.32 q0, [%[q], #(128 + 16 * " #k ")]\n\t"      \
+  "vshl.s32 %q[" acc "], %q[" acc "], q0\n\t"          \
+  "vldrw.32 q0, [%[q], #(64 + 16 * " #k ")]\n\t"       \
+  "vqrdmulh.s32 %q[" acc "], %q[" acc "], q0\n\t"      \
+  "vldrw.32 q0, [%[q], #(192 + 16 * " #k ")]\n\t"      \
+  "vand q1, %q[" acc "], q0\n\t"                       \
+  "vshr.s32 q1, q1, #31\n\t"                           \
+  "vqadd.s32 %q[" acc "], %q[" acc "], q1\n\t"         \
+  "vrshl.s32 %q[" acc "], %q[" acc "], q0\n\t"
+
+#define TQ_MVE_DW_BOUND(op, offset)                                        \
+  "vldrw.32 q0, [%[bounds], #" #offset "]\n\t"                             \
+  op " %q[a0], %q[a0], q0\n\t" op " %q[a1], %q[a1], q0\n\t"              \
+  op " %q[a2], %q[a2], q0\n\t" op " %q[a3], %q[a3], q0\n\t"
+
+/* Requantize the four accumulators (TFLM's double rounding: vrshl rounds half
+ * up, so negative values step down by one first to round half away from zero)
+ * with the group's multiplier, left and right shift vectors at q + 16, q + 32,
+ * q + 48 words; add the output offset, clamp (bounds: offset, minimum, maximum
+ * vectors) and narrow back into channel order: the result's 16 bytes. */
+static inline int8x16_t tq_mve_dw_finish(int32x4_t a0, int32x4_t a1, int32x4_t a2, int32x4_t a3, const int32_t *q,
+                                         const int32_t *bounds) {
+  __asm volatile(TQ_MVE_DW_REQUANTIZE("a0", 0) TQ_MVE_DW_REQUANTIZE("a1", 1) TQ_MVE_DW_REQUANTIZE("a2", 2)
+                 TQ_MVE_DW_REQUANTIZE("a3", 3)
+                 TQ_MVE_DW_BOUND("vadd.i32", 0) TQ_MVE_DW_BOUND("vmax.s32", 16) TQ_MVE_DW_BOUND("vmin.s32", 32)
+                 /* int32 lanes hold int8 values: top-half narrowing interleaves them back */
+                 "vmovnt.i32 %q[a0], %q[a1]\n\t" /* channels 0, 2, 4, ..., 14 */
+                 "vmovnt.i32 %q[a2], %q[a3]\n\t" /* channels 1, 3, 5, ..., 15 */
+                 "vmovnt.i16 %q[a0], %q[a2]\n\t"
+                 : [a0] "+w"(a0), [a1] "+w"(a1), [a2] "+w"(a2), [a3] "+w"(a3)
+                 : [q] "r"(q), [bounds] "r"(bounds)
+                 : "q0", "q1", "memory");
+  return vreinterpretq_s8_s32(a0);
 }
 
 /* One output pixel: `valid` taps read input + offsets[i] (weights of tap index[i]),
  * `missing` taps (outside the input) count as the zero point. */
 static void tq_mve_dw_pixel(const tq_mve_dw_params *p, const int8_t *input, const int32_t *offsets,
                             const int32_t *index, int32_t valid, const int32_t *missing, int32_t n_missing,
-                            const int32_t *packed, int8_t *out) {
+                            const int32_t *packed, int8_t *out, const int32_t *bounds) {
   const int32_t taps = p->filter_h * p->filter_w, channels = p->channels;
   const int8x16_t zero = vdupq_n_s8((int8_t)-p->input_offset);
   for (int32_t c = 0; c < channels; c += 16, packed += 4 * taps + 64, input += 16, out += 16) {
@@ -65,7 +86,7 @@ static void tq_mve_dw_pixel(const tq_mve_dw_params *p, const int8_t *input, cons
     for (int32_t i = 0; i < valid; i++)
       tq_mve_dw_mac(&acc, vldrbq_z_s8(input + offsets[i], live), vldrbq_s8(w + 16 * index[i]));
     for (int32_t i = 0; i < n_missing; i++) tq_mve_dw_mac(&acc, zero, vldrbq_s8(w + 16 * missing[i]));
-    tq_mve_dw_finish(p, acc.a[0], acc.a[1], acc.a[2], acc.a[3], q, out, live);
+    vstrbq_p_s8(out, tq_mve_dw_finish(acc.a[0], acc.a[1], acc.a[2], acc.a[3], q, bounds), live);
   }
 }
 
@@ -89,7 +110,7 @@ static void tq_mve_dw_pixel(const tq_mve_dw_params *p, const int8_t *input, cons
  * points at a row of zero points. */
 __attribute__((noinline)) /* the taps want ten registers */
 static void tq_mve_dw_pixel_3x3(const tq_mve_dw_params *p, const int8_t *const *tap, const int32_t *packed,
-                                int8_t *out) {
+                                int8_t *out, const int32_t *bounds) {
   const int8_t *t0 = tap[0], *t1 = tap[1], *t2 = tap[2], *t3 = tap[3], *t4 = tap[4], *t5 = tap[5];
   const int8_t *t6 = tap[6], *t7 = tap[7], *t8 = tap[8];
   for (int32_t groups = p->channels >> 4; groups > 0; groups--, packed += 4 * 9 + 64, out += 16) {
@@ -105,7 +126,7 @@ static void tq_mve_dw_pixel_3x3(const tq_mve_dw_params *p, const int8_t *const *
                      [t8] "+r"(t8), [w] "+r"(w)
                    :
                    : "q0", "q1", "q2", "q3", "memory");
-    tq_mve_dw_finish(p, a0, a1, a2, a3, q, out, vctp8q(16));
+    vstrbq_s8(out, tq_mve_dw_finish(a0, a1, a2, a3, q, bounds));
   }
 }
 
@@ -116,6 +137,8 @@ static void tq_mve_dw_3x3(const tq_mve_dw_params *p, const int8_t *input, const 
   const int32_t channels = p->channels;
   int8_t zeros[TQ_MVE_DW_FAST_MAX_CH];
   const int8_t *tap[9];
+  int32_t bounds[12];
+  tq_mve_dw_bounds(p, bounds);
   memset(zeros, (int8_t)-p->input_offset, (size_t)channels);
   for (int32_t b = 0; b < p->batches; b++) {
     for (int32_t oy = 0; oy < p->out_h; oy++) {
@@ -130,7 +153,7 @@ static void tq_mve_dw_3x3(const tq_mve_dw_params *p, const int8_t *input, const 
             tap[t] = (y < 0 || y >= p->in_h || x < 0 || x >= p->in_w) ? zeros : line + x * channels;
           }
         }
-        tq_mve_dw_pixel_3x3(p, tap, packed, output);
+        tq_mve_dw_pixel_3x3(p, tap, packed, output, bounds);
       }
     }
   }
@@ -150,7 +173,8 @@ static int32_t tq_mve_dw_requantize1(int32_t acc, int32_t mult, int32_t lsh, int
 
 static void tq_mve_dw_pixel(const tq_mve_dw_params *p, const int8_t *input, const int32_t *offsets,
                             const int32_t *index, int32_t valid, const int32_t *missing, int32_t n_missing,
-                            const int32_t *packed, int8_t *out) {
+                            const int32_t *packed, int8_t *out, const int32_t *bounds) {
+  (void)bounds;
   static const int8_t lane_of[16] = {0, 8, 4, 12, 1, 9, 5, 13, 2, 10, 6, 14, 3, 11, 7, 15};
   const int32_t taps = p->filter_h * p->filter_w, channels = p->channels;
   for (int32_t c = 0; c < channels; c += 16, packed += 4 * taps + 64) {
@@ -175,6 +199,8 @@ static void tq_mve_dw_pixel(const tq_mve_dw_params *p, const int8_t *input, cons
 void tq_mve_depthwise_s8(const tq_mve_dw_params *p, const int8_t *input, const int32_t *packed, int8_t *output) {
   const int32_t channels = p->channels;
   int32_t offsets[TQ_MVE_DW_MAX_TAPS], index[TQ_MVE_DW_MAX_TAPS], missing[TQ_MVE_DW_MAX_TAPS];
+  int32_t bounds[12];
+  tq_mve_dw_bounds(p, bounds);
   if (TQ_MVE_DW_FAST_3X3(p)) {
     tq_mve_dw_3x3(p, input, packed, output);
     return;
@@ -198,7 +224,7 @@ void tq_mve_depthwise_s8(const tq_mve_dw_params *p, const int8_t *input, const i
             }
           }
         }
-        tq_mve_dw_pixel(p, origin, offsets, index, valid, missing, n_missing, packed, output);
+        tq_mve_dw_pixel(p, origin, offsets, index, valid, missing, n_missing, packed, output, bounds);
       }
     }
   }
