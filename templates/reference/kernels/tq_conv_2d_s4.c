@@ -17,6 +17,7 @@ void tq_conv_2d_s4(const tq_conv_2d_s4_params_t *p, const int8_t *input, const i
   const int32_t filters_per_group = out_d / (in_d / fd);
   const int32_t filter_size = fh * fw * fd;
   const int32_t in_row = in_w * in_d;
+  const int contiguous_rows = fd == in_d && dil_w == 1;  /* no groups, no horizontal dilation */
   for (int32_t b = 0; b < p->batches; ++b) {
     const int8_t *in_b = input + b * in_h * in_row;
     for (int32_t oy = 0; oy < p->out_h; ++oy) {
@@ -33,6 +34,11 @@ void tq_conv_2d_s4(const tq_conv_2d_s4_params_t *p, const int8_t *input, const i
           for (int32_t fy = fy0; fy < fy1; ++fy) {
             const int8_t *x_row = in_g + (iy0 + fy * dil_h) * in_row;
             const int32_t w_row = oc * filter_size + fy * fw * fd;
+            if (contiguous_rows) {  /* the row's taps are one run of weights over one run of input */
+              acc += tq_s4_dot(packed_filter, w_row + fx0 * fd, x_row + ix0 * in_d + fx0 * fd, (fx1 - fx0) * fd,
+                               input_offset);
+              continue;
+            }
             for (int32_t fx = fx0; fx < fx1; ++fx) {
               const int8_t *x = x_row + (ix0 + fx * dil_w) * in_d;
               acc += tq_s4_dot(packed_filter, w_row + fx * fd, x, fd, input_offset);
