@@ -42,11 +42,17 @@ static inline int32_t tq_srdhm_q(int32_t a, int32_t multiplier) {
   return (int32_t)(((int64_t)a * multiplier + (1 << 30)) >> 31);
 }
 
-/* tq_mbqm for a QuantizeMultiplier multiplier (see tq_srdhm_q). */
+/* tq_mbqm for a QuantizeMultiplier multiplier (see tq_srdhm_q). A right shift
+ * rounds half away from zero: floor((high + half - (high < 0)) / 2^e), the
+ * same as tq_rdbpot, in unsigned arithmetic when high >= 0 so the sum cannot
+ * overflow. */
 static inline int32_t tq_mbqm_q(int32_t x, int32_t multiplier, int shift) {
-  const int left = shift > 0 ? shift : 0;
-  const int right = shift > 0 ? 0 : -shift;
-  return tq_rdbpot(tq_srdhm_q((int32_t)((uint32_t)x << left), multiplier), right);
+  if (shift > 0) return tq_srdhm_q((int32_t)((uint32_t)x << shift), multiplier);
+  const int32_t high = tq_srdhm_q(x, multiplier);
+  const int32_t e = -shift;
+  const uint32_t half = (1u << e) >> 1;
+  if (high >= 0) return (int32_t)(((uint32_t)high + half) >> e);
+  return (high + (int32_t)half - (e > 0)) >> e;
 }
 
 /* MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0). */
