@@ -67,8 +67,9 @@ static inline void tq_mve_dot_2x4(const int8_t *x0, const int8_t *x1, const int8
 
 /* The same over rows in runs; the run counts live in memory: the accumulators,
  * pointers and counter take every other register. */
-static inline void tq_mve_dot_2x4_runs(const int8_t *x0, const int8_t *x1, const int8_t **w, const tq_mve_rows *rows,
-                                  int32x4_t *row0, int32x4_t *row1) {
+__attribute__((always_inline)) static inline void tq_mve_dot_2x4_runs(const int8_t *x0, const int8_t *x1,
+                                                                       const int8_t **w, const tq_mve_rows *rows,
+                                                                       int32x4_t *row0, int32x4_t *row1) {
   int32_t a0, a1, a2, a3, b0, b1, b2, b3, n;
   int32_t segments = rows->segments;
   const int32_t chunks = rows->chunks, skip = rows->skip;
@@ -157,34 +158,45 @@ static inline void tq_mve_store_2x4(int32x4_t a, int32x4_t b, const int8_t *q, c
 
 /* out0, out1 [0 .. out_d) for rows x0, x1 (chunks * 16 bytes each); a lone last
  * row passes x1 == x0 and out1 == out0, which writes the same bytes twice. */
-__attribute__((noinline)) /* the dot products want every even register */
-static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, const tq_mve_rows *rows,
-                         int32_t out_d, const int32_t *bounds, int8_t *out0, int8_t *out1) {
-  int32x4_t r0, r1;
-  if (rows->segments > 1) {
-    for (int32_t quads = out_d >> 2; quads > 0; quads--, w += TQ_MVE_QUAD_WORDS * 4) {
-      tq_mve_dot_2x4_runs(x0, x1, &w, rows, &r0, &r1);
-      tq_mve_store_2x4(r0, r1, w, bounds, &out0, &out1);
-    }
-  } else {
-    for (int32_t quads = out_d >> 2; quads > 0; quads--, w += TQ_MVE_QUAD_WORDS * 4) {
-      tq_mve_dot_2x4(x0, x1, &w, rows->chunks, &r0, &r1);
-      tq_mve_store_2x4(r0, r1, w, bounds, &out0, &out1);
-    }
+/* A quad loop per row layout, each its own function: the dot products want
+ * every even register, so each loop inlines just one of them. */
+#define TQ_MVE_QUADS(dot)                                                                            \
+  int32x4_t r0, r1;                                                                                  \
+  for (int32_t quads = out_d >> 2; quads > 0; quads--, w += TQ_MVE_QUAD_WORDS * 4) {                 \
+    dot;                                                                                             \
+    tq_mve_store_2x4(r0, r1, w, bounds, &out0, &out1);                                               \
+  }                                                                                                  \
+  if (out_d & 3) { /* the last, partial quad: a scratch copy of its bytes */                         \
+    int8_t last[2][4];                                                                               \
+    int8_t *l0 = last[0], *l1 = last[1];                                                             \
+    dot;                                                                                             \
+    tq_mve_store_2x4(r0, r1, w, bounds, &l0, &l1);                                                   \
+    for (int32_t j = 0; j < (out_d & 3); j++) {                                                      \
+      out1[j] = last[1][j];                                                                          \
+      out0[j] = last[0][j]; /* after out1: a lone row has out1 == out0 and last[0] == last[1] */     \
+    }                                                                                                \
   }
-  if (out_d & 3) { /* the last, partial quad: a scratch copy of its bytes */
-    int8_t last[2][4];
-    int8_t *l0 = last[0], *l1 = last[1];
-    if (rows->segments > 1)
-      tq_mve_dot_2x4_runs(x0, x1, &w, rows, &r0, &r1);
-    else
-      tq_mve_dot_2x4(x0, x1, &w, rows->chunks, &r0, &r1);
-    tq_mve_store_2x4(r0, r1, w, bounds, &l0, &l1);
-    for (int32_t j = 0; j < (out_d & 3); j++) {
-      out1[j] = last[1][j];
-      out0[j] = last[0][j]; /* after out1: a lone row has out1 == out0 and last[0] == last[1] */
-    }
-  }
+
+__attribute__((noinline)) static void tq_mve_block_copied(const int8_t *x0, const int8_t *x1, const int8_t *w,
+                                                          int32_t chunks, int32_t out_d, const int32_t *bounds,
+                                                          int8_t *out0, int8_t *out1) {
+  TQ_MVE_QUADS(tq_mve_dot_2x4(x0, x1, &w, chunks, &r0, &r1))
+}
+
+__attribute__((noinline)) static void tq_mve_block_runs(const int8_t *x0, const int8_t *x1, const int8_t *w,
+                                                        const tq_mve_rows *rows, int32_t out_d,
+                                                        const int32_t *bounds, int8_t *out0, int8_t *out1) {
+  TQ_MVE_QUADS(tq_mve_dot_2x4_runs(x0, x1, &w, rows, &r0, &r1))
+}
+
+/* out0, out1 [0 .. out_d) for rows x0, x1; a lone last row passes x1 == x0 and
+ * out1 == out0, which writes the same bytes twice. */
+static inline void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, const tq_mve_rows *rows,
+                                int32_t out_d, const int32_t *bounds, int8_t *out0, int8_t *out1) {
+  if (rows->segments > 1)
+    tq_mve_block_runs(x0, x1, w, rows, out_d, bounds, out0, out1);
+  else
+    tq_mve_block_copied(x0, x1, w, rows->chunks, out_d, bounds, out0, out1);
 }
 
 /* whole vectors, then one predicated vector for the rest */
