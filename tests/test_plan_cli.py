@@ -124,3 +124,25 @@ def test_mlperf_kws_report():
     assert report["lower_bound_bytes"] <= report["arena_bytes"] < 16_000 == report["baseline_lower_bound_bytes"]
     assert report["fit"]["arena_region"] == "sram" and report["fit"]["problems"] == []
     assert {a["region"] for a in report["flash"]} == {"flash"}
+
+
+def _generated_flash_bytes(compiled) -> int:
+    header = next(text for path, text in compiled.source.files.items() if path.endswith("_model.h"))
+    return int(re.search(r"Flash arrays: (\d+) bytes", header).group(1))
+
+
+@pytest.mark.parametrize("backend", ["reference", "cmsis-nn", "esp-nn"])
+def test_flash_plan_counts_exactly_the_arrays_the_generated_c_holds(backend):
+    """Kernels read different arrays of an op (blocked filters, int32 shifts, packed int4...): the
+    flash plan must count what the calls reference, as the generator emits, on every backend."""
+    from backend_models import all_paths
+    from test_int4 import conv_graph, depthwise_graph, fc_graph
+    from tinyq.backends import get_backend
+    from tinyq.boards import get_board
+    from tinyq.driver import compile_graph
+
+    board = get_board("qemu-m55" if backend == "cmsis-nn" else "host")
+    for graph in (all_paths(), conv_graph(), depthwise_graph(), fc_graph()):
+        compiled = compile_graph(graph, board, backend)
+        flash = plan_flash(compiled.lowered, board, backend=get_backend(backend, board))
+        assert flash.data_bytes == _generated_flash_bytes(compiled), (backend, graph.name)

@@ -91,6 +91,26 @@ class KernelView:
         return self._graph.tensors[index]
 
 
+class _UnplacedArena:
+    """Stands in for the memory plan when only the constants a call references matter."""
+
+    def tensor_offset(self, tensor: int) -> int:
+        return 0
+
+    def scratch_offset(self, op_position: int) -> int | None:
+        return 0
+
+
+def referenced_consts(k: Lowered, folder: str, graph: Graph, function: str = "") -> frozenset[str]:
+    """Names of the op's flash arrays its call template references: the only ones the generator emits
+    (the flash plan asks here so it counts exactly those, whatever the template reads)."""
+    view = KernelView(k, 0, graph, _UnplacedArena(), {c.name: c.name for c in k.consts}, k.scratch_bytes,
+                      function)
+    module = environment().get_template(f"{folder}/{k.kernel}.c.j2").make_module({"view": view})
+    module.decl(view), module.call(view)
+    return frozenset(view.used_consts)
+
+
 def _c_values(c: ConstArray) -> str:
     values = np.asarray(c.values).reshape(-1)
     if values.dtype.kind == "f":

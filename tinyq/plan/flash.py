@@ -12,6 +12,7 @@ plan's advice to the build (a second section) and what the fit check counts.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 
@@ -60,41 +61,33 @@ class FlashPlan:
 
 def _consts_of(lowered: LoweredGraph, backend) -> list[tuple]:
     """Each op's arrays plus those its chosen backend kernel adds (generate.py does the same), with
-    the names of those its call template declares it uses (None: no declaration, all of them)."""
+    the names of those its call template references (the generator emits only those)."""
+    from tinyq.codegen.generate import referenced_consts
+
     if backend is None:
-        return [(k.consts, _declared("reference", k.kernel)) for k in lowered.ops]
+        return [(k.consts, referenced_consts(k, "reference", lowered.graph)) for k in lowered.ops]
     from tinyq.backends import backend_consts, choose_kernels
 
-    choices = choose_kernels(backend, lowered.ops)
-    return [(k.consts + backend_consts(backend, k, c),
-             _declared(backend.template_dirs[0] if c.backend == backend.name else "reference", k.kernel))
-            for k, c in zip(lowered.ops, choices)]
-
-
-def _declared(folder: str, kernel: str) -> frozenset[str] | None:
-    """The array names a call template lists as `{% set consts = [...] %}` (the generator emits only the
-    arrays a call references, so a kernel that reads some of its op's arrays but not others says which)."""
-    from tinyq.codegen.generate import environment
-
-    names = getattr(environment().get_template(f"{folder}/{kernel}.c.j2").make_module({"view": None}),
-                    "consts", None)
-    return None if names is None else frozenset(names)
+    result = []
+    for k, c in zip(lowered.ops, choose_kernels(backend, lowered.ops)):
+        with_backend = dataclasses.replace(k, consts=k.consts + backend_consts(backend, k, c))
+        folder = backend.template_dirs[0] if c.backend == backend.name else "reference"
+        result.append((with_backend.consts, referenced_consts(with_backend, folder, lowered.graph, c.function)))
+    return result
 
 
 def const_arrays(lowered: LoweredGraph, backend=None) -> list[FlashArray]:
     """Distinct arrays in emission order (the first op using an array names it).
 
-    An array a backend's call template never references is still counted (the
-    generator drops it) unless the template declares the arrays it uses, so with
-    such a backend this is an upper bound."""
+    Only the arrays some call template references count, as in the generated C."""
     by_key: dict[tuple[str, str], int] = {}
     arrays: list[FlashArray] = []
     used: list[bool] = []
-    for position, (consts, declared) in enumerate(_consts_of(lowered, backend)):
+    for position, (consts, referenced) in enumerate(_consts_of(lowered, backend)):
         for c in consts:
             raw = np.ascontiguousarray(c.values)
             key = (c.ctype, hashlib.sha256(raw.tobytes() + str(raw.dtype).encode()).hexdigest())
-            wanted = declared is None or c.name in declared
+            wanted = c.name in referenced
             if key in by_key:
                 i = by_key[key]
                 arrays[i] = FlashArray(arrays[i].symbol, c.ctype, arrays[i].bytes, arrays[i].users + (position,))
