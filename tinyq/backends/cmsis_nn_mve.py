@@ -6,7 +6,11 @@ channel's weights for the input offset in the inner loop (arm_nn_mat_mult_nt_t_s
 tinyq's kernels do what can be done offline offline: the weights are packed per
 quad of output channels and zero-padded to whole 16-byte vectors, the input
 offset is folded into the bias, the requantization shifts are split in two, and
-the inner loop is 2 pixels x 4 channels of bare 16-lane dot products.
+the inner loop is 2 pixels x 4 channels of bare 16-lane dot products
+(tq_mve_conv_s8, also for fully connected layers). The depthwise kernel runs 16
+channels per vector with taps outside the input reading the zero point; the add
+kernel is TFLM's arithmetic on 4 lanes. All are bit-exact with TFLM
+(tests/test_mve_kernels.py); measured per layer in the benchmark issue's report.
 
 Each kernel here wraps the CMSIS-NN override of its op: where its condition holds
 (Helium target, a shape it handles) the op calls tinyq's kernel, otherwise the
@@ -39,10 +43,6 @@ def _const(k: Lowered, name: str) -> np.ndarray | None:
 
 def _wrap32(values: np.ndarray) -> np.ndarray:
     return ((values.astype(np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
-
-
-def _round_up(x: int, a: int) -> int:
-    return (x + a - 1) // a * a
 
 
 def conv_reason(k: Lowered, target: Target) -> str | None:
@@ -180,7 +180,6 @@ def with_fully_connected(cmsis_nn: KernelOverride, target: Target) -> KernelOver
 
 def with_conv(cmsis_nn: KernelOverride, target: Target) -> KernelOverride:
     """The conv_2d override: tq_mve_conv_s8 where conv_reason allows, else `cmsis_nn`'s call."""
-
     return _switch(cmsis_nn, lambda k: conv_reason(k, target) is None, conv_scratch_bytes, conv_consts)
 
 

@@ -168,7 +168,8 @@ def _check_backends(backends: tuple[str, ...]) -> None:
 @click.command("firmware")
 @click.option("--models", "models_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder of int8 .tflite models (default: ../shared/models/mlperf-tiny).")
-@click.option("--board", "boards", multiple=True, help=f"QEMU board, repeatable (default: {', '.join(DEFAULT_BOARDS)}).")
+@click.option("--board", "boards", multiple=True,
+              help=f"QEMU board, repeatable (default: {', '.join(DEFAULT_BOARDS)}).")
 @click.option("--backend", "backends", multiple=True,
               help="Kernel backend, repeatable: rows side by side per model and board (default: the board's).")
 @click.option("--inputs", "n_inputs", default=20, show_default=True, help="Inputs per model and board.")
