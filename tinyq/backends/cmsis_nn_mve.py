@@ -55,9 +55,22 @@ def conv_reason(k: Lowered, target: Target) -> str | None:
     return None
 
 
+def conv_runs_padded(p) -> bool:
+    """Window rows that are not whole vectors are each zero-padded to whole vectors when that
+    costs at most half as many vectors again, so windows inside the input are read in place
+    (the rule of tq_mve_conv_s8)."""
+    taps_w = p.filter_w * p.in_d
+    dense, runs = -(-p.filter_h * taps_w // LANES), p.filter_h * -(-taps_w // LANES)
+    return not conv_direct(p) and p.dilation_w == 1 and taps_w % LANES != 0 and 2 * runs <= 3 * dense
+
+
 def conv_chunks(p) -> int:
-    """16-byte vectors per im2col row (filter_h * filter_w * in_d, zero-padded)."""
-    return -(-p.filter_h * p.filter_w * p.in_d // LANES)
+    """16-byte vectors per im2col row (filter_h * filter_w * in_d, zero-padded as a whole or per
+    window row)."""
+    taps_w = p.filter_w * p.in_d
+    if conv_runs_padded(p):
+        return p.filter_h * -(-taps_w // LANES)
+    return -(-p.filter_h * taps_w // LANES)
 
 
 def conv_direct(p) -> bool:
@@ -101,6 +114,11 @@ def conv_consts(k: Lowered) -> tuple[ConstArray, ...]:
     p = k.params
     rows = _const(k, "filter").reshape(p.out_d, -1)
     columns = requant_columns(k, rows, p.input_offset)
+    if conv_runs_padded(p):  # each window row's weights padded to whole vectors
+        runs = rows.reshape(p.out_d, p.filter_h, p.filter_w * p.in_d)
+        padded = np.zeros((p.out_d, p.filter_h, -(-runs.shape[2] // LANES) * LANES), dtype=np.int8)
+        padded[:, :, :runs.shape[2]] = runs
+        rows = padded.reshape(p.out_d, -1)
     return (ConstArray("mve_packed", "int32_t", pack_quads(rows, columns)),)
 
 

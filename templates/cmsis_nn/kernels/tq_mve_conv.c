@@ -255,9 +255,10 @@ static inline void tq_mve_fill(int8_t *dst, int8_t value, int32_t n) { memset(ds
 #endif
 
 /* The im2col row of output pixel (b, oy, ox): taps in filter order [ky][kx][c],
- * taps outside the input hold the input zero point. */
+ * each window row `run_bytes` after the last; taps outside the input hold the
+ * input zero point. */
 static void tq_mve_im2col(const tq_mve_conv_params *p, const int8_t *input, int32_t b, int32_t oy, int32_t ox,
-                          int8_t *row) {
+                          int32_t run_bytes, int8_t *row) {
   /* locals, not p->: the byte stores below may alias p as far as the compiler knows */
   const int8_t zero = (int8_t)(-p->input_offset);
   const int32_t c = p->in_d, filter_h = p->filter_h, filter_w = p->filter_w, taps_w = filter_w * c;
@@ -265,7 +266,7 @@ static void tq_mve_im2col(const tq_mve_conv_params *p, const int8_t *input, int3
   const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
   const int32_t x_end = x0 + (filter_w - 1) * dilation_w;
   const int contiguous = dilation_w == 1 && x0 >= 0 && x_end < in_w; /* each window row is one run */
-  for (int32_t ky = 0; ky < filter_h; ky++, row += taps_w) {
+  for (int32_t ky = 0; ky < filter_h; ky++, row += run_bytes) {
     const int32_t y = y0 + ky * dilation_h;
     if (y < 0 || y >= in_h) {
       tq_mve_fill(row, zero, taps_w);
@@ -288,21 +289,30 @@ static void tq_mve_im2col(const tq_mve_conv_params *p, const int8_t *input, int3
 
 void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed, int8_t *output,
                     int8_t *scratch) {
-  const int32_t chunks = (p->filter_h * p->filter_w * p->in_d + 15) / 16, row_bytes = 16 * chunks;
-  const int direct = p->filter_h == 1 && p->filter_w == 1 && p->pad_h == 0 && p->pad_w == 0 && p->in_d % 16 == 0;
-  const int8_t *w = (const int8_t *)(const void *)packed;
   const int32_t batches = p->batches, out_h = p->out_h, out_w = p->out_w, out_d = p->out_d;
   const int32_t in_h = p->in_h, in_w = p->in_w, in_d = p->in_d, stride_h = p->stride_h, stride_w = p->stride_w;
   const int32_t filter_h = p->filter_h, filter_w = p->filter_w, pad_h = p->pad_h, pad_w = p->pad_w;
   const int32_t taps_w = filter_w * in_d, y_span = (filter_h - 1) * p->dilation_h;
+  const int32_t dense_chunks = (filter_h * taps_w + 15) / 16, run_chunks = (taps_w + 15) / 16;
+  const int direct = filter_h == 1 && filter_w == 1 && pad_h == 0 && pad_w == 0 && in_d % 16 == 0;
+  /* Window rows that are not whole chunks may each be padded to whole chunks
+   * (zero weights), when that costs at most half as many chunks again: then a
+   * window inside the input is read in place too (tinyq/backends/cmsis_nn_mve.py
+   * packs the weights the same way: conv_runs_padded). */
+  const int padded = !direct && p->dilation_w == 1 && taps_w % 16 != 0 &&
+                     2 * filter_h * run_chunks <= 3 * dense_chunks;
+  const int32_t chunks = padded ? filter_h * run_chunks : dense_chunks, row_bytes = 16 * chunks;
+  const int32_t run_bytes = padded ? 16 * run_chunks : taps_w;
+  const int32_t input_bytes = batches * in_h * in_w * in_d, last_run = y_span * in_w * in_d + run_bytes;
+  const int8_t *w = (const int8_t *)(const void *)packed;
   const tq_mve_rows copied = {1, chunks, 0};
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
   /* a window wholly inside the input, whose rows are whole chunks, is read in place */
-  const int windows = !direct && p->dilation_w == 1 && taps_w % 16 == 0;
+  const int windows = !direct && p->dilation_w == 1 && (taps_w % 16 == 0 || padded);
 #else
   const int windows = 0;
 #endif
-  const tq_mve_rows in_place = {filter_h, taps_w / 16, p->dilation_h * in_w * in_d - taps_w};
+  const tq_mve_rows in_place = {filter_h, run_bytes / 16, p->dilation_h * in_w * in_d - run_bytes};
   int32_t bounds[12]; /* output offset, activation minimum and maximum, 4 lanes each */
   for (int i = 0; i < 4; i++) {
     bounds[i] = p->output_offset;
@@ -324,7 +334,10 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
         int inside = windows;
         for (int r = 0; r < 2 && inside; r++) {
           const int32_t y0 = pixel[r][1] * stride_h - pad_h, x0 = pixel[r][2] * stride_w - pad_w;
-          inside = y0 >= 0 && y0 + y_span < in_h && x0 >= 0 && x0 + filter_w <= in_w;
+          const int32_t start = ((pixel[r][0] * in_h + y0) * in_w + x0) * in_d;
+          /* padded runs read past the window row: never past the input's end */
+          inside = y0 >= 0 && y0 + y_span < in_h && x0 >= 0 && x0 + filter_w <= in_w &&
+                   start + last_run <= input_bytes;
         }
         for (int r = 0; r < 2; r++) {
           const int32_t pb = pixel[r][0], py = pixel[r][1], px = pixel[r][2];
@@ -335,7 +348,7 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
             layout = &in_place;
           } else {
             x[r] = scratch + r * row_bytes;
-            tq_mve_im2col(p, input, pb, py, px, scratch + r * row_bytes);
+            tq_mve_im2col(p, input, pb, py, px, run_bytes, scratch + r * row_bytes);
           }
         }
         tq_mve_block(x[0], x[1], w, layout, out_d, bounds, output, output + out_d);
@@ -348,7 +361,7 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
     if (direct)
       x0 = input + ((pixel[0][0] * in_h + pixel[0][1] * stride_h) * in_w + pixel[0][2] * stride_w) * in_d;
     else
-      tq_mve_im2col(p, input, pixel[0][0], pixel[0][1], pixel[0][2], scratch);
+      tq_mve_im2col(p, input, pixel[0][0], pixel[0][1], pixel[0][2], run_bytes, scratch);
     tq_mve_block(x0, x0, w, &copied, out_d, bounds, output, output);
   }
 }
