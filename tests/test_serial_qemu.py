@@ -162,6 +162,12 @@ def test_tinyq_qemu_command_kws_bench_mlperf_runner_exchange_and_a_paused_guest(
                 assert time.monotonic() - start < 2.0 + 10.0
         finally:
             os.killpg(proc.pid, signal.SIGCONT)
+        # `kill PID` on tinyq alone stops QEMU too: the whole process group is gone.
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -14,7 +14,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,16 +128,22 @@ def free_port() -> int:
 
 
 def serve(elf: Path, board: Board, spec: SerialSpec, timeout: float | None, echo) -> int:
-    """`tinyq qemu`: run until QEMU exits, `timeout` seconds pass, or Ctrl-C. Returns an exit code."""
-    # `kill PID` must stop QEMU too: turn SIGTERM into an exit that unwinds through stop().
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    """`tinyq qemu`: run until QEMU exits, `timeout` seconds pass, Ctrl-C or SIGTERM. Returns an exit code."""
+    # `kill PID` and Ctrl-C must stop QEMU too. The handler only records the signal: an exception
+    # raised from it could land inside subprocess's poll and leave its lock held, hanging stop().
+    stopped_by: list[int] = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda signum, frame: stopped_by.append(signum))
     with QemuSerial(board, elf, spec) as q:
         echo(f"serving {Path(elf).name} ({board.name}, QEMU {board.qemu.machine}) on {q.url}")
         echo(f"  e.g. tinyq bench --port {q.url} --model DIR   (Ctrl-C stops QEMU)")
         deadline = None if timeout is None else time.monotonic() + timeout
-        while q.alive():
+        while q.alive() and not stopped_by:
             if deadline is not None and time.monotonic() > deadline:
                 echo(f"stopped after {timeout:g} s (--timeout)")
                 return 0
             time.sleep(0.2)
+        if stopped_by:
+            echo(f"stopped by {signal.Signals(stopped_by[0]).name}")
+            return 128 + stopped_by[0]
         return 1
