@@ -7,7 +7,7 @@
  * instead, so flash keeps half the bytes and the arena no unpacked copy. The
  * arithmetic and the order of the sums are the int8 kernel's. Parameters are
  * copied to locals because int8 stores may alias *p. */
-void tq_conv_2d_s4(const tq_conv_2d_s4_params_t *p, const int8_t *input, const int8_t *packed_filter,
+void tq_conv_2d_s4(const tq_conv_2d_params_t *p, const int8_t *input, const int8_t *packed_filter,
                    const int32_t *bias, int8_t *output) {
   const int32_t in_h = p->in_h, in_w = p->in_w, in_d = p->in_d, out_d = p->out_d;
   const int32_t fh = p->filter_h, fw = p->filter_w, fd = p->filter_d;

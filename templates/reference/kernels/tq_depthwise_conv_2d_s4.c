@@ -6,7 +6,7 @@
  * DepthwiseConvPerChannel; this reads each weight from its nibble instead
  * (same arithmetic and order of sums as the int8 kernel). Parameters are
  * copied to locals because int8 stores may alias *p. */
-void tq_depthwise_conv_2d_s4(const tq_depthwise_conv_2d_s4_params_t *p, const int8_t *input,
+void tq_depthwise_conv_2d_s4(const tq_depthwise_conv_2d_params_t *p, const int8_t *input,
                              const int8_t *packed_filter, const int32_t *bias, int8_t *output) {
   const int32_t in_h = p->in_h, in_w = p->in_w, in_d = p->in_d, dm = p->depth_multiplier;
   const int32_t out_d = in_d * dm;
