@@ -176,6 +176,17 @@ def wrap_int32(x: int) -> int:
     return (int(x) + 2**31) % 2**32 - 2**31
 
 
+
+def accumulator_start(rows, input_offset: int, bias=None, filter_offset: int = 0) -> np.ndarray:
+    """Per output channel (one row of weights each), bias + input_offset * sum(w + filter_offset),
+    wrapped to int32: what a kernel that sums w * x adds to reproduce TFLM's sum of
+    (w + filter_offset) * (x + input_offset) + bias, minus the filter_offset * x terms (the same
+    int32 value, since the sums wrap mod 2**32 either way). CMSIS-NN's arm_vector_sum_s8 computes it."""
+    rows = np.asarray(rows, dtype=np.int64)
+    sums = rows.sum(axis=1) + rows.shape[1] * filter_offset
+    start = sums * input_offset + (np.asarray(bias, dtype=np.int64) if bias is not None else 0)
+    return ((start + 2**31) % 2**32 - 2**31).astype(np.int32)
+
 # --- SOFTMAX, LOGISTIC, TANH, HARD_SWISH (int8): the Prepare step of TFLM's gemmlowp-based kernels ---
 
 SOFTMAX_DIFF_INTEGER_BITS = 5  # exp() sees the scaled input difference as Q5.26

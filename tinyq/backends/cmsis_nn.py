@@ -103,10 +103,8 @@ def fc_per_tensor(k: Lowered) -> bool:
 def _fc_consts(k: Lowered, target: Target) -> tuple[ConstArray, ...]:
     arrays = () if fc_per_tensor(k) else (_shift32(k),)
     if ck.fully_connected_sums_needed(target.isa):
-        p = k.params
-        weights = _const(k, "filter").reshape(p.output_depth, p.accum_depth)
-        sums = ck.vector_sums(weights, p.input_offset, p.filter_offset, _const(k, "bias"))
-        arrays += (ConstArray("kernel_sum", "int32_t", np.asarray(sums, dtype=np.int32)),)
+        # arm_vector_sum_s8's result is the lowering's accumulator start (qmath.accumulator_start)
+        arrays += (ConstArray("kernel_sum", "int32_t", _const(k, "acc_init")),)
     return arrays
 
 

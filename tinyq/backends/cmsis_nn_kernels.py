@@ -159,17 +159,3 @@ def fully_connected_sums_needed(isa: str) -> bool:
     arm_fully_connected_s8_get_buffer_size is out_d * 4); tinyq computes them offline
     into flash instead of a scratch buffer."""
     return isa == "mve"
-
-
-def vector_sums(weights, input_offset: int, filter_offset: int, bias) -> list[int]:
-    """arm_vector_sum_s8 as TFLM calls it for the Helium kernel_sums: per output row,
-    bias + input_offset * (sum of the row + cols * filter_offset), wrapped to int32."""
-    rows, cols = weights.shape
-    out = []
-    for r in range(rows):
-        total = int(weights[r].astype("int64").sum())
-        if filter_offset:
-            total += cols * filter_offset
-        value = (int(bias[r]) if bias is not None else 0) + (total * input_offset if input_offset else 0)
-        out.append((value + (1 << 31)) % (1 << 32) - (1 << 31))
-    return out

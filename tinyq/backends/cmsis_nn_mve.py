@@ -41,10 +41,6 @@ def _const(k: Lowered, name: str) -> np.ndarray | None:
     return next((np.asarray(c.values) for c in k.consts if c.name == name), None)
 
 
-def _wrap32(values: np.ndarray) -> np.ndarray:
-    return ((values.astype(np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
-
-
 def conv_reason(k: Lowered, target: Target) -> str | None:
     """Why tq_mve_conv_s8 does not run this conv_2d, or None when it does."""
     p = k.params
@@ -99,21 +95,20 @@ def pack_quads(rows: np.ndarray, per_channel: list[np.ndarray]) -> np.ndarray:
     return words.reshape(-1).astype(np.int32)
 
 
-def requant_columns(k: Lowered, rows: np.ndarray, input_offset: int) -> list[np.ndarray]:
-    """bias + input_offset * row sums (wrapped to int32 as TFLM's sums wrap), multiplier,
-    left shift, negative right shift."""
-    bias = _const(k, "bias")
-    start = rows.astype(np.int64).sum(axis=1) * input_offset + (bias.astype(np.int64) if bias is not None else 0)
-    n = rows.shape[0]
+def requant_columns(k: Lowered) -> list[np.ndarray]:
+    """The op's accumulator start (bias + input_offset * the channel's weight sum, from lowering),
+    multiplier, left shift, negative right shift."""
+    start = _const(k, "acc_init")
+    n = start.size
     shift = np.broadcast_to(_const(k, "shift").astype(np.int32), (n,))
     multiplier = np.broadcast_to(_const(k, "multiplier").astype(np.int32), (n,))
-    return [_wrap32(start), multiplier, np.maximum(shift, 0), np.minimum(shift, 0)]
+    return [start.astype(np.int32), multiplier, np.maximum(shift, 0), np.minimum(shift, 0)]
 
 
 def conv_consts(k: Lowered) -> tuple[ConstArray, ...]:
     p = k.params
     rows = _const(k, "filter").reshape(p.out_d, -1)
-    columns = requant_columns(k, rows, p.input_offset)
+    columns = requant_columns(k)
     if conv_runs_padded(p):  # each window row's weights padded to whole vectors
         runs = rows.reshape(p.out_d, p.filter_h, p.filter_w * p.in_d)
         padded = np.zeros((p.out_d, p.filter_h, -(-runs.shape[2] // LANES) * LANES), dtype=np.int8)
@@ -135,7 +130,7 @@ def fc_reason(k: Lowered, target: Target) -> str | None:
 def fc_consts(k: Lowered) -> tuple[ConstArray, ...]:
     p = k.params
     rows = _const(k, "filter").reshape(p.output_depth, p.accum_depth)
-    columns = requant_columns(k, rows, p.input_offset)
+    columns = requant_columns(k)
     return (ConstArray("mve_packed", "int32_t", pack_quads(rows, columns)),)
 
 
@@ -173,7 +168,7 @@ def pack_depthwise(taps: np.ndarray, per_channel: list[np.ndarray]) -> np.ndarra
 def depthwise_consts(k: Lowered) -> tuple[ConstArray, ...]:
     p = k.params
     taps = _const(k, "filter").reshape(p.filter_h * p.filter_w, p.in_d)
-    columns = requant_columns(k, taps.T, p.input_offset)
+    columns = requant_columns(k)
     return (ConstArray("mve_packed", "int32_t", pack_depthwise(taps, columns)),)
 
 

@@ -68,10 +68,6 @@ def require_weights(graph: Graph, op: Operator, w: Tensor | None, axis: int) -> 
     return w
 
 
-def weights_array(w: Tensor) -> ConstArray:
-    return int4.weights_const(w)  # int4 stays packed two per byte
-
-
 BLOCK = 8  # output channels a pass of the reference conv and fully connected kernels (TQ_BLOCK, tq_dot.h)
 
 
@@ -89,18 +85,15 @@ def blocked_weights(w: Tensor, groups: int = 1) -> tuple[ConstArray, ...]:
 
 
 def acc_init_arrays(w: Tensor, bias: ConstArray | None, input_offset: int, axis: int,
-                    extra: int = 0) -> tuple[ConstArray, ...]:
-    """The int8 kernels' accumulator start per output channel: bias + input_offset * sum(weights) (+ extra).
-
-    TFLM sums w * (x + input_offset); the kernels sum w * x from this start instead,
-    which is the same int32 value because the sums wrap mod 2**32 either way. The
-    int4 kernels keep TFLM's form, so they get nothing."""
+                    filter_offset: int = 0) -> tuple[ConstArray, ...]:
+    """The int8 kernels' accumulator start per output channel (qmath.accumulator_start): they sum
+    w * x from it. The int4 kernels keep TFLM's form, so they get nothing."""
     if w.dtype != "int8":
         return ()
-    data = np.asarray(w.data, dtype=np.int64)
-    sums = np.moveaxis(data, axis, 0).reshape(data.shape[axis], -1).sum(axis=1)
-    start = sums * input_offset + extra + (bias.values.astype(np.int64) if bias is not None else 0)
-    return (ConstArray("acc_init", "int32_t", ((start + 2**31) % 2**32 - 2**31).astype(np.int32)),)
+    data = np.asarray(w.data)
+    rows = np.moveaxis(data, axis, 0).reshape(data.shape[axis], -1)
+    start = qmath.accumulator_start(rows, input_offset, bias.values if bias is not None else None, filter_offset)
+    return (ConstArray("acc_init", "int32_t", start),)
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
@@ -126,7 +119,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         stride_w=win.stride_w, dilation_h=win.dilation_h, dilation_w=win.dilation_w, pad_h=win.pad_h,
         pad_w=win.pad_w, input_offset=-x.quant.zp, output_offset=y.quant.zp, act_min=act_min, act_max=act_max,
         has_bias=bias is not None)
-    consts = (weights_array(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()),
+    consts = (int4.weights_const(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()),
               *acc_init_arrays(w, bias, params.input_offset, axis=0),
               *blocked_weights(w, groups=win.in_d // filter_d))
     return Lowered(op=op, kernel=int4.kernel_for("conv_2d", w), params=params, inputs=(x.index,),

@@ -9,7 +9,7 @@ from tinyq.ir import Graph, Operator
 from tinyq.ops import int4
 from tinyq.ops.base import Lowered, OpSpec, unsupported
 from tinyq.ops.common import bias_array, fused_range, io, require_int8, requant_arrays
-from tinyq.ops.conv_2d import acc_init_arrays, require_weights, weights_array
+from tinyq.ops.conv_2d import acc_init_arrays, require_weights
 from tinyq.ops.geometry import window_2d
 
 
@@ -73,7 +73,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         stride_h=win.stride_h, stride_w=win.stride_w, dilation_h=win.dilation_h, dilation_w=win.dilation_w,
         pad_h=win.pad_h, pad_w=win.pad_w, input_offset=-x.quant.zp, output_offset=y.quant.zp,
         act_min=act_min, act_max=act_max, has_bias=bias is not None)
-    consts = (weights_array(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()),
+    consts = (int4.weights_const(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()),
               *acc_init_arrays(w, bias, params.input_offset, axis=3))
     return Lowered(op=op, kernel=int4.kernel_for("depthwise_conv_2d", w), params=params, inputs=(x.index,),
                    outputs=(y.index,), consts=consts)

@@ -63,8 +63,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         act_min=act_min, act_max=act_max, has_bias=bias is not None)
     consts = (int4.weights_const(w),  # int4 stays packed two per byte
               *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()),
-              *acc_init_arrays(w, bias, params.input_offset, axis=0,
-                               extra=params.input_offset * accum_depth * filter_offset),
+              *acc_init_arrays(w, bias, params.input_offset, axis=0, filter_offset=filter_offset),
               *blocked_weights(w))
     return Lowered(op=op, kernel=int4.kernel_for("fully_connected", w), params=params, inputs=(x.index,),
                    outputs=(y.index,), consts=consts)
