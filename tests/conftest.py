@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ from tinyq.verify import summarize, verify_host
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 MLPERF = SHARED / "models" / "mlperf-tiny"
 QUANT = SHARED / "quant"
+VENDOR = SHARED / "vendor"
+
+# The vendor backends run against the pristine snapshots in ../shared/vendor unless the
+# user names a checkout, so CI exercises every backend (the pinned release of each library).
+for _env, _snapshot in (("TINYQ_CMSIS_NN_DIR", "cmsis-nn-v7.0.0"), ("TINYQ_ESP_NN_DIR", "esp-nn-v1.2.0")):
+    if not os.environ.get(_env) and (VENDOR / _snapshot).is_dir():
+        os.environ[_env] = str(VENDOR / _snapshot)
 
 
 def shared_file(*parts: str) -> Path:
