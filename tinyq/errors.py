@@ -28,14 +28,25 @@ class TinyqError(Exception):
 
     def __str__(self) -> str:
         where = shorten(printable(self.where), 120, keep_end=True) if self.where else ""
-        hint = shorten(printable(self.hint), 120) if self.hint else ""
-        room = LINE_LIMIT - len(where) - len(hint) - (2 if where else 0) - (3 if hint else 0)
-        text = shorten(printable(self.what), max(room, 40))
-        if where:
-            text = f"{where}: {text}"
-        if hint:
-            text += f" ({hint})"
-        return shorten(text, LINE_LIMIT)
+        what, hint = printable(self.what), shorten(printable(self.hint), 120) if self.hint else ""
+        # Over the limit, the path gives way first (its middle), then the hint: what went wrong stays.
+        over = len(where) + len(what) + len(hint) + (2 if where else 0) + (3 if hint else 0) - LINE_LIMIT
+        if over > 0 and where:
+            where, over = _give(where, over, keep_end=True)
+        if over > 0 and hint:
+            hint, over = _give(hint, over)
+        if over > 0:
+            what, over = _give(what, over, floor=len(ELLIPSIS) + 1)
+        text = f"{where}: {what}" if where else what
+        return text + (f" ({hint})" if hint else "")
+
+
+def _give(text: str, over: int, keep_end: bool = False, floor: int = 40) -> tuple[str, int]:
+    """`text` shortened by up to `over` characters (not below `floor`), and what is still over."""
+    if len(text) <= floor:
+        return text, over
+    short = shorten(text, max(floor, len(text) - over), keep_end)
+    return short, over - (len(text) - len(short))
 
 
 class UnsupportedError(TinyqError):

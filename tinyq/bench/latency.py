@@ -199,7 +199,9 @@ def csv_text(r: LatencyReport) -> str:
 
 
 def write_outputs(r: LatencyReport, json_path: Path | None, csv_path: Path | None) -> None:
+    from tinyq.codegen.output import write_output_file  # each written beside, then renamed over
+
     if json_path:
-        Path(json_path).write_text(json.dumps(r.to_json(), indent=2) + "\n")
+        write_output_file(json_path, json.dumps(r.to_json(), indent=2) + "\n")
     if csv_path:
-        Path(csv_path).write_text(csv_text(r))
+        write_output_file(csv_path, csv_text(r))

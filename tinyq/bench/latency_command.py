@@ -47,6 +47,11 @@ def run_latency(port: str | None, model: Path | None, inputs_dir: Path | None, n
         raise click.UsageError("tinyq bench needs --port P and --model M (or a subcommand: memory, quantize)")
     if inputs_dir is not None and n_random is not None:
         raise click.UsageError("--inputs and --random exclude each other")
+    from tinyq.codegen.output import check_output_file
+
+    for path in (json_path, csv_path):  # before the board is busy for minutes
+        if path is not None:
+            check_output_file(path)
     graph, _ = load_graph(model)
     records = read_inputs(graph, inputs_dir) if inputs_dir else make_inputs(graph, n_random or 3, seed)
     if not records:

@@ -40,7 +40,10 @@ def write_output_dir(out_dir: str | Path, files: dict[str, str | bytes], force: 
 
 def check_output_dir(out_dir: str | Path, force: bool = False) -> None:
     """Refuse now, before any work, a folder that output_dir would refuse."""
-    _check_target(Path(out_dir).resolve(), force)
+    out = Path(out_dir).resolve()
+    _check_target(out, force)
+    if out.is_dir() or out.parent.is_dir():
+        _probe(out if out.is_dir() else out.parent, out)
 
 
 @contextmanager
@@ -63,13 +66,24 @@ def output_dir(out_dir: str | Path, force: bool = False) -> Iterator[Path]:
         raise
 
 
-def write_output_file(path: str | Path, content: str | bytes) -> Path:
-    """Write one file: to a temporary file beside it, then renamed over it."""
+def check_output_file(path: str | Path) -> None:
+    """Refuse now, before any work, a file path write_output_file would refuse."""
     path = Path(path).resolve()
     if path.is_dir():
         raise TinyqError("is a folder; a file name is expected", where=str(path), hint="give a file name in it")
     if path.exists() and not os.access(path, os.W_OK):
         raise TinyqError("the file is read-only", where=str(path), hint="choose another name or make it writable")
+    existing = _first_existing(path.parent)
+    if not existing.is_dir():
+        raise TinyqError("a file is where a folder is expected", where=str(existing), hint="choose another path")
+    if existing == path.parent:
+        _probe(existing, path)
+
+
+def write_output_file(path: str | Path, content: str | bytes) -> Path:
+    """Write one file: to a temporary file beside it, then renamed over it."""
+    path = Path(path).resolve()
+    check_output_file(path)
     created = _make_parents(path.parent)
     tmp = None
     try:
@@ -214,6 +228,14 @@ def _replace_file(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def _probe(folder: Path, where: Path) -> None:
+    """Fail now if `folder` takes no new files (read-only, full, /proc...): create one and remove it."""
+    with _os_errors(where, name_file=False):
+        fd, tmp = tempfile.mkstemp(prefix=".tinyq-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
 
 
 def _mkdtemp(parent: Path, prefix: str, where: Path) -> Path:

@@ -43,7 +43,7 @@ def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_ch
              weights: str, flash_budget: int | None, bias_correction: bool, equalize: bool, report: bool,
              report_samples: int):
     """Quantize a float MODEL to a full-integer int8 .tflite for TFLM and tinyq."""
-    from tinyq.errors import TinyqError
+    from tinyq.codegen.output import check_output_file, write_output_file
     from tinyq.quantize.data import load_calibration
     from tinyq.quantize.pipeline import quantize_graph
     from tinyq.quantize.prepare import prepare_float_graph
@@ -51,6 +51,7 @@ def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_ch
     from tinyq.tflite.reader import read_model_file
     from tinyq.tflite.writer import write_model
 
+    check_output_file(out_path)
     config = QuantizeConfig(io=io_type, per_channel=per_channel, observer=observer, weights=weights,
                             flash_budget=flash_budget, bias_correction=bias_correction, equalize=equalize)
     graph = read_model_file(model)
@@ -58,11 +59,7 @@ def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_ch
     click.echo(f"quantizing {model} with {calib.count} calibration samples from {calib_path}", err=True)
     result = quantize_graph(graph, calib, config, progress=_progress, where=str(model))
     data = write_model(result.graph)
-    try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_bytes(data)
-    except OSError as exc:
-        raise TinyqError(f"cannot write the model: {exc.strerror}", where=str(out_path)) from None
+    write_output_file(out_path, data)  # a temporary file renamed over it: never half-written
     click.echo(summary_text(result, str(out_path), len(data)))
     if report:
         from tinyq.quantize.report import format_report, sqnr_report
