@@ -91,7 +91,7 @@ PATH_PROBLEMS = {
     errno.ENOTDIR: ("a file is where a folder is expected", "check the path"),
     errno.EISDIR: ("is a folder, a file is expected", "give a file name"),
     errno.ENOENT: ("no such file or folder", "check the path"),
-    errno.EEXIST: ("already exists", "choose another path"),
+    errno.EEXIST: ("exists already, as a file where a folder is expected", "check the path"),
     errno.ENAMETOOLONG: ("file name too long", "choose a shorter path"),
     errno.ELOOP: ("too many levels of symbolic links", "check the symbolic links on the path"),
     errno.EXDEV: ("cannot move across file systems", "write the output on one file system"),
