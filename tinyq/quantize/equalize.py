@@ -31,7 +31,7 @@ from tinyq.quantize.weights import bias_tensor, weight_tensor
 HOMOGENEOUS = ("NONE", "RELU")  # f(s x) = s f(x) for s > 0; RELU6 clips at a fixed 6, so it is not
 PASSES = 4
 SCALE_LIMIT = 1e3  # never rescale a channel by more than this either way, over all passes
-DEAD_RATIO = 1e-3  # a channel narrower than this times its layer's widest is left alone
+DEAD_RATIO = 1e-3  # a channel narrower than this times its layer's median one is left alone
 
 
 def _out_axis(op: Operator) -> int:
@@ -76,13 +76,15 @@ def _shape_for(w: np.ndarray, axis: int) -> list[int]:
 
 
 def live_channels(r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
-    """Channels worth balancing: both sides within DEAD_RATIO of their layer's widest channel.
+    """Channels worth balancing: on both sides wider than DEAD_RATIO times the layer's typical (median) channel.
 
     A near-dead channel (weights ~1e-30, as L2 decay leaves them) would get the
     largest scale allowed, inflating its bias-driven activation until it sets the
-    whole tensor's range; it is left alone like an exactly-zero one.
+    whole tensor's range; it is left alone like an exactly-zero one. The median,
+    not the widest channel, is the yardstick: one wide channel must not make
+    ordinary ones look dead.
     """
-    return (r1 > DEAD_RATIO * r1.max(initial=0.0)) & (r2 > DEAD_RATIO * r2.max(initial=0.0))
+    return (r1 > DEAD_RATIO * np.median(r1)) & (r2 > DEAD_RATIO * np.median(r2)) & (r1 > 0) & (r2 > 0)
 
 
 def equalize(graph: Graph) -> Graph:

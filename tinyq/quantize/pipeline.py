@@ -133,13 +133,9 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
         check = check_candidates(candidates, [b.graph for b in built], prepared, records, progress)
     kept = check.kept if check else 0
     chosen, kept_config = built[kept], candidates[kept][1]
-    warnings: tuple[LayerWarning, ...] = ()
-    if config.self_check:
-        report = sqnr_report(chosen.float_graph, chosen.graph, records[:WARN_SAMPLES])
-        warnings = layer_warnings(report, chosen.float_graph)
-        for w in warnings:
-            if progress:
-                progress(f"warning: {w.describe()}")
+    # the per-layer check runs even without the self-check: a collapsing layer is named, whatever was asked
+    warnings = layer_warnings(sqnr_report(chosen.float_graph, chosen.graph, records[:WARN_SAMPLES]),
+                              chosen.float_graph)
     # the float model's metadata described its own conversion; ours records how this one was made
     qgraph = replace(chosen.graph, description="tinyq quantize",
                      metadata=((METADATA_NAME, json.dumps(asdict(kept_config), sort_keys=True).encode()),))

@@ -37,7 +37,8 @@ def _allows(config: QuantizeConfig, step: str) -> bool:
         return config.equalize
     if step == "bias correction":
         return config.bias_correction
-    return config.observer != "minmax" or "mse" in (config.int8_clip, config.int4_clip)
+    int4 = config.weights != "int8"  # int4 weights' clip only matters when some weights are int4
+    return config.observer != "minmax" or config.int8_clip == "mse" or (int4 and config.int4_clip == "mse")
 
 
 def _with_steps(config: QuantizeConfig, steps: tuple[str, ...]) -> QuantizeConfig:
