@@ -55,7 +55,10 @@ def output_dir(out_dir: str | Path, force: bool = False) -> Iterator[Path]:
     _check_target(out, force)
     created = _make_parents(out.parent)
     try:  # staged inside an existing folder (never renamed: it may be the current one), else beside it
-        stage = _mkdtemp(out, STAGING_PREFIX, out) if out.is_dir() else _mkdtemp(out.parent, f".{out.name}.tinyq-", out)
+        if out.is_dir():
+            stage = _mkdtemp(out, STAGING_PREFIX, out)
+        else:
+            stage = _mkdtemp(out.parent, f".{out.name}.tinyq-", out)
         try:
             yield stage
             _commit(stage, out, force)
@@ -226,8 +229,12 @@ def _write(path: Path, content: str | bytes) -> None:
 
 def _replace_file(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.lexists(tmp):
+            tmp.unlink()
 
 
 def _probe(folder: Path, where: Path) -> None:
