@@ -102,19 +102,21 @@ def float_reference(float_graph: Graph, records: list[list[np.ndarray]]) -> Refe
     return Reference(tuple(points), len(float_graph.outputs), tuple(records), values)
 
 
-def point_sqnrs(qgraph: Graph, ref: Reference) -> tuple[float, ...]:
-    """SQNR at each measure point of an int8 graph (run in TFLM) against the float reference."""
+def point_values(qgraph: Graph, ref: Reference) -> list[np.ndarray]:
+    """An int8 graph's dequantized values at each measure point (run in TFLM), like ref.values."""
     points = measure_points(qgraph)
     if len(points) != len(ref.points):
         raise TinyqError(f"the int8 model has {len(points)} measure points, the float one {len(ref.points)}",
                          where=qgraph.name, hint="are these the float and int8 versions of one model?")
     exposed = qgraph.with_outputs(tuple(points))
     runs = tflm_run(write_model(exposed), [quantize_inputs(qgraph, list(r)) for r in ref.records])
-    result = []
-    for k, t in enumerate(points):
-        got = np.concatenate([np.ravel(dequantize(qgraph.tensors[t], run[k])) for run in runs])
-        result.append(sqnr_db(ref.values[k], got))
-    return tuple(result)
+    return [np.concatenate([np.ravel(dequantize(qgraph.tensors[t], run[k])) for run in runs])
+            for k, t in enumerate(points)]
+
+
+def point_sqnrs(qgraph: Graph, ref: Reference) -> tuple[float, ...]:
+    """SQNR at each measure point of an int8 graph against the float reference."""
+    return tuple(sqnr_db(want, got) for want, got in zip(ref.values, point_values(qgraph, ref)))
 
 
 @dataclass(frozen=True)
