@@ -160,8 +160,9 @@ class SelfCheck:
             return "the only candidate"
         if best is plain:
             return "no optional step beat plain min/max"
-        return (f"best mean SQNR over outputs{' and logits' if len(best.sqnr_db) > best.outputs else ''} "
-                f"({best.score:.1f} dB) with output SQNR >= plain min/max ({plain.output_sqnr_db:.1f} dB)")
+        what = "mean of output and logits SQNR" if len(best.sqnr_db) > best.outputs else "output SQNR"
+        return (f"highest {what} ({best.score:.1f} dB) of the candidates whose output SQNR is at least plain "
+                f"min/max's ({plain.output_sqnr_db:.1f} dB)")
 
     def describe(self) -> str:
         labels = ["output"] * self.best.outputs + ["logits"] * (len(self.best.sqnr_db) - self.best.outputs)
