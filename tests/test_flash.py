@@ -198,6 +198,40 @@ def test_a_uf2_for_another_family_or_page_size_is_refused(tmp_path):
     assert plan_flash(ram, board, None).artifact == ram
 
 
+@pytest.mark.slow
+def test_the_pico_sdk_build_of_a_project_passes_the_boot2_check(tmp_path, capsys, monkeypatch):
+    """The real thing: the project's benchmark firmware built by the Pico SDK starts with the SDK's
+    checksummed boot2 (byte for byte what its pad_checksum wrote), which the check accepts."""
+    sdk = os.environ.get("PICO_SDK_PATH")
+    if not sdk or shutil.which("cmake") is None or shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("needs the Pico SDK (PICO_SDK_PATH), cmake and arm-none-eabi-gcc")
+    root = project(tmp_path, "rp2040")
+    proj, board = load_project(root), get_board("rp2040")
+    header, _, _ = _project_header(proj, board, None)
+    source = sdk_dut_project(proj, board, proj.kind, header)
+    out = tmp_path / "sdk-build"
+    # PICO_NO_PICOTOOL: tinyq makes the UF2 itself, so the build needs no picotool
+    for cmd in (["cmake", "-S", str(source), "-B", str(out), "-DCMAKE_BUILD_TYPE=Release", "-DPICO_NO_PICOTOOL=1"],
+                ["cmake", "--build", str(out), "-j2"]):
+        subprocess.run(cmd, check=True, capture_output=True)
+    elf = out / f"tinyq_{proj.name}.elf"
+    padded = next(out.rglob("bs2_default_padded_checksummed.S")).read_text()
+    sdk_boot2 = bytes(int(x, 16) for line in padded.splitlines() if line.startswith(".byte")
+                      for x in line[5:].split(","))
+    assert len(sdk_boot2) == 256 and boot2_crc(sdk_boot2[:252]) == struct.unpack("<I", sdk_boot2[252:])[0]
+    monkeypatch.setattr("tinyq.flash.methods.find_uf2_drive", lambda: None)
+    main(["flash", "--board", "rp2040", "--image", str(elf), "--dry-run"])
+    assert capsys.readouterr().out.startswith(f"would run: copy {elf.with_suffix('.uf2')} to ")
+    blocks = parse_uf2(elf.with_suffix(".uf2").read_bytes())
+    assert blocks[0].target == 0x10000000 and blocks[0].payload == sdk_boot2
+    data = bytearray(elf.read_bytes())
+    data[data.find(sdk_boot2) + 7] ^= 1
+    broken = tmp_path / "broken.elf"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(TinyqError, match="are not a boot2 stage"):
+        make_uf2(broken, board, tmp_path / "broken.uf2")
+
+
 @needs_arm_gcc
 def test_flash_copies_the_uf2_onto_the_boot_drive(pico_elf, tmp_path, capsys):
     drive = tmp_path / "RPI-RP2"
