@@ -16,6 +16,7 @@ from tinyq.golden import tflm_run_layers
 from tinyq.ir import Graph, Tensor
 from tinyq.quantize.floatrun import FloatRunner
 from tinyq.quantize.qparams import sqnr_db
+from tinyq.quantize.rules import RULES
 
 BOUNDARY_OPS = ("quantize", "dequantize")
 
@@ -163,6 +164,8 @@ def layer_warnings(report: Report, graph: Graph, drop_db: float = WARN_DROP_DB) 
         if r.op_index is None:
             continue
         op = graph.operators[r.op_index]
+        if op.op in RULES and RULES[op.op].fixed_output is not None:
+            continue  # softmax, logistic, tanh: TFLM fixes their output parameters, there is nothing to choose
         ins = [min(sqnr[t], INT8_CEILING_DB) for t in op.inputs if t in sqnr]
         if ins and r.sqnr_db < min(ins) - drop_db:
             result.append(LayerWarning(r.op_index, r.op, r.name, r.sqnr_db, min(ins)))
