@@ -27,7 +27,7 @@ from tinyq.quantize.observers import OBSERVERS, StatsCollector, TensorStats
 from tinyq.quantize.prepare import prepare_float_graph
 from tinyq.quantize.report import LayerWarning, layer_warnings, sqnr_report
 from tinyq.quantize.rewrite import WeightChoice, build_int8_graph
-from tinyq.quantize.selfcheck import CHECK_SAMPLES, SelfCheck, candidate_configs, check_candidates
+from tinyq.quantize.selfcheck import SelfCheck, candidate_configs, check_candidates, check_sample_count
 
 Progress = Callable[[str], None]
 METADATA_NAME = "tinyq_quantize"  # model metadata entry: the QuantizeConfig kept, as JSON
@@ -128,7 +128,7 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
                                              acts[first.equalize, first.observer], stats[first.equalize], progress)
     built = [_build(float_graphs[c.equalize], stats[c.equalize], acts[c.equalize, c.observer], c, dtypes)
              for _, c in candidates]
-    records = calib.records(prepared, CHECK_SAMPLES)
+    records = calib.records(prepared, check_sample_count(prepared, len(candidates), calib.count))
     check = None
     if config.self_check:
         check = check_candidates(candidates, [b.graph for b in built], prepared, records, progress)

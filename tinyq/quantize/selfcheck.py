@@ -8,7 +8,7 @@ So each combination of the steps the configuration allows is built, run in
 TFLM on calibration samples, and compared with the float model at its
 outputs (and at the logits under an output softmax, which saturates). The
 kept candidate is the best one whose output SQNR is at least that of plain
-per-channel min/max quantization (every step off), which is always a
+per-channel min/max quantization (every step off; to TIE_DB), which is always a
 candidate: tinyq never returns a model worse than that on its own data.
 """
 
@@ -27,9 +27,16 @@ from tinyq.quantize.config import QuantizeConfig
 from tinyq.quantize.floatrun import FloatRunner
 from tinyq.quantize.qparams import sqnr_db
 from tinyq.quantize.report import dequantize, quantize_inputs
+from tinyq.quantize.rules import RULES
+from tinyq.quantize.weights import weight_ops, weight_tensor
 from tinyq.tflite.writer import write_model
 
-CHECK_SAMPLES = 32  # calibration samples each candidate runs in TFLM
+# calibration samples each candidate runs in TFLM: as many as about CHECK_MACS multiply-accumulates over all
+# candidates allow (a softmax output's SQNR hangs on the few near-ties among the samples: more is steadier),
+# at least CHECK_MIN (all there are, if fewer) and at most CHECK_MAX
+CHECK_MACS = 1e9
+CHECK_MIN, CHECK_MAX = 32, 256
+TIE_DB = 0.05  # output SQNRs this close (1% of noise power) are equal: below what the check can resolve
 STEPS = ("equalization", "bias correction", "clipping search")
 
 
@@ -59,6 +66,20 @@ def candidate_configs(config: QuantizeConfig, equalizable: bool = True) -> list[
         return [(tuple(allowed), replace(config, equalize=config.equalize and equalizable))]
     subsets = [tuple(s for s, on in zip(allowed, mask) if on) for mask in product((True, False), repeat=len(allowed))]
     return [(steps, _with_steps(config, steps)) for steps in subsets]
+
+
+def macs_per_sample(graph: Graph) -> int:
+    """Multiply-accumulates of the conv, depthwise and fully connected ops for one input."""
+    total = 0
+    for op in weight_ops(graph):
+        w, out = weight_tensor(graph, op), graph.tensors[op.outputs[0]]
+        total += out.numel * w.numel // max(w.shape[RULES[op.op].channel_axis], 1)
+    return total
+
+
+def check_sample_count(graph: Graph, candidates: int, available: int) -> int:
+    wanted = int(CHECK_MACS // max(candidates * macs_per_sample(graph), 1))
+    return min(available, max(CHECK_MIN, min(wanted, CHECK_MAX)))
 
 
 def steps_text(steps: tuple[str, ...], config: QuantizeConfig | None = None) -> str:
@@ -163,7 +184,7 @@ class SelfCheck:
             return "no optional step beat plain min/max"
         what = "mean of output and logits SQNR" if len(best.sqnr_db) > best.outputs else "output SQNR"
         return (f"highest {what} ({best.score:.1f} dB) of the candidates whose output SQNR is at least plain "
-                f"min/max's ({plain.output_sqnr_db:.1f} dB)")
+                f"min/max's ({plain.output_sqnr_db:.1f} dB, to {TIE_DB} dB)")
 
     def describe(self) -> str:
         labels = ["output"] * self.best.outputs + ["logits"] * (len(self.best.sqnr_db) - self.best.outputs)
@@ -178,8 +199,8 @@ class SelfCheck:
 
 
 def pick(candidates: list[Candidate]) -> int:
-    """The best-scoring candidate whose output SQNR is at least plain's (the last candidate)."""
-    floor = candidates[-1].output_sqnr_db
+    """The best-scoring candidate whose output SQNR is at least plain's (the last candidate), to TIE_DB."""
+    floor = candidates[-1].output_sqnr_db - TIE_DB
     eligible = [i for i, c in enumerate(candidates) if c.output_sqnr_db >= floor]
     return max(eligible, key=lambda i: (candidates[i].score, -i))
 
