@@ -56,9 +56,15 @@ class Job:
     calib: str | None = None  # calibration .npy/.npz for quantize
 
 
+def display_name(path: str | Path) -> str:
+    """`mlp_digits/tfl_int8.tflite`: the folder too, as several shared models share a file name."""
+    path = Path(path)
+    return f"{path.parent.name}/{path.name}"
+
+
 @dataclass
 class Outcome:
-    model: str
+    model: str  # display_name of the unmutated file
     seed: int | None
     command: str
     status: str
@@ -67,6 +73,7 @@ class Outcome:
     has_hint: bool = True
     mutation: str = ""
     seconds: float = 0.0
+    path: str = ""  # the unmutated file
 
 
 @dataclass
@@ -137,8 +144,8 @@ def run_job(job: Job, work: Path) -> Outcome:
     out.mkdir()
     start = time.perf_counter()
     code, exc, _, err = _call_cli(_argv(job, path, out))
-    outcome = Outcome(model=Path(job.model).name, seed=job.seed, command=job.command, status="",
-                      mutation=mutation, seconds=time.perf_counter() - start)
+    outcome = Outcome(model=display_name(job.model), path=job.model, seed=job.seed, command=job.command,
+                      status="", mutation=mutation, seconds=time.perf_counter() - start)
     written = sorted(p.name for p in out.iterdir())
     wanted = {"generate": ["gen"], "quantize": ["q.tflite"]}.get(job.command, [])
     if code is None or (code == INTERNAL_ERROR and exc is not None and not isinstance(exc, TinyqError)):
@@ -176,8 +183,8 @@ def _worker_main(conn, work: str) -> None:
         try:
             outcome = run_job(job, Path(work))
         except BaseException as exc:  # noqa: BLE001 - a failure of the harness itself is reported, not fatal
-            outcome = Outcome(model=Path(job.model).name, seed=job.seed, command=job.command, status="crash",
-                              signature="harness " + _crash_signature(exc), message=str(exc)[:200])
+            outcome = Outcome(model=display_name(job.model), path=job.model, seed=job.seed, command=job.command,
+                              status="crash", signature="harness " + _crash_signature(exc), message=str(exc)[:200])
         conn.send(outcome)
 
 
@@ -227,11 +234,13 @@ def run_jobs(jobs: list[Job], workers: int, timeout: float, describe: Callable[[
                             outcome = w.conn.recv()
                         except (EOFError, OSError):
                             w.proc.join(5)
-                            outcome = Outcome(model=Path(w.job.model).name, seed=w.job.seed, command=w.job.command,
+                            outcome = Outcome(model=display_name(w.job.model), path=w.job.model, seed=w.job.seed,
+                                              command=w.job.command,
                                               status="died", signature=f"worker exit {w.proc.exitcode}",
                                               mutation=describe(w.job))
                     elif time.monotonic() > w.deadline:
-                        outcome = Outcome(model=Path(w.job.model).name, seed=w.job.seed, command=w.job.command,
+                        outcome = Outcome(model=display_name(w.job.model), path=w.job.model, seed=w.job.seed,
+                                              command=w.job.command,
                                           status="hang", signature=f"no result within {timeout:g} s",
                                           mutation=describe(w.job), seconds=timeout)
                     if outcome is None:
@@ -338,18 +347,15 @@ def fuzz(dirs=DEFAULT_MODEL_DIRS, files: int = 1000, seed: int = 0, workers: int
         calibs = {m: c for m in models if (c := calibration_file(m, Path(calib_dir))) is not None}
         progress(f"baseline: {len(models)} unmutated models ({len(calibs)} float models also quantized)")
         report.baseline = run_jobs(baseline_jobs(models, calibs, commands), workers, timeout, describe, tick)
-        supported = {m for m in models if any(o.model == m.name and o.command == "generate" and o.status == "accepted"
-                                              for o in report.baseline)}
+        supported = {Path(o.path) for o in report.baseline if o.command == "generate" and o.status == "accepted"}
         progress(f"fuzz: {files} mutated files from {len(models)} models ({len(supported)} generate unmutated)")
         jobs = plan_jobs(models, calibs, supported, files, seed, commands)
         report.outcomes = run_jobs(jobs, workers, timeout, describe, tick)
     if sanitize:
         from tinyq.bench.sanitize import sanitize_sample
 
-        accepted = [o for o in report.outcomes if o.command == "generate" and o.status == "accepted"]
-        by_name = {m.name: m for m in models}
-        report.sanitizer = sanitize_sample([(by_name[o.model], o.seed) for o in accepted], sanitize, seed,
-                                           workers, progress)
+        accepted = [(Path(o.path), o.seed) for o in report.outcomes if o.command == "generate" and o.status == "accepted"]
+        report.sanitizer = sanitize_sample(accepted, sanitize, seed, workers, progress)
     report.seconds = time.perf_counter() - start
     return report
 

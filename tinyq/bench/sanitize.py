@@ -9,6 +9,7 @@ the host harness, and run on edge-case and random inputs; any sanitizer report f
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -86,7 +87,10 @@ def _compile_and_run(folder: Path, sizes: list[int], seed: int, timeout: float) 
         return "compile", " | ".join(first)
     stdin, count = _records(sizes, seed)
     try:
-        run = subprocess.run(["./model_test", str(count)], cwd=gen, input=stdin, capture_output=True, timeout=timeout)
+        # the harness's own buffers are never freed (it exits): leaks are not the model's
+        env = {**os.environ, "ASAN_OPTIONS": "detect_leaks=0", "UBSAN_OPTIONS": "print_stacktrace=1"}
+        run = subprocess.run(["./model_test", str(count)], cwd=gen, input=stdin, capture_output=True,
+                             timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return "run", f"no result within {timeout:g} s"
     report = run.stderr.decode(errors="replace")
@@ -105,7 +109,7 @@ def sanitize_sample(candidates: list[tuple[Path, int]], n: int, seed: int, worke
     picked = _sample(candidates, n, seed)
     progress(f"sanitizers: {len(picked)} accepted models under ASan+UBSan")
     result = {"sampled": len(picked), "compiled": 0, "clean": 0, "inputs": len(FILL_BYTES) + RANDOM_RECORDS,
-              "failures": [], "models": sorted({m.name for m, _ in picked})}
+              "failures": [], "models": sorted({f"{m.parent.name}/{m.name}" for m, _ in picked})}
     with tempfile.TemporaryDirectory(prefix="tinyq-fuzz-asan-") as tmp, ThreadPoolExecutor(max(1, workers)) as pool:
         futures = []
         for i, (model, file_seed) in enumerate(picked):
@@ -113,7 +117,7 @@ def sanitize_sample(candidates: list[tuple[Path, int]], n: int, seed: int, worke
             folder.mkdir()
             sizes, why = _generate(model, file_seed, folder)  # in this process: the CLI is not thread-safe
             if sizes is None:
-                result["failures"].append({"model": model.name, "seed": file_seed, "stage": "generate", "detail": why})
+                result["failures"].append({"model": f"{model.parent.name}/{model.name}", "seed": file_seed, "stage": "generate", "detail": why})
                 continue
             futures.append((model, file_seed, pool.submit(_compile_and_run, folder, sizes, file_seed, timeout)))
         for done, (model, file_seed, future) in enumerate(futures, 1):
@@ -121,7 +125,7 @@ def sanitize_sample(candidates: list[tuple[Path, int]], n: int, seed: int, worke
             result["compiled"] += stage != "compile"
             result["clean"] += stage == "clean"
             if stage != "clean":
-                result["failures"].append({"model": model.name, "seed": file_seed, "stage": stage, "detail": detail})
+                result["failures"].append({"model": f"{model.parent.name}/{model.name}", "seed": file_seed, "stage": stage, "detail": detail})
             if done % 50 == 0:
                 progress(f"  {done}/{len(futures)} compiled and run")
     return result

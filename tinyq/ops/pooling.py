@@ -12,6 +12,10 @@ from tinyq.ops.common import fused_range, io, require_int8
 from tinyq.ops.geometry import window_2d
 
 
+# An int8 window sum (|x| <= 128 a value, plus half the count to round) stays inside int32 up to here.
+MAX_AVERAGE_TAPS = (2**31 - 1) // 129
+
+
 @dataclass(frozen=True)
 class Pool2DOptions:
     padding: str = "SAME"
@@ -52,7 +56,12 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     win = window_2d(graph, op, x, y, filter_hw=(opts.filter_height, opts.filter_width),
                     stride_hw=(opts.stride_h, opts.stride_w), padding=opts.padding)
     if win.in_d != win.out_d:
-        raise unsupported(graph, op, f"input depth {win.in_d} and output depth {win.out_d} differ")
+        raise unsupported(graph, op, f"input depth {win.in_d} and output depth {win.out_d} differ",
+                          "pooling keeps the depth; re-export the model")
+    taps = min(win.filter_h, win.in_h) * min(win.filter_w, win.in_w)
+    if op.op == "average_pool_2d" and taps > MAX_AVERAGE_TAPS:
+        raise unsupported(graph, op, f"the window averages {taps:,} values; their int32 sum could overflow",
+                          f"TFLM sums in int32: at most {MAX_AVERAGE_TAPS:,} values a window")
     act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
     params = PoolParams(batches=win.batches, in_h=win.in_h, in_w=win.in_w, depth=win.in_d, out_h=win.out_h,
                         out_w=win.out_w, filter_h=win.filter_h, filter_w=win.filter_w, stride_h=win.stride_h,

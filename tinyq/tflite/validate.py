@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from tinyq.errors import TinyqError
 from tinyq.ir import ITEM_BITS, NO_TENSOR, Graph, Operator, Tensor
+from tinyq.ops.base import ENUM_FIELDS
+from tinyq.tflite.schema import enum_names
 
 # Sizes the generated C holds in `int` / `int32_t` (offsets, element counts, loop bounds): no tensor,
 # and no model's tensors together, may reach 2^31 bytes or elements; half of that for the sum leaves the
@@ -172,13 +174,17 @@ def _check_operands(graph: Graph, op: Operator, builtin: str, where: str) -> Non
 
 
 def _check_options(op: Operator, where: str) -> None:
-    """Float options must be numbers (a NaN beta or alpha makes every derived constant NaN)."""
+    """Float options must be numbers (a NaN beta or alpha makes every derived constant NaN) and enum
+    options values the schema defines (the reader keeps an unknown one as its number, in a string)."""
     if op.options is None or not dataclasses.is_dataclass(op.options):
         return
     for f in dataclasses.fields(op.options):
         value = getattr(op.options, f.name)
         if isinstance(value, float) and not math.isfinite(value):
             raise TinyqError(f"{_op_label(op)} option {f.name} is {value}", where=where, hint=CORRUPT)
+        if f.name in ENUM_FIELDS and value not in enum_names(ENUM_FIELDS[f.name]).values():
+            raise TinyqError(f"{_op_label(op)} option {f.name} is {value}, which TFLite does not define",
+                             where=where, hint=CORRUPT)
 
 
 def _check_dataflow(graph: Graph, where: str, builtins: dict[int, str]) -> None:

@@ -12,6 +12,13 @@
 #define TQ_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define TQ_CLAMP(x, lo, hi) TQ_MIN(TQ_MAX((x), (lo)), (hi))
 
+/* a + b modulo 2^32. TFLM's int32 sums and zero-point additions overflow only for implausible
+ * weights, biases or scales, and then wrap in practice; in C signed overflow is undefined, so the
+ * kernels add that way (the same instructions, a defined result, still TFLM's). */
+static inline int32_t tq_wrap_add(int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
 /* gemmlowp adds a nudge of 2^30 (1 - 2^30 when negative) and divides by 2^31
  * truncating toward zero; for a negative product that equals flooring
  * (ab + 2^30) / 2^31 too, so one arithmetic shift serves both signs. */

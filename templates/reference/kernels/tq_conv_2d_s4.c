@@ -35,17 +35,17 @@ void tq_conv_2d_s4(const tq_conv_2d_params_t *p, const int8_t *input, const int8
             const int8_t *x_row = in_g + (iy0 + fy * dil_h) * in_row;
             const int32_t w_row = oc * filter_size + fy * fw * fd;
             if (contiguous_rows) {  /* the row's taps are one run of weights over one run of input */
-              acc += tq_s4_dot(packed_filter, w_row + fx0 * fd, x_row + ix0 * in_d + fx0 * fd, (fx1 - fx0) * fd,
-                               input_offset);
+              acc = tq_wrap_add(acc, tq_s4_dot(packed_filter, w_row + fx0 * fd, x_row + ix0 * in_d + fx0 * fd,
+                                               (fx1 - fx0) * fd, input_offset));
               continue;
             }
             for (int32_t fx = fx0; fx < fx1; ++fx) {
               const int8_t *x = x_row + (ix0 + fx * dil_w) * in_d;
-              acc += tq_s4_dot(packed_filter, w_row + fx * fd, x, fd, input_offset);
+              acc = tq_wrap_add(acc, tq_s4_dot(packed_filter, w_row + fx * fd, x, fd, input_offset));
             }
           }
-          if (bias) acc += bias[oc];
-          acc = tq_mbqm(acc, p->multiplier[oc], p->shift[oc]) + output_offset;
+          if (bias) acc = tq_wrap_add(acc, bias[oc]);
+          acc = tq_wrap_add(tq_mbqm(acc, p->multiplier[oc], p->shift[oc]), output_offset);
           *output++ = (int8_t)TQ_CLAMP(acc, act_min, act_max);
         }
       }

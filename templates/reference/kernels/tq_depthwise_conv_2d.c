@@ -24,14 +24,14 @@ static inline tq_dw_acc8_t tq_dw_window8(const int8_t *x_r, int32_t x_offset, co
   for (int32_t fy = 0; fy < rows; ++fy) {
     const int8_t *x = x_r, *w = w_r;
     for (int32_t fx = 0; fx < cols; ++fx) {
-      a0 += (x[0] + x_offset) * w[0];
-      a1 += (x[1] + x_offset) * w[1];
-      a2 += (x[2] + x_offset) * w[2];
-      a3 += (x[3] + x_offset) * w[3];
-      a4 += (x[4] + x_offset) * w[4];
-      a5 += (x[5] + x_offset) * w[5];
-      a6 += (x[6] + x_offset) * w[6];
-      a7 += (x[7] + x_offset) * w[7];
+      a0 = tq_wrap_add(a0, (x[0] + x_offset) * w[0]);
+      a1 = tq_wrap_add(a1, (x[1] + x_offset) * w[1]);
+      a2 = tq_wrap_add(a2, (x[2] + x_offset) * w[2]);
+      a3 = tq_wrap_add(a3, (x[3] + x_offset) * w[3]);
+      a4 = tq_wrap_add(a4, (x[4] + x_offset) * w[4]);
+      a5 = tq_wrap_add(a5, (x[5] + x_offset) * w[5]);
+      a6 = tq_wrap_add(a6, (x[6] + x_offset) * w[6]);
+      a7 = tq_wrap_add(a7, (x[7] + x_offset) * w[7]);
       x += x_tap_col;
       w += w_col;
     }
@@ -56,7 +56,7 @@ static inline int32_t tq_dw_window1(const int8_t *x_r, int32_t x_offset, const i
   for (int32_t fy = 0; fy < rows; ++fy) {
     const int8_t *x = x_r, *w = w_r;
     for (int32_t fx = 0; fx < cols; ++fx) {
-      acc += (*x + x_offset) * *w;
+      acc = tq_wrap_add(acc, (*x + x_offset) * *w);
       x += x_tap_col;
       w += w_col;
     }
@@ -68,7 +68,7 @@ static inline int32_t tq_dw_window1(const int8_t *x_r, int32_t x_offset, const i
 
 static inline int8_t tq_dw_out(int32_t acc, int32_t multiplier, int32_t shift, int32_t offset, int32_t lo,
                                int32_t hi) {
-  acc = tq_mbqm_q(acc, multiplier, shift) + offset;
+  acc = tq_wrap_add(tq_mbqm_q(acc, multiplier, shift), offset);
   if (acc < lo) acc = lo;
   if (acc > hi) acc = hi;
   return (int8_t)acc;

@@ -33,11 +33,12 @@ void tq_depthwise_conv_2d_s4(const tq_depthwise_conv_2d_params_t *p, const int8_
               const int8_t *x_row = in_c + (iy0 + fy * dil_h) * in_row;
               const int32_t w_row = fy * fw * out_d + oc;
               for (int32_t fx = fx0; fx < fx1; ++fx) {
-                acc += tq_s4_at(packed_filter, w_row + fx * out_d) * (x_row[(ix0 + fx * dil_w) * in_d] + input_offset);
+                acc = tq_wrap_add(acc, tq_s4_at(packed_filter, w_row + fx * out_d) *
+                                           (x_row[(ix0 + fx * dil_w) * in_d] + input_offset));
               }
             }
-            if (bias) acc += bias[oc];
-            acc = tq_mbqm(acc, p->multiplier[oc], p->shift[oc]) + output_offset;
+            if (bias) acc = tq_wrap_add(acc, bias[oc]);
+            acc = tq_wrap_add(tq_mbqm(acc, p->multiplier[oc], p->shift[oc]), output_offset);
             *output++ = (int8_t)TQ_CLAMP(acc, act_min, act_max);
           }
         }

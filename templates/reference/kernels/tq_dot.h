@@ -14,19 +14,19 @@ typedef struct {
   int32_t a0, a1, a2, a3, a4, a5, a6, a7;
 } tq_acc8_t;
 
-/* acc.ak + sum over n taps of (x[i] + x_offset) * w[i * TQ_BLOCK + k]. */
+/* acc.ak + sum over n taps (sums wrap, tq_wrap_add) of (x[i] + x_offset) * w[i * TQ_BLOCK + k]. */
 static inline tq_acc8_t tq_dot8(const int8_t *x, int32_t x_offset, const int8_t *w, int32_t n, tq_acc8_t acc) {
   int32_t a0 = acc.a0, a1 = acc.a1, a2 = acc.a2, a3 = acc.a3, a4 = acc.a4, a5 = acc.a5, a6 = acc.a6, a7 = acc.a7;
   for (int32_t i = 0; i < n; ++i) {
     const int32_t u = x[i] + x_offset;
-    a0 += u * w[0];
-    a1 += u * w[1];
-    a2 += u * w[2];
-    a3 += u * w[3];
-    a4 += u * w[4];
-    a5 += u * w[5];
-    a6 += u * w[6];
-    a7 += u * w[7];
+    a0 = tq_wrap_add(a0, u * w[0]);
+    a1 = tq_wrap_add(a1, u * w[1]);
+    a2 = tq_wrap_add(a2, u * w[2]);
+    a3 = tq_wrap_add(a3, u * w[3]);
+    a4 = tq_wrap_add(a4, u * w[4]);
+    a5 = tq_wrap_add(a5, u * w[5]);
+    a6 = tq_wrap_add(a6, u * w[6]);
+    a7 = tq_wrap_add(a7, u * w[7]);
     w += TQ_BLOCK;
   }
   acc.a0 = a0;
@@ -44,7 +44,7 @@ static inline tq_acc8_t tq_dot8(const int8_t *x, int32_t x_offset, const int8_t 
 static inline int32_t tq_dot1(const int8_t *x, int32_t x_offset, const int8_t *w, int32_t stride, int32_t n,
                               int32_t acc) {
   for (int32_t i = 0; i < n; ++i) {
-    acc += (x[i] + x_offset) * *w;
+    acc = tq_wrap_add(acc, (x[i] + x_offset) * *w);
     w += stride;
   }
   return acc;
@@ -59,7 +59,7 @@ typedef struct {
 } tq_requant_t;
 
 static inline int8_t tq_requant(const tq_requant_t *rq, int32_t acc, int32_t channel) {
-  acc = tq_mbqm_q(acc, rq->multiplier[channel], rq->shift[channel]) + rq->offset;
+  acc = tq_wrap_add(tq_mbqm_q(acc, rq->multiplier[channel], rq->shift[channel]), rq->offset);
   if (acc < rq->lo) acc = rq->lo;
   if (acc > rq->hi) acc = rq->hi;
   return (int8_t)acc;

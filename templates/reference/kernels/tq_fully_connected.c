@@ -17,26 +17,26 @@ void tq_fully_connected_s8(const tq_fully_connected_params_t *p, const int8_t *i
     const int8_t *x = input + b * depth;
     int32_t x_term = 0;
     if (filter_offset) {
-      for (int32_t d = 0; d < depth; ++d) x_term += x[d];
-      x_term *= filter_offset;
+      for (int32_t d = 0; d < depth; ++d) x_term = tq_wrap_add(x_term, x[d]);
+      x_term = (int32_t)((uint32_t)x_term * (uint32_t)filter_offset);  /* wraps, as tq_wrap_add */
     }
     int32_t oc = 0;
     for (; oc + TQ_BLOCK <= units; oc += TQ_BLOCK) {
       tq_acc8_t acc = tq_acc8_load(acc_init, oc);
-      acc.a0 += x_term;
-      acc.a1 += x_term;
-      acc.a2 += x_term;
-      acc.a3 += x_term;
-      acc.a4 += x_term;
-      acc.a5 += x_term;
-      acc.a6 += x_term;
-      acc.a7 += x_term;
+      acc.a0 = tq_wrap_add(acc.a0, x_term);
+      acc.a1 = tq_wrap_add(acc.a1, x_term);
+      acc.a2 = tq_wrap_add(acc.a2, x_term);
+      acc.a3 = tq_wrap_add(acc.a3, x_term);
+      acc.a4 = tq_wrap_add(acc.a4, x_term);
+      acc.a5 = tq_wrap_add(acc.a5, x_term);
+      acc.a6 = tq_wrap_add(acc.a6, x_term);
+      acc.a7 = tq_wrap_add(acc.a7, x_term);
       acc = tq_dot8(x, 0, filter + oc * depth, depth, acc);
       tq_acc8_store(&rq, acc, oc, output);
     }
     const int32_t lanes = units - oc; /* the last channels, blocked together */
     for (int32_t k = 0; k < lanes; ++k) {
-      const int32_t acc = tq_dot1(x, 0, filter + oc * depth + k, lanes, depth, acc_init[oc + k] + x_term);
+      const int32_t acc = tq_dot1(x, 0, filter + oc * depth + k, lanes, depth, tq_wrap_add(acc_init[oc + k], x_term));
       output[oc + k] = tq_requant(&rq, acc, oc + k);
     }
     output += units;

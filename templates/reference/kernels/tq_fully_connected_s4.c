@@ -14,12 +14,12 @@ void tq_fully_connected_s4(const tq_fully_connected_s4_params_t *p, const int8_t
     /* (w + filter_offset) * (x + input_offset) = w * (x + input_offset) + filter_offset * (x + input_offset) */
     int32_t offset_term = 0;
     if (filter_offset) {
-      for (int32_t d = 0; d < depth; ++d) offset_term += filter_offset * (in[d] + input_offset);
+      for (int32_t d = 0; d < depth; ++d) offset_term = tq_wrap_add(offset_term, filter_offset * (in[d] + input_offset));
     }
     for (int32_t oc = 0; oc < units; ++oc) {
-      int32_t acc = tq_s4_dot(packed_filter, oc * depth, in, depth, input_offset) + offset_term;
-      if (bias) acc += bias[oc];
-      acc = tq_mbqm(acc, multiplier, shift) + output_offset;
+      int32_t acc = tq_wrap_add(tq_s4_dot(packed_filter, oc * depth, in, depth, input_offset), offset_term);
+      if (bias) acc = tq_wrap_add(acc, bias[oc]);
+      acc = tq_wrap_add(tq_mbqm(acc, multiplier, shift), output_offset);
       output[b * units + oc] = (int8_t)TQ_CLAMP(acc, act_min, act_max);
     }
   }

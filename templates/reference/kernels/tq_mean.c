@@ -16,7 +16,7 @@ void tq_mean_s8(const tq_mean_params_t *p, const int8_t *input, int8_t *output) 
       for (int32_t i = 0; i < count; ++i) sum += (uint32_t)(int32_t)input[offset + i * stride];
     } while (tq_ndloop_step(in, last, inner_index, &offset, &unused_inner));
     const int32_t shifted = (int32_t)(sum - (uint32_t)p->zero_point_sum);
-    const int32_t v = tq_mbqm(shifted, p->multiplier, p->shift) + p->output_zero_point;
+    const int32_t v = tq_wrap_add(tq_mbqm(shifted, p->multiplier, p->shift), p->output_zero_point);
     *output++ = (int8_t)TQ_CLAMP(v, INT8_MIN, INT8_MAX);
   } while (tq_ndloop_step(&p->outer, p->outer.rank, outer_index, &base, &unused));
 }

@@ -4,7 +4,7 @@
  * rescaled once by s1 * s2 / s_out. */
 static inline int8_t tq_mul_one(const tq_mul_params_t *p, int8_t x, int8_t y) {
   const int32_t product = (x + p->input1_offset) * (y + p->input2_offset);
-  const int32_t out = tq_mbqm(product, p->output_multiplier, p->output_shift) + p->output_offset;
+  const int32_t out = tq_wrap_add(tq_mbqm(product, p->output_multiplier, p->output_shift), p->output_offset);
   return (int8_t)TQ_CLAMP(out, p->act_min, p->act_max);
 }
 
