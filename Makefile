@@ -31,8 +31,9 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
 
+# --force: a second `make demo` replaces the previous demo's files in out/demo (and only those).
 demo: setup
-	$(VENV)/bin/tinyq demo
+	$(VENV)/bin/tinyq demo --force
 
 test: setup
 	$(VENV)/bin/pytest -q -n 2 $(PYTEST_ARGS)

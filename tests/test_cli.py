@@ -66,7 +66,7 @@ def test_missing_and_garbage_files(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_generate_is_deterministic_and_replaces_output(tmp_path):
+def test_generate_is_deterministic_and_force_replaces_only_its_files(tmp_path):
     model = fc_model(tmp_path)
     first = tinyq("generate", model, "-o", tmp_path / "a")
     second = tinyq("generate", model, "-o", tmp_path / "b")
@@ -75,9 +75,12 @@ def test_generate_is_deterministic_and_replaces_output(tmp_path):
     assert "tiny_fc_model.c" in files and "tiny_fc_model.h" in files
     for name in files:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
-    (tmp_path / "a" / "stale.txt").write_text("old")
-    assert tinyq("generate", model, "-o", tmp_path / "a").returncode == 0
-    assert not (tmp_path / "a" / "stale.txt").exists()
+    (tmp_path / "a" / "notes.txt").write_text("mine")
+    assert tinyq("generate", model, "-o", tmp_path / "a").returncode == 2  # not without --force
+    assert tinyq("generate", model, "-o", tmp_path / "a", "--force", "--name", "other").returncode == 0
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert "other_model.c" in files and "tiny_fc_model.c" not in files  # the previous output's files went
+    assert (tmp_path / "a" / "notes.txt").read_text() == "mine"  # the user's file stayed
 
 
 def test_verify_passes_and_reports(tmp_path):

@@ -347,8 +347,6 @@ def test_flash_budget_below_all_int4_is_refused():
 
 
 def test_cli_quantize_and_compare(tmp_path, capsys):
-    from dataclasses import asdict
-
     from tinyq.cli import main
     from tinyq.quantize.pipeline import quantize_metadata
 
@@ -360,7 +358,10 @@ def test_cli_quantize_and_compare(tmp_path, capsys):
     assert "calibrating: 32/32 samples" in captured.err and "output SQNR" in captured.out
     written = read_model(out.read_bytes())
     assert written.tensors[written.inputs[0]].dtype == "int8"
-    assert quantize_metadata(written) == asdict(QuantizeConfig())  # how it was made travels with it
+    made = QuantizeConfig(**quantize_metadata(written))  # how it was made travels with it: the steps kept
+    assert made.self_check and not made.equalize  # one FC layer: nothing to equalize
+    assert f"observer {made.observer}, bias correction {'on' if made.bias_correction else 'off'}" in captured.out
+    assert "self-check (" in captured.out and "kept" in captured.out
     main(["inspect", "--compare", str(model), str(out), "--calib", str(tmp_path / "calib.npy")])
     assert "per-tensor SQNR" in capsys.readouterr().out
     np.save(tmp_path / "bad.npy", np.zeros((32, 5), np.float32))

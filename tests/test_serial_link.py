@@ -161,7 +161,7 @@ def test_reset_mid_run_is_reported(fake):
     device = fake(protocol({"tinyq-infer": lambda cmd: reset}))
     with Link(device.url, timeout=TIMEOUT) as link:
         err, _ = timed(lambda: Dut(link).timed_runs(2, 0, 4))
-    assert "reset while running 'tinyq-infer 2 0'" in str(err)
+    assert "the device reset during 'tinyq-infer 2 0' (boot banner 'm-timestamp-mode-performance'" in str(err)
 
 
 def test_device_error_line_becomes_the_message(fake):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from tinyq import __version__
-from tinyq.errors import TinyqError
+from tinyq.errors import TinyqError, path_error, printable, shorten
 
 MODEL = click.Path(dir_okay=False, path_type=Path)
+NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,22 +66,25 @@ def inspect(model: Path | None, board: str, backend: str | None, compare, calib:
 @cli.command()
 @click.argument("model", type=MODEL)
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory to write (replaced atomically).")
+              help="Folder to write: new or empty (or, with --force, a previous tinyq output).")
+@click.option("--force", is_flag=True,
+              help="Replace the files of a previous tinyq output in the folder; other files stay.")
 @click.option("--name", default=None, help="C name of the model (default: from the file name).")
 @click.option("--board", default="host", show_default=True, help="Target board (see tinyq boards).")
 @click.option("--backend", default=None, help="Kernel backend: reference, ... (default: the board's).")
-def generate(model: Path, out_dir: Path, name: str | None, board: str, backend: str | None):
+def generate(model: Path, out_dir: Path, force: bool, name: str | None, board: str, backend: str | None):
     """Generate C sources for MODEL: <name>_model.c/.h and the kernels it calls."""
     from tinyq.boards import get_board
-    from tinyq.codegen import write_output_dir
+    from tinyq.codegen.output import check_output_dir, write_output_dir
     from tinyq.driver import compile_file
 
     from tinyq.build.project import generated_files
 
+    check_output_dir(out_dir, force)
     b = get_board(board)
     compiled = compile_file(model, b, backend=backend, name=name)
     files = generated_files(compiled, b, model)  # other boards: a firmware or vendor SDK project
-    out = write_output_dir(out_dir, files)
+    out = write_output_dir(out_dir, files, force=force)
     plan = compiled.plan
     click.echo(f"wrote {len(files)} files to {out}" + (f" ({b.name} project: tinyq build {out_dir})"
                                                        if b.runner != "host" else ""))
@@ -226,20 +231,69 @@ _add_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the command line; every failure ends as one line on stderr and an exit code:
+    2 bad input or usage, 3 a bug in tinyq, 130 interrupted (Ctrl-C)."""
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        cli.main(args=argv, prog_name="tinyq", standalone_mode=False)
-    except TinyqError as exc:
-        click.echo(f"tinyq: error: {exc}", err=True)
+        cli._main_shell_completion({}, "tinyq", None)  # `eval "$(_TINYQ_COMPLETE=bash_source tinyq)"`
+        with cli.make_context("tinyq", args) as ctx:
+            cli.invoke(ctx)  # not cli.main(): it turns an EOFError from any code into "Aborted!"
+    except click.exceptions.Exit as exc:  # --help, --version
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("tinyq: interrupted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
+    except NO_ARGS_IS_HELP as exc:  # a bare `tinyq` or `tinyq bench`: the help
         exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("tinyq: interrupted", err=True)
-        sys.exit(130)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else _command_path(args)
+        _fail(f"tinyq: error: {_sentence(exc.format_message())} (see '{command} --help')", exc.exit_code)
+    except click.ClickException as exc:
+        _fail(f"tinyq: error: {_sentence(exc.format_message())}", exc.exit_code)
+    except TinyqError as exc:
+        _fail(f"tinyq: error: {exc}", exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        _fail("tinyq: interrupted", 130)
+    except BrokenPipeError:  # `tinyq ... | head`: the reader left; nothing to say
+        sys.stdout = None
+        sys.exit(141)
+    except OSError as exc:
+        error = path_error(exc)
+        if error is None:
+            _internal_error(exc)
+        _fail(f"tinyq: error: {error}", error.exit_code)
+    except Exception as exc:
+        _internal_error(exc)
+
+
+def _command_path(args: list[str]) -> str:
+    """`tinyq generate` for the arguments of a usage error click raised without its context."""
+    words, command = ["tinyq"], cli
+    for arg in args:
+        if arg.startswith("-"):
+            continue
+        sub = command.commands.get(arg) if isinstance(command, click.Group) else None
+        if sub is None:
+            break
+        words.append(arg)
+        command = sub
+    return " ".join(words)
+
+
+def _sentence(message: str) -> str:
+    """Click's "Missing argument 'MODEL'." as "missing argument 'MODEL'": it goes into our line."""
+    text = printable(message).rstrip(".")
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _internal_error(exc: Exception) -> None:
+    if os.environ.get("TINYQ_TRACEBACK") == "1":
+        raise exc
+    _fail(f"tinyq: internal error: {type(exc).__name__}: {shorten(printable(exc), 200)} (a bug in tinyq; rerun "
+          "with TINYQ_TRACEBACK=1 for the traceback and report it)", 3)
+
+
+def _fail(line: str, code: int) -> None:
+    click.echo(line, err=True)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -71,8 +71,18 @@ class DemoStep:
 
 
 def run_demo(out_dir: Path, board_name: str = "qemu-m55", n_inputs: int = 20,
-             echo: Callable[[str], None] = print) -> list[DemoStep]:
-    """Every stage of tinyq, in order; returns what each step reported."""
+             echo: Callable[[str], None] = print, force: bool = False) -> list[DemoStep]:
+    """Every stage of tinyq, in order; returns what each step reported.
+
+    The files go to a staging folder that becomes `out_dir` only when every step passed."""
+    from tinyq.codegen.output import output_dir
+
+    with output_dir(out_dir, force) as stage:
+        return _demo_steps(stage, Path(out_dir), board_name, n_inputs, echo)
+
+
+def _demo_steps(stage: Path, out_dir: Path, board_name: str, n_inputs: int,
+                echo: Callable[[str], None]) -> list[DemoStep]:
     from tinyq.boards import get_board
     from tinyq.codegen import write_output_dir
     from tinyq.driver import compile_graph
@@ -89,18 +99,17 @@ def run_demo(out_dir: Path, board_name: str = "qemu-m55", n_inputs: int = 20,
         steps.append(DemoStep(title, detail))
         echo(f"[{len(steps)}] {title}\n    " + detail.replace("\n", "\n    "))
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     float_bytes = write_model(demo_float_graph())
-    (out_dir / "demo_float.tflite").write_bytes(float_bytes)
+    (stage / "demo_float.tflite").write_bytes(float_bytes)
     calib = demo_calibration()
-    np.save(out_dir / "calib.npy", calib)
+    np.save(stage / "calib.npy", calib)
     step("built the float model with tinyq's writer",
          f"{out_dir / 'demo_float.tflite'} ({len(float_bytes):,} B), calibration {calib.shape[0]} samples")
 
     result = quantize_graph(read_model(float_bytes, where="demo_float.tflite", name="demo"), [calib],
                             progress=lambda m: None)
     int8_bytes = write_model(result.graph)
-    (out_dir / "demo_int8.tflite").write_bytes(int8_bytes)
+    (stage / "demo_int8.tflite").write_bytes(int8_bytes)
     step("quantized to int8 (tinyq quantize)",
          f"{out_dir / 'demo_int8.tflite'} ({len(int8_bytes):,} B), {result.samples} samples, "
          f"{result.seconds:.2f} s")
@@ -112,7 +121,7 @@ def run_demo(out_dir: Path, board_name: str = "qemu-m55", n_inputs: int = 20,
     step("planned memory and generated C",
          f"arena {plan.arena_bytes:,} B (lower bound {plan.lower_bound_bytes:,} B), "
          f"{len(compiled.source.files)} files")
-    write_output_dir(out_dir / "model", compiled.source.files)
+    write_output_dir(stage / "model", compiled.source.files)
 
     host = get_board("host")
     host_result = verify_host(compile_graph(graph, host, name="demo"), host, n_inputs=n_inputs)
@@ -120,7 +129,7 @@ def run_demo(out_dir: Path, board_name: str = "qemu-m55", n_inputs: int = 20,
     if not host_result.ok:
         raise TinyqError("demo: host output differs from TFLM", hint="this is a tinyq bug")
 
-    report = verify_qemu(compiled, board, n_inputs=n_inputs, work_dir=out_dir)
+    report = verify_qemu(compiled, board, n_inputs=n_inputs, work_dir=stage)
     step(f"built firmware for {board.name} and ran it in QEMU", format_report(report, graph))
     if not report.result.ok:
         raise TinyqError("demo: QEMU output differs from TFLM", hint="this is a tinyq bug")
@@ -132,14 +141,16 @@ def demo_command():
 
     @click.command("demo")
     @click.option("-o", "--output", "out_dir", default="out/demo", show_default=True,
-                  type=click.Path(file_okay=False, path_type=Path), help="Where the demo writes its files.")
+                  type=click.Path(file_okay=False, path_type=Path),
+                  help="Folder for the demo's files: new or empty (or, with --force, a previous tinyq output).")
+    @click.option("--force", is_flag=True, help="Replace the files of a previous demo in the folder; others stay.")
     @click.option("--board", default="qemu-m55", show_default=True, help="A QEMU board to run the firmware on.")
     @click.option("--inputs", "n_inputs", default=20, show_default=True, help="Inputs compared with TFLM.")
-    def demo(out_dir: Path, board: str, n_inputs: int):
+    def demo(out_dir: Path, force: bool, board: str, n_inputs: int):
         """Run every stage on tinyq's built-in model: build a float model, quantize it,
         plan memory, generate C, verify on the host, build firmware, run it in QEMU and
         compare with TFLM byte for byte."""
-        run_demo(out_dir, board, n_inputs, echo=click.echo)
+        run_demo(out_dir, board, n_inputs, echo=click.echo, force=force)
         click.echo(f"demo passed: everything is in {out_dir}")
 
     return demo

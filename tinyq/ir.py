@@ -8,6 +8,7 @@ and reports, and carry their options as the op's own frozen dataclass.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,6 +24,14 @@ DTYPES: dict[str, tuple[Any, int]] = {
     "uint8": (np.uint8, 1),
     "bool": (np.bool_, 1),
     "int4": (np.int8, 1),
+}
+
+# Bits per element of every TFLite tensor type, for sizes (DTYPES are the types tinyq computes with).
+# STRING, RESOURCE and VARIANT have no fixed element size: their tensors count 0 bytes here.
+ITEM_BITS: dict[str, int] = {
+    **{name: 8 * size for name, (_, size) in DTYPES.items()}, "int4": 4,
+    "float16": 16, "bfloat16": 16, "float64": 64, "complex64": 64, "complex128": 128, "uint16": 16,
+    "uint32": 32, "uint64": 64, "int2": 2, "uint4": 4, "float8_e4m3fn": 8, "float8_e5m2": 8,
 }
 
 NO_TENSOR = -1  # TFLite's marker for an omitted optional input (e.g. no bias)
@@ -67,13 +76,13 @@ class Tensor:
 
     @property
     def numel(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        return math.prod(self.shape)  # exact: a corrupt shape must not wrap around int64
 
     @property
     def nbytes(self) -> int:
-        if self.dtype == "int4":  # packed two per byte, as in the file and in flash (data holds one per byte)
-            return (self.numel + 1) // 2
-        return self.numel * DTYPES[self.dtype][1]
+        """Bytes in the file and in the arena; sub-byte types (int4) packed, as in the file and in flash
+        (`data` holds one value per byte)."""
+        return (self.numel * ITEM_BITS.get(self.dtype, 0) + 7) // 8
 
 
 @dataclass(frozen=True)

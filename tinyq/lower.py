@@ -10,6 +10,9 @@ from tinyq.ir import Graph, Operator, describe_op
 from tinyq.ops.base import Lowered
 
 
+MAX_IO_RANK = 6  # tinyq_io_t.dims in templates/model.h.j2
+
+
 @dataclass(frozen=True, eq=False)
 class LoweredGraph:
     graph: Graph
@@ -27,9 +30,17 @@ def lower_op(graph: Graph, op: Operator) -> Lowered:
 
 def lower_graph(graph: Graph) -> LoweredGraph:
     """Lower every op; the first one that cannot be lowered raises UnsupportedError."""
+    from tinyq.codegen.generate import DTYPE_CODES  # the element types the generated API describes
+
     for t in graph.inputs + graph.outputs:
         if graph.tensors[t].is_const:
             raise UnsupportedError(f"graph input/output tensor {t} is a constant", where="graph")
+        if graph.tensors[t].dtype not in DTYPE_CODES:
+            raise UnsupportedError(f"graph input/output tensor {t} is {graph.tensors[t].dtype}", where="graph",
+                                   hint="the generated C takes and returns " + ", ".join(DTYPE_CODES))
+        if len(graph.tensors[t].shape) > MAX_IO_RANK:
+            raise UnsupportedError(f"graph input/output tensor {t} has rank {len(graph.tensors[t].shape)}",
+                                   where="graph", hint=f"tinyq_io_t describes up to {MAX_IO_RANK} dimensions")
     return LoweredGraph(graph=graph, ops=tuple(lower_op(graph, op) for op in graph.operators))
 
 

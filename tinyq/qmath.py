@@ -21,8 +21,21 @@ def tflite_round(x: float) -> int:
     return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
 
 
+def round_to_int32(x: float) -> int | None:
+    """static_cast<int32_t>(TfLiteRound(x)) where C defines it; None for NaN, infinities and values
+    outside int32, where TFLM's result is undefined (so tinyq refuses rather than guesses)."""
+    if not math.isfinite(x):
+        return None
+    r = tflite_round(x)
+    return r if INT32_MIN <= r <= INT32_MAX else None
+
+
 def quantize_multiplier(real: float) -> tuple[int, int]:
-    """TFLite's QuantizeMultiplier: real ~= m * 2^(shift - 31), m in [2^30, 2^31)."""
+    """TFLite's QuantizeMultiplier: real ~= m * 2^(shift - 31), m in [2^30, 2^31).
+    `real` must be finite (the float32 ratios below return None when they are not);
+    the shift is unbounded above: callers refuse what the kernels cannot shift."""
+    if not math.isfinite(real):
+        raise ValueError(f"QuantizeMultiplier of {real}")
     if real == 0.0:
         return 0, 0
     q, shift = math.frexp(real)
@@ -56,23 +69,25 @@ def per_channel_multipliers(input_scale: float, filter_scales, output_scale: flo
 
 
 def activation_range(activation: str, scale: float, zero_point: int,
-                     qmin: int = INT8_MIN, qmax: int = INT8_MAX) -> tuple[int, int]:
-    """CalculateActivationRangeQuantized: the fused activation as an int8 clamp."""
+                     qmin: int = INT8_MIN, qmax: int = INT8_MAX) -> tuple[int, int] | None:
+    """CalculateActivationRangeQuantized: the fused activation as an int8 clamp; None when a bound
+    does not fit int32 (TFLM's conversion is undefined: the scale is implausibly small)."""
     scale = float(np.float32(scale))
 
-    def quantize(x: float) -> int:
+    def quantize(x: float) -> int | None:
         # TfLiteRound(f / scale) in float, as TFLM does (scale is float32 there)
-        return zero_point + tflite_round(float(np.float32(np.float32(x) / np.float32(scale))))
+        with np.errstate(over="ignore"):
+            q = round_to_int32(float(np.float32(np.float32(x) / np.float32(scale))))
+        return None if q is None else zero_point + q
 
-    if activation in ("NONE", None):
-        return qmin, qmax
-    if activation == "RELU":
-        return max(qmin, quantize(0.0)), qmax
-    if activation == "RELU6":
-        return max(qmin, quantize(0.0)), min(qmax, quantize(6.0))
-    if activation == "RELU_N1_TO_1":
-        return max(qmin, quantize(-1.0)), min(qmax, quantize(1.0))
-    raise ValueError(f"fused activation {activation} has no quantized range")
+    bounds = {"NONE": (None, None), None: (None, None), "RELU": (0.0, None), "RELU6": (0.0, 6.0),
+              "RELU_N1_TO_1": (-1.0, 1.0)}.get(activation)
+    if bounds is None:
+        raise ValueError(f"fused activation {activation} has no quantized range")
+    low, high = (None if b is None else quantize(b) for b in bounds)
+    if (bounds[0] is not None and low is None) or (bounds[1] is not None and high is None):
+        return None
+    return (qmin if low is None else max(qmin, low)), (qmax if high is None else min(qmax, high))
 
 
 # --- numpy models of the C helpers (for tests and offline table building) ---
@@ -137,16 +152,22 @@ def mul_rescale(scale1: float, scale2: float, out_scale: float) -> tuple[int, in
     return quantize_multiplier(f32(scale1) * f32(scale2) / f32(out_scale))
 
 
-def ratio_rescale_f32(numerator: float, denominator: float) -> tuple[int, int]:
+def _finite_multiplier(real) -> tuple[int, int] | None:
+    """QuantizeMultiplier of a float32 result, or None when float32 overflowed (TFLM: undefined)."""
+    return quantize_multiplier(float(real)) if np.isfinite(real) else None
+
+
+def ratio_rescale_f32(numerator: float, denominator: float) -> tuple[int, int] | None:
     """QuantizeMultiplier of a ratio TFLM divides in float32 before widening
-    (RELU's and LEAKY_RELU's input/output scale ratio)."""
-    return quantize_multiplier(float(np.float32(numerator) / np.float32(denominator)))
+    (RELU's and LEAKY_RELU's input/output scale ratio); None if the ratio overflows float32."""
+    with np.errstate(over="ignore"):
+        return _finite_multiplier(np.float32(numerator) / np.float32(denominator))
 
 
-def leaky_alpha_rescale(in_scale: float, alpha: float, out_scale: float) -> tuple[int, int]:
-    """LEAKY_RELU's alpha multiplier: in_scale * alpha / out_scale, all in float32."""
-    return quantize_multiplier(float(np.float32(np.float32(in_scale) * np.float32(alpha))
-                                     / np.float32(out_scale)))
+def leaky_alpha_rescale(in_scale: float, alpha: float, out_scale: float) -> tuple[int, int] | None:
+    """LEAKY_RELU's alpha multiplier: in_scale * alpha / out_scale, all in float32 (None on overflow)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite_multiplier(np.float32(np.float32(in_scale) * np.float32(alpha)) / np.float32(out_scale))
 
 
 def requantize_rescale(in_scale: float, out_scale: float) -> tuple[int, int]:
@@ -155,10 +176,12 @@ def requantize_rescale(in_scale: float, out_scale: float) -> tuple[int, int]:
 
 
 def float_to_quantized(value: float, scale: float, zero_point: int,
-                       qmin: int = INT8_MIN, qmax: int = INT8_MAX) -> int:
-    """FloatToQuantizedType: round(value / scale) in float32, plus zero point, clamped."""
-    q = tflite_round(float(np.float32(np.float32(value) / np.float32(scale)))) + zero_point
-    return max(qmin, min(qmax, q))
+                       qmin: int = INT8_MIN, qmax: int = INT8_MAX) -> int | None:
+    """FloatToQuantizedType: round(value / scale) in float32, plus zero point, clamped; None where
+    the rounded value does not fit int32 (undefined in TFLM)."""
+    with np.errstate(over="ignore"):
+        q = round_to_int32(float(np.float32(np.float32(value) / np.float32(scale))))
+    return None if q is None else max(qmin, min(qmax, q + zero_point))
 
 
 def mean_rescale(in_scale: float, out_scale: float, count: int, compute_sum: bool = False) -> tuple[int, int]:
@@ -233,12 +256,17 @@ def downscale_multiplier_int16(multiplier: int) -> int:
     return (multiplier + (1 << 15)) >> 16
 
 
-def hard_swish_scaling(input_scale: float, output_scale: float) -> tuple[tuple[int, int], tuple[int, int]]:
+def hard_swish_scaling(input_scale: float, output_scale: float
+                       ) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """HardSwishPrepare: ((reluish_multiplier_q15, exponent), (output_multiplier_q15, exponent)).
     The input is first put on a 'hires' scale of input_scale / 128; both ratios are
-    divided in float32 and only then widened, as TFLM does."""
+    divided in float32 and only then widened, as TFLM does (None if one overflows float32)."""
     hires = np.float32(1.0 / 128.0) * np.float32(input_scale)
     reluish_scale = np.float32(3.0) / np.float32(32768.0)
-    reluish_m, reluish_e = quantize_multiplier(float(hires / reluish_scale))
-    output_m, output_e = quantize_multiplier(float(hires / np.float32(output_scale)))
+    with np.errstate(over="ignore"):
+        reluish = _finite_multiplier(hires / reluish_scale)
+        output = _finite_multiplier(hires / np.float32(output_scale))
+    if reluish is None or output is None:
+        return None
+    (reluish_m, reluish_e), (output_m, output_e) = reluish, output
     return ((downscale_multiplier_int16(reluish_m), reluish_e), (downscale_multiplier_int16(output_m), output_e))

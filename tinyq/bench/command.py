@@ -50,3 +50,28 @@ def memory(models_dir: Path | None, no_tflm: bool, synthetic: bool, fmt: str):
 
 
 bench.add_command(latency)
+
+
+@bench.command("fuzz")
+@click.option("--models", "model_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="A .tflite or a folder of them (repeatable; default: ../shared's MLPerf Tiny, quantizer and "
+                   "TFLM corpus models up to 2 MB).")
+@click.option("--files", default=1000, show_default=True, help="Mutated files to make.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the mutations: a run is reproducible.")
+@click.option("--jobs", default=2, show_default=True, help="Worker processes.")
+@click.option("--timeout", default=120.0, show_default=True, help="Seconds one command may take on one file.")
+@click.option("--sanitize", "sanitize", default=0, show_default=True,
+              help="Compile and run this many accepted generated models under ASan+UBSan.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def fuzz_command(model_paths, files: int, seed: int, jobs: int, timeout: float, sanitize: int, fmt: str):
+    """Mutated models through inspect, plan, generate and quantize: every outcome must be a success or a
+    one-line refusal. Exits 1 when any command crashed, hung or left output behind."""
+    from tinyq.bench.fuzz import DEFAULT_MODEL_DIRS, as_json, format_table, fuzz
+
+    report = fuzz(model_paths or DEFAULT_MODEL_DIRS, files=files, seed=seed, workers=jobs, timeout=timeout,
+                  sanitize=sanitize, progress=lambda m: click.echo(m, err=True))
+    if not report.outcomes:
+        raise click.ClickException("no .tflite models found (pass --models)")
+    click.echo(as_json(report) if fmt == "json" else format_table(report))
+    failures = report.sanitizer.get("failures", []) if report.sanitizer else []
+    raise SystemExit(1 if report.defects() or failures else 0)

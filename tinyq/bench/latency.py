@@ -130,7 +130,8 @@ def _outputs(graph: Graph, raw: bytes) -> list[np.ndarray]:
 
 def run_bench(port: str, model: Path, records: list[list[np.ndarray]], warmup: int = 1, runs: int = 5,
               timeout: float = 10.0, baud: int = 115200, progress=None) -> LatencyReport:
-    """Benchmark the firmware at `port` on `records`; `progress(i)` is called after each input."""
+    """Benchmark the firmware at `port` on `records`. `progress(done)` is called with 0 once the device
+    has answered and runs the right model, then after each input."""
     from tinyq.serial.firmware import model_hash
     from tinyq.verify import compare_with_tflm
 
@@ -147,15 +148,15 @@ def run_bench(port: str, model: Path, records: list[list[np.ndarray]], warmup: i
         dut.check_model(info, model_path, digest)
         if info.input_bytes != in_bytes:
             raise TinyqError(f"the firmware takes {info.input_bytes} input bytes, the model {in_bytes}", where=port)
-        # Warmups are silent on the wire: allow each the same timeout as a reply.
-        infer_timeout = timeout * (1 + warmup)
+        if progress:
+            progress(0)
         for k, record in enumerate(records):
             dut.load(b"".join(np.ascontiguousarray(a).tobytes() for a in record))
-            timed = dut.timed_runs(runs, warmup, info.output_bytes, infer_timeout)
+            timed = dut.timed_runs(runs, warmup, info.output_bytes, timeout)  # `timeout` per inference
             ticks.append(timed.ticks)
             outputs.append(_outputs(graph, timed.outputs))
             if progress:
-                progress(k)
+                progress(k + 1)
     result = compare_with_tflm(graph, records, outputs)
     flat = [t for per_input in ticks for t in per_input]
     return LatencyReport(
@@ -199,7 +200,9 @@ def csv_text(r: LatencyReport) -> str:
 
 
 def write_outputs(r: LatencyReport, json_path: Path | None, csv_path: Path | None) -> None:
+    from tinyq.codegen.output import write_output_file  # each written beside, then renamed over
+
     if json_path:
-        Path(json_path).write_text(json.dumps(r.to_json(), indent=2) + "\n")
+        write_output_file(json_path, json.dumps(r.to_json(), indent=2) + "\n")
     if csv_path:
-        Path(csv_path).write_text(csv_text(r))
+        write_output_file(csv_path, csv_text(r))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -23,7 +24,8 @@ LATENCY_OPTIONS = [
     click.option("--seed", default=0, show_default=True, help="Seed of --random."),
     click.option("--warmup", default=1, show_default=True, help="Untimed inferences per input."),
     click.option("--runs", default=5, show_default=True, help="Timed inferences per input."),
-    click.option("--timeout", default=10.0, show_default=True, help="Seconds of silence before giving up."),
+    click.option("--timeout", default=10.0, show_default=True,
+                 help="Seconds a reply may take (per inference for the timed runs); no wait is longer."),
     click.option("--baud", default=115200, show_default=True, help="Baud rate (ignored by socket:// URLs)."),
     click.option("--json", "json_path", type=PATH, default=None, help="Write the report as JSON."),
     click.option("--csv", "csv_path", type=PATH, default=None, help="Write every timed run as CSV."),
@@ -47,15 +49,26 @@ def run_latency(port: str | None, model: Path | None, inputs_dir: Path | None, n
         raise click.UsageError("tinyq bench needs --port P and --model M (or a subcommand: memory, quantize)")
     if inputs_dir is not None and n_random is not None:
         raise click.UsageError("--inputs and --random exclude each other")
+    from tinyq.codegen.output import check_output_file
+
+    for path in (json_path, csv_path):  # before the board is busy for minutes
+        if path is not None:
+            check_output_file(path)
     graph, _ = load_graph(model)
     records = read_inputs(graph, inputs_dir) if inputs_dir else make_inputs(graph, n_random or 3, seed)
     if not records:
         raise TinyqError("no inputs to run", hint="--random N with N >= 1")
     total = len(records)
-    with click.progressbar(length=total, label=f"benchmarking {total} inputs x {runs} runs", file=sys.stderr,
-                           show_pos=True) as bar:
+    with contextlib.ExitStack() as stack:
+        bars = []
+
+        def progress(done: int) -> None:
+            if not bars:  # the bar appears once the device answered: a failure to connect is one line alone
+                bars.append(stack.enter_context(click.progressbar(
+                    length=total, label=f"benchmarking {total} inputs x {runs} runs", file=sys.stderr, show_pos=True)))
+            bars[0].update(done - bars[0].pos)
         report = run_bench(port, model, records, warmup=warmup, runs=runs, timeout=timeout, baud=baud,
-                           progress=lambda k: bar.update(1))
+                           progress=progress)
     write_outputs(report, json_path, csv_path)
     click.echo(format_report(report))
     sys.exit(0 if report.bit_exact else 1)

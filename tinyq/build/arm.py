@@ -10,6 +10,7 @@ is known even without it.
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ from tinyq.errors import TinyqError
 WARNINGS = ("-Wall", "-Wextra", "-Werror", "-Wno-unused-function")
 COMMON_CFLAGS = ("-std=c99", "-ffunction-sections", "-fdata-sections", "-g")
 LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")
+FAILURE_WORDS = ("error", "undefined reference", "multiple definition", "cannot find")
+TOOL_PREFIX = re.compile(r"^\S*\bld(?:\.\w+)?: ")  # "/usr/lib/gcc/.../bin/ld: " before each linker line
+LD_DOES_NOT_FIT = re.compile(r"section `[^']+' will not fit in region `[^']+'|region `[^']+' overflowed by \d+ bytes")
 INSTALL_HINT = "install the Arm GNU toolchain (Debian: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
 
 
@@ -86,14 +90,14 @@ def _run(cmd: list[str], cwd: Path, what: str) -> None:
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if proc.returncode == 0:
         return
-    lines = [ln.strip() for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-    overflow = [ln.split(": ", 1)[-1] for ln in lines if "overflowed by" in ln or "will not fit in region" in ln]
-    if overflow:
-        raise TinyqError(f"{what} failed: the image does not fit: {'; '.join(overflow)[:300]}", where=str(cwd),
+    lines = [TOOL_PREFIX.sub("", ln.strip()) for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+    overflow = list(dict.fromkeys(m.group(0) for ln in lines for m in LD_DOES_NOT_FIT.finditer(ln)))
+    if overflow:  # the linker's own words, whole, without the paths of the tool and the ELF
+        raise TinyqError(f"{what} failed: the image does not fit: {'; '.join(overflow)}", where=str(cwd),
                          hint="a smaller model, or a board with more memory (tinyq plan MODEL --board B shows the fit)")
-    first = next((ln for ln in lines if "error" in ln.lower() and not ln.startswith("collect2")),
+    first = next((ln for ln in lines if any(k in ln.lower() for k in FAILURE_WORDS) and not ln.startswith("collect2")),
                  lines[0] if lines else "no output")
-    raise TinyqError(f"{what} failed: {first[:300]}", where=str(cwd))
+    raise TinyqError(f"{what} failed: {first}", where=str(cwd))
 
 
 def _model_sources(project: Path) -> list[Path]:

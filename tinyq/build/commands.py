@@ -66,6 +66,7 @@ def build_project(root: Path, board: Board, echo) -> None:
         raise TinyqError(f"project is a {project.kind} project (for {project.board}), {board.name} needs {kind}",
                          where=str(project.root),
                          hint=f"tinyq generate {project.model_path} -o DIR --board {board.name}")
+    _check_build_dir(project.root, board)
     if kind == "firmware":
         image = build_firmware(project.root, board)
         echo(f"built {image.elf} for {board.name} ({' '.join(image.cflags)})")
@@ -81,3 +82,11 @@ def build_project(root: Path, board: Board, echo) -> None:
     report = build_with_sdk(kind, project.root, board, project.name)  # names what is missing, if anything
     echo(f"built {report.elf} with {kind}")
     echo(format_size_report(report, board, arena_bytes=project.arena_bytes))
+
+
+def _check_build_dir(root: Path, board: Board) -> None:
+    """build/<board>/ is where the build writes (and rewrites) its files: it must be a folder or absent."""
+    for path in (root / "build", root / "build" / board.name):
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            raise TinyqError("a file or link is where `tinyq build` writes its folder", where=str(path),
+                             hint="move it away; the build writes only under build/<board>/")

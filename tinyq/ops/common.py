@@ -11,15 +11,36 @@ from tinyq.ops.base import ConstArray, unsupported
 ACTIVATIONS_WITH_RANGE = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 
 
+# The kernels shift an int32 left by at most 31 bits (tq_common.h); QuantizeMultiplier never gives
+# a right shift beyond 31. A larger left shift means scales whose ratio is 2^31 or more.
+MAX_LEFT_SHIFT = 31
+
+
 def io(graph: Graph, op: Operator, n_in: int | None = None, n_out: int = 1):
-    """The op's input and output tensors, after checking how many there are."""
+    """The op's input and output tensors, after checking how many there are, that the first n_in
+    inputs are present and that no activation is empty."""
     ins = graph.op_inputs(op)
     outs = graph.op_outputs(op)
     if n_in is not None and len(ins) < n_in:
         raise unsupported(graph, op, f"expects {n_in} inputs, has {len(ins)}", "the file is corrupt")
+    missing = [i for i, t in enumerate(ins[:n_in or 0]) if t is None]
+    if missing:
+        raise unsupported(graph, op, f"input {missing[0]} is missing (-1)", "the file is corrupt")
     if len(outs) != n_out:
-        raise unsupported(graph, op, f"expects {n_out} output(s), has {len(outs)}")
+        raise unsupported(graph, op, f"expects {n_out} output(s), has {len(outs)}", "the file is corrupt")
+    for t in (*ins, *outs):
+        if t is not None and not t.is_const and t.numel == 0:
+            raise unsupported(graph, op, f"tensor {t.index} ({t.name}) is empty (shape {list(t.shape)})",
+                              "tinyq's kernels need at least one element")
     return ins, outs
+
+
+def require_shifts(graph: Graph, op: Operator, shifts, what: str = "requantization") -> None:
+    """Every multiplier's shift within what the kernels (and TFLM's defined behaviour) allow."""
+    worst = max((int(s) for s in shifts), default=0)
+    if worst > MAX_LEFT_SHIFT:
+        raise unsupported(graph, op, f"the {what} multiplier is 2^{worst - 1} or more: the scales are "
+                                     "implausible", "re-quantize the model; real scale ratios are far smaller")
 
 
 def require_int8(graph: Graph, op: Operator, *tensors: Tensor | None, what: str = "tensor") -> None:
@@ -45,8 +66,13 @@ def require_const(graph: Graph, op: Operator, t: Tensor | None, role: str) -> Te
 
 def fused_range(graph: Graph, op: Operator, activation: str, out: Tensor) -> tuple[int, int]:
     if activation not in ACTIVATIONS_WITH_RANGE:
-        raise unsupported(graph, op, f"fused activation {activation} is not supported for int8")
-    return qmath.activation_range(activation, out.quant.s, out.quant.zp)
+        raise unsupported(graph, op, f"fused activation {activation} is not supported for int8",
+                          "use NONE, RELU, RELU6 or RELU_N1_TO_1")
+    bounds = qmath.activation_range(activation, out.quant.s, out.quant.zp)
+    if bounds is None:
+        raise unsupported(graph, op, f"fused {activation} bounds at output scale {out.quant.s:g} do not fit int32",
+                          "TFLM's conversion is undefined there; the output scale is implausible")
+    return bounds
 
 
 def requant_arrays(mults, shifts) -> tuple[ConstArray, ConstArray]:

@@ -11,7 +11,8 @@ from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops import int4
 from tinyq.ops.base import ConstArray, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import WINDOW
-from tinyq.ops.common import bias_array, fused_range, io, require_const, require_int8, requant_arrays
+from tinyq.ops.common import (bias_array, fused_range, io, require_const, require_int8, require_shifts,
+                              requant_arrays)
 from tinyq.ops.geometry import ConvWindow, require_4d, window_2d, window_fields
 
 WEIGHT_DTYPES = ("int8", "int4")  # the IR holds int4 unpacked; lowering packs it again (tinyq/ops/int4.py)
@@ -91,11 +92,14 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                     dilation_hw=(opts.dilation_h_factor, opts.dilation_w_factor), padding=opts.padding)
     out_d, filter_d = w.shape[0], w.shape[3]
     if out_d != win.out_d:
-        raise unsupported(graph, op, f"filter has {out_d} output channels, output has {win.out_d}")
-    if win.in_d % filter_d or out_d % (win.in_d // filter_d):
+        raise unsupported(graph, op, f"filter has {out_d} output channels, output has {win.out_d}",
+                          "the model's shapes are inconsistent; re-export it")
+    if filter_d == 0 or win.in_d % filter_d or out_d % (win.in_d // filter_d):
         raise unsupported(graph, op, f"input depth {win.in_d} / filter depth {filter_d} / output depth {out_d} "
-                                     "do not form whole groups")
+                                     "do not form whole groups", "the input depth must be a multiple of the "
+                                     "filter's, the output depth a multiple of the group count")
     mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, out_d)
+    require_shifts(graph, op, shifts)
     act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
     bias = bias_array(graph, op, b, out_d)
     params = Conv2DParams(**window_fields(win), filter_d=filter_d, input_offset=-x.quant.zp,

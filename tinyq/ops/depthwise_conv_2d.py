@@ -9,7 +9,7 @@ from tinyq.ir import Graph, Operator
 from tinyq.ops import int4
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import CHANNEL_WINDOW
-from tinyq.ops.common import bias_array, fused_range, io, require_int8, requant_arrays
+from tinyq.ops.common import bias_array, fused_range, io, require_int8, require_shifts, requant_arrays
 from tinyq.ops.conv_2d import acc_init_arrays, require_weights
 from tinyq.ops.geometry import ConvWindow, Window2D, window_2d, window_fields
 
@@ -56,6 +56,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         raise unsupported(graph, op, f"depth multiplier {opts.depth_multiplier} does not turn {win.in_d} input "
                                      f"channels into {out_d}", "the model's options are inconsistent; re-export it")
     mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, out_d)
+    require_shifts(graph, op, shifts)
     act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
     bias = bias_array(graph, op, b, out_d)
     params = DepthwiseConv2DParams(**window_fields(win), depth_multiplier=opts.depth_multiplier,

@@ -13,7 +13,7 @@ from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import ELEMENTWISE
-from tinyq.ops.common import fused_range, io, require_int8
+from tinyq.ops.common import fused_range, io, require_int8, require_shifts
 from tinyq.ops.ndloops import MAX_LOOPS, LoopNest, broadcast_loops, broadcast_shape
 from tinyq.ops.operands import operand_sources
 
@@ -111,6 +111,7 @@ def lower_add(graph: Graph, op: Operator) -> Lowered:
 def lower_mul(graph: Graph, op: Operator) -> Lowered:
     a, b, y, loops = _operands(graph, op)
     mo, so = qmath.mul_rescale(a.quant.s, b.quant.s, y.quant.s)
+    require_shifts(graph, op, [so])
     act_min, act_max = fused_range(graph, op, op.options.fused_activation_function, y)
     return _lowered(op, "mul", MulParams, a, b, y, loops=loops,
                     input1_offset=-a.quant.zp, input2_offset=-b.quant.zp, output_offset=y.quant.zp,

@@ -8,7 +8,8 @@ from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops import int4
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
-from tinyq.ops.common import bias_array, fused_range, io, require_const, require_int8, requant_arrays
+from tinyq.ops.common import (bias_array, fused_range, io, require_const, require_int8, require_shifts,
+                              requant_arrays)
 from tinyq.ops.conv_2d import acc_init_arrays, blocked_weights
 
 
@@ -49,11 +50,20 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     if len(w.shape) != 2:
         raise unsupported(graph, op, f"weights must be 2-D, got {w.shape}")
     output_depth, accum_depth = w.shape
-    if y.shape[-1] != output_depth or x.numel % accum_depth:
-        raise unsupported(graph, op, f"input {x.shape} / weights {w.shape} / output {y.shape} do not agree")
+    if not y.shape or y.shape[-1] != output_depth or x.numel % accum_depth:
+        raise unsupported(graph, op, f"input {list(x.shape)} / weights {list(w.shape)} / output {list(y.shape)} "
+                                     "do not agree", "weights are (output depth, input depth); the output's last "
+                                     "dimension is the output depth")
+    # TFLM takes the batch count from the input and writes batches x depth outputs: an output of
+    # another size would be overrun or left partly unwritten.
+    if x.numel // accum_depth != y.numel // output_depth:
+        raise unsupported(graph, op, f"input {list(x.shape)} holds {x.numel // accum_depth} rows of "
+                                     f"{accum_depth}, output {list(y.shape)} {y.numel // output_depth} of {output_depth}",
+                          "the input and output batch must agree; re-export the model")
     if w.quant.per_channel and w.quant.axis != 0:
         raise unsupported(graph, op, "per-channel weights must be quantized along axis 0")
     mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, output_depth)
+    require_shifts(graph, op, shifts)
     act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
     filter_offset = 0 if w.quant.per_channel else -w.quant.zp
     bias = bias_array(graph, op, b, output_depth)

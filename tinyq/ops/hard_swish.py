@@ -42,7 +42,11 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     require_int8(graph, op, y, what="output")
     if x.numel != y.numel:
         raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
-    (reluish_m, reluish_e), (output_m, output_e) = qmath.hard_swish_scaling(x.quant.s, y.quant.s)
+    scaling = qmath.hard_swish_scaling(x.quant.s, y.quant.s)
+    if scaling is None:
+        raise unsupported(graph, op, f"input scale {x.quant.s:g} / 128 over the output or reluish scale "
+                                     "overflows float32", "the scales are implausible; re-quantize the model")
+    (reluish_m, reluish_e), (output_m, output_e) = scaling
     if output_e > 0:
         raise unsupported(graph, op, f"input scale / 128 / output scale ({x.quant.s:.6g} / 128 / "
                                      f"{y.quant.s:.6g}) is 1 or more",

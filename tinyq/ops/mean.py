@@ -14,7 +14,7 @@ import numpy as np
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
-from tinyq.ops.common import io, require_const, require_int8
+from tinyq.ops.common import io, require_const, require_int8, require_shifts
 from tinyq.ops.ndloops import LoopNest, reduce_loops
 
 MAX_RANK = 6
@@ -67,6 +67,7 @@ def _lower(graph: Graph, op: Operator, compute_sum: bool) -> Lowered:
     count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
     outer, inner = reduce_loops(x.shape, axes)
     multiplier, shift = qmath.mean_rescale(x.quant.s, y.quant.s, count, compute_sum)
+    require_shifts(graph, op, [shift])
     params = MeanParams(outer=outer, inner=inner, zero_point_sum=qmath.wrap_int32(x.quant.zp * count),
                         multiplier=multiplier, shift=shift, output_zero_point=y.quant.zp)
     return Lowered(op=op, kernel="mean", params=params, inputs=(x.index,), outputs=(y.index,))

@@ -16,7 +16,7 @@ from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
 from tinyq.ops.inplace import ELEMENTWISE
-from tinyq.ops.common import io
+from tinyq.ops.common import io, require_shifts
 
 TYPE_CODES = {"int8": "s8", "uint8": "u8", "int16": "s16", "int32": "s32", "float32": "f32"}
 QUANTIZE_FLOAT_TO = ("int8", "int16")
@@ -85,6 +85,7 @@ def lower_quantize(graph: Graph, op: Operator) -> Lowered:
                           "TFLM requantizes " + ", ".join(f"{a}->{b}" for a, b in sorted(REQUANTIZE_PAIRS)))
     _per_tensor(graph, op, x, "input")
     multiplier, shift = qmath.requantize_rescale(x.quant.s, y.quant.s)
+    require_shifts(graph, op, [shift])
     params = RequantizeParams(size=x.numel, input_zero_point=x.quant.zp, output_zero_point=y.quant.zp,
                               multiplier=multiplier, shift=shift, input_type=TYPE_CODES[x.dtype],
                               output_type=TYPE_CODES[y.dtype])

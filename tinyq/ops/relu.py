@@ -15,7 +15,7 @@ from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import ELEMENTWISE
-from tinyq.ops.common import io, require_int8
+from tinyq.ops.common import fused_range, io, require_int8, require_shifts
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,18 @@ def _unary(graph: Graph, op: Operator):
     return x, y
 
 
+def _ratio(graph: Graph, op: Operator, ratio: tuple[int, int] | None, what: str) -> tuple[int, int]:
+    """A float32 scale ratio's multiplier, refused where float32 overflows or the kernel cannot shift."""
+    if ratio is None:
+        raise unsupported(graph, op, f"the {what} overflows float32", "the scales are implausible; re-quantize")
+    require_shifts(graph, op, [ratio[1]], what)
+    return ratio
+
+
 def lower_relu(graph: Graph, op: Operator) -> Lowered:
     x, y = _unary(graph, op)
-    multiplier, shift = qmath.ratio_rescale_f32(x.quant.s, y.quant.s)
-    act_min, act_max = qmath.activation_range("RELU", y.quant.s, y.quant.zp)
+    multiplier, shift = _ratio(graph, op, qmath.ratio_rescale_f32(x.quant.s, y.quant.s), "input/output scale ratio")
+    act_min, act_max = fused_range(graph, op, "RELU", y)
     params = ReluParams(size=x.numel, input_zero_point=x.quant.zp, output_zero_point=y.quant.zp,
                         multiplier=multiplier, shift=shift, act_min=act_min, act_max=act_max)
     return Lowered(op=op, kernel="relu", params=params, inputs=(x.index,), outputs=(y.index,))
@@ -73,14 +81,19 @@ def lower_relu(graph: Graph, op: Operator) -> Lowered:
 def lower_relu6(graph: Graph, op: Operator) -> Lowered:
     x, y = _unary(graph, op)
     upper = qmath.float_to_quantized(6.0, x.quant.s, x.quant.zp)
+    if upper is None:
+        raise unsupported(graph, op, f"6.0 at input scale {x.quant.s:g} does not fit int32",
+                          "TFLM's conversion is undefined there; the input scale is implausible")
     params = Relu6Params(size=x.numel, lower=x.quant.zp, upper=upper)
     return Lowered(op=op, kernel="relu6", params=params, inputs=(x.index,), outputs=(y.index,))
 
 
 def lower_leaky_relu(graph: Graph, op: Operator) -> Lowered:
     x, y = _unary(graph, op)
-    identity_m, identity_s = qmath.ratio_rescale_f32(x.quant.s, y.quant.s)
-    alpha_m, alpha_s = qmath.leaky_alpha_rescale(x.quant.s, op.options.alpha, y.quant.s)
+    identity_m, identity_s = _ratio(graph, op, qmath.ratio_rescale_f32(x.quant.s, y.quant.s),
+                                    "input/output scale ratio")
+    alpha_m, alpha_s = _ratio(graph, op, qmath.leaky_alpha_rescale(x.quant.s, op.options.alpha, y.quant.s),
+                              "alpha multiplier")
     if alpha_m == qmath.INT32_MIN:
         raise unsupported(graph, op, f"alpha {op.options.alpha} quantizes to a multiplier of -2^31",
                           "TFLM negates it, which overflows")

@@ -34,16 +34,19 @@ def _progress(message: str) -> None:
 @click.option("--flash-budget", type=int, default=None,
               help="With --weights mixed: bytes of weights + biases to fit (default: 70% of the int8 size).")
 @click.option("--bias-correction/--no-bias-correction", default=DEFAULTS.bias_correction, show_default=True,
-              help="Fold the mean output shift caused by weight rounding into the bias.")
+              help="Fold the mean output shift caused by weight rounding into the bias (with --self-check: kept where it helps).")
 @click.option("--equalize/--no-equalize", default=DEFAULTS.equalize, show_default=True,
-              help="Cross-layer equalization of consecutive conv/FC layers (ReLU or nothing between them).")
+              help="Cross-layer equalization of consecutive conv/FC layers, ReLU or nothing between them (with --self-check: kept where it helps).")
+@click.option("--self-check/--no-self-check", default=DEFAULTS.self_check, show_default=True,
+              help="Build every on/off combination of the optional steps (equalization, bias correction, "
+                   "clipping search), run each in TFLM and keep the best; never worse than plain min/max.")
 @click.option("--report", is_flag=True, help="Print per-tensor SQNR, chosen ranges and the layers that lose most.")
 @click.option("--report-samples", default=64, show_default=True, help="Calibration samples the report runs.")
 def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_channel: bool, observer: str,
-             weights: str, flash_budget: int | None, bias_correction: bool, equalize: bool, report: bool,
-             report_samples: int):
+             weights: str, flash_budget: int | None, bias_correction: bool, equalize: bool, self_check: bool,
+             report: bool, report_samples: int):
     """Quantize a float MODEL to a full-integer int8 .tflite for TFLM and tinyq."""
-    from tinyq.errors import TinyqError
+    from tinyq.codegen.output import check_output_file, write_output_file
     from tinyq.quantize.data import load_calibration
     from tinyq.quantize.pipeline import quantize_graph
     from tinyq.quantize.prepare import prepare_float_graph
@@ -51,18 +54,16 @@ def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_ch
     from tinyq.tflite.reader import read_model_file
     from tinyq.tflite.writer import write_model
 
+    check_output_file(out_path)
     config = QuantizeConfig(io=io_type, per_channel=per_channel, observer=observer, weights=weights,
-                            flash_budget=flash_budget, bias_correction=bias_correction, equalize=equalize)
+                            flash_budget=flash_budget, bias_correction=bias_correction, equalize=equalize,
+                            self_check=self_check)
     graph = read_model_file(model)
     calib = load_calibration(calib_path, prepare_float_graph(graph, str(model)))
     click.echo(f"quantizing {model} with {calib.count} calibration samples from {calib_path}", err=True)
     result = quantize_graph(graph, calib, config, progress=_progress, where=str(model))
     data = write_model(result.graph)
-    try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_bytes(data)
-    except OSError as exc:
-        raise TinyqError(f"cannot write the model: {exc.strerror}", where=str(out_path)) from None
+    write_output_file(out_path, data)  # a temporary file renamed over it: never half-written
     click.echo(summary_text(result, str(out_path), len(data)))
     if report:
         from tinyq.quantize.report import format_report, sqnr_report
@@ -70,6 +71,8 @@ def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_ch
         _progress(f"report: running float (LiteRT) and int8 (TFLM) on {min(report_samples, calib.count)} samples")
         rep = sqnr_report(result.float_graph, result.graph, calib.records(result.float_graph, report_samples))
         click.echo(format_report(rep, result.activations))
+        if result.check is not None:
+            click.echo(result.check.describe())
 
 
 def compare(float_path: Path, int8_path: Path, calib_path: Path | None, samples: int) -> str:

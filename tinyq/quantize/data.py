@@ -7,15 +7,27 @@ shape it got.
 
 from __future__ import annotations
 
+import os
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
+from numpy.lib import format as npy_format
 
-from tinyq.errors import TinyqError
+from tinyq.errors import TinyqError, path_error
 from tinyq.ir import DTYPES, Graph, Tensor
 
 MIN_SAMPLES = 8  # fewer samples than this give ranges that depend on which ones were picked
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK"
+# Version 3.0 differs from 2.0 only in the header's text encoding (UTF-8 for field names).
+HEADER_READERS = {(1, 0): npy_format.read_array_header_1_0, (2, 0): npy_format.read_array_header_2_0,
+                  (3, 0): npy_format.read_array_header_2_0}
+SAVE_HINT = "write it with np.save(path, x), x an array of numbers"
+NPZ_HINT = "write it with np.savez(path, input_name=x, ...), one array of numbers per model input"
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,9 +73,9 @@ def load_calibration(path: str | Path, graph: Graph) -> CalibrationSet:
         except ValueError:
             shapes = sorted({tuple(p.shape[1:]) for p in parts})
             raise TinyqError(f"the .npy files in the folder have different shapes {shapes}", where=where) from None
-    elif path.suffix == ".npz":
+    elif path.suffix.lower() == ".npz":
         arrays = _npz_arrays(path, graph)
-    elif path.suffix == ".npy":
+    elif path.suffix.lower() == ".npy":
         if len(graph.inputs) != 1:
             raise TinyqError(f"the model has {len(graph.inputs)} inputs; a .npy holds data for one",
                              where=where, hint="pass an .npz with one array per input, named like the inputs")
@@ -77,17 +89,86 @@ def load_calibration(path: str | Path, graph: Graph) -> CalibrationSet:
 
 def _load_npy(path: Path) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise TinyqError(f"cannot read .npy ({str(exc).splitlines()[0][:120]})", where=str(path)) from None
+        with open(path, "rb") as f:
+            return _read_npy(f, os.fstat(f.fileno()).st_size, str(path), "the file")
+    except OSError as exc:
+        raise (path_error(exc, str(path)) or TinyqError(f"cannot read it ({exc})", where=str(path))) from None
+
+
+def _read_npy(f: BinaryIO, size: int, where: str, what: str) -> np.ndarray:
+    """One .npy array from `f` (`size` bytes), checked piece by piece so a bad file says what is wrong."""
+    if size == 0:
+        raise TinyqError(f"{what} is empty (0 bytes)", where=where, hint=SAVE_HINT)
+    prefix = f.read(len(NPY_MAGIC) + 2)
+    if not prefix.startswith(NPY_MAGIC):
+        if prefix.startswith(ZIP_MAGIC):
+            raise TinyqError(f"{what} is an .npz archive, not a .npy array", where=where, hint="name it .npz")
+        raise TinyqError(f"{what} is not a NumPy .npy array (no .npy header)", where=where, hint=SAVE_HINT)
+    reader = HEADER_READERS.get(tuple(prefix[len(NPY_MAGIC):]))
+    if reader is None:
+        raise TinyqError(f"{what} is truncated or in an unknown .npy format version", where=where, hint=SAVE_HINT)
+    try:
+        shape, fortran, dtype = reader(f)
+    except (ValueError, EOFError, SyntaxError) as exc:
+        raise TinyqError(f"{what} has a truncated or damaged .npy header ({exc})", where=where,
+                         hint=SAVE_HINT) from None
+    if dtype.hasobject:
+        raise TinyqError(f"{what} holds Python objects (pickled), not numbers", where=where,
+                         hint="save a numeric array, e.g. np.save(path, np.asarray(x, np.float32))")
+    count = int(np.prod(shape, dtype=np.int64))
+    need, have = count * dtype.itemsize, size - (len(NPY_MAGIC) + 2) - _header_bytes(f, prefix)
+    if have < need:
+        raise TinyqError(f"{what} is truncated: its header announces {' x '.join(map(str, shape)) or 'one'} "
+                         f"{dtype} values ({need:,} B), it holds {max(have, 0):,} B of data", where=where,
+                         hint="write it again (was the copy or download complete?)")
+    flat = np.empty(count, dtype)
+    got = _read_into(f, flat.view(np.uint8)) if need else 0
+    if got < need:
+        raise TinyqError(f"{what} is truncated: {got:,} of {need:,} B of data", where=where, hint=SAVE_HINT)
+    return flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
+
+
+def _header_bytes(f: BinaryIO, prefix: bytes) -> int:
+    """The length of the header after the magic and version: what the reader consumed."""
+    return f.tell() - len(prefix) if f.seekable() else 0
+
+
+def _read_into(f: BinaryIO, buffer: np.ndarray) -> int:
+    view, got = memoryview(buffer), 0
+    while got < len(view):
+        n = f.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
 
 
 def _npz_arrays(path: Path, graph: Graph) -> list[np.ndarray]:
+    where = str(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            stored = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise TinyqError(f"cannot read .npz ({str(exc).splitlines()[0][:120]})", where=str(path)) from None
+        with zipfile.ZipFile(path) as zf:
+            stored = {}
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                if name == info.filename:
+                    raise TinyqError(f"the archive holds {name}, which is not a .npy array", where=where,
+                                     hint=NPZ_HINT)
+                try:
+                    with zf.open(info) as f:
+                        stored[name] = _read_npy(f, info.file_size, where, f"array '{name}'")
+                        f.read()  # to its end: the zip checks the CRC there
+                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                    raise TinyqError(f"array '{name}' is damaged ({exc})", where=where, hint=NPZ_HINT) from None
+    except zipfile.BadZipFile:
+        empty = path.is_file() and path.stat().st_size == 0
+        what = "the file is empty (0 bytes)" if empty else "the file is truncated or not an .npz (zip) archive"
+        raise TinyqError(what, where=where, hint=NPZ_HINT) from None
+    except OSError as exc:
+        raise (path_error(exc, where) or TinyqError(f"cannot read it ({exc})", where=where)) from None
+    if not stored:
+        raise TinyqError("the archive holds no arrays", where=where, hint=NPZ_HINT)
     names = [graph.tensors[i].name for i in graph.inputs]
     if all(n in stored for n in names):
         return [stored[n] for n in names]
@@ -134,6 +215,9 @@ def _check_one(array: np.ndarray, t: Tensor, where: str) -> np.ndarray:
                          hint="pass the float values the float model takes (e.g. x.astype(np.float32))")
     if not is_float_input and array.dtype.kind == "f":
         raise TinyqError(f"calibration data for {label} is {array.dtype}, the model takes {t.dtype}", where=where)
+    if array.ndim == 0:
+        raise TinyqError(f"calibration data for {label} is a single value; the model wants N x {want}", where=where,
+                         hint="stack the samples along a new first axis")
     if tuple(array.shape[1:]) != want:
         if tuple(array.shape) == want and want:
             hint = "the array looks like one sample: stack samples along a new first axis"

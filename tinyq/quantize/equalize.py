@@ -9,6 +9,13 @@ differ a lot (depthwise convolutions above all). Applied to the float graph
 before calibration, so activation ranges follow. Measured (`tinyq bench
 quantize --ablation`): higher mean per-layer SQNR on both digits models, KWS
 and ResNet-8; neutral on the FC autoencoder.
+
+Near-dead channels (weights ~1e-30 beside a bias, as L2 decay and batch norm
+leave them) are left alone like zero ones, and each channel's scale is bounded
+over all passes together: otherwise such a channel's constant output is scaled
+up pass after pass (1e12 over four passes) until it alone sets its tensor's
+range and every other channel rounds to zero. It can still hurt a model; the
+pipeline's self-check (selfcheck.py) keeps it only where it helps.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from tinyq.quantize.weights import bias_tensor, weight_tensor
 
 HOMOGENEOUS = ("NONE", "RELU")  # f(s x) = s f(x) for s > 0; RELU6 clips at a fixed 6, so it is not
 PASSES = 4
-SCALE_LIMIT = 1e3  # never rescale a channel by more than this either way
+SCALE_LIMIT = 1e3  # never rescale a channel by more than this either way, over all passes
+DEAD_RATIO = 1e-3  # a channel narrower than this times its layer's median one is left alone
 
 
 def _out_axis(op: Operator) -> int:
@@ -67,18 +75,34 @@ def _shape_for(w: np.ndarray, axis: int) -> list[int]:
     return shape
 
 
+def live_channels(r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
+    """Channels worth balancing: on both sides wider than DEAD_RATIO times the layer's typical (median) channel.
+
+    A near-dead channel (weights ~1e-30, as L2 decay leaves them) would get the
+    largest scale allowed, inflating its bias-driven activation until it sets the
+    whole tensor's range; it is left alone like an exactly-zero one. The median,
+    not the widest channel, is the yardstick: one wide channel must not make
+    ordinary ones look dead.
+    """
+    return (r1 > DEAD_RATIO * np.median(r1)) & (r2 > DEAD_RATIO * np.median(r2)) & (r1 > 0) & (r2 > 0)
+
+
 def equalize(graph: Graph) -> Graph:
     pairs = equalizable_pairs(graph)
     tensors = list(graph.tensors)
+    total = [np.ones(weight_tensor(graph, l1).shape[_out_axis(l1)]) for l1, _ in pairs]  # scale so far
     for _ in range(PASSES):
-        for l1, l2 in pairs:
+        for k, (l1, l2) in enumerate(pairs):
             w1t, w2t, b1t = weight_tensor(graph, l1), weight_tensor(graph, l2), bias_tensor(graph, l1)
             w1 = np.asarray(tensors[w1t.index].data, dtype=np.float64)
             w2 = np.asarray(tensors[w2t.index].data, dtype=np.float64)
             r1, r2 = _channel_absmax(w1, _out_axis(l1)), _channel_absmax(w2, _in_axis(l2))
-            s = np.ones_like(r1)
-            ok = (r1 > 0) & (r2 > 0)
-            s[ok] = np.clip(np.sqrt(r1[ok] / r2[ok]), 1 / SCALE_LIMIT, SCALE_LIMIT)
+            step = np.ones_like(r1)
+            live = live_channels(r1, r2)
+            step[live] = np.sqrt(r1[live] / r2[live])
+            # bound the product over all passes, not each pass: per-pass bounds compound
+            new_total = np.clip(total[k] * step, 1 / SCALE_LIMIT, SCALE_LIMIT)
+            s, total[k] = new_total / total[k], new_total
             new_w1 = (w1 / s.reshape(_shape_for(w1, _out_axis(l1)))).astype(np.float32)
             new_w2 = (w2 * s.reshape(_shape_for(w2, _in_axis(l2)))).astype(np.float32)
             for t, data in ((w1t, new_w1), (w2t, new_w2)):

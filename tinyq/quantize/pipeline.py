@@ -1,4 +1,4 @@
-"""The quantizer in one screen: prepare -> (equalize) -> calibrate -> choose params -> rewrite.
+"""The quantizer in one screen: prepare -> (equalize) -> calibrate -> choose params -> rewrite -> self-check.
 
     graph = read_model_file("float.tflite")
     calib = load_calibration("x_calib.npy", graph)
@@ -20,15 +20,18 @@ from tinyq.ir import Graph
 from tinyq.quantize.actparams import ActivationChoice, choose_activation_params
 from tinyq.quantize.config import IO_TYPES, WEIGHT_MODES, QuantizeConfig
 from tinyq.quantize.data import CalibrationSet, check_calibration
-from tinyq.quantize.equalize import equalize
+from tinyq.quantize.equalize import equalizable_pairs, equalize
 from tinyq.quantize.floatrun import FloatRunner, activation_tensors
 from tinyq.quantize.mixed import MixedPlan, choose_weight_dtypes
 from tinyq.quantize.observers import OBSERVERS, StatsCollector, TensorStats
 from tinyq.quantize.prepare import prepare_float_graph
+from tinyq.quantize.report import LayerWarning, layer_warnings, sqnr_report
 from tinyq.quantize.rewrite import WeightChoice, build_int8_graph
+from tinyq.quantize.selfcheck import CHECK_SAMPLES, SelfCheck, candidate_configs, check_candidates
 
 Progress = Callable[[str], None]
-METADATA_NAME = "tinyq_quantize"  # model metadata entry: the QuantizeConfig as JSON
+METADATA_NAME = "tinyq_quantize"  # model metadata entry: the QuantizeConfig kept, as JSON
+WARN_SAMPLES = 8  # calibration samples the per-layer check runs
 
 
 def quantize_metadata(graph: Graph) -> dict | None:
@@ -54,6 +57,8 @@ class QuantizeResult:
     mixed: MixedPlan | None  # the sensitivity table and choice, with --weights mixed
     seconds: float
     samples: int
+    check: SelfCheck | None  # the candidates tried and the one kept (None: self-check off)
+    warnings: tuple[LayerWarning, ...] = ()  # layers far below their inputs' SQNR
 
 
 def check_config(config: QuantizeConfig) -> None:
@@ -67,7 +72,8 @@ def check_config(config: QuantizeConfig) -> None:
         raise TinyqError("--flash-budget only applies to --weights mixed")
 
 
-def calibrate(graph: Graph, calib: CalibrationSet, progress: Progress | None = None) -> dict[int, TensorStats]:
+def calibrate(graph: Graph, calib: CalibrationSet, progress: Progress | None = None,
+              label: str = "") -> dict[int, TensorStats]:
     """Run the float graph over every sample and record every activation."""
     tensors = activation_tensors(graph)
     runner = FloatRunner(graph)
@@ -76,7 +82,7 @@ def calibrate(graph: Graph, calib: CalibrationSet, progress: Progress | None = N
     for i in range(calib.count):
         collector.update(runner.run(calib.record(i, graph), tensors))
         if progress and ((i + 1) % step == 0 or i + 1 == calib.count):
-            progress(f"calibrating: {i + 1}/{calib.count} samples")
+            progress(f"calibrating{f' ({label})' if label else ''}: {i + 1}/{calib.count} samples")
     stats = collector.finish()
     for t, st in stats.items():
         if not (np.isfinite(st.lo) and np.isfinite(st.hi)):
@@ -86,25 +92,53 @@ def calibrate(graph: Graph, calib: CalibrationSet, progress: Progress | None = N
     return stats
 
 
+@dataclass(frozen=True, eq=False)
+class _Built:
+    float_graph: Graph
+    stats: dict[int, TensorStats]
+    activations: dict[int, ActivationChoice]
+    graph: Graph
+    weights: dict[int, WeightChoice]
+
+
+def _build(float_graph: Graph, stats: dict[int, TensorStats], config: QuantizeConfig,
+           dtypes: dict[int, str]) -> _Built:
+    acts = choose_activation_params(float_graph, stats, config.observer)
+    qgraph, weights = build_int8_graph(float_graph, acts, dtypes, config, stats)
+    return _Built(float_graph, stats, acts, qgraph, weights)
+
+
 def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeConfig = QuantizeConfig(),
                    progress: Progress | None = None, where: str = "model") -> QuantizeResult:
+    """Quantize; with config.self_check, every combination of the optional steps is built and the best kept."""
     start = time.perf_counter()
     check_config(config)
-    float_graph = prepare_float_graph(graph, where)
+    prepared = prepare_float_graph(graph, where)
     if not isinstance(calib, CalibrationSet):
-        calib = check_calibration(calib, float_graph)
-    if config.equalize:
-        float_graph = equalize(float_graph)
-    stats = calibrate(float_graph, calib, progress)
-    acts = choose_activation_params(float_graph, stats, config.observer)
+        calib = check_calibration(calib, prepared)
+    candidates = candidate_configs(config, equalizable=bool(equalizable_pairs(prepared)))
+    float_graphs = {eq: equalize(prepared) if eq else prepared for eq in {c.equalize for _, c in candidates}}
+    stats = {eq: calibrate(g, calib, progress, "equalized model" if eq else "") for eq, g in float_graphs.items()}
+    first = candidates[0][1]
     mixed = None
     dtypes: dict[int, str] = {}
-    if config.weights != "int8":
-        dtypes, mixed = choose_weight_dtypes(float_graph, calib, config, acts, stats, progress)
-    qgraph, weights = build_int8_graph(float_graph, acts, dtypes, config, stats)
+    if config.weights != "int8":  # chosen once, with every allowed step on; the candidates share it
+        g, st = float_graphs[first.equalize], stats[first.equalize]
+        dtypes, mixed = choose_weight_dtypes(g, calib, first, choose_activation_params(g, st, first.observer), st,
+                                             progress)
+    built = [_build(float_graphs[c.equalize], stats[c.equalize], c, dtypes) for _, c in candidates]
+    records = calib.records(prepared, CHECK_SAMPLES)
+    check = None
+    if config.self_check:
+        check = check_candidates(candidates, [b.graph for b in built], prepared, records, progress)
+    kept = check.kept if check else 0
+    chosen, kept_config = built[kept], candidates[kept][1]
+    # the per-layer check runs even without the self-check: a collapsing layer is named, whatever was asked
+    warnings = layer_warnings(sqnr_report(chosen.float_graph, chosen.graph, records[:WARN_SAMPLES]),
+                              chosen.float_graph)
     # the float model's metadata described its own conversion; ours records how this one was made
-    qgraph = replace(qgraph, description="tinyq quantize",
-                     metadata=((METADATA_NAME, json.dumps(asdict(config), sort_keys=True).encode()),))
-    return QuantizeResult(float_graph=float_graph, graph=qgraph, config=config, stats=stats, activations=acts,
-                          weights=weights, weight_dtypes=dtypes, mixed=mixed,
-                          seconds=time.perf_counter() - start, samples=calib.count)
+    qgraph = replace(chosen.graph, description="tinyq quantize",
+                     metadata=((METADATA_NAME, json.dumps(asdict(kept_config), sort_keys=True).encode()),))
+    return QuantizeResult(float_graph=chosen.float_graph, graph=qgraph, config=kept_config, stats=chosen.stats,
+                          activations=chosen.activations, weights=chosen.weights, weight_dtypes=dtypes, mixed=mixed,
+                          seconds=time.perf_counter() - start, samples=calib.count, check=check, warnings=warnings)

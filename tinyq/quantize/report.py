@@ -130,6 +130,45 @@ def sqnr_report(float_graph: Graph, qgraph: Graph, records: list[list[np.ndarray
     return Report(rows=tuple(rows), samples=len(records), output_sqnr_db=outputs, input_sqnr=input_sqnr)
 
 
+WARN_DROP_DB = 20.0  # a layer this far below the layers it reads is flagged
+# what an int8 tensor can be expected to reach: 8-bit rounding of a full-scale signal (6.02 * 8 + 1.76 dB);
+# inputs above it (exact, or dominated by a large constant) are taken at this level
+INT8_CEILING_DB = 49.9
+
+
+@dataclass(frozen=True)
+class LayerWarning:
+    op_index: int
+    op: str
+    name: str
+    sqnr_db: float
+    input_sqnr_db: float  # the worst of the op's data inputs, capped at INT8_CEILING_DB
+
+    def describe(self) -> str:
+        return (f"op {self.op_index} ({self.op}) '{_short(self.name, 48)}' output SQNR {self.sqnr_db:.1f} dB is "
+                f"{self.input_sqnr_db - self.sqnr_db:.1f} dB below its inputs' ({self.input_sqnr_db:.1f} dB): "
+                "its quantization collapses (check its range with --report)")
+
+
+def layer_warnings(report: Report, graph: Graph, drop_db: float = WARN_DROP_DB) -> tuple[LayerWarning, ...]:
+    """Layers whose output SQNR is more than `drop_db` below the worst of the tensors they read.
+
+    Noise only accumulates, so a layer cannot be blamed for its inputs' noise; a
+    sudden drop is that layer's own parameters failing (a range blown up by one
+    channel, a scale that rounds everything to zero).
+    """
+    sqnr = {r.float_tensor: r.sqnr_db for r in report.rows}
+    result = []
+    for r in report.rows:
+        if r.op_index is None:
+            continue
+        op = graph.operators[r.op_index]
+        ins = [min(sqnr[t], INT8_CEILING_DB) for t in op.inputs if t in sqnr]
+        if ins and r.sqnr_db < min(ins) - drop_db:
+            result.append(LayerWarning(r.op_index, r.op, r.name, r.sqnr_db, min(ins)))
+    return tuple(result)
+
+
 def _db(x: float) -> str:
     return "   inf" if x == float("inf") else f"{x:6.1f}"
 

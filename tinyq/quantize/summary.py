@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tinyq.ir import Graph
+from tinyq.quantize.selfcheck import steps_text
 from tinyq.quantize.weights import weight_ops
 
 
@@ -29,6 +30,14 @@ def summary_text(result, out_path: str, file_bytes: int) -> str:
              f"({'per-channel' if result.config.per_channel else 'per-tensor'}), observer {result.config.observer}, "
              f"bias correction {'on' if result.config.bias_correction else 'off'}, "
              f"equalization {'on' if result.config.equalize else 'off'}"]
+    check = result.check
+    if check is not None:
+        best = check.best
+        lines.append(f"  self-check ({len(check.candidates)} candidates, {check.seconds:.1f} s): kept "
+                     f"{steps_text(best.steps, best.config)}, output SQNR {best.output_sqnr_db:.1f} dB on "
+                     f"{check.samples} calibration samples ({check.why()})")
+    for warning in result.warnings:
+        lines.append(f"  warning: {warning.describe()}")
     if int4:
         lines.append(f"  int4 weights in {len(int4)} of {len(weight_ops(result.float_graph))} layers: "
                      + ", ".join(f"op {op.index} ({op.op})" for op in int4))

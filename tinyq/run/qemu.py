@@ -9,7 +9,8 @@ whole record costs nothing. Outputs come back as "r" lines on the UART.
 QEMU runs with -icount shift=N, so its virtual clock advances 2**N ns per
 instruction; the harness's tick counts therefore convert to exact-to-a-tick
 instruction counts (QEMU is not cycle-accurate: instructions, not time).
-QEMU is always killed when the run ends, fails or times out.
+QEMU is always killed when the run ends, fails or times out, and dies with tinyq
+(tinyq.proc) even when tinyq itself is killed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyq import proc as child
 from tinyq.boards import Board, get_board
 from tinyq.build.elf import SizeReport
 from tinyq.errors import TinyqError
@@ -80,8 +82,8 @@ class _Session:
 
     def __init__(self, board: Board, elf: Path, cwd: Path):
         self.board = board
-        self.proc = subprocess.Popen(qemu_command(board, elf), cwd=cwd, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = child.popen(qemu_command(board, elf), cwd=cwd, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: queue.Queue = queue.Queue()
         self.console: list[str] = []
         threading.Thread(target=_reader, args=(self.proc.stdout, self.lines), daemon=True).start()
@@ -90,9 +92,7 @@ class _Session:
         return self
 
     def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        child.stop(self.proc)
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             stream.close()
 
@@ -101,9 +101,7 @@ class _Session:
         self.proc.stdin.flush()
 
     def fail(self, what: str) -> TinyqError:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        child.stop(self.proc)
         stderr = self.proc.stderr.read().decode(errors="replace").strip().splitlines()
         tail = [ln for ln in self.console if ln.strip()][-CONSOLE_TAIL:]
         detail = "; ".join(tail) if tail else "no console output"

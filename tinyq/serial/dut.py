@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinyq.errors import TinyqError
-from tinyq.serial.link import DeviceError, GarbledReply, Link
+from tinyq.serial.link import MAX_LINE, DeviceError, GarbledReply, Link
 
 TINYQ_LINE = re.compile(r"^m-tinyq-([a-z-]+)-\[(.*)\]$")
 TICKS_LINE = re.compile(r"^m-tinyq-ticks-([0-9]+)$")
@@ -23,6 +23,7 @@ NAME_LINE = re.compile(r"^m-name-dut-\[([^]]+)]$")
 HEX = re.compile(r"^[0-9a-f]*$")
 DB_BYTES_PER_LINE = 120  # tinyq firmware takes 255-character commands (the MLPerf runner sends 31 bytes)
 RETRIES = 1
+RESULT_CHARS = 10  # "-1234.567," : the widest value of an m-results-[...] line
 
 
 @dataclass(frozen=True)
@@ -59,16 +60,23 @@ INFO_FIELDS = {"model": ("model", str), "hash": ("hash", str), "board": ("board"
 class Dut:
     def __init__(self, link: Link):
         self.link = link
+        self.output_bytes = 0  # known after info(): sizes the longest reply line
 
-    def _exchange(self, cmd: str, parse, timeout: float | None = None):
-        """Send `cmd`, parse its reply; after a garbled reply resync and try once more."""
+    def _exchange(self, cmd: str, parse, timeout: float | None = None, silence: float | None = None,
+                  max_line: int = MAX_LINE):
+        """Send `cmd`, parse its reply (which has lines); after a garbled reply resync and try once more."""
         for attempt in range(RETRIES + 1):
             try:
-                return parse(self.link.command(cmd, timeout))
+                return parse(self.link.command(cmd, timeout, silence, max_line, answers=True))
             except GarbledReply:
                 if attempt == RETRIES:
                     raise
-                self.link.sync()
+                self._resync(cmd)
+
+    def _resync(self, cmd: str) -> None:
+        """Back in step after a bad reply to `cmd`; a reboot seen meanwhile is the real story."""
+        if self.link.sync(after=f"a bad reply to '{cmd}'"):
+            raise self.link.reset(cmd, "boot banner while resyncing after a bad reply")
 
     def name(self) -> str:
         def parse(lines):
@@ -95,7 +103,9 @@ class Dut:
                 raise GarbledReply(f"the 'tinyq' reply lacks {', '.join(missing)}", where=self.link.url)
             return DeviceInfo(**values)
         try:
-            return self._exchange("tinyq", parse)
+            info = self._exchange("tinyq", parse)
+            self.output_bytes = info.output_bytes
+            return info
         except DeviceError:
             raise TinyqError("the device does not run tinyq's benchmark firmware (it does not know the "
                              "'tinyq' command)", where=self.link.url,
@@ -116,21 +126,23 @@ class Dut:
             except (GarbledReply, DeviceError):
                 if attempt == RETRIES:
                     raise
-                self.link.sync()
+                self._resync(f"db load {len(data)}")
 
     def _load_once(self, data: bytes, per_line: int) -> None:
-        reply = self.link.command(f"db load {len(data)}")
+        reply = self.link.command(f"db load {len(data)}", answers=True)
         if reply != [f"m-[Expecting {len(data)} bytes]"]:
             raise GarbledReply(f"unexpected reply to 'db load {len(data)}': {reply}", where=self.link.url)
         for start in range(0, len(data), per_line):
             chunk = data[start:start + per_line]
-            reply = self.link.command("db " + chunk.hex())
             last = start + len(chunk) >= len(data)
+            reply = self.link.command("db " + chunk.hex(), answers=last)
             if reply != (["m-load-done"] if last else []):
                 raise GarbledReply(f"unexpected reply to db line at byte {start}: {reply}", where=self.link.url)
 
     def timed_runs(self, runs: int, warmups: int, output_bytes: int, timeout: float | None = None) -> TimedRuns:
-        """`tinyq-infer`: per-run ticks and the raw outputs."""
+        """`tinyq-infer`: per-run ticks and the raw outputs. `timeout` (default: the link's) is per
+        inference: warmups print nothing, so the silence allowed is one timeout per warmup and one
+        more; the whole reply gets one per inference."""
         def parse(lines):
             ticks, outputs = [], None
             for line in lines:
@@ -146,10 +158,12 @@ class Dut:
                 raise GarbledReply(f"reply to 'tinyq-infer {runs} {warmups}' has {len(ticks)} of {runs} "
                                    f"timings and {got} (expected {output_bytes})", where=self.link.url)
             return TimedRuns(ticks=tuple(ticks), outputs=outputs)
-        return self._exchange(f"tinyq-infer {runs} {warmups}", parse, timeout)
+        per_run = self.link.timeout if timeout is None else timeout
+        return self._exchange(f"tinyq-infer {runs} {warmups}", parse, timeout=per_run * (1 + warmups + runs),
+                              silence=per_run * (1 + warmups), max_line=max(MAX_LINE, 2 * output_bytes + 64))
 
     def infer(self, runs: int, warmups: int, timeout: float | None = None) -> dict:
-        """The MLPerf `infer N W` exchange as the official runner parses it."""
+        """The MLPerf `infer N W` exchange as the official runner parses it (`timeout` per inference)."""
         def parse(lines):
             laps = [int(m.group(1)) for m in map(LAP_LINE.match, lines) if m]
             results = [m.group(1) for m in map(RESULTS_LINE.match, lines) if m]
@@ -161,4 +175,7 @@ class Dut:
             except ValueError:
                 raise GarbledReply(f"bad results line '{results[0][:60]}'", where=self.link.url) from None
             return {"elapsed_us": laps[1] - laps[0], "results": values}
-        return self._exchange(f"infer {runs} {warmups}", parse, timeout)
+        per_run = self.link.timeout if timeout is None else timeout
+        return self._exchange(f"infer {runs} {warmups}", parse, timeout=per_run * (1 + warmups + runs),
+                              silence=per_run * (1 + warmups + runs),
+                              max_line=max(MAX_LINE, RESULT_CHARS * self.output_bytes + 64))

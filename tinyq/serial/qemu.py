@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinyq import proc as child
 from tinyq.boards import Board
 from tinyq.errors import TinyqError
 
@@ -52,7 +53,8 @@ def qemu_serial_command(board: Board, elf: Path, spec: SerialSpec) -> list[str]:
 
 
 class QemuSerial:
-    """A QEMU process serving the firmware's UART; killed on exit, whatever happens."""
+    """A QEMU process serving the firmware's UART; killed on exit, whatever happens, and with tinyq
+    even when tinyq is killed (tinyq.proc)."""
 
     def __init__(self, board: Board, elf: Path, spec: SerialSpec):
         from tinyq.run.qemu import require_qemu
@@ -60,8 +62,8 @@ class QemuSerial:
         require_qemu(board)
         self.board, self.spec = board, spec
         self.command = qemu_serial_command(board, Path(elf).resolve(), spec)
-        self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
+        self.proc = child.popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
         try:
             self.url = self._wait_until_serving()
         except BaseException:
@@ -98,9 +100,7 @@ class QemuSerial:
         return self.proc.poll() is None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        child.stop(self.proc)
         if self.proc.stdout:
             self.proc.stdout.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from tinyq.errors import TinyqError
 from tinyq.ir import DTYPES, NO_TENSOR, Graph, Operator, Quant, Tensor
 from tinyq.ops.base import options_from_fb
 from tinyq.tflite.schema import BUILTIN_NAMES, OPTIONS_NAMES, TENSOR_TYPE_NAMES, TFLITE_MAGIC, fb
+from tinyq.tflite.validate import check_options_kind, short_name, validate_graph
 
 
 def read_model_file(path: str | Path) -> Graph:
@@ -63,6 +65,7 @@ def _to_graph(model, data: bytes, where: str, name: str) -> Graph:
 
     codes = model.operatorCodes or []
     operators = []
+    builtins: dict[int, str] = {}
     for index, o in enumerate(sub.operators or []):
         if not 0 <= o.opcodeIndex < len(codes):
             raise TinyqError(f"op {index} has opcode index {o.opcodeIndex}, but there are {len(codes)}",
@@ -75,6 +78,8 @@ def _to_graph(model, data: bytes, where: str, name: str) -> Graph:
             op_name = f"custom:{_text(code.customCode)}"
         else:
             op_name = spec.name if spec else (builtin.lower() or f"builtin:{code.builtinCode}")
+        check_options_kind(index, op_name, builtin, spec.fb_options if spec else None, kind, where)
+        builtins[index] = builtin
         options = options_from_fb(spec.options if spec else None, kind, o.builtinOptions)
         operators.append(Operator(
             index=index, op=op_name,
@@ -86,11 +91,13 @@ def _to_graph(model, data: bytes, where: str, name: str) -> Graph:
     for m in model.metadata or []:
         if 0 <= m.buffer < len(buffers):
             metadata.append((_text(m.name), _buffer_bytes(buffers[m.buffer], data, where)))
-    return Graph(
+    graph = Graph(
         tensors=tensors, operators=tuple(operators),
         inputs=check_indices(sub.inputs, "graph input"),
         outputs=check_indices(sub.outputs, "graph output"),
         name=name, description=_text(model.description), metadata=tuple(metadata))
+    validate_graph(graph, where, builtins)
+    return graph
 
 
 def _text(value) -> str:
@@ -115,11 +122,12 @@ def _tensor(index: int, t, buffers, data: bytes, where: str) -> Tensor:
     name = _text(t.name)
     dtype = TENSOR_TYPE_NAMES.get(t.type, f"type{t.type}")
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
-    if any(d < 0 for d in shape):
-        raise TinyqError(f"tensor {index} ({name}) has a negative dimension {shape}", where=where)
+    if any(d < 0 for d in shape):  # validate_graph checks every shape; this one before the data is read
+        raise TinyqError(f"tensor {index} ({short_name(name)}) has a negative dimension in its shape "
+                         f"{list(shape)}", where=where, hint="the file is corrupt")
     if not 0 <= t.buffer < max(len(buffers), 1):
-        raise TinyqError(f"tensor {index} ({name}) uses buffer {t.buffer}, but there are {len(buffers)}",
-                         where=where, hint="the file is corrupt")
+        raise TinyqError(f"tensor {index} ({short_name(name)}) uses buffer {t.buffer}, but there are "
+                         f"{len(buffers)}", where=where, hint="the file is corrupt")
     raw = _buffer_bytes(buffers[t.buffer], data, where) if buffers else b""
     return Tensor(
         index=index, name=name, dtype=dtype, shape=shape, quant=_quant(t.quantization),
@@ -129,9 +137,11 @@ def _tensor(index: int, t, buffers, data: bytes, where: str) -> Tensor:
 
 
 def _const_data(raw: bytes, dtype: str, shape, index: int, name: str, where: str) -> np.ndarray:
-    numel = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    numel = math.prod(shape)  # exact, whatever the file claims
+    name = short_name(name)
     if dtype not in DTYPES:
-        raise TinyqError(f"tensor {index} ({name}) has unsupported type {dtype}", where=where)
+        raise TinyqError(f"tensor {index} ({name}) is a constant of type {dtype}, which tinyq cannot read",
+                         where=where, hint="tinyq reads constants of types " + ", ".join(DTYPES))
     if dtype == "int4":
         if len(raw) != (numel + 1) // 2:
             raise TinyqError(f"tensor {index} ({name}) holds {len(raw)} bytes, int4 {shape} needs "

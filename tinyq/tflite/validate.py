@@ -1,0 +1,223 @@
+"""Structural checks of a freshly read graph: every later stage may trust what passes them.
+
+The reader calls `validate_graph` on every model, so `inspect`, `plan`, `generate`,
+`verify` and `quantize` all start from a graph whose tensors have a known type, sizes
+that fit the generated C's 32-bit arithmetic and sane quantization, whose operators have
+the operands their op needs, and whose data flows from producers to consumers. What is
+checked here is structure only; whether tinyq can *lower* an op (and whether its shapes
+agree with each other) is the op's own check in tinyq/ops/<op>.py, so `inspect` still
+shows models with ops tinyq does not support.
+
+Each failure is one TinyqError naming the tensor or op and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from tinyq.errors import TinyqError
+from tinyq.ir import ITEM_BITS, NO_TENSOR, Graph, Operator, Tensor
+
+# Sizes the generated C holds in `int` / `int32_t` (offsets, element counts, loop bounds): no tensor,
+# and no model's tensors together, may reach 2^31 bytes or elements; half of that for the sum leaves the
+# planner room for alignment and scratch.
+MAX_TENSOR = 2**31 - 1
+MAX_TOTAL = 2**30
+MIN_SCALE = 2.0**-126  # the smallest normal float32: smaller scales make 1/scale overflow float32
+
+# Zero points must be representable in the tensor's type (wider types: in int32, as TFLM stores them).
+ZERO_POINT_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767), "int4": (-8, 7),
+                    "uint4": (0, 15), "uint16": (0, 65535)}
+INT32_RANGE = (-(2**31), 2**31 - 1)
+
+CORRUPT = "the file is corrupt"
+
+
+@dataclass(frozen=True)
+class Operands:
+    """How many inputs an op takes (`required` first, then up to `optional` that may be -1 or absent;
+    `optional=None`: any number more) and how many outputs it writes."""
+
+    required: int
+    optional: int | None = 0
+    outputs: int = 1
+
+
+# TFLite builtins tinyq lowers or folds; other ops are only checked for valid tensor indices.
+OPERANDS: dict[str, Operands] = {
+    "CONV_2D": Operands(2, 1), "DEPTHWISE_CONV_2D": Operands(2, 1), "FULLY_CONNECTED": Operands(2, 1),
+    "AVERAGE_POOL_2D": Operands(1), "MAX_POOL_2D": Operands(1),
+    "ADD": Operands(2), "MUL": Operands(2), "CONCATENATION": Operands(1, None),
+    "MEAN": Operands(2), "SUM": Operands(2), "PAD": Operands(2), "PADV2": Operands(2, 1),
+    "SOFTMAX": Operands(1), "LOGISTIC": Operands(1), "TANH": Operands(1), "HARD_SWISH": Operands(1),
+    "RELU": Operands(1), "RELU6": Operands(1), "LEAKY_RELU": Operands(1), "RELU_N1_TO_1": Operands(1),
+    "QUANTIZE": Operands(1), "DEQUANTIZE": Operands(1),
+    "RESHAPE": Operands(1, 1), "SQUEEZE": Operands(1), "EXPAND_DIMS": Operands(2),
+    "SHAPE": Operands(1), "STRIDED_SLICE": Operands(4), "PACK": Operands(1, None), "CAST": Operands(1),
+}
+
+
+# Options kinds of the builtins tinyq folds without an op description (tinyq/passes/fold.py reads them).
+FOLDED_OPTIONS = {"STRIDED_SLICE": "StridedSliceOptions", "PACK": "PackOptions", "SHAPE": "ShapeOptions",
+                  "CAST": "CastOptions"}
+
+
+def check_options_kind(index: int, op_name: str, builtin: str, expected: str | None, kind: str | None,
+                       where: str) -> None:
+    """A known op's options must be its own kind: read as another table, every field would be a default."""
+    expected = expected or FOLDED_OPTIONS.get(builtin)
+    if expected and kind is not None and kind != expected:
+        raise TinyqError(f"op {index} ({op_name}) carries {kind}; {builtin} takes {expected}", where=where,
+                         hint=CORRUPT)
+
+
+def short_name(name: str, limit: int = 48) -> str:
+    """A tensor name short enough for a one-line error (converters join fused names into 300 characters)."""
+    return name if len(name) <= limit else name[: limit // 2 - 2] + "..." + name[-(limit // 2 - 1):]
+
+
+def label(t: Tensor) -> str:
+    return f"tensor {t.index} ({short_name(t.name)})" if t.name else f"tensor {t.index}"
+
+
+def validate_graph(graph: Graph, where: str, builtins: dict[int, str] | None = None) -> None:
+    """Raise TinyqError for the first structural defect. `builtins` maps op index -> TFLite builtin
+    name (the reader knows it; the IR holds tinyq's op names)."""
+    total = 0
+    for t in graph.tensors:
+        _check_tensor(t, where)
+        total += t.nbytes
+    if total > MAX_TOTAL:
+        raise TinyqError(f"the tensors hold {total:,} bytes together, more than the {MAX_TOTAL:,} the generated "
+                         "C can address", where=where, hint="no microcontroller model is this large; " + CORRUPT)
+    builtins = builtins if builtins is not None else {op.index: op.op.upper() for op in graph.operators}
+    for op in graph.operators:
+        _check_operands(graph, op, builtins.get(op.index, ""), where)
+        _check_options(op, where)
+    _check_dataflow(graph, where, builtins)
+
+
+# --- tensors ---
+
+def _check_tensor(t: Tensor, where: str) -> None:
+    def fail(what: str, hint: str = CORRUPT):
+        raise TinyqError(f"{label(t)} {what}", where=where, hint=hint)
+
+    if t.dtype not in ITEM_BITS and t.dtype not in ("string", "resource", "variant"):
+        fail(f"has type code {t.dtype.removeprefix('type')}, which TFLite does not define")
+    if any(d < 0 for d in t.shape):
+        fail(f"has a negative dimension in its shape {list(t.shape)}")
+    if t.numel > MAX_TENSOR or t.nbytes > MAX_TENSOR:
+        fail(f"has shape {list(t.shape)}: {t.numel:,} elements, {t.nbytes:,} bytes, beyond the 2^31 the "
+             "generated C can index", "no microcontroller model is this large; " + CORRUPT)
+    if t.shape_signature is not None and len(t.shape_signature) != len(t.shape):
+        fail(f"has shape {list(t.shape)} but shape signature {list(t.shape_signature)} of another rank")
+    if t.quant is not None:
+        _check_quant(t, fail)
+
+
+def _check_quant(t: Tensor, fail) -> None:
+    q = t.quant
+    if len(q.zero_point) != len(q.scale):
+        fail(f"has {len(q.scale)} scales but {len(q.zero_point)} zero points; TFLite needs one per scale")
+    for s in q.scale:
+        if not (math.isfinite(s) and s >= MIN_SCALE):
+            fail(f"has scale {s:g}; a scale must be a positive, finite, normal float32")
+    low, high = ZERO_POINT_RANGE.get(t.dtype, INT32_RANGE)
+    for z in q.zero_point:
+        if not low <= z <= high:
+            fail(f"has zero point {z}, outside {t.dtype}'s [{low}, {high}]")
+    if q.axis < 0:
+        fail(f"is quantized along axis {q.axis}; the axis cannot be negative")
+    if not q.per_channel:
+        return  # the axis of a single scale means nothing; TFLM ignores it
+    rank = len(t.shape)
+    if q.axis < rank:
+        if t.shape[q.axis] != len(q.scale):
+            fail(f"has {len(q.scale)} scales for the {t.shape[q.axis]} channels of axis {q.axis} "
+                 f"(shape {list(t.shape)})")
+    elif not (rank == 1 and t.shape[0] == len(q.scale)):
+        # TOCO writes axis 3 on 1-D per-channel biases (person_detect); TFLM ignores it, so does tinyq
+        fail(f"is quantized along axis {q.axis} but has rank {rank}")
+
+
+# --- operators ---
+
+def _op_label(op: Operator) -> str:
+    return f"op {op.index} ({op.op})"
+
+
+def _check_operands(graph: Graph, op: Operator, builtin: str, where: str) -> None:
+    def fail(what: str, hint: str = CORRUPT):
+        raise TinyqError(f"{_op_label(op)} {what}", where=where, hint=hint)
+
+    if NO_TENSOR in op.outputs:
+        fail(f"has output -1 (no tensor) among its outputs {list(op.outputs)}")
+    spec = OPERANDS.get(builtin)
+    if spec is None:
+        return
+    n = len(op.inputs)
+    most = None if spec.optional is None else spec.required + spec.optional
+    if n < spec.required or (most is not None and n > most):
+        want = f"{spec.required}" if most == spec.required else \
+            f"{spec.required} or more" if most is None else f"{spec.required} to {most}"
+        fail(f"has {n} inputs; {builtin} takes {want}")
+    for position, t in enumerate(op.inputs[: spec.required]):
+        if t == NO_TENSOR:
+            fail(f"input {position} is -1 (no tensor), but {builtin} requires it")
+    if len(op.outputs) != spec.outputs:
+        fail(f"has {len(op.outputs)} outputs; {builtin} writes {spec.outputs}")
+
+
+def _check_options(op: Operator, where: str) -> None:
+    """Float options must be numbers (a NaN beta or alpha makes every derived constant NaN)."""
+    if op.options is None or not dataclasses.is_dataclass(op.options):
+        return
+    for f in dataclasses.fields(op.options):
+        value = getattr(op.options, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TinyqError(f"{_op_label(op)} option {f.name} is {value}", where=where, hint=CORRUPT)
+
+
+def _check_dataflow(graph: Graph, where: str, builtins: dict[int, str]) -> None:
+    """Each tensor is written at most once, never a constant or a graph input, and read only after
+    it is written (unless it is a constant, a graph input or a variable)."""
+    if not graph.outputs:
+        raise TinyqError("the graph has no outputs", where=where, hint=CORRUPT)
+    for role, indices in (("input", graph.inputs), ("output", graph.outputs)):
+        seen = set()
+        for i in indices:
+            if i == NO_TENSOR:
+                raise TinyqError(f"graph {role} -1 names no tensor", where=where, hint=CORRUPT)
+            if i in seen:
+                raise TinyqError(f"{label(graph.tensors[i])} is listed twice as a graph {role}", where=where,
+                                 hint=CORRUPT)
+            seen.add(i)
+    inputs = set(graph.inputs)
+    written: dict[int, Operator] = {}
+    for op in graph.operators:
+        for i in op.inputs:
+            if i == NO_TENSOR or i in written or i in inputs or builtins.get(op.index) not in OPERANDS:
+                continue  # an op tinyq does not know may read scratch or state (Vela's ethos-u op does)
+            t = graph.tensors[i]
+            if not (t.is_const or t.is_variable):
+                raise TinyqError(f"{_op_label(op)} reads {label(t)} before any op writes it", where=where,
+                                 hint="ops out of order or data missing; " + CORRUPT)
+        for i in op.outputs:
+            t = graph.tensors[i]
+            if i in written:
+                raise TinyqError(f"{label(t)} is written by {_op_label(written[i])} and again by {_op_label(op)}",
+                                 where=where, hint=CORRUPT)
+            if i in inputs:
+                raise TinyqError(f"{_op_label(op)} writes {label(t)}, which is a graph input", where=where,
+                                 hint=CORRUPT)
+            if t.is_const:
+                raise TinyqError(f"{_op_label(op)} writes {label(t)}, which is a constant", where=where,
+                                 hint=CORRUPT)
+            written[i] = op
+    for i in graph.outputs:
+        t = graph.tensors[i]
+        if i not in written and i not in inputs and not (t.is_const or t.is_variable):
+            raise TinyqError(f"graph output {label(t)} is never written", where=where, hint=CORRUPT)
