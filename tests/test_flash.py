@@ -5,8 +5,14 @@ projects are rewired to the benchmark protocol."""
 
 import dataclasses
 import json
+import os
 import shutil
+import struct
 import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,10 +23,11 @@ from tinyq.cli import main
 from tinyq.codegen import write_output_dir
 from tinyq.driver import compile_file
 from tinyq.errors import TinyqError
-from tinyq.flash.elfimage import load_segments
+from tinyq.flash.elfimage import Segment, load_segments
 from tinyq.flash.methods import FlashPlan, execute, make_uf2, plan_flash
+from tinyq.flash.rp2040 import boot2_crc
 from tinyq.flash.uf2 import (BLOCK_BYTES, FLAG_FAMILY_ID, PAGE_BYTES, RP2040_FAMILY_ID, image_of,
-                             parse_uf2)
+                             parse_uf2, write_uf2)
 from tinyq.serial.firmware import _project_header, build_dut_firmware, sdk_dut_project
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.writer import write_model
@@ -48,12 +55,33 @@ def project(tmp_path, board_name):
     return write_output_dir(tmp_path / board_name, generated_files(compiled, board, path))
 
 
-def rp2040_bare_metal():
-    """The Cortex-M0+ bare-metal build linked at the RP2040's addresses (XIP flash at 0x10000000)."""
+def rp2040_bare_metal(boot2_object=None):
+    """The Cortex-M0+ bare-metal build linked at the RP2040's addresses (XIP flash at 0x10000000).
+    With `boot2_object`, its .boot2 section is linked at 0x10000000 and the firmware after it."""
     an385, pico = get_board("qemu-m0-an385"), get_board("rp2040")
     place = {"code": "flash", "weights": "flash", "data": "sram", "arena": "sram", "stack": "sram"}
-    return dataclasses.replace(an385, name="rp2040-bare", memory=pico.memory, qemu=None, stand_in_for="",
+    memory, toolchain = pico.memory, an385.toolchain
+    if boot2_object is not None:
+        flash = pico.memory_named("flash")
+        memory = tuple(dataclasses.replace(m, address=m.address + 256, size=m.size - 256) if m is flash else m
+                       for m in pico.memory)
+        toolchain = dataclasses.replace(toolchain, ldflags=(*toolchain.ldflags, str(boot2_object), "-Wl,-u,tq_boot2",
+                                                            "-Wl,--section-start=.boot2=0x10000000"))
+    return dataclasses.replace(an385, name="rp2040-bare", memory=memory, qemu=None, stand_in_for="", toolchain=toolchain,
                                firmware=dataclasses.replace(an385.firmware, placement=place))
+
+
+def sdk_boot2_crc(data: bytes) -> int:
+    """The Pico SDK's pad_checksum (seed 0xffffffff), through zlib's reflected CRC32: an independent
+    formulation of what tinyq.flash.rp2040.boot2_crc computes bit by bit."""
+    def bitrev(x, width):
+        return int(f"{x:0{width}b}"[::-1], 2)
+    return bitrev((zlib.crc32(bytes(bitrev(b, 8) for b in data), 0) ^ 0xFFFFFFFF) & 0xFFFFFFFF, 32)
+
+
+def boot2_blob(seed=0) -> bytes:
+    body = np.random.default_rng(seed).bytes(252)
+    return body + struct.pack("<I", sdk_boot2_crc(body))
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +92,24 @@ def m0_project(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def pico_elf(m0_project):
-    return build_dut_firmware(m0_project, rp2040_bare_metal()).elf
+def pico_elf_without_boot2(m0_project, tmp_path_factory):
+    elf = build_dut_firmware(m0_project, rp2040_bare_metal()).elf
+    return Path(shutil.copy(elf, tmp_path_factory.mktemp("noboot2") / "firmware.elf"))
+
+
+@pytest.fixture(scope="module")
+def pico_elf(m0_project, tmp_path_factory):
+    """The project's firmware with a boot2 stage first in flash, as the Pico SDK links it."""
+    work = tmp_path_factory.mktemp("boot2")
+    source = work / "boot2.S"
+    lines = [".section .boot2, \"ax\"", ".global tq_boot2", "tq_boot2:"]
+    lines += [".byte " + ", ".join(f"0x{b:02x}" for b in boot2_blob()[i:i + 16]) for i in range(0, 256, 16)]
+    source.write_text("\n".join(lines) + "\n")
+    obj = work / "boot2.o"
+    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m0plus", "-mthumb", "-c", str(source), "-o", str(obj)],
+                   check=True)
+    elf = build_dut_firmware(m0_project, rp2040_bare_metal(obj)).elf
+    return Path(shutil.copy(elf, work / "firmware.elf"))
 
 
 def flat_image(blocks):
@@ -74,6 +118,14 @@ def flat_image(blocks):
     for b in blocks:
         out[b.target - base:b.target - base + len(b.payload)] = b.payload
     return base, bytes(out)
+
+
+def test_boot2_crc_is_the_pico_sdk_checksum():
+    assert boot2_crc(b"123456789") == 0x0376E6E7  # CRC-32/MPEG-2's check value
+    rng = np.random.default_rng(4)
+    for n in (0, 1, 7, 252):
+        data = rng.bytes(n)
+        assert boot2_crc(data) == sdk_boot2_crc(data)
 
 
 @needs_arm_gcc
@@ -86,21 +138,98 @@ def test_uf2_of_a_real_firmware_parses_back_to_the_elf_bytes(pico_elf, tmp_path)
     assert {b.num_blocks for b in blocks} == {len(blocks)}
     assert {b.family_id for b in blocks} == {RP2040_FAMILY_ID} and all(b.flags & FLAG_FAMILY_ID for b in blocks)
     assert all(b.target % PAGE_BYTES == 0 and len(b.payload) == PAGE_BYTES for b in blocks)
-    # The UF2 carries exactly what objcopy extracts (vectors, code, weights, .data's initial values).
+    # The UF2 carries exactly what objcopy extracts (boot2, vectors, code, weights, .data's initial values).
     flat = tmp_path / "fw.bin"
     subprocess.run(["arm-none-eabi-objcopy", "-O", "binary", str(pico_elf), str(flat)], check=True)
     base, image = flat_image(blocks)
     expected = flat.read_bytes()
-    assert base == 0x10000000
+    assert base == 0x10000000 and image[:256] == boot2_blob()
     assert image[:len(expected)] == expected and not any(image[len(expected):])
     assert image_of(blocks)[0].address == 0x10000000
 
 
 @needs_arm_gcc
-def test_uf2_refuses_an_image_linked_for_another_memory_map(m0_project, tmp_path):
-    elf = build_dut_firmware(m0_project, get_board("qemu-m0-an385")).elf  # flash at 0x00000000
-    with pytest.raises(TinyqError, match="outside the rp2040 memory map"):
-        make_uf2(elf, get_board("rp2040"), tmp_path / "bad.uf2")
+def test_an_rp2040_image_without_a_valid_boot2_is_refused(pico_elf, pico_elf_without_boot2, tmp_path, capsys):
+    board = get_board("rp2040")
+    with pytest.raises(TinyqError, match=r"the 256 bytes at 0x10000000 are not a boot2 stage \(their CRC32 is 0x"):
+        # the bare-metal build puts its vector table at 0x10000000: the ROM would take it for boot2
+        make_uf2(pico_elf_without_boot2, board, tmp_path / "a.uf2")
+    # one flipped bit in boot2: the ROM's CRC check fails
+    data = bytearray(pico_elf.read_bytes())
+    at = data.find(boot2_blob())
+    data[at + 100] ^= 0x10
+    broken = tmp_path / "broken.elf"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(TinyqError, match=r"the 256 bytes at 0x10000000 are not a boot2 stage \(their CRC32 is 0x"):
+        make_uf2(broken, board, tmp_path / "b.uf2")
+    assert not (tmp_path / "a.uf2").exists() and not (tmp_path / "b.uf2").exists()  # nothing half-written
+    with pytest.raises(SystemExit) as exit_info:
+        main(["flash", "--board", "rp2040", "--image", str(pico_elf_without_boot2), "--dry-run"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.startswith("tinyq: error:") and "are not a boot2 stage" in err
+
+
+def test_a_uf2_for_another_family_or_page_size_is_refused(tmp_path):
+    board = get_board("rp2040")
+    image = [Segment(0x10000000, boot2_blob() + bytes(range(256)) * 3)]
+
+    def refused(data, pattern):
+        path = tmp_path / "x.uf2"
+        path.write_bytes(data)
+        with pytest.raises(TinyqError, match=pattern):
+            plan_flash(path, board, str(tmp_path))
+
+    good = write_uf2(image, RP2040_FAMILY_ID)
+    refused(write_uf2(image, 0x68ED2B88), r"block 0 has family id 0x68ed2b88, the RP2040 takes 0xe48bff56")
+    no_family = bytearray(good)
+    struct.pack_into("<I", no_family, 8, 0)  # flags: no family id
+    refused(bytes(no_family), "block 0 has no family id")
+    odd_page = bytearray(good)
+    struct.pack_into("<I", odd_page, 16, 128)  # payload size
+    refused(bytes(odd_page), r"block 0 writes 128 bytes at 0x10000000; the RP2040 boot ROM takes 256-byte pages")
+    refused(write_uf2([Segment(0x10000000, bytes(range(256)) * 4)]), "are not a boot2 stage")
+    refused(write_uf2([Segment(0x10000100, bytes(range(256)) * 4)]),
+            r"no boot2 stage: the image starts at 0x10000100, not with 256 bytes at 0x10000000")
+    # the good one plans; a RAM-only image needs no boot2
+    (tmp_path / "x.uf2").write_bytes(good)
+    assert plan_flash(tmp_path / "x.uf2", board, str(tmp_path)).drive == tmp_path
+    ram = tmp_path / "ram.uf2"
+    ram.write_bytes(write_uf2([Segment(0x20000000, bytes(1024))]))
+    assert plan_flash(ram, board, None).artifact == ram
+
+
+@pytest.mark.slow
+def test_the_pico_sdk_build_of_a_project_passes_the_boot2_check(tmp_path, capsys, monkeypatch):
+    """The real thing: the project's benchmark firmware built by the Pico SDK starts with the SDK's
+    checksummed boot2 (byte for byte what its pad_checksum wrote), which the check accepts."""
+    sdk = os.environ.get("PICO_SDK_PATH")
+    if not sdk or shutil.which("cmake") is None or shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("needs the Pico SDK (PICO_SDK_PATH), cmake and arm-none-eabi-gcc")
+    root = project(tmp_path, "rp2040")
+    proj, board = load_project(root), get_board("rp2040")
+    header, _, _ = _project_header(proj, board, None)
+    source = sdk_dut_project(proj, board, proj.kind, header)
+    out = tmp_path / "sdk-build"
+    # PICO_NO_PICOTOOL: tinyq makes the UF2 itself, so the build needs no picotool
+    for cmd in (["cmake", "-S", str(source), "-B", str(out), "-DCMAKE_BUILD_TYPE=Release", "-DPICO_NO_PICOTOOL=1"],
+                ["cmake", "--build", str(out), "-j2"]):
+        subprocess.run(cmd, check=True, capture_output=True)
+    elf = out / f"tinyq_{proj.name}.elf"
+    padded = next(out.rglob("bs2_default_padded_checksummed.S")).read_text()
+    sdk_boot2 = bytes(int(x, 16) for line in padded.splitlines() if line.startswith(".byte")
+                      for x in line[5:].split(","))
+    assert len(sdk_boot2) == 256 and boot2_crc(sdk_boot2[:252]) == struct.unpack("<I", sdk_boot2[252:])[0]
+    monkeypatch.setattr("tinyq.flash.methods.find_uf2_drive", lambda: None)
+    main(["flash", "--board", "rp2040", "--image", str(elf), "--dry-run"])
+    assert capsys.readouterr().out.startswith(f"would run: copy {elf.with_suffix('.uf2')} to ")
+    blocks = parse_uf2(elf.with_suffix(".uf2").read_bytes())
+    assert blocks[0].target == 0x10000000 and blocks[0].payload == sdk_boot2
+    data = bytearray(elf.read_bytes())
+    data[data.find(sdk_boot2) + 7] ^= 1
+    broken = tmp_path / "broken.elf"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(TinyqError, match="are not a boot2 stage"):
+        make_uf2(broken, board, tmp_path / "broken.uf2")
 
 
 @needs_arm_gcc
@@ -113,22 +242,29 @@ def test_flash_copies_the_uf2_onto_the_boot_drive(pico_elf, tmp_path, capsys):
     assert "flashed rp2040" in out
     copied = drive / pico_elf.with_suffix(".uf2").name
     assert parse_uf2(copied.read_bytes())[0].target == 0x10000000
-    # no drive and no picotool: says how to get the drive
+    # --port names something that is not a boot drive: refused when flashing, fine for a dry run
     empty = tmp_path / "not-a-drive"
     empty.mkdir()
     with pytest.raises(TinyqError, match="not a UF2 boot drive"):
-        plan_flash(pico_elf, get_board("rp2040"), str(empty))
+        execute(plan_flash(pico_elf, get_board("rp2040"), str(empty)))
 
 
-def test_without_a_drive_or_picotool_the_error_says_bootsel(tmp_path, monkeypatch):
-    monkeypatch.setattr(shutil, "which", lambda name: None)
-    monkeypatch.setattr("tinyq.flash.methods.find_uf2_drive", lambda port=None: None)
-    uf2 = tmp_path / "x.uf2"
-    from tinyq.flash.elfimage import Segment
-    from tinyq.flash.uf2 import write_uf2
-    uf2.write_bytes(write_uf2([Segment(0x10000000, bytes(range(256)) * 3)]))
-    with pytest.raises(TinyqError, match="hold BOOTSEL"):
-        plan_flash(uf2, get_board("rp2040"), None)
+@needs_arm_gcc
+def test_dry_run_needs_no_drive_and_flashing_without_one_says_bootsel(pico_elf, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("tinyq.flash.methods.find_uf2_drive", lambda: None)  # whatever this machine has mounted
+    monkeypatch.setenv("PATH", str(tmp_path))  # and no picotool
+    main(["flash", "--board", "rp2040", "--image", str(pico_elf), "--dry-run"])
+    out = capsys.readouterr().out
+    uf2 = pico_elf.with_suffix(".uf2")
+    assert out == f"would run: copy {uf2} to the RPI-RP2 drive (none is mounted now: hold BOOTSEL while plugging " \
+                  "the Pico in; it mounts as RPI-RP2)\n"
+    assert parse_uf2(uf2.read_bytes())[0].target == 0x10000000
+    with pytest.raises(SystemExit) as exit_info:
+        main(["flash", "--board", "rp2040", "--image", str(pico_elf)])
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 2 and captured.out == ""
+    assert captured.err.startswith("tinyq: error: rp2040: no RPI-RP2 drive mounted and no picotool on PATH (hold "
+                                   "BOOTSEL while plugging the Pico in")
 
 
 def esp_idf_build_dir(tmp_path):
@@ -200,9 +336,35 @@ def test_ra8m1_builds_the_benchmark_elf_and_the_pyocd_command(tmp_path, capsys, 
     flash = get_board("ra8m1").memory_named("flash")
     segments = load_segments(elf)
     assert all(flash.address <= s.address < flash.address + flash.size for s in segments)
-    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name, path=None: None)
     with pytest.raises(TinyqError, match="pyocd is not installed"):
         execute(FlashPlan("pyocd", "ra8m1", elf, argv=("pyocd", "load", str(elf))))
+
+
+@needs_arm_gcc
+def test_pyocd_without_a_probe_gives_up_at_the_timeout_in_its_own_words(tmp_path, capsys):
+    """pyocd waits for ever for a probe; tinyq gives up after --timeout and quotes pyocd."""
+    from test_orphans import children_named
+    from tinyq.flash.methods import tool_path
+
+    if tool_path("pyocd") is None:
+        pytest.skip("needs pyocd (pip install 'tinyq[pyocd]')")
+    root = project(tmp_path, "ra8m1")
+    main(["flash", str(root), "--board", "ra8m1", "--dry-run"])
+    capsys.readouterr()
+    elf = root / "build" / "ra8m1-dut" / "firmware.elf"
+    start = time.monotonic()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["flash", "--board", "ra8m1", "--image", str(elf), "--timeout", "3"])
+    took = time.monotonic() - start
+    captured = capsys.readouterr()
+    if exit_info.value.code == 0 or "No target device available" in captured.err:
+        pytest.skip("a debug probe is attached to this machine")
+    assert exit_info.value.code == 2 and captured.out.startswith("running: pyocd load --target r7fa8m1ah")
+    assert captured.err.startswith("tinyq: error: pyocd load did not finish within 3 s: Waiting for a debug probe")
+    assert captured.err.count("\n") == 1 and "--timeout S waits longer" in captured.err
+    assert 3 <= took < 3 + 10
+    assert not children_named(os.getpid(), "pyocd")  # killed, not left waiting
 
 
 def test_qemu_boards_are_not_flashed(tmp_path, capsys):

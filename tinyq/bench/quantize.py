@@ -1,21 +1,33 @@
-"""`tinyq bench quantize`: tinyq's quantizer against TFLiteConverter's int8 PTQ, on real data.
+"""`tinyq bench quantize`: tinyq's quantizer against TFLiteConverter's int8 PTQ.
 
-Cases (read from ../shared, skipped when absent):
+Cases (the ../shared ones skipped when absent):
 * digits (scikit-learn's bundled digits, 200 calibration / 540 labelled test
   samples): cnn_digits and mlp_digits, each with the converter's full-int8
   model beside the float one. Reported: top-1 of float (LiteRT), tinyq int8,
-  converter int8, tinyq int4 and mixed (all int8 results from TFLM), output
-  SQNR against float, file and weight bytes, quantize time, and per-layer SQNR
-  of tinyq's and the converter's int8 model.
-* MLPerf Tiny float models: no data ships with them, so calibration and test
-  inputs are uniform random over the input range of the MLPerf int8 model: this
-  shows the quantizer runs on them and what output SQNR it reaches, not accuracy.
+  converter int8, tinyq int4 and mixed (all int8 results from TFLM).
+* MLPerf Tiny float models (KWS DS-CNN, ResNet-8, AD autoencoder). No data
+  ships with them, so calibration (64) and test (64, disjoint) inputs are
+  uniform random over the input range of the MLPerf int8 model - the one
+  thing the files say about their inputs. The MLPerf int8 files were
+  calibrated on the real data: on these inputs they are at a disadvantage.
+* MobileNetV1-0.25 96x96 built in code with near-dead channels
+  (tinyq.bench.float_mobilenet), ReLU like MLPerf's visual wake words model
+  and a ReLU6 variant, on random images.
 
-    tinyq bench quantize [--ablation]   (or: python -m tinyq.bench.quantize)
+With `--converter-python PY` (a Python with tensorflow), the converter also
+quantizes each float file with the same calibration inputs as tinyq
+(tflite_converter.py): the like-for-like comparison. Every int8 model runs in
+TFLM; SQNR is against the float model (LiteRT) on the test inputs, at the
+outputs and at the logits under an output softmax.
+
+    tinyq bench quantize [--cases all|digits|mlperf|mobilenet] [--converter-python PY] [--ablation]
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,37 +36,63 @@ from typing import Callable
 import click
 import numpy as np
 
-from tinyq.golden import tflm_run
+from tinyq.errors import TinyqError
 from tinyq.ir import Graph
-from tinyq.quantize import QuantizeConfig, check_calibration, quantize_graph
-from tinyq.quantize.floatrun import FloatRunner
 from tinyq.passes.fold import fold_constants
+from tinyq.quantize import QuantizeConfig, check_calibration, quantize_graph
 from tinyq.quantize.prepare import prepare_float_graph
 from tinyq.quantize.qparams import sqnr_db
-from tinyq.quantize.report import quantize_inputs, sqnr_report
+from tinyq.quantize.report import sqnr_report
+from tinyq.quantize.selfcheck import Reference, float_reference, point_values, steps_text
 from tinyq.quantize.summary import weight_bytes
-from tinyq.tflite.reader import read_model_file
+from tinyq.tflite.reader import read_model, read_model_file
 from tinyq.tflite.writer import write_model
 
 SHARED = Path(__file__).resolve().parent.parent.parent.parent / "shared"
 DIGITS = SHARED / "quant"
 MLPERF = SHARED / "models" / "mlperf-tiny"
 MLPERF_CASES = ("ad_fc_autoencoder", "kws_dscnn", "ic_resnet8")
+CONVERTER_SCRIPT = Path(__file__).with_name("tflite_converter.py")
+PLAIN = QuantizeConfig(self_check=False, observer="minmax", bias_correction=False, equalize=False)
 VARIANTS = {  # name -> config; int8 is the default configuration
     "int8": QuantizeConfig(),
+    "plain min/max": PLAIN,
     "int4": QuantizeConfig(weights="int4"),
     "mixed": QuantizeConfig(weights="mixed"),
 }
+FILE_ROW, SAME_CALIB_ROW = "converter int8 file", "converter int8 same calib"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    graph: Graph  # the float model as read or built
+    float_bytes: bytes
+    reference_path: Path | None  # the converter's int8 file shipped beside it
+    calib: np.ndarray
+    test: np.ndarray
+    labels: np.ndarray | None
+    inputs: str  # what the calibration and test inputs are
 
 
 @dataclass(frozen=True)
 class Variant:
     name: str
     accuracy: float | None
-    output_sqnr_db: float
+    sqnr_db: tuple[float, ...]  # outputs, then logits
+    outputs: int
     file_bytes: int
     weight_bytes: int
     seconds: float | None = None
+    kept: str | None = None  # the optional steps the self-check kept
+
+    @property
+    def output_sqnr_db(self) -> float:
+        return min(self.sqnr_db[:self.outputs])
+
+    @property
+    def logits_sqnr_db(self) -> float | None:
+        return self.sqnr_db[self.outputs] if len(self.sqnr_db) > self.outputs else None
 
 
 @dataclass(frozen=True)
@@ -64,72 +102,94 @@ class CaseResult:
     float_accuracy: float | None
     float_file_bytes: int
     float_weight_bytes: int
-    variants: tuple[Variant, ...]  # tinyq int8, int4, mixed, then the reference int8 model
+    variants: tuple[Variant, ...]  # tinyq variants, then the converter's int8 models
     layers: tuple[tuple[int, str, float, float | None], ...] = field(default=())  # op, kind, tinyq, reference
 
-
-def _decode(graph: Graph, outputs: list[list[np.ndarray]]) -> np.ndarray:
-    t = graph.tensors[graph.outputs[0]]
-    values = np.array([np.asarray(o[0], dtype=np.float64).reshape(-1) for o in outputs])
-    return (values - t.quant.zp) * t.quant.s if t.quant is not None else values
+    def variant(self, name: str) -> Variant | None:
+        return next((v for v in self.variants if v.name == name), None)
 
 
-def _evaluate(name: str, graph: Graph, data: bytes, records, want: np.ndarray, labels, seconds=None) -> Variant:
-    got = _decode(graph, tflm_run(data, [quantize_inputs(graph, r) for r in records]))
-    accuracy = None if labels is None else float(np.mean(got.argmax(axis=1) == labels))
-    return Variant(name, accuracy, sqnr_db(want, got), len(data), weight_bytes(graph), seconds)
+def _evaluate(name: str, graph: Graph, file_bytes: int, ref: Reference, labels, seconds=None, kept=None) -> Variant:
+    values = point_values(graph, ref)
+    accuracy = None
+    if labels is not None:
+        accuracy = float(np.mean(values[0].reshape(len(labels), -1).argmax(axis=1) == labels))
+    sqnrs = tuple(sqnr_db(want, got) for want, got in zip(ref.values, values))
+    return Variant(name, accuracy, sqnrs, ref.outputs, file_bytes, weight_bytes(graph), seconds, kept)
 
 
-def run_case(case: str, float_path: Path, reference_path: Path | None, calib: np.ndarray, test: np.ndarray,
-             labels: np.ndarray | None, calib_note: str, progress: Callable[[str], None]) -> CaseResult:
-    graph = read_model_file(float_path)
-    float_graph = prepare_float_graph(graph, str(float_path))
+def run_converter(python: str, float_bytes: bytes, calib: np.ndarray) -> tuple[bytes, float]:
+    """The converter's int8 model of a float .tflite with these calibration inputs, and its seconds."""
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        (folder / "float.tflite").write_bytes(float_bytes)
+        np.savez(folder / "calib.npz", input_0=calib)
+        start = time.perf_counter()
+        done = subprocess.run([python, str(CONVERTER_SCRIPT), str(folder / "float.tflite"), str(folder / "calib.npz"),
+                               str(folder / "int8.tflite")], capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
+            raise TinyqError(f"the converter failed: {last}", where=python,
+                             hint="--converter-python must be a Python with tensorflow installed")
+        return (folder / "int8.tflite").read_bytes(), seconds
+
+
+def run_case(case: Case, progress: Callable[[str], None], converter_python: str | None = None) -> CaseResult:
+    float_graph = prepare_float_graph(case.graph, case.name)
     shape = float_graph.tensors[float_graph.inputs[0]].shape
-    records = [[x.reshape(shape)] for x in test]
-    runner = FloatRunner(float_graph)
-    want = np.array([np.concatenate([np.ravel(o) for o in runner.outputs(r)]) for r in records])
-    float_accuracy = None if labels is None else float(np.mean(want.argmax(axis=1) == labels))
-    calib_set = check_calibration([calib.reshape((len(calib),) + shape[1:])], float_graph, calib_note)
+    ref = float_reference(float_graph, [[x.reshape(shape)] for x in case.test])
+    float_accuracy = None
+    if case.labels is not None:
+        float_accuracy = float(np.mean(ref.values[0].reshape(len(case.labels), -1).argmax(axis=1) == case.labels))
+    calib_set = check_calibration([case.calib.reshape((len(case.calib),) + shape[1:])], float_graph, case.inputs)
     variants, int8 = [], None
     for name, config in VARIANTS.items():
-        progress(f"{case}: quantizing ({name})")
+        progress(f"{case.name}: quantizing ({name})")
         start = time.perf_counter()
-        result = quantize_graph(graph, calib_set, config)
+        result = quantize_graph(case.graph, calib_set, config)
         seconds = time.perf_counter() - start
-        data = write_model(result.graph)
-        variants.append(_evaluate(f"tinyq {name}", result.graph, data, records, want, labels, seconds))
+        kept = steps_text(result.check.kept_steps, result.config) if result.check else None
+        variants.append(_evaluate(f"tinyq {name}", result.graph, len(write_model(result.graph)), ref, case.labels,
+                                  seconds, kept))
         int8 = int8 or result
-    layers = []
-    ours = sqnr_report(int8.float_graph, int8.graph, records)
     theirs = {}
-    if reference_path is not None and reference_path.exists():
-        progress(f"{case}: running the reference int8 model")
-        ref = fold_constants(read_model_file(reference_path))
-        variants.append(_evaluate("reference int8", ref, reference_path.read_bytes(), records, want, labels))
-        theirs = {r.float_tensor: r.sqnr_db for r in sqnr_report(float_graph, ref, records).rows}
-    for r in ours.rows:
-        if r.op_index is not None:
-            layers.append((r.op_index, r.op, r.sqnr_db, theirs.get(r.float_tensor)))
-    return CaseResult(case, calib_note, float_accuracy, float_path.stat().st_size, weight_bytes(float_graph),
-                      tuple(variants), tuple(layers))
+    records = list(ref.records)
+    if case.reference_path is not None and case.reference_path.exists():
+        progress(f"{case.name}: running the converter's int8 file")
+        converted = fold_constants(read_model_file(case.reference_path))
+        variants.append(_evaluate(FILE_ROW, converted, case.reference_path.stat().st_size, ref, case.labels))
+        theirs = {r.float_tensor: r.sqnr_db for r in sqnr_report(float_graph, converted, records).rows}
+    if converter_python:
+        progress(f"{case.name}: the converter quantizes the float model with the same calibration inputs")
+        data, seconds = run_converter(converter_python, case.float_bytes, calib_set.arrays[0])
+        variants.append(_evaluate(SAME_CALIB_ROW, fold_constants(read_model(data)), len(data), ref, case.labels,
+                                  seconds))
+    ours = sqnr_report(int8.float_graph, int8.graph, records)
+    layers = tuple((r.op_index, r.op, r.sqnr_db, theirs.get(r.float_tensor)) for r in ours.rows
+                   if r.op_index is not None)
+    return CaseResult(case.name, case.inputs, float_accuracy, len(case.float_bytes), weight_bytes(float_graph),
+                      tuple(variants), layers)
 
 
-def digits_cases(progress) -> list[CaseResult]:
+def _file_case(name: str, float_path: Path, reference_path: Path, calib, test, labels, inputs: str) -> Case:
+    return Case(name, read_model_file(float_path), float_path.read_bytes(), reference_path, calib, test, labels,
+                inputs)
+
+
+def digits_cases(progress) -> list[Case]:
     data = DIGITS / "data" / "digits"
     if not (data / "x_calib.npy").exists():
         progress(f"{data} is absent: digits cases skipped")
         return []
     calib, test, labels = (np.load(data / f) for f in ("x_calib.npy", "x_test.npy", "y_test.npy"))
-    results = []
-    for case in ("cnn_digits", "mlp_digits"):
-        folder = DIGITS / "models" / case
-        results.append(run_case(case, folder / "float32.tflite", folder / "tfl_int8.tflite", calib, test, labels,
-                                f"digits x_calib ({len(calib)})", progress))
-    return results
+    return [_file_case(case, DIGITS / "models" / case / "float32.tflite", DIGITS / "models" / case / "tfl_int8.tflite",
+                       calib, test, labels, f"digits x_calib ({len(calib)}), x_test ({len(test)})")
+            for case in ("cnn_digits", "mlp_digits")]
 
 
-def mlperf_cases(progress, n_calib: int = 64, n_test: int = 32, seed: int = 0) -> list[CaseResult]:
-    results = []
+def mlperf_cases(progress, n_calib: int = 64, n_test: int = 64, seed: int = 0) -> list[Case]:
+    cases = []
     for case in MLPERF_CASES:
         float_path, ref_path = MLPERF / f"{case}_float32.tflite", MLPERF / f"{case}_int8.tflite"
         if not float_path.exists():
@@ -142,45 +202,78 @@ def mlperf_cases(progress, n_calib: int = 64, n_test: int = 32, seed: int = 0) -
         rng = np.random.default_rng(seed)
         calib = rng.uniform(lo, hi, size=(n_calib, *shape)).astype(np.float32)
         test = rng.uniform(lo, hi, size=(n_test, *shape)).astype(np.float32)
-        results.append(run_case(case, float_path, ref_path, calib, test, None,
-                                f"uniform random [{lo:.3g}, {hi:.3g}] ({n_calib})", progress))
-    return results
+        cases.append(_file_case(case, float_path, ref_path, calib, test, None,
+                                f"uniform [{lo:.3g}, {hi:.3g}] ({n_calib} calib, {n_test} test)"))
+    return cases
+
+
+def mobilenet_cases(n_calib: int = 64, n_test: int = 64) -> list[Case]:
+    from tinyq.bench.float_mobilenet import image_inputs, mobilenet_v1_float
+
+    cases = []
+    for activation, near_dead, seed in (("RELU", 0.1, 0), ("RELU6", 0.2, 1)):  # ReLU: like MLPerf's VWW model
+        graph = mobilenet_v1_float(activation=activation, near_dead=near_dead, seed=seed)
+        cases.append(Case(f"mobilenet_v1 {activation.lower()}", graph, write_model(graph), None,
+                          image_inputs(n_calib, 96, seed=0), image_inputs(n_test, 96, seed=1), None,
+                          f"random images ({n_calib} calib, {n_test} test), {near_dead:.0%} near-dead channels, "
+                          f"weights seed {seed}"))
+    return cases
 
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}%"
 
 
+def _db(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f}"
+
+
 def format_table(results: list[CaseResult]) -> str:
-    lines = [f"{'case':<18} {'model':<15} {'top-1':>8} {'out SQNR':>9} {'file B':>9} {'weights B':>10} "
-             f"{'vs int8':>8} {'time s':>7}"]
+    lines = [f"{'case':<20} {'model':<26} {'top-1':>7} {'out dB':>7} {'logit dB':>8} {'file B':>9} {'weights B':>10} "
+             f"{'vs int8':>7} {'time s':>7}"]
     for r in results:
-        lines.append(f"{r.case:<18} {'float':<15} {_pct(r.float_accuracy):>8} {'':>9} {r.float_file_bytes:>9,} "
-                     f"{r.float_weight_bytes:>10,} {'':>8} {'':>7}")
+        lines.append(f"{r.case:<20} {'float':<26} {_pct(r.float_accuracy):>7} {'':>7} {'':>8} {r.float_file_bytes:>9,} "
+                     f"{r.float_weight_bytes:>10,}")
         int8_bytes = r.variants[0].weight_bytes
         for v in r.variants:
-            ratio = f"{v.weight_bytes / int8_bytes:7.0%}" if int8_bytes else ""
+            ratio = f"{v.weight_bytes / int8_bytes:6.0%}" if int8_bytes else ""
             secs = f"{v.seconds:7.2f}" if v.seconds is not None else ""
-            lines.append(f"{'':<18} {v.name:<15} {_pct(v.accuracy):>8} {v.output_sqnr_db:7.1f}dB "
-                         f"{v.file_bytes:>9,} {v.weight_bytes:>10,} {ratio:>8} {secs:>7}")
-        lines.append(f"{'':<18} calibration: {r.calib}")
-        if r.float_accuracy is None:
-            lines.append(f"{'':<18} (the reference int8 model was calibrated on real data: on these random inputs"
-                         " its SQNR is not comparable)")
+            lines.append(f"{'':<20} {v.name:<26} {_pct(v.accuracy):>7} {v.output_sqnr_db:7.1f} "
+                         f"{_db(v.logits_sqnr_db):>8} {v.file_bytes:>9,} {v.weight_bytes:>10,} {ratio:>7} {secs}")
+        lines.append(f"{'':<20} inputs: {r.calib}")
     lines.append("")
-    lines.append("per-layer output SQNR (dB) vs float, int8: tinyq / reference (converter) model")
+    lines.append("per-layer SQNR (dB) vs float, int8: tinyq / the converter's int8 file")
     for r in results:
-        parts = [f"op{op} {kind[:7]} {a:.1f}/{'-' if b is None else f'{b:.1f}'}" for op, kind, a, b in r.layers]
-        lines.append(f"  {r.case:<18} " + ", ".join(parts))
+        parts = [f"op{op} {kind[:7]} {a:.1f}/{_db(b)}" for op, kind, a, b in r.layers]
+        lines.append(f"  {r.case:<20} " + ", ".join(parts))
     return "\n".join(lines)
 
 
-ABLATION = {  # each improvement in turn, on the digits test set; the last line is the default
-    "minmax (the converter's choice)": QuantizeConfig(observer="minmax", bias_correction=False, equalize=False),
-    "minmax + bias correction": QuantizeConfig(observer="minmax", equalize=False),
-    "percentile + bias correction": QuantizeConfig(observer="percentile", equalize=False),
-    "mse + bias correction": QuantizeConfig(observer="mse", equalize=False),
-    "mse + bias correction + equalization": QuantizeConfig(observer="mse", equalize=True),
+def format_comparison(results: list[CaseResult]) -> str:
+    """One row per model: output / logits SQNR of the converter's int8 and tinyq's, and what the self-check kept."""
+    def pair(v: Variant | None) -> str:
+        return "-" if v is None else f"{v.output_sqnr_db:.1f}/{_db(v.logits_sqnr_db)}"
+
+    lines = ["int8 output/logits SQNR vs float (dB), TFLM, on the test inputs; delta = tinyq - converter at the "
+             "output (same-calibration converter when run, else its file)",
+             f"  {'model':<20} {'conv. file':>11} {'conv. same':>11} {'plain':>11} {'tinyq':>11} {'delta':>6} "
+             f"{'time s':>7}  self-check kept"]
+    for r in results:
+        ours, plain = r.variant("tinyq int8"), r.variant("tinyq plain min/max")
+        file_row, same = r.variant(FILE_ROW), r.variant(SAME_CALIB_ROW)
+        theirs = same or file_row
+        delta = f"{ours.output_sqnr_db - theirs.output_sqnr_db:+.1f}" if theirs else "-"
+        lines.append(f"  {r.case:<20} {pair(file_row):>11} {pair(same):>11} {pair(plain):>11} {pair(ours):>11} "
+                     f"{delta:>6} {ours.seconds:7.2f}  {ours.kept}")
+    return "\n".join(lines)
+
+
+ABLATION = {  # each step alone, without the self-check, on the digits test set; the last line is the default steps
+    "minmax (the converter's choice)": PLAIN,
+    "minmax + bias correction": QuantizeConfig(self_check=False, observer="minmax", equalize=False),
+    "percentile + bias correction": QuantizeConfig(self_check=False, observer="percentile", equalize=False),
+    "mse + bias correction": QuantizeConfig(self_check=False, observer="mse", equalize=False),
+    "mse + bias correction + equalization": QuantizeConfig(self_check=False, observer="mse", equalize=True),
 }
 
 
@@ -198,8 +291,8 @@ def ablation(progress) -> str:
             progress(f"ablation: {case}, {label}")
             result = quantize_graph(graph, [calib.reshape((len(calib),) + shape[1:])], config)
             rows = [r for r in sqnr_report(result.float_graph, result.graph, records).rows if r.op_index is not None]
-            outputs = tflm_run(write_model(result.graph), [quantize_inputs(result.graph, r) for r in records])
-            top1 = float(np.mean([np.argmax(o[0]) == y for o, y in zip(outputs, labels)]))
+            ref = float_reference(result.float_graph, records)
+            top1 = _evaluate(label, result.graph, 0, ref, labels).accuracy
             mean = float(np.mean([r.sqnr_db for r in rows[:-1]]))
             lines.append(f"{case:<11} {label:<38} {_pct(top1):>7} {mean:10.2f} {rows[-2].sqnr_db:7.2f} "
                          f"{rows[-1].sqnr_db:7.2f}")
@@ -207,26 +300,34 @@ def ablation(progress) -> str:
 
 
 @click.command("quantize")
-@click.option("--cases", type=click.Choice(["all", "digits", "mlperf"]), default="all", show_default=True)
+@click.option("--cases", type=click.Choice(["all", "digits", "mlperf", "mobilenet"]), default="all", show_default=True)
+@click.option("--converter-python", default=lambda: os.environ.get("TINYQ_CONVERTER_PYTHON"),
+              help="A Python with tensorflow: the converter also quantizes each float model with tinyq's "
+                   "calibration inputs (default: $TINYQ_CONVERTER_PYTHON; without it, only the converter's files).")
 @click.option("--ablation", "run_ablation", is_flag=True,
               help="Also measure observers, bias correction and equalization one by one on the digits cases.")
-def quantize_bench(cases: str, run_ablation: bool):
-    """tinyq int8/int4/mixed vs TFLiteConverter int8: accuracy, SQNR, bytes, time."""
+def quantize_bench(cases: str, converter_python: str | None, run_ablation: bool):
+    """tinyq int8/int4/mixed vs TFLiteConverter int8: accuracy, SQNR, bytes, time, the steps the self-check kept."""
     def progress(message: str) -> None:
         click.echo(f"  {message}", err=True)
 
     if run_ablation:
         click.echo(ablation(progress))
         click.echo("")
-    results = []
+    todo = []
     if cases in ("all", "digits"):
-        results += digits_cases(progress)
+        todo += digits_cases(progress)
     if cases in ("all", "mlperf"):
-        results += mlperf_cases(progress)
-    if not results:
+        todo += mlperf_cases(progress)
+    if cases in ("all", "mobilenet"):
+        todo += mobilenet_cases()
+    if not todo:
         click.echo("no benchmark data under ../shared: nothing to run (skipped)")
         return
+    results = [run_case(case, progress, converter_python) for case in todo]
     click.echo(format_table(results))
+    click.echo("")
+    click.echo(format_comparison(results))
 
 
 if __name__ == "__main__":

@@ -12,10 +12,10 @@ from __future__ import annotations
 import functools
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinyq import proc as child
 from tinyq.boards import Board
 from tinyq.build.elf import SizeReport, read_sections, size_report
 from tinyq.build.firmware import board_files, harness_sources
@@ -64,7 +64,7 @@ def require_compiler(board: Board) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _accepts(cc: str, flags: tuple[str, ...]) -> bool:
-    proc = subprocess.run([cc, *flags, "-mthumb", "-E", "-x", "c", "-", "-o", "-"], input="", capture_output=True,
+    proc = child.run([cc, *flags, "-mthumb", "-E", "-x", "c", "-", "-o", "-"], input="", capture_output=True,
                           text=True)
     return proc.returncode == 0
 
@@ -87,7 +87,7 @@ def board_cflags(board: Board) -> tuple[str, ...]:
 
 
 def _run(cmd: list[str], cwd: Path, what: str) -> None:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    proc = child.run(cmd, cwd=cwd, capture_output=True, text=True)
     if proc.returncode == 0:
         return
     lines = [TOOL_PREFIX.sub("", ln.strip()) for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]

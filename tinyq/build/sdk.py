@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
+from tinyq import proc as child
 from tinyq import __version__
 from tinyq.boards import Board
 from tinyq.build.elf import SizeReport, size_report
@@ -134,7 +134,7 @@ def build_with_sdk(kind: str, root: Path, board: Board, name: str) -> SizeReport
     else:
         steps = [["idf.py", "-C", str(root), "-B", str(out), "set-target", board.name, "build"]]
     for cmd in steps:
-        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+        proc = child.run(cmd, cwd=root, capture_output=True, text=True)
         if proc.returncode != 0:
             lines = (proc.stderr + proc.stdout).splitlines()
             first = next((ln for ln in lines if "error" in ln.lower()), lines[-1] if lines else "")

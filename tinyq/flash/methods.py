@@ -7,7 +7,11 @@
 - pyocd (EK-RA8M1 and other CMSIS-DAP / J-Link boards): `pyocd load` of the ELF.
 
 Each method first makes a FlashPlan (artifact, command line, target drive)
-that `--dry-run` prints; tests check plans and artifacts without hardware.
+that `--dry-run` prints; planning never needs hardware (a missing boot drive or
+probe is an error of `execute` only), and tests check plans and artifacts
+without it. RP2040 images are checked for what the boot ROM needs (boot2, the
+UF2 family) before anything is copied. External tools run as children that die
+with tinyq, within `--timeout` seconds (pyocd waits for ever for a probe).
 """
 
 from __future__ import annotations
@@ -20,13 +24,17 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinyq import proc as child
 from tinyq.boards import Board
 from tinyq.errors import TinyqError
 from tinyq.flash.elfimage import load_segments
+from tinyq.flash.rp2040 import check_boot2, check_uf2_blocks
 from tinyq.flash.uf2 import RP2040_FAMILY_ID, check_ranges, parse_uf2, write_uf2
 
 UF2_DRIVE_LABEL = "RPI-RP2"
 ESPTOOL_BAUD = "460800"
+FLASH_TIMEOUT_S = 60.0  # what a flash tool may take, waiting for its probe or board included
+BOOTSEL_HINT = f"hold BOOTSEL while plugging the Pico in; it mounts as {UF2_DRIVE_LABEL}"
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,8 @@ class FlashPlan:
     def describe(self) -> str:
         if self.drive is not None:
             return f"copy {self.artifact} to {self.drive}"
+        if self.method == "uf2" and not self.argv:
+            return f"copy {self.artifact} to the {UF2_DRIVE_LABEL} drive (none is mounted now: {BOOTSEL_HINT})"
         prog = "esptool" if self.method == "esptool" else ""
         return " ".join(([prog] if prog else []) + list(self.argv))
 
@@ -55,19 +65,26 @@ def rp2040_ranges(board: Board) -> list[tuple[int, int, str]]:
 def make_uf2(elf: Path, board: Board, out: Path) -> Path:
     segments = load_segments(elf)
     check_ranges(segments, rp2040_ranges(board), f"the {board.name} memory map")
-    out.write_bytes(write_uf2(segments, RP2040_FAMILY_ID))
-    parse_uf2(out.read_bytes())  # what we wrote must read back
+    check_boot2(segments, str(elf))
+    data = write_uf2(segments, RP2040_FAMILY_ID)
+    check_uf2_blocks(parse_uf2(data), str(out))  # what we write must read back as the ROM reads it
+    out.write_bytes(data)
     return out
 
 
-def find_uf2_drive(explicit: str | None = None) -> Path | None:
+def check_uf2(path: Path, board: Board) -> None:
+    """A prebuilt UF2: the RP2040 family, pages the ROM takes, inside the memory map, boot2 first."""
+    segments = check_uf2_blocks(parse_uf2(path.read_bytes()), str(path))
+    check_ranges(segments, rp2040_ranges(board), f"the {board.name} memory map")
+    check_boot2(segments, str(path))
+
+
+def is_uf2_drive(path: Path) -> bool:
+    return (path / "INFO_UF2.TXT").is_file()
+
+
+def find_uf2_drive() -> Path | None:
     """The mounted RPI-RP2 boot drive (BOOTSEL held at plug-in), or None."""
-    if explicit:
-        path = Path(explicit)
-        if not (path / "INFO_UF2.TXT").is_file():
-            raise TinyqError("not a UF2 boot drive (no INFO_UF2.TXT)", where=str(path),
-                             hint=f"hold BOOTSEL while plugging the Pico in; it mounts as {UF2_DRIVE_LABEL}")
-        return path
     user = os.environ.get("USER", "")
     candidates = [Path("/media") / user / UF2_DRIVE_LABEL, Path("/run/media") / user / UF2_DRIVE_LABEL,
                   Path("/media") / UF2_DRIVE_LABEL, Path("/Volumes") / UF2_DRIVE_LABEL]
@@ -80,17 +97,30 @@ def find_uf2_drive(explicit: str | None = None) -> Path | None:
 
 
 def uf2_plan(image: Path, board: Board, port: str | None) -> FlashPlan:
-    uf2 = image if image.suffix == ".uf2" else make_uf2(image, board, image.with_suffix(".uf2"))
+    """Where the UF2 goes: the drive named by --port, a mounted RPI-RP2, picotool, or (none of them
+    now) the drive to be mounted: `execute` then says how."""
     if image.suffix == ".uf2":
-        parse_uf2(uf2.read_bytes())
-    drive = find_uf2_drive(port)
+        check_uf2(image, board)
+        uf2 = image
+    else:
+        uf2 = make_uf2(image, board, image.with_suffix(".uf2"))
+    drive = Path(port) if port else find_uf2_drive()
     if drive is not None:
         return FlashPlan("uf2", board.name, uf2, drive=drive)
-    if shutil.which("picotool"):
+    if tool_path("picotool"):
         return FlashPlan("uf2", board.name, uf2, argv=("picotool", "load", "-v", "-x", "-f", str(uf2)))
-    raise TinyqError(f"no {UF2_DRIVE_LABEL} drive mounted and no picotool on PATH", where=board.name,
-                     hint=f"hold BOOTSEL while plugging the Pico in (or pass --port /path/to/{UF2_DRIVE_LABEL}); "
-                     f"the UF2 is {uf2}")
+    return FlashPlan("uf2", board.name, uf2)
+
+
+def require_target(plan: FlashPlan) -> None:
+    """The drive or tool a plan writes with is there now; else a one-line error saying how to get it."""
+    if plan.method != "uf2" or plan.argv:
+        return
+    if plan.drive is None:
+        raise TinyqError(f"no {UF2_DRIVE_LABEL} drive mounted and no picotool on PATH", where=plan.board,
+                         hint=f"{BOOTSEL_HINT} (or pass --port /path/to/{UF2_DRIVE_LABEL}); the UF2 is {plan.artifact}")
+    if not is_uf2_drive(plan.drive):
+        raise TinyqError("not a UF2 boot drive (no INFO_UF2.TXT)", where=str(plan.drive), hint=BOOTSEL_HINT)
 
 
 def copy_to_drive(uf2: Path, drive: Path) -> None:
@@ -165,13 +195,37 @@ def pyocd_plan(image: Path, board: Board, port: str | None) -> FlashPlan:
     return FlashPlan("pyocd", board.name, image, argv=tuple(argv))
 
 
-def run_command(argv: tuple[str, ...], what: str, hint: str) -> None:
-    if shutil.which(argv[0]) is None:
-        raise TinyqError(f"{argv[0]} is not installed", hint=hint)
-    proc = subprocess.run(list(argv), capture_output=True, text=True)
+def tool_path(name: str) -> str | None:
+    """A flash tool: beside this Python first (pyocd installed into tinyq's virtualenv), then on PATH."""
+    here = str(Path(sys.executable).parent)
+    return shutil.which(name, path=os.pathsep.join([here, os.environ.get("PATH", "")]))
+
+
+def run_command(argv: tuple[str, ...], what: str, hint: str, timeout: float = FLASH_TIMEOUT_S,
+                install: str | None = None) -> None:
+    """Run a flash tool within `timeout` seconds; its own last words become the error."""
+    tool = tool_path(argv[0])
+    if tool is None:
+        raise TinyqError(f"{argv[0]} is not installed", hint=install or hint)
+    try:
+        proc = child.run([tool, *argv[1:]], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        said = _last_line(exc.stderr, exc.output)
+        raise TinyqError(f"{what} did not finish within {timeout:g} s" + (f": {said}" if said else " (it printed "
+                         "nothing)"), hint=f"--timeout S waits longer; {hint}") from None
     if proc.returncode != 0:
-        lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
-        raise TinyqError(f"{what} failed: {(lines[-1] if lines else 'no output')[:240]}", hint=hint)
+        raise TinyqError(f"{what} failed: {_last_line(proc.stderr, proc.stdout) or 'no output'}", hint=hint)
+
+
+def _last_line(*streams: str | bytes | None) -> str:
+    """The last non-empty line a tool printed (stderr first: that is where tools explain)."""
+    for text in streams:
+        if isinstance(text, bytes):
+            text = text.decode(errors="replace")
+        lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+        if lines:
+            return lines[-1][:200]
+    return ""
 
 
 # --- entry -----------------------------------------------------------------------------------
@@ -193,13 +247,15 @@ def plan_flash(image: Path, board: Board, port: str | None) -> FlashPlan:
                      hint="uf2, esptool or pyocd")
 
 
-def execute(plan: FlashPlan) -> None:
+def execute(plan: FlashPlan, timeout: float = FLASH_TIMEOUT_S) -> None:
+    require_target(plan)
     if plan.method == "uf2" and plan.drive is not None:
         copy_to_drive(plan.artifact, plan.drive)
     elif plan.method == "uf2":
-        run_command(plan.argv, "picotool", "hold BOOTSEL while plugging the Pico in, then retry")
+        run_command(plan.argv, "picotool", "hold BOOTSEL while plugging the Pico in, then retry", timeout)
     elif plan.method == "esptool":
         run_esptool(plan.argv)
     elif plan.method == "pyocd":
-        run_command(plan.argv, "pyocd load", "pip install 'tinyq[pyocd]'; for the RA8M1 also "
-                    "`pyocd pack install r7fa8m1ah`; --port takes the probe's unique id (pyocd list)")
+        run_command(plan.argv, "pyocd load", "connect the board's debug USB port; --port takes a probe id from "
+                    "`pyocd list`", timeout, install="pip install 'tinyq[pyocd]'; for the RA8M1 also "
+                    "`pyocd pack install r7fa8m1ah`")

@@ -101,9 +101,8 @@ class _Built:
     weights: dict[int, WeightChoice]
 
 
-def _build(float_graph: Graph, stats: dict[int, TensorStats], config: QuantizeConfig,
-           dtypes: dict[int, str]) -> _Built:
-    acts = choose_activation_params(float_graph, stats, config.observer)
+def _build(float_graph: Graph, stats: dict[int, TensorStats], acts: dict[int, ActivationChoice],
+           config: QuantizeConfig, dtypes: dict[int, str]) -> _Built:
     qgraph, weights = build_int8_graph(float_graph, acts, dtypes, config, stats)
     return _Built(float_graph, stats, acts, qgraph, weights)
 
@@ -119,14 +118,16 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     candidates = candidate_configs(config, equalizable=bool(equalizable_pairs(prepared)))
     float_graphs = {eq: equalize(prepared) if eq else prepared for eq in {c.equalize for _, c in candidates}}
     stats = {eq: calibrate(g, calib, progress, "equalized model" if eq else "") for eq, g in float_graphs.items()}
+    acts = {(c.equalize, c.observer): choose_activation_params(float_graphs[c.equalize], stats[c.equalize], c.observer)
+            for _, c in candidates}  # candidates differing in weights only share their activation ranges
     first = candidates[0][1]
     mixed = None
     dtypes: dict[int, str] = {}
     if config.weights != "int8":  # chosen once, with every allowed step on; the candidates share it
-        g, st = float_graphs[first.equalize], stats[first.equalize]
-        dtypes, mixed = choose_weight_dtypes(g, calib, first, choose_activation_params(g, st, first.observer), st,
-                                             progress)
-    built = [_build(float_graphs[c.equalize], stats[c.equalize], c, dtypes) for _, c in candidates]
+        dtypes, mixed = choose_weight_dtypes(float_graphs[first.equalize], calib, first,
+                                             acts[first.equalize, first.observer], stats[first.equalize], progress)
+    built = [_build(float_graphs[c.equalize], stats[c.equalize], acts[c.equalize, c.observer], c, dtypes)
+             for _, c in candidates]
     records = calib.records(prepared, CHECK_SAMPLES)
     check = None
     if config.self_check:

@@ -102,19 +102,21 @@ def float_reference(float_graph: Graph, records: list[list[np.ndarray]]) -> Refe
     return Reference(tuple(points), len(float_graph.outputs), tuple(records), values)
 
 
-def point_sqnrs(qgraph: Graph, ref: Reference) -> tuple[float, ...]:
-    """SQNR at each measure point of an int8 graph (run in TFLM) against the float reference."""
+def point_values(qgraph: Graph, ref: Reference) -> list[np.ndarray]:
+    """An int8 graph's dequantized values at each measure point (run in TFLM), like ref.values."""
     points = measure_points(qgraph)
     if len(points) != len(ref.points):
         raise TinyqError(f"the int8 model has {len(points)} measure points, the float one {len(ref.points)}",
                          where=qgraph.name, hint="are these the float and int8 versions of one model?")
     exposed = qgraph.with_outputs(tuple(points))
     runs = tflm_run(write_model(exposed), [quantize_inputs(qgraph, list(r)) for r in ref.records])
-    result = []
-    for k, t in enumerate(points):
-        got = np.concatenate([np.ravel(dequantize(qgraph.tensors[t], run[k])) for run in runs])
-        result.append(sqnr_db(ref.values[k], got))
-    return tuple(result)
+    return [np.concatenate([np.ravel(dequantize(qgraph.tensors[t], run[k])) for run in runs])
+            for k, t in enumerate(points)]
+
+
+def point_sqnrs(qgraph: Graph, ref: Reference) -> tuple[float, ...]:
+    """SQNR at each measure point of an int8 graph against the float reference."""
+    return tuple(sqnr_db(want, got) for want, got in zip(ref.values, point_values(qgraph, ref)))
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,9 @@ class SelfCheck:
             return "the only candidate"
         if best is plain:
             return "no optional step beat plain min/max"
-        return (f"best mean SQNR over outputs{' and logits' if len(best.sqnr_db) > best.outputs else ''} "
-                f"({best.score:.1f} dB) with output SQNR >= plain min/max ({plain.output_sqnr_db:.1f} dB)")
+        what = "mean of output and logits SQNR" if len(best.sqnr_db) > best.outputs else "output SQNR"
+        return (f"highest {what} ({best.score:.1f} dB) of the candidates whose output SQNR is at least plain "
+                f"min/max's ({plain.output_sqnr_db:.1f} dB)")
 
     def describe(self) -> str:
         labels = ["output"] * self.best.outputs + ["logits"] * (len(self.best.sqnr_db) - self.best.outputs)

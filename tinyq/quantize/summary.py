@@ -36,6 +36,8 @@ def summary_text(result, out_path: str, file_bytes: int) -> str:
         lines.append(f"  self-check ({len(check.candidates)} candidates, {check.seconds:.1f} s): kept "
                      f"{steps_text(best.steps, best.config)}, output SQNR {best.output_sqnr_db:.1f} dB on "
                      f"{check.samples} calibration samples ({check.why()})")
+    else:
+        lines.append("  self-check off: the optional steps as configured, not measured against plain min/max")
     for warning in result.warnings:
         lines.append(f"  warning: {warning.describe()}")
     if int4:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyq import proc as child
 from tinyq.errors import TinyqError
 
 
@@ -20,7 +21,7 @@ def run_host(exe: Path, inputs: list[list[np.ndarray]], output_specs: list[tuple
         trace_path = Path(tmp) / "trace.bin"
         cmd = [str(exe), str(len(inputs))] + ([str(trace_path)] if trace else [])
         try:
-            proc = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout)
+            proc = child.run(cmd, input=stdin, capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise TinyqError(f"generated model did not finish within {timeout:.0f} s", where=str(exe)) from None
         if proc.returncode != 0:

@@ -50,14 +50,17 @@ def qemu_command(project_dir: Path, serial_spec: str, board: str | None, timeout
 @click.option("--image", type=click.Path(exists=True, path_type=Path), default=None,
               help="Flash this prebuilt image instead of building: ELF/UF2 (rp2040), ESP-IDF build directory or "
               "merged .bin (esp32s3), ELF (pyocd boards).")
-@click.option("--dry-run", is_flag=True, help="Build and print what would be written and how, without flashing.")
+@click.option("--dry-run", is_flag=True, help="Build, check the image and print what would be written and how; "
+              "needs no board.")
+@click.option("--timeout", default=60.0, show_default=True,
+              help="Seconds pyocd / picotool may take, waiting for the probe or board included.")
 @click.option("--mlperf", default=None, help=MLPERF_HELP)
 def flash_command(project_dir: Path | None, board: str | None, port: str | None, image: Path | None, dry_run: bool,
-                  mlperf: str | None):
+                  timeout: float, mlperf: str | None):
     """Build the benchmark firmware of PROJECT_DIR and flash it: UF2 (Pico), esptool (ESP32-S3), pyocd (RA8M1)."""
     from tinyq.boards import get_board
     from tinyq.build.project import load_project
-    from tinyq.flash.methods import execute, plan_flash
+    from tinyq.flash.methods import execute, plan_flash, require_target
     from tinyq.serial.firmware import build_dut_firmware
 
     if image is None and project_dir is None:
@@ -73,10 +76,12 @@ def flash_command(project_dir: Path | None, board: str | None, port: str | None,
         click.echo(f"built {build.elf} (model {build.project.name}, hash {build.model_hash})", err=True)
         image = build.elf.parent if b.flash_method == "esptool" else build.elf
     plan = plan_flash(Path(image).resolve(), b, port)
-    click.echo(("would run: " if dry_run else "running: ") + plan.describe())
     if dry_run:
+        click.echo("would run: " + plan.describe())
         return
-    execute(plan)
+    require_target(plan)
+    click.echo("running: " + plan.describe())
+    execute(plan, timeout)
     where = port or "/dev/ttyACM0"
     model = project_dir or "MODEL.tflite"
     click.echo(f"flashed {b.name}; benchmark it with: tinyq bench --port {where} --model {model}")
