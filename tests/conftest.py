@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from tinyq.backends import get_backend
+from tinyq.bind import bind
 from tinyq.boards import get_board
+from tinyq.lower import lower_graph
+from tinyq.ops.base import Target
+from tinyq.passes.fold import fold_constants
 from tinyq.driver import compile_graph
 from tinyq.verify import summarize, verify_host
 
@@ -29,6 +34,16 @@ def shared_file(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (tests that use ../shared models skip without it)")
     return path
+
+
+def bound_ops(graph, backend: str = "reference", isa: str = "scalar"):
+    """Each op's bound kernel (tinyq/bind.py) for `backend` on a target with code path `isa`."""
+    return bind(lower_graph(fold_constants(graph)), get_backend(backend), Target(isa=isa)).ops
+
+
+def bound_reference(lowered):
+    """A lowered graph bound to the reference kernels (what the planner tests plan)."""
+    return bind(lowered, get_backend("reference"), Target())
 
 
 def assert_bit_exact(graph, n_inputs: int = 20, backend: str | None = None, board: str = "host",

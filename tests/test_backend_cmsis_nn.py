@@ -15,14 +15,13 @@ import numpy as np
 import pytest
 
 from backend_models import MODELS, all_paths, configure_cmake_snippet, merge, seeded
-from conftest import assert_bit_exact, shared_file
+from conftest import assert_bit_exact, bound_ops, shared_file
 from tinyq import qmath
-from tinyq.backends import Target, choose_kernels, get_backend
-from tinyq.backends import cmsis_nn_kernels as ck
+from tinyq.backends.cmsis_nn import rules as ck
 from tinyq.boards import get_board
 from tinyq.build import libraries
 from tinyq.driver import compile_file, compile_graph
-from tinyq.lower import lower_graph
+from tinyq.ops.geometry import ConvWindow
 from tinyq.tflite.reader import read_model_file
 from tinyq.verify import summarize, verify_host
 
@@ -36,7 +35,7 @@ def test_per_op_models_bit_exact_on_host():
     """Pure C CMSIS-NN (the host has no DSP or Helium) against TFLM's reference kernels:
     every per-op model of backend_models.py side by side in one build."""
     compiled = assert_bit_exact(all_paths(), n_inputs=10, backend="cmsis-nn")
-    assert sum(c.backend == "cmsis-nn" for c in compiled.source.choices) == len(compiled.graph.operators) - 2
+    assert sum(c.optimized for c in compiled.bound.ops) == len(compiled.graph.operators) - 2
 
 
 def test_per_op_models_reach_every_kernel():
@@ -56,14 +55,13 @@ def test_per_op_models_reach_every_kernel():
                                             "arm_elementwise_add_s8"}
     expected["mve"] |= {"tq_mve_conv_s8", "tq_mve_depthwise_s8", "tq_mve_add_s8"}
     for isa, functions in expected.items():
-        backend = get_backend("cmsis-nn").for_target(Target(isa=isa))
-        seen = {c.function for make in MODELS.values() for c in choose_kernels(backend, lower_graph(make()).ops)}
+        seen = {c.function for make in MODELS.values() for c in bound_ops(make(), "cmsis-nn", isa)}
         assert functions <= seen, (isa, functions - seen)
 
 
 def test_broadcasting_add_falls_back_with_a_reason():
-    choices = choose_kernels(get_backend("cmsis-nn"), lower_graph(MODELS["add_mul_paths"]()).ops)
-    fallbacks = [c.reason for c in choices if c.backend == "reference"]
+    choices = bound_ops(MODELS["add_mul_paths"](), "cmsis-nn")
+    fallbacks = [c.reason for c in choices if not c.optimized]
     assert len(fallbacks) == 2 and all("broadcasts" in r for r in fallbacks)
 
 
@@ -76,7 +74,7 @@ def mlperf_models():
 def test_mlperf_models_bit_exact_on_host():
     board = get_board("host")
     compiled = compile_graph(mlperf_models(), board, backend="cmsis-nn")
-    assert all(c.backend == "cmsis-nn" or "view" in c.reason for c in compiled.source.choices)
+    assert all(c.optimized or "view" in c.reason for c in compiled.bound.ops)
     result = verify_host(compiled, board, n_inputs=20)
     assert result.ok, summarize(result, compiled.graph)
 
@@ -91,7 +89,7 @@ def test_helium_build_precomputes_weight_sums_and_sizes_scratch_for_mve():
     m55_c, host_c = (c.source.files["kws_dscnn_int8_model.c"] for c in (m55, host))
     fc = next(i for i, op in enumerate(m55.graph.operators) if op.op == "fully_connected")
     assert f"tq_op{fc}_mve_packed[" in m55_c and "_kernel_sum[" not in host_c and "_mve_packed[" not in host_c
-    first_conv = [c.scratch_bytes for c in (m55.source.choices[0], host.source.choices[0])]
+    first_conv = [c.scratch_bytes for c in (m55.bound.ops[0], host.bound.ops[0])]
     # 10x4 filter over 1 channel: tinyq's Helium kernel keeps 2 im2col rows of 48 bytes, CMSIS-NN's
     # scalar path two int16 columns of 40
     assert first_conv == [96, 160]
@@ -132,7 +130,7 @@ def cmsis_so(tmp_path_factory) -> ctypes.CDLL:
 SUFFIX = {"scalar": "", "dsp": "_dsp", "mve": "_mve"}
 
 
-def _random_shape(rng, depthwise: bool) -> ck.ConvShape:
+def _random_shape(rng, depthwise: bool) -> ConvWindow:
     in_h, in_w = (1 if rng.random() < 0.3 else int(rng.integers(1, 12))), int(rng.integers(1, 12))
     in_d = int(rng.choice([1, 2, 3, 4, 8, 16, 17, 64]))
     fh, fw = (1 if in_h == 1 and rng.random() < 0.7 else int(rng.integers(1, 6))), int(rng.integers(1, 6))
@@ -141,12 +139,12 @@ def _random_shape(rng, depthwise: bool) -> ck.ConvShape:
     pad_h, pad_w = (0, 0) if rng.random() < 0.4 else (int(rng.integers(0, 3)), int(rng.integers(0, 3)))
     out_h, out_w = max(1, (in_h + sh - 1) // sh), max(1, (in_w + sw - 1) // sw)
     out_d = in_d * int(rng.choice([1, 2, 4, 8])) if depthwise else int(rng.integers(1, 40))
-    return ck.ConvShape(batches=int(rng.choice([1, 1, 2])), in_h=in_h, in_w=in_w, in_d=in_d, out_h=out_h,
+    return ConvWindow(batches=int(rng.choice([1, 1, 2])), in_h=in_h, in_w=in_w, in_d=in_d, out_h=out_h,
                         out_w=out_w, out_d=out_d, filter_h=fh, filter_w=fw, filter_d=out_d if depthwise else in_d,
                         stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw, pad_h=pad_h, pad_w=pad_w)
 
 
-def _c_args(s: ck.ConvShape, params_type, depthwise: bool):
+def _c_args(s: ConvWindow, params_type, depthwise: bool):
     extra = {"ch_mult": s.out_d // s.in_d} if depthwise else {}
     params = params_type(input_offset=0, output_offset=0, stride_w=s.stride_w, stride_h=s.stride_h,
                          padding_w=s.pad_w, padding_h=s.pad_h, dilation_w=s.dilation_w, dilation_h=s.dilation_h,

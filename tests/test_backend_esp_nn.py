@@ -14,9 +14,11 @@ import subprocess
 import pytest
 
 from backend_models import MODELS, all_paths, configure_cmake_snippet, merge, seeded
-from conftest import assert_bit_exact, shared_file
-from tinyq.backends import Target, choose_kernels, get_backend
-from tinyq.backends import esp_nn
+from conftest import assert_bit_exact, bound_ops, shared_file
+from tinyq.backends.esp_nn import scratch as esp_nn
+from tinyq.backends import get_backend
+from tinyq.bind import bind_op
+from tinyq.ops.base import Target
 from tinyq.boards import get_board
 from tinyq.build import libraries
 from tinyq.driver import compile_file, compile_graph
@@ -34,7 +36,7 @@ MLPERF = ["kws_dscnn_int8.tflite", "ic_resnet8_int8.tflite", "ad_fc_autoencoder_
 def test_per_op_models_bit_exact_on_host():
     """Every per-op model of backend_models.py side by side in one build, on ESP-NN's plain C."""
     compiled = assert_bit_exact(all_paths(), n_inputs=10, backend="esp-nn")
-    fallbacks = sum(c.backend == "reference" for c in compiled.source.choices)
+    fallbacks = sum(not c.optimized for c in compiled.bound.ops)
     assert fallbacks == 8  # 2 dilated, 1 grouped, 2 broadcasting, 1 int16 softmax, 2 int4 (test_fallbacks_say_why)
 
 
@@ -52,7 +54,7 @@ def test_generic_optimized_path_bit_exact_on_host():
 def test_fallbacks_say_why():
     """Dilated and grouped convolutions, broadcasting add/mul, int16 softmax and int4 weights fall back."""
     reasons = [c.reason for make in MODELS.values()
-               for c in choose_kernels(get_backend("esp-nn"), lower_graph(make()).ops) if c.backend == "reference"]
+               for c in bound_ops(make(), "esp-nn") if not c.optimized]
     assert sum("ignores dilation" in r for r in reasons) == 2
     assert sum("no groups" in r for r in reasons) == 1
     assert sum("broadcasts" in r for r in reasons) == 2
@@ -67,7 +69,7 @@ def test_relu6_on_unit_scale():
     y = b.activation((3, 50), scale=1.0, zero_point=0)
     b.op("relu6", [x], [y])
     compiled = assert_bit_exact(b.build([y]), n_inputs=6, backend="esp-nn")
-    assert compiled.source.choices[0].function == "esp_nn_relu6_s8"
+    assert compiled.bound.ops[0].function == "esp_nn_relu6_s8"
 
 
 @pytest.mark.slow
@@ -76,7 +78,7 @@ def test_mlperf_models_bit_exact_on_host():
     graph = merge([read_model_file(shared_file("models", "mlperf-tiny", m)) for m in MLPERF], "mlperf")
     board = get_board("host")
     compiled = compile_graph(graph, board, backend="esp-nn")
-    assert all(c.backend == "esp-nn" or "view" in c.reason for c in compiled.source.choices)
+    assert all(c.optimized or "view" in c.reason for c in compiled.bound.ops)
     result = verify_host(compiled, board, n_inputs=20)
     assert result.ok, summarize(result, compiled.graph)
 
@@ -86,7 +88,7 @@ def test_esp32s3_build_plans_the_s3_scratch_and_names_the_component():
     s3 = compile_file(path, get_board("esp32s3"), backend="esp-nn")
     host = compile_file(path, get_board("host"), backend="esp-nn")
     assert s3.plan.arena_bytes > host.plan.arena_bytes
-    assert [c.scratch_bytes for c in s3.source.choices[:2]] != [0, 0]
+    assert [c.scratch_bytes for c in s3.bound.ops[:2]] != [0, 0]
     assert 'espressif/esp-nn: "^1.2.3"' in s3.source.files["idf_component.yml"]
 
 
@@ -137,7 +139,8 @@ def _random_params(rng, depthwise: bool):
                   stride_h=sh, stride_w=sw, dilation_h=1, dilation_w=1, pad_h=pad_h, pad_w=pad_w, input_offset=0,
                   output_offset=0, act_min=-128, act_max=127, has_bias=True)
     if depthwise:
-        return DepthwiseConv2DParams(depth_multiplier=int(rng.choice([1, 1, 2, 4, 8])), **common)
+        multiplier = int(rng.choice([1, 1, 2, 4, 8]))
+        return DepthwiseConv2DParams(depth_multiplier=multiplier, out_d=in_d * multiplier, **common)
     return Conv2DParams(out_d=int(rng.integers(1, 40)), filter_d=in_d, **common)
 
 
@@ -162,9 +165,9 @@ def test_s3_scratch_matches_library(s3_sizes, depthwise):
 
 def test_targets_choose_their_scratch():
     conv = lower_graph(MODELS["conv_paths"]()).ops[2]  # 3x3, padded
-    s3 = get_backend("esp-nn").for_target(Target(isa="esp32s3"))
-    assert s3.overrides["conv_2d"].scratch_bytes(conv) == esp_nn.conv_scratch_s3(conv.params) > 0
-    assert get_backend("esp-nn").overrides["conv_2d"].scratch_bytes(conv) == 0
+    backend = get_backend("esp-nn")
+    assert bind_op(conv, backend, Target(isa="esp32s3")).scratch_bytes == esp_nn.conv_scratch_s3(conv.params) > 0
+    assert bind_op(conv, backend, Target()).scratch_bytes == 0
 
 
 def test_generated_cmake_uses_the_plain_c_files(tmp_path):

@@ -71,7 +71,9 @@ def test_synthetic_mobilenet_plans_at_its_bound():
     from tinyq.lower import lower_graph
     from tinyq.plan import plan_memory
 
-    plan = plan_memory(lower_graph(mobilenet_v1(alpha=0.25, size=96)))
+    from conftest import bound_reference
+
+    plan = plan_memory(bound_reference(lower_graph(mobilenet_v1(alpha=0.25, size=96))))
     assert plan.baseline_lower_bound_bytes == 55_296  # 48x48x8 + 48x48x16: what a views-only planner needs
     assert plan.arena_bytes == plan.lower_bound_bytes == 36_880  # the 1x1 conv writes over its input
 

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from conftest import shared_file
-from tinyq.backends import get_backend
 from tinyq.boards import get_board
 from tinyq.build.arm import build_firmware, compile_model_objects, cpu_flags
 from tinyq.build.elf import read_sections
@@ -75,7 +74,7 @@ def test_sections_land_in_the_regions_the_board_places_them(tmp_path, board_name
         assert region_of(board, sections[name].address) == place[group], name
     assert sections[".tq_arena"].size == compiled.plan.arena_bytes
     assert sections[".stack"].size == board.firmware.stack_bytes
-    weights = plan_flash(compiled.lowered, backend=get_backend(board.default_backend, board)).data_bytes
+    weights = plan_flash(compiled.bound).data_bytes
     assert sections[".tq_weights"].size >= weights  # the arrays the calls use (a kernel may skip some)
     report = image.sizes
     assert report.ram_of(".tq_arena") == compiled.plan.arena_bytes

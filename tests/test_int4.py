@@ -12,10 +12,10 @@ import zlib
 import numpy as np
 import pytest
 
-from conftest import assert_bit_exact, shared_file
-from tinyq.backends import Target, choose_kernels, get_backend
-from tinyq.backends import cmsis_nn_kernels as ck
-from tinyq.backends import cmsis_nn_s4 as s4
+from conftest import assert_bit_exact, bound_ops, shared_file
+from tinyq.backends.cmsis_nn import rules as ck
+from tinyq.backends.cmsis_nn import s4
+from tinyq.ops.geometry import ConvWindow
 from tinyq.boards import get_board
 from tinyq.build import libraries
 from tinyq.driver import compile_graph
@@ -265,8 +265,8 @@ def test_per_channel_int4_fully_connected_is_refused_with_the_reason():
 
 def test_esp_nn_runs_int4_in_the_reference_kernels_and_says_why():
     for op, make in GRAPHS.items():
-        choices = choose_kernels(get_backend("esp-nn"), lower_graph(make()).ops)
-        assert all(c.backend == "reference" and "ESP-NN has no int4 kernels" in c.reason for c in choices), op
+        choices = bound_ops(make(), "esp-nn")
+        assert all(not c.optimized and "ESP-NN has no int4 kernels" in c.reason for c in choices), op
 
 
 # --- CMSIS-NN s4 kernels ---------------------------------------------------------------------------
@@ -284,10 +284,9 @@ OFFSET = "int4 weights with a zero point: arm_fully_connected_s4 ignores the fil
 @pytest.mark.parametrize("isa", sorted(EXPECTED))
 def test_cmsis_nn_s4_kernel_choice(isa):
     """The models reach every s4 kernel; what the library gets wrong stays in the reference, with the reason."""
-    backend = get_backend("cmsis-nn").for_target(Target(isa=isa))
-    choices = [c for make in GRAPHS.values() for c in choose_kernels(backend, lower_graph(make()).ops)]
-    assert {c.function for c in choices if c.backend == "cmsis-nn"} == EXPECTED[isa]
-    fallbacks = [c.reason for c in choices if c.backend == "reference"]
+    choices = [c for make in GRAPHS.values() for c in bound_ops(make(), "cmsis-nn", isa)]
+    assert {c.function for c in choices if c.optimized} == EXPECTED[isa]
+    fallbacks = [c.reason for c in choices if not c.optimized]
     assert fallbacks == [GROUPED, MULTIPLIER, OFFSET] if isa == "scalar" else [GROUPED, PADDED, MULTIPLIER, OFFSET]
 
 
@@ -318,7 +317,7 @@ def _params_type(extra=()):
     return type("Params", (ctypes.Structure,), {"_fields_": fields})
 
 
-def _random_shape(rng, depthwise: bool) -> ck.ConvShape:
+def _random_shape(rng, depthwise: bool) -> ConvWindow:
     in_h, in_w = (1 if rng.random() < 0.3 else int(rng.integers(1, 10))), int(rng.integers(1, 10))
     in_d = int(rng.choice([1, 2, 3, 4, 8, 17]))
     fh, fw = (1 if in_h == 1 and rng.random() < 0.7 else int(rng.integers(1, 5))), int(rng.integers(1, 5))
@@ -327,12 +326,12 @@ def _random_shape(rng, depthwise: bool) -> ck.ConvShape:
     pad_h, pad_w = (0, 0) if rng.random() < 0.4 else (int(rng.integers(0, 2)), int(rng.integers(0, 2)))
     out_h, out_w = max(1, (in_h + sh - 1) // sh), max(1, (in_w + sw - 1) // sw)
     out_d = in_d * int(rng.choice([1, 2, 3])) if depthwise else int(rng.integers(1, 20))
-    return ck.ConvShape(batches=int(rng.choice([1, 1, 2])), in_h=in_h, in_w=in_w, in_d=in_d, out_h=out_h,
+    return ConvWindow(batches=int(rng.choice([1, 1, 2])), in_h=in_h, in_w=in_w, in_d=in_d, out_h=out_h,
                         out_w=out_w, out_d=out_d, filter_h=fh, filter_w=fw, filter_d=out_d if depthwise else in_d,
                         stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw, pad_h=pad_h, pad_w=pad_w)
 
 
-def _args(s: ck.ConvShape, depthwise: bool):
+def _args(s: ConvWindow, depthwise: bool):
     params = _params_type([("ch_mult", ctypes.c_int32)] if depthwise else [])(
         stride_w=s.stride_w, stride_h=s.stride_h, padding_w=s.pad_w, padding_h=s.pad_h, dilation_w=s.dilation_w,
         dilation_h=s.dilation_h, act_min=-128, act_max=127, **({"ch_mult": s.out_d // s.in_d} if depthwise else {}))
@@ -375,7 +374,7 @@ def test_cmsis_nn_s4_bit_exact_in_qemu(board_name):
     board = _qemu_board(board_name)
     compiled = compile_graph(merge([make() for make in GRAPHS.values()], "s4_paths"), board, backend="cmsis-nn")
     if board_name == "qemu-m55":
-        assert {c.function for c in compiled.source.choices if c.backend == "cmsis-nn"} == EXPECTED["mve"]
+        assert {c.function for c in compiled.bound.ops if c.optimized} == EXPECTED["mve"]
     report = verify_qemu(_checking_scratch(compiled), board, n_inputs=4)
     assert report.result.ok, summarize(report.result, compiled.graph)
 

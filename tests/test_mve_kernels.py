@@ -18,7 +18,7 @@ from test_add_mul import binary_graph
 from test_conv import add_conv
 from test_depthwise_conv import add_depthwise
 from test_fully_connected import fc_graph
-from tinyq.backends import cmsis_nn_mve as mve
+from tinyq.backends.tq_mve.packing import pack_quads
 from tinyq.boards import get_board
 from tinyq.build import libraries
 from tinyq.cli import main
@@ -107,15 +107,15 @@ def variants():
 
 def test_variants_choose_the_kernel_on_mve_only():
     graph = variants()
-    m55 = compile_graph(graph, get_board("qemu-m55"), backend="cmsis-nn").source.choices
+    m55 = compile_graph(graph, get_board("qemu-m55"), backend="cmsis-nn").bound.ops
     convs = len(CONV_VARIANTS) + len(FC_VARIANTS)
-    assert [c.function for c in m55] == ([mve.CONV] * convs + [mve.DEPTHWISE] * len(DEPTHWISE_VARIANTS)
-                                         + [mve.ADD] * 3 + [""])
+    assert [c.function for c in m55] == (["tq_mve_conv_s8"] * convs + ["tq_mve_depthwise_s8"] * len(DEPTHWISE_VARIANTS)
+                                         + ["tq_mve_add_s8"] * 3 + [""])
     assert "broadcasts" in m55[-1].reason
     direct = [c.scratch_bytes == 0 for c in m55[:convs]]
     assert direct == [True, True, True] + [False] * 8 + [True, False, False]
-    host = compile_graph(graph, get_board("host"), backend="cmsis-nn").source.choices
-    assert not any(c.function == mve.CONV for c in host)
+    host = compile_graph(graph, get_board("host"), backend="cmsis-nn").bound.ops
+    assert not any(c.function == "tq_mve_conv_s8" for c in host)
 
 
 @needs_qemu
@@ -143,7 +143,7 @@ def test_plain_c_fallback_bit_exact_on_host():
 def test_packing_pads_channels_and_depth():
     rows = np.arange(5 * 20, dtype=np.int64).reshape(5, 20).astype(np.int8)
     columns = [np.arange(5) + 100 * i for i in range(4)]
-    words = mve.pack_quads(rows, columns)
+    words = pack_quads(rows, columns)
     # 2 quads x (2 chunks x 4 channels x 16 bytes + 4 columns x 4 values)
     assert words.dtype == np.int32 and words.size == 2 * (2 * 4 * 16 // 4 + 16)
     quad1 = words[words.size // 2:]
@@ -158,7 +158,7 @@ def test_inspect_names_the_kernel(capsys):
           "--backend", "cmsis-nn"])
     # the first convolution, the four pointwise ones and the classifier; the four depthwise ones
     out = capsys.readouterr().out
-    assert out.count(mve.CONV) == 6 and out.count(mve.DEPTHWISE) == 4
+    assert out.count("tq_mve_conv_s8") == 6 and out.count("tq_mve_depthwise_s8") == 4
 
 
 def test_depth_multipliers_keep_the_library_call():
@@ -166,7 +166,7 @@ def test_depth_multipliers_keep_the_library_call():
     b = GraphBuilder("dw_mult")
     x = b.input((1, 5, 5, 4), scale=0.05, zero_point=3)
     y = add_depthwise(b, rng, x, (1, 5, 5, 4), multiplier=2, kernel=(3, 3), stride=(1, 1), dilation=(1, 1))
-    choice = compile_graph(b.build([y]), get_board("qemu-m55"), backend="cmsis-nn").source.choices[0]
+    choice = compile_graph(b.build([y]), get_board("qemu-m55"), backend="cmsis-nn").bound.ops[0]
     assert choice.function.startswith("arm_depthwise_conv")
 
 
@@ -176,5 +176,5 @@ def test_weights_with_a_zero_point_keep_the_library_call():
     quant = dataclasses.replace(weights.quant, zero_point=(3,))
     tensors = tuple(dataclasses.replace(t, quant=quant) if t is weights else t for t in graph.tensors)
     graph = dataclasses.replace(graph, tensors=tensors)
-    choice = compile_graph(graph, get_board("qemu-m55"), backend="cmsis-nn").source.choices[0]
+    choice = compile_graph(graph, get_board("qemu-m55"), backend="cmsis-nn").bound.ops[0]
     assert choice.function == "arm_fully_connected_s8"

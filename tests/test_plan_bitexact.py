@@ -9,7 +9,8 @@ from conftest import assert_bit_exact, shared_file
 from test_plan_graphs import fc, q, random_dag, seeded, two_branches, window_chain
 from tinyq.boards import get_board
 from tinyq.driver import compile_graph
-from tinyq.plan import inplace, memory
+from tinyq.backends import layer
+from tinyq.plan import memory
 from tinyq.plan.verify import verify_tensors
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.reader import read_model_file
@@ -75,15 +76,17 @@ def test_a_too_small_shift_is_caught(monkeypatch):
     graph = b.build([y])
     board = get_board("host")
     good = compile_graph(graph, board)
-    rule = inplace.INPLACE["depthwise_conv_2d"]
+    reference = layer("reference")[1]
+    kernel = reference["depthwise_conv_2d"]
+    rule = kernel.inplace
     with monkeypatch.context() as patch:
-        patch.setitem(inplace.INPLACE, "depthwise_conv_2d",
-                      dataclasses.replace(rule, shift=lambda k, g, i: rule.shift(k, g, i) - 64))
+        patch.setitem(reference, "depthwise_conv_2d", dataclasses.replace(
+            kernel, inplace=dataclasses.replace(rule, shift=lambda k, g, i: rule.shift(k, g, i) - 64)))
         patch.setattr(memory, "verify_tensors", lambda *args: None)
         broken = compile_graph(graph, board)
     assert broken.plan.aliases[0].shift == good.plan.aliases[0].shift - 64 == 6 * 64 - 64
     with pytest.raises(AssertionError, match="the kernel needs 384"):
-        verify_tensors(broken.lowered, broken.plan, broken.plan.backends)
+        verify_tensors(broken.lowered, broken.plan, [b.inplace for b in good.bound.ops])
     assert not verify_host(broken, board, n_inputs=3).ok
     assert verify_host(good, board, n_inputs=3).ok
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import shared_file
+from conftest import bound_reference, shared_file
 from test_plan_graphs import two_branches
 from tinyq.lower import lower_graph
 from tinyq.plan import plan_memory
@@ -47,11 +47,12 @@ def test_json_report(branches_model):
     report = json.loads(run.stdout)
     for key in ("arena_bytes", "lower_bound_bytes", "flash_bytes"):
         assert isinstance(report[key], int) and report[key] > 0
-    lowered = lower_graph(two_branches())
-    plan = plan_memory(lowered)
+    bound = bound_reference(lower_graph(two_branches()))
+    lowered = bound.lowered
+    plan = plan_memory(bound)
     assert report["arena_bytes"] == plan.arena_bytes
     assert report["lower_bound_bytes"] == plan.lower_bound_bytes <= report["arena_bytes"]
-    assert report["flash_bytes"] == plan_flash(lowered).flash_bytes
+    assert report["flash_bytes"] == plan_flash(bound).flash_bytes
     assert report["order"] == [0, 2, 1, 3] and report["reordered"]
     placed = {t["tensor"]: t["offset"] for b in report["buffers"] for t in b["tensors"]}
     assert placed == {t: plan.tensor_offset(t) for t in placed}
@@ -83,12 +84,34 @@ def test_generated_c_uses_the_plan(branches_model, tmp_path):
 def test_arena_too_big_for_the_board(tmp_path):
     path = fc_model(tmp_path, "wide", 15000, 8)
     run = tinyq("plan", path, "--board", "qemu-m0")
-    assert run.returncode == 2 and run.stdout == ""
+    assert run.returncode == 2 and "does NOT fit qemu-m0" in run.stdout  # the plan shows, then the verdict
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "the arena needs 15,024 B of RAM" in lines[0] and "'sram' has 16,384 B" in lines[0]
     assert "2,048 B of it for the stack" in lines[0] and "weights" not in lines[0]
     assert "could help" in lines[0] and "qemu-m55" in lines[0]
+
+
+def test_json_says_when_it_does_not_fit(tmp_path):
+    run = tinyq("plan", fc_model(tmp_path, "wide", 15000, 8), "--board", "qemu-m0", "--format", "json")
+    assert run.returncode == 2
+    report = json.loads(run.stdout)
+    assert report["fits"] is False and report["board"] == "qemu-m0"
+    assert any("the arena needs" in p for p in report["fit"]["problems"])
+
+
+def test_generate_refuses_a_board_the_model_does_not_fit(tmp_path):
+    run = tinyq("generate", fc_model(tmp_path, "wide", 15000, 8), "-o", tmp_path / "out", "--board", "qemu-m0")
+    assert run.returncode == 2 and "the arena needs" in run.stderr and not (tmp_path / "out").exists()
+
+
+def test_plan_folds_constants_like_generate():
+    """A converter's dynamic-batch shape arithmetic folds away in every command, not only generate."""
+    model = shared_file("quant", "models", "cnn_digits", "tfl_int8.tflite")
+    plan = tinyq("plan", model)
+    assert plan.returncode == 0, plan.stderr
+    inspect = tinyq("inspect", model)
+    assert inspect.returncode == 0 and "UNSUPPORTED" not in inspect.stdout and "fold into constants" in inspect.stdout
 
 
 def test_weights_too_big_for_the_board(tmp_path):
@@ -137,12 +160,11 @@ def test_flash_plan_counts_exactly_the_arrays_the_generated_c_holds(backend):
     flash plan must count what the calls reference, as the generator emits, on every backend."""
     from backend_models import all_paths
     from test_int4 import conv_graph, depthwise_graph, fc_graph
-    from tinyq.backends import get_backend
     from tinyq.boards import get_board
     from tinyq.driver import compile_graph
 
     board = get_board("qemu-m55" if backend == "cmsis-nn" else "host")
     for graph in (all_paths(), conv_graph(), depthwise_graph(), fc_graph()):
         compiled = compile_graph(graph, board, backend)
-        flash = plan_flash(compiled.lowered, board, backend=get_backend(backend, board))
+        flash = plan_flash(compiled.bound, board)
         assert flash.data_bytes == _generated_flash_bytes(compiled), (backend, graph.name)

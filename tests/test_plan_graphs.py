@@ -9,12 +9,12 @@ import zlib
 import numpy as np
 import pytest
 
-from conftest import shared_file
+from conftest import bound_reference, shared_file
 from tinyq.lower import lower_graph
 from tinyq.ops.geometry import output_size
 from tinyq.plan import plan_memory
 from tinyq.plan.buffers import tensor_lifetimes
-from tinyq.plan.memory import kernel_facts, layout
+from tinyq.plan.memory import layout
 from tinyq.plan.order import predecessors
 from tinyq.plan.strategies import HEURISTICS, run_heuristic, verify
 from tinyq.plan.verify import verify_tensors
@@ -89,7 +89,7 @@ def two_branches():
 @pytest.mark.parametrize("seed", range(30))
 def test_random_dag_plans_are_proven(seed):
     lowered = lower_graph(random_dag(seed))
-    plan = plan_memory(lowered)  # runs verify() and verify_tensors() itself
+    plan = plan_memory(bound_reference(lowered))  # runs verify() and verify_tensors() itself
     assert plan.arena_bytes >= plan.lower_bound_bytes
     order = plan.execution_order(len(lowered.ops))
     assert sorted(order) == list(range(len(lowered.ops)))
@@ -102,22 +102,22 @@ def test_random_dag_plans_are_proven(seed):
     for t in tensor_lifetimes(lowered, order):
         assert plan.tensor_offset(t) % plan.alignment == 0
     for kwargs in ({"reorder": False}, {"in_place": False}, {"reorder": False, "in_place": False}):
-        other = plan_memory(lowered, **kwargs)
+        other = plan_memory(bound_reference(lowered), **kwargs)
         assert other.arena_bytes >= other.lower_bound_bytes
 
 
 def test_branches_are_reordered_to_lower_the_peak():
     lowered = lower_graph(two_branches())
-    plan = plan_memory(lowered)
+    plan = plan_memory(bound_reference(lowered))
     assert plan.order == (0, 2, 1, 3)
     assert plan.lower_bound_bytes < plan.baseline_lower_bound_bytes
-    assert plan_memory(lowered, reorder=False).arena_bytes > plan.arena_bytes
+    assert plan_memory(bound_reference(lowered), reorder=False).arena_bytes > plan.arena_bytes
 
 
 def test_view_shares_its_input_bytes():
     graph = random_dag(3)
     lowered = lower_graph(graph)
-    plan = plan_memory(lowered)
+    plan = plan_memory(bound_reference(lowered))
     for k in lowered.ops:
         if k.alias_of is not None:
             assert plan.tensor_offset(k.outputs[0]) == plan.tensor_offset(k.alias_of)
@@ -125,8 +125,9 @@ def test_view_shares_its_input_bytes():
 
 def in_place_options(graph):
     lowered = lower_graph(graph)
-    backends, scratch = kernel_facts(lowered)
-    lay = layout(lowered, tuple(range(len(lowered.ops))), backends, scratch)
+    bound = bound_reference(lowered)
+    lay = layout(lowered, tuple(range(len(lowered.ops))), [b.inplace for b in bound.ops],
+                 [b.scratch_bytes for b in bound.ops])
     return [(o.tensor, o.base, o.shift) for o in lay.options]
 
 
@@ -140,38 +141,38 @@ def test_in_place_only_when_the_input_dies():
     graph = b.build([r])
     assert in_place_options(graph) == [(r, h, 0)]
     assert in_place_options(graph.with_outputs((r, h))) == []  # h is also an output: it must survive
-    kept = plan_memory(lower_graph(graph.with_outputs((r, h))))
+    kept = plan_memory(bound_reference(lower_graph(graph.with_outputs((r, h)))))
     assert kept.tensor_offset(r) != kept.tensor_offset(h)
 
 
 def test_scratch_is_planned_like_a_tensor():
-    lowered = lower_graph(random_dag(5))
-    with_scratch = dataclasses.replace(lowered, ops=tuple(dataclasses.replace(k, scratch_bytes=100 + 10 * i)
-                                                          for i, k in enumerate(lowered.ops)))
+    bound = bound_reference(lower_graph(random_dag(5)))
+    with_scratch = dataclasses.replace(bound, ops=tuple(dataclasses.replace(b, scratch_bytes=100 + 10 * i)
+                                                        for i, b in enumerate(bound.ops)))
     plan = plan_memory(with_scratch)
-    for position, k in enumerate(with_scratch.ops):
+    for position in range(len(with_scratch.ops)):
         assert plan.scratch_offset(position) is not None
-    assert plan.lower_bound_bytes >= plan_memory(lowered).lower_bound_bytes + 100
+    assert plan.lower_bound_bytes >= plan_memory(bound).lower_bound_bytes + 100
 
 
 def test_tensor_proof_rejects_an_overlap():
-    lowered = lower_graph(two_branches())
-    plan = plan_memory(lowered)
+    bound = bound_reference(lower_graph(two_branches()))
+    plan = plan_memory(bound)
     broken = dataclasses.replace(plan, offsets=tuple(0 for _ in plan.offsets))
     with pytest.raises(AssertionError, match="live together"):
-        verify_tensors(lowered, broken, plan.backends)
+        verify_tensors(bound.lowered, broken, [b.inplace for b in bound.ops])
 
 
 def test_tensor_proof_rejects_a_too_small_shift():
     graph = read_model_file(shared_file("models", "mlperf-tiny", "kws_dscnn_int8.tflite"))
-    lowered = lower_graph(graph)
-    plan = plan_memory(lowered)
+    bound = bound_reference(lower_graph(graph))
+    plan = plan_memory(bound)
     alias = next(a for a in plan.aliases if a.kind == "in-place" and a.shift > 16)
     # move the output 16 bytes up, towards the input it overwrites: the kernel would clobber unread input
     i = next(i for i, b in enumerate(plan.buffers) if alias.tensor in b.tensors)
     broken = dataclasses.replace(plan, offsets=plan.offsets[:i] + (plan.offsets[i] + 16,) + plan.offsets[i + 1:])
     with pytest.raises(AssertionError, match="the kernel needs"):
-        verify_tensors(lowered, broken, plan.backends)
+        verify_tensors(bound.lowered, broken, [b.inplace for b in bound.ops])
     with pytest.raises(AssertionError, match="overlap"):
         verify(broken.buffers, broken.offsets, plan.overlap_map())
 
@@ -180,7 +181,7 @@ def test_tensor_proof_rejects_a_too_small_shift():
                                          ("ic_resnet8_int8", 34_000)])
 def test_mlperf_arenas(model, most):
     lowered = lower_graph(read_model_file(shared_file("models", "mlperf-tiny", f"{model}.tflite")))
-    plan = plan_memory(lowered)
+    plan = plan_memory(bound_reference(lowered))
     assert plan.lower_bound_bytes <= plan.arena_bytes <= most
     assert plan.arena_bytes <= plan.baseline_lower_bound_bytes  # at or below the views-only bound
 
@@ -237,6 +238,6 @@ def window_op(b, rng, kind, x, shape):
 @pytest.mark.parametrize("seed", range(20))
 def test_window_chains_plan_in_place(seed):
     lowered = lower_graph(window_chain(seed))
-    plan = plan_memory(lowered)
+    plan = plan_memory(bound_reference(lowered))
     assert plan.arena_bytes >= plan.lower_bound_bytes
     assert any(a.kind == "in-place" for a in plan.aliases)

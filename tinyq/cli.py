@@ -45,22 +45,22 @@ def inspect(model: Path | None, board: str, backend: str | None, compare, calib:
         return
     if model is None:
         raise click.UsageError("inspect needs MODEL (or --compare FLOAT INT8 --calib DATA)")
-    from tinyq.backends import choose_kernels, get_backend
+    from tinyq import driver
+    from tinyq.backends import target_of
     from tinyq.boards import get_board
     from tinyq.errors import UnsupportedError
     from tinyq.inspect_report import inspect_text
-    from tinyq.lower import lower_graph
-    from tinyq.tflite.reader import read_model_file
 
-    graph = read_model_file(model)
+    _, read = driver.read(model)
+    graph = driver.fold(read)
     b = get_board(board)
-    kernels = get_backend(backend or b.default_backend, b)
     try:
-        choices = choose_kernels(kernels, lower_graph(graph).ops)
+        bound = driver.bind(driver.lower(graph), b, backend)
     except UnsupportedError:
-        choices = None
-    target = f"{kernels.name} on {b.name} ({kernels.target.isa} code path)" if kernels.library else kernels.name
-    click.echo(inspect_text(graph, str(model), choices, kernels_for=target))
+        bound = None  # the op table below says which ops and why
+    target = f"{backend or b.default_backend} on {b.name} ({target_of(b).isa} code path)"
+    click.echo(inspect_text(graph, str(model), bound, kernels_for=target,
+                            folded=len(read.operators) - len(graph.operators)))
 
 
 @cli.command()

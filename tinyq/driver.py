@@ -1,7 +1,8 @@
-"""The pipeline in one screen: read -> fold constants -> lower -> choose kernels -> plan -> generate.
+"""The pipeline in one screen: read -> fold -> lower -> bind -> plan -> generate.
 
-Every CLI command and test goes through these functions, so each stage is
-checked the same way everywhere.
+Every command goes through these entry points, so each stage runs, and is
+checked, the same way everywhere: `tinyq inspect` stops after bind, `tinyq plan`
+after plan, `tinyq generate`/`verify` run them all.
 """
 
 from __future__ import annotations
@@ -9,36 +10,83 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyq.backends import get_backend
+from tinyq import bind as binding
+from tinyq.backends import get_backend, target_of
+from tinyq.bind import BoundGraph
 from tinyq.boards import Board
 from tinyq.codegen import GeneratedSource, generate_c
 from tinyq.ir import Graph
 from tinyq.lower import LoweredGraph, lower_graph
-from tinyq.plan import MemoryPlan, plan_memory
 from tinyq.passes.fold import fold_constants
-from tinyq.tflite.reader import read_model_file
+from tinyq.plan import MemoryPlan, plan_memory
+from tinyq.plan.fit import require_fit
+from tinyq.tflite.reader import read_model, read_model_file
+from tinyq.tflite.writer import write_model
 
 
 @dataclass(frozen=True, eq=False)
 class Compiled:
-    graph: Graph
-    lowered: LoweredGraph
+    model: bytes  # the .tflite as the user gave it: what the golden model runs
+    graph: Graph  # after folding: what the generated code computes
+    bound: BoundGraph
     plan: MemoryPlan
     source: GeneratedSource
 
+    @property
+    def lowered(self) -> LoweredGraph:
+        return self.bound.lowered
 
-def compile_graph(graph: Graph, board: Board, backend: str | None = None, name: str | None = None,
-                  source: str = "") -> Compiled:
+
+def read(path: str | Path) -> tuple[bytes, Graph]:
+    """The file's bytes and its graph, checked (tinyq/tflite/reader.py)."""
+    graph = read_model_file(path)
+    return Path(path).read_bytes(), graph
+
+
+def fold(graph: Graph) -> Graph:
     # Converters leave shape arithmetic (SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE) in
     # dynamic-batch models; with static shapes it is constant, so it never reaches the device.
-    graph = fold_constants(graph)
-    lowered = lower_graph(graph)
-    kernels = get_backend(backend or board.default_backend, board)  # bound to the board's ISA
-    plan = plan_memory(lowered, backend=kernels)  # in-place rules and scratch sizes depend on the kernels
-    generated = generate_c(lowered, plan, kernels, name or graph.name, source=source)
-    return Compiled(graph=graph, lowered=lowered, plan=plan, source=generated)
+    return fold_constants(graph)
+
+
+def lower(graph: Graph) -> LoweredGraph:
+    return lower_graph(graph)
+
+
+def bind(lowered: LoweredGraph, board: Board, backend: str | None = None) -> BoundGraph:
+    """Each op's kernel: the backend's layers on the board's code path, then the reference."""
+    return binding.bind(lowered, get_backend(backend or board.default_backend), target_of(board))
+
+
+def front(graph: Graph, board: Board, backend: str | None = None) -> BoundGraph:
+    """fold -> lower -> bind: everything before planning."""
+    return bind(lower(fold(graph)), board, backend)
+
+
+def plan(bound: BoundGraph) -> MemoryPlan:
+    return plan_memory(bound)  # in-place rules and scratch sizes are the bound kernels'
+
+
+def generate(bound: BoundGraph, memory: MemoryPlan, name: str, source: str = "") -> GeneratedSource:
+    return generate_c(bound, memory, name, source=source)
+
+
+def compile_graph(graph: Graph, board: Board, backend: str | None = None, name: str | None = None,
+                  source: str = "", model: bytes | None = None) -> Compiled:
+    """Every stage after reading. `model`: the file's bytes (default: the graph written as it is)."""
+    bound = front(graph, board, backend)
+    memory = plan(bound)
+    if board.runner != "host":  # a board has limits: refuse here, not in the linker
+        require_fit(memory, bound, board)
+    generated = generate(bound, memory, name or graph.name, source=source)
+    return Compiled(model=model if model is not None else write_model(graph), graph=bound.graph, bound=bound,
+                    plan=memory, source=generated)
 
 
 def compile_file(path: str | Path, board: Board, backend: str | None = None, name: str | None = None) -> Compiled:
-    graph = read_model_file(path)
-    return compile_graph(graph, board, backend, name, source=Path(path).name)
+    model, graph = read(path)
+    return compile_graph(graph, board, backend, name, source=Path(path).name, model=model)
+
+
+def compile_bytes(model: bytes, board: Board, backend: str | None = None, name: str | None = None) -> Compiled:
+    return compile_graph(read_model(model), board, backend, name, model=model)

@@ -18,13 +18,16 @@ def _quant(t) -> str:
     return f"s={t.quant.s:.6g} zp={t.quant.zp}"
 
 
-def inspect_text(graph: Graph, path: str, choices=None, kernels_for: str = "") -> str:
+def inspect_text(graph: Graph, path: str, bound=None, kernels_for: str = "", folded: int = 0) -> str:
+    """`graph` as tinyq compiles it (after folding; `folded` ops of the file became constants),
+    with each op's bound kernel when every op lowers."""
     consts = [t for t in graph.tensors if t.is_const]
     acts = [t for t in graph.tensors if not t.is_const]
     lines = [f"model: {path}",
              f"  {len(graph.operators)} ops, {len(graph.tensors)} tensors "
              f"({len(consts)} constant: {sum(t.nbytes for t in consts):,} B; "
-             f"{len(acts)} activations: {sum(t.nbytes for t in acts):,} B)"]
+             f"{len(acts)} activations: {sum(t.nbytes for t in acts):,} B)"
+             + (f"; {folded} op(s) of the file fold into constants" if folded else "")]
     for label, indices in (("input", graph.inputs), ("output", graph.outputs)):
         for i in indices:
             t = graph.tensors[i]
@@ -38,11 +41,11 @@ def inspect_text(graph: Graph, path: str, choices=None, kernels_for: str = "") -
         out = graph.tensors[op.outputs[0]] if op.outputs else None
         out_text = f"{out.dtype} {_shape(out.shape)}" if out else ""
         kernel, scratch, why = "", "", ""
-        if choices is not None and reason is None:
-            c = choices[position]
-            kernel = f"{c.backend} {c.function}".strip()
-            scratch = f"{c.scratch_bytes:,} B" if c.scratch_bytes else ""
-            why = "" if c.reason in (c.function, "reference kernel") else f" ({c.reason})"
+        if bound is not None and reason is None:
+            b = bound.ops[position]
+            kernel = f"{b.layer} {b.function}".strip()
+            scratch = f"{b.scratch_bytes:,} B" if b.scratch_bytes else ""
+            why = "".join(f" ({layer}: {text})" for layer, text in b.passed_over)
         status = "ok" + why if reason is None else f"UNSUPPORTED: {reason}"
         lines.append(f"  {op.index:>3}  {op.op:<20} {out_text:<26} {kernel:<42} {scratch:>8}  {status}")
     bad = sum(1 for _, r in report if r)

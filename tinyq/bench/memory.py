@@ -95,15 +95,17 @@ def smallest_tflm_arena(model: Path, start: int = 16 * 1024) -> int | None:
 
 
 def tinyq_row(model: Path) -> MemoryRow:
-    from tinyq.plan.command import build_plan
+    from tinyq import driver
+    from tinyq.boards import get_board
     from tinyq.plan.flash import plan_flash
 
     try:
-        lowered, plan, _, _ = build_plan(model, "host", None)
+        bound = driver.front(driver.read(model)[1], get_board("host"))
+        plan = driver.plan(bound)
     except TinyqError as exc:
         return MemoryRow(model.name, None, None, None, "", None, None, note=f"not planned: {exc}")
     return MemoryRow(model.name, plan.arena_bytes, plan.lower_bound_bytes, plan.baseline_lower_bound_bytes,
-                     plan.strategy, None, plan_flash(lowered).flash_bytes)
+                     plan.strategy, None, plan_flash(bound).flash_bytes)
 
 
 def synthetic_models(folder: Path) -> list[Path]:

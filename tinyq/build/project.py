@@ -71,8 +71,8 @@ def generated_files(compiled: Compiled, board: Board, model_path: Path) -> dict[
 
 
 def _backend(compiled: Compiled) -> str:
-    names = sorted({c.backend for c in compiled.source.choices} - {"reference"})
-    return names[0] if names else "reference"
+    """The backend the project needs: the chosen one when any op runs its kernels."""
+    return compiled.bound.backend.name if any(op.optimized for op in compiled.bound.ops) else "reference"
 
 
 def load_project(root: Path) -> Project:

@@ -34,7 +34,7 @@ TEMPLATE_DIR = {"pico-sdk": "pico_sdk", "esp-idf": "esp_idf"}
 def _context(compiled: Compiled, board: Board, kind: str, source_name: str) -> dict:
     sources = sorted(f for f in compiled.source.files if f.endswith(".c"))
     harness = [f for f in SHARED + PLATFORM[kind] if f.endswith(".c")]
-    backend = next((c.backend for c in compiled.source.choices if c.backend != "reference"), "reference")
+    backend = compiled.bound.backend.name if any(op.optimized for op in compiled.bound.ops) else "reference"
     return {"name": compiled.source.name, "board": board, "version": __version__,
             "source": source_name, "arena_bytes": compiled.plan.arena_bytes,
             "model_sources": sources, "firmware_sources": harness, "backend": backend,

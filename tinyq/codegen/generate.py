@@ -1,17 +1,17 @@
 """Render `<name>_model.{c,h}` and copy in the kernels the model calls.
 
-Each kernel has a call template `templates/<backend>/<kernel>.c.j2` defining two
-macros, `decl(k)` (its constant parameter block) and `call(k)` (the statement in
-the invoke function); `k` is a KernelView giving arena pointers, constant array
-symbols and the op's parameters. Kernel sources live in
-`templates/<backend>/kernels/tq_<kernel>.{c,h}` with `tq_common.h`.
+Each bound op's kernel names its call template (`Kernel.template`, e.g.
+`templates/cmsis_nn/conv_2d.c.j2`) defining two macros, `decl(k)` (its constant
+parameter block) and `call(k)` (the statement in the invoke function); `k` is a
+KernelView giving arena pointers, constant array symbols and the op's parameters.
+A template lists the kernel sources it needs (`kernel_files`), found in the
+`kernels/` folder beside it, with `tq_common.h`. The arrays emitted are the flash
+plan's table (tinyq/plan/flash.py): exactly the ones the calls read.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +19,12 @@ import jinja2
 import numpy as np
 
 from tinyq import __version__
-from tinyq.backends import Backend, KernelChoice, backend_consts, choose_kernels
+from tinyq.backends import Backend
+from tinyq.bind import BoundGraph, BoundOp
 from tinyq.ir import Graph, Tensor
-from tinyq.lower import LoweredGraph
-from tinyq.ops.base import ConstArray, Lowered
+from tinyq.ops.base import ConstArray
 from tinyq.plan import MemoryPlan
+from tinyq.plan.flash import array_table
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
@@ -36,9 +37,7 @@ DTYPE_CODES = {"float32": 0, "int8": 1, "uint8": 2, "int16": 3, "int32": 4, "boo
 class GeneratedSource:
     name: str
     files: dict[str, str]  # relative path -> text
-    choices: tuple[KernelChoice, ...]
-    plan: MemoryPlan
-    libraries: tuple[str, ...] = ()  # C libraries the sources call (tinyq.build.libraries)
+    libraries: tuple[str, ...] = ()  # C libraries the sources call (tinyq.libraries)
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,19 +49,19 @@ def environment() -> jinja2.Environment:
 class KernelView:
     """What a call template sees of one op: pointers, constant symbols, parameters."""
 
-    def __init__(self, k: Lowered, position: int, graph: Graph, plan: MemoryPlan, const_syms: dict[str, str],
-                 scratch_bytes: int, function: str = ""):
-        self.lowered = k
-        self.function = function  # the library function a backend calls (KernelChoice.function)
-        self.used_consts: set[str] = set()  # array symbols the call templates referenced
-        self.op = k.op
-        self.params = k.params
+    def __init__(self, op: BoundOp, position: int, graph: Graph, plan: MemoryPlan, const_syms: dict[str, str]):
+        self.bound = op
+        self.lowered = op.lowered
+        self.function = op.function  # the library function the call ends in
+        self.op = op.lowered.op
+        self.params = op.lowered.params
         self.sym = f"tq_op{position}"
         self.position = position
         self._graph = graph
         self._plan = plan
         self._consts = const_syms
-        self.scratch_bytes = scratch_bytes
+        self.used_consts: set[str] = set()  # array names the template referenced
+        self.scratch_bytes = op.scratch_bytes
         scratch = plan.scratch_offset(position)
         self.scratch = f"(void *)(tq_arena + {scratch})" if scratch is not None else "NULL"
 
@@ -77,38 +76,29 @@ class KernelView:
         return self._ptr(self._graph.tensors[self.lowered.outputs[i]], False)
 
     def const(self, name: str) -> str:
-        self.used_consts.add(self._consts[name])
+        """The symbol of one of the arrays the call reads (BoundOp.consts)."""
+        self.used_consts.add(name)
         return self._consts[name]
 
     def has_const(self, name: str) -> bool:
         return name in self._consts
 
     def const_values(self, name: str) -> list:
-        """The values of one of the op's flash arrays, for templates that inline them."""
-        return next(np.asarray(c.values).reshape(-1).tolist() for c in self.lowered.consts if c.name == name)
+        """The values of one of the lowering's arrays, for templates that inline them."""
+        return self.lowered.const(name).reshape(-1).tolist()
 
     def tensor(self, index: int) -> Tensor:
         return self._graph.tensors[index]
 
 
-class _UnplacedArena:
-    """Stands in for the memory plan when only the constants a call references matter."""
-
-    def tensor_offset(self, tensor: int) -> int:
-        return 0
-
-    def scratch_offset(self, op_position: int) -> int | None:
-        return 0
-
-
-def referenced_consts(k: Lowered, folder: str, graph: Graph, function: str = "") -> frozenset[str]:
-    """Names of the op's flash arrays its call template references: the only ones the generator emits
-    (the flash plan asks here so it counts exactly those, whatever the template reads)."""
-    view = KernelView(k, 0, graph, _UnplacedArena(), {c.name: c.name for c in k.consts}, k.scratch_bytes,
-                      function)
-    module = environment().get_template(f"{folder}/{k.kernel}.c.j2").make_module({"view": view})
-    module.decl(view), module.call(view)
-    return frozenset(view.used_consts)
+def render_call(op: BoundOp, position: int, graph: Graph, plan: MemoryPlan, const_syms: dict[str, str]):
+    """(decl text, call text, kernel files, the array names the template referenced) of one op."""
+    view = KernelView(op, position, graph, plan, const_syms)
+    module = environment().get_template(op.template).make_module({"view": view})
+    decl, call = str(module.decl(view)).strip(), str(module.call(view)).strip()
+    folder = op.template.split("/")[0]
+    files = {rel: f"{folder}/kernels/{rel}" for rel in getattr(module, "kernel_files", ())}
+    return decl, call, files, frozenset(view.used_consts)
 
 
 def _c_values(c: ConstArray) -> str:
@@ -118,25 +108,6 @@ def _c_values(c: ConstArray) -> str:
     else:
         items = [str(v) for v in values.tolist()]
     return "\n".join("  " + ", ".join(items[i:i + 20]) + "," for i in range(0, len(items), 20))
-
-
-def _collect_consts(lowered: LoweredGraph) -> tuple[list[dict], list[dict[str, str]]]:
-    """Emit each distinct array once (same type and bytes -> same symbol)."""
-    arrays: list[dict] = []
-    by_content: dict[tuple[str, str], str] = {}
-    per_op: list[dict[str, str]] = []
-    for position, k in enumerate(lowered.ops):
-        syms = {}
-        for c in k.consts:
-            raw = np.ascontiguousarray(c.values)
-            key = (c.ctype, hashlib.sha256(raw.tobytes() + str(raw.dtype).encode()).hexdigest())
-            if key not in by_content:
-                by_content[key] = f"tq_op{position}_{c.name}"
-                arrays.append({"sym": by_content[key], "ctype": c.ctype, "count": max(raw.size, 1),
-                               "body": _c_values(c) if raw.size else "  0,", "bytes": raw.nbytes})
-            syms[c.name] = by_content[key]
-        per_op.append(syms)
-    return arrays, per_op
 
 
 def _io_info(graph: Graph, plan: MemoryPlan, indices) -> list[dict]:
@@ -150,35 +121,22 @@ def _io_info(graph: Graph, plan: MemoryPlan, indices) -> list[dict]:
     return result
 
 
-def generate_c(lowered: LoweredGraph, plan: MemoryPlan, backend: Backend, name: str,
-               source: str = "") -> GeneratedSource:
+def generate_c(bound: BoundGraph, plan: MemoryPlan, name: str, source: str = "") -> GeneratedSource:
     env = environment()
-    graph = lowered.graph
-    choices = choose_kernels(backend, lowered.ops)
-    # a backend's call may want more flash arrays than the reference's (e.g. CMSIS-NN's int32 shifts)
-    with_consts = tuple(dataclasses.replace(k, consts=k.consts + backend_consts(backend, k, c))
-                        for k, c in zip(lowered.ops, choices))
-    lowered = LoweredGraph(graph=graph, ops=with_consts)
-    arrays, per_op_syms = _collect_consts(lowered)
-    op_blocks, kernel_files, used = [], {}, set()
-    for position in plan.execution_order(len(lowered.ops)):  # the planner may run branches in another order
-        k, choice = lowered.ops[position], choices[position]
-        folder = backend.template_dirs[0] if choice.backend == backend.name else "reference"
-        template = env.get_template(f"{folder}/{k.kernel}.c.j2")
-        scratch_bytes = plan.scratch[position] if plan.scratch else k.scratch_bytes
-        view = KernelView(k, position, graph, plan, per_op_syms[position], scratch_bytes, choice.function)
-        module = template.make_module({"view": view})
-        decl, call = str(module.decl(view)).strip(), str(module.call(view)).strip()
-        used |= view.used_consts
-        op_blocks.append({"position": position, "op": k.op, "kernel": k.kernel, "backend": choice.backend,
-                          "decl": decl, "call": call,
-                          "traced": [t for t in k.outputs]})
-        for rel in getattr(module, "kernel_files", ()):  # a template lists the sources it needs
-            kernel_files[rel] = f"{folder}/kernels/{rel}"
+    graph = bound.graph
+    table = array_table(bound)
+    op_blocks, kernel_files = [], {}
+    for position in plan.execution_order(len(bound.ops)):  # the planner may run branches in another order
+        op = bound.ops[position]
+        decl, call, files, _ = render_call(op, position, graph, plan, table.symbols[position])
+        op_blocks.append({"position": position, "op": op.lowered.op, "kernel": op.lowered.kernel,
+                          "backend": op.layer, "decl": decl, "call": call, "traced": list(op.lowered.outputs)})
+        kernel_files.update(files)
     if kernel_files:
         kernel_files["tq_common.h"] = "reference/kernels/tq_common.h"
-    # only the arrays some call uses (a backend may not need all the reference's, e.g. int8 shifts)
-    arrays = [a for a in arrays if a["sym"] in used]
+    arrays = [{"sym": a.symbol, "ctype": a.ctype, "count": max(np.asarray(c.values).size, 1),
+               "body": _c_values(c) if np.asarray(c.values).size else "  0,", "bytes": np.asarray(c.values).nbytes}
+              for a, c in zip(table.arrays, table.contents)]
     context = {
         "name": name, "NAME": name.upper(), "version": __version__, "source": source,
         "arena_bytes": plan.arena_bytes, "arrays": arrays, "ops": op_blocks,
@@ -194,18 +152,17 @@ def generate_c(lowered: LoweredGraph, plan: MemoryPlan, backend: Backend, name: 
     }
     for rel, src in sorted(kernel_files.items()):
         files[rel] = (TEMPLATES / src).read_text()
-    uses_library = backend.library and any(c.backend == backend.name for c in choices)
-    if uses_library:
-        files.update(library_files(backend, name))
-    return GeneratedSource(name=name, files=files, choices=choices, plan=plan,
-                           libraries=(backend.library,) if uses_library else ())
+    libraries = bound.libraries
+    if libraries:
+        files.update(library_files(bound.backend, name))
+    return GeneratedSource(name=name, files=files, libraries=libraries)
 
 
 def library_files(backend: Backend, name: str) -> dict[str, str]:
-    """Build files for the library a backend calls (templates/<backend>/project/*.j2):
+    """Build files for the library a backend calls (templates/<library>/project/*.j2):
     e.g. a CMake snippet that fetches the pinned release."""
     env = environment()
-    folder = TEMPLATES / backend.template_dirs[0] / "project"
+    folder = backend.library.replace("-", "_")
     context = {"name": name, "NAME": name.upper(), "version": __version__, **backend.project_context}
-    return {p.name[:-len(".j2")]: env.get_template(f"{backend.template_dirs[0]}/project/{p.name}").render(context)
-            for p in sorted(folder.glob("*.j2"))}
+    return {p.name[:-len(".j2")]: env.get_template(f"{folder}/project/{p.name}").render(context)
+            for p in sorted((TEMPLATES / folder / "project").glob("*.j2"))}

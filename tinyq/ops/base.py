@@ -1,11 +1,13 @@
 """What an op description holds, and how options travel between flatbuffer and IR.
 
 Each module in `tinyq/ops/` describes one op (or a family sharing one kernel) with
-an `OpSpec`: its TFLite builtin, its options dataclass, and `lower`, which turns an
-IR operator into a `Lowered` kernel call: every requantization parameter computed
-here, offline, so the C kernels only do integer arithmetic. Adding an op means
-adding one module here, one kernel pair in templates/reference/kernels/ and one
-call template in templates/reference/.
+an `OpSpec`, the one place that knows everything about the op: its TFLite builtin,
+its options dataclass, `lower` (the support check and the offline parameters: it
+turns an IR operator into a `Lowered` kernel call, or raises UnsupportedError with
+the reason), the reference `Kernel`s it lowers to (call template, the flash arrays
+the call reads, the in-place rule of its loop order), its quantization rule and
+its docs. Optimized backends add `Kernel`s of their own for the same kernel names
+(tinyq/backends/<layer>/). docs/architecture.md has the recipe for adding an op.
 """
 
 from __future__ import annotations
@@ -41,11 +43,11 @@ class ConstArray:
 
 @dataclass(frozen=True, eq=False)
 class Lowered:
-    """One op as a kernel call: the kernel, its parameters and its flash arrays.
+    """One op as a kernel call: the kernel, its parameters and the flash arrays its
+    implementations may read (each implementation picks its own: `Kernel.uses`).
 
     `inputs`/`outputs` are the activation tensors the kernel reads and writes.
     `alias_of` marks an output that is the input's buffer reinterpreted (no copy).
-    `scratch_bytes` is the working memory the reference kernel needs.
     """
 
     op: Operator
@@ -55,7 +57,110 @@ class Lowered:
     outputs: tuple[int, ...]
     consts: tuple[ConstArray, ...] = ()
     alias_of: int | None = None
-    scratch_bytes: int = 0
+
+    def const(self, name: str) -> np.ndarray | None:
+        """The values of the flash array called `name`, or None."""
+        return next((np.asarray(c.values) for c in self.consts if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a kernel needs to know about the machine the generated code runs on.
+
+    `isa` picks between a library's code paths: "scalar" (plain C: the host,
+    Cortex-M0/M3), "dsp" (Cortex-M4/M7/M33 DSP extension), "mve" (Helium:
+    Cortex-M55/M85), "esp32s3" (the S3's SIMD). `compiler` matters where a
+    library's choices differ by compiler ("gcc" or "armclang").
+    """
+
+    isa: str = "scalar"
+    compiler: str = "gcc"
+    board: str = "host"
+
+
+HOST = Target()
+
+# (lowered op, graph, index into Lowered.inputs) -> least shift in bytes, or None when not allowed
+ShiftRule = Callable[[Lowered, Graph, int], "int | None"]
+
+
+@dataclass(frozen=True)
+class InPlace:
+    """A kernel may write its output over an input that dies at it (tinyq/ops/inplace.py)."""
+
+    shift: ShiftRule
+    why: str  # the access-order fact of the kernel's loops the rule relies on
+
+
+def _applies(k: Lowered, target: Target) -> str | None:
+    return None
+
+
+def _no_function(k: Lowered, target: Target) -> str:
+    return ""
+
+
+def _no_scratch(k: Lowered, target: Target) -> int:
+    return 0
+
+
+def _no_arrays(k: Lowered, target: Target) -> tuple[ConstArray, ...]:
+    return ()
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One implementation of a lowered kernel (`Lowered.kernel`): a call template and its facts.
+
+    Reference kernels are declared by the op that lowers to them (`OpSpec.kernels`);
+    optimized ones by their backend layer (tinyq/backends/<layer>/<op>.py), each beside
+    its template. Binding picks, per op, the first implementation whose `applies` is None.
+    """
+
+    name: str  # the lowered kernel it implements, e.g. "conv_2d"
+    template: str  # its call template under templates/, e.g. "cmsis_nn/conv_2d.c.j2"
+    # the lowering's arrays its call reads (None: all of them; a function when that depends on the op)
+    uses: tuple[str, ...] | Callable[[Lowered, Target], tuple[str, ...]] | None = None
+    derived: Callable[[Lowered, Target], tuple[ConstArray, ...]] = _no_arrays  # arrays it adds itself
+    applies: Callable[[Lowered, Target], str | None] = _applies  # None, or why it cannot run this op
+    function: Callable[[Lowered, Target], str] = _no_function  # the library function the call ends in
+    scratch: Callable[[Lowered, Target], int] = _no_scratch  # working memory on the target, bytes
+    inplace: InPlace | None = None  # may write its output over a dying input (None: never)
+    doc: str = ""  # when it applies, for docs/ops.md
+
+    def arrays(self, k: Lowered, target: Target) -> tuple[ConstArray, ...]:
+        """The flash arrays the call reads: the lowering's it uses, then its own."""
+        uses = self.uses(k, target) if callable(self.uses) else self.uses
+        chosen = k.consts if uses is None else tuple(c for c in k.consts if c.name in uses)
+        return chosen + self.derived(k, target)
+
+
+def reference_kernel(name: str, uses: tuple[str, ...] | None = None, inplace: InPlace | None = None) -> Kernel:
+    """tinyq's portable C kernel `name`: templates/reference/<name>.c.j2."""
+    return Kernel(name=name, template=f"reference/{name}.c.j2", uses=uses, inplace=inplace)
+
+
+@dataclass(frozen=True)
+class QuantRule:
+    """What the quantizer makes of the op in an int8 model.
+
+    The constraints are TFLM's (its Prepare functions reject models that break them)
+    and the versions are what TFLiteConverter's op versioning writes for int8."""
+
+    version: int  # operator version with int8 weights/activations
+    weights: int | None = None  # input position of constant weights
+    channel_axis: int = 0  # weights' quantized dimension (TFLite: conv 0, depthwise 3, FC 0)
+    bias: int | None = None  # input position of the bias (int32, scale s_in * s_w)
+    int4_version: int | None = None  # version with int4 weights; None: int4 not allowed
+    int4_per_channel: bool = True  # TFLM's FC rejects per-channel int4 filters (fully_connected_common.cc)
+    output_as_input: bool = False  # TFLM requires output params == input params
+    inputs_as_output: bool = False  # every input shares the output's params (concatenation)
+    fixed_output: tuple[float, int] | None = None
+    activation_inputs: tuple[int, ...] | None = None  # inputs that are data (None: every float input)
+
+
+SOFTMAX_OUT = (1.0 / 256, -128)  # softmax/logistic outputs in [0, 1)
+TANH_OUT = (1.0 / 128, 0)
 
 
 @dataclass(frozen=True)
@@ -64,8 +169,10 @@ class OpSpec:
     builtin: str  # TFLite BuiltinOperator name
     options: type | None = None  # frozen dataclass mirroring the flatbuffer options
     fb_options: str | None = None  # BuiltinOptions union member, e.g. "Conv2DOptions"
-    lower: Callable[[Graph, Operator], Lowered] | None = None
-    doc: str = ""
+    lower: Callable[[Graph, Operator], Lowered] | None = None  # None: tinyq reads and quantizes it only
+    kernels: tuple[Kernel, ...] = ()  # the reference kernels `lower` may choose
+    quant: QuantRule | None = None  # None: the quantizer does not handle it
+    doc: str = ""  # what tinyq supports of it (dtypes, options), for docs/ops.md
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import DTYPES, Graph, Operator, Tensor
-from tinyq.ops.base import ConstArray, Lowered, OpSpec, unsupported
+from tinyq.ops.base import ConstArray, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import io
 from tinyq.ops.operands import operand_sources
 
@@ -83,5 +83,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [OpSpec(name="concatenation", builtin="CONCATENATION", options=ConcatenationOptions,
                 fb_options="ConcatenationOptions", lower=lower,
+                kernels=(reference_kernel("concatenation"),),
+                quant=QuantRule(2, inputs_as_output=True),
                 doc=f"any axis, up to {MAX_INPUTS} inputs (constants too); int8 inputs must share the "
                     "output's quantization, as in TFLM")]

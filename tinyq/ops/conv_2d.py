@@ -9,10 +9,11 @@ import numpy as np
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops import int4
-from tinyq.ops.base import ConstArray, Lowered, OpSpec, unsupported
+from tinyq.ops.base import ConstArray, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops.inplace import WINDOW
 from tinyq.ops.common import (bias_array, fused_range, io, require_const, require_int8, require_shifts,
                               requant_arrays)
-from tinyq.ops.geometry import require_4d, window_2d
+from tinyq.ops.geometry import ConvWindow, require_4d, window_2d, window_fields
 
 WEIGHT_DTYPES = ("int8", "int4")  # the IR holds int4 unpacked; lowering packs it again (tinyq/ops/int4.py)
 
@@ -29,23 +30,7 @@ class Conv2DOptions:
 
 
 @dataclass(frozen=True)
-class Conv2DParams:
-    batches: int
-    in_h: int
-    in_w: int
-    in_d: int
-    out_h: int
-    out_w: int
-    out_d: int
-    filter_h: int
-    filter_w: int
-    filter_d: int
-    stride_h: int
-    stride_w: int
-    dilation_h: int
-    dilation_w: int
-    pad_h: int
-    pad_w: int
+class Conv2DParams(ConvWindow):
     input_offset: int
     output_offset: int
     act_min: int
@@ -117,12 +102,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     require_shifts(graph, op, shifts)
     act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
     bias = bias_array(graph, op, b, out_d)
-    params = Conv2DParams(
-        batches=win.batches, in_h=win.in_h, in_w=win.in_w, in_d=win.in_d, out_h=win.out_h, out_w=win.out_w,
-        out_d=out_d, filter_h=win.filter_h, filter_w=win.filter_w, filter_d=filter_d, stride_h=win.stride_h,
-        stride_w=win.stride_w, dilation_h=win.dilation_h, dilation_w=win.dilation_w, pad_h=win.pad_h,
-        pad_w=win.pad_w, input_offset=-x.quant.zp, output_offset=y.quant.zp, act_min=act_min, act_max=act_max,
-        has_bias=bias is not None)
+    params = Conv2DParams(**window_fields(win), filter_d=filter_d, input_offset=-x.quant.zp,
+                          output_offset=y.quant.zp, act_min=act_min, act_max=act_max, has_bias=bias is not None)
     consts = (int4.weights_const(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()),
               *acc_init_arrays(w, bias, params.input_offset, axis=0),
               *blocked_weights(w, groups=win.in_d // filter_d))
@@ -130,6 +111,15 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                    outputs=(y.index,), consts=consts)
 
 
+KERNELS = (
+    # int8 weights: read blocked (tq_dot.h), the input offset folded into acc_init
+    reference_kernel("conv_2d", uses=("filter_blocked", "acc_init", "multiplier", "shift", "bias"), inplace=WINDOW),
+    # int4 weights: read packed from their nibbles with the int8 kernel's loops
+    reference_kernel("conv_2d_s4", uses=("filter", "multiplier", "shift", "bias"), inplace=WINDOW),
+)
+
 SPECS = [OpSpec(name="conv_2d", builtin="CONV_2D", options=Conv2DOptions, fb_options="Conv2DOptions", lower=lower,
+                kernels=KERNELS,
+                quant=QuantRule(3, weights=1, channel_axis=0, bias=2, int4_version=7, activation_inputs=(0,)),
                 doc="int8 activations; int8/int4 weights per-tensor or per-channel (axis 0); int32 bias; "
                     "any stride, dilation, SAME/VALID padding, groups, batches")]

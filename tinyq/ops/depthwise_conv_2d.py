@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops import int4
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops.inplace import CHANNEL_WINDOW
 from tinyq.ops.common import bias_array, fused_range, io, require_int8, require_shifts, requant_arrays
 from tinyq.ops.conv_2d import acc_init_arrays, require_weights
-from tinyq.ops.geometry import window_2d
+from tinyq.ops.geometry import ConvWindow, Window2D, window_2d, window_fields
 
 
 @dataclass(frozen=True)
@@ -25,27 +26,17 @@ class DepthwiseConv2DOptions:
 
 
 @dataclass(frozen=True)
-class DepthwiseConv2DParams:
-    batches: int
-    in_h: int
-    in_w: int
-    in_d: int
-    out_h: int
-    out_w: int
+class DepthwiseConv2DParams(Window2D):
     depth_multiplier: int
-    filter_h: int
-    filter_w: int
-    stride_h: int
-    stride_w: int
-    dilation_h: int
-    dilation_w: int
-    pad_h: int
-    pad_w: int
     input_offset: int
     output_offset: int
     act_min: int
     act_max: int
     has_bias: bool
+
+    def as_conv(self) -> ConvWindow:
+        """The grouped convolution it is (one input channel per group): how CMSIS-NN sees it."""
+        return ConvWindow(**window_fields(self), filter_d=self.out_d)
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
@@ -68,12 +59,9 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     require_shifts(graph, op, shifts)
     act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
     bias = bias_array(graph, op, b, out_d)
-    params = DepthwiseConv2DParams(
-        batches=win.batches, in_h=win.in_h, in_w=win.in_w, in_d=win.in_d, out_h=win.out_h, out_w=win.out_w,
-        depth_multiplier=opts.depth_multiplier, filter_h=win.filter_h, filter_w=win.filter_w,
-        stride_h=win.stride_h, stride_w=win.stride_w, dilation_h=win.dilation_h, dilation_w=win.dilation_w,
-        pad_h=win.pad_h, pad_w=win.pad_w, input_offset=-x.quant.zp, output_offset=y.quant.zp,
-        act_min=act_min, act_max=act_max, has_bias=bias is not None)
+    params = DepthwiseConv2DParams(**window_fields(win), depth_multiplier=opts.depth_multiplier,
+                                   input_offset=-x.quant.zp, output_offset=y.quant.zp, act_min=act_min,
+                                   act_max=act_max, has_bias=bias is not None)
     consts = (int4.weights_const(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()),
               *acc_init_arrays(w, bias, params.input_offset, axis=3))
     return Lowered(op=op, kernel=int4.kernel_for("depthwise_conv_2d", w), params=params, inputs=(x.index,),
@@ -82,5 +70,10 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [OpSpec(name="depthwise_conv_2d", builtin="DEPTHWISE_CONV_2D", options=DepthwiseConv2DOptions,
                 fb_options="DepthwiseConv2DOptions", lower=lower,
+                kernels=(reference_kernel("depthwise_conv_2d", uses=("filter", "acc_init", "multiplier", "shift", "bias"),
+                                          inplace=CHANNEL_WINDOW),
+                         reference_kernel("depthwise_conv_2d_s4", uses=("filter", "multiplier", "shift", "bias"),
+                                          inplace=CHANNEL_WINDOW)),
+                quant=QuantRule(3, weights=1, channel_axis=3, bias=2, int4_version=7, activation_inputs=(0,)),
                 doc="int8 activations; int8/int4 weights per-tensor or per-channel (axis 3); int32 bias; "
                     "any depth multiplier, stride, dilation, SAME/VALID padding, batches")]

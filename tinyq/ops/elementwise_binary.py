@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops.inplace import ELEMENTWISE
 from tinyq.ops.common import fused_range, io, require_int8, require_shifts
 from tinyq.ops.ndloops import MAX_LOOPS, LoopNest, broadcast_loops, broadcast_shape
 from tinyq.ops.operands import operand_sources
@@ -119,7 +120,9 @@ def lower_mul(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [
     OpSpec(name="add", builtin="ADD", options=AddOptions, fb_options="AddOptions", lower=lower_add,
+           kernels=(reference_kernel("add", inplace=ELEMENTWISE),), quant=QuantRule(2),
            doc=f"int8, fused activation, broadcast up to rank {MAX_RANK}, constant operands in flash"),
     OpSpec(name="mul", builtin="MUL", options=MulOptions, fb_options="MulOptions", lower=lower_mul,
+           kernels=(reference_kernel("mul", inplace=ELEMENTWISE),), quant=QuantRule(2),
            doc=f"int8, fused activation, broadcast up to rank {MAX_RANK}, constant operands in flash"),
 ]

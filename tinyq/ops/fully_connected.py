@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops import int4
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import (bias_array, fused_range, io, require_const, require_int8, require_shifts,
                               requant_arrays)
 from tinyq.ops.conv_2d import acc_init_arrays, blocked_weights
@@ -81,5 +81,10 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [OpSpec(name="fully_connected", builtin="FULLY_CONNECTED", options=FullyConnectedOptions,
                 fb_options="FullyConnectedOptions", lower=lower,
+                kernels=(reference_kernel("fully_connected", uses=("filter_blocked", "acc_init", "multiplier", "shift")),
+                         # per tensor: its multiplier and shift are inlined in the call
+                         reference_kernel("fully_connected_s4", uses=("filter", "bias"))),
+                quant=QuantRule(4, weights=1, channel_axis=0, bias=2, int4_version=10, int4_per_channel=False,
+                                activation_inputs=(0,)),
                 doc="int8 activations, int8 weights per-tensor or per-channel (axis 0) or int4 weights per-tensor, "
                     "int32 bias")]

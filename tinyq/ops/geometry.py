@@ -9,6 +9,7 @@ where the kernels' bounds checks skip it. VALID pads nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from tinyq.ir import Graph, Operator, Tensor
@@ -36,7 +37,10 @@ def padding_before(stride: int, dilation: int, in_size: int, filter_size: int, o
 
 @dataclass(frozen=True)
 class Window2D:
-    """Where a 2-D window slides: NHWC input and output extents plus its padding."""
+    """Where a 2-D window slides: NHWC input and output extents plus its padding.
+
+    The one declaration of these fields: the windowed ops' parameters extend it, and the
+    backends and the planner read any of them as a Window2D."""
 
     batches: int
     in_h: int
@@ -53,6 +57,19 @@ class Window2D:
     dilation_w: int
     pad_h: int
     pad_w: int
+
+
+@dataclass(frozen=True)
+class ConvWindow(Window2D):
+    """A convolution's window with its filter depth (in_d / groups; out_d for a depthwise
+    convolution seen as a grouped one): what the library kernels' rules take."""
+
+    filter_d: int
+
+
+def window_fields(win: Window2D) -> dict:
+    """The Window2D fields of `win`, to build a parameter block that extends it."""
+    return {f.name: getattr(win, f.name) for f in dataclasses.fields(Window2D)}
 
 
 def require_4d(graph: Graph, op: Operator, *tensors: Tensor, role: str = "tensor") -> None:

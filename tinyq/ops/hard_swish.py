@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops.inplace import ELEMENTWISE
 from tinyq.ops.common import io, require_int8
 
 
@@ -59,4 +60,5 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 
 SPECS = [OpSpec(name="hard_swish", builtin="HARD_SWISH", options=HardSwishOptions, fb_options="HardSwishOptions",
-                lower=lower, doc="int8, any input and output scales and zero points")]
+                lower=lower, kernels=(reference_kernel("hard_swish", inplace=ELEMENTWISE),), quant=QuantRule(1),
+                doc="int8, any input and output scales and zero points")]

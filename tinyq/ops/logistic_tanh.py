@@ -15,7 +15,8 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import SOFTMAX_OUT, TANH_OUT, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops.inplace import ELEMENTWISE
 from tinyq.ops.common import io, require_int8
 
 
@@ -72,7 +73,9 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [
     OpSpec(name="logistic", builtin="LOGISTIC", lower=lower,
+           kernels=(reference_kernel("logistic", inplace=ELEMENTWISE),), quant=QuantRule(2, fixed_output=SOFTMAX_OUT),
            doc="int8, any input scale; output scale 1/256, zero point -128"),
     OpSpec(name="tanh", builtin="TANH", lower=lower,
+           kernels=(reference_kernel("tanh", inplace=ELEMENTWISE),), quant=QuantRule(2, fixed_output=TANH_OUT),
            doc="int8, any input scale; output scale 1/128, zero point 0"),
 ]

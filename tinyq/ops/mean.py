@@ -13,7 +13,7 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import io, require_const, require_int8, require_shifts
 from tinyq.ops.ndloops import LoopNest, reduce_loops
 
@@ -81,9 +81,13 @@ def lower_sum(graph: Graph, op: Operator) -> Lowered:
     return _lower(graph, op, compute_sum=True)
 
 
+MEAN = reference_kernel("mean")  # SUM runs the MEAN kernel without its division
+
 SPECS = [
     OpSpec(name="mean", builtin="MEAN", options=ReducerOptions, fb_options="ReducerOptions", lower=lower_mean,
+           kernels=(MEAN,), quant=QuantRule(2, activation_inputs=(0,)),
            doc="int8, any axes, keep_dims or not"),
     OpSpec(name="sum", builtin="SUM", options=ReducerOptions, fb_options="ReducerOptions", lower=lower_sum,
+           kernels=(MEAN,),
            doc="int8, any axes, keep_dims or not (the MEAN kernel without the division)"),
 ]

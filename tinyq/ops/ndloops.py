@@ -25,6 +25,11 @@ class LoopNest:
         return len(self.shape)
 
     @property
+    def elementwise(self) -> bool:
+        """One dense walk of two equally shaped operands (no broadcast)."""
+        return self.rank == 1 and self.stride_a == (1,) and self.stride_b == (1,)
+
+    @property
     def count(self) -> int:
         n = 1
         for d in self.shape:

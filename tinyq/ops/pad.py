@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq.ir import Graph, Operator, Tensor
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import io, require_const, require_int8
 
 MAX_RANK = 5  # reference_ops::PadKernelMaxDimensionCount
@@ -86,9 +86,13 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     return Lowered(op=op, kernel="pad", params=params, inputs=inputs, outputs=(y.index,))
 
 
+PAD = reference_kernel("pad")
+
 SPECS = [
     OpSpec(name="pad", builtin="PAD", options=PadOptions, fb_options="PadOptions", lower=lower,
+           kernels=(PAD,), quant=QuantRule(2, output_as_input=True, activation_inputs=(0,)),
            doc="int8 up to 5-D, constant int32/int64 paddings, padded with the output zero point"),
     OpSpec(name="padv2", builtin="PADV2", options=PadV2Options, fb_options="PadV2Options", lower=lower,
+           kernels=(PAD,),
            doc="int8 up to 5-D, constant int32/int64 paddings, padded with the given int8 value"),
 ]

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq.ir import Graph, Operator
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops.inplace import CHANNEL_WINDOW
 from tinyq.ops.common import fused_range, io, require_int8
-from tinyq.ops.geometry import window_2d
+from tinyq.ops.geometry import Window2D, window_2d, window_fields
 
 
 # An int8 window sum (|x| <= 128 a value, plus half the count to round) stays inside int32 up to here.
@@ -27,21 +28,13 @@ class Pool2DOptions:
 
 
 @dataclass(frozen=True)
-class PoolParams:
-    batches: int
-    in_h: int
-    in_w: int
-    depth: int
-    out_h: int
-    out_w: int
-    filter_h: int
-    filter_w: int
-    stride_h: int
-    stride_w: int
-    pad_h: int
-    pad_w: int
+class PoolParams(Window2D):
     act_min: int
     act_max: int
+
+    @property
+    def depth(self) -> int:
+        return self.in_d
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
@@ -63,10 +56,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         raise unsupported(graph, op, f"the window averages {taps:,} values; their int32 sum could overflow",
                           f"TFLM sums in int32: at most {MAX_AVERAGE_TAPS:,} values a window")
     act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
-    params = PoolParams(batches=win.batches, in_h=win.in_h, in_w=win.in_w, depth=win.in_d, out_h=win.out_h,
-                        out_w=win.out_w, filter_h=win.filter_h, filter_w=win.filter_w, stride_h=win.stride_h,
-                        stride_w=win.stride_w, pad_h=win.pad_h, pad_w=win.pad_w, act_min=act_min,
-                        act_max=act_max)
+    params = PoolParams(**window_fields(win), act_min=act_min, act_max=act_max)
     return Lowered(op=op, kernel=op.op, params=params, inputs=(x.index,), outputs=(y.index,))
 
 
@@ -74,7 +64,9 @@ _DOC = "int8, input and output quantized alike; any window, stride, SAME/VALID p
 
 SPECS = [
     OpSpec(name="average_pool_2d", builtin="AVERAGE_POOL_2D", options=Pool2DOptions, fb_options="Pool2DOptions",
-           lower=lower, doc=_DOC),
+           lower=lower, kernels=(reference_kernel("average_pool_2d", inplace=CHANNEL_WINDOW),),
+           quant=QuantRule(2, output_as_input=True), doc=_DOC),
     OpSpec(name="max_pool_2d", builtin="MAX_POOL_2D", options=Pool2DOptions, fb_options="Pool2DOptions",
-           lower=lower, doc=_DOC),
+           lower=lower, kernels=(reference_kernel("max_pool_2d", inplace=CHANNEL_WINDOW),),
+           quant=QuantRule(2, output_as_input=True), doc=_DOC),
 ]

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.inplace import ELEMENTWISE
 from tinyq.ops.common import io, require_shifts
 
 TYPE_CODES = {"int8": "s8", "uint8": "u8", "int16": "s16", "int32": "s32", "float32": "f32"}
@@ -104,7 +105,9 @@ def lower_dequantize(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [
     OpSpec(name="quantize", builtin="QUANTIZE", lower=lower_quantize,
+           kernels=(reference_kernel("quantize", inplace=ELEMENTWISE), reference_kernel("requantize", inplace=ELEMENTWISE)),
            doc="float32 -> int8/int16 (TFLM's rounding, no libm); requantize between int8/uint8/int16/int32"),
     OpSpec(name="dequantize", builtin="DEQUANTIZE", lower=lower_dequantize,
+           kernels=(reference_kernel("dequantize"),),
            doc="int8/uint8/int16 -> float32, bit-exact float math"),
 ]

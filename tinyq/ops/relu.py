@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops.inplace import ELEMENTWISE
 from tinyq.ops.common import fused_range, io, require_int8, require_shifts
 
 
@@ -109,11 +110,14 @@ def lower_relu_n1_to_1(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [
     OpSpec(name="relu", builtin="RELU", lower=lower_relu,
+           kernels=(reference_kernel("relu", inplace=ELEMENTWISE),), quant=QuantRule(2),
            doc="int8; requantizes when input and output scales differ"),
     OpSpec(name="relu6", builtin="RELU6", lower=lower_relu6,
+           kernels=(reference_kernel("relu6", inplace=ELEMENTWISE),), quant=QuantRule(2, output_as_input=True),
            doc="int8; a clamp in the input's quantization (the output's is ignored, as in TFLM)"),
     OpSpec(name="leaky_relu", builtin="LEAKY_RELU", options=LeakyReluOptions, fb_options="LeakyReluOptions",
-           lower=lower_leaky_relu, doc="int8, any alpha (negative too)"),
+           lower=lower_leaky_relu, kernels=(reference_kernel("leaky_relu", inplace=ELEMENTWISE),),
+           quant=QuantRule(1), doc="int8, any alpha (negative too)"),
     OpSpec(name="relu_n1_to_1", builtin="RELU_N1_TO_1", lower=lower_relu_n1_to_1,
            doc="not supported: TFLM has no kernel for it"),
 ]

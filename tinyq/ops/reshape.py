@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinyq.ir import Graph, Operator
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import io
 
 
@@ -35,10 +35,15 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                    outputs=(y.index,), alias_of=x.index)
 
 
+VIEW = reference_kernel("view")  # no code: the output is the input's bytes
+
 SPECS = [
     OpSpec(name="reshape", builtin="RESHAPE", options=ReshapeOptions, fb_options="ReshapeOptions",
-           lower=lower, doc="a view of its input: no copy, no arena"),
+           lower=lower, kernels=(VIEW,), quant=QuantRule(1, output_as_input=True, activation_inputs=(0,)),
+           doc="a view of its input: no copy, no arena"),
     OpSpec(name="squeeze", builtin="SQUEEZE", options=SqueezeOptions, fb_options="SqueezeOptions",
-           lower=lower, doc="a view of its input: no copy, no arena"),
-    OpSpec(name="expand_dims", builtin="EXPAND_DIMS", lower=lower, doc="a view of its input"),
+           lower=lower, kernels=(VIEW,), quant=QuantRule(1, output_as_input=True),
+           doc="a view of its input: no copy, no arena"),
+    OpSpec(name="expand_dims", builtin="EXPAND_DIMS", lower=lower, kernels=(VIEW,),
+           quant=QuantRule(1, output_as_input=True, activation_inputs=(0,)), doc="a view of its input"),
 ]

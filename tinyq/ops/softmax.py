@@ -13,7 +13,8 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import SOFTMAX_OUT, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops.inplace import ROWWISE
 from tinyq.ops.common import io, require_int8
 
 
@@ -85,4 +86,5 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 
 SPECS = [OpSpec(name="softmax", builtin="SOFTMAX", options=SoftmaxOptions, fb_options="SoftmaxOptions",
-                lower=lower, doc="int8 -> int8 (1/256, -128) or int16 (1/65536, -32768), any beta, last axis")]
+                lower=lower, kernels=(reference_kernel("softmax", inplace=ROWWISE),),
+                quant=QuantRule(2, fixed_output=SOFTMAX_OUT), doc="int8 -> int8 (1/256, -128) or int16 (1/65536, -32768), any beta, last axis")]

@@ -4,7 +4,7 @@ Walking the order step by step:
 
 * a view (`Lowered.alias_of`, e.g. RESHAPE) takes its base's bytes: they become
   one buffer;
-* an op whose kernel has an in-place rule (inplace.py) *may* put its output
+* an op whose kernel has an in-place rule (tinyq/ops/inplace.py) *may* put its output
   over an input whose whole storage dies at this step (no later reader, not a
   graph output), starting at least `shift` bytes before that input. That is an
   option for the offset strategies, not a decision: the output stays its own
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from tinyq.lower import LoweredGraph
+from tinyq.ops.base import InPlace
 from tinyq.plan.buffers import Lifetime, align_up
-from tinyq.plan.inplace import rule_for
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,12 @@ class InPlaceOption:
 
 
 def views_and_options(lowered: LoweredGraph, order: Sequence[int], lifetimes: dict[int, Lifetime],
-                      backends: Sequence[str], alignment: int = 16, in_place: bool = True,
+                      rules: Sequence[InPlace | None], alignment: int = 16, in_place: bool = True,
                       shifts: dict | None = None
                       ) -> tuple[tuple[Alias, ...], dict[int, int], tuple[InPlaceOption, ...]]:
     """(view aliases, tensor -> the tensor owning its storage, in-place options) for `order`.
-    `backends[position]` names the backend running each op; `shifts` caches rule results
-    (they do not depend on the order) across calls."""
+    `rules[position]` is the in-place rule of the kernel running each op; `shifts` caches
+    rule results (they do not depend on the order) across calls."""
     shifts = shifts if shifts is not None else {}
     graph = lowered.graph
     owner: dict[int, int] = {}
@@ -73,7 +73,7 @@ def views_and_options(lowered: LoweredGraph, order: Sequence[int], lifetimes: di
                 members.setdefault(base, [base]).append(t)
                 views.append(Alias(t, k.alias_of, 0, "view", position))
             continue
-        rule = rule_for(k.kernel, backends[position]) if in_place else None
+        rule = rules[position] if in_place else None
         if rule is None or len(k.outputs) != 1:
             continue
         y = k.outputs[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -9,23 +10,10 @@ import click
 MODEL = click.Path(dir_okay=False, path_type=Path)
 
 
-def build_plan(model: Path, board_name: str, backend: str | None):
-    """(lowered, plan, board, backend) exactly as driver.compile_graph plans it."""
-    from tinyq.backends import get_backend
-    from tinyq.boards import get_board
-    from tinyq.lower import lower_graph
-    from tinyq.plan.memory import plan_memory
-    from tinyq.tflite.reader import read_model_file
-
-    board = get_board(board_name)
-    lowered = lower_graph(read_model_file(model))
-    kernels = get_backend(backend or board.default_backend, board)
-    return lowered, plan_memory(lowered, backend=kernels), board, kernels
-
-
 @click.command("plan")
 @click.argument("model", type=MODEL)
-@click.option("--board", default=None, help="Check that the model fits this board (see tinyq boards).")
+@click.option("--board", default=None, help="Check that the model fits this board (see tinyq boards); its code "
+                                             "path decides the kernels' scratch (default: the host).")
 @click.option("--backend", default=None, help="Kernel backend (default: the board's).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -35,9 +23,13 @@ def build_plan(model: Path, board_name: str, backend: str | None):
 def plan(model: Path, board: str | None, backend: str | None, fmt: str, plot_path: Path | None, elf: Path | None):
     """Show MODEL's memory plan: live bytes per op, buffer offsets, flash layout.
 
-    With --board, exit 2 with one line if the arena or the weights do not fit.
+    The plan is the one `tinyq generate` uses for the same --board and --backend.
+    With --board, exit 2 if the arena or the weights do not fit (the JSON report
+    still prints, with "fits": false and the problems).
     """
-    from tinyq.plan.fit import require_fit
+    from tinyq import driver
+    from tinyq.boards import get_board
+    from tinyq.plan.fit import check_fit, fit_error
     from tinyq.plan.flash import plan_flash
     from tinyq.plan.report import as_json, as_text, plan_report
 
@@ -45,17 +37,23 @@ def plan(model: Path, board: str | None, backend: str | None, fmt: str, plot_pat
         from tinyq.plan.plot import require_matplotlib
 
         require_matplotlib()  # fail before any output
-    lowered, memory_plan, b, kernels = build_plan(model, board or "host", backend)
-    flash = plan_flash(lowered, b, backend=kernels)
-    fit = require_fit(memory_plan, lowered, b, flash) if board else None
+    b = get_board(board or "host")
+    _, graph = driver.read(model)
+    bound = driver.front(graph, b, backend)
+    memory_plan = driver.plan(bound)
+    flash = plan_flash(bound, b)
+    fit = check_fit(memory_plan, flash, b) if board else None
     elf_flash = None
     if elf is not None:
         from tinyq.build.elf import size_report
 
         elf_flash = size_report(elf, b).flash_bytes
-    report = plan_report(str(model), lowered, memory_plan, flash, fit, elf_flash)
+    report = plan_report(str(model), bound, memory_plan, flash, fit, elf_flash)
     click.echo(as_json(report) if fmt == "json" else as_text(report))
     if plot_path is not None:
         from tinyq.plan.plot import plot_plan
 
-        click.echo(f"wrote {plot_plan(lowered, memory_plan, plot_path, title=model.name)}", err=True)
+        click.echo(f"wrote {plot_plan(bound.lowered, memory_plan, plot_path, title=model.name)}", err=True)
+    if fit is not None and not fit.ok:
+        click.echo(f"tinyq: error: {fit_error(fit, b, flash)}", err=True)
+        sys.exit(2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tinyq.bind import BoundGraph
 from tinyq.boards import Board, Memory
 from tinyq.errors import TinyqError
 from tinyq.plan.flash import FlashPlan, plan_flash, weight_regions
@@ -90,10 +91,14 @@ def _hints(fit: Fit, board: Board, flash: FlashPlan) -> str:
     return "could help: " + "; ".join(hints)
 
 
-def require_fit(plan: MemoryPlan, lowered, board: Board, flash: FlashPlan | None = None) -> Fit:
+def fit_error(fit: Fit, board: Board, flash: FlashPlan) -> TinyqError:
+    return TinyqError("; ".join(fit.problems), where=f"board {board.name}", hint=_hints(fit, board, flash))
+
+
+def require_fit(plan: MemoryPlan, bound: BoundGraph, board: Board, flash: FlashPlan | None = None) -> Fit:
     """The Fit, or TinyqError with one line when the model does not fit."""
-    flash = flash or plan_flash(lowered, board)
+    flash = flash or plan_flash(bound, board)
     fit = check_fit(plan, flash, board)
     if not fit.ok:
-        raise TinyqError("; ".join(fit.problems), where=f"board {board.name}", hint=_hints(fit, board, flash))
+        raise fit_error(fit, board, flash)
     return fit

@@ -1,8 +1,9 @@
 """Flash plan: which memory each constant array (weights, biases, requantization
 tables) goes to, at which offset, with which alignment.
 
-The arrays are the lowered ops' ConstArrays, deduplicated exactly as the code
-generator emits them (same C type and bytes: one symbol), each `TQ_ALIGNED(16)`.
+The arrays are the ones the bound kernels' calls read (`BoundOp.consts`),
+deduplicated (same C type and bytes: one symbol, named after its first user);
+the code generator emits exactly this table, each array `TQ_ALIGNED(16)`.
 They fill the board's weights region first (its [firmware] placement, else the
 first flash-like region); arrays that do not fit spill, largest first, into the
 other regions that keep contents: internal flash, external XIP flash, ITCM.
@@ -18,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinyq.bind import BoundGraph
 from tinyq.boards import Board, Memory
-from tinyq.lower import LoweredGraph
+from tinyq.ops.base import ConstArray
 from tinyq.plan.buffers import align_up
 
 WEIGHT_ALIGNMENT = 16  # TQ_ALIGNED(16) on every array in model.c.j2
@@ -59,45 +61,36 @@ class FlashPlan:
         return used
 
 
-def _consts_of(lowered: LoweredGraph, backend) -> list[tuple]:
-    """Each op's arrays plus those its chosen backend kernel adds (generate.py does the same), with
-    the names of those its call template references (the generator emits only those)."""
-    from tinyq.codegen.generate import referenced_consts
+@dataclass(frozen=True)
+class ArrayTable:
+    """Every distinct array the calls read, and which symbol each op's array names are."""
 
-    if backend is None:
-        return [(k.consts, referenced_consts(k, "reference", lowered.graph)) for k in lowered.ops]
-    from tinyq.backends import backend_consts, choose_kernels
-
-    result = []
-    for k, c in zip(lowered.ops, choose_kernels(backend, lowered.ops)):
-        with_backend = dataclasses.replace(k, consts=k.consts + backend_consts(backend, k, c))
-        folder = backend.template_dirs[0] if c.backend == backend.name else "reference"
-        result.append((with_backend.consts, referenced_consts(with_backend, folder, lowered.graph, c.function)))
-    return result
+    arrays: tuple[FlashArray, ...]  # in emission order (the first op using an array names it)
+    contents: tuple[ConstArray, ...]  # the values of arrays[i]
+    symbols: tuple[dict[str, str], ...]  # per op position: array name -> symbol
 
 
-def const_arrays(lowered: LoweredGraph, backend=None) -> list[FlashArray]:
-    """Distinct arrays in emission order (the first op using an array names it).
-
-    Only the arrays some call template references count, as in the generated C."""
+def array_table(bound: BoundGraph) -> ArrayTable:
     by_key: dict[tuple[str, str], int] = {}
     arrays: list[FlashArray] = []
-    used: list[bool] = []
-    for position, (consts, referenced) in enumerate(_consts_of(lowered, backend)):
-        for c in consts:
+    contents: list[ConstArray] = []
+    symbols: list[dict[str, str]] = []
+    for position, op in enumerate(bound.ops):
+        names = {}
+        for c in op.consts:
             raw = np.ascontiguousarray(c.values)
             key = (c.ctype, hashlib.sha256(raw.tobytes() + str(raw.dtype).encode()).hexdigest())
-            wanted = c.name in referenced
             if key in by_key:
                 i = by_key[key]
-                arrays[i] = FlashArray(arrays[i].symbol, c.ctype, arrays[i].bytes, arrays[i].users + (position,))
-                used[i] = used[i] or wanted
-                continue
-            by_key[key] = len(arrays)
-            size = max(raw.size, 1) * C_SIZES.get(c.ctype, raw.itemsize)  # the C array: count x sizeof(ctype)
-            arrays.append(FlashArray(f"tq_op{position}_{c.name}", c.ctype, size, (position,)))
-            used.append(wanted)
-    return [a for a, u in zip(arrays, used) if u]
+                arrays[i] = dataclasses.replace(arrays[i], users=arrays[i].users + (position,))
+            else:
+                by_key[key] = i = len(arrays)
+                size = max(raw.size, 1) * C_SIZES.get(c.ctype, raw.itemsize)  # the C array: count x sizeof(ctype)
+                arrays.append(FlashArray(f"tq_op{position}_{c.name}", c.ctype, size, (position,)))
+                contents.append(c)
+            names[c.name] = arrays[i].symbol
+        symbols.append(names)
+    return ArrayTable(tuple(arrays), tuple(contents), tuple(symbols))
 
 
 def weight_regions(board: Board | None) -> list[Memory]:
@@ -113,10 +106,9 @@ def weight_regions(board: Board | None) -> list[Memory]:
                                           if m.kind in PERSISTENT_KINDS else 9, -m.size))
 
 
-def plan_flash(lowered: LoweredGraph, board: Board | None = None, reserved: dict[str, int] | None = None,
-               backend=None) -> FlashPlan:
+def plan_flash(bound: BoundGraph, board: Board | None = None, reserved: dict[str, int] | None = None) -> FlashPlan:
     """Place the arrays; `reserved[region]` bytes are already taken there (code, other data)."""
-    arrays = const_arrays(lowered, backend)
+    arrays = list(array_table(bound).arrays)
     regions = weight_regions(board)
     if not regions:
         offset, placed = 0, []

@@ -1,8 +1,8 @@
 """plan_memory: execution order, aliasing and offsets for one arena, proven safe.
 
-1. Facts from the backend: which implementation runs each op (in-place rules
-   are per implementation) and how much scratch it needs on the board's target
-   (`KernelChoice.scratch_bytes`): the arena is exact, never found by trial.
+1. Facts from the bound graph (tinyq/bind.py): the in-place rule of the kernel
+   that runs each op and the scratch it needs on the board's target: the arena
+   is exact, never found by trial.
 2. Candidate execution orders (order.py). For each: tensor lifetimes
    (buffers.py), views and in-place options (aliasing.py), buffers, the pairs
    that may overlap, and the lower bound = max over steps of the bytes that
@@ -19,7 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from tinyq.bind import BoundGraph
 from tinyq.lower import LoweredGraph
+from tinyq.ops.base import InPlace
 from tinyq.plan.aliasing import Alias, InPlaceOption, views_and_options
 from tinyq.plan.buffers import (Buffer, activation_sizes, align_up, aligned_lower_bound, group_buffers,
                                 lower_bound, scratch_buffers, tensor_lifetimes)
@@ -45,7 +47,6 @@ class MemoryPlan:
     proven_optimal: bool = False  # no smaller arena for this order and these options (bound met or exact search)
     baseline_lower_bound_bytes: int = 0  # the bound in file order with views only (no in-place, no reorder)
     alignment: int = 16
-    backends: tuple[str, ...] = ()  # backend running each op (by position)
     scratch: tuple[int, ...] = ()  # scratch bytes of each op (by position)
     overlaps: tuple[tuple[int, int, int], ...] = ()  # (below, above, gap): buffer pairs allowed to overlap
 
@@ -82,23 +83,15 @@ class Layout:
     bound: int
 
 
-def kernel_facts(lowered: LoweredGraph, backend=None) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """(backend name, scratch bytes) of each op, as the code generator will choose them."""
-    from tinyq.backends import REFERENCE, choose_kernels
-
-    choices = choose_kernels(backend or REFERENCE, lowered.ops)
-    return tuple(c.backend for c in choices), tuple(c.scratch_bytes for c in choices)
-
-
 def _buffer_of(buffers: Sequence[Buffer]) -> dict[int, int]:
     return {t: i for i, b in enumerate(buffers) for t in b.tensors}
 
 
-def layout(lowered: LoweredGraph, order: Sequence[int], backends: Sequence[str], scratch: Sequence[int],
+def layout(lowered: LoweredGraph, order: Sequence[int], rules: Sequence[InPlace | None], scratch: Sequence[int],
            alignment: int = 16, in_place: bool = True, shifts: dict | None = None,
            sizes: dict[int, int] | None = None) -> Layout:
     lifetimes = tensor_lifetimes(lowered, order, sizes)
-    views, owner, options = views_and_options(lowered, order, lifetimes, backends, alignment, in_place, shifts)
+    views, owner, options = views_and_options(lowered, order, lifetimes, rules, alignment, in_place, shifts)
     buffers = group_buffers(lifetimes, {t: (o, 0) for t, o in owner.items()}, alignment) + \
         scratch_buffers(scratch, order, alignment)
     index = _buffer_of(buffers)
@@ -149,18 +142,20 @@ def used_in_place(lay: Layout, offsets: Sequence[int]) -> tuple[Alias, ...]:
     return tuple(used)
 
 
-def plan_memory(lowered: LoweredGraph, alignment: int = 16, backend=None, *, reorder: bool = True,
+def plan_memory(bound: BoundGraph, alignment: int = 16, *, reorder: bool = True,
                 in_place: bool = True, strategies: Sequence[str] | None = None,
                 exact_budget: int = 5000) -> MemoryPlan:
     """The smallest verified plan over candidate orders, aliasing and strategies."""
-    backends, scratch = kernel_facts(lowered, backend)
+    lowered = bound.lowered
+    rules = tuple(b.inplace for b in bound.ops)
+    scratch = tuple(b.scratch_bytes for b in bound.ops)
     n = len(lowered.ops)
     file_order = tuple(range(n))
-    baseline = layout(lowered, file_order, backends, scratch, alignment, in_place=False)
+    baseline = layout(lowered, file_order, rules, scratch, alignment, in_place=False)
     orders = candidate_orders(lowered, ORDER_LIMIT if n <= 40 else ORDER_LIMIT // 8) if reorder else [file_order]
     shifts: dict = {}
     sizes = activation_sizes(lowered)
-    scored = sorted((layout(lowered, o, backends, scratch, alignment, in_place, shifts, sizes) for o in orders),
+    scored = sorted((layout(lowered, o, rules, scratch, alignment, in_place, shifts, sizes) for o in orders),
                     key=lambda lay: lay.bound)  # stable: the file's order wins ties
     best = None
     for rank, lay in enumerate(scored[:ORDERS_PLANNED]):
@@ -177,8 +172,8 @@ def plan_memory(lowered: LoweredGraph, alignment: int = 16, backend=None, *, reo
         arena_bytes=arena, lower_bound_bytes=lay.bound, buffers=lay.buffers, offsets=tuple(offsets),
         strategy=name, order=lay.order if lay.order != file_order else (),
         aliases=lay.views + used_in_place(lay, offsets), candidates=tuple(tried), proven_optimal=proven,
-        baseline_lower_bound_bytes=baseline.bound, alignment=alignment, backends=backends, scratch=scratch,
+        baseline_lower_bound_bytes=baseline.bound, alignment=alignment, scratch=scratch,
         overlaps=tuple((b, a, g) for (b, a), g in sorted(lay.overlaps.items())))
     verify(plan.buffers, plan.offsets, lay.overlaps)
-    verify_tensors(lowered, plan, backends)
+    verify_tensors(lowered, plan, rules)
     return plan

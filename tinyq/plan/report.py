@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from tinyq.lower import LoweredGraph
+from tinyq.bind import BoundGraph
 from tinyq.plan.buffers import live_bytes, tensor_lifetimes
 from tinyq.plan.fit import Fit
 from tinyq.plan.flash import FlashPlan
@@ -18,6 +18,10 @@ from tinyq.plan.memory import MemoryPlan
 @dataclass(frozen=True)
 class Report:
     model: str
+    board: str
+    backend: str
+    code_path: str  # the target's code path the kernels and scratch sizes are for
+    fits: bool | None  # None without a board to check against
     arena_bytes: int
     lower_bound_bytes: int
     flash_bytes: int
@@ -36,14 +40,16 @@ class Report:
     code_bytes: int | None  # from a built ELF, when given
 
 
-def plan_report(model: str, lowered: LoweredGraph, plan: MemoryPlan, flash: FlashPlan, fit: Fit | None = None,
+def plan_report(model: str, bound: BoundGraph, plan: MemoryPlan, flash: FlashPlan, fit: Fit | None = None,
                 elf_flash_bytes: int | None = None) -> Report:
+    lowered = bound.lowered
     graph = lowered.graph
     order = plan.execution_order(len(lowered.ops))
     live = live_bytes(plan.buffers, len(order), plan.overlap_map())
     views = {a.tensor for a in plan.aliases if a.kind == "view"}
     tensors = [lt for t, lt in tensor_lifetimes(lowered, order).items() if t not in views]
     steps = [{"step": s, "op": p, "kernel": lowered.ops[p].kernel, "name": lowered.ops[p].op.op,
+              "layer": bound.ops[p].layer, "function": bound.ops[p].function,
               "live_bytes": live[s] if s < len(live) else 0,
               "tensor_bytes": sum(lt.size for lt in tensors if lt.first <= s <= lt.last),
               "writes": list(lowered.ops[p].outputs)}
@@ -55,7 +61,8 @@ def plan_report(model: str, lowered: LoweredGraph, plan: MemoryPlan, flash: Flas
                                      "name": graph.tensors[t].name} for t in b.tensors]})
     flash_bytes = elf_flash_bytes if elf_flash_bytes is not None else flash.flash_bytes
     return Report(
-        model=model, arena_bytes=plan.arena_bytes, lower_bound_bytes=plan.lower_bound_bytes,
+        model=model, board=bound.target.board, backend=bound.backend.name, code_path=bound.target.isa,
+        fits=fit.ok if fit is not None else None, arena_bytes=plan.arena_bytes, lower_bound_bytes=plan.lower_bound_bytes,
         flash_bytes=flash_bytes, baseline_lower_bound_bytes=plan.baseline_lower_bound_bytes,
         strategy=plan.strategy, proven_optimal=plan.proven_optimal,
         candidates=[{"strategy": n, "arena_bytes": a} for n, a in plan.candidates],
@@ -78,6 +85,8 @@ def _bar(value: int, peak: int, width: int = 30) -> str:
 def as_text(report: Report) -> str:
     r = report
     out = [f"model: {r.model}",
+           f"kernels: {r.backend} on {r.board} ({r.code_path} code path)"
+           + ("" if r.fit is not None else "; pass --board B for a board's kernels, scratch and fit"),
            f"arena {r.arena_bytes:,} B, lower bound {r.lower_bound_bytes:,} B (this order and aliasing); "
            f"{r.baseline_lower_bound_bytes:,} B with views only in file order",
            f"strategy {r.strategy}{' (optimal for this order and aliasing)' if r.proven_optimal else ''}; tried "
@@ -108,7 +117,9 @@ def as_text(report: Report) -> str:
         out.append(f"    {a['symbol']:<28} {a['ctype']:<8} {a['bytes']:>9,} B  {a['region'] or '-'} +{a['offset']:,}")
     if len(r.flash) > len(biggest):
         out.append(f"    ... and {len(r.flash) - len(biggest)} smaller arrays (--format json lists all)")
-    if r.fit is not None:
+    if r.fit is not None and not r.fits:
+        out += ["", f"does NOT fit {r.fit['board']}: " + "; ".join(r.fit["problems"])]
+    elif r.fit is not None:
         f = r.fit
         out += ["", f"fits {f['board']}: arena {f['arena_bytes']:,} of {f['arena_room']:,} B in "
                     f"'{f['arena_region']}', constants {f['flash_bytes']:,} of {f['flash_room']:,} B"]

@@ -17,14 +17,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from tinyq.lower import LoweredGraph
+from tinyq.ops.base import InPlace
 from tinyq.plan.buffers import tensor_lifetimes
-from tinyq.plan.inplace import rule_for
 
 if TYPE_CHECKING:
     from tinyq.plan.memory import MemoryPlan
 
 
-def verify_tensors(lowered: LoweredGraph, plan: "MemoryPlan", backends: Sequence[str]) -> None:
+def verify_tensors(lowered: LoweredGraph, plan: "MemoryPlan", rules: Sequence[InPlace | None]) -> None:
+    """`rules[position]`: the in-place rule of the kernel that runs each op (BoundOp.inplace)."""
     order = plan.execution_order(len(lowered.ops))
     step_of = {position: step for step, position in enumerate(order)}
     life = tensor_lifetimes(lowered, order)
@@ -49,7 +50,7 @@ def verify_tensors(lowered: LoweredGraph, plan: "MemoryPlan", backends: Sequence
             if span[x] != span[a.base]:
                 return "in-place input is not where its base is"
             k = lowered.ops[a.position]
-            rule = rule_for(k.kernel, backends[a.position])
+            rule = rules[a.position]
             if rule is None:
                 return f"kernel {k.kernel} has no in-place rule"
             need = rule.shift(k, lowered.graph, k.inputs.index(a.base))

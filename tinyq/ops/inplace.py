@@ -1,9 +1,10 @@
 """Which kernels may write their output over an input that dies at them, and how.
 
-This is knowledge about the *kernels' memory access order*, so it lives in one
-table keyed by kernel name (`Lowered.kernel`), with the backends whose
-implementation was read and checked. A kernel absent from the table, or run by
-a backend not listed for it, never writes over its input.
+This is knowledge about a kernel's *memory access order*, so each `Kernel` carries
+its own rule (`Kernel.inplace`), declared where the kernel is (its op module for
+the reference kernels, its backend layer for the others) after its C loop order was
+read. A kernel without one never writes over its input. Bit-exact tests with the
+aliasing cover each.
 
 Two patterns cover the kernels tinyq has:
 
@@ -25,23 +26,11 @@ Two patterns cover the kernels tinyq has:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 
 from tinyq.ir import DTYPES, Graph
-from tinyq.ops.base import Lowered
-
-# (lowered op, graph, index into Lowered.inputs) -> least shift in bytes, or None when not allowed
-ShiftRule = Callable[[Lowered, Graph, int], "int | None"]
-
-
-@dataclass(frozen=True)
-class InPlace:
-    shift: ShiftRule
-    why: str  # the access-order fact the rule relies on
-    backends: tuple[str, ...] = ("reference",)  # implementations checked against the fact
+from tinyq.ops.base import InPlace, Lowered
+from tinyq.ops.geometry import Window2D
 
 
 def _item(dtype: str) -> int:
@@ -97,15 +86,14 @@ def window_shift(batches: int, in_hwc: tuple[int, int, int], out_hwc: tuple[int,
 
 def _window_args(k: Lowered, graph: Graph, i: int):
     p = k.params
-    needed = ("stride_h", "stride_w", "pad_h", "pad_w", "filter_h", "filter_w")
-    if i != 0 or len(k.outputs) != 1 or not all(hasattr(p, f) for f in needed):
+    if i != 0 or len(k.outputs) != 1 or not isinstance(p, Window2D):
         return None
     x, y = graph.tensors[k.inputs[0]], graph.tensors[k.outputs[0]]
     if len(x.shape) != 4 or len(y.shape) != 4 or x.shape[0] != y.shape[0] or _item(x.dtype) != _item(y.dtype):
         return None
     return dict(batches=x.shape[0], in_hwc=tuple(x.shape[1:]), out_hwc=tuple(y.shape[1:]),
                 filter_hw=(p.filter_h, p.filter_w), stride_hw=(p.stride_h, p.stride_w), pad_hw=(p.pad_h, p.pad_w),
-                dilation_hw=(getattr(p, "dilation_h", 1), getattr(p, "dilation_w", 1)), item=_item(x.dtype))
+                dilation_hw=(p.dilation_h, p.dilation_w), item=_item(x.dtype))
 
 
 def sliding_window(k: Lowered, graph: Graph, i: int) -> int | None:
@@ -127,29 +115,10 @@ _ROWWISE = ("reads a whole row (max, sum of exps) before writing it, then reads 
             "writing element i")
 _WINDOW = ("loops batch, out_y, out_x outermost and writes each output pixel's channels (*output++) "
            "before reading the next pixel's window")
-
 _CHANNEL_WINDOW = _WINDOW + ("; output channel c is written right after the window's channel c is read "
                              "(when output and input have the same depth)")
 
-# kernel name -> rule. A kernel goes in only after its C loop order has been read
-# (templates/reference/kernels/tq_<kernel>.c); bit-exact tests with the aliasing cover each.
-INPLACE: dict[str, InPlace] = {
-    **{name: InPlace(elementwise, _ELEMENTWISE) for name in (
-        "relu", "relu6", "leaky_relu", "hard_swish", "logistic", "tanh", "quantize", "requantize")},
-    # CMSIS-NN v7 arm_elementwise_{add,mul}_s8 load a block of 4 (Helium: 4 lanes) of each input,
-    # then store the same 4 output bytes; arm_softmax_s8 reads a row twice, then loads and stores
-    # the same indices (Source/BasicMathFunctions, Source/SoftmaxFunctions).
-    **{name: InPlace(elementwise, _ELEMENTWISE, ("reference", "cmsis-nn")) for name in ("add", "mul")},
-    "softmax": InPlace(elementwise, _ROWWISE, ("reference", "cmsis-nn")),
-    "conv_2d": InPlace(sliding_window, _WINDOW),
-    **{name: InPlace(channel_window, _CHANNEL_WINDOW) for name in (
-        "depthwise_conv_2d", "average_pool_2d", "max_pool_2d")},
-    # the int4 kernels (tq_*_s4.c) keep the int8 kernels' loops, reading weights from nibbles
-    "conv_2d_s4": InPlace(sliding_window, _WINDOW),
-    "depthwise_conv_2d_s4": InPlace(channel_window, _CHANNEL_WINDOW),
-}
-
-
-def rule_for(kernel: str, backend: str) -> InPlace | None:
-    rule = INPLACE.get(kernel)
-    return rule if rule is not None and backend in rule.backends else None
+ELEMENTWISE = InPlace(elementwise, _ELEMENTWISE)
+ROWWISE = InPlace(elementwise, _ROWWISE)
+WINDOW = InPlace(sliding_window, _WINDOW)
+CHANNEL_WINDOW = InPlace(channel_window, _CHANNEL_WINDOW)

@@ -11,17 +11,18 @@ falls back to tinyq's reference s4 kernel with the reason.
 
 from __future__ import annotations
 
-from tinyq.backends import KernelOverride, Target
-from tinyq.backends import cmsis_nn as base
-from tinyq.backends import cmsis_nn_kernels as ck
-from tinyq.ops.base import Lowered
+from tinyq.backends.cmsis_nn import rules as ck
+from tinyq.backends.cmsis_nn import too_large, window_limits
+from tinyq.backends.common import shift32
+from tinyq.ops.base import Kernel, Lowered
+from tinyq.ops.geometry import ConvWindow
 
 
 def _c_div(a: int, b: int) -> int:
     return int(a / b)  # C's truncating division
 
 
-def helium_1_x_n_runs(s: ck.ConvShape) -> bool:
+def helium_1_x_n_runs(s: ConvWindow) -> bool:
     """Whether Helium's arm_convolve_1_x_n_s4 accepts the row: it splits the outputs into
     left-padded, unpadded and right-padded runs and returns an error when they do not add up
     (odd total padding the other way round, a VALID row that leaves two or more columns, ...)."""
@@ -35,14 +36,14 @@ def helium_1_x_n_runs(s: ck.ConvShape) -> bool:
     return right + middle + left == s.out_w and s.stride_w * left - s.pad_w >= 0
 
 
-def helium_1_x_n_exact(s: ck.ConvShape) -> bool:
+def helium_1_x_n_exact(s: ConvWindow) -> bool:
     """Helium's arm_convolve_1_x_n_s4 runs the row and matches TFLM: with an odd input depth its
     padded windows start their filter at an odd nibble, which it reads from the byte before
     (v7.0.0; seen under QEMU mps3-an547), so those rows need an even depth."""
     return s.in_d % 2 == 0 and helium_1_x_n_runs(s)
 
 
-def conv_function(s: ck.ConvShape, isa: str) -> str:
+def conv_function(s: ConvWindow, isa: str) -> str:
     """arm_convolve_wrapper_s4's choice (only Helium builds have the even-columns kernel),
     except a row Helium's 1xN kernel would refuse or get wrong: that runs in the general kernel."""
     cols = s.filter_h * s.filter_w * s.in_d
@@ -55,7 +56,7 @@ def conv_function(s: ck.ConvShape, isa: str) -> str:
     return "arm_convolve_s4"
 
 
-def conv_scratch_bytes(s: ck.ConvShape, isa: str) -> int:
+def conv_scratch_bytes(s: ConvWindow, isa: str) -> int:
     function = conv_function(s, isa)
     cols = s.filter_h * s.filter_w * s.in_d
     if function in ("arm_convolve_1x1_s4_fast", "arm_convolve_1x1_s4"):
@@ -67,7 +68,7 @@ def conv_scratch_bytes(s: ck.ConvShape, isa: str) -> int:
     return 2 * cols * 2  # two int16 im2col columns (no alignment, unlike s8)
 
 
-def depthwise_function(s: ck.ConvShape, isa: str) -> str:
+def depthwise_function(s: ConvWindow, isa: str) -> str:
     """arm_depthwise_conv_wrapper_s4's choice, except on Helium: there the optimized kernel's
     results differ from TFLM (v7.0.0 under QEMU mps3-an547, on every shape tried), so those
     layers run in the generic kernel, which is plain C on every path."""
@@ -76,13 +77,13 @@ def depthwise_function(s: ck.ConvShape, isa: str) -> str:
     return "arm_depthwise_conv_s4"
 
 
-def depthwise_scratch_bytes(s: ck.ConvShape, isa: str) -> int:
+def depthwise_scratch_bytes(s: ConvWindow, isa: str) -> int:
     if depthwise_function(s, isa) != "arm_depthwise_conv_s4_opt":
         return 0
     return s.in_d * s.filter_w * s.filter_h * 2  # the s4 kernel buffers int16 columns on pure C too
 
 
-def _clipped(s: ck.ConvShape) -> bool:
+def _clipped(s: ConvWindow) -> bool:
     """Some window reaches past the input (padding, or SAME's extra row/column at the end)."""
     return bool(s.pad_h or s.pad_w
                 or (s.out_h - 1) * s.stride_h + (s.filter_h - 1) * s.dilation_h >= s.in_h
@@ -90,7 +91,7 @@ def _clipped(s: ck.ConvShape) -> bool:
 
 
 def _depthwise_reason(k: Lowered, isa: str) -> str | None:
-    s = base.depthwise_shape(k.params)
+    s = k.params.as_conv()
     # v7.0.0's generic kernel walks the packed filter of an odd input depth one tap at a time,
     # assuming every tap of every window is visited and one output channel per input channel
     if depthwise_function(s, isa) == "arm_depthwise_conv_s4" and s.in_d % 2:
@@ -98,44 +99,36 @@ def _depthwise_reason(k: Lowered, isa: str) -> str | None:
             return "arm_depthwise_conv_s4 misreads the packed filter of an odd input depth with a depth multiplier"
         if _clipped(s):
             return "arm_depthwise_conv_s4 misreads the packed filter of an odd input depth at padded windows"
-    return base._window_limits(k.params) or base._too_large(s.out_d)
+    return window_limits(k.params) or too_large(s.out_d)
 
 
 def _conv_reason(k: Lowered, isa: str) -> str | None:
     p = k.params
     if p.in_d != p.filter_d:
         return "grouped convolution: CMSIS-NN's s4 convolutions take no groups"
-    return base._window_limits(p) or base._too_large(p.in_d, p.out_d)
-
-
-def _conv(target: Target) -> KernelOverride:
-    isa = target.isa
-    return KernelOverride(
-        applies=lambda k: _conv_reason(k, isa),
-        scratch_bytes=lambda k: conv_scratch_bytes(base.conv_shape(k.params), isa),
-        consts=lambda k: (base._shift32(k),),
-        function=lambda k: conv_function(base.conv_shape(k.params), isa))
-
-
-def _depthwise(target: Target) -> KernelOverride:
-    isa = target.isa
-    return KernelOverride(
-        applies=lambda k: _depthwise_reason(k, isa),
-        scratch_bytes=lambda k: depthwise_scratch_bytes(base.depthwise_shape(k.params), isa),
-        consts=lambda k: (base._shift32(k),),
-        function=lambda k: depthwise_function(base.depthwise_shape(k.params), isa))
+    return window_limits(p) or too_large(p.in_d, p.out_d)
 
 
 def _fc_reason(k: Lowered) -> str | None:
     if k.params.filter_offset:
         return "int4 weights with a zero point: arm_fully_connected_s4 ignores the filter offset"
-    return base._too_large(k.params.accum_depth, k.params.output_depth)
+    return too_large(k.params.accum_depth, k.params.output_depth)
 
 
-def overrides(target: Target) -> dict[str, KernelOverride]:
-    return {
-        "conv_2d_s4": _conv(target),
-        "depthwise_conv_2d_s4": _depthwise(target),
-        # per tensor: the multiplier and shift are inlined in the call's parameters, no extra arrays
-        "fully_connected_s4": KernelOverride(applies=_fc_reason, function=lambda k: "arm_fully_connected_s4"),
-    }
+KERNELS = [
+    Kernel(name="conv_2d_s4", template="cmsis_nn/conv_2d_s4.c.j2", uses=("filter", "multiplier", "bias"),
+           derived=lambda k, t: (shift32(k),), applies=lambda k, t: _conv_reason(k, t.isa),
+           function=lambda k, t: conv_function(k.params, t.isa),
+           scratch=lambda k, t: conv_scratch_bytes(k.params, t.isa),
+           doc="no groups; extents up to 65535; Helium 1xN rows with an odd depth run the general kernel"),
+    Kernel(name="depthwise_conv_2d_s4", template="cmsis_nn/depthwise_conv_2d_s4.c.j2",
+           uses=("filter", "multiplier", "bias"), derived=lambda k, t: (shift32(k),),
+           applies=lambda k, t: _depthwise_reason(k, t.isa),
+           function=lambda k, t: depthwise_function(k.params.as_conv(), t.isa),
+           scratch=lambda k, t: depthwise_scratch_bytes(k.params.as_conv(), t.isa),
+           doc="an odd input depth only without multiplier and without padded windows"),
+    # per tensor: the multiplier and shift are inlined in the call's parameters, no extra arrays
+    Kernel(name="fully_connected_s4", template="cmsis_nn/fully_connected_s4.c.j2", uses=("filter", "bias"),
+           applies=lambda k, t: _fc_reason(k), function=lambda k, t: "arm_fully_connected_s4",
+           doc="weights without a zero point"),
+]

@@ -13,7 +13,9 @@ library's own `*_get_buffer_size{,_dsp,_mve}` functions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+
+from tinyq.ops.geometry import ConvWindow
 
 # CH_IN_BLOCK_MVE in Include/arm_nnsupportfunctions.h: depthwise channels per Helium block
 CH_IN_BLOCK_MVE = 124
@@ -21,42 +23,20 @@ CH_IN_BLOCK_MVE = 124
 DW_TO_CONV_THRESHOLD = {"gcc": 1, "armclang": 8}
 
 
-@dataclass(frozen=True)
-class ConvShape:
-    """A convolution as CMSIS-NN sees it (input NHWC, filter [C_OUT, H, W, C_IN/groups])."""
-
-    batches: int
-    in_h: int
-    in_w: int
-    in_d: int
-    out_h: int
-    out_w: int
-    out_d: int
-    filter_h: int
-    filter_w: int
-    filter_d: int
-    stride_h: int
-    stride_w: int
-    dilation_h: int
-    dilation_w: int
-    pad_h: int
-    pad_w: int
-
-
 def _align(x: int, a: int) -> int:
     return (x + a - 1) // a * a
 
 
-def _is_1x1_unpadded(s: ConvShape) -> bool:
+def _is_1x1_unpadded(s: ConvWindow) -> bool:
     return (s.pad_w == 0 and s.pad_h == 0 and s.filter_w == 1 and s.filter_h == 1
             and s.dilation_w == 1 and s.dilation_h == 1)
 
 
-def _is_1_x_n(s: ConvShape) -> bool:
+def _is_1_x_n(s: ConvWindow) -> bool:
     return s.in_h == 1 and s.dilation_w == 1 and s.filter_h == 1 and (s.stride_w * s.in_d) % 4 == 0
 
 
-def wrapper_conv_function(s: ConvShape) -> str:
+def wrapper_conv_function(s: ConvWindow) -> str:
     """arm_convolve_wrapper_s8's choice (grouped convolutions only run in arm_convolve_s8)."""
     grouped = s.in_d != s.filter_d
     if _is_1x1_unpadded(s) and not grouped:
@@ -66,12 +46,12 @@ def wrapper_conv_function(s: ConvShape) -> str:
     return "arm_convolve_s8"
 
 
-def total_pad_w(s: ConvShape) -> int:
+def total_pad_w(s: ConvWindow) -> int:
     """The horizontal padding the windows span, negative when they leave input columns unread."""
     return (s.out_w - 1) * s.stride_w + s.filter_w - s.in_w
 
 
-def conv_function(s: ConvShape, isa: str) -> str:
+def conv_function(s: ConvWindow, isa: str) -> str:
     """The wrapper's choice, except where that kernel is wrong: v7.0.0's Helium 1xN kernel
     treats a negative total padding (windows ending before the last input column) as
     right padding and corrupts the last outputs, so those rows run in arm_convolve_s8."""
@@ -81,14 +61,14 @@ def conv_function(s: ConvShape, isa: str) -> str:
     return function
 
 
-def _convolve_s8_bytes(s: ConvShape, isa: str) -> int:
+def _convolve_s8_bytes(s: ConvWindow, isa: str) -> int:
     cols = s.in_d * s.filter_w * s.filter_h
     if isa == "mve":
         return 4 * _align(cols, 16)  # four im2col rows of whole 16-lane vectors
     return 2 * _align(cols, 4) * 2  # two int16 im2col columns
 
 
-def _convolve_1_x_n_mve_bytes(s: ConvShape) -> int:
+def _convolve_1_x_n_mve_bytes(s: ConvWindow) -> int:
     total_pad = total_pad_w(s)
     asym_pad = total_pad % 2
     right = max(1, (s.pad_w + asym_pad + s.stride_w - 1) // s.stride_w) if s.pad_w + asym_pad else 0
@@ -103,7 +83,7 @@ def _convolve_1_x_n_mve_bytes(s: ConvShape) -> int:
     return max(elems_left + pad_left, elems_right + pad_right)
 
 
-def conv_scratch_bytes(s: ConvShape, isa: str, compiler: str = "gcc") -> int:
+def conv_scratch_bytes(s: ConvWindow, isa: str, compiler: str = "gcc") -> int:
     """The scratch of conv_function(s, isa) on `isa` (its *_get_buffer_size)."""
     function = conv_function(s, isa)
     if function == "arm_convolve_1x1_s8_fast":
@@ -116,17 +96,17 @@ def conv_scratch_bytes(s: ConvShape, isa: str, compiler: str = "gcc") -> int:
     return _convolve_s8_bytes(s, isa)
 
 
-def depthwise_as_conv(s: ConvShape, isa: str, compiler: str = "gcc") -> bool:
+def depthwise_as_conv(s: ConvWindow, isa: str, compiler: str = "gcc") -> bool:
     """On Helium the wrapper runs a one-input-channel depthwise as a convolution."""
     return isa == "mve" and s.in_d == 1 and s.out_d > DW_TO_CONV_THRESHOLD[compiler]
 
 
-def depthwise_conv_shape(s: ConvShape) -> ConvShape:
+def depthwise_conv_shape(s: ConvWindow) -> ConvWindow:
     """The convolution a one-input-channel depthwise is: filter [C_OUT, H, W, 1]."""
-    return ConvShape(**{**s.__dict__, "filter_d": 1})
+    return dataclasses.replace(s, filter_d=1)
 
 
-def depthwise_function(s: ConvShape, isa: str, compiler: str = "gcc") -> str:
+def depthwise_function(s: ConvWindow, isa: str, compiler: str = "gcc") -> str:
     """arm_depthwise_conv_wrapper_s8's choice; `s.out_d // s.in_d` is the depth multiplier."""
     if depthwise_as_conv(s, isa, compiler):
         return conv_function(depthwise_conv_shape(s), isa)
@@ -137,7 +117,7 @@ def depthwise_function(s: ConvShape, isa: str, compiler: str = "gcc") -> str:
     return "arm_depthwise_conv_s8"
 
 
-def depthwise_scratch_bytes(s: ConvShape, isa: str, compiler: str = "gcc") -> int:
+def depthwise_scratch_bytes(s: ConvWindow, isa: str, compiler: str = "gcc") -> int:
     if depthwise_as_conv(s, isa, compiler):
         # the filter is transposed offline, so only the convolution's own buffer remains
         return conv_scratch_bytes(depthwise_conv_shape(s), isa, compiler)

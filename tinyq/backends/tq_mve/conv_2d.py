@@ -1,0 +1,63 @@
+"""conv_2d as tq_mve_conv_s8: 2 pixels x 4 channels of 16-lane dot products."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyq.backends.tq_mve import LANES
+from tinyq.backends.tq_mve.packing import pack_quads, requant_columns
+from tinyq.ops.base import ConstArray, Kernel, Lowered, Target
+
+
+def conv_reason(k: Lowered, target: Target) -> str | None:
+    """Why tq_mve_conv_s8 does not run this conv_2d, or None when it does."""
+    if target.isa != "mve":
+        return "tinyq's Helium convolution needs an MVE target"
+    if k.params.in_d != k.params.filter_d:
+        return "grouped convolution"
+    return None
+
+
+def conv_runs_padded(p) -> bool:
+    """Window rows that are not whole vectors are each zero-padded to whole vectors when that
+    costs at most half as many vectors again, so windows inside the input are read in place
+    (the rule of tq_mve_conv_s8)."""
+    taps_w = p.filter_w * p.in_d
+    dense, runs = -(-p.filter_h * taps_w // LANES), p.filter_h * -(-taps_w // LANES)
+    return not conv_direct(p) and p.dilation_w == 1 and taps_w % LANES != 0 and 2 * runs <= 3 * dense
+
+
+def conv_chunks(p) -> int:
+    """16-byte vectors per im2col row (filter_h * filter_w * in_d, zero-padded as a whole or per
+    window row)."""
+    taps_w = p.filter_w * p.in_d
+    if conv_runs_padded(p):
+        return p.filter_h * -(-taps_w // LANES)
+    return -(-p.filter_h * taps_w // LANES)
+
+
+def conv_direct(p) -> bool:
+    """A 1x1 unpadded convolution over whole vectors of channels reads its rows in place."""
+    return (p.filter_h, p.filter_w, p.pad_h, p.pad_w) == (1, 1, 0, 0) and p.in_d % LANES == 0
+
+
+def conv_scratch_bytes(p) -> int:
+    return 0 if conv_direct(p) else 2 * LANES * conv_chunks(p)  # two im2col rows
+
+
+def conv_consts(k: Lowered, target: Target) -> tuple[ConstArray, ...]:
+    p = k.params
+    rows = k.const("filter").reshape(p.out_d, -1)
+    columns = requant_columns(k)
+    if conv_runs_padded(p):  # each window row's weights padded to whole vectors
+        runs = rows.reshape(p.out_d, p.filter_h, p.filter_w * p.in_d)
+        padded = np.zeros((p.out_d, p.filter_h, -(-runs.shape[2] // LANES) * LANES), dtype=np.int8)
+        padded[:, :, :runs.shape[2]] = runs
+        rows = padded.reshape(p.out_d, -1)
+    return (ConstArray("mve_packed", "int32_t", pack_quads(rows, columns)),)
+
+
+KERNELS = [Kernel(name="conv_2d", template="tq_mve/conv_2d.c.j2", uses=(), derived=conv_consts,
+                  applies=conv_reason, function=lambda k, t: "tq_mve_conv_s8",
+                  scratch=lambda k, t: conv_scratch_bytes(k.params),
+                  doc="Helium targets; no groups")]

@@ -1,0 +1,33 @@
+"""fully_connected as tq_mve_conv_s8: a 1x1 convolution over `batches` pixels."""
+
+from __future__ import annotations
+
+from tinyq.backends.tq_mve import LANES, isa_reason
+from tinyq.backends.tq_mve.packing import pack_quads, requant_columns
+from tinyq.ops.base import ConstArray, Kernel, Lowered, Target
+
+
+def fc_reason(k: Lowered, target: Target) -> str | None:
+    """Why a fully connected layer does not run as tq_mve_conv_s8, or None when it does."""
+    if isa_reason(target):
+        return isa_reason(target)
+    if k.params.filter_offset:
+        return "weights with a zero point (the input sums would be needed at run time)"
+    return None
+
+
+def fc_consts(k: Lowered, target: Target) -> tuple[ConstArray, ...]:
+    p = k.params
+    rows = k.const("filter").reshape(p.output_depth, p.accum_depth)
+    columns = requant_columns(k)
+    return (ConstArray("mve_packed", "int32_t", pack_quads(rows, columns)),)
+
+
+def fc_scratch_bytes(p) -> int:
+    return 0 if p.accum_depth % LANES == 0 else 2 * LANES * (-(-p.accum_depth // LANES))
+
+
+KERNELS = [Kernel(name="fully_connected", template="tq_mve/fully_connected.c.j2", uses=(), derived=fc_consts,
+                  applies=fc_reason, function=lambda k, t: "tq_mve_conv_s8",
+                  scratch=lambda k, t: fc_scratch_bytes(k.params),
+                  doc="Helium targets; weights without a zero point")]

@@ -1,0 +1,96 @@
+"""The bind stage: each lowered op gets the kernel that will run it on the target.
+
+For every op, the backend's layers are tried in order (e.g. tinyq's Helium
+kernels, then CMSIS-NN), the reference kernels last; the first `Kernel` whose
+`applies` is None wins, and every layer above it records why it did not apply.
+The result fixes everything later stages need: the call template, the library
+function, the flash arrays the call reads, the scratch on this target and the
+in-place rule of the code that runs. The planner, the flash plan, the code
+generator and `tinyq inspect` read the bound graph; nothing chooses kernels again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyq.backends import REFERENCE_LAYER, Backend, chain, layer, layer_library
+from tinyq.errors import TinyqError
+from tinyq.ir import Graph
+from tinyq.lower import LoweredGraph
+from tinyq.ops.base import ConstArray, InPlace, Kernel, Lowered, Target
+
+
+@dataclass(frozen=True, eq=False)
+class BoundOp:
+    lowered: Lowered
+    kernel: Kernel  # the implementation that runs the op
+    layer: str  # its layer's name: "reference", "cmsis-nn", "tq-mve", ...
+    function: str  # the library function the call ends in ("" for tinyq's own C)
+    consts: tuple[ConstArray, ...]  # the flash arrays the call reads, in emission order
+    scratch_bytes: int  # working memory the kernel needs on the target
+    library: str = ""  # the C library it calls (tinyq.libraries), if any
+    passed_over: tuple[tuple[str, str], ...] = ()  # (layer, why its kernel did not apply), in chain order
+
+    @property
+    def template(self) -> str:
+        return self.kernel.template
+
+    @property
+    def inplace(self) -> InPlace | None:
+        return self.kernel.inplace
+
+    @property
+    def optimized(self) -> bool:
+        return self.layer != REFERENCE_LAYER
+
+    @property
+    def reason(self) -> str:
+        """Why this kernel runs the op, as inspect shows it."""
+        if self.lowered.alias_of is not None:
+            return "a view of its input: no code"
+        if self.optimized:
+            return self.function or f"{self.layer} kernel"
+        return self.passed_over[-1][1] if self.passed_over else "reference kernel"
+
+
+@dataclass(frozen=True, eq=False)
+class BoundGraph:
+    lowered: LoweredGraph
+    ops: tuple[BoundOp, ...]  # by op position, as lowered.ops
+    backend: Backend
+    target: Target
+
+    @property
+    def graph(self) -> Graph:
+        return self.lowered.graph
+
+    @property
+    def libraries(self) -> tuple[str, ...]:
+        """The C libraries the bound kernels call."""
+        return tuple(sorted({b.library for b in self.ops if b.library}))
+
+
+def bind_op(k: Lowered, backend: Backend, target: Target) -> BoundOp:
+    passed_over = []
+    for name in chain(backend):
+        display, kernels = layer(name)
+        kernel = kernels.get(k.kernel)
+        if kernel is None:
+            if name != REFERENCE_LAYER and k.alias_of is None:
+                passed_over.append((display, f"{display} has no {k.kernel} kernel"))
+            continue
+        why = kernel.applies(k, target)
+        if why is not None:
+            passed_over.append((display, why))
+            continue
+        return BoundOp(lowered=k, kernel=kernel, layer=display, function=kernel.function(k, target),
+                       consts=kernel.arrays(k, target), scratch_bytes=kernel.scratch(k, target),
+                       library=layer_library(name), passed_over=tuple(passed_over))
+    raise TinyqError(f"no kernel implements {k.kernel}", where=f"op {k.op.index} ({k.op.op})",
+                     hint="this is a tinyq bug: the op lowers to a kernel nobody declares")
+
+
+def bind(lowered: LoweredGraph, backend: Backend, target: Target) -> BoundGraph:
+    """Choose every op's kernel for `backend` on `target`."""
+    return BoundGraph(lowered=lowered, ops=tuple(bind_op(k, backend, target) for k in lowered.ops),
+                      backend=backend, target=target)
