@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyq import proc as child
+from tinyq import proc
 from tinyq.bench import tflm_probe
 from tinyq.errors import TinyqError
 
@@ -58,7 +58,7 @@ def tflm_accepts(model: Path, arena_size: int, timeout: float = 120.0) -> bool:
     if "fork" not in multiprocessing.get_all_start_methods():
         cmd = [sys.executable, "-m", "tinyq.bench.tflm_probe", str(model), str(arena_size)]
         try:
-            return child.run(cmd, capture_output=True, timeout=timeout).returncode == 0
+            return proc.run(cmd, capture_output=True, timeout=timeout).returncode == 0
         except subprocess.TimeoutExpired:
             return False
     tflm_probe.preload()
