@@ -54,3 +54,18 @@ def assert_bit_exact(graph, n_inputs: int = 20, backend: str | None = None, boar
     result = verify_host(compiled, b, n_inputs=n_inputs, layers=layers, seed=seed)
     assert result.ok, summarize(result, graph)
     return compiled
+
+
+QEMU_BOARDS = ("qemu-m55", "qemu-m0-an385")  # Cortex-M55 with Helium; the RP2040's ARMv6-M binary on a Cortex-M3
+
+
+def assert_bit_exact_on_targets(graph, n_inputs: int = 8, backends=("reference",), seed: int = 0):
+    """Bit-exact with TFLM on the host and under QEMU on both Arm code paths, with each backend."""
+    from tinyq.run.qemu import verify_qemu
+
+    for backend in backends:
+        assert_bit_exact(graph, n_inputs, backend=backend, seed=seed)
+        for name in QEMU_BOARDS:
+            board = get_board(name)
+            report = verify_qemu(compile_graph(graph, board, backend=backend), board, n_inputs=n_inputs, seed=seed)
+            assert report.result.ok, f"{name} {backend}: " + summarize(report.result, graph)

@@ -1,4 +1,4 @@
-"""ADD and MUL against TFLM: every fused activation, equal shapes, every broadcast pattern
+"""ADD, SUB and MUL against TFLM: every fused activation, equal shapes, every broadcast pattern
 up to rank 6, constant operands, extreme scale ratios; and the variants tinyq refuses.
 
 Tests build one graph holding many independent ops, so one C build covers them all.
@@ -9,7 +9,7 @@ import zlib
 import numpy as np
 import pytest
 
-from conftest import assert_bit_exact
+from conftest import assert_bit_exact, assert_bit_exact_on_targets
 from tinyq.boards import get_board
 from tinyq.driver import compile_graph
 from tinyq.errors import TinyqError
@@ -17,6 +17,7 @@ from tinyq.ops.ndloops import broadcast_loops
 from tinyq.tflite.builder import GraphBuilder
 
 ACTIVATIONS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
+OPS = ("add", "sub", "mul")
 
 
 def _rng(name: str) -> np.random.Generator:
@@ -64,7 +65,7 @@ BROADCASTS = [
 def test_every_activation_shape_and_broadcast():
     rng = _rng("shapes")
     cases = []
-    for op in ("add", "mul"):
+    for op in OPS:
         for shape, act in zip([(1, 7), (3, 5, 2), (2, 3, 3, 5), (1, 1, 1, 13)], ACTIVATIONS):
             cases.append((op, shape, shape, act, False, False))
         cases.append((op, (2, 9), (2, 9), "RELU", False, True))  # constant second operand
@@ -80,7 +81,7 @@ def test_extreme_scales():
     rng = _rng("scales")
     q = lambda s, z: dict(scale=s, zero_point=z)  # noqa: E731
     cases = []
-    for op in ("add", "mul"):
+    for op in OPS:
         cases += [(op, (3, 11), (3, 11), "NONE", False, False, (q(0.002, -128), q(0.5, 127), q(0.6, 0))),
                   (op, (3, 11), (11,), "RELU", False, False, (q(0.9, 5), q(0.0007, -3), q(0.004, -128))),
                   (op, (2, 8), (2, 8), "NONE", False, False, (q(0.5, 1), q(0.45, -1), q(0.001, 2))),
@@ -89,7 +90,7 @@ def test_extreme_scales():
     b = GraphBuilder("self")
     x = b.input((4, 6), scale=0.07, zero_point=-9)
     outs = []
-    for op in ("add", "mul"):
+    for op in OPS:
         outs.append(b.activation((4, 6), scale=0.11, zero_point=13, name=f"{op}_self"))
         b.op(op, [x, x], [outs[-1]], fused_activation_function="NONE")
     assert_bit_exact(graph, n_inputs=16)
@@ -136,7 +137,7 @@ def _single(op, shape_a, shape_b, out_shape, dtype="int8", activation="NONE", qa
     return b.build([y])
 
 
-@pytest.mark.parametrize("op", ["add", "mul"])
+@pytest.mark.parametrize("op", OPS)
 @pytest.mark.parametrize("graph_args, message", [
     (((2, 3), (4, 3), (2, 3)), "do not broadcast"),
     (((2, 3), (1, 3), (6,)), "not the broadcast shape"),
@@ -149,13 +150,35 @@ def test_unsupported_variants(op, graph_args, message):
         _compile(_single(op, *graph_args))
 
 
-@pytest.mark.parametrize("op", ["add", "mul"])
+@pytest.mark.parametrize("op", OPS)
 def test_per_channel_constant_operand_is_refused(op):
     with pytest.raises(TinyqError, match="per channel"):
         _compile(_single(op, (2, 3), (2, 3), (2, 3), per_channel=True))
 
 
-def test_add_output_scale_too_fine_is_refused():
-    graph = _single("add", (4,), (4,), (4,), qa=dict(scale=1.0, zero_point=0), qy=dict(scale=1e-7, zero_point=0))
+@pytest.mark.parametrize("op", ["add", "sub"])
+def test_add_output_scale_too_fine_is_refused(op):
+    graph = _single(op, (4,), (4,), (4,), qa=dict(scale=1.0, zero_point=0), qy=dict(scale=1e-7, zero_point=0))
     with pytest.raises(TinyqError, match="output scale is too small"):
         _compile(graph)
+
+
+def test_sub_order_matters_and_zero_points_at_the_limits():
+    """a - b, not b - a, and offsets at the int8 ends (the left-shifted operands at their largest)."""
+    rng = _rng("sub-limits")
+    q = lambda s, z: dict(scale=s, zero_point=z)  # noqa: E731
+    cases = [("sub", (4, 7), (4, 7), "NONE", False, False, (q(0.05, -128), q(0.03, 127), q(0.02, 127))),
+             ("sub", (4, 7), (4, 7), "NONE", False, False, (q(0.03, 127), q(0.05, -128), q(0.02, -128))),
+             ("sub", (2, 1, 7), (3, 1), "RELU", True, False, (q(0.01, 0), q(0.2, 5), q(0.03, -128)))]
+    assert_bit_exact(binary_graph("sub_limits", cases, rng), n_inputs=16)
+
+
+def test_sub_on_every_target():
+    """SUB's kernel on the host and under QEMU (Helium and ARMv6-M), with each backend (CMSIS-NN and
+    ESP-NN have no subtraction: TFLM's CMSIS-NN glue runs SUB in the reference kernel too)."""
+    rng = _rng("sub-targets")
+    cases = [("sub", (3, 5, 2), (3, 5, 2), "RELU6", False, False),
+             ("sub", (2, 1, 3, 1, 5), (1, 4, 3, 2, 1), "NONE", False, False),
+             ("sub", (2, 9), (9,), "RELU", False, True)]
+    assert_bit_exact_on_targets(binary_graph("sub_targets", cases, rng), n_inputs=6,
+                                backends=("reference", "cmsis-nn", "esp-nn"))

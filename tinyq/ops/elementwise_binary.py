@@ -1,8 +1,10 @@
-"""ADD and MUL: int8 with fused activation, equal shapes or any TFLite broadcast.
+"""ADD, SUB and MUL: int8 with fused activation, equal shapes or any TFLite broadcast.
 
-Both walk the output with one loop nest (tinyq/ops/ndloops.py) in which a
+All walk the output with one loop nest (tinyq/ops/ndloops.py) in which a
 broadcast input has stride 0; only the per-element arithmetic differs, and all of
-its rescaling constants are computed here.
+its rescaling constants are computed here. SUB is ADD's arithmetic with the
+rescaled second operand subtracted (TFLM's SubElementwise), so it shares ADD's
+parameters and kernel file.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ ADD_LEFT_SHIFT = 20  # TFLM's int8 headroom; int16 would use 15
 
 @dataclass(frozen=True)
 class AddOptions:
+    fused_activation_function: str = "NONE"
+    pot_scale_int16: bool = True
+
+
+@dataclass(frozen=True)
+class SubOptions:
     fused_activation_function: str = "NONE"
     pot_scale_int16: bool = True
 
@@ -94,6 +102,7 @@ def _lowered(op: Operator, kernel: str, params_cls, a: Tensor, b: Tensor, y: Ten
 
 
 def lower_add(graph: Graph, op: Operator) -> Lowered:
+    """ADD, and SUB (CalculateOpDataSub computes the same rescaling)."""
     a, b, y, loops = _operands(graph, op)
     rescale = qmath.add_rescale(a.quant.s, b.quant.s, y.quant.s, ADD_LEFT_SHIFT)
     if rescale is None:
@@ -101,7 +110,7 @@ def lower_add(graph: Graph, op: Operator) -> Lowered:
                                      "(TFLM needs 2*max(input scales) < 2^20 * output scale)")
     (m1, s1), (m2, s2), (mo, so) = rescale
     act_min, act_max = fused_range(graph, op, op.options.fused_activation_function, y)
-    return _lowered(op, "add", AddParams, a, b, y, loops=loops,
+    return _lowered(op, op.op, AddParams, a, b, y, loops=loops,
                     input1_offset=-a.quant.zp, input2_offset=-b.quant.zp, output_offset=y.quant.zp,
                     left_shift=ADD_LEFT_SHIFT, input1_multiplier=m1, input1_shift=s1,
                     input2_multiplier=m2, input2_shift=s2, output_multiplier=mo, output_shift=so,
@@ -121,6 +130,9 @@ def lower_mul(graph: Graph, op: Operator) -> Lowered:
 SPECS = [
     OpSpec(name="add", builtin="ADD", options=AddOptions, fb_options="AddOptions", lower=lower_add,
            kernels=(reference_kernel("add", inplace=ELEMENTWISE),), quant=QuantRule(2),
+           doc=f"int8, fused activation, broadcast up to rank {MAX_RANK}, constant operands in flash"),
+    OpSpec(name="sub", builtin="SUB", options=SubOptions, fb_options="SubOptions", lower=lower_add,
+           kernels=(reference_kernel("sub", inplace=ELEMENTWISE),), quant=QuantRule(2),
            doc=f"int8, fused activation, broadcast up to rank {MAX_RANK}, constant operands in flash"),
     OpSpec(name="mul", builtin="MUL", options=MulOptions, fb_options="MulOptions", lower=lower_mul,
            kernels=(reference_kernel("mul", inplace=ELEMENTWISE),), quant=QuantRule(2),

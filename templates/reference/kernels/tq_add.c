@@ -1,11 +1,14 @@
 #include "tq_add.h"
 
-/* reference_integer_ops::AddFunc: both inputs rescaled to a common fixed-point
- * scale (left_shift bits of headroom), summed, rescaled to the output. The
- * multipliers come from QuantizeMultiplierSmallerThanOneExp (never INT32_MIN),
- * so the products cannot saturate. Parameters are copied to locals because
- * int8 stores may alias *p (the compiler would reload them per element). */
-void tq_add_s8(const tq_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
+/* reference_integer_ops::AddFunc (and SubElementwise with `subtract`): both inputs
+ * rescaled to a common fixed-point scale (left_shift bits of headroom), summed or
+ * subtracted, rescaled to the output. The multipliers come from
+ * QuantizeMultiplierSmallerThanOneExp (never INT32_MIN), so the products cannot
+ * saturate. Parameters are copied to locals because int8 stores may alias *p (the
+ * compiler would reload them per element). Inlined with a constant `subtract`,
+ * each entry point keeps its own loop. */
+static inline void tq_add_or_sub(const tq_add_params_t *p, const int8_t *input1, const int8_t *input2,
+                                 int8_t *output, const int subtract) {
   const tq_ndloop_t *n = &p->loops;
   const int32_t last = n->rank - 1;
   const int32_t count = n->shape[last], sa = n->stride_a[last], sb = n->stride_b[last];
@@ -22,11 +25,20 @@ void tq_add_s8(const tq_add_params_t *p, const int8_t *input1, const int8_t *inp
     for (int32_t i = 0; i < count; ++i) {
       const int32_t a = (int32_t)((uint32_t)(x[i * sa] + off1) << left_shift);
       const int32_t b = (int32_t)((uint32_t)(y[i * sb] + off2) << left_shift);
-      const int32_t sum = tq_rdbpot(tq_srdhm_q(a, m1), s1) + tq_rdbpot(tq_srdhm_q(b, m2), s2);
+      const int32_t scaled_b = tq_rdbpot(tq_srdhm_q(b, m2), s2);
+      const int32_t sum = tq_rdbpot(tq_srdhm_q(a, m1), s1) + (subtract ? -scaled_b : scaled_b);
       int32_t out = tq_rdbpot(tq_srdhm_q(sum, mo), so) + out_off;
       if (out < act_min) out = act_min;
       if (out > act_max) out = act_max;
       *output++ = (int8_t)out;
     }
   } while (tq_ndloop_step(n, last, index, &ia, &ib));
+}
+
+void tq_add_s8(const tq_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
+  tq_add_or_sub(p, input1, input2, output, 0);
+}
+
+void tq_sub_s8(const tq_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output) {
+  tq_add_or_sub(p, input1, input2, output, 1);
 }

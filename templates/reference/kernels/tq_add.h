@@ -13,4 +13,6 @@ typedef struct {
 } tq_add_params_t;
 
 void tq_add_s8(const tq_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+/* SUB: the same parameters, the rescaled input2 subtracted */
+void tq_sub_s8(const tq_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 #endif
