@@ -12,10 +12,8 @@ import pytest
 
 from conftest import assert_bit_exact
 from tinyq.bench.float_mobilenet import image_inputs, mobilenet_v1_float
-from tinyq.passes.fold import fold_constants
 from tinyq.quantize import QuantizeConfig, quantize_graph
 from tinyq.quantize.equalize import _channel_absmax, equalizable_pairs, equalize
-from tinyq.quantize.pipeline import calibrate
 from tinyq.quantize.prepare import prepare_float_graph
 from tinyq.quantize.report import layer_warnings, sqnr_report
 from tinyq.quantize.selfcheck import TIE_DB, Candidate, candidate_configs, float_reference, pick, point_sqnrs

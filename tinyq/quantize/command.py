@@ -28,18 +28,20 @@ def _progress(message: str) -> None:
 @click.option("--per-channel/--per-tensor", default=DEFAULTS.per_channel, show_default=True,
               help="One weight scale per output channel, or one per tensor.")
 @click.option("--observer", type=click.Choice(sorted(OBSERVERS)), default=DEFAULTS.observer, show_default=True,
-              help="How activation ranges are chosen from calibration.")
+              help="How activation ranges are chosen from calibration (with --self-check: minmax is tried too).")
 @click.option("--weights", type=click.Choice(WEIGHT_MODES), default=DEFAULTS.weights, show_default=True,
               help="int4 packs conv/FC weights two per byte; mixed picks int4 layers to fit --flash-budget.")
 @click.option("--flash-budget", type=int, default=None,
               help="With --weights mixed: bytes of weights + biases to fit (default: 70% of the int8 size).")
 @click.option("--bias-correction/--no-bias-correction", default=DEFAULTS.bias_correction, show_default=True,
-              help="Fold the mean output shift caused by weight rounding into the bias (with --self-check: kept where it helps).")
+              help="Fold the mean output shift caused by weight rounding into the bias "
+                   "(with --self-check: kept where it helps).")
 @click.option("--equalize/--no-equalize", default=DEFAULTS.equalize, show_default=True,
-              help="Cross-layer equalization of consecutive conv/FC layers, ReLU or nothing between them (with --self-check: kept where it helps).")
+              help="Cross-layer equalization of consecutive conv/FC layers, ReLU or nothing between them "
+                   "(with --self-check: kept where it helps).")
 @click.option("--self-check/--no-self-check", default=DEFAULTS.self_check, show_default=True,
               help="Build every on/off combination of the optional steps (equalization, bias correction, "
-                   "clipping search), run each in TFLM and keep the best; never worse than plain min/max.")
+                   "clipping search), run each in TFLM, keep the best not below plain min/max on the calibration data.")
 @click.option("--report", is_flag=True, help="Print per-tensor SQNR, chosen ranges and the layers that lose most.")
 @click.option("--report-samples", default=64, show_default=True, help="Calibration samples the report runs.")
 def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_channel: bool, observer: str,
