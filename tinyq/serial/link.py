@@ -275,10 +275,7 @@ class Link:
         while it booted may be lost, so a fresh one follows the banner's m-ready."""
         waiting_for = "the device to answer a resync" + (f" after {after}" if after else "")
         wait = self.wait(waiting_for, timeout)
-        try:
-            self.port.reset_input_buffer()
-        except (serial.SerialException, OSError):
-            pass
+        self._discard_input()
         self._buffer.clear()
         self._scanned = 0
         marker = self._send_marker()
@@ -293,6 +290,19 @@ class Link:
                 return booted
             elif line == READY and resend:
                 marker, resend = self._send_marker(), False
+
+    def _discard_input(self) -> None:
+        """Drop what has arrived so far. For a socket only what is there now: pyserial's
+        reset_input_buffer reads a socket until it is quiet, which a flooding device never is."""
+        try:
+            if self._selectable:
+                ready, _, _ = select.select([self.port.fileno()], [], [], 0)
+                if ready:
+                    self.port.read(READ_BYTES)
+            else:
+                self.port.reset_input_buffer()
+        except (serial.SerialException, OSError, ValueError):
+            pass  # a dropped connection shows at the next read or write
 
     def _send_marker(self) -> str:
         marker = f"tinyq-sync-{next(self._markers)}"
