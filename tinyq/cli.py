@@ -202,7 +202,7 @@ def report_model_path(project_dir: Path) -> Path:
 def _add_commands() -> None:
     """Commands that live with their stage (tinyq plan, tinyq bench)."""
     from tinyq.bench.command import bench
-    from tinyq.plan.command import plan
+    from tinyq.commands.plan import plan
 
     cli.add_command(plan)
     cli.add_command(bench)
