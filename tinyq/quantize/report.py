@@ -146,9 +146,9 @@ class LayerWarning:
     input_sqnr_db: float  # the worst of the op's data inputs, capped at INT8_CEILING_DB
 
     def describe(self) -> str:
-        return (f"op {self.op_index} ({self.op}) '{_short(self.name, 48)}' output SQNR {self.sqnr_db:.1f} dB is "
-                f"{self.input_sqnr_db - self.sqnr_db:.1f} dB below its inputs' ({self.input_sqnr_db:.1f} dB): "
-                "its quantization collapses (check its range with --report)")
+        return (f"op {self.op_index} ({self.op}) '{_short(self.name, 48)}': output SQNR {self.sqnr_db:.1f} dB, "
+                f"{self.input_sqnr_db - self.sqnr_db:.1f} dB below its inputs' ({self.input_sqnr_db:.1f} dB): this "
+                "layer's quantization fails (its ranges and weights: --report)")
 
 
 def layer_warnings(report: Report, graph: Graph, drop_db: float = WARN_DROP_DB) -> tuple[LayerWarning, ...]:
