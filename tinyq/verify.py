@@ -65,6 +65,10 @@ def make_inputs(graph: Graph, n: int, seed: int = 0) -> list[list[np.ndarray]]:
                 lo, hi = _input_range(graph, t)
                 record.append(rng.uniform(lo, hi, size=shape).astype(np_type))
                 continue
+            if np_type is np.bool_:  # all false, all true, then random masks
+                fill = {0: False, 1: True}.get(r)
+                record.append(np.full(shape, fill) if fill is not None else rng.random(shape) < 0.8)
+                continue
             info = np.iinfo(np_type)
             edge = {0: info.min, 1: info.max, 2: t.quant.zp if t.quant else 0}
             if r in edge:

@@ -15,6 +15,4 @@ SPECS = [
     OpSpec(name="strided_slice", builtin="STRIDED_SLICE", quant=_MOVES_DATA, doc="quantized, not lowered yet"),
     OpSpec(name="resize_nearest_neighbor", builtin="RESIZE_NEAREST_NEIGHBOR", quant=_MOVES_DATA,
            doc="quantized, not lowered yet"),
-    OpSpec(name="arg_max", builtin="ARG_MAX", quant=QuantRule(2, activation_inputs=(0,)),
-           doc="quantized, not lowered yet"),
 ]
