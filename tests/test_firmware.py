@@ -12,6 +12,7 @@ import pytest
 
 from conftest import shared_file
 from tinyq.boards import get_board
+from tinyq.build import libraries
 from tinyq.build.arm import build_firmware, compile_model_objects, cpu_flags
 from tinyq.build.elf import read_sections
 from tinyq.build.firmware import project_files
@@ -112,9 +113,9 @@ def test_a_model_that_does_not_fit_is_a_one_line_error(tmp_path, capsys):
     assert re.search(r"does not fit: .*region `SRAM' overflowed by \d+ bytes", err), err
 
 
-def generate_project(tmp_path, model_path, board):
+def generate_project(tmp_path, model_path, board, *extra):
     out = tmp_path / f"{board}-project"
-    main(["generate", str(model_path), "-o", str(out), "--board", board])
+    main(["generate", str(model_path), "-o", str(out), "--board", board, *extra])
     return load_project(out)
 
 
@@ -211,6 +212,23 @@ def test_generated_makefile_builds_without_tinyq(tmp_path):
     subprocess.run(["make", "-s"], cwd=project.root, check=True, capture_output=True)
     elf = project.root / "build" / "qemu-m0-an385" / "firmware.elf"
     assert {".vectors", ".tq_weights", ".tq_arena"} <= {s.name for s in read_sections(elf)}
+
+
+@needs_arm_gcc
+@pytest.mark.parametrize("board", ["qemu-m55", "qemu-m0-an385"])
+def test_generated_makefile_links_the_library_like_tinyq_build(tmp_path, board):
+    """A CMSIS-NN project builds with plain make (the library compiled from TINYQ_CMSIS_NN_DIR into
+    its own archive) into the same image `tinyq build` makes: one flags table for both."""
+    if shutil.which("make") is None or not libraries.available("cmsis-nn"):
+        pytest.skip("make or the CMSIS-NN snapshot is missing")
+    project = generate_project(tmp_path, shared_file("models", "mlperf-tiny", "kws_dscnn_int8.tflite"), board,
+                               "--backend", "cmsis-nn")
+    made = subprocess.run(["make", "-s", "-j2"], cwd=project.root, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr[-2000:]
+    by_make = {s.name: s.size for s in read_sections(project.root / "build" / board / "firmware.elf")}
+    by_tinyq = {s.name: s.size for s in read_sections(build_firmware(project.root, get_board(board),
+                                                                     tmp_path / "tinyq-build").elf)}
+    assert by_make == by_tinyq and by_make[".text"] > 0
 
 
 @pytest.mark.parametrize("board, variable, image", [

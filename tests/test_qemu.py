@@ -18,7 +18,7 @@ from tinyq.cli import main
 from tinyq.driver import compile_file, compile_graph
 from tinyq.errors import TinyqError
 from tinyq.build.arm import build_firmware
-from tinyq.build.bench_firmware import FirmwareRow, format_table
+from tinyq.bench.firmware import FirmwareRow, format_table
 from tinyq.ir import DTYPES
 from tinyq.run.qemu import run_project, run_qemu, verify_qemu
 from tinyq.verify import make_inputs, summarize

@@ -207,7 +207,7 @@ def _add_commands() -> None:
     cli.add_command(plan)
     cli.add_command(bench)
 
-    from tinyq.build.bench_firmware import firmware_bench
+    from tinyq.bench.firmware import firmware_bench
 
     bench.add_command(firmware_bench)
 

@@ -8,6 +8,7 @@ the linker script from the board's memory map and placement, `tq_board.h`
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from tinyq.boards import Board, Firmware
@@ -87,9 +88,17 @@ def harness_files(board: Board, compiled: Compiled) -> dict[str, str]:
     return files
 
 
-def makefile(board: Board, name: str, cpu_flags: tuple[str, ...]) -> str:
+def makefile(board: Board, name: str, cpu_flags: tuple[str, ...], libraries: tuple[str, ...] = ()) -> str:
+    """The project's Makefile: tinyq's own compile (tinyq/build/toolchain.py), the libraries included."""
+    from tinyq.build.libraries import archiver_name
+    from tinyq.build.toolchain import COMMON_CFLAGS, FIRMWARE_INCLUDE, LDFLAGS, WARNINGS
+    from tinyq.libraries import LIBRARIES
+
+    libs = [{**dataclasses.asdict(LIBRARIES[n]), "var": n.replace("-", "_").upper()} for n in libraries]
     return environment().get_template("firmware/Makefile.j2").render(
-        board=board, name=name, cpu_flags=cpu_flags, harness=harness_sources(board))
+        board=board, name=name, cflags=cpu_flags + board.toolchain.cflags + COMMON_CFLAGS, warnings=WARNINGS,
+        include=FIRMWARE_INCLUDE, ldflags=LDFLAGS + board.toolchain.ldflags, harness=harness_sources(board),
+        libraries=libs, archiver=archiver_name(board.toolchain.cc))
 
 
 def project_files(compiled: Compiled, board: Board, cpu_flags: tuple[str, ...]) -> dict[str, str]:
@@ -97,5 +106,5 @@ def project_files(compiled: Compiled, board: Board, cpu_flags: tuple[str, ...]) 
     files = {f"model/{rel}": text for rel, text in compiled.source.files.items()}
     files.update(harness_files(board, compiled))
     files.update({f"board/{board.name}/{rel}": text for rel, text in board_files(board).items()})
-    files["Makefile"] = makefile(board, compiled.source.name, cpu_flags)
+    files["Makefile"] = makefile(board, compiled.source.name, cpu_flags, compiled.source.libraries)
     return files

@@ -9,11 +9,9 @@ from pathlib import Path
 from tinyq import proc as child
 from tinyq.boards import Board
 from tinyq.build.libraries import link_inputs
+from tinyq.build.toolchain import WARNINGS
 from tinyq.codegen.generate import GeneratedSource, environment
 from tinyq.errors import TinyqError
-
-WARNINGS = ("-Wall", "-Wextra", "-Werror", "-Wno-unused-function")
-
 
 @dataclass(frozen=True)
 class HostBinary:

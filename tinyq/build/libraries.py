@@ -82,6 +82,12 @@ def cache_root() -> Path:
     return Path(base) / "libs"
 
 
+def archiver_name(cc: str) -> str:
+    """The archiver beside `cc` by name (arm-none-eabi-gcc -> arm-none-eabi-ar), found or not."""
+    name = Path(cc).name
+    return (name[:-len("gcc")] if name.endswith("gcc") else "") + "ar"
+
+
 def archiver_for(cc: str) -> str:
     """arm-none-eabi-gcc -> arm-none-eabi-ar (gcc-ar when there is no prefix)."""
     name = Path(cc).name

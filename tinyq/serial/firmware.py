@@ -134,27 +134,16 @@ def build_dut_firmware(root: Path, board: Board, mlperf: str | None = None) -> D
 
 
 def _build_bare_metal(project: Project, board: Board, header: str) -> Path:
-    from tinyq.build.arm import LDFLAGS, WARNINGS, _run, board_cflags, require_compiler
-    from tinyq.build.firmware import board_files, harness_sources
-    from tinyq.build.libraries import link_inputs, required_by
+    from tinyq.build.arm import link_firmware
+    from tinyq.build.firmware import harness_sources
 
-    cc = require_compiler(board)
     out = project.root / "build" / f"{board.name}-dut"
     _write_protocol(out, header)
-    for rel, text in board_files(board).items():
-        (out / rel).write_text(text)
     # The project's own harness files; ones added to tinyq after it was generated come from tinyq.
     harness = [_harness_file(project, s) for s in harness_sources(board) if s not in BATCH_ONLY]
     sources = sorted((project.root / "model").glob("*.c")) + harness + [out / s for s in DUT_SOURCES]
-    cflags = board_cflags(board)
-    libs = link_inputs(required_by(project.root / "model"), cc, cflags)
-    includes = ["-I", str(out), "-I", str(project.root / "model"), "-I", str(project.root / "firmware"),
-                "-I", str(FIRMWARE_SRC), *libs.cflags, "-include", "tq_sections.h"]
-    elf = out / "firmware.elf"
-    cmd = [cc, *cflags, *WARNINGS, *includes, *map(str, sources), *map(str, libs.archives), *LDFLAGS,
-           f"-T{out / 'link.ld'}", f"-Wl,-Map={out / 'firmware.map'}", *board.toolchain.ldflags, "-o", str(elf)]
-    _run(cmd, project.root, f"{board.name} benchmark firmware build")
-    return elf
+    return link_firmware(project.root, board, sources, out, [project.root / "firmware", FIRMWARE_SRC],
+                         f"{board.name} benchmark firmware build")
 
 
 def _harness_file(project: Project, name: str) -> Path:
