@@ -73,7 +73,9 @@ def _to_graph(model, data: bytes, where: str, name: str) -> Graph:
         code = codes[o.opcodeIndex]
         builtin = BUILTIN_NAMES.get(max(code.builtinCode, code.deprecatedBuiltinCode), "")
         spec = ops.by_builtin(builtin)
-        kind = OPTIONS_NAMES.get(o.builtinOptionsType) if o.builtinOptionsType else None
+        # a union type without its table (or a table of no known type) is no options at all
+        present = o.builtinOptionsType and o.builtinOptions is not None
+        kind = OPTIONS_NAMES.get(o.builtinOptionsType) if present else None
         if builtin == "CUSTOM":
             op_name = f"custom:{_text(code.customCode)}"
         else:

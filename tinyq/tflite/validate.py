@@ -66,6 +66,11 @@ FOLDED_OPTIONS = {"STRIDED_SLICE": "StridedSliceOptions", "PACK": "PackOptions",
                   "CAST": "CastOptions"}
 
 
+# Builtins whose options TFLite cannot do without: absent, it reads strides, window sizes, the depth
+# multiplier or beta as 0 (and TFLM then fails or aborts), where tinyq's defaults would say 1.
+REQUIRED_OPTIONS = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "SOFTMAX")
+
+
 def check_options_kind(index: int, op_name: str, builtin: str, expected: str | None, kind: str | None,
                        where: str) -> None:
     """A known op's options must be its own kind: read as another table, every field would be a default."""
@@ -73,6 +78,9 @@ def check_options_kind(index: int, op_name: str, builtin: str, expected: str | N
     if expected and kind is not None and kind != expected:
         raise TinyqError(f"op {index} ({op_name}) carries {kind}; {builtin} takes {expected}", where=where,
                          hint=CORRUPT)
+    if expected and kind is None and builtin in REQUIRED_OPTIONS:
+        raise TinyqError(f"op {index} ({op_name}) has no {expected}", where=where,
+                         hint="without them TFLite reads its parameters as 0; " + CORRUPT)
 
 
 def short_name(name: str, limit: int = 48) -> str:
