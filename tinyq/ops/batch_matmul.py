@@ -1,0 +1,133 @@
+"""BATCH_MATMUL on int8: adj_x / adj_y, broadcast batch dimensions, either operand constant.
+
+TFLM (kernels/batch_matmul.cc, reference_ops::BatchMatMul) transposes operands into
+its arena and walks the batches, but the arithmetic is one int32 dot product per
+output, sum((lhs + lhs_offset) * (rhs + rhs_offset)), then MultiplyByQuantizedMultiplier
+with lhs_scale * rhs_scale / out_scale and the int8 clamp (no fused activation). int32
+addition wraps the same in any order, so tinyq's kernel reads both operands in place
+through strides (adj_x / adj_y are strides, no transposed copies) and a constant
+operand is stored in flash already in the order the kernel reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyq import qmath
+from tinyq.ir import Graph, Operator, Tensor
+from tinyq.ops.base import ConstArray, Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.common import io, require_int8, require_shifts
+from tinyq.ops.ndloops import LoopNest, broadcast_loops, broadcast_shape
+
+MIN_RANK, MAX_RANK = 2, 5  # TFLM's Prepare
+
+
+@dataclass(frozen=True)
+class BatchMatMulOptions:
+    adj_x: bool = False
+    adj_y: bool = False
+    asymmetric_quantize_inputs: bool = False
+
+
+@dataclass(frozen=True)
+class BatchMatMulParams:
+    batches: LoopNest  # over the output's matrices; stride_a steps the lhs, stride_b the rhs (elements)
+    sources: tuple[int, ...]  # operand i: slot in Lowered.inputs, or -1 for the flash array operand<i>
+    rows: int  # A: lhs rows, output rows
+    cols: int  # C: rhs columns, output columns
+    depth: int  # B: the accumulated dimension
+    lhs_row_stride: int
+    lhs_depth_stride: int
+    rhs_depth_stride: int
+    rhs_col_stride: int
+    lhs_offset: int
+    rhs_offset: int
+    output_offset: int
+    multiplier: int
+    shift: int
+    adj_x: bool  # as given (the strides above already apply them)
+    adj_y: bool
+    lhs_batch_shape: tuple[int, ...]  # the batch dimensions of each operand, extended to the output's rank
+    rhs_batch_shape: tuple[int, ...]
+
+
+def _matrix_dims(t: Tensor, transposed: bool) -> tuple[int, int]:
+    """(rows, columns) of the operand as the product sees it."""
+    r, c = t.shape[-2], t.shape[-1]
+    return (c, r) if transposed else (r, c)
+
+
+def _stored(t: Tensor, transposed_in_file: bool, want_transposed: bool) -> np.ndarray:
+    """A constant operand's values with its two last dimensions in the order the kernel reads."""
+    data = np.asarray(t.data, dtype=np.int8)
+    if transposed_in_file != want_transposed:
+        data = np.swapaxes(data, -1, -2)
+    return np.ascontiguousarray(data).reshape(-1)
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    (lhs, rhs, *extra), (y,) = io(graph, op, 2)
+    if extra:
+        raise unsupported(graph, op, f"expects 2 inputs, has {2 + len(extra)}", "the file is corrupt")
+    for t in (lhs, rhs, y):
+        if t.dtype == "int16":
+            raise unsupported(graph, op, f"tensor {t.index} ({t.name}) is int16; int16 BATCH_MATMUL is not "
+                                         "supported yet (int8 only)")
+    require_int8(graph, op, lhs, rhs, y)
+    for t in (lhs, rhs):
+        if t.quant.per_channel:
+            raise unsupported(graph, op, f"operand {t.index} ({t.name}) is quantized per channel",
+                              "TFLM's BATCH_MATMUL takes one scale and zero point per operand")
+    for t, role in ((lhs, "lhs"), (rhs, "rhs")):
+        if not MIN_RANK <= len(t.shape) <= MAX_RANK:
+            raise unsupported(graph, op, f"{role} has rank {len(t.shape)}; TFLM takes ranks {MIN_RANK} to {MAX_RANK}")
+    opts: BatchMatMulOptions = op.options
+    rows, depth = _matrix_dims(lhs, opts.adj_x)
+    rhs_depth, cols = _matrix_dims(rhs, opts.adj_y)
+    if depth != rhs_depth:
+        raise unsupported(graph, op, f"lhs {list(lhs.shape)} (adj_x={opts.adj_x}) and rhs {list(rhs.shape)} "
+                                     f"(adj_y={opts.adj_y}) do not multiply: {depth} != {rhs_depth}")
+    rank = max(len(lhs.shape), len(rhs.shape))
+    lhs_batch = (1,) * (rank - len(lhs.shape)) + tuple(lhs.shape[:-2])
+    rhs_batch = (1,) * (rank - len(rhs.shape)) + tuple(rhs.shape[:-2])
+    batch = broadcast_shape(lhs_batch, rhs_batch)
+    if batch is None:
+        raise unsupported(graph, op, f"batch dimensions {list(lhs_batch)} and {list(rhs_batch)} do not broadcast")
+    out_shape = batch + (rows, cols)
+    if y.numel != int(np.prod(out_shape, dtype=np.int64)) or len(y.shape) < rank:
+        raise unsupported(graph, op, f"output {list(y.shape)} is not the product's shape {list(out_shape)}")
+    multiplier, shift = qmath.mul_rescale(lhs.quant.s, rhs.quant.s, y.quant.s)
+    require_shifts(graph, op, [shift])
+
+    # operands are read in their file order, constants in the order the loops walk (row-major
+    # lhs [A, B], column-major rhs [C, B]) so the inner product steps through consecutive bytes
+    lhs_t = opts.adj_x and not lhs.is_const
+    rhs_t = not (opts.adj_y or rhs.is_const)
+    lhs_row, lhs_k = (1, rows) if lhs_t else (depth, 1)
+    rhs_k, rhs_c = (cols, 1) if rhs_t else (1, depth)
+    sources, inputs, consts = [], [], []
+    for i, (t, in_file_t, kernel_t) in enumerate(((lhs, opts.adj_x, lhs_t), (rhs, not opts.adj_y, rhs_t))):
+        if t.is_const:
+            sources.append(-1)
+            consts.append(ConstArray(f"operand{i}", "int8_t", _stored(t, in_file_t, kernel_t)))
+        else:
+            sources.append(len(inputs))
+            inputs.append(t.index)
+    loops = broadcast_loops(lhs_batch, rhs_batch, batch)
+    loops = LoopNest(shape=loops.shape, stride_a=tuple(s * rows * depth for s in loops.stride_a),
+                     stride_b=tuple(s * depth * cols for s in loops.stride_b))
+    params = BatchMatMulParams(
+        batches=loops, sources=tuple(sources), rows=rows, cols=cols, depth=depth, lhs_row_stride=lhs_row,
+        lhs_depth_stride=lhs_k, rhs_depth_stride=rhs_k, rhs_col_stride=rhs_c, lhs_offset=-lhs.quant.zp,
+        rhs_offset=-rhs.quant.zp, output_offset=y.quant.zp, multiplier=multiplier, shift=shift,
+        adj_x=bool(opts.adj_x), adj_y=bool(opts.adj_y), lhs_batch_shape=lhs_batch, rhs_batch_shape=rhs_batch)
+    return Lowered(op=op, kernel="batch_matmul", params=params, inputs=tuple(inputs), outputs=(y.index,),
+                   consts=tuple(consts))
+
+
+SPECS = [OpSpec(name="batch_matmul", builtin="BATCH_MATMUL", options=BatchMatMulOptions,
+                fb_options="BatchMatMulOptions", lower=lower, kernels=(reference_kernel("batch_matmul"),),
+                doc=f"int8, adj_x/adj_y, ranks {MIN_RANK}-{MAX_RANK} with broadcast batch dimensions, "
+                    "either operand constant (in flash)")]
