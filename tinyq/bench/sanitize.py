@@ -58,13 +58,13 @@ def _generate(model: Path, seed: int, folder: Path) -> tuple[list[int] | None, s
     return [graph.tensors[i].nbytes for i in graph.inputs], ""
 
 
-def _harness(folder: Path) -> None:
+def _harness(gen: Path, name: str) -> None:
     from tinyq.codegen.generate import environment
 
     env = environment()
-    ctx = {"name": NAME, "NAME": NAME.upper()}
-    (folder / "main.c").write_text(env.get_template("host/main.c.j2").render(ctx))
-    (folder / "tq_host_trace.h").write_text(env.get_template("host/tq_host_trace.h").render(ctx))
+    ctx = {"name": name, "NAME": name.upper()}
+    (gen / "main.c").write_text(env.get_template("host/main.c.j2").render(ctx))
+    (gen / "tq_host_trace.h").write_text(env.get_template("host/tq_host_trace.h").render(ctx))
 
 
 def _records(sizes: list[int], seed: int) -> tuple[bytes, int]:
@@ -75,16 +75,18 @@ def _records(sizes: list[int], seed: int) -> tuple[bytes, int]:
     return b"".join(records), len(records)
 
 
-def _compile_and_run(folder: Path, sizes: list[int], seed: int, timeout: float) -> tuple[str, str]:
-    """("clean", "") or (the stage that failed, the first lines that say why)."""
-    gen = folder / "gen"
-    _harness(gen)
+def run_sanitized(gen: Path, name: str, sizes: list[int], seed: int = 0, timeout: float = 120.0
+                  ) -> tuple[str, str, bytes]:
+    """Compile `tinyq generate`'s output in `gen` (model `name`) with the host harness, -Wall -Wextra
+    -Werror and ASan+UBSan, run it on edge-case and random records of `sizes` input bytes.
+    Returns ("clean", "", outputs) or (the stage that failed, the first lines that say why, b"")."""
+    _harness(gen, name)
     sources = sorted(p.name for p in gen.glob("*.c"))
     proc = subprocess.run(["cc", *CFLAGS, "-I.", *sources, "-o", "model_test", "-lm"], cwd=gen,
                           capture_output=True, text=True)
     if proc.returncode != 0:
         first = [line for line in proc.stderr.splitlines() if "error" in line][:2] or proc.stderr.splitlines()[:2]
-        return "compile", " | ".join(first)
+        return "compile", " | ".join(first), b""
     stdin, count = _records(sizes, seed)
     try:
         # the harness's own buffers are never freed (it exits): leaks are not the model's
@@ -92,12 +94,12 @@ def _compile_and_run(folder: Path, sizes: list[int], seed: int, timeout: float) 
         run = subprocess.run(["./model_test", str(count)], cwd=gen, input=stdin, capture_output=True,
                              timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
-        return "run", f"no result within {timeout:g} s"
+        return "run", f"no result within {timeout:g} s", b""
     report = run.stderr.decode(errors="replace")
     if run.returncode != 0 or "runtime error" in report or "Sanitizer" in report:
         lines = [line for line in report.splitlines() if "runtime error" in line or "ERROR:" in line or "SUMMARY" in line]
-        return "run", f"exit {run.returncode}: " + " | ".join(lines[:3] or report.splitlines()[:3])
-    return "clean", ""
+        return "run", f"exit {run.returncode}: " + " | ".join(lines[:3] or report.splitlines()[:3]), b""
+    return "clean", "", run.stdout
 
 
 def sanitize_sample(candidates: list[tuple[Path, int]], n: int, seed: int, workers: int,
@@ -117,15 +119,18 @@ def sanitize_sample(candidates: list[tuple[Path, int]], n: int, seed: int, worke
             folder.mkdir()
             sizes, why = _generate(model, file_seed, folder)  # in this process: the CLI is not thread-safe
             if sizes is None:
-                result["failures"].append({"model": f"{model.parent.name}/{model.name}", "seed": file_seed, "stage": "generate", "detail": why})
+                result["failures"].append({"model": f"{model.parent.name}/{model.name}", "seed": file_seed,
+                                           "stage": "generate", "detail": why})
                 continue
-            futures.append((model, file_seed, pool.submit(_compile_and_run, folder, sizes, file_seed, timeout)))
+            futures.append((model, file_seed, pool.submit(run_sanitized, folder / "gen", NAME, sizes, file_seed,
+                                                          timeout)))
         for done, (model, file_seed, future) in enumerate(futures, 1):
-            stage, detail = future.result()
+            stage, detail, _ = future.result()
             result["compiled"] += stage != "compile"
             result["clean"] += stage == "clean"
             if stage != "clean":
-                result["failures"].append({"model": f"{model.parent.name}/{model.name}", "seed": file_seed, "stage": stage, "detail": detail})
+                result["failures"].append({"model": f"{model.parent.name}/{model.name}", "seed": file_seed,
+                                           "stage": stage, "detail": detail})
             if done % 50 == 0:
                 progress(f"  {done}/{len(futures)} compiled and run")
     return result
