@@ -27,7 +27,6 @@ from tinyq.quantize.config import QuantizeConfig
 from tinyq.quantize.floatrun import FloatRunner
 from tinyq.quantize.qparams import sqnr_db
 from tinyq.quantize.report import dequantize, quantize_inputs
-from tinyq.quantize.rules import RULES
 from tinyq.quantize.weights import weight_ops, weight_tensor
 from tinyq.tflite.writer import write_model
 
@@ -73,7 +72,7 @@ def macs_per_sample(graph: Graph) -> int:
     total = 0
     for op in weight_ops(graph):
         w, out = weight_tensor(graph, op), graph.tensors[op.outputs[0]]
-        total += out.numel * w.numel // max(w.shape[RULES[op.op].channel_axis], 1)
+        total += out.numel * w.numel // max(out.shape[-1], 1)  # outputs x weights per output channel
     return total
 
 
