@@ -270,3 +270,19 @@ def hard_swish_scaling(input_scale: float, output_scale: float
         return None
     (reluish_m, reluish_e), (output_m, output_e) = reluish, output
     return ((downscale_multiplier_int16(reluish_m), reluish_e), (downscale_multiplier_int16(output_m), output_e))
+
+
+# --- CAST (tinyq/ops/cast.py, folded casts in tinyq/passes/fold.py) ---
+
+def tflm_cast(values, np_type) -> np.ndarray:
+    """TFLM's CAST: integers narrow modulo 2^n and round to the nearest float; float to an integer
+    type truncates toward zero and saturates, NaN giving 0 (what the golden TFLM computes where C++
+    leaves it undefined); bool is 0 or 1."""
+    v = np.asarray(values)
+    target = np.dtype(np_type)
+    if v.dtype.kind == "f" and target.kind in "iu":
+        info = np.iinfo(target)
+        wide = np.nan_to_num(np.trunc(v.astype(np.float64)), nan=0.0, posinf=info.max, neginf=info.min)
+        return np.clip(wide, info.min, info.max).astype(np.int64).astype(target)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return v.astype(target)

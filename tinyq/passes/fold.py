@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from tinyq import qmath
 from tinyq.errors import TinyqError
 from tinyq.ir import DTYPES, Graph, Operator, Tensor, describe_op
 from tinyq.passes.graph_edit import compact, option, renumber_ops
@@ -118,8 +119,22 @@ def _reshape(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndarray 
 def _cast(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndarray | None:
     if ins[0] is None or ins[0].data is None or out.dtype not in DTYPES or out.dtype == "int4":
         return None
-    with np.errstate(invalid="ignore", over="ignore"):  # NaN or out of range: numpy's wrap, as C casts
-        return ins[0].data.astype(DTYPES[out.dtype][0])
+    return qmath.tflm_cast(ins[0].data, DTYPES[out.dtype][0])  # out-of-range floats saturate, as TFLM's
+
+
+def _broadcast_args(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndarray | None:
+    if not _all_const(ins) or len(ins) != 2:
+        return None
+    a, b = (_index_vector(t, "shape") for t in ins)
+    if out.dtype not in INDEX_DTYPES or len(out.shape) != 1 or out.shape[0] != max(len(a), len(b)):
+        raise Inconsistent(f"writes {out.dtype}{list(out.shape)} for shapes of {len(a)} and {len(b)} dimensions")
+    rank = out.shape[0]
+    a, b = ((v + 2**31) % 2**32 - 2**31 for v in (a, b))  # TFLM holds each dimension in an int
+    a = np.concatenate([np.ones(rank - len(a), np.int64), a])
+    b = np.concatenate([np.ones(rank - len(b), np.int64), b])
+    if ((a != b) & (a != 1) & (b != 1)).any():
+        raise Inconsistent(f"shapes {a.tolist()} and {b.tolist()} do not broadcast")
+    return np.where(a == 1, b, a)
 
 
 def _dequantize(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndarray | None:
@@ -153,6 +168,7 @@ FOLDERS: dict[str, Callable[[Operator, list, Tensor], np.ndarray | None]] = {
     "concatenation": _concatenation,
     "reshape": _reshape,
     "cast": _cast,
+    "broadcast_args": _broadcast_args,
     "dequantize": _dequantize,
 }
 

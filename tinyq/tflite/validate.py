@@ -58,6 +58,11 @@ OPERANDS: dict[str, Operands] = {
     "QUANTIZE": Operands(1), "DEQUANTIZE": Operands(1),
     "RESHAPE": Operands(1, 1), "SQUEEZE": Operands(1), "EXPAND_DIMS": Operands(2),
     "SHAPE": Operands(1), "STRIDED_SLICE": Operands(4), "PACK": Operands(1, None), "CAST": Operands(1),
+    "GATHER": Operands(2), "GATHER_ND": Operands(2), "EMBEDDING_LOOKUP": Operands(2),
+    "BATCH_TO_SPACE_ND": Operands(3), "SPACE_TO_BATCH_ND": Operands(3), "DEPTH_TO_SPACE": Operands(1),
+    "SPACE_TO_DEPTH": Operands(1), "DYNAMIC_UPDATE_SLICE": Operands(3), "FILL": Operands(2),
+    "ZEROS_LIKE": Operands(1), "BROADCAST_ARGS": Operands(2), "RESIZE_NEAREST_NEIGHBOR": Operands(2),
+    "RESIZE_BILINEAR": Operands(2),
 }
 
 

@@ -1,0 +1,58 @@
+"""CAST between int8, int16, int32, float32 and bool, as TFLM's kernel converts them.
+
+TFLM's CAST is a static_cast per element: integers narrow modulo 2^n, integers become the
+nearest float32 (ties to even), bool is 0 or 1. float32 to an integer type is undefined in
+C++ outside the target's range; the golden TFLM (the tflite-micro wheel) truncates toward
+zero and saturates to the target type, NaN giving 0 (measured for int8, int16 and int32
+over every vector length up to 100). tinyq's kernel computes exactly that on every target,
+so Arm builds, whose own conversions differ for int8/int16, still match it.
+
+A CAST of a constant is folded before lowering (tinyq/passes/fold.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyq.ir import Graph, Operator
+from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.common import io
+from tinyq.ops.inplace import ELEMENTWISE
+
+FROM = ("int8", "int16", "int32", "float32", "bool")  # TFLM also reads uint32, which tinyq has no type for
+TO = ("int8", "int16", "int32", "float32")  # TFLM also writes uint32; it cannot write bool or int64
+C_TYPE = {"int8": "s8", "int16": "s16", "int32": "s32", "float32": "f32", "bool": "b8"}
+
+
+@dataclass(frozen=True)
+class CastOptions:
+    in_data_type: int = 0  # TensorType codes; TFLM ignores them and reads the tensors' types
+    out_data_type: int = 0
+
+
+@dataclass(frozen=True)
+class CastParams:
+    count: int
+    function: str  # the C conversion, e.g. "tq_cast_f32_s8"
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    (x, *_), (y,) = io(graph, op, 1)
+    if x.dtype not in FROM:
+        raise unsupported(graph, op, f"casting from {x.dtype}: TFLM's CAST reads int8, int16, int32, uint32, "
+                                     "float32 or bool (tinyq all but uint32)")
+    if y.dtype not in TO:
+        raise unsupported(graph, op, f"casting to {y.dtype}: TFLM's CAST writes int8, int16, int32, uint32 or "
+                                     "float32 (tinyq all but uint32)")
+    if x.numel != y.numel:
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
+    params = CastParams(count=x.numel, function=f"tq_cast_{C_TYPE[x.dtype]}_{C_TYPE[y.dtype]}")
+    return Lowered(op=op, kernel="cast", params=params, inputs=(x.index,), outputs=(y.index,))
+
+
+SPECS = [
+    OpSpec(name="cast", builtin="CAST", options=CastOptions, fb_options="CastOptions", lower=lower,
+           kernels=(reference_kernel("cast", inplace=ELEMENTWISE),),
+           doc="int8/int16/int32/float32/bool to int8/int16/int32/float32, TFLM's static_cast (float to integer "
+               "truncates and saturates, NaN to 0, as the golden TFLM does)"),
+]
