@@ -11,6 +11,7 @@ operand is stored in flash already in the order the kernel reads it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,16 @@ class BatchMatMulParams:
     adj_y: bool
     lhs_batch_shape: tuple[int, ...]  # the batch dimensions of each operand, extended to the output's rank
     rhs_batch_shape: tuple[int, ...]
+
+    # Library kernels want the lhs row-major [A, B] and the rhs transposed [C, B] (as TFLM's
+    # CMSIS-NN glue passes them): the bytes of the copy an activation operand needs for that.
+    @property
+    def lhs_copy_bytes(self) -> int:
+        return math.prod(self.lhs_batch_shape) * self.rows * self.depth if self.adj_x and self.sources[0] >= 0 else 0
+
+    @property
+    def rhs_copy_bytes(self) -> int:
+        return math.prod(self.rhs_batch_shape) * self.depth * self.cols if not self.adj_y and self.sources[1] >= 0 else 0
 
 
 def _matrix_dims(t: Tensor, transposed: bool) -> tuple[int, int]:
