@@ -286,3 +286,43 @@ def tflm_cast(values, np_type) -> np.ndarray:
         return np.clip(wide, info.min, info.max).astype(np.int64).astype(target)
     with np.errstate(invalid="ignore", over="ignore"):
         return v.astype(target)
+
+
+# --- SQUARED_DIFFERENCE, DIV, PRELU, ADD_N (int8): their Prepare functions, in double as TFLM ---
+
+SQUARED_DIFFERENCE_LEFT_SHIFT = 7  # TFLM's int8 headroom: 255^2 * 2^14 still fits int32
+
+
+def squared_difference_rescale(scale1: float, scale2: float, out_scale: float,
+                               left_shift: int = SQUARED_DIFFERENCE_LEFT_SHIFT):
+    """SquaredDifference's PrepareQuantized: both inputs to 2*max(scales) / 2^left_shift, the squared
+    difference to the output: ((m1, s1), (m2, s2), (m_out, s_out)); the output multiplier may exceed 1."""
+    twice_max = 2.0 * max(f32(scale1), f32(scale2))  # max in float32, then double as in TFLM
+    real_out = twice_max * twice_max / f32(np.float32(1 << (2 * left_shift)) * np.float32(out_scale))
+    return (quantize_multiplier_smaller_than_one_exp(f32(scale1) / twice_max),
+            quantize_multiplier_smaller_than_one_exp(f32(scale2) / twice_max),
+            quantize_multiplier(real_out))
+
+
+def div_rescale(scale1: float, scale2: float, out_scale: float) -> tuple[int, int]:
+    """DIV (int8): s1 / (s2 * s_out). The tflite-micro wheel's Prepare widens the three float32
+    scales to double before multiplying (its disassembly: cvtss2sd, mulsd, divsd)."""
+    return quantize_multiplier(f32(scale1) / (f32(scale2) * f32(out_scale)))
+
+
+def prelu_rescale(in_scale: float, alpha_scale: float, out_scale: float) -> tuple[tuple[int, int], tuple[int, int]]:
+    """CalculatePreluParams: s_in / s_out for x >= 0, s_in * s_alpha / s_out for x < 0, in double."""
+    return (quantize_multiplier(f32(in_scale) / f32(out_scale)),
+            quantize_multiplier(f32(in_scale) * f32(alpha_scale) / f32(out_scale)))
+
+
+ADD_N_LEFT_SHIFT = 20  # kAddNIntegerShift
+
+
+def add_n_rescale(in_scale: float, out_scale: float) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """ADD_N's CalculateOpData (int8, every input at one scale): the input multiplier (always 1/2)
+    and s_in * 2 / (2^20 * s_out); None where TFLM's CHECK (multiplier below 1) would abort."""
+    twice = 2 * f32(in_scale)
+    parts = (quantize_multiplier_below_one(f32(in_scale) / twice),
+             quantize_multiplier_below_one(twice / ((1 << ADD_N_LEFT_SHIFT) * f32(out_scale))))
+    return None if None in parts else parts

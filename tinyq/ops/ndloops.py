@@ -96,3 +96,27 @@ def reduce_loops(shape: Sequence[int], axes: Sequence[int]) -> tuple[LoopNest, L
     kept = [(n, s, s) for i, (n, s) in enumerate(zip(shape, strides)) if i not in axes]
     reduced = [(n, s, s) for i, (n, s) in enumerate(zip(shape, strides)) if i in axes]
     return fuse(kept), fuse(reduced)
+
+
+def broadcast_nests(shapes: Sequence[Sequence[int]], out_shape: Sequence[int]) -> tuple[LoopNest, ...]:
+    """Loops over the output for more than two operands (SELECT_V2's condition, x and y): one nest
+    per pair of operands (0, 1), (2, 3), ... (a missing last operand strides 0), all with the same
+    loop counts, so a kernel steps them in lockstep. A dimension fuses into the next inner one only
+    where every operand allows it."""
+    rank = len(out_shape)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    if len(padded) % 2:
+        padded.append((1,) * rank)
+    strides = [[0 if d == 1 else x for d, x in zip(s, _dense_strides(s))] for s in padded]
+    fused: list[list[int]] = []  # [count, stride of each operand], innermost first while building
+    for axis in reversed(range(rank)):
+        n, step = out_shape[axis], [s[axis] for s in strides]
+        if n == 1:
+            continue
+        if fused and all(st == inner * fused[-1][0] for st, inner in zip(step, fused[-1][1:])):
+            fused[-1][0] *= n
+            continue
+        fused.append([n, *step])
+    fused = fused[::-1] or [[1] + [0] * len(padded)]
+    return tuple(LoopNest(shape=tuple(f[0] for f in fused), stride_a=tuple(f[1 + i] for f in fused),
+                          stride_b=tuple(f[2 + i] for f in fused)) for i in range(0, len(padded), 2))

@@ -1,0 +1,105 @@
+"""DIV (int8 and int32, fused activation, any TFLite broadcast); FLOOR_DIV and FLOOR_MOD refused.
+
+TFLM's int8 DIV (div.cc, reference/div.h) multiplies the numerator by the
+divisor's reciprocal (GetReciprocal, a Newton-Raphson estimate) after normalising
+both, then rescales by s1 / (s2 * s_out). It never checks the divisor: a zero one,
+and exponents past 31 in its final rounding shift, run through shifts C leaves
+undefined; tinyq's kernel reproduces what TFLM's x86-64 build (the golden model)
+computes there, with defined arithmetic (templates/reference/kernels/tq_div.c).
+int32 DIV is C's truncating division of unquantized operands (TFLM traps on a zero
+divisor; tinyq's kernel then writes 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyq import qmath
+from tinyq.ir import Graph, Operator
+from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, C_SUFFIX, broadcast_operands, lowered
+from tinyq.ops.common import fused_range, require_int8
+from tinyq.ops.inplace import ELEMENTWISE
+from tinyq.ops.ndloops import LoopNest
+
+# The int8 kernel's last rounding shift is headroom (23..31) + reciprocal shift (-1..7) - output
+# shift; outside these output shifts it would be negative or pass 62, where even TFLM's x86 result
+# is no longer one rule (tinyq refuses such scales; real models are far inside).
+OUTPUT_SHIFTS = (-24, 22)
+
+# CalculateActivationRange<int32_t>: TFLM clamps int32 results to these
+INT32_ACTIVATIONS = {"NONE": (qmath.INT32_MIN, qmath.INT32_MAX), "RELU": (0, qmath.INT32_MAX), "RELU6": (0, 6),
+                     "RELU_N1_TO_1": (-1, 1)}
+
+
+@dataclass(frozen=True)
+class DivOptions:
+    fused_activation_function: str = "NONE"
+
+
+@dataclass(frozen=True)
+class DivParams:
+    loops: LoopNest
+    sources: tuple[int, ...]
+    suffix: str
+    input1_offset: int
+    input2_offset: int
+    output_offset: int
+    output_multiplier: int
+    output_shift: int
+    act_min: int
+    act_max: int
+
+
+def _int8_fields(graph: Graph, op: Operator, a, b, y) -> dict:
+    require_int8(graph, op, a, b, y)
+    multiplier, shift = qmath.div_rescale(a.quant.s, b.quant.s, y.quant.s)
+    if not OUTPUT_SHIFTS[0] <= shift <= OUTPUT_SHIFTS[1]:
+        raise unsupported(graph, op, f"the scale ratio s1 / (s2 * s_out) is 2^{shift - 1} or so; tinyq reproduces "
+                                     f"TFLM's int8 DIV for ratios from 2^{OUTPUT_SHIFTS[0] - 1} to "
+                                     f"2^{OUTPUT_SHIFTS[1]}", "the scales are implausible; re-quantize the model")
+    act_min, act_max = fused_range(graph, op, op.options.fused_activation_function, y)
+    return dict(input1_offset=-a.quant.zp, input2_offset=-b.quant.zp, output_offset=y.quant.zp,
+                output_multiplier=multiplier, output_shift=shift, act_min=act_min, act_max=act_max)
+
+
+def _int32_fields(graph: Graph, op: Operator, a, b, y) -> dict:
+    for t in (a, b):
+        if t.quant is not None:
+            raise unsupported(graph, op, f"int32 operand {t.index} ({t.name}) is quantized; TFLM's int32 DIV "
+                                         "takes unquantized operands only")
+    activation = op.options.fused_activation_function
+    if activation not in INT32_ACTIVATIONS:
+        raise unsupported(graph, op, f"fused activation {activation} is not supported",
+                          "use NONE, RELU, RELU6 or RELU_N1_TO_1")
+    act_min, act_max = INT32_ACTIVATIONS[activation]
+    return dict(input1_offset=0, input2_offset=0, output_offset=0, output_multiplier=0, output_shift=0,
+                act_min=act_min, act_max=act_max)
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    a, b, y, loops = broadcast_operands(graph, op, ("int8", "int32"))
+    if y.dtype != a.dtype:
+        raise unsupported(graph, op, f"output is {y.dtype}, operands {a.dtype}; TFLM writes the operands' type")
+    fields = (_int8_fields if a.dtype == "int8" else _int32_fields)(graph, op, a, b, y)
+    return lowered(op, "div", DivParams, (a, b), y, loops=loops, suffix=C_SUFFIX[a.dtype], **fields)
+
+
+def lower_floor(graph: Graph, op: Operator) -> Lowered:
+    x = graph.tensor(op.inputs[0]) if op.inputs else None
+    dtype = x.dtype if x is not None else "?"
+    raise unsupported(graph, op, f"{op.op.upper()} on {dtype} is not supported: TFLM's kernel runs float32 only, "
+                                 "which tinyq does not lower", "TFLM has no integer kernel for it either")
+
+
+SPECS = [
+    OpSpec(name="div", builtin="DIV", options=DivOptions, fb_options="DivOptions", lower=lower,
+           kernels=(reference_kernel("div", inplace=ELEMENTWISE),),
+           doc=f"int8 (TFLM's reciprocal arithmetic, its zero-divisor result too), int32 (unquantized; a zero "
+               f"divisor gives 0 where TFLM traps), fused activation, broadcast up to rank {MAX_BROADCAST_RANK}, "
+               f"constant operands in flash"),
+    OpSpec(name="floor_div", builtin="FLOOR_DIV", lower=lower_floor,
+           doc="not supported: TFLM's FLOOR_DIV runs float32 only"),
+    OpSpec(name="floor_mod", builtin="FLOOR_MOD", lower=lower_floor,
+           doc="not supported: TFLM's FLOOR_MOD runs float32 only"),
+]

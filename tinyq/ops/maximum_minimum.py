@@ -1,0 +1,45 @@
+"""MAXIMUM and MINIMUM: int8, int16, int32, int64, any TFLite broadcast.
+
+TFLM's kernel (maximum_minimum.cc) has no Prepare: it compares the stored integers
+and copies the larger (smaller) one, whatever the operands' and the output's
+quantization (the converter gives all three the same). tinyq does the same, so a
+model whose scales differ runs exactly as in TFLM. Both ops share one kernel; the
+CMSIS-NN layer runs int8 through arm_maximum_s8 / arm_minimum_s8
+(tinyq/backends/cmsis_nn/maximum_minimum.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyq.ir import Graph, Operator
+from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, C_SUFFIX, broadcast_operands, lowered
+from tinyq.ops.inplace import ELEMENTWISE
+from tinyq.ops.ndloops import LoopNest
+
+DTYPES = ("int8", "int16", "int32", "int64")  # TFLM's integer cases (float32 is not lowered)
+
+
+@dataclass(frozen=True)
+class MaximumMinimumParams:
+    loops: LoopNest
+    sources: tuple[int, ...]
+    suffix: str  # C entry point: tq_<op>_<suffix>
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    a, b, y, loops = broadcast_operands(graph, op, DTYPES)
+    if y.dtype != a.dtype:
+        raise unsupported(graph, op, f"output is {y.dtype}, operands {a.dtype}; TFLM writes the operands' type")
+    return lowered(op, "maximum_minimum", MaximumMinimumParams, (a, b), y, loops=loops, suffix=C_SUFFIX[a.dtype])
+
+
+KERNEL = reference_kernel("maximum_minimum", inplace=ELEMENTWISE)
+_DOC = (f"int8/int16/int32/int64 (the stored integers, as TFLM: no requantization), broadcast up to rank "
+        f"{MAX_BROADCAST_RANK}, constant operands in flash")
+
+SPECS = [
+    OpSpec(name="maximum", builtin="MAXIMUM", lower=lower, kernels=(KERNEL,), doc=_DOC),
+    OpSpec(name="minimum", builtin="MINIMUM", lower=lower, kernels=(KERNEL,), doc=_DOC),
+]

@@ -1,0 +1,57 @@
+"""SQUARED_DIFFERENCE: int8 (TFLM's rescaling) and int32, any TFLite broadcast.
+
+TFLM's int8 path (squared_difference.cc) brings both operands to the scale
+2*max(s1, s2) / 2^7, squares their difference and rescales it to the output with a
+multiplier that may exceed 1, clamped to int8 (no fused activation). int32
+squares the wrapped difference of the stored values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinyq import qmath
+from tinyq.ir import Graph, Operator
+from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, C_SUFFIX, broadcast_operands, lowered
+from tinyq.ops.common import require_int8, require_shifts
+from tinyq.ops.inplace import ELEMENTWISE
+from tinyq.ops.ndloops import LoopNest
+
+
+@dataclass(frozen=True)
+class SquaredDifferenceParams:
+    loops: LoopNest
+    sources: tuple[int, ...]
+    suffix: str
+    input1_offset: int = 0
+    input2_offset: int = 0
+    output_offset: int = 0
+    left_shift: int = 0
+    input1_multiplier: int = 0
+    input1_shift: int = 0
+    input2_multiplier: int = 0
+    input2_shift: int = 0
+    output_multiplier: int = 0
+    output_shift: int = 0
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    a, b, y, loops = broadcast_operands(graph, op, ("int8", "int32"))
+    if y.dtype != a.dtype:
+        raise unsupported(graph, op, f"output is {y.dtype}, operands {a.dtype}; TFLM writes the operands' type")
+    fields = dict(loops=loops, suffix=C_SUFFIX[a.dtype])
+    if a.dtype == "int8":
+        require_int8(graph, op, a, b, y)
+        (m1, s1), (m2, s2), (mo, so) = qmath.squared_difference_rescale(a.quant.s, b.quant.s, y.quant.s)
+        require_shifts(graph, op, [so])
+        fields.update(input1_offset=-a.quant.zp, input2_offset=-b.quant.zp, output_offset=y.quant.zp,
+                      left_shift=qmath.SQUARED_DIFFERENCE_LEFT_SHIFT, input1_multiplier=m1, input1_shift=s1,
+                      input2_multiplier=m2, input2_shift=s2, output_multiplier=mo, output_shift=so)
+    return lowered(op, "squared_difference", SquaredDifferenceParams, (a, b), y, **fields)
+
+
+SPECS = [OpSpec(name="squared_difference", builtin="SQUARED_DIFFERENCE", lower=lower,
+                kernels=(reference_kernel("squared_difference", inplace=ELEMENTWISE),),
+                doc=f"int8 (TFLM's rescaling), int32 (wrapping as TFLM's int arithmetic), broadcast up to rank "
+                    f"{MAX_BROADCAST_RANK}, constant operands in flash")]
