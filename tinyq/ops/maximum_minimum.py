@@ -27,6 +27,17 @@ class MaximumMinimumParams:
     sources: tuple[int, ...]
     suffix: str  # C entry point: tq_<op>_<suffix>
 
+    def fused_shapes(self, rank: int) -> tuple[tuple[int, ...], ...] | None:
+        """(output, x, y) as shapes of `rank` dimensions that walk the same fused loops (an operand has 1
+        where it broadcasts), or None when the walk needs more loops: what a library taking fixed-rank
+        dims (CMSIS-NN's cmsis_nn_dims) is given."""
+        n = self.loops
+        if n.rank > rank:
+            return None
+        pad = (1,) * (rank - n.rank)
+        return (pad + n.shape, pad + tuple(c if s else 1 for c, s in zip(n.shape, n.stride_a)),
+                pad + tuple(c if s else 1 for c, s in zip(n.shape, n.stride_b)))
+
 
 def lower(graph: Graph, op: Operator) -> Lowered:
     a, b, y, loops = broadcast_operands(graph, op, DTYPES)
