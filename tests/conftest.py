@@ -61,7 +61,7 @@ QEMU_BOARDS = ("qemu-m55", "qemu-m0-an385")  # Cortex-M55 with Helium; the RP204
 
 def assert_bit_exact_on_targets(graph, n_inputs: int = 8, backends=("reference",), seed: int = 0):
     """Bit-exact with TFLM on the host and under QEMU on both Arm code paths, with each backend."""
-    from tinyq.run.qemu import verify_qemu
+    from tinyq.verify import verify_qemu
 
     for backend in backends:
         assert_bit_exact(graph, n_inputs, backend=backend, seed=seed)

@@ -255,7 +255,7 @@ def _checking_scratch(compiled):
 @pytest.mark.slow
 @pytest.mark.parametrize("board_name", sorted(QEMU_BOARDS))
 def test_per_op_models_bit_exact_in_qemu(board_name):
-    from tinyq.run.qemu import verify_qemu
+    from tinyq.verify import verify_qemu
     board = _qemu_board(board_name)
     compiled = compile_graph(all_paths(), board, backend="cmsis-nn")
     report = verify_qemu(_checking_scratch(compiled), board, n_inputs=4)
@@ -265,7 +265,7 @@ def test_per_op_models_bit_exact_in_qemu(board_name):
 @pytest.mark.slow
 @pytest.mark.parametrize("board_name", ["qemu-m55", "qemu-m0-an385"])
 def test_mlperf_models_bit_exact_in_qemu(board_name):
-    from tinyq.run.qemu import verify_qemu
+    from tinyq.verify import verify_qemu
     board = _qemu_board(board_name)
     compiled = compile_graph(mlperf_models(), board, backend="cmsis-nn")
     report = verify_qemu(_checking_scratch(compiled), board, n_inputs=3)

@@ -369,7 +369,7 @@ def test_cmsis_nn_s4_bit_exact_in_qemu(board_name):
     first checking its scratch with the library compiled for that target."""
     from backend_models import merge
     from test_backend_cmsis_nn import _checking_scratch, _qemu_board
-    from tinyq.run.qemu import verify_qemu
+    from tinyq.verify import verify_qemu
 
     board = _qemu_board(board_name)
     compiled = compile_graph(merge([make() for make in GRAPHS.values()], "s4_paths"), board, backend="cmsis-nn")

@@ -121,7 +121,7 @@ def test_variants_choose_the_kernel_on_mve_only():
 @needs_qemu
 def test_variants_bit_exact_under_qemu_m55(tmp_path):
     """No CMSIS-NN needed: the generated sources hold tinyq's kernel and no library call."""
-    from tinyq.run.qemu import verify_qemu
+    from tinyq.verify import verify_qemu
     board = get_board("qemu-m55")
     compiled = compile_graph(variants(), board, backend="cmsis-nn")
     files = compiled.source.files

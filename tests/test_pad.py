@@ -12,6 +12,7 @@ from tinyq.boards import get_board
 from tinyq.driver import compile_graph
 from tinyq.errors import UnsupportedError
 from tinyq.tflite.builder import GraphBuilder
+from tinyq.tflite.writer import write_model
 from tinyq.verify import summarize, verify_host
 
 
@@ -77,7 +78,7 @@ def test_pad_int64_paddings_mean_what_they_say():
     graph64 = pad_model(seeded("int64"), 4, "const", paddings_dtype="int64")
     graph32 = pad_model(seeded("int64"), 4, "const", paddings_dtype="int32")
     compiled = compile_graph(graph64, board)
-    result = verify_host(dataclasses.replace(compiled, graph=graph32), board, n_inputs=8)
+    result = verify_host(dataclasses.replace(compiled, model=write_model(graph32)), board, n_inputs=8)
     assert result.ok, summarize(result, graph32)
 
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["kws_dscnn_int8", "ic_resnet8_int8"])
 def test_aliased_arena_is_bit_exact_under_qemu(model):
-    from tinyq.run.qemu import verify_qemu
+    from tinyq.verify import verify_qemu
 
     board = get_board("qemu-m55")
     compiled = compile_file(shared_file("models", "mlperf-tiny", f"{model}.tflite"), board, backend="reference")

@@ -20,7 +20,8 @@ from tinyq.errors import TinyqError
 from tinyq.build.arm import build_firmware
 from tinyq.bench.firmware import FirmwareRow, format_table
 from tinyq.ir import DTYPES
-from tinyq.run.qemu import run_project, run_qemu, verify_qemu
+from tinyq.run.qemu import run_qemu
+from tinyq.verify import run_project, verify_qemu
 from tinyq.verify import make_inputs, summarize
 from tinyq.tflite.writer import write_model
 

@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 import pytest
 
-import tinyq.verify
+import tinyq.verify.core
 from conftest import assert_bit_exact
 from tinyq.boards import get_board
 from tinyq.driver import compile_graph
@@ -126,7 +126,7 @@ def test_halves_nan_infinity_and_overflow(monkeypatch):
             b.op("quantize", [x], [outputs[-1]])
     graph = b.build(outputs)
     records = [[SPECIAL.copy() for _ in outputs], [-SPECIAL for _ in outputs]]
-    monkeypatch.setattr(tinyq.verify, "make_inputs", lambda graph, n, seed=0: records)
+    monkeypatch.setattr(tinyq.verify.core, "make_inputs", lambda graph, n, seed=0: records)
     assert_bit_exact(graph, n_inputs=len(records))
 
 

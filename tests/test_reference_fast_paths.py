@@ -15,7 +15,7 @@ from conftest import assert_bit_exact
 from tinyq.boards import get_board
 from tinyq.driver import compile_graph
 from tinyq.ops.geometry import output_size
-from tinyq.run.qemu import verify_qemu
+from tinyq.verify import verify_qemu
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.verify import summarize
 

@@ -100,38 +100,42 @@ def generate(model: Path, out_dir: Path, force: bool, name: str | None, board: s
               help="Number of inputs (3 edge cases, then uniform random).")
 @click.option("--layers", is_flag=True, help="Compare every intermediate tensor, to find the first diverging op.")
 @click.option("--seed", default=0, show_default=True, help="Random seed for the inputs.")
-def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: bool, seed: int):
+@click.option("--port", default=None, help="Run on a device (or `tinyq qemu --serial`) that runs this model's "
+                                           "benchmark firmware, e.g. /dev/ttyACM0 or socket://127.0.0.1:5555.")
+def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: bool, seed: int, port: str | None):
     """Generate, compile and run MODEL, and compare with TFLM byte for byte.
 
-    Exits 0 when every output (every tensor, with --layers) matches, 1 otherwise.
+    \b
+    --board host (default): the host C compiler; --layers compares every tensor
+    --board qemu-*/rp2040/ra8m1: firmware built and booted in QEMU (the stand-in
+      for a real board), with instructions per inference
+    --port P: a device already flashed with this model's firmware
+
+    TFLM runs MODEL exactly as given. Exits 0 when every output (every tensor,
+    with --layers) matches, 1 otherwise.
     """
     from tinyq.boards import get_board
     from tinyq.driver import compile_file
-    from tinyq.verify import summarize, verify_host
+    from tinyq.run.qemu import qemu_board_for
+    from tinyq.verify import HostRunner, SerialRunner, format_report, summarize, verify, verify_qemu
 
     b = get_board(board)
     compiled = compile_file(model, b, backend=backend)
-    if b.runner != "host":
-        _verify_on_qemu(compiled, b, n_inputs, layers, seed)
-        return
-    click.echo(f"verifying {model} on {b.name} ({backend or b.default_backend} kernels), "
+    if port is None and b.runner != "host":
+        if layers:
+            raise TinyqError("--layers compares intermediate tensors on the host only", hint="use --board host")
+        qemu_board = qemu_board_for(b)
+        click.echo(f"verifying {model} on {qemu_board.name} (QEMU {qemu_board.qemu.machine}), "
+                   f"{n_inputs} inputs ...", err=True)
+        report = verify_qemu(compiled, qemu_board, n_inputs=n_inputs, seed=seed)
+        click.echo(format_report(report, compiled.graph))
+        sys.exit(0 if report.result.ok else 1)
+    runner = SerialRunner(port) if port else HostRunner(b)
+    click.echo(f"verifying {model} on {port or b.name} ({backend or b.default_backend} kernels), "
                f"{n_inputs} inputs{' layer by layer' if layers else ''} ...", err=True)
-    result = verify_host(compiled, b, n_inputs=n_inputs, layers=layers, seed=seed)
-    click.echo(summarize(result, compiled.graph))
-    sys.exit(0 if result.ok else 1)
-
-
-def _verify_on_qemu(compiled, board, n_inputs: int, layers: bool, seed: int) -> None:
-    from tinyq.run.qemu import format_report, qemu_board_for, verify_qemu
-
-    if layers:
-        raise TinyqError("--layers compares intermediate tensors on the host only", hint="use --board host")
-    qemu_board = qemu_board_for(board)
-    click.echo(f"verifying {compiled.graph.name} on {qemu_board.name} (QEMU {qemu_board.qemu.machine}), "
-               f"{n_inputs} inputs ...", err=True)
-    report = verify_qemu(compiled, qemu_board, n_inputs=n_inputs, seed=seed)
-    click.echo(format_report(report, compiled.graph))
-    sys.exit(0 if report.result.ok else 1)
+    checked = verify(compiled, runner, n_inputs=n_inputs, seed=seed, layers=layers)
+    click.echo(summarize(checked.result, compiled.graph))
+    sys.exit(0 if checked.result.ok else 1)
 
 
 @cli.command("boards")
@@ -180,8 +184,8 @@ def run_command(project_dir: Path, use_qemu: bool, board: str | None, n_inputs: 
     import json
 
     from tinyq.boards import get_board
-    from tinyq.run.qemu import format_report, run_project
     from tinyq.tflite.reader import read_model_file
+    from tinyq.verify import format_report, run_project
 
     if not use_qemu:
         raise TinyqError("only QEMU runs are supported yet", hint="add --qemu")

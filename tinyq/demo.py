@@ -88,7 +88,7 @@ def _demo_steps(stage: Path, out_dir: Path, board_name: str, n_inputs: int,
     from tinyq.driver import compile_graph
     from tinyq.errors import TinyqError
     from tinyq.quantize.pipeline import quantize_graph
-    from tinyq.run.qemu import format_report, verify_qemu
+    from tinyq.verify import format_report, verify_qemu
     from tinyq.tflite.reader import read_model
     from tinyq.tflite.writer import write_model
     from tinyq.verify import summarize, verify_host

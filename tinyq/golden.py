@@ -1,16 +1,20 @@
 """The golden model: TensorFlow Lite Micro's own Python interpreter.
 
-For layer-by-layer comparison the model is rewritten (with tinyq's writer) to
-expose every activation as a graph output, so TFLM cannot reuse their memory.
+`verify` feeds it the model file exactly as the user gave it: folding and every
+other rewrite are tinyq's business, not the oracle's. To compare intermediate
+tensors, `with_outputs` extends the file's output list through the flatbuffer
+schema's object API (nothing else of the file is interpreted or rewritten), so
+TFLM keeps those tensors instead of reusing their memory.
 """
 
 from __future__ import annotations
 
+import flatbuffers
 import numpy as np
 
 from tinyq.errors import TinyqError
 from tinyq.ir import Graph
-from tinyq.tflite.reader import read_model
+from tinyq.tflite.schema import fb
 from tinyq.tflite.writer import write_model
 
 DEFAULT_ARENA = 32 * 1024 * 1024
@@ -27,10 +31,14 @@ def _interpreter(model: bytes, arena_size: int):
         raise TinyqError(f"TFLM could not load the model: {str(exc).strip().splitlines()[-1][:200]}") from None
 
 
+def _output_count(model: bytes) -> int:
+    return fb.Model.GetRootAs(model, 0).Subgraphs(0).OutputsLength()
+
+
 def tflm_run(model: bytes, inputs: list[list[np.ndarray]], arena_size: int = DEFAULT_ARENA) -> list[list[np.ndarray]]:
     """Outputs of TFLM for each record of inputs."""
     interp = _interpreter(model, arena_size)
-    n_out = len(read_model(model).outputs)
+    n_out = _output_count(model)
     results = []
     for record in inputs:
         for i, array in enumerate(record):
@@ -40,15 +48,29 @@ def tflm_run(model: bytes, inputs: list[list[np.ndarray]], arena_size: int = DEF
     return results
 
 
-def exposed_graph(graph: Graph) -> tuple[Graph, list[int]]:
-    """The graph with every non-constant op output added to its outputs."""
-    extra = [t for op in graph.operators for t in op.outputs
-             if t not in graph.outputs and not graph.tensors[t].is_const]
-    return graph.with_outputs(graph.outputs + tuple(extra)), list(graph.outputs) + extra
+def with_outputs(model: bytes, tensors: list[int]) -> bytes:
+    """The model file with `tensors` appended to its first subgraph's outputs."""
+    obj = fb.ModelT.InitFromPackedBuf(model, 0)
+    sub = obj.subgraphs[0]
+    known = [int(t) for t in (sub.outputs if sub.outputs is not None else [])]
+    sub.outputs = known + [t for t in tensors if t not in known]
+    builder = flatbuffers.Builder(len(model) + 1024)
+    builder.Finish(obj.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def tflm_run_tensors(model: bytes, tensors: list[int], inputs: list[list[np.ndarray]]) -> list[dict[int, np.ndarray]]:
+    """The values TFLM computes for `tensors` (indices in the file), per record."""
+    exposed = with_outputs(model, tensors)
+    order = [int(t) for t in fb.ModelT.InitFromPackedBuf(exposed, 0).subgraphs[0].outputs]
+    return [dict(zip(order, record)) for record in tflm_run(exposed, inputs)]
+
+
+def activations(graph: Graph) -> list[int]:
+    """Every non-constant op output of `graph`."""
+    return [t for op in graph.operators for t in op.outputs if not graph.tensors[t].is_const]
 
 
 def tflm_run_layers(graph: Graph, inputs: list[list[np.ndarray]]) -> list[dict[int, np.ndarray]]:
-    """Every activation tensor TFLM computes, per record, keyed by tensor index."""
-    exposed, order = exposed_graph(graph)
-    outputs = tflm_run(write_model(exposed), inputs)
-    return [dict(zip(order, record)) for record in outputs]
+    """Every activation TFLM computes for a graph tinyq holds (the quantizer's own models)."""
+    return tflm_run_tensors(write_model(graph), activations(graph), inputs)

@@ -80,7 +80,7 @@ def _missing_library(backend: str) -> str | None:
 def _row(model: Path, board_name: str, backend: str | None, n_inputs: int, seed: int) -> FirmwareRow:
     from tinyq.boards import get_board
     from tinyq.driver import compile_file
-    from tinyq.run.qemu import verify_qemu
+    from tinyq.verify import verify_qemu
 
     board = get_board(board_name)
     backend = backend or board.default_backend

@@ -119,21 +119,12 @@ def read_inputs(graph: Graph, folder: Path) -> list[list[np.ndarray]]:
     return records
 
 
-def _outputs(graph: Graph, raw: bytes) -> list[np.ndarray]:
-    arrays, pos = [], 0
-    for i in graph.outputs:
-        t = graph.tensors[i]
-        arrays.append(np.frombuffer(raw[pos:pos + t.nbytes], dtype=DTYPES[t.dtype][0]).reshape(t.shape or (1,)))
-        pos += t.nbytes
-    return arrays
-
-
 def run_bench(port: str, model: Path, records: list[list[np.ndarray]], warmup: int = 1, runs: int = 5,
               timeout: float = 10.0, baud: int = 115200, progress=None) -> LatencyReport:
     """Benchmark the firmware at `port` on `records`. `progress(done)` is called with 0 once the device
     has answered and runs the right model, then after each input."""
     from tinyq.serial.firmware import model_hash
-    from tinyq.verify import compare_with_tflm
+    from tinyq.verify import compare_outputs, split_outputs
 
     if runs < 1 or warmup < 0:
         raise TinyqError("need --runs >= 1 and --warmup >= 0")
@@ -154,10 +145,10 @@ def run_bench(port: str, model: Path, records: list[list[np.ndarray]], warmup: i
             dut.load(b"".join(np.ascontiguousarray(a).tobytes() for a in record))
             timed = dut.timed_runs(runs, warmup, info.output_bytes, timeout)  # `timeout` per inference
             ticks.append(timed.ticks)
-            outputs.append(_outputs(graph, timed.outputs))
+            outputs.append(split_outputs(graph, timed.outputs))
             if progress:
                 progress(k + 1)
-    result = compare_with_tflm(graph, records, outputs)
+    result = compare_outputs(model_path.read_bytes(), graph, records, outputs)
     flat = [t for per_input in ticks for t in per_input]
     return LatencyReport(
         port=port, model=info.model, model_hash=digest, board=info.board, on_qemu=info.on_qemu,

@@ -29,10 +29,8 @@ import numpy as np
 
 from tinyq import proc as child
 from tinyq.boards import Board, get_board
-from tinyq.build.elf import SizeReport
 from tinyq.errors import TinyqError
 from tinyq.ir import DTYPES
-from tinyq.verify import VerifyResult, compare_with_tflm, make_inputs, summarize
 
 RECORDS_FILE = "tinyq-records.bin"  # the name firmware/tq_records_semihost.c opens
 QEMU = "qemu-system-arm"
@@ -178,34 +176,6 @@ def _parse_result(line: str, expected_bytes: int, session: _Session) -> tuple[in
     return int(status), int(ticks), raw
 
 
-# --- verify and run: build, boot, compare with TFLM, report ------------------------------------
-
-
-@dataclass(frozen=True)
-class QemuReport:
-    model: str
-    board: str
-    machine: str
-    stand_in_for: str
-    result: VerifyResult
-    run: QemuRun
-    sizes: SizeReport
-    arena_bytes: int
-
-    def summary(self) -> dict:
-        ins = sorted(self.run.instructions)
-        return {
-            "model": self.model, "board": self.board, "qemu_machine": self.machine,
-            "stand_in_for": self.stand_in_for, "inputs": self.result.records, "bit_exact": self.result.ok,
-            "mismatching_inputs": len({m.record for m in self.result.mismatches}),
-            "instructions_per_inference": {"min": ins[0], "median": ins[len(ins) // 2], "max": ins[-1]},
-            "flash_bytes": self.sizes.flash_bytes, "sram_bytes": self.sizes.ram_bytes,
-            "arena_bytes": self.sizes.ram_of(".tq_arena"), "stack_bytes": self.sizes.ram_of(".stack"),
-            "stack_used_bytes": self.run.stack_used,
-            "static_bytes": self.sizes.ram_of(".data", ".bss"), "wall_seconds": round(self.run.wall_seconds, 2),
-        }
-
-
 def qemu_board_for(board: Board) -> Board:
     """`board` itself when QEMU emulates it, else the QEMU stand-in that runs its ISA."""
     if board.qemu is not None:
@@ -214,62 +184,3 @@ def qemu_board_for(board: Board) -> Board:
         return get_board(board.qemu_stand_in)
     raise TinyqError("no QEMU machine runs this board's code", where=f"board {board.name}",
                      hint="choose a qemu-* board; `tinyq boards` lists them")
-
-
-def _run_and_compare(graph, image, board: Board, name: str, n_inputs: int, seed: int,
-                     timeout: float | None) -> QemuReport:
-    inputs = make_inputs(graph, n_inputs, seed)
-    specs = [(graph.tensors[i].shape or (1,), DTYPES[graph.tensors[i].dtype][0]) for i in graph.outputs]
-    run = run_qemu(image.elf, board, inputs, specs, timeout=timeout)
-    result = compare_with_tflm(graph, inputs, run.outputs)
-    return QemuReport(model=name, board=board.name, machine=board.qemu.machine, stand_in_for=board.stand_in_for,
-                      result=result, run=run, sizes=image.sizes, arena_bytes=image.sizes.ram_of(".tq_arena"))
-
-
-def verify_qemu(compiled, board: Board, n_inputs: int = 20, seed: int = 0, timeout: float | None = None,
-                work_dir: Path | None = None) -> QemuReport:
-    """Build `compiled` into firmware for `board` (a QEMU board), run it and compare with TFLM."""
-    from tinyq.build.arm import build_firmware, cpu_flags
-    from tinyq.build.firmware import project_files
-    from tinyq.codegen import write_output_dir
-
-    board = qemu_board_for(board)
-    require_qemu(board)
-    with tempfile.TemporaryDirectory(prefix="tinyq-fw-") as tmp:
-        root = write_output_dir(Path(work_dir or tmp) / board.name,
-                                project_files(compiled, board, cpu_flags(board)))
-        image = build_firmware(root, board)
-        return _run_and_compare(compiled.graph, image, board, compiled.source.name, n_inputs, seed, timeout)
-
-
-def run_project(root: Path, board: Board | None, n_inputs: int = 20, seed: int = 0,
-                timeout: float | None = None) -> QemuReport:
-    """`tinyq run DIR --qemu`: (re)build the project for the QEMU board and verify it."""
-    from tinyq.build.arm import build_firmware
-    from tinyq.build.project import load_project
-    from tinyq.tflite.reader import read_model_file
-
-    project = load_project(root)
-    board = qemu_board_for(board or get_board(project.board))
-    require_qemu(board)
-    if project.kind != "firmware":
-        raise TinyqError(f"a {project.kind} project has no bare-metal firmware to boot in QEMU",
-                         where=str(project.root),
-                         hint=f"tinyq generate {project.model_path} -o DIR --board {board.name}")
-    image = build_firmware(project.root, board)
-    graph = read_model_file(project.model_path)
-    return _run_and_compare(graph, image, board, project.name, n_inputs, seed, timeout)
-
-
-def format_report(report: QemuReport, graph) -> str:
-    s = report.summary()
-    ins = s["instructions_per_inference"]
-    stand_in = f", stand-in for {report.stand_in_for}" if report.stand_in_for else ""
-    return "\n".join([
-        f"{report.model} on {report.board} (QEMU {report.machine}{stand_in}), {s['inputs']} inputs, "
-        f"{s['wall_seconds']:.1f} s",
-        summarize(report.result, graph),
-        f"instructions per inference: {ins['median']:,} (min {ins['min']:,}, max {ins['max']:,})",
-        f"flash {s['flash_bytes']:,} B, SRAM {s['sram_bytes']:,} B (arena {s['arena_bytes']:,}, "
-        f"stack {s['stack_bytes']:,} of which {s['stack_used_bytes']:,} used, static {s['static_bytes']:,})",
-    ])

@@ -1,0 +1,115 @@
+"""Byte-for-byte comparison of a runner's outputs (or traced tensors) with TFLM's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinyq.errors import TinyqError
+from tinyq.golden import tflm_run, tflm_run_tensors
+from tinyq.ir import Graph, Tensor
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    record: int
+    tensor: int
+    tensor_name: str
+    op: int | None  # op position that produced the tensor (layers mode)
+    first_byte: int
+    bytes_differing: int
+    max_abs_diff: int
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    records: int
+    tensors_compared: int
+    mismatches: tuple[Mismatch, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def _compare(record: int, t: Tensor, ours: bytes, theirs: np.ndarray, op: int | None) -> Mismatch | None:
+    want = np.ascontiguousarray(theirs).tobytes()
+    if ours == want:
+        return None
+    a = np.frombuffer(ours, dtype=theirs.dtype)
+    b = np.frombuffer(want, dtype=theirs.dtype)
+    if a.size != b.size:
+        return Mismatch(record, t.index, t.name, op, 0, max(len(ours), len(want)), -1)
+    diff = np.nonzero(a != b)[0]
+    delta = np.abs(a.astype(np.float64) - b.astype(np.float64)).max()
+    return Mismatch(record, t.index, t.name, op, int(diff[0]) * theirs.dtype.itemsize, int(diff.size), int(delta))
+
+
+def split_outputs(graph: Graph, raw: bytes) -> list[np.ndarray]:
+    """One record's output bytes, as the generated code writes them back to back, per graph output."""
+    from tinyq.ir import DTYPES
+
+    arrays, pos = [], 0
+    for i in graph.outputs:
+        t = graph.tensors[i]
+        arrays.append(np.frombuffer(raw[pos:pos + t.nbytes], dtype=DTYPES[t.dtype][0]).reshape(t.shape or (1,)))
+        pos += t.nbytes
+    if pos != len(raw):
+        raise TinyqError(f"{len(raw)} output bytes for a model whose outputs take {pos}")
+    return arrays
+
+
+def compare_outputs(model: bytes, graph: Graph, inputs: list[list[np.ndarray]],
+                    ours: list[list[np.ndarray]]) -> VerifyResult:
+    """Any runner's outputs against TFLM running `model` (the user's file) on the same inputs."""
+    golden = tflm_run(model, inputs)
+    mismatches = []
+    for r, (mine, gold) in enumerate(zip(ours, golden)):
+        for i, a, b in zip(graph.outputs, mine, gold):
+            m = _compare(r, graph.tensors[i], np.ascontiguousarray(a).tobytes(), b.reshape(a.shape), None)
+            if m:
+                mismatches.append(m)
+    return VerifyResult(records=len(inputs), tensors_compared=len(graph.outputs), mismatches=tuple(mismatches))
+
+
+def compare_traces(model: bytes, graph: Graph, producer: dict[int, int], inputs: list[list[np.ndarray]],
+                   traces: list[dict[int, bytes]]) -> VerifyResult:
+    """Every traced intermediate tensor against TFLM's value of the same tensor of `model`."""
+    traced = sorted({t for trace in traces for t in trace})
+    golden = tflm_run_tensors(model, traced, inputs)
+    mismatches = []
+    compared = set()
+    for r, (trace, gold) in enumerate(zip(traces, golden)):
+        for tensor, ours in trace.items():
+            if tensor not in gold:
+                continue
+            compared.add(tensor)
+            m = _compare(r, graph.tensors[tensor], ours, gold[tensor].reshape(-1), producer.get(tensor))
+            if m:
+                mismatches.append(m)
+    if not compared:
+        raise TinyqError("no intermediate tensor could be compared", hint="this is a tinyq bug")
+    mismatches.sort(key=lambda m: (m.op if m.op is not None else 1 << 30, m.record))
+    return VerifyResult(records=len(inputs), tensors_compared=len(compared), mismatches=tuple(mismatches))
+
+
+def summarize(result: VerifyResult, graph: Graph, limit: int = 10) -> str:
+    lines = []
+    if result.ok:
+        lines.append(f"PASS: {result.records} inputs, {result.tensors_compared} tensor(s) each, "
+                     f"bit-exact with TFLM")
+        return "\n".join(lines)
+    bad_records = len({m.record for m in result.mismatches})
+    lines.append(f"FAIL: {bad_records} of {result.records} inputs differ from TFLM "
+                 f"({len(result.mismatches)} tensor mismatches)")
+    first = result.mismatches[0]
+    if first.op is not None:
+        op = graph.operators[first.op]
+        lines.append(f"first diverging op: op {first.op} ({op.op}) -> tensor {first.tensor} '{first.tensor_name}'")
+    for m in result.mismatches[:limit]:
+        lines.append(f"  input {m.record}: tensor {m.tensor} '{m.tensor_name}': {m.bytes_differing} value(s) differ, "
+                     f"first at byte {m.first_byte}, max |diff| {m.max_abs_diff}")
+    if len(result.mismatches) > limit:
+        lines.append(f"  ... and {len(result.mismatches) - limit} more")
+    return "\n".join(lines)
