@@ -175,3 +175,21 @@ def test_tinyq_qemu_command_kws_bench_mlperf_runner_exchange_and_a_paused_guest(
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_verify_over_a_serial_port(tmp_path, capsys):
+    """`tinyq verify MODEL --port P`: the serial runner of the one verify driver, against the firmware
+    QEMU serves on a TCP port; a device running another model is named as such."""
+    model_path = shared_file("models", "mlperf-tiny", "ad_fc_autoencoder_int8.tflite")
+    root = make_project(tmp_path, model_path)
+    build = build_dut_firmware(root, get_board(BOARD))
+    with serve(build.elf) as q:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["verify", str(model_path), "--port", q.url, "--inputs", "2"])
+        out = capsys.readouterr()
+        assert exit_info.value.code == 0 and "PASS: 2 inputs" in out.out, out.out + out.err
+        other = tmp_path / "other.tflite"
+        other.write_bytes(model_path.read_bytes() + b"\0")  # same graph, another file: another hash
+        with pytest.raises(SystemExit) as exit_info:
+            main(["verify", str(other), "--port", q.url, "--inputs", "1"])
+        assert exit_info.value.code == 2 and "wrong firmware" in capsys.readouterr().err
