@@ -41,6 +41,20 @@ class ConstArray:
     values: np.ndarray
 
 
+@dataclass(frozen=True)
+class Placement:
+    """`tensor` may be stored as the bytes of `base` from byte `offset` on (a view with an offset).
+
+    The op's kernel copies `tensor` to or from `base` and skips a copy onto itself, so the
+    op is right whether or not the planner takes the offer (plan/aliasing.py decides,
+    plan/verify.py checks). One of the two is the op's input, the other its output:
+    a SLICE output inside its input, a PACK input inside its output."""
+
+    tensor: int
+    base: int
+    offset: int  # bytes, >= 0; tensor's bytes lie inside base's
+
+
 @dataclass(frozen=True, eq=False)
 class Lowered:
     """One op as a kernel call: the kernel, its parameters and the flash arrays its
@@ -48,6 +62,7 @@ class Lowered:
 
     `inputs`/`outputs` are the activation tensors the kernel reads and writes.
     `alias_of` marks an output that is the input's buffer reinterpreted (no copy).
+    `placements` are the views with an offset the planner may choose (Placement).
     """
 
     op: Operator
@@ -57,6 +72,7 @@ class Lowered:
     outputs: tuple[int, ...]
     consts: tuple[ConstArray, ...] = ()
     alias_of: int | None = None
+    placements: tuple[Placement, ...] = ()
 
     def const(self, name: str) -> np.ndarray | None:
         """The values of the flash array called `name`, or None."""

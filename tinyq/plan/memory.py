@@ -92,7 +92,7 @@ def layout(lowered: LoweredGraph, order: Sequence[int], rules: Sequence[InPlace 
            sizes: dict[int, int] | None = None) -> Layout:
     lifetimes = tensor_lifetimes(lowered, order, sizes)
     views, owner, options = views_and_options(lowered, order, lifetimes, rules, alignment, in_place, shifts)
-    buffers = group_buffers(lifetimes, {t: (o, 0) for t, o in owner.items()}, alignment) + \
+    buffers = group_buffers(lifetimes, owner, alignment) + \
         scratch_buffers(scratch, order, alignment)
     index = _buffer_of(buffers)
     overlaps = {(index[o.tensor], index[o.base]): o.shift for o in options}

@@ -4,7 +4,11 @@ For every pair of tensors (and scratch areas) whose lifetimes share a step and
 whose arena bytes overlap, the overlap must be one the plan recorded and a
 kernel rule allows:
 
-* a view and its base: same bytes;
+* views of one storage group: every view record is one the op's lowering offers
+  (`alias_of` at offset 0, or one of its `placements`), puts the tensor exactly
+  `offset` bytes into its base and inside it, and no tensor is a view of two others.
+  The records then form trees in which each tensor's bytes lie inside its parent's,
+  so two members of a tree that overlap are the same bytes of the same data;
 * an in-place output and the input it overwrites: they share exactly the one
   step of the op, the input (and every view of it) is dead after it, and the
   output starts at least the rule's least shift before the input.
@@ -30,16 +34,13 @@ def verify_tensors(lowered: LoweredGraph, plan: "MemoryPlan", rules: Sequence[In
     step_of = {position: step for step, position in enumerate(order)}
     life = tensor_lifetimes(lowered, order)
     span = {t: (plan.tensor_offset(t), plan.tensor_offset(t) + lt.size) for t, lt in life.items()}
-    root: dict[int, int] = {}
-    for a in plan.aliases:
-        if a.kind == "view":
-            root[a.tensor] = root.get(a.base, a.base)
+    root = _view_roots(lowered, plan, span)
     in_place = {a.tensor: a for a in plan.aliases if a.kind == "in-place"}
 
     def allowed(t: int, u: int) -> str | None:
         """None when the overlap of t and u is justified, else why not."""
         if root.get(t, t) == root.get(u, u):
-            return None if span[t] == span[u] else "views of one tensor at different offsets"
+            return None  # one view tree: overlapping members are the same bytes
         for x, y in ((t, u), (u, t)):
             a = in_place.get(y)
             if a is None or root.get(x, x) != root.get(a.base, a.base):
@@ -76,3 +77,34 @@ def verify_tensors(lowered: LoweredGraph, plan: "MemoryPlan", rules: Sequence[In
         for t in tensors:
             if b.first <= life[t].last and life[t].first <= b.last and off < span[t][1] and span[t][0] < off + b.size:
                 raise AssertionError(f"{b.name} [{off}, {off + b.size}) overlaps live tensor {t} {span[t]}")
+
+
+def _view_roots(lowered: LoweredGraph, plan: "MemoryPlan", span: dict[int, tuple[int, int]]) -> dict[int, int]:
+    """tensor -> the root of its view tree, after checking every view record (module doc)."""
+    parent: dict[int, int] = {}
+    for a in plan.aliases:
+        if a.kind != "view":
+            continue
+        k = lowered.ops[a.position]
+        offset = -a.shift
+        offered = (a.base == k.alias_of and a.tensor in k.outputs and offset == 0) or \
+            any((p.tensor, p.base, p.offset) == (a.tensor, a.base, offset) for p in k.placements)
+        if not offered:
+            raise AssertionError(f"tensor {a.tensor} is a view of {a.base} at +{offset}, which op {a.position} "
+                                 "does not offer")
+        if a.tensor in parent:
+            raise AssertionError(f"tensor {a.tensor} is a view of both {parent[a.tensor]} and {a.base}")
+        (t0, t1), (b0, b1) = span[a.tensor], span[a.base]
+        if t0 != b0 + offset or t1 > b1:
+            raise AssertionError(f"view {a.tensor} {span[a.tensor]} is not {a.base} {span[a.base]} from +{offset}")
+        parent[a.tensor] = a.base
+    root: dict[int, int] = {}
+    for t in parent:
+        seen, r = {t}, parent[t]
+        while r in parent:
+            r = parent[r]
+            if r in seen:
+                raise AssertionError(f"views form a cycle through tensor {t}")
+            seen.add(r)
+        root[t] = r
+    return root

@@ -44,7 +44,7 @@ class Operands:
 
     required: int
     optional: int | None = 0
-    outputs: int = 1
+    outputs: int | None = 1  # None: one or more (SPLIT, UNPACK)
 
 
 # TFLite builtins tinyq lowers or folds; other ops are only checked for valid tensor indices.
@@ -63,6 +63,9 @@ OPERANDS: dict[str, Operands] = {
     "SELECT_V2": Operands(3), "ADD_N": Operands(2, None), "PRELU": Operands(2),
     "RESHAPE": Operands(1, 1), "SQUEEZE": Operands(1), "EXPAND_DIMS": Operands(2),
     "SHAPE": Operands(1), "STRIDED_SLICE": Operands(4), "PACK": Operands(1, None), "CAST": Operands(1),
+    "TRANSPOSE": Operands(2), "SLICE": Operands(3), "SPLIT": Operands(2, outputs=None),
+    "SPLIT_V": Operands(3, outputs=None), "UNPACK": Operands(1, outputs=None), "REVERSE_V2": Operands(2),
+    "MIRROR_PAD": Operands(2), "BROADCAST_TO": Operands(2),
     "GATHER": Operands(2), "GATHER_ND": Operands(2), "EMBEDDING_LOOKUP": Operands(2),
     "BATCH_TO_SPACE_ND": Operands(3), "SPACE_TO_BATCH_ND": Operands(3), "DEPTH_TO_SPACE": Operands(1),
     "SPACE_TO_DEPTH": Operands(1), "DYNAMIC_UPDATE_SLICE": Operands(3), "FILL": Operands(2),
@@ -187,8 +190,8 @@ def _check_operands(graph: Graph, op: Operator, builtin: str, where: str) -> Non
     for position, t in enumerate(op.inputs[: spec.required]):
         if t == NO_TENSOR:
             fail(f"input {position} is -1 (no tensor), but {builtin} requires it")
-    if len(op.outputs) != spec.outputs:
-        fail(f"has {len(op.outputs)} outputs; {builtin} writes {spec.outputs}")
+    if len(op.outputs) != spec.outputs and not (spec.outputs is None and op.outputs):
+        fail(f"has {len(op.outputs)} outputs; {builtin} writes {spec.outputs or 'one or more'}")
 
 
 def _check_options(op: Operator, where: str) -> None:
