@@ -288,6 +288,162 @@ def tflm_cast(values, np_type) -> np.ndarray:
         return v.astype(target)
 
 
+# --- lookup tables (ABS, RSQRT, ELU, GELU), inverse square roots (RSQRT, L2_NORMALIZATION), LOG_SOFTMAX ---
+
+INT8_VALUES = np.arange(INT8_MIN, INT8_MAX + 1, dtype=np.int64)  # the inputs a 256-entry table covers
+
+
+def lut_order(outputs_by_value) -> np.ndarray:
+    """Outputs computed for the inputs -128..127 (INT8_VALUES), as TFLM stores a table:
+    entry uint8(input), so the kernel indexes it with the input's byte."""
+    table = np.empty(256, dtype=np.int8)
+    table[INT8_VALUES & 0xFF] = np.asarray(outputs_by_value, dtype=np.int64)
+    return table
+
+
+def roundf(x) -> np.ndarray:
+    """std::round on float32 (halves away from zero), exactly: x - trunc(x) is exact in float32,
+    where floor(x + 0.5) would round 0.49999997 up."""
+    x = np.asarray(x, dtype=np.float32)
+    whole = np.trunc(x)
+    away = np.abs(x - whole) >= np.float32(0.5)
+    return np.where(away, whole + np.sign(x), whole).astype(np.float32)
+
+
+# glibc's and newlib's expf (ARM optimized-routines, EXP2F_TABLE_BITS = 5): 2^(k/32) with the
+# table entry's exponent bits taken out, and a cubic in double for 2^(r/32).
+_EXP2F_TABLE = np.array([
+    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51,
+    0x3fef72b83c7d517b, 0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1,
+    0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
+    0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585,
+    0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
+    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
+    0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069,
+    0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540], dtype=np.uint64)
+_EXPF_INV_LN2_N = float.fromhex("0x1.71547652b82fep+0") * 32
+_EXPF_SHIFT = float.fromhex("0x1.8p+52")
+_EXPF_POLY = (float.fromhex("0x1.c6af84b912394p-5") / 32 / 32 / 32, float.fromhex("0x1.ebfce50fac4f3p-3") / 32 / 32,
+              float.fromhex("0x1.62e42ff0c52d6p-1") / 32)
+EXPF_UNDERFLOW = float(np.float32(float.fromhex("-0x1.9fe368p6")))  # below it expf returns 0
+EXPF_OVERFLOW = float(np.float32(float.fromhex("0x1.62e42ep6")))  # above it expf returns inf
+
+
+def expf(x) -> np.ndarray:
+    """expf of float32 values as glibc (2.27 and later) and newlib compute it, for TFLM's
+    Prepare-time tables (std::exp of a float). Not correctly rounded: about one float in
+    20,000 differs from exp() rounded to float32. Checked on every float32 in [-110, 89]
+    against glibc 2.36's expf: equal but for two inputs (-0x1.f8cbb2p+5 and 0x1.04845ep+5),
+    where the FMA build glibc picks on FMA-capable x86-64 fuses r = z - kd."""
+    x = np.asarray(x, dtype=np.float32)
+    xd = x.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = _EXPF_INV_LN2_N * xd
+        kd = z + _EXPF_SHIFT
+        ki = kd.view(np.uint64)
+        kd = kd - _EXPF_SHIFT
+        r = z - kd
+        s = (_EXP2F_TABLE[ki % np.uint64(32)] + (ki << np.uint64(47))).view(np.float64)
+        c0, c1, c2 = _EXPF_POLY
+        y = (c0 * r + c1) * (r * r) + (c2 * r + 1.0)
+        result = (y * s).astype(np.float32)
+    result = np.where(xd < EXPF_UNDERFLOW, np.float32(0.0), result)
+    result = np.where(xd > EXPF_OVERFLOW, np.float32(np.inf), result)
+    return np.where(np.isnan(x), x, result).astype(np.float32)
+
+
+def float_lut_int8(in_scale: float, in_zp: int, out_scale: float, out_zp: int, transform) -> np.ndarray | None:
+    """TFLM's int8 lookup table from a float function (elu.cc's PopulateLookupTable; LiteRT's
+    LUTPopulateInt8 is the same arithmetic): every step in float32 - dequantize, transform,
+    times 1/out_scale, std::round, plus the zero point, truncated to int32, clamped to int8.
+    `transform` maps a float32 array to a float32 array. None where a value does not fit
+    int32 before the clamp (the cast is undefined in C: implausible scales)."""
+    inverse_scale = np.float32(1.0) / np.float32(out_scale)
+    dequantized = np.float32(in_scale) * (INT8_VALUES - in_zp).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        transformed = np.asarray(transform(dequantized), dtype=np.float32)
+        shifted = roundf(transformed * inverse_scale) + np.float32(out_zp)
+    if not np.all(np.isfinite(shifted)) or np.any(np.abs(shifted) >= np.float32(2.0**31)):
+        return None
+    return lut_order(np.clip(np.trunc(shifted).astype(np.int64), INT8_MIN, INT8_MAX))
+
+
+def abs_rescale(in_scale: float, out_scale: float) -> tuple[int, int] | None:
+    """ABS (int8): QuantizeMultiplier of in/out divided in float32 then widened; None when the
+    scales are equal as float32 (TFLM then adds the zero points without rescaling)."""
+    if np.float32(in_scale) == np.float32(out_scale):
+        return None
+    return ratio_rescale_f32(in_scale, out_scale)
+
+
+def rsqrt_rescale(in_scale: float, out_scale: float) -> tuple[int, int] | None:
+    """RSQRT (int8): 1 / (sqrtf(in_scale) * out_scale), the product in float32 and the
+    reciprocal in double (SetRsqrtOutputMultiplier); None if the product overflows float32."""
+    with np.errstate(over="ignore"):
+        product = np.sqrt(np.float32(in_scale)) * np.float32(out_scale)
+    if not np.isfinite(product):
+        return None
+    return quantize_multiplier(1.0 / float(product))
+
+
+def _srdhm_int(a: int, b: int) -> int:
+    if a == b == INT32_MIN:
+        return INT32_MAX
+    total = a * b + ((1 << 30) if a * b >= 0 else 1 - (1 << 30))
+    return total // (1 << 31) if total >= 0 else -((-total) // (1 << 31))
+
+
+def _rdbpot_int(x: int, exponent: int) -> int:
+    mask = (1 << exponent) - 1
+    return (x >> exponent) + ((x & mask) > (mask >> 1) + (x < 0))
+
+
+def _shl_sat_int(x: int, exponent: int) -> int:
+    threshold = (1 << (31 - exponent)) - 1
+    return INT32_MAX if x > threshold else INT32_MIN if x < -threshold else x << exponent
+
+
+def inv_sqrt_quantized_multiplier_exp(value: int, reverse_shift: int = -1) -> tuple[int, int]:
+    """GetInvSqrtQuantizedMultiplierExp: 1/sqrt(value) as (Q31 multiplier, shift) by five
+    Newton-Raphson steps in gemmlowp's Q3.28 from 1; values <= 1 give (2^31 - 1, 0).
+    templates/reference/kernels/tq_inv_sqrt.h is the same code in C."""
+    if value <= 1:
+        return INT32_MAX, 0
+    shift = 11
+    while value >= 1 << 29:
+        value //= 4
+        shift += 1
+    pairs = (32 - value.bit_length() - 1) // 2 - 1  # (clz - 1) / 2 - 1: brings value to [2^27, 2^29)
+    shift -= pairs
+    value <<= 2 * pairs
+    half_input = _rdbpot_int(value >> 1, 1)
+    half_three = (1 << 28) + (1 << 27)
+    x = 1 << 28  # 1.0 in Q3.28
+    for _ in range(5):
+        x3 = _shl_sat_int(_srdhm_int(_srdhm_int(x, x), x), 6)  # Q9.22 back to Q3.28
+        x = _shl_sat_int(wrap_int32(_srdhm_int(half_three, x) - _srdhm_int(half_input, x3)), 3)
+    x = _srdhm_int(x, 1518500250)  # times sqrt(2)/2
+    if shift < 0:
+        x, shift = wrap_int32(x << -shift), 0
+    return x, shift * reverse_shift
+
+
+LOG_SOFTMAX_OUT = (16.0 / 256, 127)  # TFLM requires exactly this output scale and zero point
+
+
+def log_softmax_scaling(input_scale: float) -> tuple[int, int, int, int, int] | None:
+    """LOG_SOFTMAX (int8) Prepare: (input_multiplier, input_left_shift, reverse_scaling_divisor,
+    reverse_scaling_right_shift, diff_min) from PreprocessLogSoftmaxScalingExp with beta 1;
+    None where TFLM aborts (input scale * 2^26 at most 1)."""
+    scaling = softmax_scaling(1.0, input_scale)
+    if scaling is None:
+        return None
+    multiplier, left_shift, diff_min = scaling
+    reverse_multiplier, reverse_shift = quantize_multiplier_smaller_than_one_exp(
+        (1 << (31 - left_shift)) / float(multiplier))
+    return multiplier, left_shift, reverse_multiplier, -reverse_shift, diff_min
+
+
 # --- SQUARED_DIFFERENCE, DIV, PRELU, ADD_N (int8): their Prepare functions, in double as TFLM ---
 
 SQUARED_DIFFERENCE_LEFT_SHIFT = 7  # TFLM's int8 headroom: 255^2 * 2^14 still fits int32

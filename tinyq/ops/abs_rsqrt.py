@@ -1,0 +1,96 @@
+"""ABS and RSQRT, int8: TFLM's elementwise.cc arithmetic, tabulated over the 256 inputs.
+
+Both compute each element from that element alone, so their whole int8 Eval runs here,
+offline, into the shared lookup kernel's table (tinyq/ops/lut.py).
+
+ABS: |x - zp_in| plus the output zero point when the scales are equal as float32, else
+rescaled by QuantizeMultiplier(s_in / s_out) first (the ratio divided in float32).
+
+RSQRT: 1/sqrt(x - zp_in) by GetInvSqrtQuantizedMultiplierExp, applied to 1 with 20 bits of
+headroom, then the multiplier 1 / (sqrtf(s_in) * s_out) with 20 bits shifted back out; an
+input at the zero point gives 127. TFLM's Invoke fails on an input below the zero point
+("Rsqrt is only defined for positive values"); tinyq cannot fail there, and writes what
+TFLM's arithmetic gives without that check (GetInvSqrtQuantizedMultiplierExp treats every
+value up to 1 as 1): the output of x = zp_in + 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyq import qmath
+from tinyq.ir import Graph, Operator
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, unsupported
+from tinyq.ops.lut import LUT, lut_lowered, unary_int8
+
+RSQRT_HEADROOM = 20  # kShift in RsqrtEvalQuantized
+MAX_DIFFERENCE = 255  # the largest |x - zero point| of int8 values
+
+
+@dataclass(frozen=True)
+class AbsOptions:
+    pass
+
+
+def _fits_left_shift(largest: int, shift: int) -> bool:
+    """x * 2^shift stays in int32 for |x| <= largest (TFLM multiplies before the high half)."""
+    return shift <= 0 or largest << shift <= qmath.INT32_MAX
+
+
+def abs_table(graph: Graph, op: Operator, in_q, out_q) -> np.ndarray:
+    value = np.abs(qmath.INT8_VALUES - in_q.zp)
+    rescale = qmath.abs_rescale(in_q.s, out_q.s)
+    if rescale is None:
+        return qmath.lut_order(np.clip(value + out_q.zp, qmath.INT8_MIN, qmath.INT8_MAX))
+    multiplier, shift = rescale
+    if not _fits_left_shift(MAX_DIFFERENCE, shift):
+        raise unsupported(graph, op, f"input scale / output scale ({in_q.s:.6g} / {out_q.s:.6g}) is 2^{shift - 1} "
+                                     "or more: TFLM's int32 rescaling overflows",
+                          "the scales are implausible; re-quantize the model")
+    out = qmath.multiply_by_quantized_multiplier(value, multiplier, shift) + out_q.zp
+    return qmath.lut_order(np.clip(out, qmath.INT8_MIN, qmath.INT8_MAX))
+
+
+def _rsqrt_of(difference: int) -> int:
+    """1/sqrt(difference) scaled by 2^20 (RsqrtEvalQuantized's `data`)."""
+    multiplier, shift = qmath.inv_sqrt_quantized_multiplier_exp(difference, -1)
+    return int(qmath.multiply_by_quantized_multiplier(1, multiplier, shift + RSQRT_HEADROOM))
+
+
+def rsqrt_table(graph: Graph, op: Operator, in_q, out_q) -> np.ndarray:
+    rescale = qmath.rsqrt_rescale(in_q.s, out_q.s)
+    if rescale is None:
+        raise unsupported(graph, op, f"sqrt(input scale) * output scale overflows float32 ({in_q.s:.6g}, "
+                                     f"{out_q.s:.6g})", "the scales are implausible; re-quantize the model")
+    multiplier, shift = rescale
+    out_shift = shift - RSQRT_HEADROOM
+    differences = qmath.INT8_VALUES - in_q.zp
+    data = np.array([_rsqrt_of(int(d)) for d in differences], dtype=np.int64)
+    if out_shift < -31 or not _fits_left_shift(int(data.max()), out_shift):
+        raise unsupported(graph, op, f"1 / (sqrt(input scale) * output scale) = 1 / (sqrt({in_q.s:.6g}) * "
+                                     f"{out_q.s:.6g}) is outside [2^-12, 2^30]: TFLM's shifts are undefined there",
+                          "the scales are implausible; re-quantize the model")
+    out = qmath.multiply_by_quantized_multiplier(data, multiplier, out_shift) + out_q.zp
+    out = np.where(differences == 0, qmath.INT8_MAX, np.clip(out, qmath.INT8_MIN, qmath.INT8_MAX))
+    return qmath.lut_order(out)
+
+
+def lower_abs(graph: Graph, op: Operator) -> Lowered:
+    x, y = unary_int8(graph, op)
+    return lut_lowered(op, x, y, abs_table(graph, op, x.quant, y.quant))
+
+
+def lower_rsqrt(graph: Graph, op: Operator) -> Lowered:
+    x, y = unary_int8(graph, op)
+    return lut_lowered(op, x, y, rsqrt_table(graph, op, x.quant, y.quant))
+
+
+SPECS = [
+    OpSpec(name="abs", builtin="ABS", options=AbsOptions, fb_options="AbsOptions", lower=lower_abs, kernels=(LUT,),
+           quant=QuantRule(2), doc="int8, any scales and zero points (a 256-entry table in flash)"),
+    OpSpec(name="rsqrt", builtin="RSQRT", lower=lower_rsqrt, kernels=(LUT,), quant=QuantRule(2),
+           doc="int8, any scales and zero points (a 256-entry table in flash); inputs below the input zero "
+               "point, where TFLM's Invoke fails, give the output of zero point + 1"),
+]

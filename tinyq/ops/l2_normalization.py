@@ -1,0 +1,69 @@
+"""L2_NORMALIZATION, int8 -> int8 on the fixed output grid 1/128 with zero point 0.
+
+Rows run along the last axis. Per row, the int32 sum of squared (x - zero point) goes
+through GetInvSqrtQuantizedMultiplierExp (templates/reference/kernels/tq_inv_sqrt.h) to a
+multiplier and shift, which scale each (x - zero point) by 2^7 / sqrt(sum). Nothing depends
+on the scales: TFLM writes on the 1/128 grid whatever the output tensor says, so tinyq
+insists the tensor says exactly that (as TFLite's Prepare does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyq.ir import Graph, Operator, Tensor
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops.common import io, require_int8
+from tinyq.ops.inplace import ROWWISE
+
+OUTPUT = (1.0 / 128, 0)
+MAX_RANK = 4  # TFLM's Prepare: NumDimensions(input) <= 4
+
+
+@dataclass(frozen=True)
+class L2NormOptions:
+    fused_activation_function: str = "NONE"
+
+
+@dataclass(frozen=True)
+class L2NormParams:
+    outer_size: int
+    depth: int
+    input_zero_point: int
+
+
+def _check_output(graph: Graph, op: Operator, y: Tensor) -> None:
+    scale, zero_point = OUTPUT
+    if np.float32(y.quant.s) != np.float32(scale) or y.quant.zp != zero_point:
+        raise unsupported(graph, op, f"output must have scale 1/128 and zero point {zero_point}, has "
+                                     f"{float(np.float32(y.quant.s)):.8g} and {y.quant.zp}",
+                          "TFLM writes L2_NORMALIZATION on that grid whatever the output tensor says; "
+                          "requantize the model")
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    (x, *_), (y,) = io(graph, op, 1)
+    require_int8(graph, op, x, what="input")
+    require_int8(graph, op, y, what="output")
+    _check_output(graph, op, y)
+    activation = op.options.fused_activation_function
+    if activation != "NONE":
+        raise unsupported(graph, op, f"fused activation {activation} is not supported",
+                          "TFLM's L2_NORMALIZATION takes none")
+    if not x.shape or tuple(x.shape) != tuple(y.shape):
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} must have the same "
+                                     "shape, of rank 1 or more")
+    if len(x.shape) > MAX_RANK:
+        raise unsupported(graph, op, f"rank {len(x.shape)} is above TFLM's limit of {MAX_RANK}")
+    depth = x.shape[-1]
+    params = L2NormParams(outer_size=x.numel // depth, depth=depth, input_zero_point=x.quant.zp)
+    return Lowered(op=op, kernel="l2_normalization", params=params, inputs=(x.index,), outputs=(y.index,))
+
+
+SPECS = [OpSpec(name="l2_normalization", builtin="L2_NORMALIZATION", options=L2NormOptions,
+                fb_options="L2NormOptions", lower=lower,
+                kernels=(reference_kernel("l2_normalization", inplace=ROWWISE),),
+                quant=QuantRule(2, fixed_output=OUTPUT),
+                doc=f"int8 -> int8 (1/128, 0), any input quantization, last axis, rank 1 to {MAX_RANK}")]
