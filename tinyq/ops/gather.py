@@ -86,7 +86,7 @@ def _data_dtype(graph: Graph, op: Operator, x: Tensor, y: Tensor, what: str) -> 
 def _int32_indices(graph: Graph, op: Operator, t: Tensor, role: str) -> None:
     if t.dtype != "int32":
         raise unsupported(graph, op, f"{role} are {t.dtype}; TFLM's kernel takes int32 {role} only",
-                          "convert them to int32 (TFLM refuses the model otherwise)")
+                          "convert them to int32: TFLM refuses the model otherwise")
 
 
 def _indices(t: Tensor) -> np.ndarray | None:

@@ -107,7 +107,8 @@ def _c_div(a: int, b: int) -> int:
 
 
 def bilinear_taps(in_size: int, out_size: int, align_corners: bool, half_pixel_centers: bool):
-    """ResizeBilinearInteger's (lower, upper, input position in 1/1024) per output coordinate."""
+    """ResizeBilinearInteger's (lower index, upper index, upper weight in 1/1024) per output coordinate:
+    the weight is the position minus 1024 * lower (negative only where both taps are the same pixel)."""
     scale = _c_div(ONE * in_size + out_size // 2, out_size)
     if align_corners and out_size > 1:
         scale = _c_div(ONE * (in_size - 1) + (out_size - 1) // 2, out_size - 1)
