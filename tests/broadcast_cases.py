@@ -65,6 +65,7 @@ class Case:
     quants: tuple | None = None
     options: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)  # operand position -> constant data
+    out_shape: tuple | None = None  # the broadcast shape when None
 
     def name(self) -> str:
         return f"{self.op}_{self.dtype}_" + "_".join("x".join(map(str, s)) or "s" for s in self.shapes)
@@ -74,7 +75,8 @@ def add_case(b: GraphBuilder, rng, case: Case) -> int:
     out_dtype = case.out_dtype or case.dtype
     n = len(case.shapes)
     int8 = case.dtype == "int8"
-    quants = case.quants or ((quant(rng),) * n + (quant(rng, 0.02, 0.3),) if int8 else (None,) * (n + 1))
+    quants = case.quants or (tuple(quant(rng) for _ in range(n)) + (quant(rng, 0.02, 0.3),) if int8
+                             else (None,) * (n + 1))
     operands = []
     for i, shape in enumerate(case.shapes):
         q = quants[i] or {}
@@ -85,7 +87,7 @@ def add_case(b: GraphBuilder, rng, case: Case) -> int:
             operands.append(b.const(data, dtype, **q))
         else:
             operands.append(b.input(shape, dtype=dtype, **q))
-    out_shape = np.broadcast_shapes(*case.shapes) if case.op != "add_n" else case.shapes[0]
+    out_shape = case.out_shape or (np.broadcast_shapes(*case.shapes) if case.op != "add_n" else case.shapes[0])
     q = quants[n] if out_dtype == case.dtype or int8 and out_dtype == "int8" else None
     y = b.activation(out_shape, dtype=out_dtype, **(q or {}), name=case.name())
     b.op(case.op, operands, [y], **case.options)
