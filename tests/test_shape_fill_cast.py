@@ -59,6 +59,19 @@ def test_cast_every_type_pair():
     assert_bit_exact_on(graph, records)
 
 
+def test_cast_in_place_between_same_size_types():
+    """int8 -> int32 -> float32 -> int32: the last two take their input's storage (same element size)."""
+    b = GraphBuilder("cast_chain")
+    x = b.input((4, 9), scale=0.1, zero_point=0)
+    chain, previous = [("int8", "int32"), ("int32", "float32"), ("float32", "int32")], x
+    for src, dst in chain:
+        t = b.activation((4, 9), dtype=dst)
+        b.op("cast", [previous], [t], in_data_type=CODES[src], out_data_type=CODES[dst])
+        previous = t
+    compiled = assert_bit_exact(b.build([previous]), n_inputs=6)
+    assert sum(a.kind == "in-place" for a in compiled.plan.aliases) == 2, compiled.plan.aliases
+
+
 def test_cast_model_and_folding_match_tflm():
     """qmath.tflm_cast (the model constant folding uses) gives TFLM's values for every pair, and a
     folded CAST of a constant holds them."""

@@ -197,3 +197,25 @@ def test_other_refusals():
                                b.const(np.array([[0, 0], [0, 0]], np.int32), "int32")], [y])
     with pytest.raises(TinyqError, match="is not input .* joined from blocks"):
         _compile(b.build([y]))
+
+
+def test_identity_moves_are_views():
+    """Block size 1, a resize to the same size and a gather of every row in order reproduce their
+    input: they lower to views (no copy, no arena), still bit-exact."""
+    b = GraphBuilder("identity")
+    q = dict(scale=0.1, zero_point=1)
+    x = b.input((2, 4, 4, 3), **q)
+    y1 = b.activation((2, 4, 4, 3), **q)
+    b.op("depth_to_space", [x], [y1], block_size=1)
+    y2 = b.activation((2, 4, 4, 3), **q)
+    b.op("resize_nearest_neighbor", [y1, b.const(np.array([4, 4], np.int32))], [y2])
+    y3 = b.activation((2, 4, 4, 3), **q)
+    b.op("gather", [y2, b.const(np.array([0, 1, 2, 3], np.int32))], [y3], axis=1)
+    y4 = b.activation((2, 4, 4, 3), **q)
+    b.op("space_to_batch_nd", [y3, b.const(np.array([1, 1], np.int32)), b.const(np.zeros((2, 2), np.int32))], [y4])
+    y5 = b.activation((2, 4, 4, 3), **q)
+    b.op("gather", [y4, b.const(np.array([0, 2, 1, 3], np.int32))], [y5], axis=2)  # a real permutation
+    graph = b.build([y5])
+    assert [op.kernel.name for op in bound_ops(graph)] == ["view"] * 4 + ["remap"]
+    compiled = assert_bit_exact(graph, n_inputs=4)
+    assert compiled.plan.arena_bytes <= 2 * 96 + 16  # the input and the permuted output only

@@ -10,7 +10,8 @@ contiguous run of the input (or padding). The source of chunk (b, y, x) is
 and a chunk whose row or column offset is -1 is padding. Each op computes its two
 tables here, offline, from its shapes, options and constant operands; the C kernel
 (tq_remap.c) only adds and copies. Tables are int32 byte offsets (tensors stay below
-2^31 bytes, validate.py).
+2^31 bytes, validate.py). A remap that reproduces its whole input in order (block size 1,
+a resize to the same size) is a view instead: no copy, no arena.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from tinyq.ir import Operator, Tensor
 from tinyq.ops.base import ConstArray, Lowered, reference_kernel
 from tinyq.ops.operands import operand_sources
+from tinyq.ops.reshape import ViewParams
 
 PAD = -1  # a row or column offset meaning "padding": the chunk is filled, not copied
 
@@ -47,6 +49,10 @@ def lowered(op: Operator, x: Tensor, y: Tensor, batches: int, chunk: int, row_of
     n_cols = cols.size // batches if per_batch_cols else cols.size
     assert n_rows * batches == rows.size and batches * n_rows * n_cols * chunk == y.nbytes
     assert _in_bounds(rows, cols, batches, n_cols if per_batch_cols else 0, chunk, x.nbytes)
+    if _identity(rows, cols, batches, per_batch_cols, chunk, x.nbytes) and not x.is_const:
+        # block size 1, a resize to the same size, a gather of every row in order: the output is the input
+        return Lowered(op=op, kernel="view", params=ViewParams(bytes=x.nbytes), inputs=(x.index,),
+                       outputs=(y.index,), alias_of=x.index)
     sources, inputs, consts = operand_sources((x,))
     params = RemapParams(batches=batches, rows=n_rows, cols=n_cols, chunk=chunk,
                          col_batch_stride=n_cols if per_batch_cols else 0, pad_byte=pad_byte & 0xFF,
@@ -55,6 +61,15 @@ def lowered(op: Operator, x: Tensor, y: Tensor, batches: int, chunk: int, row_of
               ConstArray("col_offsets", "int32_t", cols.astype(np.int32)))
     return Lowered(op=op, kernel="remap", params=params, inputs=inputs, outputs=(y.index,),
                    consts=consts + tables)
+
+
+def _identity(rows: np.ndarray, cols: np.ndarray, batches: int, per_batch_cols: bool, chunk: int,
+              size: int) -> bool:
+    """The chunks are the input's bytes in order, all of them."""
+    if (rows == PAD).any() or (cols == PAD).any():
+        return False
+    starts = rows.reshape(batches, -1, 1) + cols.reshape(batches if per_batch_cols else 1, 1, -1)
+    return starts.size * chunk == size and np.array_equal(starts.reshape(-1), np.arange(starts.size) * chunk)
 
 
 def _in_bounds(rows: np.ndarray, cols: np.ndarray, batches: int, col_stride: int, chunk: int, size: int) -> bool:
