@@ -34,7 +34,8 @@ def lower_graph(graph: Graph) -> LoweredGraph:
 
     for t in graph.inputs + graph.outputs:
         if graph.tensors[t].is_const:
-            raise UnsupportedError(f"graph input/output tensor {t} is a constant", where="graph")
+            raise UnsupportedError(f"graph input/output tensor {t} is a constant", where="graph",
+                                   hint="a model's inputs and outputs are computed at run time")
         if graph.tensors[t].dtype not in DTYPE_CODES:
             raise UnsupportedError(f"graph input/output tensor {t} is {graph.tensors[t].dtype}", where="graph",
                                    hint="the generated C takes and returns " + ", ".join(DTYPE_CODES))

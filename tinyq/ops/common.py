@@ -52,7 +52,8 @@ def require_int8(graph: Graph, op: Operator, *tensors: Tensor | None, what: str 
             raise unsupported(graph, op, f"{what} {t.index} ({t.name}) is {t.dtype}; only int8 is supported",
                               "quantize the model to int8 first (tinyq quantize)")
         if t.quant is None:
-            raise unsupported(graph, op, f"{what} {t.index} ({t.name}) has no quantization parameters")
+            raise unsupported(graph, op, f"{what} {t.index} ({t.name}) has no quantization parameters",
+                              "quantize the model to int8 first (tinyq quantize)")
         if t.quant.per_channel and not t.is_const:
             raise unsupported(graph, op, f"{what} {t.index} ({t.name}) is quantized per channel; "
                                          "activations must be per-tensor")
@@ -60,7 +61,7 @@ def require_int8(graph: Graph, op: Operator, *tensors: Tensor | None, what: str 
 
 def require_const(graph: Graph, op: Operator, t: Tensor | None, role: str) -> Tensor:
     if t is None or not t.is_const:
-        raise unsupported(graph, op, f"{role} must be a constant tensor")
+        raise unsupported(graph, op, f"{role} must be a constant tensor", "tinyq keeps it in flash, computed offline")
     return t
 
 
@@ -85,7 +86,9 @@ def bias_array(graph: Graph, op: Operator, bias: Tensor | None, channels: int) -
         return None
     require_const(graph, op, bias, "bias")
     if bias.dtype != "int32":
-        raise unsupported(graph, op, f"bias is {bias.dtype}; only int32 biases are supported with int8")
+        raise unsupported(graph, op, f"bias is {bias.dtype}; only int32 biases are supported with int8",
+                          "int8 models carry int32 biases; re-quantize the model")
     if bias.numel != channels:
-        raise unsupported(graph, op, f"bias has {bias.numel} values for {channels} channels")
+        raise unsupported(graph, op, f"bias has {bias.numel} values for {channels} channels",
+                          "the model's shapes are inconsistent; re-export it")
     return ConstArray("bias", "int32_t", np.asarray(bias.data, dtype=np.int32).reshape(-1))

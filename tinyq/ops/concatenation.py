@@ -36,12 +36,14 @@ class ConcatenationParams:
 def _check_quant(graph: Graph, op: Operator, t: Tensor, y: Tensor) -> None:
     if t.dtype == "int8":
         if t.quant is None or y.quant is None:
-            raise unsupported(graph, op, f"int8 tensor {t.index} ({t.name}) has no quantization parameters")
+            raise unsupported(graph, op, f"int8 tensor {t.index} ({t.name}) has no quantization parameters",
+                              "quantize the model to int8 first")
         if (qmath.f32(t.quant.s), t.quant.zp) != (qmath.f32(y.quant.s), y.quant.zp):
             raise unsupported(graph, op, f"input {t.index} ({t.name}) is quantized differently from the output",
                               "TFLM's int8 CONCATENATION does not rescale: requantize the input first")
     if t.dtype == "int16" and t.quant is not None and t.quant.zp != 0:
-        raise unsupported(graph, op, f"int16 tensor {t.index} ({t.name}) has a non-zero zero point")
+        raise unsupported(graph, op, f"int16 tensor {t.index} ({t.name}) has a non-zero zero point",
+                          "int16 tensors are symmetric in TFLM")
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
@@ -51,18 +53,22 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         raise unsupported(graph, op, f"fused activation {opts.fused_activation_function}",
                           "TFLM's CONCATENATION takes none")
     if any(t is None for t in ins) or len(ins) > MAX_INPUTS:
-        raise unsupported(graph, op, f"{len(ins)} inputs; TFLM concatenates 1 to {MAX_INPUTS} tensors")
+        raise unsupported(graph, op, f"{len(ins)} inputs; TFLM concatenates 1 to {MAX_INPUTS} tensors",
+                          "split it into several CONCATENATIONs")
     if y.dtype not in DTYPES_SUPPORTED:
-        raise unsupported(graph, op, f"{y.dtype} tensors are not supported")
+        raise unsupported(graph, op, f"{y.dtype} tensors are not supported",
+                          "supported: " + ", ".join(DTYPES_SUPPORTED))
     rank = len(y.shape)
     if rank > MAX_RANK:
-        raise unsupported(graph, op, f"rank {rank} is above TFLM's limit of {MAX_RANK}")
+        raise unsupported(graph, op, f"rank {rank} is above TFLM's limit of {MAX_RANK}", "reshape to fewer dimensions")
     axis = opts.axis + rank if opts.axis < 0 else opts.axis
     if not 0 <= axis < rank:
-        raise unsupported(graph, op, f"axis {opts.axis} is out of range for rank {rank}")
+        raise unsupported(graph, op, f"axis {opts.axis} is out of range for rank {rank}",
+                          "the model's shapes are inconsistent; re-export it")
     for t in ins:
         if t.dtype != y.dtype:
-            raise unsupported(graph, op, f"input {t.index} ({t.name}) is {t.dtype}, the output {y.dtype}")
+            raise unsupported(graph, op, f"input {t.index} ({t.name}) is {t.dtype}, the output {y.dtype}",
+                              "CONCATENATION does not convert types")
         _check_quant(graph, op, t, y)
         if len(t.shape) != rank or any(a != b for d, (a, b) in enumerate(zip(t.shape, y.shape)) if d != axis):
             raise unsupported(graph, op, f"input shape {list(t.shape)} does not fit output {list(y.shape)} "

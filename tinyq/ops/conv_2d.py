@@ -45,7 +45,7 @@ def require_weights(graph: Graph, op: Operator, w: Tensor | None, axis: int) -> 
         raise unsupported(graph, op, f"filter is {w.dtype}; int8 activations need int8 or int4 weights",
                           "quantize the weights to int8 (hybrid models are not supported)")
     if w.quant is None:
-        raise unsupported(graph, op, "filter has no quantization parameters")
+        raise unsupported(graph, op, "filter has no quantization parameters", "quantize the model to int8 first")
     require_4d(graph, op, w, role="filter")
     channels = w.shape[axis]
     if w.quant.per_channel and (w.quant.axis != axis or len(w.quant.scale) != channels):

@@ -49,7 +49,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                     dilation_hw=(opts.dilation_h_factor, opts.dilation_w_factor), padding=opts.padding)
     out_d = w.shape[3]
     if w.shape[0] != 1 or out_d != win.out_d:
-        raise unsupported(graph, op, f"filter {list(w.shape)} must be 1xHxWx{win.out_d} for output {list(y.shape)}")
+        raise unsupported(graph, op, f"filter {list(w.shape)} must be 1xHxWx{win.out_d} for output {list(y.shape)}",
+                          "the model's shapes are inconsistent; re-export it")
     # TFLM's loops trust the option, so an option that disagrees with the shapes would
     # leave outputs unwritten or write past them: refuse it.
     if out_d != win.in_d * opts.depth_multiplier:

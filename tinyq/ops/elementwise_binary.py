@@ -83,13 +83,16 @@ def _operands(graph: Graph, op: Operator):
                               "TFLM's int8 kernel takes one scale per operand")
     shape = broadcast_shape(a.shape, b.shape)
     if shape is None:
-        raise unsupported(graph, op, f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast")
+        raise unsupported(graph, op, f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast",
+                          "the model's shapes are inconsistent; re-export it")
     if tuple(y.shape) != shape:
-        raise unsupported(graph, op, f"output shape {list(y.shape)} is not the broadcast shape {list(shape)}")
+        raise unsupported(graph, op, f"output shape {list(y.shape)} is not the broadcast shape {list(shape)}",
+                          "the model's shapes are inconsistent; re-export it")
     if len(shape) > MAX_RANK:
-        raise unsupported(graph, op, f"rank {len(shape)} is above TFLM's broadcast limit of {MAX_RANK}")
+        raise unsupported(graph, op, f"rank {len(shape)} is above TFLM's broadcast limit of {MAX_RANK}",
+                          "reshape to fewer dimensions")
     if 0 in shape:
-        raise unsupported(graph, op, "empty tensors are not supported")
+        raise unsupported(graph, op, "empty tensors are not supported", "tinyq's kernels need at least one element")
     loops = broadcast_loops(a.shape, b.shape, y.shape)
     assert loops.rank <= MAX_LOOPS
     return a, b, y, loops

@@ -40,7 +40,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     b = rest[0] if rest else None
     opts: FullyConnectedOptions = op.options
     if opts.weights_format != "DEFAULT":
-        raise unsupported(graph, op, f"weights format {opts.weights_format} is not supported")
+        raise unsupported(graph, op, f"weights format {opts.weights_format} is not supported",
+                          "TFLM's int8 kernel reads DEFAULT weights only")
     require_int8(graph, op, x, y)
     require_const(graph, op, w, "weights")
     if w.dtype == "int4":
@@ -48,7 +49,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     else:
         require_int8(graph, op, w, what="weights")
     if len(w.shape) != 2:
-        raise unsupported(graph, op, f"weights must be 2-D, got {w.shape}")
+        raise unsupported(graph, op, f"weights must be 2-D, got {list(w.shape)}",
+                          "(output depth, input depth), as TFLite writes them")
     output_depth, accum_depth = w.shape
     if not y.shape or y.shape[-1] != output_depth or x.numel % accum_depth:
         raise unsupported(graph, op, f"input {list(x.shape)} / weights {list(w.shape)} / output {list(y.shape)} "
@@ -57,11 +59,11 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     # TFLM takes the batch count from the input and writes batches x depth outputs: an output of
     # another size would be overrun or left partly unwritten.
     if x.numel // accum_depth != y.numel // output_depth:
-        raise unsupported(graph, op, f"input {list(x.shape)} holds {x.numel // accum_depth} rows of "
-                                     f"{accum_depth}, output {list(y.shape)} {y.numel // output_depth} of {output_depth}",
+        raise unsupported(graph, op, f"input {list(x.shape)} holds {x.numel // accum_depth} rows of {accum_depth}, "
+                                     f"output {list(y.shape)} {y.numel // output_depth} of {output_depth}",
                           "the input and output batch must agree; re-export the model")
     if w.quant.per_channel and w.quant.axis != 0:
-        raise unsupported(graph, op, "per-channel weights must be quantized along axis 0")
+        raise unsupported(graph, op, "per-channel weights must be quantized along axis 0", "one scale per output unit")
     mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, output_depth)
     require_shifts(graph, op, shifts)
     act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)

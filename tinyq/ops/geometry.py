@@ -93,9 +93,11 @@ def window_2d(graph: Graph, op: Operator, x: Tensor, y: Tensor, *, filter_hw: tu
         raise unsupported(graph, op, f"padding {padding} is not supported", "use SAME or VALID")
     for name, values in (("filter size", filter_hw), ("stride", stride_hw), ("dilation", dilation_hw)):
         if min(values) <= 0:
-            raise unsupported(graph, op, f"{name} {values[0]}x{values[1]} must be positive")
+            raise unsupported(graph, op, f"{name} {values[0]}x{values[1]} must be positive",
+                              "the model's options are corrupt")
     if x.shape[0] != y.shape[0]:
-        raise unsupported(graph, op, f"input batch {x.shape[0]} and output batch {y.shape[0]} differ")
+        raise unsupported(graph, op, f"input batch {x.shape[0]} and output batch {y.shape[0]} differ",
+                          "the model's shapes are inconsistent; re-export it")
     (fh, fw), (sh, sw), (dh, dw) = filter_hw, stride_hw, dilation_hw
     in_h, in_w = x.shape[1], x.shape[2]
     out_h = output_size(padding, in_h, fh, sh, dh)

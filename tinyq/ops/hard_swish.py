@@ -41,7 +41,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     require_int8(graph, op, x, what="input")
     require_int8(graph, op, y, what="output")
     if x.numel != y.numel:
-        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size",
+                          "the model's shapes are inconsistent; re-export it")
     scaling = qmath.hard_swish_scaling(x.quant.s, y.quant.s)
     if scaling is None:
         raise unsupported(graph, op, f"input scale {x.quant.s:g} / 128 over the output or reluish scale "
@@ -52,7 +53,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                                      f"{y.quant.s:.6g}) is 1 or more",
                           "TFLM rejects such a HARD_SWISH; the output scale must exceed input scale / 128")
     if reluish_e > MAX_RELUISH_EXPONENT:
-        raise unsupported(graph, op, f"input scale {x.quant.s:.6g} is too large (above about 2.5e7)")
+        raise unsupported(graph, op, f"input scale {x.quant.s:.6g} is too large (above about 2.5e7)",
+                          "the scale is implausible; re-quantize the model")
     params = HardSwishParams(size=x.numel, input_zero_point=x.quant.zp, output_zero_point=y.quant.zp,
                              reluish_multiplier=reluish_m, reluish_exponent=reluish_e,
                              output_multiplier=output_m, output_exponent=output_e)

@@ -48,7 +48,8 @@ def weights_const(w: Tensor, name: str = "filter") -> ConstArray:
 def require_per_tensor(graph: Graph, op: Operator, w: Tensor) -> None:
     """Fully connected int4 weights: quantized, one scale (TFLM's Prepare refuses per-channel int4 FC)."""
     if w.quant is None:
-        raise unsupported(graph, op, f"weights {w.index} ({w.name}) have no quantization parameters")
+        raise unsupported(graph, op, f"weights {w.index} ({w.name}) have no quantization parameters",
+                          "quantize the model first (tinyq quantize --weights int4)")
     if w.quant.per_channel:
         raise unsupported(graph, op, f"int4 weights {w.index} ({w.name}) are quantized per channel; "
                                      "TFLM runs int4 fully connected weights per tensor only",

@@ -60,7 +60,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     require_int8(graph, op, y, what="output")
     _check_output(graph, op, y)
     if x.numel != y.numel:
-        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size",
+                          "the model's shapes are inconsistent; re-export it")
     multiplier, left_shift = qmath.sigmoid_input_scaling(x.quant.s)
     if not 0 <= left_shift <= MAX_LEFT_SHIFT:
         raise unsupported(graph, op, f"input scale {x.quant.s:.6g} is outside [2^-28, 2^35)",

@@ -42,7 +42,8 @@ def _resolve_axes(graph: Graph, op: Operator, axis_values, rank: int) -> tuple[i
         a = int(a)
         resolved = a + rank if a < 0 else a
         if not 0 <= resolved < rank:
-            raise unsupported(graph, op, f"axis {a} is out of range for rank {rank}")
+            raise unsupported(graph, op, f"axis {a} is out of range for rank {rank}",
+                              "axes count from 0 (or from -rank)")
         if resolved not in axes:
             axes.append(resolved)
     return tuple(axes)
@@ -53,12 +54,12 @@ def _lower(graph: Graph, op: Operator, compute_sum: bool) -> Lowered:
     require_int8(graph, op, x, y)
     require_const(graph, op, axis_t, "axis")
     if axis_t.dtype != "int32":
-        raise unsupported(graph, op, f"axis tensor is {axis_t.dtype}; TFLM requires int32")
+        raise unsupported(graph, op, f"axis tensor is {axis_t.dtype}; TFLM requires int32", "re-export the model")
     rank = len(x.shape)
     if rank > MAX_RANK:
-        raise unsupported(graph, op, f"rank {rank} is above TFLM's limit of {MAX_RANK}")
+        raise unsupported(graph, op, f"rank {rank} is above TFLM's limit of {MAX_RANK}", "reshape to fewer dimensions")
     if x.numel == 0:
-        raise unsupported(graph, op, "empty tensors are not supported")
+        raise unsupported(graph, op, "empty tensors are not supported", "tinyq's kernels need at least one element")
     axes = _resolve_axes(graph, op, np.asarray(axis_t.data).reshape(-1), rank)
     kept = [d for i, d in enumerate(x.shape) if i not in axes]
     if y.numel != int(np.prod(kept, dtype=np.int64)):

@@ -38,14 +38,14 @@ def _paddings(graph: Graph, op: Operator, p: Tensor | None, x: Tensor, y: Tensor
     # TFLM reads the paddings as int32 whatever their type; int64 values are taken for
     # what they mean, which is what TFLite (and a correct TFLM) computes.
     if p.dtype not in ("int32", "int64"):
-        raise unsupported(graph, op, f"paddings are {p.dtype}; they must be int32 or int64")
+        raise unsupported(graph, op, f"paddings are {p.dtype}; they must be int32 or int64", "as TFLite writes them")
     rank = len(y.shape)
     if p.numel != 2 * rank or len(x.shape) != rank:
         raise unsupported(graph, op, f"paddings {list(p.shape)} do not fit input {list(x.shape)} / "
                                      f"output {list(y.shape)}", "there must be a (before, after) pair per dimension")
     table = np.asarray(p.data, dtype=np.int64).reshape(rank, 2)
     if (table < 0).any():
-        raise unsupported(graph, op, f"negative paddings {table.tolist()} are not supported")
+        raise unsupported(graph, op, f"negative paddings {table.tolist()} are not supported", "TFLM refuses them too")
     expected = [int(d + lo + hi) for d, (lo, hi) in zip(x.shape, table)]
     if expected != list(y.shape):
         raise unsupported(graph, op, f"output {list(y.shape)} is not input {list(x.shape)} padded by "
@@ -58,7 +58,8 @@ def _pad_value(graph: Graph, op: Operator, c: Tensor | None, y: Tensor) -> tuple
     if c is None:
         return y.quant.zp, False
     if c.dtype != y.dtype or c.numel != 1:
-        raise unsupported(graph, op, f"constant value must be one {y.dtype}, is {c.dtype}{list(c.shape)}")
+        raise unsupported(graph, op, f"constant value must be one {y.dtype}, is {c.dtype}{list(c.shape)}",
+                          "PADV2 pads with a scalar of the output's type")
     if c.quant is None or c.quant.zp != y.quant.zp or np.float32(c.quant.s) != np.float32(y.quant.s):
         raise unsupported(graph, op, "constant value must be quantized like the output",
                           "TFLM requires equal scale and zero point")
@@ -75,7 +76,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                           "quantize the model to int8 first")
     require_int8(graph, op, y)
     if len(y.shape) > MAX_RANK:
-        raise unsupported(graph, op, f"{len(y.shape)}-D tensors are not supported (at most {MAX_RANK}-D, as TFLM)")
+        raise unsupported(graph, op, f"{len(y.shape)}-D tensors are not supported (at most {MAX_RANK}-D, as TFLM)",
+                          "reshape to fewer dimensions")
     table = _paddings(graph, op, p, x, y)
     pad_value, runtime_value = _pad_value(graph, op, c, y)
     lead = MAX_RANK - len(y.shape)

@@ -59,13 +59,15 @@ def _unary(graph: Graph, op: Operator) -> tuple[Tensor, Tensor]:
     if x is None or x.is_const:
         raise unsupported(graph, op, "the input is a constant", "tinyq converts activations only")
     if x.numel != y.numel:
-        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size",
+                          "the model's shapes are inconsistent; re-export it")
     return x, y
 
 
 def _per_tensor(graph: Graph, op: Operator, t: Tensor, role: str) -> None:
     if t.quant is None:
-        raise unsupported(graph, op, f"the {role} {t.index} ({t.name}) has no quantization parameters")
+        raise unsupported(graph, op, f"the {role} {t.index} ({t.name}) has no quantization parameters",
+                          "a (de)quantize needs the integer side's scale and zero point")
     if t.quant.per_channel:
         raise unsupported(graph, op, f"the {role} {t.index} ({t.name}) is quantized per channel",
                           "TFLM's QUANTIZE/DEQUANTIZE take one scale")

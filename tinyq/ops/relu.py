@@ -57,7 +57,8 @@ def _unary(graph: Graph, op: Operator):
     (x, *_), (y,) = io(graph, op, 1)
     require_int8(graph, op, x, y)
     if x.numel != y.numel:
-        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size",
+                          "the model's shapes are inconsistent; re-export it")
     return x, y
 
 

@@ -30,7 +30,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         raise unsupported(graph, op, f"input {x.dtype}{list(x.shape)} and output {y.dtype}{list(y.shape)} "
                                      "differ in size or type")
     if x.quant != y.quant:
-        raise unsupported(graph, op, "input and output quantization differ")
+        raise unsupported(graph, op, "input and output quantization differ",
+                          "a view cannot requantize; TFLM requires them equal")
     return Lowered(op=op, kernel="view", params=ViewParams(bytes=x.nbytes), inputs=(x.index,),
                    outputs=(y.index,), alias_of=x.index)
 

@@ -52,9 +52,11 @@ OUTPUTS = {
 def _check_output(graph: Graph, op: Operator, y: Tensor) -> int:
     contract = OUTPUTS.get(y.dtype)
     if contract is None:
-        raise unsupported(graph, op, f"output is {y.dtype}; int8 input needs an int8 or int16 output")
+        raise unsupported(graph, op, f"output is {y.dtype}; int8 input needs an int8 or int16 output",
+                          "TFLM's int8 SOFTMAX writes int8 or int16")
     if y.quant is None or y.quant.per_channel:
-        raise unsupported(graph, op, "output needs per-tensor quantization parameters")
+        raise unsupported(graph, op, "output needs per-tensor quantization parameters",
+                          "scale 1/256, zero point -128 (int8) as the converter writes them")
     scale = np.float32(y.quant.s)
     want = np.float32(contract.scale)
     scale_ok = scale == want if contract.exact else abs(scale - want) <= np.float32(0.001) * want

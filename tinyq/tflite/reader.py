@@ -49,7 +49,7 @@ def read_model(data: bytes, where: str = "model", name: str = "model") -> Graph:
 
 def _to_graph(model, data: bytes, where: str, name: str) -> Graph:
     if not model.subgraphs:
-        raise TinyqError("model has no subgraph", where=where)
+        raise TinyqError("model has no subgraph", where=where, hint="the file is corrupt")
     sub = model.subgraphs[0]
     buffers = model.buffers or []
     tensors = tuple(_tensor(i, t, buffers, data, where) for i, t in enumerate(sub.tensors or []))
