@@ -46,3 +46,33 @@ def test_mutated_models_fail_cleanly(model, mutations):
             assert "\n" not in str(exc)
             outcomes["error"] += 1
     assert outcomes["error"] > 0  # the mutations really do break files
+
+
+# A fixed slice of `tinyq bench fuzz`: structure-aware and raw mutations of real models through the real
+# command line (inspect, plan, generate; quantize on float models), and accepted ones under ASan+UBSan.
+FUZZ_MODELS = (("models", "mlperf-tiny", "kws_dscnn_int8.tflite"),
+               ("quant", "models", "mlp_digits", "tfl_int8.tflite"),
+               ("models", "tflm-corpus", "examples_hello_world_models_hello_world_int8.tflite"),
+               ("models", "tflm-corpus", "integration_tests_seanet_pad_pad1.tflite"))
+FLOAT_MODELS = (("quant", "models", "mlp_digits", "float32.tflite"), ("quant", "models", "cnn_digits", "float32.tflite"))
+
+
+def test_fuzz_slice_has_no_crash_hang_or_partial_output():
+    from tinyq.bench.fuzz import format_table, fuzz
+
+    models = [shared_file(*parts) for parts in FUZZ_MODELS]
+    report = fuzz(models, files=150, seed=7, workers=2, timeout=60, sanitize=4,
+                  commands=("inspect", "plan", "generate"))
+    table = format_table(report)
+    assert report.files() == 150 and not report.defects(), table
+    assert {o.status for o in report.outcomes} == {"accepted", "refused"}, table
+    assert report.sanitizer["sampled"] >= 2 and report.sanitizer["clean"] == report.sanitizer["sampled"], table
+
+
+def test_fuzz_slice_quantize_has_no_crash():
+    from tinyq.bench.fuzz import format_table, fuzz
+
+    models = [shared_file(*parts) for parts in FLOAT_MODELS]
+    report = fuzz(models, files=60, seed=7, workers=2, timeout=60, commands=("quantize",))
+    assert report.files() == 60 and not report.defects(), format_table(report)
+    assert {o.status for o in report.outcomes} == {"accepted", "refused"}, format_table(report)
