@@ -74,6 +74,9 @@ OPERANDS: dict[str, Operands] = {
     "SPACE_TO_DEPTH": Operands(1), "DYNAMIC_UPDATE_SLICE": Operands(3), "FILL": Operands(2),
     "ZEROS_LIKE": Operands(1), "BROADCAST_ARGS": Operands(2), "RESIZE_NEAREST_NEIGHBOR": Operands(2),
     "RESIZE_BILINEAR": Operands(2),
+    "ARG_MAX": Operands(2), "ARG_MIN": Operands(2), "REDUCE_MAX": Operands(2), "REDUCE_MIN": Operands(2),
+    "REDUCE_ALL": Operands(2), "CUMSUM": Operands(2), "L2_POOL_2D": Operands(1), "BATCH_MATMUL": Operands(2),
+    "TRANSPOSE_CONV": Operands(3, 1),
 }
 
 
