@@ -13,7 +13,8 @@ import pytest
 from conftest import shared_file
 from tinyq.boards import get_board
 from tinyq.build import libraries
-from tinyq.build.arm import build_firmware, compile_model_objects, cpu_flags
+from tinyq.build.arm import build_firmware, compile_model_objects
+from tinyq.build.toolchain import cpu_flags
 from tinyq.build.elf import read_sections
 from tinyq.build.firmware import project_files
 from tinyq.build.project import MANIFEST, load_project

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from tinyq import ops
-from tinyq.backends import BACKENDS, REFERENCE_LAYER, layer
+from tinyq.backends import BACKENDS, layer
 
 ROOT = Path(__file__).resolve().parent.parent
 OPS_MD = ROOT / "docs" / "ops.md"

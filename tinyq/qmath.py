@@ -16,9 +16,21 @@ INT8_MIN, INT8_MAX = -128, 127
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
+def round_half_away(x) -> np.ndarray:
+    """std::round, elementwise (what TFLite's kernels and quantization tools use), not numpy's
+    half-to-even."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
 def tflite_round(x: float) -> int:
-    """std::round: halves away from zero."""
-    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+    """std::round of one value, as an int."""
+    return int(round_half_away(x))
+
+
+def real_range(scale: float, zero_point: int, qmin: int = INT8_MIN, qmax: int = INT8_MAX) -> tuple[float, float]:
+    """The real values a quantized tensor can hold: scale * (q - zero_point) for q in [qmin, qmax]."""
+    return scale * (qmin - zero_point), scale * (qmax - zero_point)
 
 
 def round_to_int32(x: float) -> int | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tinyq import ops
 from tinyq.errors import TinyqError

@@ -36,6 +36,7 @@ from typing import Callable
 import click
 import numpy as np
 
+from tinyq import qmath
 from tinyq.errors import TinyqError
 from tinyq.ir import Graph
 from tinyq.passes.fold import fold_constants
@@ -197,7 +198,7 @@ def mlperf_cases(progress, n_calib: int = 64, n_test: int = 64, seed: int = 0) -
             continue
         ref = read_model_file(ref_path)
         q = ref.tensors[ref.inputs[0]].quant
-        lo, hi = q.s * (-128 - q.zp), q.s * (127 - q.zp)
+        lo, hi = qmath.real_range(q.s, q.zp)
         shape = ref.tensors[ref.inputs[0]].shape[1:]
         rng = np.random.default_rng(seed)
         calib = rng.uniform(lo, hi, size=(n_calib, *shape)).astype(np.float32)

@@ -16,8 +16,7 @@ from tinyq.boards import Board
 from tinyq.build.elf import SizeReport, read_sections, size_report
 from tinyq.build.firmware import board_files, harness_sources
 from tinyq.build.libraries import include_dirs, link_inputs, required_by
-from tinyq.build.toolchain import (FIRMWARE_INCLUDE, LDFLAGS, WARNINGS, board_cflags, cpu_flags,  # noqa: F401
-                                   makefile_cpu_flags, require_compiler, run_tool)
+from tinyq.build.toolchain import FIRMWARE_INCLUDE, LDFLAGS, WARNINGS, board_cflags, require_compiler, run_tool
 from tinyq.errors import TinyqError
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tinyq import proc as child
 from tinyq.errors import TinyqError
-from tinyq.libraries import LIBRARIES
+from tinyq.libraries import LIBRARIES, Library
 
 CACHE_FORMAT = "1"  # bump when the way archives are built changes
 

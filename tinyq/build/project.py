@@ -54,7 +54,7 @@ def generated_files(compiled: Compiled, board: Board, model_path: Path) -> dict[
     if kind == "host":
         return dict(compiled.source.files)
     if kind == "firmware":
-        from tinyq.build.arm import makefile_cpu_flags
+        from tinyq.build.toolchain import makefile_cpu_flags
         from tinyq.build.firmware import project_files
         files: dict[str, str | bytes] = dict(project_files(compiled, board, makefile_cpu_flags(board)))
     else:

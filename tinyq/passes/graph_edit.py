@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tinyq.ir import NO_TENSOR, Graph, Operator, Tensor
+from tinyq.ir import NO_TENSOR, Graph, Operator
 from tinyq.ops.base import ENUM_FIELDS, RawOptions
 from tinyq.tflite.schema import enum_names
 
@@ -56,16 +56,3 @@ def compact(graph: Graph) -> Graph:
                       for i, op in enumerate(graph.operators))
     return replace(graph, tensors=tensors, operators=operators,
                    inputs=remap(graph.inputs), outputs=remap(graph.outputs))
-
-
-def with_tensor(graph: Graph, tensor: Tensor) -> Graph:
-    """The graph with tensor `tensor.index` replaced."""
-    tensors = list(graph.tensors)
-    tensors[tensor.index] = tensor
-    return replace(graph, tensors=tuple(tensors))
-
-
-def append_tensor(tensors: list[Tensor], **fields) -> int:
-    index = len(tensors)
-    tensors.append(Tensor(index=index, **fields))
-    return index

@@ -35,9 +35,6 @@ class Buffer:
     def place_of(self, tensor: int) -> int:
         return self.places[self.tensors.index(tensor)] if self.places else 0
 
-    def live_at(self, step: int) -> bool:
-        return self.first <= step <= self.last
-
 
 @dataclass(frozen=True)
 class Lifetime:

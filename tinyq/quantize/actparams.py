@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinyq import qmath
 from tinyq.errors import TinyqError
 from tinyq.ir import NO_TENSOR, Graph, Quant, describe_op
 from tinyq.quantize.observers import OBSERVERS, TensorStats
@@ -69,8 +70,9 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
         rule = RULES[op.op]
         data_in = activation_inputs(graph, op)
         outs = [t for t in op.outputs if graph.tensors[t].dtype == "float32"]
-        if rule.output_as_input and data_in and outs:
-            groups.union(outs[0], data_in[0])
+        if rule.output_as_input and data_in:
+            for t in outs:  # every output of a multi-output op (SPLIT, UNPACK)
+                groups.union(t, data_in[0])
         if rule.inputs_as_output and outs:
             for t in data_in:
                 groups.union(t, outs[0])
@@ -104,7 +106,7 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
         if fixed_here:
             scale, zp = fixed_here.pop()
             reason = next(fixed[t][1] for t in group if t in fixed)
-            lo, hi = scale * (-128 - zp), scale * (127 - zp)
+            lo, hi = qmath.real_range(scale, zp)
         else:
             lo = min(chosen[t][0] for t in group)
             hi = max(chosen[t][1] for t in group)

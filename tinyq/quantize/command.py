@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -103,9 +102,3 @@ def compare(float_path: Path, int8_path: Path, calib_path: Path | None, samples:
         raise TinyqError("no tensor of the int8 model could be paired with the float model",
                          where=str(int8_path), hint="are these the float and int8 versions of one model?")
     return f"compare {int8_path} against {float_path}\n" + format_report(rep)
-
-
-def main() -> None:  # python -m tinyq.quantize.command
-    from tinyq.cli import main as cli_main
-
-    cli_main(["quantize", *sys.argv[1:]])

@@ -8,7 +8,7 @@ intermediate tensors exist and results do not depend on XNNPACK.
 from __future__ import annotations
 
 import warnings
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 
@@ -56,14 +56,3 @@ def activation_tensors(graph: Graph) -> list[int]:
     for op in graph.operators:
         result += [t for t in op.outputs if graph.tensors[t].dtype == "float32" and t not in result]
     return result
-
-
-def run_float(graph: Graph, records: list[list[np.ndarray]], tensors: list[int]) -> Iterator[dict[int, np.ndarray]]:
-    runner = FloatRunner(graph)
-    for record in records:
-        yield runner.run(record, tensors)
-
-
-def float_outputs(graph: Graph, records: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
-    runner = FloatRunner(graph)
-    return [runner.outputs(r) for r in records]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyq.qmath import round_half_away
+
 INT8 = (-128, 127)
 INT32_MAX = 2**31 - 1
 WEIGHT_QMAX = {"int8": 127, "int4": 7}  # symmetric: [-127, 127] and [-7, 7], zero point 0
@@ -17,12 +19,6 @@ WEIGHT_QMAX = {"int8": 127, "int4": 7}  # symmetric: [-127, 127] and [-7, 7], ze
 
 def f32(x) -> float:
     return float(np.float32(x))
-
-
-def round_half_away(x) -> np.ndarray:
-    """std::round (what TFLite's quantization tools use), not numpy's half-to-even."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)
 
 
 def affine_params(lo: float, hi: float, qmin: int = INT8[0], qmax: int = INT8[1]) -> tuple[float, int]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinyq import qmath
 from tinyq.golden import tflm_run_layers
 from tinyq.ir import Graph, Tensor
 from tinyq.quantize.floatrun import FloatRunner
@@ -49,7 +50,7 @@ def quantize_inputs(qgraph: Graph, record: list[np.ndarray]) -> list[np.ndarray]
     out = []
     for t, x in zip((qgraph.tensors[i] for i in qgraph.inputs), record):
         if t.dtype == "int8":
-            q = np.floor(np.abs(x / t.quant.s) + 0.5) * np.sign(x / t.quant.s) + t.quant.zp
+            q = qmath.round_half_away(x / t.quant.s) + t.quant.zp
             out.append(np.clip(q, -128, 127).astype(np.int8).reshape(t.shape))
         else:
             out.append(np.asarray(x, dtype=np.float32).reshape(t.shape))
@@ -117,7 +118,7 @@ def sqnr_report(float_graph: Graph, qgraph: Graph, records: list[list[np.ndarray
         q_all = np.concatenate([dequantize(qt, v).reshape(-1) for v in q_vals])
         s = sqnr_db(f_all, q_all)
         sqnr_of[f] = s
-        rng = (qt.quant.s * (-128 - qt.quant.zp), qt.quant.s * (127 - qt.quant.zp))
+        rng = qmath.real_range(qt.quant.s, qt.quant.zp)
         op_name = float_graph.operators[op_index].op if op_index is not None else "input"
         rows.append(TensorRow(op_index, op_name, f, q, float_graph.tensors[f].name, s,
                               (float(f_all.min()), float(f_all.max())), rng, qt.quant.s, qt.quant.zp))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from tinyq import qmath
 from tinyq.ir import Graph, Operator, Quant
 from tinyq.quantize import qparams
 from tinyq.quantize.actparams import ActivationChoice
@@ -64,7 +65,7 @@ def build_int8_graph(graph: Graph, acts: dict[int, ActivationChoice], weight_dty
     for t, choice in acts.items():
         tensor = tensors[t]
         if tensor.is_const:  # a float constant used as data, e.g. an ADD operand
-            q = qparams.round_half_away(np.asarray(tensor.data, dtype=np.float64) / choice.quant.s) + choice.quant.zp
+            q = qmath.round_half_away(np.asarray(tensor.data, dtype=np.float64) / choice.quant.s) + choice.quant.zp
             data = _frozen(np.clip(q, -128, 127).astype(np.int8))
             tensors[t] = replace(tensor, dtype="int8", quant=choice.quant, data=data)
         else:

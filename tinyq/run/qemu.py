@@ -30,7 +30,6 @@ import numpy as np
 from tinyq import proc as child
 from tinyq.boards import Board, get_board
 from tinyq.errors import TinyqError
-from tinyq.ir import DTYPES
 
 RECORDS_FILE = "tinyq-records.bin"  # the name firmware/tq_records_semihost.c opens
 QEMU = "qemu-system-arm"

@@ -20,7 +20,7 @@ from tinyq.build.firmware import FIRMWARE_SRC
 from tinyq.build.project import Project, load_project, project_kind
 from tinyq.codegen.generate import environment
 from tinyq.errors import TinyqError
-from tinyq.ir import DTYPES, Graph
+from tinyq.ir import Graph
 
 DUT_SOURCES = ("tq_main_dut.c", "tq_dut.c")
 DUT_HEADERS = ("tq_dut.h",)

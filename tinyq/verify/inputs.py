@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyq.ir import DTYPES, Graph, Tensor
+from tinyq.qmath import real_range
 
 
 def _input_range(graph: Graph, t: Tensor) -> tuple[float, float]:
@@ -13,7 +14,7 @@ def _input_range(graph: Graph, t: Tensor) -> tuple[float, float]:
         if t.index in op.inputs and op.outputs:
             q = graph.tensors[op.outputs[0]].quant
             if q is not None:
-                return q.s * (-128 - q.zp), q.s * (127 - q.zp)
+                return real_range(q.s, q.zp)
     return -1.0, 1.0
 
 

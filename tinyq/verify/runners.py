@@ -69,7 +69,8 @@ class QemuRunner:
     name: str = "qemu"
 
     def run(self, compiled: Compiled, inputs, layers: bool = False) -> RunResult:
-        from tinyq.build.arm import build_firmware, cpu_flags
+        from tinyq.build.arm import build_firmware
+        from tinyq.build.toolchain import cpu_flags
         from tinyq.build.firmware import project_files
         from tinyq.errors import TinyqError
         from tinyq.run.qemu import require_qemu, run_qemu

@@ -1,5 +1,6 @@
 /* See tq_mve_add.h. */
 #include "tq_mve_add.h"
+#include "tq_common.h"
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
@@ -44,11 +45,7 @@ void tq_mve_add_s8(const tq_mve_add_params *p, const int8_t *a, const int8_t *b,
 #else /* plain C */
 
 static int32_t tq_mve_add_scale(int32_t x, int32_t multiplier, int32_t shift) {
-  const int64_t product = (int64_t)x * multiplier;
-  const int32_t high = x == INT32_MIN && multiplier == INT32_MIN ? INT32_MAX : (int32_t)((product + (1 << 30)) >> 31);
-  const int32_t e = -shift, mask = (int32_t)((1u << e) - 1u);
-  const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
-  return (high >> e) + ((high & mask) > threshold ? 1 : 0);
+  return tq_rdbpot(tq_srdhm(x, multiplier), -shift);
 }
 
 void tq_mve_add_s8(const tq_mve_add_params *p, const int8_t *a, const int8_t *b, int8_t *out) {

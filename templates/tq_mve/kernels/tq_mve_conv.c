@@ -1,5 +1,6 @@
 /* See tq_mve_conv.h. */
 #include "tq_mve_conv.h"
+#include "tq_common.h"
 
 #include <string.h>
 
@@ -217,12 +218,7 @@ static inline void tq_mve_fill(int8_t *dst, int8_t value, int32_t n) {
 #else /* plain C: the same packed data, for builds without Helium */
 
 static int32_t tq_mve_requantize(int32_t acc, int32_t mult, int32_t lsh, int32_t rsh) {
-  int64_t product = (int64_t)(int32_t)((uint32_t)acc << lsh) * mult;
-  int32_t high = (acc << lsh) == INT32_MIN && mult == INT32_MIN ? INT32_MAX : (int32_t)((product + (1 << 30)) >> 31);
-  const int32_t e = -rsh;
-  const int32_t mask = (int32_t)((1u << e) - 1u);
-  const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
-  return (high >> e) + ((high & mask) > threshold ? 1 : 0);
+  return tq_rdbpot(tq_srdhm((int32_t)((uint32_t)acc << lsh), mult), -rsh);
 }
 
 typedef struct {

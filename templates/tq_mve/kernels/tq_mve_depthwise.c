@@ -1,5 +1,6 @@
 /* See tq_mve_depthwise.h. */
 #include "tq_mve_depthwise.h"
+#include "tq_common.h"
 
 #include <string.h>
 
@@ -162,13 +163,7 @@ static void tq_mve_dw_3x3(const tq_mve_dw_params *p, const int8_t *input, const 
 #else /* plain C: the same records, for builds without Helium */
 
 static int32_t tq_mve_dw_requantize1(int32_t acc, int32_t mult, int32_t lsh, int32_t rsh) {
-  const int32_t shifted = (int32_t)((uint32_t)acc << lsh);
-  const int64_t product = (int64_t)shifted * mult;
-  const int32_t high =
-      shifted == INT32_MIN && mult == INT32_MIN ? INT32_MAX : (int32_t)((product + (1 << 30)) >> 31);
-  const int32_t e = -rsh, mask = (int32_t)((1u << e) - 1u);
-  const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
-  return (high >> e) + ((high & mask) > threshold ? 1 : 0);
+  return tq_rdbpot(tq_srdhm((int32_t)((uint32_t)acc << lsh), mult), -rsh);
 }
 
 static void tq_mve_dw_pixel(const tq_mve_dw_params *p, const int8_t *input, const int32_t *offsets,
