@@ -172,3 +172,27 @@ def _bad_pack(in_shapes, out_shape, axis=0, values_count=None, dtype="int8"):
 def test_pack_unsupported(args, message):
     with pytest.raises(TinyqError, match=message):
         _compile(_bad_pack(*args))
+
+
+def test_quantizer_gives_every_output_the_input_parameters():
+    """A float SPLIT_V / UNPACK / PACK model quantized by tinyq: every part carries the whole's
+    scale and zero point (the ops copy bytes), and the result is bit-exact with TFLM."""
+    from tinyq.quantize import QuantizeConfig, quantize_graph
+
+    rng = np.random.default_rng(0)
+    b = GraphBuilder("float_split")
+    x = b.input((1, 8, 6), "float32")
+    parts = [b.activation((1, 8, 2), "float32"), b.activation((1, 8, 4), "float32")]
+    b.op("split_v", [x, b.const(np.array([2, 4], np.int32)), b.const(np.array(2, np.int32))], parts, num_splits=2)
+    r = b.activation((8, 4), "float32")
+    b.op("reshape", [parts[1], b.const(np.array([8, 4], np.int32))], [r])
+    steps = [b.activation((8,), "float32") for _ in range(4)]
+    b.op("unpack", [r], steps, num=4, axis=1)
+    stacked = b.activation((4, 8), "float32")
+    b.op("pack", steps, [stacked], values_count=4, axis=0)
+    calib = [np.stack([rng.normal(size=(8, 6)).astype(np.float32) * (6 - np.arange(6)) for _ in range(16)])]
+    graph = quantize_graph(b.build([parts[0], stacked]), calib, QuantizeConfig()).graph
+    quants = {(graph.tensors[t].quant.s, graph.tensors[t].quant.zp) for op in graph.operators for t in op.outputs}
+    assert len(quants) == 1
+    assert [op.version for op in graph.operators] == [2, 1, 2, 2]
+    assert_bit_exact(graph, n_inputs=6, layers=True)

@@ -105,7 +105,8 @@ def as_text(report: Report) -> str:
     if r.aliases:
         out += ["", "shared storage:"]
         for a in r.aliases:
-            where = "same bytes" if a["shift"] == 0 else f"starting {a['shift']:,} B before it"
+            where = "same bytes" if a["shift"] == 0 else f"starting {a['shift']:,} B before it" \
+                if a["shift"] > 0 else f"{-a['shift']:,} B into it"
             out.append(f"  t{a['tensor']} over t{a['base']} ({a['kind']} at op {a['position']}, {where})")
     out += ["", f"flash: {r.flash_bytes:,} B" + (f" (ELF; code and other data {r.code_bytes:,} B)"
                                                  if r.code_bytes is not None else
