@@ -155,13 +155,14 @@ def test_library_walk_is_exact_on_fused_loops(cmsis_so):
 
 @pytest.mark.slow
 def test_on_every_target():
-    """Host, Cortex-M55 (Helium) and ARMv6-M under QEMU, the reference kernel and CMSIS-NN's."""
+    """Host, Cortex-M55 (Helium) and ARMv6-M under QEMU: the reference kernel, CMSIS-NN's, and the
+    reference kernel again in an ESP-NN build (ESP-NN has no maximum/minimum)."""
     cases = [Case(op, shapes, dtype) for op in OPS
              for shapes, dtype in ((((3, 37), (3, 37)), "int8"), (((1, 2, 1, 1), (1, 2, 3, 17)), "int8"),
                                    (((2, 1, 3, 1, 5), (1, 4, 3, 2, 1)), "int8"), (((5, 1), (1, 4)), "int32"),
                                    (((3,), (2, 3)), "int16"), (((2, 2), (2, 2)), "int64"))]
     cases.append(Case("maximum", ((2, 20), ()), consts=(False, True)))
-    backends = ("reference", "cmsis-nn") if libraries.available("cmsis-nn") else ("reference",)
+    backends = ("reference",) + tuple(b for b in ("cmsis-nn", "esp-nn") if libraries.available(b))
     assert_bit_exact_on_targets(side_by_side("maxmin_targets", cases), n_inputs=6, backends=backends)
 
 
