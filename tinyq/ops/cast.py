@@ -40,12 +40,15 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
     if x.dtype not in FROM:
         raise unsupported(graph, op, f"casting from {x.dtype}: TFLM's CAST reads int8, int16, int32, uint32, "
-                                     "float32 or bool (tinyq all but uint32)")
+                                     "float32 or bool (tinyq all but uint32)",
+                          "tinyq has no uint32 tensors; other types need another conversion")
     if y.dtype not in TO:
         raise unsupported(graph, op, f"casting to {y.dtype}: TFLM's CAST writes int8, int16, int32, uint32 or "
-                                     "float32 (tinyq all but uint32)")
+                                     "float32 (tinyq all but uint32)",
+                          "tinyq has no uint32 tensors; other types need another conversion")
     if x.numel != y.numel:
-        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size",
+                          "the model's shapes are inconsistent; re-export it")
     params = CastParams(count=x.numel, function=f"tq_cast_{C_TYPE[x.dtype]}_{C_TYPE[y.dtype]}")
     return Lowered(op=op, kernel="cast", params=params, inputs=(x.index,), outputs=(y.index,))
 

@@ -42,17 +42,21 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     (x, update, starts, *_), (y,) = io(graph, op, 3)
     if x.dtype not in DTYPES_SUPPORTED or update.dtype != x.dtype or y.dtype != x.dtype:
         raise unsupported(graph, op, f"operand {x.dtype}, update {update.dtype}, output {y.dtype}: TFLM takes one "
-                                     f"of {'/'.join(DTYPES_SUPPORTED)} for all three")
+                                     f"of {'/'.join(DTYPES_SUPPORTED)} for all three",
+                          "quantize the model to int8 (tinyq quantize) or convert the tensors")
     rank = len(x.shape)
     if rank > MAX_RANK or rank < 1:
-        raise unsupported(graph, op, f"rank {rank}: TFLM handles 1 to {MAX_RANK} dimensions")
+        raise unsupported(graph, op, f"rank {rank}: TFLM handles 1 to {MAX_RANK} dimensions",
+                          "reshape to fewer dimensions")
     if starts.dtype not in ("int32", "int64") or list(starts.shape) != [rank]:
         raise unsupported(graph, op, f"start indices are {starts.dtype}{list(starts.shape)}; TFLM takes {rank} "
-                                     "int32 or int64 values")
+                                     "int32 or int64 values", "as TFLite writes them")
     if len(update.shape) != rank or any(u > d for u, d in zip(update.shape, x.shape)):
-        raise unsupported(graph, op, f"update {list(update.shape)} does not fit in operand {list(x.shape)}")
+        raise unsupported(graph, op, f"update {list(update.shape)} does not fit in operand {list(x.shape)}",
+                          "the model's shapes are inconsistent; re-export it")
     if tuple(y.shape) != tuple(x.shape):
-        raise unsupported(graph, op, f"output {list(y.shape)} is not the operand's shape {list(x.shape)}")
+        raise unsupported(graph, op, f"output {list(y.shape)} is not the operand's shape {list(x.shape)}",
+                          "the model's shapes are inconsistent; re-export it")
     if update.numel == 0:
         raise unsupported(graph, op, "an empty update", "the op is a copy of the operand: remove it")
     pad = (1,) * (MAX_RANK - rank)

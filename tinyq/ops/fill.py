@@ -50,15 +50,17 @@ def lower_fill(graph: Graph, op: Operator) -> Lowered:
     require_const(graph, op, dims, "dims")  # TFLM: "Non-constant >dims< tensor is not supported"
     if dims.dtype not in DIMS_DTYPES or len(dims.shape) != 1:
         raise unsupported(graph, op, f"dims are {dims.dtype}{list(dims.shape)}; TFLM takes a vector of "
-                                     f"{'/'.join(DIMS_DTYPES)}")
+                                     f"{'/'.join(DIMS_DTYPES)}", "as TFLite writes them")
     if np.asarray(dims.data).reshape(-1).tolist() != list(y.shape):
         raise unsupported(graph, op, f"dims {np.asarray(dims.data).tolist()} are not the output's shape "
                                      f"{list(y.shape)}", "TFLM requires them to be equal")
     if value.shape:
-        raise unsupported(graph, op, f"value has shape {list(value.shape)}; TFLM takes a scalar")
+        raise unsupported(graph, op, f"value has shape {list(value.shape)}; TFLM takes a scalar",
+                          "the model's shapes are inconsistent; re-export it")
     if y.dtype not in FILL_DTYPES or value.dtype != y.dtype:
         raise unsupported(graph, op, f"{value.dtype} value into {y.dtype}: TFLM fills int8, int32 or float32 "
-                                     "with a value of the same type")
+                                     "with a value of the same type",
+                          "quantize the model to int8 (tinyq quantize) or convert the tensors")
     sources, inputs, consts = operand_sources((value,))
     params = FillParams(count=y.numel, item=DTYPES[y.dtype][1], sources=sources)
     return Lowered(op=op, kernel="fill", params=params, inputs=inputs, outputs=(y.index,), consts=consts)
@@ -68,9 +70,10 @@ def lower_zeros_like(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
     if x.dtype not in ZEROS_DTYPES or y.dtype != x.dtype:
         raise unsupported(graph, op, f"{x.dtype} -> {y.dtype}: TFLM's ZEROS_LIKE takes int8, int32, int64 or "
-                                     "float32, the same on both sides")
+                                     "float32, the same on both sides", "cast the tensor first, or use FILL")
     if x.numel != y.numel:
-        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size",
+                          "the model's shapes are inconsistent; re-export it")
     # the input's data is never read: it is not among the kernel's inputs
     return Lowered(op=op, kernel="zeros_like", params=ZerosParams(bytes=y.nbytes), inputs=(), outputs=(y.index,))
 

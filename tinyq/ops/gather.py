@@ -77,9 +77,11 @@ class EmbeddingHybridParams:
 
 def _data_dtype(graph: Graph, op: Operator, x: Tensor, y: Tensor, what: str) -> int:
     if x.dtype not in DATA_DTYPES:
-        raise unsupported(graph, op, f"{what} is {x.dtype}; TFLM's kernel takes int8 or float32")
+        raise unsupported(graph, op, f"{what} is {x.dtype}; TFLM's kernel takes int8 or float32",
+                          "quantize the model to int8 (tinyq quantize) or convert the tensors")
     if y.dtype != x.dtype:
-        raise unsupported(graph, op, f"output is {y.dtype}, {what} {x.dtype}; TFLM's output takes the {what}'s type")
+        raise unsupported(graph, op, f"output is {y.dtype}, {what} {x.dtype}; TFLM's output takes the {what}'s type",
+                          "the model's types are inconsistent; re-export it")
     return DTYPES[x.dtype][1]
 
 
@@ -109,17 +111,21 @@ def lower_gather(graph: Graph, op: Operator) -> Lowered:
     axis = opts.axis + rank if opts.axis < 0 else opts.axis
     batch_dims = opts.batch_dims + coords_rank if opts.batch_dims < 0 else opts.batch_dims
     if not 0 <= axis < rank:
-        raise unsupported(graph, op, f"axis {opts.axis} is outside the input's rank {rank}")
+        raise unsupported(graph, op, f"axis {opts.axis} is outside the input's rank {rank}",
+                          "the model's shapes are inconsistent; re-export it")
     if not (0 <= batch_dims <= axis and batch_dims < rank and batch_dims <= coords_rank):
         raise unsupported(graph, op, f"batch_dims {opts.batch_dims} with axis {opts.axis}: TFLM needs "
-                                     "0 <= batch_dims <= axis and batch_dims within both ranks")
+                                     "0 <= batch_dims <= axis and batch_dims within both ranks",
+                          "the model's shapes are inconsistent; re-export it")
     if tuple(x.shape[:batch_dims]) != tuple(coords.shape[:batch_dims]):
         raise unsupported(graph, op, f"input {list(x.shape)} and positions {list(coords.shape)} differ in "
-                                     f"their first {batch_dims} (batch) dimensions")
+                                     f"their first {batch_dims} (batch) dimensions",
+                          "the model's shapes are inconsistent; re-export it")
     expected = (*x.shape[:axis], *coords.shape[batch_dims:], *x.shape[axis + 1:])
     if tuple(y.shape) != expected:
         raise unsupported(graph, op, f"output {list(y.shape)} is not {list(expected)} (input {list(x.shape)} "
-                                     f"gathered along axis {axis} by positions {list(coords.shape)})")
+                                     f"gathered along axis {axis} by positions {list(coords.shape)})",
+                          "the model's shapes are inconsistent; re-export it")
     size = lambda dims: int(np.prod(dims, dtype=np.int64))  # noqa: E731
     batches, outer = size(x.shape[:batch_dims]), size(x.shape[batch_dims:axis])
     per_batch, axis_size, inner = size(coords.shape[batch_dims:]), x.shape[axis], size(x.shape[axis + 1:])
@@ -144,15 +150,17 @@ def lower_gather_nd(graph: Graph, op: Operator) -> Lowered:
     item = _data_dtype(graph, op, x, y, "params")
     _int32_indices(graph, op, indices, "indices")
     if not x.shape or not indices.shape:
-        raise unsupported(graph, op, "params and indices must be at least vectors (TFLM)")
+        raise unsupported(graph, op, "params and indices must be at least vectors (TFLM)",
+                          "the model's shapes are inconsistent; re-export it")
     depth = indices.shape[-1]
     if depth > len(x.shape) or depth > MAX_INDICES_ND:
         raise unsupported(graph, op, f"index depth {depth} is above the params' rank {len(x.shape)} or TFLM's "
-                                     f"limit of {MAX_INDICES_ND}")
+                                     f"limit of {MAX_INDICES_ND}", "reshape the params to fewer leading dimensions")
     expected = (*indices.shape[:-1], *x.shape[depth:])
     if tuple(y.shape) != expected:
         raise unsupported(graph, op, f"output {list(y.shape)} is not {list(expected)} (params {list(x.shape)} "
-                                     f"gathered by indices {list(indices.shape)})")
+                                     f"gathered by indices {list(indices.shape)})",
+                          "the model's shapes are inconsistent; re-export it")
     slices = int(np.prod(indices.shape[:-1], dtype=np.int64))
     slice_size = int(np.prod(x.shape[depth:], dtype=np.int64))
     counts, remaining = [], x.numel
@@ -184,15 +192,18 @@ def lower_embedding_lookup(graph: Graph, op: Operator) -> Lowered:
     _int32_indices(graph, op, lookup, "lookups")
     if len(lookup.shape) != 1 or len(table.shape) < 2:
         raise unsupported(graph, op, f"lookups {list(lookup.shape)} and table {list(table.shape)}: TFLM takes a "
-                                     "vector of rows and a table of rank 2 or more")
+                                     "vector of rows and a table of rank 2 or more",
+                          "the model's shapes are inconsistent; re-export it")
     if table.dtype not in DATA_DTYPES or (y.dtype, table.dtype) not in (
             ("int8", "int8"), ("float32", "float32"), ("float32", "int8")):
         raise unsupported(graph, op, f"{table.dtype} table -> {y.dtype} output: TFLM takes int8 or float32 tables "
-                                     "into the same type, or int8 into float32")
+                                     "into the same type, or int8 into float32",
+                          "quantize the model to int8 (tinyq quantize) or convert the tensors")
     expected = (lookup.shape[0], *table.shape[1:])
     if tuple(y.shape) != expected:
         raise unsupported(graph, op, f"output {list(y.shape)} is not {list(expected)} (rows of table "
-                                     f"{list(table.shape)} for lookups {list(lookup.shape)})")
+                                     f"{list(table.shape)} for lookups {list(lookup.shape)})",
+                          "the model's shapes are inconsistent; re-export it")
     rows, columns = table.shape[0], table.numel // table.shape[0]
     if y.dtype != table.dtype:
         return _hybrid(graph, op, lookup, table, y, rows, columns)
@@ -212,7 +223,8 @@ def lower_embedding_lookup(graph: Graph, op: Operator) -> Lowered:
 def _hybrid(graph: Graph, op: Operator, lookup: Tensor, table: Tensor, y: Tensor, rows: int, columns: int) -> Lowered:
     """int8 rows dequantized into float32: TFLM's EvalHybrid, zero point 0 (its Prepare insists)."""
     if table.quant is None or table.quant.per_channel or table.quant.zp != 0:
-        raise unsupported(graph, op, "an int8 table read into float32 needs one scale and zero point 0 (TFLM)")
+        raise unsupported(graph, op, "an int8 table read into float32 needs one scale and zero point 0 (TFLM)",
+                          "re-quantize the table symmetrically (zero point 0)")
     values = _indices(lookup)
     if values is not None:
         bad = values[(values < 0) | (values >= rows)]

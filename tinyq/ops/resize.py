@@ -53,13 +53,16 @@ class ResizeBilinearParams:
 def _operands(graph: Graph, op: Operator, dtypes: tuple[str, ...]):
     (x, size, *_), (y,) = io(graph, op, 2)
     if len(x.shape) != 4 or len(y.shape) != 4:
-        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)}: TFLM takes 4-D tensors")
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)}: TFLM takes 4-D tensors",
+                          "reshape to 4-D NHWC around the op")
     if x.dtype != y.dtype or x.dtype not in dtypes:
         raise unsupported(graph, op, f"{x.dtype} -> {y.dtype}: TFLM's kernel takes {'/'.join(dtypes)}, the same "
-                                     "on both sides")
+                                     "on both sides",
+                          "quantize the model to int8 (tinyq quantize) or convert the tensors")
     require_const(graph, op, size, "size")  # TFLM: "Non-constant >size< tensor is not supported"
     if size.dtype != "int32" or list(size.shape) != [2]:
-        raise unsupported(graph, op, f"size is {size.dtype}{list(size.shape)}; TFLM takes 2 int32 values")
+        raise unsupported(graph, op, f"size is {size.dtype}{list(size.shape)}; TFLM takes 2 int32 values",
+                          "as TFLite writes it")
     out_h, out_w = (int(v) for v in np.asarray(size.data).reshape(-1))
     n, in_h, in_w, depth = x.shape
     # TFLM loops over the size operand's rows and columns and writes into the output tensor
@@ -95,7 +98,8 @@ def lower_nearest(graph: Graph, op: Operator) -> Lowered:
     ys = nearest_sources(in_h, out_h, opts.align_corners, opts.half_pixel_centers)
     xs = nearest_sources(in_w, out_w, opts.align_corners, opts.half_pixel_centers)
     if ys.min() < 0 or xs.min() < 0:  # align_corners rounding never goes below 0; a guard for the tables
-        raise unsupported(graph, op, "a source coordinate is negative: TFLM would read before the input")
+        raise unsupported(graph, op, "a source coordinate is negative: TFLM would read before the input",
+                          "this is a tinyq bug; please report it with the model")
     rows = [(b * in_h + ys) * in_w * depth * item for b in range(n)]
     return remap.lowered(op, x, y, n, depth * item, rows, xs * depth * item)
 
@@ -134,7 +138,8 @@ def lower_bilinear(graph: Graph, op: Operator) -> Lowered:
         bad = [t for t in taps if not (0 <= t[0] < size and 0 <= t[1] < size)]
         if bad:
             raise unsupported(graph, op, f"a source {axis} {bad[0][:2]} falls outside the input's {size}: "
-                                         "TFLM would read outside the input")
+                                         "TFLM would read outside the input",
+                              "resize in two steps, or change the sizes")
     # offsets in bytes (int8: elements) of the two rows / columns, and the upper one's weight
     y_table = [(lo * in_w * depth, hi * in_w * depth, w) for lo, hi, w in y_taps]
     x_table = [(lo * depth, hi * depth, w) for lo, hi, w in x_taps]

@@ -44,9 +44,11 @@ class BroadcastArgsParams:
 def lower_shape(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
     if y.dtype != "int32":
-        raise unsupported(graph, op, f"output is {y.dtype}; TFLM's SHAPE writes int32 only (its Eval fails otherwise)")
+        raise unsupported(graph, op, f"output is {y.dtype}; TFLM's SHAPE writes int32 only (its Eval fails otherwise)",
+                          "make SHAPE's output int32")
     if list(y.shape) != [len(x.shape)]:
-        raise unsupported(graph, op, f"output {list(y.shape)} cannot hold the rank-{len(x.shape)} shape")
+        raise unsupported(graph, op, f"output {list(y.shape)} cannot hold the rank-{len(x.shape)} shape",
+                          "the model's shapes are inconsistent; re-export it")
     values = np.asarray(x.shape, dtype=np.int32)
     return Lowered(op=op, kernel="copy_const", params=CopyParams(bytes=y.nbytes), inputs=(), outputs=(y.index,),
                    consts=(ConstArray("values", "int32_t", values),))
@@ -71,12 +73,14 @@ def lower_broadcast_args(graph: Graph, op: Operator) -> Lowered:
     (a, b, *_), (y,) = io(graph, op, 2)
     if a.dtype not in ("int32", "int64") or b.dtype != a.dtype or y.dtype != a.dtype:
         raise unsupported(graph, op, f"{a.dtype}, {b.dtype} -> {y.dtype}: TFLM takes int32 or int64 shapes, the "
-                                     "same type throughout")
+                                     "same type throughout", "as TFLite writes them")
     if len(a.shape) != 1 or len(b.shape) != 1 or len(y.shape) != 1:
-        raise unsupported(graph, op, "shapes must be vectors (TFLM)")
+        raise unsupported(graph, op, "shapes must be vectors (TFLM)",
+                          "the model's shapes are inconsistent; re-export it")
     if y.shape[0] != max(a.shape[0], b.shape[0]):
         raise unsupported(graph, op, f"output holds {y.shape[0]} dimensions, the broadcast has "
-                                     f"{max(a.shape[0], b.shape[0])}")
+                                     f"{max(a.shape[0], b.shape[0])}",
+                          "the model's shapes are inconsistent; re-export it")
     if a.is_const and b.is_const:  # usually folded already; a graph output stays an op
         values = broadcast_args(np.asarray(a.data).tolist(), np.asarray(b.data).tolist(), y.shape[0])
         if values is None:

@@ -41,25 +41,28 @@ def _operands(graph: Graph, op: Operator, role: str):
     rank = len(x.shape)
     if not 3 <= rank <= 4 or len(y.shape) != rank:
         raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)}: TFLM takes 3-D or 4-D "
-                                     "tensors of equal rank")
+                                     "tensors of equal rank", "reshape to 4-D NHWC around the op")
     if x.dtype != y.dtype or x.dtype not in DTYPES_SUPPORTED:
         raise unsupported(graph, op, f"{x.dtype} -> {y.dtype}: TFLM's kernel takes int8 or float32, the same "
-                                     "on both sides")
+                                     "on both sides",
+                          "quantize the model to int8 (tinyq quantize) or convert the tensors")
     spatial = rank - 2
     for t, name, count in ((block, "block_shape", spatial), (table, role, 2 * spatial)):
         require_const(graph, op, t, name)
         # TFLM reads both as int32 whatever their type: int64 operands would be misread
         if t.dtype != "int32" or t.numel < count:
-            raise unsupported(graph, op, f"{name} is {t.dtype}{list(t.shape)}; TFLM reads {count} int32 values")
+            raise unsupported(graph, op, f"{name} is {t.dtype}{list(t.shape)}; TFLM reads {count} int32 values",
+                              "as TFLite writes them")
     b = np.asarray(block.data, dtype=np.int64).reshape(-1)
     p = np.asarray(table.data, dtype=np.int64).reshape(-1)
     bh, bw = int(b[0]), int(b[1]) if rank == 4 else 1
     top, bottom = int(p[0]), int(p[1])
     left, right = (int(p[2]), int(p[3])) if rank == 4 else (0, 0)
     if bh < 1 or bw < 1:
-        raise unsupported(graph, op, f"block_shape {b[:spatial].tolist()} must be positive")
+        raise unsupported(graph, op, f"block_shape {b[:spatial].tolist()} must be positive",
+                          "the model's shapes are inconsistent; re-export it")
     if min(top, bottom, left, right) < 0:
-        raise unsupported(graph, op, f"{role} {p[:2 * spatial].tolist()} must not be negative")
+        raise unsupported(graph, op, f"{role} {p[:2 * spatial].tolist()} must not be negative", "pad with PAD first")
     return x, y, (bh, bw), (top, bottom, left, right)
 
 
@@ -70,7 +73,7 @@ def lower_space_to_batch(graph: Graph, op: Operator) -> Lowered:
     expected = (ib * bh * bw, (ih + top + bottom) // bh, (iw + left + right) // bw, depth)
     if (ih + top + bottom) % bh or (iw + left + right) % bw or (ob, oh, ow, od) != expected:
         raise unsupported(graph, op, f"output {list(y.shape)} is not input {list(x.shape)} padded and split "
-                                     f"into blocks {[bh, bw]}")
+                                     f"into blocks {[bh, bw]}", "the model's shapes are inconsistent; re-export it")
     if top or bottom or left or right:
         _check_padding(graph, op, y)
     item = DTYPES[x.dtype][1]
@@ -103,7 +106,8 @@ def lower_batch_to_space(graph: Graph, op: Operator) -> Lowered:
     expected = (ib // (bh * bw), ih * bh - top - bottom, iw * bw - left - right, depth)
     if ib % (bh * bw) or (ob, oh, ow, od) != expected or oh < 1 or ow < 1:
         raise unsupported(graph, op, f"output {list(y.shape)} is not input {list(x.shape)} joined from blocks "
-                                     f"{[bh, bw]} and cropped by {[top, bottom, left, right]}")
+                                     f"{[bh, bw]} and cropped by {[top, bottom, left, right]}",
+                          "the model's shapes are inconsistent; re-export it")
     item = DTYPES[x.dtype][1]
     # output (b, h, w) is input pixel (h + top, w + left) of the block's batch: TFLM's loop inverted
     in_h, shift_h = np.divmod(np.arange(oh) + top, bh)

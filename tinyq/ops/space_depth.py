@@ -33,13 +33,16 @@ class SpaceToDepthOptions:
 def _operands(graph: Graph, op: Operator):
     (x, *_), (y,) = io(graph, op, 1)
     if len(x.shape) != 4 or len(y.shape) != 4:
-        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)}: TFLM takes 4-D tensors")
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)}: TFLM takes 4-D tensors",
+                          "reshape to 4-D NHWC around the op")
     if x.dtype != y.dtype or x.dtype not in DTYPES_SUPPORTED:
         raise unsupported(graph, op, f"{x.dtype} -> {y.dtype}: TFLM's kernel takes int8 or float32, the same "
-                                     "on both sides")
+                                     "on both sides",
+                          "quantize the model to int8 (tinyq quantize) or convert the tensors")
     bs = op.options.block_size
     if bs < 1:
-        raise unsupported(graph, op, f"block_size {bs} must be at least 1")
+        raise unsupported(graph, op, f"block_size {bs} must be at least 1",
+                          "the model's shapes are inconsistent; re-export it")
     return x, y, bs, DTYPES[x.dtype][1]
 
 
@@ -48,7 +51,7 @@ def lower_depth_to_space(graph: Graph, op: Operator) -> Lowered:
     n, h, w, d = x.shape
     if d % (bs * bs) or tuple(y.shape) != (n, h * bs, w * bs, d // (bs * bs)):
         raise unsupported(graph, op, f"output {list(y.shape)} is not input {list(x.shape)} with depth moved "
-                                     f"into {bs}x{bs} blocks")
+                                     f"into {bs}x{bs} blocks", "the model's shapes are inconsistent; re-export it")
     run = bs * (d // (bs * bs)) * item  # one output row's bs pixels from one input pixel
     out_rows = np.arange(h * bs)
     rows = [((b * h + out_rows // bs) * w * d) * item + (out_rows % bs) * run for b in range(n)]
@@ -61,7 +64,7 @@ def lower_space_to_depth(graph: Graph, op: Operator) -> Lowered:
     n, h, w, d = x.shape
     if h % bs or w % bs or tuple(y.shape) != (n, h // bs, w // bs, d * bs * bs):
         raise unsupported(graph, op, f"output {list(y.shape)} is not input {list(x.shape)} with {bs}x{bs} "
-                                     "blocks moved into depth")
+                                     "blocks moved into depth", "the model's shapes are inconsistent; re-export it")
     run = bs * d * item  # bs neighbouring input pixels of one row
     rows = [((b * h + np.arange(h // bs) * bs) * w * d) * item for b in range(n)]
     cols = ((np.arange(w // bs)[:, None] * bs * d) + np.arange(bs)[None, :] * w * d).reshape(-1) * item
