@@ -24,11 +24,10 @@ assert MAX_BROADCAST_RANK <= MAX_LOOPS
 C_SUFFIX = {"int8": "s8", "int16": "s16", "int32": "s32", "int64": "s64", "bool": "b8", "float32": "f32"}
 
 
-def broadcast_operands(graph: Graph, op: Operator, dtypes: tuple[str, ...], what: str = "operands",
-                       n_in: int = 2) -> tuple[Tensor, Tensor, Tensor, LoopNest]:
+def broadcast_operands(graph: Graph, op: Operator, dtypes: tuple[str, ...],
+                       what: str = "operands") -> tuple[Tensor, Tensor, Tensor, LoopNest]:
     """(a, b, output, loop nest) of a two-operand broadcasting op whose operands share one of `dtypes`."""
-    ins, (y,) = io(graph, op, n_in)
-    a, b = ins[0], ins[1]
+    (a, b, *_), (y,) = io(graph, op, 2)
     if a.dtype not in dtypes:
         raise unsupported(graph, op, f"{what} are {a.dtype}; tinyq runs {op.op} on {', '.join(dtypes)}")
     if b.dtype != a.dtype:
