@@ -318,3 +318,37 @@ def test_gather_nd_and_embedding_refusals():
         _compile(emb(out_dtype="int16"))
     with pytest.raises(TinyqError, match=r"constant index 7 is outside \[0, 4\) of the table's rows"):
         _compile(emb(lookups=np.array([7], np.int32)))
+
+
+def test_consecutive_rows_are_one_run_the_planner_may_view():
+    """A gather of consecutive rows (or one row) copies one contiguous run of its input: one copy,
+    offered to the planner as a view at that offset; bit-exact whether or not it is taken."""
+    b = GraphBuilder("gather_run")
+    q = dict(scale=0.1, zero_point=-7)
+    x = b.input((6, 5, 4), **q)
+    t = b.activation((6, 5, 4), **q)
+    b.op("add", [x, x], [t], fused_activation_function="NONE")
+    rows = b.activation((3, 5, 4), **q)
+    b.op("gather", [t, b.const(np.array([2, 3, 4], np.int32))], [rows], axis=0)
+    one = b.activation((1, 5, 4), **q)
+    b.op("embedding_lookup", [b.const(np.array([1], np.int32)), t], [one])
+    y = b.activation((3, 5, 4), **q)
+    b.op("add", [rows, rows], [y], fused_activation_function="NONE")
+    z = b.activation((1, 5, 4), **q)
+    b.op("add", [one, one], [z], fused_activation_function="NONE")
+    graph = b.build([y, z])
+    runs = [op.lowered for op in bound_ops(graph) if op.lowered.kernel == "remap"]
+    assert [k.placements[0].offset for k in runs] == [2 * 20, 20]
+    assert all(k.params.rows * k.params.cols * k.params.batches == 1 for k in runs)  # one memcpy each
+    assert_bit_exact(graph, n_inputs=6)
+    # with one reader the planner takes the offer: the rows are the input's bytes from row 2 on
+    b = GraphBuilder("gather_run_view")
+    x = b.input((6, 5, 4), **q)
+    t = b.activation((6, 5, 4), **q)
+    b.op("add", [x, x], [t], fused_activation_function="NONE")
+    rows = b.activation((3, 5, 4), **q)
+    b.op("gather", [t, b.const(np.array([2, 3, 4], np.int32))], [rows], axis=0)
+    y = b.activation((3, 5, 4), **q)
+    b.op("add", [rows, rows], [y], fused_activation_function="NONE")
+    compiled = assert_bit_exact(b.build([y]), n_inputs=6)
+    assert any(a.tensor == rows and a.base == t and a.kind == "view" and a.shift == -40 for a in compiled.plan.aliases)

@@ -16,7 +16,7 @@ void tq_remap(const tq_remap_params_t *p, const int32_t *row_offsets, const int3
       for (int32_t x = 0; x < p->cols; ++x) {
         if (row < 0 || cols[x] < 0) {
           memset(out, p->pad_byte, chunk);
-        } else {
+        } else if (out != in + row + cols[x]) { /* the planner may have made a one-run output a view */
           memcpy(out, in + row + cols[x], chunk);
         }
         out += chunk;
