@@ -466,7 +466,8 @@ def squared_difference_rescale(scale1: float, scale2: float, out_scale: float,
     """SquaredDifference's PrepareQuantized: both inputs to 2*max(scales) / 2^left_shift, the squared
     difference to the output: ((m1, s1), (m2, s2), (m_out, s_out)); the output multiplier may exceed 1."""
     twice_max = 2.0 * max(f32(scale1), f32(scale2))  # max in float32, then double as in TFLM
-    real_out = twice_max * twice_max / f32(np.float32(1 << (2 * left_shift)) * np.float32(out_scale))
+    # (1 << 14) * scale: exact either way; the wheel's binary multiplies in double (cvtss2sd, mulsd)
+    real_out = twice_max * twice_max / ((1 << (2 * left_shift)) * f32(out_scale))
     return (quantize_multiplier_smaller_than_one_exp(f32(scale1) / twice_max),
             quantize_multiplier_smaller_than_one_exp(f32(scale2) / twice_max),
             quantize_multiplier(real_out))
