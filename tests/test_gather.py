@@ -249,13 +249,16 @@ def test_run_time_indices_on_targets():
     b.op("gather", [x, positions], [outs[-1]], axis=1)
     outs.append(b.activation((6, 4, 3), scale=0.07, zero_point=-128, name="embedding"))
     b.op("embedding_lookup", [positions, x], [outs[-1]])
+    table = b.const(np.arange(-60, 60).reshape(5, 24), "int8", scale=0.0371, zero_point=0)
+    outs.append(b.activation((6, 24), dtype="float32", name="embedding_hybrid"))
+    b.op("embedding_lookup", [positions, table], [outs[-1]])
     nd = b.activation((3, 2), dtype="int32")
     b.op("reshape", [positions], [nd], new_shape=(3, 2))
     outs.append(b.activation((3, 3), scale=0.07, zero_point=-128, name="gather_nd"))
     b.op("gather_nd", [x, nd], [outs[-1]])
     graph = b.build(outs)
     kernels = [op.kernel.name for op in bound_ops(graph)]
-    assert {"gather", "gather_nd"} <= set(kernels)
+    assert {"gather", "gather_nd", "embedding_lookup_hybrid"} <= set(kernels)
     assert_bit_exact_on_targets(graph, n_inputs=6)
 
 
