@@ -126,6 +126,8 @@ def lower_gather(graph: Graph, op: Operator) -> Lowered:
         raise unsupported(graph, op, f"output {list(y.shape)} is not {list(expected)} (input {list(x.shape)} "
                                      f"gathered along axis {axis} by positions {list(coords.shape)})",
                           "the model's shapes are inconsistent; re-export it")
+    if x.numel == 0:
+        raise unsupported(graph, op, f"the input {list(x.shape)} is empty", "there is nothing to gather")
     size = lambda dims: int(np.prod(dims, dtype=np.int64))  # noqa: E731
     batches, outer = size(x.shape[:batch_dims]), size(x.shape[batch_dims:axis])
     per_batch, axis_size, inner = size(coords.shape[batch_dims:]), x.shape[axis], size(x.shape[axis + 1:])
@@ -161,6 +163,8 @@ def lower_gather_nd(graph: Graph, op: Operator) -> Lowered:
         raise unsupported(graph, op, f"output {list(y.shape)} is not {list(expected)} (params {list(x.shape)} "
                                      f"gathered by indices {list(indices.shape)})",
                           "the model's shapes are inconsistent; re-export it")
+    if x.numel == 0:
+        raise unsupported(graph, op, f"the params {list(x.shape)} are empty", "there is nothing to gather")
     slices = int(np.prod(indices.shape[:-1], dtype=np.int64))
     slice_size = int(np.prod(x.shape[depth:], dtype=np.int64))
     counts, remaining = [], x.numel
@@ -204,6 +208,8 @@ def lower_embedding_lookup(graph: Graph, op: Operator) -> Lowered:
         raise unsupported(graph, op, f"output {list(y.shape)} is not {list(expected)} (rows of table "
                                      f"{list(table.shape)} for lookups {list(lookup.shape)})",
                           "the model's shapes are inconsistent; re-export it")
+    if table.numel == 0:
+        raise unsupported(graph, op, f"the table {list(table.shape)} is empty", "there is nothing to look up")
     rows, columns = table.shape[0], table.numel // table.shape[0]
     if y.dtype != table.dtype:
         return _hybrid(graph, op, lookup, table, y, rows, columns)
