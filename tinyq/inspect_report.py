@@ -40,6 +40,8 @@ def inspect_text(graph: Graph, path: str, bound=None, kernels_for: str = "", fol
     for (op, reason), position in zip(report, range(len(report))):
         out = graph.tensors[op.outputs[0]] if op.outputs else None
         out_text = f"{out.dtype} {_shape(out.shape)}" if out else ""
+        if len(op.outputs) > 1:  # SPLIT, UNPACK: the first output, and how many follow
+            out_text += f" +{len(op.outputs) - 1}"
         kernel, scratch, why = "", "", ""
         if bound is not None and reason is None:
             b = bound.ops[position]
