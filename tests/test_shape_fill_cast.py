@@ -365,3 +365,21 @@ def test_refusals():
         _compile(dus((2, 4), (1, 1), (0, 0), dtype="uint8"))
     with pytest.raises(TinyqError, match="rank 7"):
         _compile(dus((1,) * 7, (1,) * 7, (0,) * 7))
+
+
+def test_graph_outputs_computed_from_constants():
+    """Folding keeps graph outputs, so a CAST of a constant and a resize of a constant image reach
+    the kernels: the cast is computed offline and copied, the resize reads its image from flash."""
+    b = GraphBuilder("constant_outputs")
+    x = b.input((2, 3), scale=0.1, zero_point=0)
+    cast = b.activation((5,), dtype="int8")
+    b.op("cast", [b.const(np.array([1.5, -300.2, 7e9, 3.0, -0.5], np.float32))], [cast],
+         in_data_type=CODES["float32"], out_data_type=CODES["int8"])
+    image = b.const(np.arange(-20, 28).reshape(2, 2, 4, 3), "int8", scale=0.1, zero_point=0)
+    resized = b.activation((2, 3, 5, 3), scale=0.1, zero_point=0)
+    b.op("resize_bilinear", [image, b.const(np.array([3, 5], np.int32))], [resized], half_pixel_centers=True)
+    zeros = b.activation((2, 3), scale=0.1, zero_point=0)
+    b.op("zeros_like", [x], [zeros])
+    graph = b.build([cast, resized, zeros])
+    assert [op.kernel.name for op in bound_ops(graph)] == ["copy_const", "resize_bilinear", "zeros_like"]
+    assert_bit_exact(graph, n_inputs=2)

@@ -7,21 +7,25 @@ zero and saturates to the target type, NaN giving 0 (measured for int8, int16 an
 over every vector length up to 100). tinyq's kernel computes exactly that on every target,
 so Arm builds, whose own conversions differ for int8/int16, still match it.
 
-A CAST of a constant is folded before lowering (tinyq/passes/fold.py).
+A CAST of a constant is folded before lowering (tinyq/passes/fold.py), or, when it is a graph
+output (folding keeps those), computed offline the same way and copied from flash.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinyq.ir import Graph, Operator
-from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq import qmath
+from tinyq.ir import DTYPES, Graph, Operator
+from tinyq.ops.base import ConstArray, Lowered, OpSpec, reference_kernel, unsupported
 from tinyq.ops.common import io
 from tinyq.ops.inplace import ELEMENTWISE
+from tinyq.ops.shape import COPY_CONST, CopyParams
 
 FROM = ("int8", "int16", "int32", "float32", "bool")  # TFLM also reads uint32, which tinyq has no type for
 TO = ("int8", "int16", "int32", "float32")  # TFLM also writes uint32; it cannot write bool or int64
 C_TYPE = {"int8": "s8", "int16": "s16", "int32": "s32", "float32": "f32", "bool": "b8"}
+C_ARRAY = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,17 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     if x.numel != y.numel:
         raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size",
                           "the model's shapes are inconsistent; re-export it")
+    if x.is_const:  # folding leaves a constant's CAST only when it is a graph output: copy the result
+        values = qmath.tflm_cast(x.data, DTYPES[y.dtype][0]).reshape(-1)
+        return Lowered(op=op, kernel="copy_const", params=CopyParams(bytes=y.nbytes), inputs=(), outputs=(y.index,),
+                       consts=(ConstArray("values", C_ARRAY[y.dtype], values),))
     params = CastParams(count=x.numel, function=f"tq_cast_{C_TYPE[x.dtype]}_{C_TYPE[y.dtype]}")
     return Lowered(op=op, kernel="cast", params=params, inputs=(x.index,), outputs=(y.index,))
 
 
 SPECS = [
     OpSpec(name="cast", builtin="CAST", options=CastOptions, fb_options="CastOptions", lower=lower,
-           kernels=(reference_kernel("cast", inplace=ELEMENTWISE),),
+           kernels=(reference_kernel("cast", inplace=ELEMENTWISE), COPY_CONST),
            doc="int8/int16/int32/float32/bool to int8/int16/int32/float32, TFLM's static_cast (float to integer "
                "truncates and saturates, NaN to 0, as the golden TFLM does)"),
 ]

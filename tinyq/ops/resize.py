@@ -15,7 +15,7 @@ computed here, offline, exactly as TFLM computes it at each Eval:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from tinyq.ir import DTYPES, Graph, Operator
 from tinyq.ops import remap
 from tinyq.ops.base import ConstArray, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import io, require_const
+from tinyq.ops.operands import operand_sources
 
 NEAREST_DTYPES = ("int8", "int16", "float32")  # TFLM's nearest kernel copies these
 ONE = 1 << 10  # ResizeBilinearInteger's fixed-point unit
@@ -48,6 +49,7 @@ class ResizeBilinearParams:
     out_w: int
     depth: int
     in_batch_bytes: int
+    sources: tuple[int, ...] = ()  # the input: arena slot, or -1 for the flash array operand0
 
 
 def _operands(graph: Graph, op: Operator, dtypes: tuple[str, ...]):
@@ -146,8 +148,9 @@ def lower_bilinear(graph: Graph, op: Operator) -> Lowered:
     params = ResizeBilinearParams(batches=n, out_h=out_h, out_w=out_w, depth=depth, in_batch_bytes=in_h * in_w * depth)
     consts = (ConstArray("y_taps", "int32_t", np.asarray(y_table, dtype=np.int32).reshape(-1)),
               ConstArray("x_taps", "int32_t", np.asarray(x_table, dtype=np.int32).reshape(-1)))
-    return Lowered(op=op, kernel="resize_bilinear", params=params, inputs=(x.index,), outputs=(y.index,),
-                   consts=consts)
+    sources, inputs, operand = operand_sources((x,))
+    return Lowered(op=op, kernel="resize_bilinear", params=replace(params, sources=sources), inputs=inputs,
+                   outputs=(y.index,), consts=operand + consts)
 
 
 _MOVES_DATA = QuantRule(2, output_as_input=True, activation_inputs=(0,))
