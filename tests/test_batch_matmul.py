@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import ctypes
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import assert_bit_exact, assert_bit_exact_on_targets, bound_ops
+from test_backend_cmsis_nn import SUFFIX, Dims, cmsis_so  # noqa: F401  (cmsis_so: the library fixture)
 from tinyq.backends.cmsis_nn import batch_matmul as cmsis_bmm
 from tinyq.boards import get_board
 from tinyq.build import libraries
-from tinyq.driver import compile_graph
+from tinyq.driver import compile_file, compile_graph
 from tinyq.errors import TinyqError
 from tinyq.tflite.builder import GraphBuilder
+from tinyq.verify import summarize, verify_host
 
 HAVE_CMSIS = libraries.available("cmsis-nn")
 needs_cmsis = pytest.mark.skipif(not HAVE_CMSIS, reason="set TINYQ_CMSIS_NN_DIR to a CMSIS-NN v7.0.0 checkout")
@@ -94,6 +97,22 @@ def test_reference_on_every_target():
     assert_bit_exact_on_targets(bmm_graph("bmm_targets", cases, _rng("targets")), n_inputs=6)
 
 
+@pytest.mark.parametrize("backend", ["reference", "cmsis-nn"])
+def test_converter_attention(backend):
+    """q k^T (adj_y) and (q k^T) q between activations, as TFLite's converter writes them; TFLM runs the
+    file's own bytes."""
+    if backend == "cmsis-nn" and not HAVE_CMSIS:
+        pytest.skip("set TINYQ_CMSIS_NN_DIR to a CMSIS-NN v7.0.0 checkout")
+    board = get_board("host")
+    compiled = compile_file(Path(__file__).resolve().parent / "data" / "converter" / "attention.tflite", board,
+                            backend=backend)
+    result = verify_host(compiled, board, n_inputs=20)
+    assert result.ok, summarize(result, compiled.graph)
+    if backend == "cmsis-nn":
+        assert [op.function for op in compiled.bound.ops if op.lowered.kernel == "batch_matmul"] == \
+            ["arm_batch_matmul_s8"] * 2
+
+
 # --- CMSIS-NN ----------------------------------------------------------------------------------
 
 CMSIS_CASES = [((2, 3, 20), (2, 20, 7), False, False), ((2, 20, 3), (2, 20, 7), True, False),
@@ -125,29 +144,13 @@ def test_scratch_holds_the_transposed_activations():
 
 @needs_cmsis
 @pytest.mark.parametrize("isa", ["scalar", "dsp", "mve"])
-def test_vector_sum_scratch_matches_library(isa):
-    from test_backend_cmsis_nn import Dims, SUFFIX, cmsis_so  # noqa: F401  (the fixture, by import)
-
-    lib = _library()
-    function = getattr(lib, "arm_fully_connected_s8_get_buffer_size" + SUFFIX[isa])
-    function.restype = ctypes.c_int32
+def test_vector_sum_scratch_matches_library(cmsis_so, isa):
+    function = getattr(cmsis_so, "arm_fully_connected_s8_get_buffer_size" + SUFFIX[isa])
     for op in bound_ops(bmm_graph("bmm_sums", CMSIS_CASES[:-1], _rng("cmsis")), "cmsis-nn", isa):
         p = op.lowered.params
         batch = np.broadcast_shapes(p.lhs_batch_shape, p.rhs_batch_shape)
         out_dims = Dims(*cmsis_bmm.dims4(batch, p.rows, p.cols))
         assert op.scratch_bytes - cmsis_bmm.vector_sum_offset(op.lowered) == function(ctypes.byref(out_dims))
-
-
-def _library() -> ctypes.CDLL:
-    import subprocess
-    import tempfile
-    from pathlib import Path
-
-    archive = libraries.build_archive("cmsis-nn", "cc", ("-O1", "-fPIC"))
-    so = Path(tempfile.mkdtemp(prefix="tinyq-cmsis-")) / "libcmsis_nn.so"
-    subprocess.run(["cc", "-shared", "-o", str(so), "-Wl,--whole-archive", str(archive), "-Wl,--no-whole-archive"],
-                   check=True)
-    return ctypes.CDLL(str(so))
 
 
 @needs_cmsis
@@ -157,7 +160,7 @@ def test_cmsis_nn_in_qemu(board_name):
     """Helium, DSP and ARMv6-M builds, each call first checking its scratch with the library compiled for
     that target (TQ_CHECK_SCRATCH)."""
     from test_backend_cmsis_nn import _checking_scratch, _qemu_board
-    from tinyq.verify import summarize, verify_qemu
+    from tinyq.verify import verify_qemu
 
     board = _qemu_board(board_name)
     compiled = compile_graph(bmm_graph("bmm_qemu", CMSIS_CASES, _rng("cmsis")), board, backend="cmsis-nn")

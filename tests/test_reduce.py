@@ -3,6 +3,7 @@
 reduction family (these, ARG_MAX/ARG_MIN, CUMSUM) on the host and under QEMU in one graph."""
 
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +12,10 @@ from conftest import assert_bit_exact, assert_bit_exact_on_targets
 from test_arg_min_max import add_arg
 from test_cumsum import add_cumsum
 from tinyq.boards import get_board
-from tinyq.driver import compile_graph
+from tinyq.driver import compile_file, compile_graph
 from tinyq.errors import TinyqError
 from tinyq.tflite.builder import GraphBuilder
+from tinyq.verify import summarize, verify_host
 
 
 def _rng(name: str) -> np.random.Generator:
@@ -85,6 +87,16 @@ def test_reduction_family_on_every_target():
             add_cumsum(b, x, (2, 5, 6), 1, False, False, (q, dict(scale=0.2, zero_point=3))),
             add_cumsum(b, x, (2, 5, 6), -1, True, True, (q, dict(scale=0.3, zero_point=-128)))]
     assert_bit_exact_on_targets(b.build(outs), n_inputs=6)
+
+
+def test_converter_reductions():
+    """ARG_MAX (int32), REDUCE_MAX over two axes and REDUCE_MIN with keep_dims as TFLite's converter writes
+    them; TFLM runs the file's own bytes."""
+    board = get_board("host")
+    compiled = compile_file(Path(__file__).resolve().parent / "data" / "converter" / "reductions.tflite", board)
+    assert {"arg_max", "reduce_max", "reduce_min"} <= {op.op for op in compiled.graph.operators}
+    result = verify_host(compiled, board, n_inputs=20)
+    assert result.ok, summarize(result, compiled.graph)
 
 
 def _compile(graph):

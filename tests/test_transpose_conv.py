@@ -10,22 +10,26 @@ import ctypes
 import os
 import pickle
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import assert_bit_exact, assert_bit_exact_on_targets, bound_ops
+from conftest import assert_bit_exact, assert_bit_exact_on_targets
+from test_backend_cmsis_nn import cmsis_so  # noqa: F401  (the library fixture)
 from tinyq.backends.cmsis_nn import transpose_conv as cmsis_tc
 from tinyq.boards import get_board
 from tinyq.build import libraries
-from tinyq.driver import compile_graph
+from tinyq.driver import compile_file, compile_graph
 from tinyq.errors import TinyqError
 from tinyq.golden import tflm_run
 from tinyq.lower import lower_op
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.writer import write_model
+from tinyq.verify import summarize, verify_host
 
 HAVE_CMSIS = libraries.available("cmsis-nn")
+CONVERTER = Path(__file__).resolve().parent / "data" / "converter"  # made by make_models.py there
 needs_cmsis = pytest.mark.skipif(not HAVE_CMSIS, reason="set TINYQ_CMSIS_NN_DIR to a CMSIS-NN v7.0.0 checkout")
 
 
@@ -63,7 +67,8 @@ def tconv_graph(name, cases, rng):
     outs = []
     for in_shape, out_d, kernel, stride, padding, *extra in cases:
         x = b.input(in_shape, scale=0.05, zero_point=int(rng.integers(-40, 40)))
-        outs.append(add_transpose_conv(b, rng, x, in_shape, out_d, kernel, stride, padding, **(extra[0] if extra else {})))
+        options = extra[0] if extra else {}
+        outs.append(add_transpose_conv(b, rng, x, in_shape, out_d, kernel, stride, padding, **options))
     return b.build(outs)
 
 
@@ -101,6 +106,21 @@ def test_reference_on_every_target():
     assert_bit_exact_on_targets(tconv_graph("tconv_targets", CASES[:2] + CASES[5:8], _rng("targets")), n_inputs=4)
 
 
+@pytest.mark.parametrize("backend", ["reference", "cmsis-nn"])
+def test_converter_decoder(backend):
+    """Four Conv2DTranspose layers as TFLite's converter writes them, TFLM run on the file's own bytes;
+    CMSIS-NN takes the stride-2 layers over 24 and 20 channels as reverse convolutions."""
+    if backend == "cmsis-nn" and not HAVE_CMSIS:
+        pytest.skip("set TINYQ_CMSIS_NN_DIR to a CMSIS-NN v7.0.0 checkout")
+    board = get_board("host")
+    compiled = compile_file(CONVERTER / "tconv_decoder.tflite", board, backend=backend)
+    result = verify_host(compiled, board, n_inputs=20)
+    assert result.ok, summarize(result, compiled.graph)
+    if backend == "cmsis-nn":
+        assert [op.function for op in compiled.bound.ops] == ["arm_convolve_s8", "", "arm_convolve_s8",
+                                                             "arm_transpose_conv_s8", "arm_transpose_conv_s8"]
+
+
 # --- CMSIS-NN ----------------------------------------------------------------------------------
 
 def random_cases(rng, count):
@@ -136,7 +156,7 @@ def test_cmsis_nn_in_qemu(board_name):
     """Helium, DSP and ARMv6-M builds; every call first checks its scratch against
     arm_transpose_conv_s8_get_buffer_size compiled for that target (TQ_CHECK_SCRATCH)."""
     from test_backend_cmsis_nn import _checking_scratch, _qemu_board
-    from tinyq.verify import summarize, verify_qemu
+    from tinyq.verify import verify_qemu
 
     board = _qemu_board(board_name)
     graph = tconv_graph("tconv_qemu", CASES + random_cases(_rng("qemu"), 20), _rng("qemu"))
@@ -144,6 +164,10 @@ def test_cmsis_nn_in_qemu(board_name):
     assert sum(op.optimized for op in compiled.bound.ops) >= len(CASES)
     report = verify_qemu(_checking_scratch(compiled), board, n_inputs=3)
     assert report.result.ok, summarize(report.result, compiled.graph)
+    if board_name == "qemu-m55":  # as users build it: no scratch checks, every declaration still used
+        plain = compile_file(CONVERTER / "tconv_decoder.tflite", board, backend="cmsis-nn")
+        report = verify_qemu(plain, board, n_inputs=2)
+        assert report.result.ok, summarize(report.result, plain.graph)
 
 
 # The library itself, called through ctypes on the host, against TFLM on random shapes.
@@ -177,21 +201,14 @@ GUARD = 1024  # bytes checked on each side of every buffer the library writes
 
 
 @pytest.fixture(scope="module")
-def cmsis_lib(tmp_path_factory) -> ctypes.CDLL:
-    import subprocess
-
-    archive = libraries.build_archive("cmsis-nn", "cc", ("-O1", "-fPIC"))
-    so = tmp_path_factory.mktemp("cmsis") / "libcmsis_nn.so"
-    subprocess.run(["cc", "-shared", "-o", str(so), "-Wl,--whole-archive", str(archive), "-Wl,--no-whole-archive"],
-                   check=True)
-    lib = ctypes.CDLL(str(so))
+def cmsis_lib(cmsis_so) -> ctypes.CDLL:
     for name in ("arm_transpose_conv_s8_get_buffer_size", "arm_transpose_conv_s8_get_reverse_conv_buffer_size",
                  "arm_transpose_conv_wrapper_s8"):
-        getattr(lib, name).restype = ctypes.c_int32
-    return lib
+        getattr(cmsis_so, name).restype = ctypes.c_int32
+    return cmsis_so
 
 
-def _args(p, mult=None, shift=None):
+def _args(p):
     params = _TransposeConvParams(p.input_offset, p.output_offset, _Tile(p.stride_w, p.stride_h),
                                   _Tile(p.pad_w, p.pad_h), _Tile(0, 0), _Tile(1, 1), _Activation(p.act_min, p.act_max))
     dims = (_Dims(p.batches, p.in_h, p.in_w, p.in_d), _Dims(p.out_d, p.filter_h, p.filter_w, p.in_d),

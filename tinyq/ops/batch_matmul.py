@@ -57,11 +57,13 @@ class BatchMatMulParams:
     # CMSIS-NN glue passes them): the bytes of the copy an activation operand needs for that.
     @property
     def lhs_copy_bytes(self) -> int:
-        return math.prod(self.lhs_batch_shape) * self.rows * self.depth if self.adj_x and self.sources[0] >= 0 else 0
+        transposed = self.adj_x and self.sources[0] >= 0
+        return math.prod(self.lhs_batch_shape) * self.rows * self.depth if transposed else 0
 
     @property
     def rhs_copy_bytes(self) -> int:
-        return math.prod(self.rhs_batch_shape) * self.depth * self.cols if not self.adj_y and self.sources[1] >= 0 else 0
+        transposed = not self.adj_y and self.sources[1] >= 0
+        return math.prod(self.rhs_batch_shape) * self.depth * self.cols if transposed else 0
 
 
 def _matrix_dims(t: Tensor, transposed: bool) -> tuple[int, int]:
