@@ -7,7 +7,7 @@ APT_PACKAGES = gcc make python3 python3-venv gcc-arm-none-eabi libnewlib-arm-non
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: setup system python demo test clean
+.PHONY: setup system python demo test clean oracle-check
 
 setup: system python
 
@@ -25,10 +25,11 @@ system:
 
 python: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# The test environment is exactly constraints.txt: CI and every machine resolve the same versions.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
 # --force: a second `make demo` replaces the previous demo's files in out/demo (and only those).
@@ -37,6 +38,10 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/pytest -q -n 2 $(PYTEST_ARGS)
+
+# Try another TFLM nightly as the golden model: make oracle-check NIGHTLY=0.dev2026...
+oracle-check: setup
+	$(VENV)/bin/python -m tinyq.oracle_check $(NIGHTLY)
 
 clean:
 	rm -rf $(VENV) build out .pytest_cache

@@ -138,6 +138,26 @@ def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: 
     sys.exit(0 if checked.result.ok else 1)
 
 
+@cli.command("doctor")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="Exit 1 when a pinned component differs or is missing.")
+def doctor_command(fmt: str, strict: bool):
+    """Versions of what decides tinyq's answers: TFLM (the golden model), LiteRT, numpy, the
+    compilers, QEMU and the kernel libraries, against the versions tinyq pins."""
+    import json
+
+    from tinyq.doctor import components, report
+
+    items = components()
+    if fmt == "json":
+        click.echo(json.dumps([{"name": c.name, "found": c.found, "pinned": c.pinned, "ok": c.ok, "note": c.note}
+                               for c in items], indent=2))
+    else:
+        click.echo(report(items))
+    if strict and any(c.pinned and not c.ok for c in items):
+        sys.exit(1)
+
+
 @cli.command("boards")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def boards_command(fmt: str):

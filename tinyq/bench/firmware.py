@@ -189,4 +189,10 @@ def firmware_bench(models_dir: Path | None, boards: tuple[str, ...], backends: t
         return
     rows = bench_firmware(models, list(boards or DEFAULT_BOARDS), n_inputs, seed, backends,
                           progress=lambda m: click.echo(m, err=True))
-    click.echo(json.dumps([asdict(r) for r in rows], indent=2) if fmt == "json" else format_table(rows))
+    if fmt == "json":
+        from tinyq.doctor import versions
+
+        made_with = versions()  # what produced the figures, on every row
+        click.echo(json.dumps([{**asdict(r), "versions": made_with} for r in rows], indent=2))
+    else:
+        click.echo(format_table(rows))

@@ -62,8 +62,11 @@ class LatencyReport:
     arena_bytes: int = 0
 
     def to_json(self) -> dict:
+        from tinyq.doctor import versions
+
         data = asdict(self)
         data["ticks"] = [list(t) for t in self.ticks]
+        data["versions"] = versions()  # what produced the figures
         return data
 
 

@@ -65,9 +65,20 @@ def generated_files(compiled: Compiled, board: Board, model_path: Path) -> dict[
     files[model_copy] = Path(model_path).read_bytes()
     manifest = {"name": name, "board": board.name, "backend": _backend(compiled),
                 "kind": kind, "model_file": model_copy, "arena_bytes": compiled.plan.arena_bytes,
-                "tinyq_version": __version__}
+                "tinyq_version": __version__, "versions": _versions(compiled)}
     files[MANIFEST] = json.dumps(manifest, indent=2) + "\n"
     return files
+
+
+def _versions(compiled: Compiled) -> dict[str, str]:
+    """What the project was made with: tinyq, the golden model, and the pinned libraries it calls."""
+    from tinyq.doctor import versions
+    from tinyq.libraries import LIBRARIES
+
+    found = versions()
+    made = {k: found[k] for k in ("tinyq", "tflite-micro") if k in found}
+    made.update({name: LIBRARIES[name].version for name in compiled.source.libraries})
+    return made
 
 
 def _backend(compiled: Compiled) -> str:
