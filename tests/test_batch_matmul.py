@@ -153,6 +153,13 @@ def test_vector_sum_scratch_matches_library(cmsis_so, isa):
         assert op.scratch_bytes - cmsis_bmm.vector_sum_offset(op.lowered) == function(ctypes.byref(out_dims))
 
 
+@pytest.mark.parametrize("backend", ["reference", "cmsis-nn"])
+def test_templates_read_exactly_the_bound_arrays(backend):
+    from test_transpose_conv import assert_templates_read_their_arrays
+
+    assert_templates_read_their_arrays(bmm_graph("bmm_arrays", CMSIS_CASES, _rng("cmsis")), backend)
+
+
 @needs_cmsis
 @pytest.mark.slow
 @pytest.mark.parametrize("board_name", ["qemu-m55", "qemu-m4-an386", "qemu-m0-an385"])

@@ -23,7 +23,7 @@ from tinyq.build import libraries
 from tinyq.driver import compile_file, compile_graph
 from tinyq.errors import TinyqError
 from tinyq.golden import tflm_run
-from tinyq.lower import lower_op
+from tinyq.lower import lower_graph, lower_op
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.writer import write_model
 from tinyq.verify import summarize, verify_host
@@ -168,6 +168,31 @@ def test_cmsis_nn_in_qemu(board_name):
         plain = compile_file(CONVERTER / "tconv_decoder.tflite", board, backend="cmsis-nn")
         report = verify_qemu(plain, board, n_inputs=2)
         assert report.result.ok, summarize(report.result, plain.graph)
+
+
+def assert_templates_read_their_arrays(graph, backend):
+    """tests/test_bind.py's check on these ops: each call template references exactly the flash arrays its
+    bound kernel declares, on every code path of the backend."""
+    from tinyq.backends import get_backend
+    from tinyq.bind import bind
+    from tinyq.codegen.generate import render_call
+    from tinyq.ops.base import Target
+    from tinyq.passes.fold import fold_constants
+    from tinyq.plan import plan_memory
+    from tinyq.plan.flash import array_table
+
+    lowered = lower_graph(fold_constants(graph))
+    for isa in (("scalar", "dsp", "mve") if backend == "cmsis-nn" else ("scalar",)):
+        bound = bind(lowered, get_backend(backend), Target(isa=isa))
+        table, plan = array_table(bound), plan_memory(bound)
+        for position, op in enumerate(bound.ops):
+            *_, referenced = render_call(op, position, bound.graph, plan, table.symbols[position])
+            assert referenced == {c.name for c in op.consts}, (backend, isa, op.lowered.kernel, op.function)
+
+
+@pytest.mark.parametrize("backend", ["reference", "cmsis-nn"])
+def test_templates_read_exactly_the_bound_arrays(backend):
+    assert_templates_read_their_arrays(tconv_graph("tconv_arrays", CASES, _rng("arrays")), backend)
 
 
 # The library itself, called through ctypes on the host, against TFLM on random shapes.
