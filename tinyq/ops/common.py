@@ -9,6 +9,7 @@ from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops.base import ConstArray, unsupported
 
 ACTIVATIONS_WITH_RANGE = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+INT_RANGES = {"int8": (-128, 127), "int16": (-32768, 32767)}
 
 
 # The kernels shift an int32 left by at most 31 bits (tq_common.h); QuantizeMultiplier never gives
@@ -66,10 +67,12 @@ def require_const(graph: Graph, op: Operator, t: Tensor | None, role: str) -> Te
 
 
 def fused_range(graph: Graph, op: Operator, activation: str, out: Tensor) -> tuple[int, int]:
+    """The fused activation as a clamp on the output's integer type (int8, or int16 in 16x8 models)."""
     if activation not in ACTIVATIONS_WITH_RANGE:
-        raise unsupported(graph, op, f"fused activation {activation} is not supported for int8",
+        raise unsupported(graph, op, f"fused activation {activation} is not supported for {out.dtype}",
                           "use NONE, RELU, RELU6 or RELU_N1_TO_1")
-    bounds = qmath.activation_range(activation, out.quant.s, out.quant.zp)
+    qmin, qmax = INT_RANGES.get(out.dtype, INT_RANGES["int8"])
+    bounds = qmath.activation_range(activation, out.quant.s, out.quant.zp, qmin, qmax)
     if bounds is None:
         raise unsupported(graph, op, f"fused {activation} bounds at output scale {out.quant.s:g} do not fit int32",
                           "TFLM's conversion is undefined there; the output scale is implausible")
@@ -92,3 +95,56 @@ def bias_array(graph: Graph, op: Operator, bias: Tensor | None, channels: int) -
         raise unsupported(graph, op, f"bias has {bias.numel} values for {channels} channels",
                           "the model's shapes are inconsistent; re-export it")
     return ConstArray("bias", "int32_t", np.asarray(bias.data, dtype=np.int32).reshape(-1))
+
+
+# --- 16x8 models: int16 activations, int8 weights, int64 (or int32) biases ---
+
+# activation dtype -> suffix of the kernel that reads it (conv_2d -> conv_2d_s16), as int4.KERNEL_SUFFIX
+# names the weights' type: each backend declares exactly which activation types it runs
+ACTIVATION_SUFFIX = {"int8": "", "int16": "_s16"}
+
+
+def require_int8_or_int16(graph: Graph, op: Operator, *tensors: Tensor | None, what: str = "tensor") -> str:
+    """Activations per-tensor quantized and all int8, or all int16 (a 16x8 model); returns that dtype.
+    int8 tensors get exactly require_int8's checks and messages."""
+    present = [t for t in tensors if t is not None]
+    dtype = present[0].dtype if present else "int8"
+    if dtype != "int16":
+        require_int8(graph, op, *present, what=what)
+        return "int8"
+    for t in present:
+        if t.dtype != "int16":
+            raise unsupported(graph, op, f"{what} {t.index} ({t.name}) is {t.dtype} beside int16 activations",
+                              "TFLM's 16x8 kernels take int16 activations throughout; requantize with QUANTIZE")
+        if t.quant is None:
+            raise unsupported(graph, op, f"{what} {t.index} ({t.name}) has no quantization parameters",
+                              "quantize the model (16x8) first")
+        if t.quant.per_channel and not t.is_const:
+            raise unsupported(graph, op, f"{what} {t.index} ({t.name}) is quantized per channel; "
+                                         "activations must be per-tensor")
+    return "int16"
+
+
+def require_zero_point_0(graph: Graph, op: Operator, *tensors: Tensor | None, why: str = "TFLM's int16 kernel") -> None:
+    """int16 tensors whose zero point TFLM's Prepare requires to be 0."""
+    for t in tensors:
+        if t is not None and t.quant is not None and t.quant.zp != 0:
+            raise unsupported(graph, op, f"int16 tensor {t.index} ({t.name}) has zero point {t.quant.zp}; "
+                                         f"{why} requires 0", "16x8 models quantize activations symmetrically")
+
+
+def bias_array_s16(graph: Graph, op: Operator, bias: Tensor | None, channels: int,
+                   dtypes: tuple[str, ...] = ("int64", "int32")) -> ConstArray | None:
+    """A 16x8 op's bias in flash, in its own type: int64 (TFLM's 64-bit accumulator) or, where the
+    kernel takes it, int32 (TFLM then accumulates in 32 bits)."""
+    if bias is None:
+        return None
+    require_const(graph, op, bias, "bias")
+    if bias.dtype not in dtypes:
+        raise unsupported(graph, op, f"bias is {bias.dtype}; with int16 activations TFLM takes "
+                                     f"{' or '.join(dtypes)} here", "16x8 models carry int64 biases; re-export it")
+    if bias.numel != channels:
+        raise unsupported(graph, op, f"bias has {bias.numel} values for {channels} channels",
+                          "the model's shapes are inconsistent; re-export it")
+    ctype = bias.dtype + "_t"
+    return ConstArray("bias", ctype, np.asarray(bias.data, dtype=bias.dtype).reshape(-1))

@@ -11,8 +11,9 @@ from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops import int4
 from tinyq.ops.base import ConstArray, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import WINDOW
-from tinyq.ops.common import (bias_array, fused_range, io, require_const, require_int8, require_shifts,
-                              requant_arrays)
+from tinyq.ops import s16
+from tinyq.ops.common import (bias_array, bias_array_s16, fused_range, io, require_const, require_int8_or_int16,
+                              require_shifts, requant_arrays)
 from tinyq.ops.geometry import ConvWindow, require_4d, window_2d, window_fields
 
 WEIGHT_DTYPES = ("int8", "int4")  # the IR holds int4 unpacked; lowering packs it again (tinyq/ops/int4.py)
@@ -36,6 +37,16 @@ class Conv2DParams(ConvWindow):
     act_min: int
     act_max: int
     has_bias: bool
+
+
+@dataclass(frozen=True)
+class Conv2DS16Params(ConvWindow):
+    """16x8: TFLM's int16 kernel has no zero-point offsets."""
+
+    act_min: int
+    act_max: int
+    has_bias: bool
+    acc64: bool  # TFLM's accumulator: int64, or int32 with an int32 bias (s16.wide_accumulator)
 
 
 def require_weights(graph: Graph, op: Operator, w: Tensor | None, axis: int) -> Tensor:
@@ -82,12 +93,8 @@ def acc_init_arrays(w: Tensor, bias: ConstArray | None, input_offset: int, axis:
     return (ConstArray("acc_init", "int32_t", start),)
 
 
-def lower(graph: Graph, op: Operator) -> Lowered:
-    (x, w, *rest), (y,) = io(graph, op, 2)
-    b = rest[0] if rest else None
+def _window(graph: Graph, op: Operator, x: Tensor, w: Tensor, y: Tensor):
     opts: Conv2DOptions = op.options
-    require_int8(graph, op, x, y)
-    require_weights(graph, op, w, axis=0)
     win = window_2d(graph, op, x, y, filter_hw=(w.shape[1], w.shape[2]), stride_hw=(opts.stride_h, opts.stride_w),
                     dilation_hw=(opts.dilation_h_factor, opts.dilation_w_factor), padding=opts.padding)
     out_d, filter_d = w.shape[0], w.shape[3]
@@ -98,6 +105,34 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         raise unsupported(graph, op, f"input depth {win.in_d} / filter depth {filter_d} / output depth {out_d} "
                                      "do not form whole groups", "the input depth must be a multiple of the "
                                      "filter's, the output depth a multiple of the group count")
+    return win, out_d, filter_d
+
+
+def lower_s16(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor) -> Lowered:
+    """16x8: int16 input and output, int8 weights, int64 or int32 bias (TFLM's ConvPerChannel<int16>)."""
+    opts: Conv2DOptions = op.options
+    require_weights(graph, op, w, axis=0)
+    s16.require_int8_weights(graph, op, w)
+    win, out_d, filter_d = _window(graph, op, x, w, y)
+    wide = s16.wide_accumulator(b, opts.quantized_bias_type)
+    mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, out_d)
+    s16.require_accumulator_shifts(graph, op, shifts, wide)
+    act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
+    bias = bias_array_s16(graph, op, b, out_d)
+    params = Conv2DS16Params(**window_fields(win), filter_d=filter_d, act_min=act_min, act_max=act_max,
+                             has_bias=bias is not None, acc64=wide)
+    consts = (int4.weights_const(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()))
+    return Lowered(op=op, kernel="conv_2d_s16", params=params, inputs=(x.index,), outputs=(y.index,), consts=consts)
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    (x, w, *rest), (y,) = io(graph, op, 2)
+    b = rest[0] if rest else None
+    opts: Conv2DOptions = op.options
+    if require_int8_or_int16(graph, op, x, y) == "int16":
+        return lower_s16(graph, op, x, w, b, y)
+    require_weights(graph, op, w, axis=0)
+    win, out_d, filter_d = _window(graph, op, x, w, y)
     mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, out_d)
     require_shifts(graph, op, shifts)
     act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
@@ -116,10 +151,13 @@ KERNELS = (
     reference_kernel("conv_2d", uses=("filter_blocked", "acc_init", "multiplier", "shift", "bias"), inplace=WINDOW),
     # int4 weights: read packed from their nibbles with the int8 kernel's loops
     reference_kernel("conv_2d_s4", uses=("filter", "multiplier", "shift", "bias"), inplace=WINDOW),
+    # int16 activations (16x8): TFLM's loops, an int64 (or int32) accumulator
+    reference_kernel("conv_2d_s16", uses=("filter", "multiplier", "shift", "bias"), inplace=WINDOW),
 )
 
 SPECS = [OpSpec(name="conv_2d", builtin="CONV_2D", options=Conv2DOptions, fb_options="Conv2DOptions", lower=lower,
                 kernels=KERNELS,
                 quant=QuantRule(3, weights=1, channel_axis=0, bias=2, int4_version=7, activation_inputs=(0,)),
                 doc="int8 activations; int8/int4 weights per-tensor or per-channel (axis 0); int32 bias; "
-                    "any stride, dilation, SAME/VALID padding, groups, batches")]
+                    "any stride, dilation, SAME/VALID padding, groups, batches; 16x8: int16 activations, int8 "
+                    "weights, int64 or int32 bias")]
