@@ -1,4 +1,4 @@
-"""ADD, SUB and MUL: int8 with fused activation, equal shapes or any TFLite broadcast.
+"""ADD, SUB and MUL: int8 or int16 with fused activation, equal shapes or any TFLite broadcast.
 
 All walk the output with one loop nest (tinyq/ops/ndloops.py) in which a
 broadcast input has stride 0; only the per-element arithmetic differs, and all of
@@ -15,13 +15,15 @@ from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import ELEMENTWISE
-from tinyq.ops.common import fused_range, io, require_int8, require_shifts
+from tinyq.ops.common import (ACTIVATION_SUFFIX, fused_range, io, require_int8_or_int16, require_shifts,
+                              require_zero_point_0)
 from tinyq.ops.ndloops import MAX_LOOPS, LoopNest, broadcast_loops, broadcast_shape
 from tinyq.ops.operands import operand_sources
 
 # TFLM's broadcast walk (BroadcastBinaryOpSimple) handles up to this rank.
 MAX_RANK = 6
-ADD_LEFT_SHIFT = 20  # TFLM's int8 headroom; int16 would use 15
+# TFLM's headroom: (x - zero point) << left_shift before rescaling
+ADD_LEFT_SHIFT = {"int8": 20, "int16": 15}
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def _operands(graph: Graph, op: Operator):
     (a, b, *_), (y,) = io(graph, op, 2)
     if a is None or b is None:
         raise unsupported(graph, op, "both operands are required", "the file is corrupt")
-    require_int8(graph, op, a, b, y)
+    dtype = require_int8_or_int16(graph, op, a, b, y)
     for t in (a, b):
         if t.quant.per_channel:
             raise unsupported(graph, op, f"constant operand {t.index} ({t.name}) is quantized per channel",
@@ -95,7 +97,7 @@ def _operands(graph: Graph, op: Operator):
         raise unsupported(graph, op, "empty tensors are not supported", "tinyq's kernels need at least one element")
     loops = broadcast_loops(a.shape, b.shape, y.shape)
     assert loops.rank <= MAX_LOOPS
-    return a, b, y, loops
+    return a, b, y, loops, dtype
 
 
 def _lowered(op: Operator, kernel: str, params_cls, a: Tensor, b: Tensor, y: Tensor, **fields) -> Lowered:
@@ -106,38 +108,45 @@ def _lowered(op: Operator, kernel: str, params_cls, a: Tensor, b: Tensor, y: Ten
 
 def lower_add(graph: Graph, op: Operator) -> Lowered:
     """ADD, and SUB (CalculateOpDataSub computes the same rescaling)."""
-    a, b, y, loops = _operands(graph, op)
-    rescale = qmath.add_rescale(a.quant.s, b.quant.s, y.quant.s, ADD_LEFT_SHIFT)
+    a, b, y, loops, dtype = _operands(graph, op)
+    left_shift = ADD_LEFT_SHIFT[dtype]
+    # SUB too: the golden TFLM divides in double for SUB as for ADD (float32 division, as
+    # sub_common.cc reads, differs from it on int16 SUBs)
+    rescale = qmath.add_rescale(a.quant.s, b.quant.s, y.quant.s, left_shift)
     if rescale is None:
         raise unsupported(graph, op, "the output scale is too small for the input scales "
-                                     "(TFLM needs 2*max(input scales) < 2^20 * output scale)")
+                                     f"(TFLM needs 2*max(input scales) < 2^{left_shift} * output scale)")
     (m1, s1), (m2, s2), (mo, so) = rescale
     act_min, act_max = fused_range(graph, op, op.options.fused_activation_function, y)
-    return _lowered(op, op.op, AddParams, a, b, y, loops=loops,
+    return _lowered(op, op.op + ACTIVATION_SUFFIX[dtype], AddParams, a, b, y, loops=loops,
                     input1_offset=-a.quant.zp, input2_offset=-b.quant.zp, output_offset=y.quant.zp,
-                    left_shift=ADD_LEFT_SHIFT, input1_multiplier=m1, input1_shift=s1,
+                    left_shift=left_shift, input1_multiplier=m1, input1_shift=s1,
                     input2_multiplier=m2, input2_shift=s2, output_multiplier=mo, output_shift=so,
                     act_min=act_min, act_max=act_max)
 
 
 def lower_mul(graph: Graph, op: Operator) -> Lowered:
-    a, b, y, loops = _operands(graph, op)
+    a, b, y, loops, dtype = _operands(graph, op)
+    if dtype == "int16":
+        require_zero_point_0(graph, op, a, b, y, why="TFLM's int16 MUL")
     mo, so = qmath.mul_rescale(a.quant.s, b.quant.s, y.quant.s)
     require_shifts(graph, op, [so])
     act_min, act_max = fused_range(graph, op, op.options.fused_activation_function, y)
-    return _lowered(op, "mul", MulParams, a, b, y, loops=loops,
+    return _lowered(op, "mul" + ACTIVATION_SUFFIX[dtype], MulParams, a, b, y, loops=loops,
                     input1_offset=-a.quant.zp, input2_offset=-b.quant.zp, output_offset=y.quant.zp,
                     output_multiplier=mo, output_shift=so, act_min=act_min, act_max=act_max)
 
 
+_DOC = (f"int8 and int16, fused activation, broadcast up to rank {MAX_RANK}, constant operands in flash")
+
 SPECS = [
     OpSpec(name="add", builtin="ADD", options=AddOptions, fb_options="AddOptions", lower=lower_add,
-           kernels=(reference_kernel("add", inplace=ELEMENTWISE),), quant=QuantRule(2),
-           doc=f"int8, fused activation, broadcast up to rank {MAX_RANK}, constant operands in flash"),
+           kernels=(reference_kernel("add", inplace=ELEMENTWISE), reference_kernel("add_s16", inplace=ELEMENTWISE)),
+           quant=QuantRule(2), doc=_DOC),
     OpSpec(name="sub", builtin="SUB", options=SubOptions, fb_options="SubOptions", lower=lower_add,
-           kernels=(reference_kernel("sub", inplace=ELEMENTWISE),), quant=QuantRule(2),
-           doc=f"int8, fused activation, broadcast up to rank {MAX_RANK}, constant operands in flash"),
+           kernels=(reference_kernel("sub", inplace=ELEMENTWISE), reference_kernel("sub_s16", inplace=ELEMENTWISE)),
+           quant=QuantRule(2), doc=_DOC),
     OpSpec(name="mul", builtin="MUL", options=MulOptions, fb_options="MulOptions", lower=lower_mul,
-           kernels=(reference_kernel("mul", inplace=ELEMENTWISE),), quant=QuantRule(2),
-           doc=f"int8, fused activation, broadcast up to rank {MAX_RANK}, constant operands in flash"),
+           kernels=(reference_kernel("mul", inplace=ELEMENTWISE), reference_kernel("mul_s16", inplace=ELEMENTWISE)),
+           quant=QuantRule(2), doc=_DOC + " (int16: zero points 0, as TFLM requires)"),
 ]

@@ -1,4 +1,4 @@
-"""RELU, RELU6 and LEAKY_RELU on int8, each exactly as TFLM computes it.
+"""RELU, RELU6 and LEAKY_RELU on int8 and int16, each exactly as TFLM computes it.
 
 RELU requantizes to the output scale and clamps at the output's zero point.
 RELU6 is a clamp to [0, 6] in the *input's* quantization with no requantization:
@@ -15,7 +15,8 @@ from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import ELEMENTWISE
-from tinyq.ops.common import fused_range, io, require_int8, require_shifts
+from tinyq.ops.common import (ACTIVATION_SUFFIX, INT_RANGES, fused_range, io, require_int8_or_int16,
+                              require_shifts, require_zero_point_0)
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,13 @@ class LeakyReluParams:
 
 
 def _unary(graph: Graph, op: Operator):
+    """(input, output, kernel suffix): int8, or int16 (the `_s16` kernels)."""
     (x, *_), (y,) = io(graph, op, 1)
-    require_int8(graph, op, x, y)
+    dtype = require_int8_or_int16(graph, op, x, y)
     if x.numel != y.numel:
         raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size",
                           "the model's shapes are inconsistent; re-export it")
-    return x, y
+    return x, y, ACTIVATION_SUFFIX[dtype]
 
 
 def _ratio(graph: Graph, op: Operator, ratio: tuple[int, int] | None, what: str) -> tuple[int, int]:
@@ -71,26 +73,28 @@ def _ratio(graph: Graph, op: Operator, ratio: tuple[int, int] | None, what: str)
 
 
 def lower_relu(graph: Graph, op: Operator) -> Lowered:
-    x, y = _unary(graph, op)
+    x, y, suffix = _unary(graph, op)
+    if suffix:
+        require_zero_point_0(graph, op, x, y, why="TFLM's int16 RELU")
     multiplier, shift = _ratio(graph, op, qmath.ratio_rescale_f32(x.quant.s, y.quant.s), "input/output scale ratio")
     act_min, act_max = fused_range(graph, op, "RELU", y)
     params = ReluParams(size=x.numel, input_zero_point=x.quant.zp, output_zero_point=y.quant.zp,
                         multiplier=multiplier, shift=shift, act_min=act_min, act_max=act_max)
-    return Lowered(op=op, kernel="relu", params=params, inputs=(x.index,), outputs=(y.index,))
+    return Lowered(op=op, kernel="relu" + suffix, params=params, inputs=(x.index,), outputs=(y.index,))
 
 
 def lower_relu6(graph: Graph, op: Operator) -> Lowered:
-    x, y = _unary(graph, op)
-    upper = qmath.float_to_quantized(6.0, x.quant.s, x.quant.zp)
+    x, y, suffix = _unary(graph, op)
+    upper = qmath.float_to_quantized(6.0, x.quant.s, x.quant.zp, *INT_RANGES[x.dtype])
     if upper is None:
         raise unsupported(graph, op, f"6.0 at input scale {x.quant.s:g} does not fit int32",
                           "TFLM's conversion is undefined there; the input scale is implausible")
     params = Relu6Params(size=x.numel, lower=x.quant.zp, upper=upper)
-    return Lowered(op=op, kernel="relu6", params=params, inputs=(x.index,), outputs=(y.index,))
+    return Lowered(op=op, kernel="relu6" + suffix, params=params, inputs=(x.index,), outputs=(y.index,))
 
 
 def lower_leaky_relu(graph: Graph, op: Operator) -> Lowered:
-    x, y = _unary(graph, op)
+    x, y, suffix = _unary(graph, op)
     identity_m, identity_s = _ratio(graph, op, qmath.ratio_rescale_f32(x.quant.s, y.quant.s),
                                     "input/output scale ratio")
     alpha_m, alpha_s = _ratio(graph, op, qmath.leaky_alpha_rescale(x.quant.s, op.options.alpha, y.quant.s),
@@ -101,7 +105,7 @@ def lower_leaky_relu(graph: Graph, op: Operator) -> Lowered:
     params = LeakyReluParams(size=x.numel, input_zero_point=x.quant.zp, output_zero_point=y.quant.zp,
                              identity_multiplier=identity_m, identity_shift=identity_s,
                              alpha_multiplier=abs(alpha_m), alpha_shift=alpha_s, alpha_negative=alpha_m < 0)
-    return Lowered(op=op, kernel="leaky_relu", params=params, inputs=(x.index,), outputs=(y.index,))
+    return Lowered(op=op, kernel="leaky_relu" + suffix, params=params, inputs=(x.index,), outputs=(y.index,))
 
 
 def lower_relu_n1_to_1(graph: Graph, op: Operator) -> Lowered:
@@ -111,14 +115,17 @@ def lower_relu_n1_to_1(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [
     OpSpec(name="relu", builtin="RELU", lower=lower_relu,
-           kernels=(reference_kernel("relu", inplace=ELEMENTWISE),), quant=QuantRule(2),
-           doc="int8; requantizes when input and output scales differ"),
+           kernels=(reference_kernel("relu", inplace=ELEMENTWISE), reference_kernel("relu_s16", inplace=ELEMENTWISE)),
+           quant=QuantRule(2), doc="int8, int16 (zero points 0); requantizes when input and output scales differ"),
     OpSpec(name="relu6", builtin="RELU6", lower=lower_relu6,
-           kernels=(reference_kernel("relu6", inplace=ELEMENTWISE),), quant=QuantRule(2, output_as_input=True),
-           doc="int8; a clamp in the input's quantization (the output's is ignored, as in TFLM)"),
+           kernels=(reference_kernel("relu6", inplace=ELEMENTWISE), reference_kernel("relu6_s16", inplace=ELEMENTWISE)),
+           quant=QuantRule(2, output_as_input=True),
+           doc="int8, int16; a clamp in the input's quantization (the output's is ignored, as in TFLM)"),
     OpSpec(name="leaky_relu", builtin="LEAKY_RELU", options=LeakyReluOptions, fb_options="LeakyReluOptions",
-           lower=lower_leaky_relu, kernels=(reference_kernel("leaky_relu", inplace=ELEMENTWISE),),
-           quant=QuantRule(1), doc="int8, any alpha (negative too)"),
+           lower=lower_leaky_relu,
+           kernels=(reference_kernel("leaky_relu", inplace=ELEMENTWISE),
+                    reference_kernel("leaky_relu_s16", inplace=ELEMENTWISE)),
+           quant=QuantRule(1), doc="int8, int16, any alpha (negative too)"),
     OpSpec(name="relu_n1_to_1", builtin="RELU_N1_TO_1", lower=lower_relu_n1_to_1,
            doc="not supported: TFLM has no kernel for it"),
 ]
