@@ -1,4 +1,5 @@
-"""PAD and PADV2 on int8, up to 5-D: constant padding with the output zero point or the given value."""
+"""PAD and PADV2 on int8 and int16, up to 5-D: constant padding with the output zero point (int16: 0)
+or the given value."""
 
 from __future__ import annotations
 
@@ -68,33 +69,49 @@ def _pad_value(graph: Graph, op: Operator, c: Tensor | None, y: Tensor) -> tuple
     return int(np.asarray(c.data).reshape(-1)[0]), False
 
 
+def _pad_value_s16(graph: Graph, op: Operator, c: Tensor | None) -> tuple[int, bool]:
+    """TFLM's int16 PAD pads with 0 whatever the zero point; PADV2 with its int16 scalar, unchecked."""
+    if c is None:
+        return 0, False
+    if c.dtype != "int16" or c.numel != 1:
+        raise unsupported(graph, op, f"constant value must be one int16, is {c.dtype}{list(c.shape)}",
+                          "PADV2 pads with a scalar of the output's type")
+    if not c.is_const:
+        return 0, True
+    return int(np.asarray(c.data).reshape(-1)[0]), False
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, p, *rest), (y,) = io(graph, op, 2)
     c = rest[0] if rest else None
-    if x.dtype != "int8" or y.dtype != "int8":
-        raise unsupported(graph, op, f"{x.dtype} -> {y.dtype} padding is not supported; only int8",
+    int16 = x.dtype == "int16" and y.dtype == "int16"
+    if not int16 and (x.dtype != "int8" or y.dtype != "int8"):
+        raise unsupported(graph, op, f"{x.dtype} -> {y.dtype} padding is not supported; only int8 or int16",
                           "quantize the model to int8 first")
-    require_int8(graph, op, y)
+    if not int16:
+        require_int8(graph, op, y)
     if len(y.shape) > MAX_RANK:
         raise unsupported(graph, op, f"{len(y.shape)}-D tensors are not supported (at most {MAX_RANK}-D, as TFLM)",
                           "reshape to fewer dimensions")
     table = _paddings(graph, op, p, x, y)
-    pad_value, runtime_value = _pad_value(graph, op, c, y)
+    pad_value, runtime_value = _pad_value_s16(graph, op, c) if int16 else _pad_value(graph, op, c, y)
     lead = MAX_RANK - len(y.shape)
     params = PadParams(in_dims=(1,) * lead + tuple(x.shape), out_dims=(1,) * lead + tuple(y.shape),
                        before=(0,) * lead + tuple(int(v) for v in table[:, 0]), pad_value=pad_value,
                        runtime_value=runtime_value)
     inputs = (x.index, c.index) if runtime_value else (x.index,)
-    return Lowered(op=op, kernel="pad", params=params, inputs=inputs, outputs=(y.index,))
+    return Lowered(op=op, kernel="pad_s16" if int16 else "pad", params=params, inputs=inputs, outputs=(y.index,))
 
 
 PAD = reference_kernel("pad")
+PAD_S16 = reference_kernel("pad_s16")
 
 SPECS = [
     OpSpec(name="pad", builtin="PAD", options=PadOptions, fb_options="PadOptions", lower=lower,
-           kernels=(PAD,), quant=QuantRule(2, output_as_input=True, activation_inputs=(0,)),
-           doc="int8 up to 5-D, constant int32/int64 paddings, padded with the output zero point"),
+           kernels=(PAD, PAD_S16), quant=QuantRule(2, output_as_input=True, activation_inputs=(0,)),
+           doc="int8 and int16 up to 5-D, constant int32/int64 paddings, padded with the output zero point "
+               "(int16: 0, as TFLM)"),
     OpSpec(name="padv2", builtin="PADV2", options=PadV2Options, fb_options="PadV2Options", lower=lower,
-           kernels=(PAD,),
-           doc="int8 up to 5-D, constant int32/int64 paddings, padded with the given int8 value"),
+           kernels=(PAD, PAD_S16),
+           doc="int8 and int16 up to 5-D, constant int32/int64 paddings, padded with the given value"),
 ]
