@@ -1,6 +1,6 @@
-"""MEAN and SUM on int8: any axes (negative, repeated), keep_dims or not.
+"""MEAN and SUM on int8 and int16: any axes (negative, repeated), keep_dims or not.
 
-TFLM's micro kernel runs every int8 MEAN/SUM through QuantizedMeanOrSum (its
+TFLM's micro kernel runs every int8 and int16 MEAN/SUM through QuantizedMeanOrSum (its
 4-D axes-(1,2) special case is float only): an int32 sum per output, then one
 rescale whose multiplier, for MEAN, has 1/count folded in (qmath.mean_rescale).
 """
@@ -14,7 +14,7 @@ import numpy as np
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
-from tinyq.ops.common import io, require_const, require_int8, require_shifts
+from tinyq.ops.common import ACTIVATION_SUFFIX, io, require_const, require_int8_or_int16, require_shifts
 from tinyq.ops.ndloops import LoopNest, reduce_loops
 
 MAX_RANK = 6
@@ -51,7 +51,7 @@ def _resolve_axes(graph: Graph, op: Operator, axis_values, rank: int) -> tuple[i
 
 def _lower(graph: Graph, op: Operator, compute_sum: bool) -> Lowered:
     (x, axis_t, *_), (y,) = io(graph, op, 2)
-    require_int8(graph, op, x, y)
+    dtype = require_int8_or_int16(graph, op, x, y)
     require_const(graph, op, axis_t, "axis")
     if axis_t.dtype != "int32":
         raise unsupported(graph, op, f"axis tensor is {axis_t.dtype}; TFLM requires int32", "re-export the model")
@@ -71,7 +71,7 @@ def _lower(graph: Graph, op: Operator, compute_sum: bool) -> Lowered:
     require_shifts(graph, op, [shift])
     params = MeanParams(outer=outer, inner=inner, zero_point_sum=qmath.wrap_int32(x.quant.zp * count),
                         multiplier=multiplier, shift=shift, output_zero_point=y.quant.zp)
-    return Lowered(op=op, kernel="mean", params=params, inputs=(x.index,), outputs=(y.index,))
+    return Lowered(op=op, kernel="mean" + ACTIVATION_SUFFIX[dtype], params=params, inputs=(x.index,), outputs=(y.index,))
 
 
 def lower_mean(graph: Graph, op: Operator) -> Lowered:
@@ -83,12 +83,13 @@ def lower_sum(graph: Graph, op: Operator) -> Lowered:
 
 
 MEAN = reference_kernel("mean")  # SUM runs the MEAN kernel without its division
+MEAN_S16 = reference_kernel("mean_s16")
 
 SPECS = [
     OpSpec(name="mean", builtin="MEAN", options=ReducerOptions, fb_options="ReducerOptions", lower=lower_mean,
-           kernels=(MEAN,), quant=QuantRule(2, activation_inputs=(0,)),
-           doc="int8, any axes, keep_dims or not"),
+           kernels=(MEAN, MEAN_S16), quant=QuantRule(2, activation_inputs=(0,)),
+           doc="int8 and int16, any axes, keep_dims or not"),
     OpSpec(name="sum", builtin="SUM", options=ReducerOptions, fb_options="ReducerOptions", lower=lower_sum,
-           kernels=(MEAN,),
-           doc="int8, any axes, keep_dims or not (the MEAN kernel without the division)"),
+           kernels=(MEAN, MEAN_S16),
+           doc="int8 and int16, any axes, keep_dims or not (the MEAN kernel without the division)"),
 ]

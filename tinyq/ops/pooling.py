@@ -1,4 +1,5 @@
-"""AVERAGE_POOL_2D and MAX_POOL_2D on int8: one options type, one parameter block, two kernels."""
+"""AVERAGE_POOL_2D and MAX_POOL_2D on int8 and int16: one options type, one parameter block, a kernel
+per op and activation type."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import numpy as np
 from tinyq.ir import Graph, Operator
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import CHANNEL_WINDOW
-from tinyq.ops.common import fused_range, io, require_int8
+from tinyq.ops.common import ACTIVATION_SUFFIX, fused_range, io, require_int8_or_int16
 from tinyq.ops.geometry import Window2D, window_2d, window_fields
 
 
-# An int8 window sum (|x| <= 128 a value, plus half the count to round) stays inside int32 up to here.
-MAX_AVERAGE_TAPS = (2**31 - 1) // 129
+# A window sum (|x| <= 128 a value for int8, 32768 for int16, plus half the count to round) stays
+# inside int32 up to here.
+MAX_AVERAGE_TAPS = {"int8": (2**31 - 1) // 129, "int16": (2**31 - 1) // 32769}
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class PoolParams(Window2D):
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
     opts: Pool2DOptions = op.options
-    require_int8(graph, op, x, y)
+    dtype = require_int8_or_int16(graph, op, x, y)
     # PoolingPrepare's check, in float32 as TFLM holds the scales.
     if float(abs(np.float32(x.quant.s) - np.float32(y.quant.s))) > 1e-6 or x.quant.zp != y.quant.zp:
         raise unsupported(graph, op, f"input (scale {x.quant.s:g}, zero point {x.quant.zp}) and output "
@@ -52,21 +54,23 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         raise unsupported(graph, op, f"input depth {win.in_d} and output depth {win.out_d} differ",
                           "pooling keeps the depth; re-export the model")
     taps = min(win.filter_h, win.in_h) * min(win.filter_w, win.in_w)
-    if op.op == "average_pool_2d" and taps > MAX_AVERAGE_TAPS:
+    if op.op == "average_pool_2d" and taps > MAX_AVERAGE_TAPS[dtype]:
         raise unsupported(graph, op, f"the window averages {taps:,} values; their int32 sum could overflow",
-                          f"TFLM sums in int32: at most {MAX_AVERAGE_TAPS:,} values a window")
+                          f"TFLM sums {dtype} in int32: at most {MAX_AVERAGE_TAPS[dtype]:,} values a window")
     act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
     params = PoolParams(**window_fields(win), act_min=act_min, act_max=act_max)
-    return Lowered(op=op, kernel=op.op, params=params, inputs=(x.index,), outputs=(y.index,))
+    return Lowered(op=op, kernel=op.op + ACTIVATION_SUFFIX[dtype], params=params, inputs=(x.index,), outputs=(y.index,))
 
 
-_DOC = "int8, input and output quantized alike; any window, stride, SAME/VALID padding, fused activation, batches"
+_DOC = "int8 and int16, input and output quantized alike; any window, stride, SAME/VALID padding, fused activation, batches"
 
 SPECS = [
     OpSpec(name="average_pool_2d", builtin="AVERAGE_POOL_2D", options=Pool2DOptions, fb_options="Pool2DOptions",
-           lower=lower, kernels=(reference_kernel("average_pool_2d", inplace=CHANNEL_WINDOW),),
+           lower=lower, kernels=(reference_kernel("average_pool_2d", inplace=CHANNEL_WINDOW),
+                                 reference_kernel("average_pool_2d_s16", inplace=CHANNEL_WINDOW)),
            quant=QuantRule(2, output_as_input=True), doc=_DOC),
     OpSpec(name="max_pool_2d", builtin="MAX_POOL_2D", options=Pool2DOptions, fb_options="Pool2DOptions",
-           lower=lower, kernels=(reference_kernel("max_pool_2d", inplace=CHANNEL_WINDOW),),
+           lower=lower, kernels=(reference_kernel("max_pool_2d", inplace=CHANNEL_WINDOW),
+                                 reference_kernel("max_pool_2d_s16", inplace=CHANNEL_WINDOW)),
            quant=QuantRule(2, output_as_input=True), doc=_DOC),
 ]
