@@ -1,9 +1,8 @@
 #include "tq_mean_s16.h"
 
 /* reference_ops::QuantizedMeanOrSum<int16_t> (MEAN and SUM), tq_mean.c's loops: an int32 sum
- * per output, the
- * zero points removed in one subtraction, one rescale. TFLM sums in input order;
- * int32 addition wraps the same in any order, so the loop nest may be reordered. */
+ * per output, the zero points removed in one subtraction, one rescale. TFLM sums in input
+ * order; int32 addition wraps the same in any order, so the loop nest may be reordered. */
 void tq_mean_s16(const tq_mean_params_t *p, const int16_t *input, int16_t *output) {
   const tq_ndloop_t *in = &p->inner;
   const int32_t last = in->rank - 1;
