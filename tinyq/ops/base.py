@@ -199,6 +199,14 @@ class RawOptions:
     values: tuple[tuple[str, Any], ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class CustomOptions:
+    """A custom op's options: its custom_options bytes as the file holds them (a flexbuffer for
+    TFLite's own custom ops); the op's module decodes them."""
+
+    data: bytes = b""
+
+
 def unsupported(graph: Graph, op: Operator, what: str, hint: str | None = None) -> UnsupportedError:
     return UnsupportedError(what, where=describe_op(graph, op), hint=hint)
 

@@ -10,7 +10,7 @@ import numpy as np
 from tinyq import ops
 from tinyq.errors import TinyqError
 from tinyq.ir import DTYPES, NO_TENSOR, Graph, Operator, Quant, Tensor
-from tinyq.ops.base import options_from_fb
+from tinyq.ops.base import CustomOptions, options_from_fb
 from tinyq.tflite.schema import BUILTIN_NAMES, OPTIONS_NAMES, TENSOR_TYPE_NAMES, TFLITE_MAGIC, fb
 from tinyq.tflite.validate import check_options_kind, short_name, validate_graph
 
@@ -83,6 +83,8 @@ def _to_graph(model, data: bytes, where: str, name: str) -> Graph:
         check_options_kind(index, op_name, builtin, spec.fb_options if spec else None, kind, where)
         builtins[index] = builtin
         options = options_from_fb(spec.options if spec else None, kind, o.builtinOptions)
+        if builtin == "CUSTOM" and options is None:
+            options = CustomOptions(_custom_options(o, data, where))
         operators.append(Operator(
             index=index, op=op_name,
             inputs=check_indices(o.inputs, f"op {index} input"),
@@ -106,6 +108,18 @@ def _text(value) -> str:
     if value is None:
         return ""
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _custom_options(o, data: bytes, where: str) -> bytes:
+    if o.largeCustomOptionsSize:  # files over 2 GB keep them after the flatbuffer, as buffers
+        end = o.largeCustomOptionsOffset + o.largeCustomOptionsSize
+        if end > len(data):
+            raise TinyqError(f"custom options at offset {o.largeCustomOptionsOffset} run past the end of the "
+                             "file", where=where, hint="the file is truncated")
+        return bytes(data[o.largeCustomOptionsOffset:end])
+    if o.customOptions is None:
+        return b""
+    return np.asarray(o.customOptions, dtype=np.uint8).tobytes()
 
 
 def _buffer_bytes(buf, data: bytes, where: str) -> bytes:

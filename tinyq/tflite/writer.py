@@ -7,7 +7,7 @@ import numpy as np
 
 from tinyq import ops
 from tinyq.ir import Graph, Tensor
-from tinyq.ops.base import RawOptions, options_to_fb
+from tinyq.ops.base import CustomOptions, RawOptions, options_to_fb
 from tinyq.tflite.schema import BUILTIN_CODES, OPTIONS_CODES, TENSOR_TYPE_CODES, TFLITE_MAGIC, fb
 
 _PLACEHOLDER_FOR_GREATER_OP_CODES = 127
@@ -37,7 +37,10 @@ def write_model(graph: Graph) -> bytes:
         o.inputs = list(op.inputs)
         o.outputs = list(op.outputs)
         kind = _options_kind(op)
-        if kind is not None:
+        if isinstance(op.options, CustomOptions):
+            o.customOptions = np.frombuffer(op.options.data, dtype=np.uint8) if op.options.data else None
+            o.customOptionsFormat = fb.CustomOptionsFormat.FLEXBUFFERS
+        elif kind is not None:
             o.builtinOptionsType = OPTIONS_CODES[kind]
             o.builtinOptions = options_to_fb(kind, op.options)
         sub.operators.append(o)
