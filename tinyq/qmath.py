@@ -322,54 +322,13 @@ def roundf(x) -> np.ndarray:
     return np.where(away, whole + np.sign(x), whole).astype(np.float32)
 
 
-# glibc's and newlib's expf (ARM optimized-routines, EXP2F_TABLE_BITS = 5): 2^(k/32) with the
-# table entry's exponent bits taken out, and a cubic in double for 2^(r/32).
-_EXP2F_TABLE = np.array([
-    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51,
-    0x3fef72b83c7d517b, 0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1,
-    0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
-    0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585,
-    0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
-    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
-    0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069,
-    0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540], dtype=np.uint64)
-_EXPF_INV_LN2_N = float.fromhex("0x1.71547652b82fep+0") * 32
-_EXPF_SHIFT = float.fromhex("0x1.8p+52")
-_EXPF_POLY = (float.fromhex("0x1.c6af84b912394p-5") / 32 / 32 / 32, float.fromhex("0x1.ebfce50fac4f3p-3") / 32 / 32,
-              float.fromhex("0x1.62e42ff0c52d6p-1") / 32)
-EXPF_UNDERFLOW = float(np.float32(float.fromhex("-0x1.9fe368p6")))  # below it expf returns 0
-EXPF_OVERFLOW = float(np.float32(float.fromhex("0x1.62e42ep6")))  # above it expf returns inf
-
-
-def expf(x) -> np.ndarray:
-    """expf of float32 values as glibc (2.27 and later) and newlib compute it, for TFLM's
-    Prepare-time tables (std::exp of a float). Not correctly rounded: about one float in
-    20,000 differs from exp() rounded to float32. Checked on every float32 in [-110, 89]
-    against glibc 2.36's expf: equal but for two inputs (-0x1.f8cbb2p+5 and 0x1.04845ep+5),
-    where the FMA build glibc picks on FMA-capable x86-64 fuses r = z - kd."""
-    x = np.asarray(x, dtype=np.float32)
-    xd = x.astype(np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        z = _EXPF_INV_LN2_N * xd
-        kd = z + _EXPF_SHIFT
-        ki = kd.view(np.uint64)
-        kd = kd - _EXPF_SHIFT
-        r = z - kd
-        s = (_EXP2F_TABLE[ki % np.uint64(32)] + (ki << np.uint64(47))).view(np.float64)
-        c0, c1, c2 = _EXPF_POLY
-        y = (c0 * r + c1) * (r * r) + (c2 * r + 1.0)
-        result = (y * s).astype(np.float32)
-    result = np.where(xd < EXPF_UNDERFLOW, np.float32(0.0), result)
-    result = np.where(xd > EXPF_OVERFLOW, np.float32(np.inf), result)
-    return np.where(np.isnan(x), x, result).astype(np.float32)
-
-
 def float_lut_int8(in_scale: float, in_zp: int, out_scale: float, out_zp: int, transform) -> np.ndarray | None:
     """TFLM's int8 lookup table from a float function (elu.cc's PopulateLookupTable; LiteRT's
     LUTPopulateInt8 is the same arithmetic): every step in float32 - dequantize, transform,
     times 1/out_scale, std::round, plus the zero point, truncated to int32, clamped to int8.
-    `transform` maps a float32 array to a float32 array. None where a value does not fit
-    int32 before the clamp (the cast is undefined in C: implausible scales)."""
+    `transform` maps a float32 array to a float32 array (tinyq.libm_f32 has the C library's
+    functions). None where a value does not fit int32 before the clamp (the cast is undefined
+    in C: implausible scales)."""
     inverse_scale = np.float32(1.0) / np.float32(out_scale)
     dequantized = np.float32(in_scale) * (INT8_VALUES - in_zp).astype(np.float32)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -495,3 +454,101 @@ def add_n_rescale(in_scale: float, out_scale: float) -> tuple[tuple[int, int], t
     parts = (quantize_multiplier_below_one(f32(in_scale) / twice),
              quantize_multiplier_below_one(twice / ((1 << ADD_N_LEFT_SHIFT) * f32(out_scale))))
     return None if None in parts else parts
+
+
+# --- 16x8 LOGISTIC, TANH and SOFTMAX (int16): TFLM's tables and Prepare arithmetic ---
+
+# sigmoid(i / 24) in unsigned Q0.16, i = 0..255, the table TFLM's int16 LOGISTIC and TANH interpolate.
+# It is no rounding of the function (round(65536 * sigmoid(i / 24)) misses 44 entries by one): tinyq
+# read it off the golden interpreter, whose int16 TANH returns entry i - 32768 for an input scale of
+# 1/48 and input i (tests/test_int16_activations.py reads it again and compares).
+SIGMOID_TABLE_Q16 = np.array([
+    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794, 41432, 42064, 42688,
+    43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369, 47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409,
+    51865, 52311, 52745, 53169, 53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174, 56503, 56823, 57133, 57433,
+    57724, 58007, 58280, 58544, 58800, 59048, 59288, 59519, 59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110,
+    61279, 61441, 61599, 61750, 61896, 62036, 62172, 62302, 62428, 62549, 62666, 62778, 62886, 62990, 63090, 63186,
+    63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835, 63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308,
+    64357, 64405, 64450, 64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786, 64816, 64845, 64873, 64900,
+    64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079, 65097, 65115, 65132, 65149, 65164, 65179, 65194, 65208,
+    65221, 65234, 65246, 65258, 65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360, 65367,
+    65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425, 65429, 65433, 65438, 65442, 65445, 65449,
+    65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474, 65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491,
+    65493, 65495, 65497, 65498, 65500, 65501, 65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511, 65512, 65513,
+    65514, 65515, 65516, 65517, 65517, 65518, 65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524,
+    65525, 65525, 65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529, 65529, 65529, 65530, 65530,
+    65530, 65530, 65531, 65531, 65531, 65531, 65531, 65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533,
+    65533, 65533, 65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65535,
+], dtype=np.uint16)
+
+
+def checked_log2(x: float) -> tuple[int, bool]:
+    """TFLite's CheckedLog2: log2 of a float32 rounded (std::log in float32 times 1/log(2)), and
+    whether it is within 1e-3 of that integer. numpy's float32 log stands for the C library's logf:
+    the two could differ in the last bit only, which moves neither the rounding nor the 1e-3 test
+    but for scales within a few ulps of those boundaries."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_log2 = np.log(np.float32(x)) * (np.float32(1.0) / np.log(np.float32(2.0)))
+    if not np.isfinite(x_log2):
+        return 0, False
+    rounded = roundf(x_log2)
+    return int(rounded), bool(abs(np.float32(x_log2 - rounded)) < np.float32(1e-3))
+
+
+def sigmoid_int16_scaling(input_scale: float, pot_shifts: tuple[int, ...]) -> tuple[int, int]:
+    """(multiplier, right shift) taking an int16 LOGISTIC/TANH input to the table's grid (1/(3 * 4096)
+    a unit): input * multiplier, rounded, shifted right. A power-of-two scale whose shift
+    12 + log2(scale) is one of `pot_shifts` (LOGISTIC: 0; TANH: 0, 1) multiplies by 3 << shift;
+    any other doubles scale * 3 * 4096 until it passes 32767 / 2 (at most 31 times) and truncates
+    it, as TFLM's Prepare does."""
+    log2, exact = checked_log2(input_scale)
+    shift = 12 + log2
+    if exact and shift in pot_shifts:
+        return 3 << shift, 0
+    multiplier, shift = float(np.float32(input_scale)) * 4096.0 * 3.0, 0
+    while multiplier <= 32767.0 / 2.0 and shift <= 30:
+        shift += 1
+        multiplier *= 2.0
+    return int(multiplier), shift
+
+
+def lut_int16(input_scale: float, input_zp: int, output_scale: float, output_zp: int, transform) -> np.ndarray:
+    """LUTPopulateInt16<float>: 513 int16 samples of `transform` (float32 -> float32) over the int16
+    input range, each lowered by half the error linear interpolation makes at its interval's
+    midpoint; every step in float32 as TFLM computes it."""
+    f = np.float32
+    i16_min, i16_max = f(-32768), f(32767)
+    input_min = f(input_scale) * f(-32768 - input_zp)
+    input_max = f(input_scale) * f(32767 - input_zp)
+    output_min = f(output_scale) * f(-32768 - output_zp)
+    output_max = f(output_scale) * f(32767 - output_zp)
+    step = (input_max - input_min) / f(512)
+    half_step = step / f(2)
+    scaling_inv = f(65536) / (output_max - output_min)
+    i = np.arange(512).astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        val = transform(input_min + i * step)
+        val_mid = transform(input_min + i * step + half_step)
+        val_next = transform(input_min + (i + f(1)) * step)
+        sample = roundf(val * scaling_inv)
+        mid_interp = roundf((val_next * scaling_inv + roundf(val * scaling_inv)) / f(2))
+        bias = roundf((mid_interp - roundf(val_mid * scaling_inv)) / f(2))
+        last = roundf(transform(np.array([input_max], dtype=np.float32)) * scaling_inv)
+    table = np.append(np.clip(sample - bias, i16_min, i16_max), np.clip(last, i16_min, i16_max))
+    return table.astype(np.int16)
+
+
+def softmax_int16_luts() -> tuple[np.ndarray, np.ndarray]:
+    """int16 SOFTMAX's two tables (the same for every model): exp on [-10, 0] and 1 / (1 + x) on
+    [0, 1], as SoftmaxPrepare fills them with std::exp and float arithmetic."""
+    from tinyq import libm_f32
+    f = np.float32
+    span = 32767 - (-32768)
+    exp_lut = lut_int16(f(10.0) / f(span), 32767, f(2.0) / f(span), 0, lambda v: libm_f32.expf(v))
+    recip_lut = lut_int16(f(1.0) / f(span), -32768, f(2.0) / f(span), 0, lambda v: f(1.0) / (f(1.0) + v))
+    return exp_lut, recip_lut
+
+
+def softmax_int16_scaling(beta: float, input_scale: float) -> tuple[int, int]:
+    """int16 SOFTMAX: input scale * beta on the exp table's grid ([-65535, 0] is [-10, 0]), in double."""
+    return quantize_multiplier(f32(input_scale) * f32(beta) / (10.0 / 65535.0))

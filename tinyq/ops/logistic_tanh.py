@@ -1,10 +1,15 @@
-"""LOGISTIC and TANH, int8: gemmlowp's fixed-point sigmoid and tanh on a Q4.27 input.
+"""LOGISTIC and TANH, int8: gemmlowp's fixed-point sigmoid and tanh on a Q4.27 input; int16: a
+256-entry sigmoid table, interpolated.
 
 The input, minus its zero point, goes to Q4.27 through one multiplier and shift
 computed here; values at or beyond the 'input range radius' saturate without
 any arithmetic. TFLM writes the result on a fixed output grid (1/256 with zero
 point -128 for LOGISTIC, 1/128 with zero point 0 for TANH) whatever the output
 tensor says, so tinyq insists the tensor says exactly that.
+
+int16 (TFLM requires zero points 0 and an output scale of 2^-15) takes the input to the
+table's grid with one multiplier and right shift (qmath.sigmoid_int16_scaling) and
+interpolates qmath.SIGMOID_TABLE_Q16, kept in flash once for every such op.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
-from tinyq.ops.base import SOFTMAX_OUT, TANH_OUT, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops.base import (SOFTMAX_OUT, TANH_OUT, ConstArray, Lowered, OpSpec, QuantRule, reference_kernel,
+                            unsupported)
 from tinyq.ops.inplace import ELEMENTWISE
-from tinyq.ops.common import io, require_int8
+from tinyq.ops.common import io, require_int8, require_int8_or_int16, require_zero_point_0
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,13 @@ class SigmoidParams:
     input_range_radius: int  # |input - zero point| at or beyond it saturates
     input_multiplier: int  # input scale on the Q4.27 grid
     input_left_shift: int
+
+
+@dataclass(frozen=True)
+class SigmoidS16Params:
+    size: int
+    input_multiplier: int  # input * multiplier, rounded, >> input_shift: the table's grid
+    input_shift: int
 
 
 @dataclass(frozen=True)
@@ -54,8 +67,31 @@ def _check_output(graph: Graph, op: Operator, y: Tensor) -> None:
                           "requantize the model")
 
 
+# int16: the power-of-two input scales TFLM multiplies by 3 << shift (shift = 12 + log2(scale))
+POT_SHIFTS_S16 = {"logistic": (0,), "tanh": (0, 1)}
+
+
+def lower_s16(graph: Graph, op: Operator, x: Tensor, y: Tensor) -> Lowered:
+    require_zero_point_0(graph, op, x, y, why=f"TFLM's int16 {op.op.upper()}")
+    log2, exact = qmath.checked_log2(y.quant.s)
+    if not exact or log2 != -15:
+        raise unsupported(graph, op, f"int16 output scale {y.quant.s:.8g} is not 2^-15",
+                          f"TFLM writes int16 {op.op.upper()} on that grid; requantize the model")
+    multiplier, shift = qmath.sigmoid_int16_scaling(x.quant.s, POT_SHIFTS_S16[op.op])
+    params = SigmoidS16Params(size=x.numel, input_multiplier=multiplier, input_shift=shift)
+    table = ConstArray("sigmoid_table", "uint16_t", qmath.SIGMOID_TABLE_Q16)
+    return Lowered(op=op, kernel=op.op + "_s16", params=params, inputs=(x.index,), outputs=(y.index,),
+                   consts=(table,))
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
+    if x.dtype == "int16":
+        require_int8_or_int16(graph, op, x, y)
+        if x.numel != y.numel:
+            raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size",
+                              "the model's shapes are inconsistent; re-export it")
+        return lower_s16(graph, op, x, y)
     require_int8(graph, op, x, what="input")
     require_int8(graph, op, y, what="output")
     _check_output(graph, op, y)
@@ -74,9 +110,11 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [
     OpSpec(name="logistic", builtin="LOGISTIC", lower=lower,
-           kernels=(reference_kernel("logistic", inplace=ELEMENTWISE),), quant=QuantRule(2, fixed_output=SOFTMAX_OUT),
-           doc="int8, any input scale; output scale 1/256, zero point -128"),
+           kernels=(reference_kernel("logistic", inplace=ELEMENTWISE), reference_kernel("logistic_s16", inplace=ELEMENTWISE)),
+           quant=QuantRule(2, fixed_output=SOFTMAX_OUT),
+           doc="int8, any input scale; output scale 1/256, zero point -128. int16: zero points 0, output scale 2^-15"),
     OpSpec(name="tanh", builtin="TANH", lower=lower,
-           kernels=(reference_kernel("tanh", inplace=ELEMENTWISE),), quant=QuantRule(2, fixed_output=TANH_OUT),
-           doc="int8, any input scale; output scale 1/128, zero point 0"),
+           kernels=(reference_kernel("tanh", inplace=ELEMENTWISE), reference_kernel("tanh_s16", inplace=ELEMENTWISE)),
+           quant=QuantRule(2, fixed_output=TANH_OUT),
+           doc="int8, any input scale; output scale 1/128, zero point 0. int16: zero points 0, output scale 2^-15"),
 ]

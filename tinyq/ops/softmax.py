@@ -1,8 +1,11 @@
-"""SOFTMAX: int8 -> int8 (scale 1/256, zero point -128) or int8 -> int16 (1/65536, -32768).
+"""SOFTMAX: int8 -> int8 (scale 1/256, zero point -128) or int8 -> int16 (1/65536, -32768);
+int16 -> int16 (zero points 0, scale 1/32768).
 
 Softmax runs over the last axis; every other axis is a row. Beta and the input
 scale fold into one Q5.26 multiplier computed here; the kernel does gemmlowp's
 fixed-point exp and reciprocal (templates/reference/kernels/tq_fixedpoint.h).
+int16 input reads exp and 1/(1+x) from TFLM's two 513-entry tables (qmath.softmax_int16_luts:
+the same for every model, in flash once).
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
-from tinyq.ops.base import SOFTMAX_OUT, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops.base import SOFTMAX_OUT, ConstArray, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import ROWWISE
-from tinyq.ops.common import io, require_int8
+from tinyq.ops.common import io, require_int8, require_int8_or_int16, require_shifts, require_zero_point_0
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,18 @@ class SoftmaxParams:
     input_left_shift: int
     diff_min: int
     output_bits: int  # 8 or 16: which kernel entry point
+
+
+@dataclass(frozen=True)
+class SoftmaxS16Params:
+    outer_size: int
+    depth: int
+    input_multiplier: int  # beta * input scale on the exp table's grid
+    input_shift: int
+
+
+# TFLM sums a row's exps (each below 2^15) in int32
+MAX_DEPTH_S16 = 65536
 
 
 @dataclass(frozen=True)
@@ -67,8 +82,34 @@ def _check_output(graph: Graph, op: Operator, y: Tensor) -> int:
     return 8 * np.dtype(y.dtype).itemsize
 
 
+def lower_s16(graph: Graph, op: Operator, x: Tensor, y: Tensor) -> Lowered:
+    """int16 -> int16: zero points 0, output scale 1/32768 within 0.1 % (SoftmaxPrepare)."""
+    require_int8_or_int16(graph, op, x, y)
+    require_zero_point_0(graph, op, x, y, why="TFLM's int16 SOFTMAX")
+    want = np.float32(1.0 / 32768)
+    if not abs(np.float32(y.quant.s) - want) <= np.float32(0.001) * want:
+        raise unsupported(graph, op, f"int16 output must have scale 1/32768, has {y.quant.s:.8g}",
+                          "TFLM rejects other output quantizations for SOFTMAX; requantize the model")
+    if not x.shape or x.shape != y.shape:
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} must have the same "
+                                     "shape, of rank 1 or more")
+    depth = x.shape[-1]
+    if depth > MAX_DEPTH_S16:
+        raise unsupported(graph, op, f"rows of {depth:,} values: TFLM's int32 sum of exps could overflow",
+                          f"at most {MAX_DEPTH_S16:,} values a row")
+    multiplier, shift = qmath.softmax_int16_scaling(op.options.beta, x.quant.s)
+    require_shifts(graph, op, [shift])
+    exp_lut, recip_lut = qmath.softmax_int16_luts()
+    params = SoftmaxS16Params(outer_size=x.numel // depth if depth else 0, depth=depth,
+                              input_multiplier=multiplier, input_shift=shift)
+    return Lowered(op=op, kernel="softmax_s16", params=params, inputs=(x.index,), outputs=(y.index,),
+                   consts=(ConstArray("exp_lut", "int16_t", exp_lut), ConstArray("recip_lut", "int16_t", recip_lut)))
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
+    if x.dtype == "int16":
+        return lower_s16(graph, op, x, y)
     require_int8(graph, op, x, what="input")
     output_bits = _check_output(graph, op, y)
     if not x.shape or x.shape != y.shape:
@@ -88,5 +129,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 
 SPECS = [OpSpec(name="softmax", builtin="SOFTMAX", options=SoftmaxOptions, fb_options="SoftmaxOptions",
-                lower=lower, kernels=(reference_kernel("softmax", inplace=ROWWISE),),
-                quant=QuantRule(2, fixed_output=SOFTMAX_OUT), doc="int8 -> int8 (1/256, -128) or int16 (1/65536, -32768), any beta, last axis")]
+                lower=lower, kernels=(reference_kernel("softmax", inplace=ROWWISE),
+                                      reference_kernel("softmax_s16", inplace=ROWWISE)),
+                quant=QuantRule(2, fixed_output=SOFTMAX_OUT),
+                doc="int8 -> int8 (1/256, -128) or int16 (1/65536, -32768); int16 -> int16 (1/32768, 0); "
+                    "any beta, last axis")]
