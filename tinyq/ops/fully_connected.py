@@ -1,15 +1,16 @@
-"""FULLY_CONNECTED: int8 x int8 -> int8, per-tensor or per-channel weights; int4 weights per tensor."""
+"""FULLY_CONNECTED: int8 x int8 -> int8, per-tensor or per-channel weights; int4 weights per tensor;
+16x8 (int16 activations, int8 weights, int64 or int32 bias)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from tinyq import qmath
-from tinyq.ir import Graph, Operator
-from tinyq.ops import int4
+from tinyq.ir import Graph, Operator, Tensor
+from tinyq.ops import int4, s16
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
-from tinyq.ops.common import (bias_array, fused_range, io, require_const, require_int8, require_shifts,
-                              requant_arrays)
+from tinyq.ops.common import (bias_array, bias_array_s16, fused_range, io, require_const, require_int8,
+                              require_int8_or_int16, require_shifts, requant_arrays)
 from tinyq.ops.conv_2d import acc_init_arrays, blocked_weights
 
 
@@ -35,19 +36,12 @@ class FullyConnectedParams:
     has_bias: bool
 
 
-def lower(graph: Graph, op: Operator) -> Lowered:
-    (x, w, *rest), (y,) = io(graph, op, 2)
-    b = rest[0] if rest else None
-    opts: FullyConnectedOptions = op.options
-    if opts.weights_format != "DEFAULT":
-        raise unsupported(graph, op, f"weights format {opts.weights_format} is not supported",
-                          "TFLM's int8 kernel reads DEFAULT weights only")
-    require_int8(graph, op, x, y)
-    require_const(graph, op, w, "weights")
-    if w.dtype == "int4":
-        int4.require_per_tensor(graph, op, w)
-    else:
-        require_int8(graph, op, w, what="weights")
+@dataclass(frozen=True)
+class FullyConnectedS16Params(FullyConnectedParams):
+    acc64: bool  # TFLM's accumulator: int64, or int32 with an int32 bias (s16.wide_accumulator)
+
+
+def _shapes(graph: Graph, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> tuple[int, int]:
     if len(w.shape) != 2:
         raise unsupported(graph, op, f"weights must be 2-D, got {list(w.shape)}",
                           "(output depth, input depth), as TFLite writes them")
@@ -64,6 +58,47 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                           "the input and output batch must agree; re-export the model")
     if w.quant.per_channel and w.quant.axis != 0:
         raise unsupported(graph, op, "per-channel weights must be quantized along axis 0", "one scale per output unit")
+    return output_depth, accum_depth
+
+
+def lower_s16(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor) -> Lowered:
+    """16x8: FullyConnected{,PerChannel}<int16_t, int8_t, int16_t, int64_t or int32_t>."""
+    opts: FullyConnectedOptions = op.options
+    require_const(graph, op, w, "weights")
+    if w.dtype != "int8":
+        raise unsupported(graph, op, f"weights are {w.dtype}; int16 activations need int8 weights (16x8)",
+                          "TFLM has no 16x4 kernels; quantize the weights to int8")
+    require_int8(graph, op, w, what="weights")
+    output_depth, accum_depth = _shapes(graph, op, x, w, y)
+    wide = s16.wide_accumulator(b, opts.quantized_bias_type)
+    mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, output_depth)
+    s16.require_accumulator_shifts(graph, op, shifts, wide)
+    act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
+    bias = bias_array_s16(graph, op, b, output_depth)
+    params = FullyConnectedS16Params(
+        batches=y.numel // output_depth, accum_depth=accum_depth, output_depth=output_depth,
+        input_offset=-x.quant.zp, filter_offset=0 if w.quant.per_channel else -w.quant.zp,
+        output_offset=y.quant.zp, act_min=act_min, act_max=act_max, has_bias=bias is not None, acc64=wide)
+    consts = (int4.weights_const(w), *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()))
+    return Lowered(op=op, kernel="fully_connected_s16", params=params, inputs=(x.index,), outputs=(y.index,),
+                   consts=consts)
+
+
+def lower(graph: Graph, op: Operator) -> Lowered:
+    (x, w, *rest), (y,) = io(graph, op, 2)
+    b = rest[0] if rest else None
+    opts: FullyConnectedOptions = op.options
+    if opts.weights_format != "DEFAULT":
+        raise unsupported(graph, op, f"weights format {opts.weights_format} is not supported",
+                          "TFLM's integer kernels read DEFAULT weights only")
+    if require_int8_or_int16(graph, op, x, y) == "int16":
+        return lower_s16(graph, op, x, w, b, y)
+    require_const(graph, op, w, "weights")
+    if w.dtype == "int4":
+        int4.require_per_tensor(graph, op, w)
+    else:
+        require_int8(graph, op, w, what="weights")
+    output_depth, accum_depth = _shapes(graph, op, x, w, y)
     mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, output_depth)
     require_shifts(graph, op, shifts)
     act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
@@ -85,8 +120,9 @@ SPECS = [OpSpec(name="fully_connected", builtin="FULLY_CONNECTED", options=Fully
                 fb_options="FullyConnectedOptions", lower=lower,
                 kernels=(reference_kernel("fully_connected", uses=("filter_blocked", "acc_init", "multiplier", "shift")),
                          # per tensor: its multiplier and shift are inlined in the call
-                         reference_kernel("fully_connected_s4", uses=("filter", "bias"))),
+                         reference_kernel("fully_connected_s4", uses=("filter", "bias")),
+                         reference_kernel("fully_connected_s16", uses=("filter", "multiplier", "shift", "bias"))),
                 quant=QuantRule(4, weights=1, channel_axis=0, bias=2, int4_version=10, int4_per_channel=False,
                                 activation_inputs=(0,)),
                 doc="int8 activations, int8 weights per-tensor or per-channel (axis 0) or int4 weights per-tensor, "
-                    "int32 bias")]
+                    "int32 bias; 16x8: int16 activations, int8 weights, int64 or int32 bias")]
