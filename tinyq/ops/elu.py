@@ -1,7 +1,7 @@
 """ELU, int8: TFLM's lookup table (elu.cc), built here with its float32 arithmetic.
 
 TFLM's Prepare fills 256 entries: dequantize in float32, exp(x) - 1 below zero (std::exp
-of a float: expf, reproduced by qmath.expf), x elsewhere, times 1 / s_out, std::round, plus
+of a float: expf, reproduced by tinyq.libm_f32.expf), x elsewhere, times 1 / s_out, std::round, plus
 the output zero point, clamped to int8. tinyq computes the same table offline and runs it
 with the shared lookup kernel (tinyq/ops/lut.py).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyq import qmath
+from tinyq import libm_f32, qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, unsupported
 from tinyq.ops.lut import LUT, lut_lowered, unary_int8
@@ -19,7 +19,7 @@ from tinyq.ops.lut import LUT, lut_lowered, unary_int8
 def elu_f32(x: np.ndarray) -> np.ndarray:
     """TFLM's transform, in float32: value < 0 ? std::exp(value) - 1.0f : value."""
     x = np.asarray(x, dtype=np.float32)
-    return np.where(x < np.float32(0), qmath.expf(x) - np.float32(1), x).astype(np.float32)
+    return np.where(x < np.float32(0), libm_f32.expf(x) - np.float32(1), x).astype(np.float32)
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:

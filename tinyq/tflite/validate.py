@@ -58,7 +58,7 @@ OPERANDS: dict[str, Operands] = {
     "QUANTIZE": Operands(1), "DEQUANTIZE": Operands(1),
     "ABS": Operands(1), "RSQRT": Operands(1), "ELU": Operands(1), "LOG_SOFTMAX": Operands(1),
     "L2_NORMALIZATION": Operands(1), "NEG": Operands(1), "SQUARE": Operands(1), "SQRT": Operands(1),
-    "EXP": Operands(1), "LOG": Operands(1),
+    "EXP": Operands(1), "LOG": Operands(1), "GELU": Operands(1),
     "MAXIMUM": Operands(2), "MINIMUM": Operands(2), "SQUARED_DIFFERENCE": Operands(2), "DIV": Operands(2),
     "FLOOR_DIV": Operands(2), "FLOOR_MOD": Operands(2), "EQUAL": Operands(2), "NOT_EQUAL": Operands(2),
     "GREATER": Operands(2), "GREATER_EQUAL": Operands(2), "LESS": Operands(2), "LESS_EQUAL": Operands(2),
