@@ -1,10 +1,8 @@
 """ABS, RSQRT and ELU (int8, one lookup kernel each) against TFLM on every one of the 256 int8
-inputs, for many input/output quantizations; the tables' own arithmetic (expf, std::round) against
-the C library; the refused variants; and the family on the host, qemu-m55 and ARMv6-M."""
+inputs, for many input/output quantizations; the tables' own arithmetic (std::round, the inverse
+square root; tests/test_libm_f32.py has expf); the refused variants, with the float-only NEG,
+SQUARE, SQRT, EXP, LOG; and the family on the host, qemu-m55 and ARMv6-M."""
 
-import ctypes
-import ctypes.util
-import platform
 import zlib
 
 import numpy as np
@@ -12,7 +10,7 @@ import pytest
 
 from branches import Branch, branches_graph
 from conftest import assert_bit_exact, assert_bit_exact_on_targets, bound_ops
-from tinyq import libm_f32, qmath
+from tinyq import qmath
 from tinyq.boards import get_board
 from tinyq.driver import compile_graph
 from tinyq.errors import UnsupportedError
@@ -200,28 +198,7 @@ def test_elu_rounding_ties_away_from_zero():
     assert qmath.roundf(np.float32(0.49999997)) == 0  # floor(x + 0.5) would give 1
 
 
-# --- the tables' C-library arithmetic ---
-
-def _libm():
-    if platform.system() != "Linux" or "glibc" not in " ".join(platform.libc_ver()):
-        pytest.skip("the model of expf is glibc's; this host's C library is another")
-    return ctypes.CDLL(ctypes.util.find_library("m"))
-
-
-def test_expf_model_matches_the_c_library():
-    """libm_f32.expf against the host's expf on random floats and on every ELU input of the tests' scales."""
-    libm = _libm()
-    libm.expf.restype, libm.expf.argtypes = ctypes.c_float, [ctypes.c_float]
-    rng = _rng("expf")
-    xs = np.concatenate([-(10 ** rng.uniform(-8, 2, 20000)), rng.uniform(-18, 0, 20000)]).astype(np.float32)
-    for (s, zp), _ in ELU_SPECIAL + random_quants("elu", 24):
-        xs = np.concatenate([xs, np.float32(s) * (qmath.INT8_VALUES - zp).astype(np.float32)])
-    xs = xs[(xs > -103) & (xs < 88)]
-    ours = libm_f32.expf(xs)
-    theirs = np.array([libm.expf(float(x)) for x in xs], dtype=np.float32)
-    assert np.array_equal(ours.view(np.uint32), theirs.view(np.uint32))
-    assert libm_f32.expf(np.float32(-200.0)) == 0 and np.isinf(libm_f32.expf(np.float32(100.0)))
-
+# --- the tables' arithmetic (tests/test_libm_f32.py checks expf against the C library) ---
 
 def test_inv_sqrt_multiplier_on_known_values():
     """GetInvSqrtQuantizedMultiplierExp: m * 2^shift / 2^31 ~ 1/sqrt(x), and x <= 1 as 1."""
