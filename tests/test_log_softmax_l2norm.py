@@ -125,7 +125,8 @@ def test_in_place_chain(op, out_quant):
     y = b.activation((3, 5, 9), scale=out_quant[0], zero_point=out_quant[1])
     b.op(op, [x], [t])
     b.op(op, [t], [y])
-    assert_bit_exact(b.build([y]), n_inputs=10)
+    compiled = assert_bit_exact(b.build([y]), n_inputs=10)
+    assert [a.kind for a in compiled.plan.aliases] == ["in-place"] * 2
 
 
 def test_both_on_every_target():

@@ -266,7 +266,8 @@ def test_chain_of_table_ops():
     b.op("abs", [x], [t1])
     b.op("elu", [t1], [t2])
     b.op("rsqrt", [t2], [y])
-    assert_bit_exact(b.build([y]), n_inputs=10)
+    compiled = assert_bit_exact(b.build([y]), n_inputs=10)
+    assert [a.kind for a in compiled.plan.aliases] == ["in-place"] * 3  # one buffer for all four tensors
 
 
 def test_family_on_every_target():
