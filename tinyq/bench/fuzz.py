@@ -44,7 +44,7 @@ COMMANDS = ("inspect", "plan", "generate", "quantize")
 GOOD = ("accepted", "refused")
 MEMORY_LIMIT = 6 << 30  # bytes of address space per worker
 INTERNAL_ERROR = 3  # main()'s exit code for an exception that is a bug in tinyq
-MAX_MESSAGE = 300  # an error line longer than this is counted as too long
+MAX_MESSAGE = 300  # characters after "tinyq: error: " (errors.LINE_LIMIT): longer lines are counted
 SUPPORTED_WEIGHT = 4  # models whose unmutated file generates are drawn this many times as often
 
 
@@ -379,7 +379,7 @@ def format_table(report: FuzzReport) -> str:
     refused = [o for o in report.outcomes if o.status == "refused"]
     if refused:
         no_hint = sum(1 for o in refused if not o.has_hint)
-        long_lines = sum(1 for o in refused if len(o.message) > MAX_MESSAGE)
+        long_lines = sum(1 for o in refused if len(o.message.removeprefix("tinyq: error: ")) > MAX_MESSAGE)
         distinct = len({o.message.split(": ", 2)[-1][:80] for o in refused})
         lines += ["", f"refusals: {len(refused):,} ({distinct:,} distinct messages), {no_hint:,} without a hint "
                       f"({100 * no_hint / len(refused):.1f}%), {long_lines:,} longer than {MAX_MESSAGE} characters"]
