@@ -29,7 +29,8 @@ def broadcast_operands(graph: Graph, op: Operator, dtypes: tuple[str, ...],
     """(a, b, output, loop nest) of a two-operand broadcasting op whose operands share one of `dtypes`."""
     (a, b, *_), (y,) = io(graph, op, 2)
     if a.dtype not in dtypes:
-        raise unsupported(graph, op, f"{what} are {a.dtype}; tinyq runs {op.op} on {', '.join(dtypes)}")
+        raise unsupported(graph, op, f"{what} are {a.dtype}; tinyq runs {op.op} on {', '.join(dtypes)}",
+                          "the types TFLM's kernel takes")
     if b.dtype != a.dtype:
         raise unsupported(graph, op, f"operands are {a.dtype} and {b.dtype}; TFLM needs one type")
     for t in (a, b):

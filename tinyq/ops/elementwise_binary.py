@@ -115,7 +115,8 @@ def lower_add(graph: Graph, op: Operator) -> Lowered:
     rescale = qmath.add_rescale(a.quant.s, b.quant.s, y.quant.s, left_shift)
     if rescale is None:
         raise unsupported(graph, op, "the output scale is too small for the input scales "
-                                     f"(TFLM needs 2*max(input scales) < 2^{left_shift} * output scale)")
+                                     f"(TFLM needs 2*max(input scales) < 2^{left_shift} * output scale)",
+                          "TFLM rejects such an ADD; re-quantize the model")
     (m1, s1), (m2, s2), (mo, so) = rescale
     act_min, act_max = fused_range(graph, op, op.options.fused_activation_function, y)
     return _lowered(op, op.op + ACTIVATION_SUFFIX[dtype], AddParams, a, b, y, loops=loops,

@@ -76,7 +76,7 @@ def require_4d(graph: Graph, op: Operator, *tensors: Tensor, role: str = "tensor
     for t in tensors:
         if len(t.shape) != 4:
             raise unsupported(graph, op, f"{role} {t.index} ({t.name}) has shape {list(t.shape)}; "
-                                         "it must be 4-D (NHWC)")
+                                         "it must be 4-D (NHWC)", "as the TFLite converter writes it")
 
 
 def window_2d(graph: Graph, op: Operator, x: Tensor, y: Tensor, *, filter_hw: tuple[int, int],

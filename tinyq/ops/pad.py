@@ -50,7 +50,8 @@ def _paddings(graph: Graph, op: Operator, p: Tensor | None, x: Tensor, y: Tensor
     expected = [int(d + lo + hi) for d, (lo, hi) in zip(x.shape, table)]
     if expected != list(y.shape):
         raise unsupported(graph, op, f"output {list(y.shape)} is not input {list(x.shape)} padded by "
-                                     f"{table.tolist()} (expected {expected})")
+                                     f"{table.tolist()} (expected {expected})",
+                          "the model's shapes are inconsistent; re-export it")
     return table
 
 

@@ -83,7 +83,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     if list(y.shape) != kept:
         raise unsupported(graph, op, f"output {list(y.shape)} is not the slice TFLM computes {kept}",
                           "TFLM ignores ellipsis_mask, new_axis_mask and offset" if
-                          (opts.ellipsis_mask or opts.new_axis_mask or opts.offset) else None)
+                          (opts.ellipsis_mask or opts.new_axis_mask or opts.offset) else
+                          "the model's shapes are inconsistent; re-export it")
     item = item_size(x)
     in_strides = row_major_strides(x.shape, item)
     loops = gather_loops(counts, [st * ist for st, ist in zip(strides, in_strides)], item,
