@@ -174,6 +174,7 @@ def test_bench_firmware_reports_each_model_and_board(tmp_path, capsys):
         assert r["sram_bytes"] == r["arena_bytes"] + r["stack_bytes"] + r["static_bytes"]
         assert 0 < r["stack_used_bytes"] < r["stack_bytes"]
         assert r["instructions_per_inference"] > 1000 and r["flash_bytes"] > r["arena_bytes"]
+        assert r.pop("versions")["tflite-micro"]  # what produced the figures
     table = format_table([FirmwareRow(**r) for r in rows])
     assert re.search(r"fw_int8\s+qemu-m0\s+reference\s+yes \(3\)", table)
 
