@@ -16,6 +16,8 @@ arithmetic of glibc's x86-64 build) and float64 where the C code uses double:
   correctly rounded CORE-MATH code, newlib keeps fdlibm: a table made on such a system can
   differ in rare entries.
 
+Checked against glibc 2.36 on x86-64: expf on every float32 in [-110, 89], expm1f, tanhf and
+erfcf on every 13th float32 bit pattern (331 million inputs each), no difference.
 tests/test_libm_f32.py compares each with the host's C library when that is glibc.
 """
 
