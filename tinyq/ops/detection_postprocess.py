@@ -104,7 +104,8 @@ def _int32(graph: Graph, op: Operator, key: str, value: int | float | None) -> i
 
 def _float32(graph: Graph, op: Operator, key: str, value: int | float | None) -> float:
     """flexbuffers' AsFloat: the stored number as a double, rounded to float32."""
-    result = np.float32(0.0) if value is None else np.float32(float(value))
+    with np.errstate(over="ignore"):
+        result = np.float32(0.0) if value is None else np.float32(float(value))
     if not np.isfinite(result):
         raise unsupported(graph, op, f"custom option {key} is {value}, not a finite float32",
                           "re-export the model with finite NMS thresholds and scales")
