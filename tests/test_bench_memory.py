@@ -60,6 +60,36 @@ def test_bench_table(tmp_path):
     assert "not planned" in next(line for line in run.stdout.splitlines() if line.startswith("bad_int8"))
 
 
+def test_bench_any_models_and_the_verdict(tmp_path):
+    """--models takes any folder (every .tflite, whatever its name) and single files, repeatable; the
+    table ends with whether tinyq's arena is at most TFLM's on every model both ran."""
+    rng = np.random.default_rng(4)
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for name, width in (("dense", 16), ("wide", 64)):
+        b = GraphBuilder(name)
+        x = b.input((1, width), scale=0.1, zero_point=0)
+        w = b.const(rng.integers(-127, 128, size=(4, width)), "int8", scale=[0.01], zero_point=[0])
+        y = b.activation((1, 4), scale=0.2, zero_point=0)
+        b.op("fully_connected", [x, w, -1], [y])
+        (folder / f"{name}.tflite").write_bytes(write_model(b.build([y])))
+    single = tmp_path / "single.tflite"
+    single.write_bytes((folder / "dense.tflite").read_bytes())
+    run = tinyq("bench", "memory", "--models", folder, "--models", single, "--no-synthetic")
+    assert run.returncode == 0, run.stderr
+    rows = [line.split()[0] for line in run.stdout.splitlines() if line.endswith(".tflite") or ".tflite " in line]
+    assert rows == ["dense.tflite", "wide.tflite", "single.tflite"]
+    assert "tinyq's arena <= TFLM's on every model both ran: yes (3 of 3 models)" in run.stdout
+
+
+def test_verdict_names_the_models_above_tflm():
+    rows = [bench.MemoryRow("a.tflite", 100, 90, 90, "greedy", 200, 10),
+            bench.MemoryRow("b.tflite", 300, 90, 90, "greedy", 250, 10),
+            bench.MemoryRow("c.tflite", None, None, None, "", None, None, note="not planned: x")]
+    assert bench.summary(rows) == ["tinyq's arena <= TFLM's on every model both ran: no, larger on b.tflite "
+                                   "(1 of 2 models)", "not compared: 1 model(s) tinyq refuses, 0 without a TFLM arena"]
+
+
 def test_bench_skips_without_models(tmp_path):
     run = tinyq("bench", "memory", "--models", tmp_path / "absent", "--no-synthetic")
     assert run.returncode == 0

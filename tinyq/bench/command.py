@@ -26,20 +26,24 @@ def bench(ctx, **options):
 
 
 @bench.command("memory")
-@click.option("--models", "models_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of int8 .tflite models (default: ../shared/models/mlperf-tiny).")
+@click.option("--models", "model_paths", multiple=True, type=click.Path(path_type=Path),
+              help="A folder of .tflite models (all of them) or one model; repeatable "
+                   "(default: the int8 models in ../shared/models/mlperf-tiny).")
 @click.option("--no-tflm", is_flag=True, help="Skip the TFLM arena search (about 20 interpreter runs per model).")
 @click.option("--synthetic/--no-synthetic", default=True, show_default=True,
               help="Add a MobileNetV1-0.25 96x96 built in code (random weights; memory depends on shapes only).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def memory(models_dir: Path | None, no_tflm: bool, synthetic: bool, fmt: str):
-    """Arena bytes per model: tinyq's plan, TFLM's smallest working arena, the lower bound."""
-    from tinyq.bench.memory import DEFAULT_MODELS, bench_memory, format_table, synthetic_models
+def memory(model_paths: tuple[Path, ...], no_tflm: bool, synthetic: bool, fmt: str):
+    """Arena bytes per model: tinyq's plan, TFLM's smallest working arena, the lower bound; whether
+    tinyq's arena is at most TFLM's on every model. Models tinyq refuses get a row with the reason."""
+    from tinyq.bench.memory import DEFAULT_MODELS, bench_memory, collect_models, format_table, synthetic_models
 
-    folder = models_dir or DEFAULT_MODELS
-    models = sorted(folder.glob("*int8*.tflite")) if folder.is_dir() else []
+    if model_paths:
+        models = collect_models(list(model_paths))
+    else:
+        models = sorted(DEFAULT_MODELS.glob("*int8*.tflite")) if DEFAULT_MODELS.is_dir() else []
     if not models:
-        click.echo(f"no int8 .tflite models in {folder}: skipped them")
+        click.echo(f"no .tflite models in {', '.join(map(str, model_paths or [DEFAULT_MODELS]))}: skipped them")
     with tempfile.TemporaryDirectory() as scratch:
         models += synthetic_models(Path(scratch)) if synthetic else []
         if not models:

@@ -1,6 +1,7 @@
 """`tinyq bench memory`: tinyq's arena next to TFLM's, on the same models, in one run.
 
-For each int8 .tflite model:
+For each .tflite model (the MLPerf Tiny int8 models by default, or every model in the folders
+and files given):
 * tinyq: the arena of the plan the generated C uses (driver's planning path),
   the lower bound under that plan's order and aliasing, and the bound with
   views only in the file's order (what a live-set planner without in-place
@@ -11,6 +12,9 @@ For each int8 .tflite model:
   It includes TFLM's runtime state (tensor and node structs, per-channel
   quantization data kept in SRAM); tinyq's generated code has no runtime state
   beyond its arena: parameters and requantization tables are const (flash).
+
+A model tinyq refuses gets a row with the reason (and no TFLM search); the table ends with
+whether tinyq's arena is at most TFLM's on every model both ran.
 """
 
 from __future__ import annotations
@@ -94,6 +98,14 @@ def smallest_tflm_arena(model: Path, start: int = 16 * 1024) -> int | None:
     return good
 
 
+def collect_models(paths: list[Path]) -> list[Path]:
+    """The .tflite files among `paths` (files as given, folders' files in name order), each once."""
+    found: list[Path] = []
+    for path in paths:
+        found += sorted(path.glob("*.tflite")) if path.is_dir() else [path] if path.suffix == ".tflite" else []
+    return list(dict.fromkeys(found))
+
+
 def tinyq_row(model: Path) -> MemoryRow:
     from tinyq import driver
     from tinyq.boards import get_board
@@ -102,8 +114,12 @@ def tinyq_row(model: Path) -> MemoryRow:
     try:
         bound = driver.front(driver.read(model)[1], get_board("host"))
         plan = driver.plan(bound)
-    except TinyqError as exc:
-        return MemoryRow(model.name, None, None, None, "", None, None, note=f"not planned: {exc}")
+    except TinyqError as exc:  # the op's reason, without the file's path
+        what = f"{exc.where}: {exc.what}" if exc.where and exc.where.startswith("op ") else exc.what
+        return MemoryRow(model.name, None, None, None, "", None, None, note=f"not planned: {what}")
+    except Exception as exc:  # a tinyq bug: one row says so, the other models still run
+        return MemoryRow(model.name, None, None, None, "", None, None,
+                         note=f"internal error: {type(exc).__name__}: {exc}")
     return MemoryRow(model.name, plan.arena_bytes, plan.lower_bound_bytes, plan.baseline_lower_bound_bytes,
                      plan.strategy, None, plan_flash(bound).flash_bytes)
 
@@ -122,26 +138,51 @@ def bench_memory(models: list[Path], tflm: bool = True, progress=None) -> list[M
     rows = []
     for model in models:
         row = tinyq_row(model)
-        if tflm:
+        if tflm and row.tinyq_arena is not None:
             if progress:
                 progress(f"{model.name}: searching TFLM's smallest arena ...")
-            row = MemoryRow(**{**row.__dict__, "tflm_arena": smallest_tflm_arena(model)})
+            arena = smallest_tflm_arena(model, start=max(row.tinyq_arena, 1024))
+            note = "" if arena is not None else f"TFLM runs it with no arena up to {TFLM_CEILING // 2**20} MB"
+            row = MemoryRow(**{**row.__dict__, "tflm_arena": arena, "note": note})
         rows.append(row)
     return rows
+
+
+def within_tflm(rows: list[MemoryRow]) -> tuple[list[MemoryRow], list[MemoryRow]]:
+    """(rows where tinyq's arena <= TFLM's, rows where it is larger), among models both ran."""
+    both = [r for r in rows if r.tinyq_arena is not None and r.tflm_arena is not None]
+    return [r for r in both if r.tinyq_arena <= r.tflm_arena], [r for r in both if r.tinyq_arena > r.tflm_arena]
 
 
 def _num(value: int | None) -> str:
     return f"{value:,}" if value is not None else "-"
 
 
+def summary(rows: list[MemoryRow]) -> list[str]:
+    within, above = within_tflm(rows)
+    refused = sum(r.tinyq_arena is None for r in rows)
+    untried = sum(r.tinyq_arena is not None and r.tflm_arena is None for r in rows)
+    if not within and not above:
+        return ["no model ran in both tinyq and TFLM"]
+    verdict = "yes" if not above else "no, larger on " + ", ".join(r.model for r in above)
+    lines = [f"tinyq's arena <= TFLM's on every model both ran: {verdict} "
+             f"({len(within)} of {len(within) + len(above)} models)"]
+    if refused or untried:
+        lines.append(f"not compared: {refused} model(s) tinyq refuses, {untried} without a TFLM arena")
+    return lines
+
+
 def format_table(rows: list[MemoryRow]) -> str:
-    head = (f"{'model':<38} {'tinyq arena':>12} {'TFLM arena':>11} {'tinyq/TFLM':>10} {'lower bound':>12} "
+    width = max([38] + [len(r.model) for r in rows])
+    head = (f"{'model':<{width}} {'tinyq arena':>12} {'TFLM arena':>11} {'tinyq/TFLM':>10} {'lower bound':>12} "
             f"{'views-only bound':>17}  strategy")
     lines = [head, "-" * len(head)]
     for r in rows:
         ratio = f"{r.tinyq_arena / r.tflm_arena:.0%}" if r.tinyq_arena and r.tflm_arena else "-"
-        lines.append(f"{r.model:<38} {_num(r.tinyq_arena):>12} {_num(r.tflm_arena):>11} {ratio:>10} "
-                     f"{_num(r.lower_bound):>12} {_num(r.views_only_bound):>17}  {r.strategy}{r.note}")
+        note = ("  " if r.strategy else "") + r.note if r.note else ""
+        lines.append(f"{r.model:<{width}} {_num(r.tinyq_arena):>12} {_num(r.tflm_arena):>11} {ratio:>10} "
+                     f"{_num(r.lower_bound):>12} {_num(r.views_only_bound):>17}  {r.strategy}{note}")
+    lines += [""] + (summary(rows) if any(r.tflm_arena is not None for r in rows) else [])
     lines += ["",
               "tinyq arena: the generated C's whole SRAM for the model (parameters and requantization tables are in",
               "  flash). TFLM arena: smallest arena_size tflite_micro's interpreter loads and invokes the model with",
