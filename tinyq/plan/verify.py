@@ -4,11 +4,12 @@ For every pair of tensors (and scratch areas) whose lifetimes share a step and
 whose arena bytes overlap, the overlap must be one the plan recorded and a
 kernel rule allows:
 
-* views of one storage group: every view record is one the op's lowering offers
-  (`alias_of` at offset 0, or one of its `placements`), puts the tensor exactly
-  `offset` bytes into its base and inside it, and no tensor is a view of two others.
-  The records then form trees in which each tensor's bytes lie inside its parent's,
-  so two members of a tree that overlap are the same bytes of the same data;
+* views: every view record is one the op's lowering offers (`alias_of` at offset
+  0, or one of its `placements`) and puts the tensor exactly `offset` bytes into
+  its base, inside it. A record says the tensor's bytes *are* those of its base
+  (the op copies nothing, or copies them onto themselves), so two tensors hold the
+  same data on the bytes where they overlap when a chain of records joins them
+  through tensors that all cover those bytes;
 * an in-place output and the input it overwrites: they share exactly the one
   step of the op, the input (and every view of it) is dead after it, and the
   output starts at least the rule's least shift before the input.
@@ -34,13 +35,17 @@ def verify_tensors(lowered: LoweredGraph, plan: "MemoryPlan", rules: Sequence[In
     step_of = {position: step for step, position in enumerate(order)}
     life = tensor_lifetimes(lowered, order)
     span = {t: (plan.tensor_offset(t), plan.tensor_offset(t) + lt.size) for t, lt in life.items()}
-    root = _view_roots(lowered, plan, span)
+    views = _view_edges(lowered, plan, span)
+    root = {t: _component(views, t) for t in views}
     in_place = {a.tensor: a for a in plan.aliases if a.kind == "in-place"}
 
     def allowed(t: int, u: int) -> str | None:
         """None when the overlap of t and u is justified, else why not."""
         if root.get(t, t) == root.get(u, u):
-            return None  # one view tree: overlapping members are the same bytes
+            low, high = max(span[t][0], span[u][0]), min(span[t][1], span[u][1])
+            if _joined(views, span, t, u, low, high):
+                return None
+            return "views of one tensor holding different data there"
         for x, y in ((t, u), (u, t)):
             a = in_place.get(y)
             if a is None or root.get(x, x) != root.get(a.base, a.base):
@@ -79,9 +84,9 @@ def verify_tensors(lowered: LoweredGraph, plan: "MemoryPlan", rules: Sequence[In
                 raise AssertionError(f"{b.name} [{off}, {off + b.size}) overlaps live tensor {t} {span[t]}")
 
 
-def _view_roots(lowered: LoweredGraph, plan: "MemoryPlan", span: dict[int, tuple[int, int]]) -> dict[int, int]:
-    """tensor -> the root of its view tree, after checking every view record (module doc)."""
-    parent: dict[int, int] = {}
+def _view_edges(lowered: LoweredGraph, plan: "MemoryPlan", span: dict[int, tuple[int, int]]) -> dict[int, set[int]]:
+    """tensor -> the tensors a view record joins it to, after checking every record (module doc)."""
+    edges: dict[int, set[int]] = {}
     for a in plan.aliases:
         if a.kind != "view":
             continue
@@ -92,19 +97,35 @@ def _view_roots(lowered: LoweredGraph, plan: "MemoryPlan", span: dict[int, tuple
         if not offered:
             raise AssertionError(f"tensor {a.tensor} is a view of {a.base} at +{offset}, which op {a.position} "
                                  "does not offer")
-        if a.tensor in parent:
-            raise AssertionError(f"tensor {a.tensor} is a view of both {parent[a.tensor]} and {a.base}")
         (t0, t1), (b0, b1) = span[a.tensor], span[a.base]
         if t0 != b0 + offset or t1 > b1:
             raise AssertionError(f"view {a.tensor} {span[a.tensor]} is not {a.base} {span[a.base]} from +{offset}")
-        parent[a.tensor] = a.base
-    root: dict[int, int] = {}
-    for t in parent:
-        seen, r = {t}, parent[t]
-        while r in parent:
-            r = parent[r]
-            if r in seen:
-                raise AssertionError(f"views form a cycle through tensor {t}")
-            seen.add(r)
-        root[t] = r
-    return root
+        edges.setdefault(a.tensor, set()).add(a.base)
+        edges.setdefault(a.base, set()).add(a.tensor)
+    return edges
+
+
+def _component(edges: dict[int, set[int]], t: int) -> int:
+    """The smallest tensor joined to t by view records: a name for its group."""
+    seen, todo = {t}, [t]
+    while todo:
+        for u in edges.get(todo.pop(), ()):
+            if u not in seen:
+                seen.add(u)
+                todo.append(u)
+    return min(seen)
+
+
+def _joined(edges: dict[int, set[int]], span: dict[int, tuple[int, int]], t: int, u: int, low: int,
+            high: int) -> bool:
+    """A chain of view records from t to u through tensors that all cover bytes [low, high)."""
+    seen, todo = {t}, [t]
+    while todo:
+        x = todo.pop()
+        if x == u:
+            return True
+        for y in edges.get(x, ()):
+            if y not in seen and span[y][0] <= low and high <= span[y][1]:
+                seen.add(y)
+                todo.append(y)
+    return False
