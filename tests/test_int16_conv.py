@@ -214,3 +214,36 @@ def test_fully_connected_s16_refuses_int4_weights():
     y = b.activation((1, 2), "int16", scale=0.01, zero_point=0)
     b.op("fully_connected", [x, w], [y])
     assert "int16 activations need int8 weights" in _lower_error(b.build([y]))
+
+
+def add_transpose_conv_s16(b: GraphBuilder, rng, x: int, in_shape, out_d, kernel, stride, padding="SAME",
+                           out_hw=None, bias="int64", per_channel=True, activation="NONE", out_zp=0) -> int:
+    from test_transpose_conv import converter_output
+    n, h, w, c = in_shape
+    out_hw = out_hw or converter_output((h, w), kernel, stride, padding)
+    scales = rng.uniform(0.003, 0.03, size=out_d if per_channel else 1)
+    weights = b.const(rng.integers(-127, 128, size=(out_d, *kernel, c)), "int8", scale=scales, zero_point=0, axis=0)
+    out_shape = (n, *out_hw, out_d)
+    inputs = [b.const(np.array(out_shape, np.int32), "int32"), weights, x]
+    if bias:
+        limit = 2**36 if bias == "int64" else 2**15
+        inputs.append(b.const(rng.integers(-limit, limit, size=out_d), bias))
+    y = b.activation(out_shape, "int16", scale=float(rng.uniform(0.5, 3)), zero_point=out_zp)
+    b.op("transpose_conv", inputs, [y], padding=padding, stride_h=stride[0], stride_w=stride[1],
+         fused_activation_function=activation)
+    return y
+
+
+def test_transpose_conv_s16_options():
+    """16x8 TRANSPOSE_CONV over the int8 tests' geometry (output padding, cropping, gaps, large filters),
+    with int64, int16 (TFLM widens it) and no bias, zero points TFLM ignores."""
+    from test_transpose_conv import CASES
+    rng = _rng("tconv_s16")
+    b = GraphBuilder("tconv_s16")
+    outs = []
+    for i, (in_shape, out_d, kernel, stride, padding, *extra) in enumerate(CASES):
+        options = {k: v for k, v in (extra[0] if extra else {}).items() if k != "bias"}
+        x = _input(b, rng, in_shape, zp=(0, 11)[i % 2])
+        outs.append(add_transpose_conv_s16(b, rng, x, in_shape, out_d, kernel, stride, padding,
+                                           bias=("int64", "int16", None)[i % 3], out_zp=(0, -5)[i % 2], **options))
+    assert_bit_exact(b.build(outs), n_inputs=10)

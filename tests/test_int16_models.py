@@ -1,4 +1,4 @@
-"""Whole 16x8 models against TFLM: TFLM's own int16 SEANet layers (../shared/models/tflm-corpus) side by
+"""Whole 16x8 models against TFLM: TFLM's own 127 int16 SEANet layers (../shared/models/tflm-corpus) side by
 side in one build, and a converter-made 16x8 DS-CNN keyword spotter (tests/data/models/kws_dscnn_16x8.tflite,
 made by tests/data/make_int16_model.py) on the host, every layer, and under QEMU with each backend.
 """
@@ -18,9 +18,8 @@ from tinyq.verify import summarize, verify_host
 
 CORPUS = SHARED / "models" / "tflm-corpus"
 DSCNN = Path(__file__).resolve().parent / "data" / "models" / "kws_dscnn_16x8.tflite"
-# the SEANet layers by op; TRANSPOSE_CONV's int16 path is not tinyq's yet (its module belongs to the
-# int8 TRANSPOSE_CONV work)
-SEANET_KINDS = ("add", "conv", "leaky_relu", "pad", "quantize", "strided_slice", "sub")
+# the SEANet layers by op
+SEANET_KINDS = ("add", "conv", "leaky_relu", "pad", "quantize", "strided_slice", "sub", "transpose_conv")
 
 
 def seanet_models(kinds=SEANET_KINDS) -> list[Path]:
@@ -30,10 +29,10 @@ def seanet_models(kinds=SEANET_KINDS) -> list[Path]:
 
 
 def test_seanet_int16_layers_bit_exact():
-    """Every int16 SEANet layer TFLM ships (conv, add, sub, leaky_relu, pad, strided_slice, quantize)
-    in one graph, bit-exact on the host with the reference kernels and with CMSIS-NN."""
+    """Every int16 SEANet layer TFLM ships (conv, add, sub, leaky_relu, pad, strided_slice, quantize,
+    transpose_conv) in one graph, bit-exact on the host with the reference kernels and with CMSIS-NN."""
     paths = seanet_models()
-    assert len(paths) == 122
+    assert len(paths) == 127
     graph = merge([read_model_file(p) for p in paths], "seanet")
     assert {t.dtype for t in graph.tensors if not t.is_const} >= {"int16", "int32"}
     assert_bit_exact(graph, n_inputs=3)

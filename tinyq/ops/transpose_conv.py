@@ -1,5 +1,5 @@
 """TRANSPOSE_CONV on int8: per-tensor or per-channel int8 weights, SAME/VALID, any strides,
-optional int32 bias, fused activation.
+optional int32 bias, fused activation; and 16x8 (int16 activations, int64 or int16 bias).
 
 Inputs are (output_shape, filter [O, H, W, I], input, bias); TFLM ignores the
 output_shape tensor and takes every extent from the tensors themselves
@@ -9,7 +9,8 @@ kernel (reference_integer_ops::TransposeConv) scatters (input + input_offset) *
 filter into an int32 buffer the size of the output, adds the bias and requantizes
 per channel. It ignores the filter's zero point. tinyq's kernel gathers instead:
 each output sums the same products (int32 sums wrap the same in any order), so it
-needs no int32 buffer.
+needs no int32 buffer. Its 16x8 kernel sums in int64 (an int16 bias widened to int64), applies no
+zero points and requantizes with the 64-bit MultiplyByQuantizedMultiplier (tinyq/ops/s16.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import numpy as np
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops.base import ConstArray, Lowered, OpSpec, reference_kernel, unsupported
-from tinyq.ops.common import bias_array, fused_range, io, require_int8, require_shifts, requant_arrays
+from tinyq.ops import s16
+from tinyq.ops.common import (bias_array, bias_array_s16, fused_range, io, require_int8_or_int16, require_shifts,
+                              requant_arrays)
 from tinyq.ops.conv_2d import require_weights
 from tinyq.ops.geometry import PADDINGS, require_4d
 
@@ -87,11 +90,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         raise unsupported(graph, op, f"expects 3 or 4 inputs, has {3 + len(rest)}", "the file is corrupt")
     b = rest[0] if rest else None
     opts: TransposeConvOptions = op.options
-    for t in (x, y):
-        if t.dtype == "int16":
-            raise unsupported(graph, op, f"tensor {t.index} ({t.name}) is int16; int16x8 TRANSPOSE_CONV is not "
-                                         "supported yet (int8 only)")
-    require_int8(graph, op, x, y)
+    int16 = require_int8_or_int16(graph, op, x, y) == "int16"
     require_weights(graph, op, w, axis=0)
     if w.dtype != "int8":
         raise unsupported(graph, op, f"filter is {w.dtype}; TFLM's TRANSPOSE_CONV takes int8 filters only")
@@ -106,22 +105,35 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                                      "disagree on batch or depth", "the model's shapes are inconsistent; re-export it")
     pad_h, pad_w = transpose_padding(opts.padding, (y.shape[1], y.shape[2]), (fh, fw), (opts.stride_h, opts.stride_w))
     mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, out_d)
-    require_shifts(graph, op, shifts)
+    if int16:
+        s16.require_accumulator_shifts(graph, op, shifts, wide=True)
+    else:
+        require_shifts(graph, op, shifts)
     act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)
-    bias = bias_array(graph, op, b, out_d)
+    bias = _bias_s16(graph, op, b, out_d) if int16 else bias_array(graph, op, b, out_d)
     params = TransposeConvParams(
         batches=x.shape[0], in_h=x.shape[1], in_w=x.shape[2], in_d=filter_d, out_h=y.shape[1], out_w=y.shape[2],
         out_d=out_d, filter_h=fh, filter_w=fw, stride_h=opts.stride_h, stride_w=opts.stride_w, pad_h=pad_h,
-        pad_w=pad_w, input_offset=-x.quant.zp, output_offset=y.quant.zp, act_min=act_min, act_max=act_max,
+        pad_w=pad_w, input_offset=0 if int16 else -x.quant.zp, output_offset=0 if int16 else y.quant.zp,
+        act_min=act_min, act_max=act_max,
         has_bias=bias is not None)
     consts = (ConstArray("filter", "int8_t", np.asarray(w.data, dtype=np.int8).reshape(-1)),
               *requant_arrays(mults, shifts), *((bias,) if bias is not None else ()))
-    return Lowered(op=op, kernel="transpose_conv", params=params, inputs=(x.index,), outputs=(y.index,),
-                   consts=consts)
+    return Lowered(op=op, kernel="transpose_conv_s16" if int16 else "transpose_conv", params=params,
+                   inputs=(x.index,), outputs=(y.index,), consts=consts)
+
+
+def _bias_s16(graph: Graph, op: Operator, b, out_d: int) -> ConstArray | None:
+    """TFLM's 16x8 kernel reads an int64 bias, or widens an int16 one (an int32 one it would misread)."""
+    bias = bias_array_s16(graph, op, b, out_d, dtypes=("int64", "int16"))
+    if bias is None or bias.ctype == "int64_t":
+        return bias
+    return ConstArray("bias", "int64_t", np.asarray(bias.values, dtype=np.int64))
 
 
 SPECS = [OpSpec(name="transpose_conv", builtin="TRANSPOSE_CONV", options=TransposeConvOptions,
                 fb_options="TransposeConvOptions", lower=lower,
-                kernels=(reference_kernel("transpose_conv", uses=("filter", "multiplier", "shift", "bias")),),
+                kernels=(reference_kernel("transpose_conv", uses=("filter", "multiplier", "shift", "bias")),
+                         reference_kernel("transpose_conv_s16", uses=("filter", "multiplier", "shift", "bias"))),
                 doc="int8 activations and weights (per-tensor or per-channel), optional int32 bias, SAME/VALID, "
-                    "any strides and output size, fused activation; int16 refused")]
+                    "any strides and output size, fused activation; 16x8: int16 activations, int64 or int16 bias")]
