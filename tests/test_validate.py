@@ -84,9 +84,18 @@ def test_scale_and_zero_point_counts_must_agree():
 
 
 def test_a_scale_ratio_no_kernel_can_shift_is_refused_by_the_op():
-    graph = read_model(write_model(fc_model(x_scale=1e30)))  # a finite scale is well formed...
+    graph = read_model(write_model(fc_model(x_scale=1e30, bias=False)))  # a finite scale is well formed...
     with pytest.raises(UnsupportedError, match=r"op 0 \(fully_connected\).*multiplier is 2\^\d+"):
         lower_graph(graph)  # ...but 1e30 * 0.01 / 0.1 needs a left shift of ~100 bits (UBSan found it in tq_mbqm_q)
+
+
+def test_fully_connected_bias_scale_must_be_input_times_weight_scale():
+    """TFLM refuses a per-tensor FC whose bias scale is not input x weight scale (the fuzzer's 1e30 bias
+    scale was accepted by tinyq and refused by TFLM)."""
+    def edit(model):
+        tensors(model)[2].quantization.scale = [1e30]
+    with pytest.raises(UnsupportedError, match=r"bias scale 1e\+30 is not input scale x weight scale"):
+        lower_graph(read_model(edited(fc_model(), edit)))
 
 
 def test_relu6_bound_outside_int32_is_refused():
@@ -129,6 +138,13 @@ def test_truncated_constant_buffer_is_refused():
         buf.data = buf.data[:100]
     text = refusal(edited(fc_model(), edit))
     assert "tensor 1" in text and "holds 100 bytes" in text and "needs 128" in text
+
+
+def test_variable_with_constant_data_is_refused():
+    """TFLM zeroes variable tensors, ignoring their data (weights flagged variable gave wrong results)."""
+    def edit(model):
+        tensors(model)[1].isVariable = True
+    assert "tensor 1" in (text := refusal(edited(fc_model(), edit))) and "variable with constant data" in text
 
 
 def test_negative_and_huge_dimensions_are_refused():

@@ -61,6 +61,21 @@ def _shapes(graph: Graph, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> tupl
     return output_depth, accum_depth
 
 
+# GetQuantizedConvolutionMultipler: with per-tensor weights TFLM requires the bias scale to be the
+# input scale times the weight scale, within 2% of the output scale.
+MAX_BIAS_SCALE_DIFF = 0.02
+
+
+def _require_bias_scale(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor) -> None:
+    if b is None or w.quant.per_channel:
+        return
+    product = qmath.f32(x.quant.s) * qmath.f32(w.quant.s)
+    bias_scale = qmath.f32(b.quant.s) if b.quant is not None else 0.0
+    if abs(product - bias_scale) / qmath.f32(y.quant.s) > MAX_BIAS_SCALE_DIFF:
+        raise unsupported(graph, op, f"bias scale {bias_scale:.6g} is not input scale x weight scale "
+                                     f"({product:.6g})", "TFLM refuses such a FULLY_CONNECTED; re-quantize the model")
+
+
 def lower_s16(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor) -> Lowered:
     """16x8: FullyConnected{,PerChannel}<int16_t, int8_t, int16_t, int64_t or int32_t>."""
     opts: FullyConnectedOptions = op.options
@@ -70,6 +85,7 @@ def lower_s16(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None
                           "TFLM has no 16x4 kernels; quantize the weights to int8")
     require_int8(graph, op, w, what="weights")
     output_depth, accum_depth = _shapes(graph, op, x, w, y)
+    _require_bias_scale(graph, op, x, w, b, y)
     wide = s16.wide_accumulator(b, opts.quantized_bias_type)
     mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, output_depth)
     s16.require_accumulator_shifts(graph, op, shifts, wide)
@@ -99,6 +115,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     else:
         require_int8(graph, op, w, what="weights")
     output_depth, accum_depth = _shapes(graph, op, x, w, y)
+    _require_bias_scale(graph, op, x, w, b, y)
     mults, shifts = qmath.per_channel_multipliers(x.quant.s, w.quant.scale, y.quant.s, output_depth)
     require_shifts(graph, op, shifts)
     act_min, act_max = fused_range(graph, op, opts.fused_activation_function, y)

@@ -143,6 +143,8 @@ def _check_tensor(t: Tensor, where: str) -> None:
              "generated C can index", "no microcontroller model is this large; " + CORRUPT)
     if t.shape_signature is not None and len(t.shape_signature) != len(t.shape):
         fail(f"has shape {list(t.shape)} but shape signature {list(t.shape_signature)} of another rank")
+    if t.is_const and t.is_variable:
+        fail("is a variable with constant data", "TFLite refuses variable tensors with a buffer; " + CORRUPT)
     if t.quant is not None:
         _check_quant(t, fail)
 
