@@ -218,3 +218,35 @@ def _binary(op, zps=(0, 0, 0)):
 ])
 def test_s16_refusals(graph, message):
     assert message in _lower_error(graph())
+
+
+def test_batch_matmul_s16():
+    """int16 BATCH_MATMUL over the int8 tests' shapes, adjoints and constant operands: int64 sums
+    (depths whose products pass 2^31), scales with multipliers above and below 1."""
+    from test_batch_matmul import SHAPES, _oriented, product_shape
+    rng = _rng("bmm")
+    b = GraphBuilder("bmm_s16")
+    outs = []
+    for i, (lhs, rhs) in enumerate(SHAPES + [((2, 70), (70, 3))]):
+        adj_x, adj_y = bool(i % 2), bool(i % 3 == 1)
+        lhs, rhs = _oriented(lhs, rhs, adj_x, adj_y)
+        operands = []
+        for j, shape in enumerate((lhs, rhs)):
+            q = dict(scale=float(rng.uniform(1e-4, 1e-3)), zero_point=0)
+            const = i % 4 == 2 + j
+            operands.append(b.const(rng.integers(-32768, 32768, size=shape), "int16", **q) if const
+                            else b.input(shape, "int16", **q))
+        y = b.activation(product_shape(lhs, rhs, adj_x, adj_y), "int16",
+                         scale=float(rng.uniform(1e-4, 1e-2)) * (1e-3 if i % 5 == 0 else 1), zero_point=0)
+        b.op("batch_matmul", operands, [y], adj_x=adj_x, adj_y=adj_y)
+        outs.append(y)
+    assert_bit_exact(b.build(outs), n_inputs=10)
+
+
+def test_batch_matmul_s16_refuses_zero_points():
+    b = GraphBuilder("bad")
+    x = b.input((2, 3), "int16", scale=1e-3, zero_point=4)
+    w = b.input((3, 4), "int16", scale=1e-3, zero_point=0)
+    y = b.activation((2, 4), "int16", scale=1e-3, zero_point=0)
+    b.op("batch_matmul", [x, w], [y])
+    assert "TFLM's int16 BATCH_MATMUL requires 0" in _lower_error(b.build([y]))

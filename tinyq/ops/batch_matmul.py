@@ -1,4 +1,4 @@
-"""BATCH_MATMUL on int8: adj_x / adj_y, broadcast batch dimensions, either operand constant.
+"""BATCH_MATMUL on int8 and int16: adj_x / adj_y, broadcast batch dimensions, either operand constant.
 
 TFLM (kernels/batch_matmul.cc, reference_ops::BatchMatMul) transposes operands into
 its arena and walks the batches, but the arithmetic is one int32 dot product per
@@ -6,7 +6,8 @@ output, sum((lhs + lhs_offset) * (rhs + rhs_offset)), then MultiplyByQuantizedMu
 with lhs_scale * rhs_scale / out_scale and the int8 clamp (no fused activation). int32
 addition wraps the same in any order, so tinyq's kernel reads both operands in place
 through strides (adj_x / adj_y are strides, no transposed copies) and a constant
-operand is stored in flash already in the order the kernel reads it.
+operand is stored in flash already in the order the kernel reads it. int16 (zero points 0, as
+TFLM requires) sums in int64 and requantizes with the 64-bit MultiplyByQuantizedMultiplier.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import numpy as np
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops.base import ConstArray, Lowered, OpSpec, reference_kernel, unsupported
-from tinyq.ops.common import io, require_int8, require_shifts
+from tinyq.ops import s16
+from tinyq.ops.common import ACTIVATION_SUFFIX, io, require_int8_or_int16, require_shifts, require_zero_point_0
 from tinyq.ops.ndloops import LoopNest, broadcast_loops, broadcast_shape
 
 MIN_RANK, MAX_RANK = 2, 5  # TFLM's Prepare
@@ -74,7 +76,7 @@ def _matrix_dims(t: Tensor, transposed: bool) -> tuple[int, int]:
 
 def _stored(t: Tensor, transposed_in_file: bool, want_transposed: bool) -> np.ndarray:
     """A constant operand's values with its two last dimensions in the order the kernel reads."""
-    data = np.asarray(t.data, dtype=np.int8)
+    data = np.asarray(t.data, dtype=t.dtype)
     if transposed_in_file != want_transposed:
         data = np.swapaxes(data, -1, -2)
     return np.ascontiguousarray(data).reshape(-1)
@@ -84,11 +86,9 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     (lhs, rhs, *extra), (y,) = io(graph, op, 2)
     if extra:
         raise unsupported(graph, op, f"expects 2 inputs, has {2 + len(extra)}", "the file is corrupt")
-    for t in (lhs, rhs, y):
-        if t.dtype == "int16":
-            raise unsupported(graph, op, f"tensor {t.index} ({t.name}) is int16; int16 BATCH_MATMUL is not "
-                                         "supported yet (int8 only)")
-    require_int8(graph, op, lhs, rhs, y)
+    dtype = require_int8_or_int16(graph, op, lhs, rhs, y)
+    if dtype == "int16":
+        require_zero_point_0(graph, op, lhs, rhs, y, why="TFLM's int16 BATCH_MATMUL")
     for t in (lhs, rhs):
         if t.quant.per_channel:
             raise unsupported(graph, op, f"operand {t.index} ({t.name}) is quantized per channel",
@@ -112,7 +112,10 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     if y.numel != int(np.prod(out_shape, dtype=np.int64)) or len(y.shape) < rank:
         raise unsupported(graph, op, f"output {list(y.shape)} is not the product's shape {list(out_shape)}")
     multiplier, shift = qmath.mul_rescale(lhs.quant.s, rhs.quant.s, y.quant.s)
-    require_shifts(graph, op, [shift])
+    if dtype == "int16":
+        s16.require_accumulator_shifts(graph, op, [shift], wide=True)  # TFLM sums int16 in int64
+    else:
+        require_shifts(graph, op, [shift])
 
     # operands are read in their file order, constants in the order the loops walk (row-major
     # lhs [A, B], column-major rhs [C, B]) so the inner product steps through consecutive bytes
@@ -124,7 +127,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     for i, (t, in_file_t, kernel_t) in enumerate(((lhs, opts.adj_x, lhs_t), (rhs, not opts.adj_y, rhs_t))):
         if t.is_const:
             sources.append(-1)
-            consts.append(ConstArray(f"operand{i}", "int8_t", _stored(t, in_file_t, kernel_t)))
+            consts.append(ConstArray(f"operand{i}", f"{dtype}_t", _stored(t, in_file_t, kernel_t)))
         else:
             sources.append(len(inputs))
             inputs.append(t.index)
@@ -136,11 +139,12 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         lhs_depth_stride=lhs_k, rhs_depth_stride=rhs_k, rhs_col_stride=rhs_c, lhs_offset=-lhs.quant.zp,
         rhs_offset=-rhs.quant.zp, output_offset=y.quant.zp, multiplier=multiplier, shift=shift,
         adj_x=bool(opts.adj_x), adj_y=bool(opts.adj_y), lhs_batch_shape=lhs_batch, rhs_batch_shape=rhs_batch)
-    return Lowered(op=op, kernel="batch_matmul", params=params, inputs=tuple(inputs), outputs=(y.index,),
+    return Lowered(op=op, kernel="batch_matmul" + ACTIVATION_SUFFIX[dtype], params=params, inputs=tuple(inputs), outputs=(y.index,),
                    consts=tuple(consts))
 
 
 SPECS = [OpSpec(name="batch_matmul", builtin="BATCH_MATMUL", options=BatchMatMulOptions,
-                fb_options="BatchMatMulOptions", lower=lower, kernels=(reference_kernel("batch_matmul"),),
-                doc=f"int8, adj_x/adj_y, ranks {MIN_RANK}-{MAX_RANK} with broadcast batch dimensions, "
+                fb_options="BatchMatMulOptions", lower=lower,
+                kernels=(reference_kernel("batch_matmul"), reference_kernel("batch_matmul_s16")),
+                doc=f"int8 and int16 (zero points 0), adj_x/adj_y, ranks {MIN_RANK}-{MAX_RANK} with broadcast batch dimensions, "
                     "either operand constant (in flash)")]
