@@ -71,3 +71,11 @@ def test_dscnn_16x8_on_cmsis_nn_binds_the_library_kernels():
 @pytest.mark.slow
 def test_dscnn_16x8_on_targets():
     assert_bit_exact_on_targets(read_model_file(DSCNN), n_inputs=3, backends=("reference", "cmsis-nn", "esp-nn"))
+
+
+def test_dscnn_16x8_on_esp_nn_falls_back_with_the_reason():
+    """ESP-NN (1.2) has no int16 kernels: every op runs tinyq's reference kernel and says why."""
+    bound = bound_ops(read_model_file(DSCNN), "esp-nn", "esp32s3")
+    assert not any(c.optimized for c in bound)
+    assert [c.reason for c in bound[:2]] == ["esp-nn has no conv_2d_s16 kernel",
+                                             "esp-nn has no depthwise_conv_2d_s16 kernel"]

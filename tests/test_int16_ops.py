@@ -9,7 +9,7 @@ import zlib
 import numpy as np
 import pytest
 
-from conftest import assert_bit_exact
+from conftest import assert_bit_exact, assert_bit_exact_on_targets
 from tinyq.boards import get_board
 from tinyq.driver import compile_graph
 from tinyq.errors import UnsupportedError
@@ -156,9 +156,9 @@ def test_concatenation_s16():
     assert_bit_exact(b.build([y]), n_inputs=8)
 
 
-def test_mixed_int8_int16_graph():
+def _mixed_graph():
     """float -> int8 CONV -> QUANTIZE -> int16 16x8 CONV, ADD, LEAKY_RELU, MEAN -> QUANTIZE -> int8
-    FULLY_CONNECTED -> DEQUANTIZE: the planner and the code generator mix both activation types."""
+    FULLY_CONNECTED -> DEQUANTIZE."""
     rng = _rng("mixed")
     b = GraphBuilder("mixed")
     f = b.input((1, 6, 6, 2), "float32")
@@ -184,7 +184,12 @@ def test_mixed_int8_int16_graph():
     b.op("fully_connected", [m8, b.const(rng.integers(-127, 128, (3, 4)), "int8", scale=0.01)], [o8])
     out = b.activation((1, 3), "float32")
     b.op("dequantize", [o8], [out])
-    assert_bit_exact(b.build([out, l16]), n_inputs=12)
+    return b.build([out, l16])
+
+
+def test_mixed_int8_int16_graph():
+    """The planner and the code generator mix both activation types (and float edges)."""
+    assert_bit_exact(_mixed_graph(), n_inputs=12)
 
 
 def _lower_error(graph) -> str:
@@ -250,3 +255,8 @@ def test_batch_matmul_s16_refuses_zero_points():
     y = b.activation((2, 4), "int16", scale=1e-3, zero_point=0)
     b.op("batch_matmul", [x, w], [y])
     assert "TFLM's int16 BATCH_MATMUL requires 0" in _lower_error(b.build([y]))
+
+
+@pytest.mark.slow
+def test_mixed_int8_int16_graph_on_targets():
+    assert_bit_exact_on_targets(_mixed_graph(), n_inputs=4, backends=("reference", "cmsis-nn"))
