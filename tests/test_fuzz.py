@@ -58,7 +58,8 @@ FLOAT_MODELS = (("quant", "models", "mlp_digits", "float32.tflite"), ("quant", "
 
 
 def test_fuzz_slice_has_no_crash_hang_or_partial_output():
-    from tinyq.bench.fuzz import format_table, fuzz
+    from tinyq.bench.fuzz import fuzz
+    from tinyq.bench.fuzz_report import format_table
 
     models = [shared_file(*parts) for parts in FUZZ_MODELS]
     report = fuzz(models, files=150, seed=7, workers=2, timeout=60, sanitize=4,
@@ -70,7 +71,8 @@ def test_fuzz_slice_has_no_crash_hang_or_partial_output():
 
 
 def test_fuzz_slice_quantize_has_no_crash():
-    from tinyq.bench.fuzz import format_table, fuzz
+    from tinyq.bench.fuzz import fuzz
+    from tinyq.bench.fuzz_report import format_table
 
     models = [shared_file(*parts) for parts in FLOAT_MODELS]
     report = fuzz(models, files=60, seed=7, workers=2, timeout=60, commands=("quantize",))

@@ -66,16 +66,21 @@ bench.add_command(latency)
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds one command may take on one file.")
 @click.option("--sanitize", "sanitize", default=0, show_default=True,
               help="Compile and run this many accepted generated models under ASan+UBSan.")
+@click.option("--verify", "verify", default=0, show_default=True,
+              help="Compare this many accepted models with TFLM (tinyq verify): accepted but wrong?")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def fuzz_command(model_paths, files: int, seed: int, jobs: int, timeout: float, sanitize: int, fmt: str):
+def fuzz_command(model_paths, files: int, seed: int, jobs: int, timeout: float, sanitize: int, verify: int,
+                 fmt: str):
     """Mutated models through inspect, plan, generate and quantize: every outcome must be a success or a
-    one-line refusal. Exits 1 when any command crashed, hung or left output behind."""
-    from tinyq.bench.fuzz import DEFAULT_MODEL_DIRS, as_json, format_table, fuzz
+    one-line refusal. Exits 1 when any command crashed, hung or left output behind, or an accepted model
+    failed the sanitizers or TFLM's comparison."""
+    from tinyq.bench.fuzz import DEFAULT_MODEL_DIRS, fuzz
+    from tinyq.bench.fuzz_report import as_json, format_table
 
     report = fuzz(model_paths or DEFAULT_MODEL_DIRS, files=files, seed=seed, workers=jobs, timeout=timeout,
-                  sanitize=sanitize, progress=lambda m: click.echo(m, err=True))
+                  sanitize=sanitize, verify=verify, progress=lambda m: click.echo(m, err=True))
     if not report.outcomes:
         raise click.ClickException("no .tflite models found (pass --models)")
     click.echo(as_json(report) if fmt == "json" else format_table(report))
     failures = report.sanitizer.get("failures", []) if report.sanitizer else []
-    raise SystemExit(1 if report.defects() or failures else 0)
+    raise SystemExit(1 if report.defects() or report.disagreements() or failures else 0)

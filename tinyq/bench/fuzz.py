@@ -13,15 +13,16 @@ a deadline (code can hang; a hung worker is killed and replaced) and an address-
 * hang, died (the worker was killed by a signal), exit N (another exit code),
   partial (output left behind by a failed command), bad message (exit 2 without the one line).
 
-Anything but accepted/refused is a defect. A sample of accepted `generate` outputs is compiled
-with -Wall -Wextra -Werror and ASan+UBSan and run on a few inputs (tinyq/bench/sanitize.py).
+Anything but accepted/refused is a defect. Samples of the accepted files then check that accepted
+means right: their generated C is compiled with -Wall -Wextra -Werror and ASan+UBSan and run on a
+few inputs (tinyq/bench/sanitize.py), and `tinyq verify` compares them with TFLM (a file TFLM refuses,
+or whose outputs differ, was accepted but wrong). The table is tinyq/bench/fuzz_report.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
 import multiprocessing
 import os
 import resource
@@ -29,8 +30,7 @@ import shutil
 import tempfile
 import time
 import traceback
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable
@@ -42,6 +42,10 @@ DEFAULT_MODEL_DIRS = (SHARED / "models" / "mlperf-tiny", SHARED / "quant" / "mod
 MAX_MODEL_BYTES = 2 << 20  # bigger files (the corpus' 4 MB MobileNetV2) cost more than they find
 COMMANDS = ("inspect", "plan", "generate", "quantize")
 GOOD = ("accepted", "refused")
+# `tinyq verify` on an accepted file: accepted = bit-exact with TFLM; the others are clean exits that say
+# tinyq accepted something wrong (its output differs, or TFLM refuses the model)
+VERIFY_GOOD = ("differs", "tflm refuses")
+VERIFY_INPUTS = 5
 MEMORY_LIMIT = 6 << 30  # bytes of address space per worker
 INTERNAL_ERROR = 3  # main()'s exit code for an exception that is a bug in tinyq
 MAX_MESSAGE = 300  # characters after "tinyq: error: " (errors.LINE_LIMIT): longer lines are counted
@@ -80,6 +84,7 @@ class Outcome:
 class FuzzReport:
     outcomes: list[Outcome] = field(default_factory=list)
     baseline: list[Outcome] = field(default_factory=list)
+    verified: list[Outcome] = field(default_factory=list)  # `tinyq verify` on a sample of accepted files
     sanitizer: dict = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -87,7 +92,12 @@ class FuzzReport:
         return len({(o.model, o.seed) for o in self.outcomes})
 
     def defects(self) -> list[Outcome]:
-        return [o for o in self.outcomes + self.baseline if o.status not in GOOD]
+        """Crashes, hangs, partial outputs, bad messages: the CLI failed to fail cleanly."""
+        return [o for o in self.outcomes + self.baseline + self.verified if o.status not in GOOD + VERIFY_GOOD]
+
+    def disagreements(self) -> list[Outcome]:
+        """Accepted files whose generated C differs from TFLM, or that TFLM refuses: accepted but wrong."""
+        return [o for o in self.verified if o.status in VERIFY_GOOD and o.status != "accepted"]
 
 
 # --- the worker side: one command on one (mutated) file ---
@@ -124,6 +134,8 @@ def _argv(job: Job, path: Path, out: Path) -> list[str]:
         return ["generate", str(path), "-o", str(out / "gen")]
     if job.command == "quantize":
         return ["quantize", str(path), "--calib", str(job.calib), "-o", str(out / "q.tflite")]
+    if job.command == "verify":
+        return ["verify", str(path), "--inputs", str(VERIFY_INPUTS)]
     return [job.command, str(path)]
 
 
@@ -164,9 +176,13 @@ def run_job(job: Job, work: Path) -> Outcome:
         else:
             outcome.status = "refused"
             outcome.has_hint = not isinstance(exc, TinyqError) or bool(exc.hint)
+    elif job.command == "verify" and code == 1:  # verify's "not bit-exact"
+        outcome.status, outcome.signature = "differs", "output differs from TFLM"
     else:
         outcome.status, outcome.signature = f"exit {code}", f"exit {code}"
         outcome.message = err.strip()[-300:]
+    if job.command == "verify" and outcome.status == "refused":  # generate accepted it: the golden model did not
+        outcome.status, outcome.signature = "tflm refuses", "TFLM refuses a model tinyq accepts"
     shutil.rmtree(work, ignore_errors=True)
     return outcome
 
@@ -325,9 +341,10 @@ def baseline_jobs(models: list[Path], calibs: dict[Path, Path], commands=COMMAND
 
 
 def fuzz(dirs=DEFAULT_MODEL_DIRS, files: int = 1000, seed: int = 0, workers: int = 2, timeout: float = 120.0,
-         sanitize: int = 0, commands=COMMANDS, progress: Callable[[str], None] = lambda m: None) -> FuzzReport:
-    """Mutate `files` files from the models in `dirs`, run every command on each, and (with `sanitize`)
-    compile and run that many accepted generated models under ASan+UBSan."""
+         sanitize: int = 0, verify: int = 0, commands=COMMANDS,
+         progress: Callable[[str], None] = lambda m: None) -> FuzzReport:
+    """Mutate `files` files from the models in `dirs` and run every command on each; then compile and run
+    `sanitize` accepted generated models under ASan+UBSan, and compare `verify` of them with TFLM."""
     from tinyq.bench.mutate import mutate
 
     start = time.perf_counter()
@@ -351,64 +368,16 @@ def fuzz(dirs=DEFAULT_MODEL_DIRS, files: int = 1000, seed: int = 0, workers: int
         progress(f"fuzz: {files} mutated files from {len(models)} models ({len(supported)} generate unmutated)")
         jobs = plan_jobs(models, calibs, supported, files, seed, commands)
         report.outcomes = run_jobs(jobs, workers, timeout, describe, tick)
+    accepted = [(Path(o.path), o.seed) for o in report.outcomes if o.command == "generate" and o.status == "accepted"]
+    if verify:
+        from tinyq.bench.sanitize import spread_sample
+
+        picked = spread_sample(accepted, verify, seed + 1)
+        progress(f"verify: {len(picked)} accepted files against TFLM ({VERIFY_INPUTS} inputs each)")
+        report.verified = run_jobs([Job(str(m), s, "verify") for m, s in picked], workers, timeout, describe, tick)
     if sanitize:
         from tinyq.bench.sanitize import sanitize_sample
 
-        accepted = [(Path(o.path), o.seed) for o in report.outcomes if o.command == "generate" and o.status == "accepted"]
         report.sanitizer = sanitize_sample(accepted, sanitize, seed, workers, progress)
     report.seconds = time.perf_counter() - start
     return report
-
-
-# --- the report ---
-
-STATUS_ORDER = ("accepted", "refused", "crash", "hang", "died", "partial", "bad message")
-
-
-def format_table(report: FuzzReport) -> str:
-    statuses = list(STATUS_ORDER) + sorted({o.status for o in report.outcomes} - set(STATUS_ORDER))
-    commands = [c for c in COMMANDS if any(o.command == c for o in report.outcomes)]
-    lines = [f"tinyq bench fuzz: {report.files():,} mutated files, {len(report.outcomes):,} command runs, "
-             f"{report.seconds:.0f} s", ""]
-    lines.append(f"{'command':<10}" + "".join(f"{s:>12}" for s in statuses))
-    for c in commands:
-        counts = Counter(o.status for o in report.outcomes if o.command == c)
-        lines.append(f"{c:<10}" + "".join(f"{counts.get(s, 0):>12,}" for s in statuses))
-    total = Counter(o.status for o in report.outcomes)
-    lines.append(f"{'all':<10}" + "".join(f"{total.get(s, 0):>12,}" for s in statuses))
-    refused = [o for o in report.outcomes if o.status == "refused"]
-    if refused:
-        no_hint = sum(1 for o in refused if not o.has_hint)
-        long_lines = sum(1 for o in refused if len(o.message.removeprefix("tinyq: error: ")) > MAX_MESSAGE)
-        distinct = len({o.message.split(": ", 2)[-1][:80] for o in refused})
-        lines += ["", f"refusals: {len(refused):,} ({distinct:,} distinct messages), {no_hint:,} without a hint "
-                      f"({100 * no_hint / len(refused):.1f}%), {long_lines:,} longer than {MAX_MESSAGE} characters"]
-    base = Counter(o.status for o in report.baseline)
-    if report.baseline:
-        lines += ["", "unmutated models: " + ", ".join(f"{n:,} {s}" for s, n in sorted(base.items()))]
-    defects = report.defects()
-    lines += ["", f"defects: {len(defects):,}"]
-    for sig, n in Counter((o.status, o.signature) for o in defects).most_common():
-        example = next(o for o in defects if (o.status, o.signature) == sig)
-        lines.append(f"  {n:>5}  {sig[0]}: {sig[1]}")
-        lines.append(f"         e.g. {example.command} {example.model} seed {example.seed}: {example.mutation[:120]}")
-        if example.message:
-            lines.append(f"         {example.message[:200]}")
-    if report.sanitizer:
-        s = report.sanitizer
-        lines += ["", f"ASan+UBSan sample: {s['sampled']} accepted models, {s['compiled']} compiled with "
-                      f"-Wall -Wextra -Werror, {s['clean']} ran clean on {s['inputs']} inputs each, "
-                      f"{len(s['failures'])} failures"]
-        for f in s["failures"][:20]:
-            lines.append(f"  {f['model']} seed {f['seed']}: {f['stage']}: {f['detail'][:200]}")
-    return "\n".join(lines)
-
-
-def as_json(report: FuzzReport) -> str:
-    return json.dumps({"files": report.files(), "seconds": round(report.seconds, 1),
-                       "counts": {c: dict(Counter(o.status for o in report.outcomes if o.command == c))
-                                  for c in COMMANDS},
-                       "defects": [asdict(o) for o in report.defects()],
-                       "refusals_without_hint": sum(1 for o in report.outcomes
-                                                    if o.status == "refused" and not o.has_hint),
-                       "sanitizer": report.sanitizer}, indent=2)

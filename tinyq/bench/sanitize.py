@@ -26,7 +26,7 @@ RANDOM_RECORDS = 2
 NAME = "fuzz"  # the mutated file is written as fuzz.tflite, so the C names are tinyq_fuzz_*
 
 
-def _sample(candidates: list[tuple[Path, int]], n: int, seed: int) -> list[tuple[Path, int]]:
+def spread_sample(candidates: list[tuple[Path, int]], n: int, seed: int) -> list[tuple[Path, int]]:
     """Up to n candidates, spread evenly over the models they come from."""
     rng = np.random.default_rng(seed)
     by_model: dict[Path, list[tuple[Path, int]]] = {}
@@ -108,7 +108,7 @@ def sanitize_sample(candidates: list[tuple[Path, int]], n: int, seed: int, worke
     if shutil.which("cc") is None:
         return {"sampled": 0, "compiled": 0, "clean": 0, "inputs": 0,
                 "failures": [{"model": "-", "seed": 0, "stage": "setup", "detail": "no C compiler (cc)"}]}
-    picked = _sample(candidates, n, seed)
+    picked = spread_sample(candidates, n, seed)
     progress(f"sanitizers: {len(picked)} accepted models under ASan+UBSan")
     result = {"sampled": len(picked), "compiled": 0, "clean": 0, "inputs": len(FILL_BYTES) + RANDOM_RECORDS,
               "failures": [], "models": sorted({f"{m.parent.name}/{m.name}" for m, _ in picked})}
