@@ -49,6 +49,7 @@ def merged_graph():
     b = GraphBuilder("data_movement")
     outs = [add_transpose(b, rng, (3, 5), (1, 0)), add_transpose(b, rng, (2, 3, 4, 5), (0, 1, 3, 2)),
             add_transpose(b, rng, (2, 3, 4, 5), (3, 1, 0, 2)), add_transpose(b, rng, (2, 3, 2, 2, 3), (4, 2, 0, 3, 1)),
+            add_transpose(b, rng, (1, 2, 11, 37), (0, 1, 3, 2)),  # Helium's row gather: a full and a partial block
             add_slice(b, rng, (3, 4, 5), (1, 0, 2), (2, -1, 2)),
             strided_case(b, rng, (4, 5, 6), [3, 0, 1], [0, 5, 6], [-1, 2, 2], shrink_axis_mask=0)[0],
             add_reverse(b, rng, (3, 4, 5), [1, 2]), add_mirror_pad(b, rng, (3, 4), [[2, 1], [1, 3]], "REFLECT"),
@@ -67,3 +68,25 @@ def merged_graph():
 @pytest.mark.slow
 def test_on_every_target():
     assert_bit_exact_on_targets(merged_graph(), n_inputs=6, backends=BACKENDS)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not libraries.available("cmsis-nn"), reason="CMSIS-NN is not available")
+def test_helium_transpose_gather_limit(monkeypatch):
+    """8 rows of 9362 bytes: lane 7's offset is 65534, the last that fits the gather's uint16 lanes,
+    and the library is right; at 9400 columns (tinyq's limit lifted) the offset wraps and it is wrong,
+    which is why tinyq runs those in the reference kernel."""
+    from tinyq.backends.cmsis_nn import transpose
+    from tinyq.boards import get_board
+    from tinyq.driver import compile_graph
+    from tinyq.verify import summarize, verify_qemu
+
+    board = get_board("qemu-m55")
+    monkeypatch.setattr(transpose, "MVE_GATHER_SPAN", 1 << 30)
+    for cols, right in ((9362, True), (9400, False)):
+        b = GraphBuilder(f"wide{cols}")
+        graph = b.build([add_transpose(b, seeded("wide"), (1, 1, 8, cols), (0, 1, 3, 2))])
+        compiled = compile_graph(graph, board, backend="cmsis-nn")
+        assert compiled.bound.ops[0].function == "arm_transpose_s8"
+        report = verify_qemu(compiled, board, n_inputs=5)  # random data from the 4th record on
+        assert report.result.ok == right, summarize(report.result, graph)
