@@ -22,6 +22,8 @@ DTYPES: dict[str, tuple[Any, int]] = {
     "int16": (np.int16, 2),
     "int8": (np.int8, 1),
     "uint8": (np.uint8, 1),
+    "uint16": (np.uint16, 2),
+    "uint32": (np.uint32, 4),
     "bool": (np.bool_, 1),
     "int4": (np.int8, 1),
 }

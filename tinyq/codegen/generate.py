@@ -25,12 +25,14 @@ from tinyq.ir import Graph, Tensor
 from tinyq.ops.base import ConstArray
 from tinyq.plan import MemoryPlan
 from tinyq.plan.flash import array_table
+from tinyq.plan.state import persistent_tensors, state_resets
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
-          "float32": "float", "bool": "uint8_t", "int64": "int64_t"}
-DTYPE_CODES = {"float32": 0, "int8": 1, "uint8": 2, "int16": 3, "int32": 4, "bool": 5, "int64": 6}
+          "float32": "float", "bool": "uint8_t", "int64": "int64_t", "uint16": "uint16_t", "uint32": "uint32_t"}
+DTYPE_CODES = {"float32": 0, "int8": 1, "uint8": 2, "int16": 3, "int32": 4, "bool": 5, "int64": 6, "uint16": 7,
+               "uint32": 8}
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,12 @@ class KernelView:
     def output(self, i: int = 0) -> str:
         return self._ptr(self._graph.tensors[self.lowered.outputs[i]], False)
 
+    def state(self, i: int) -> str:
+        """A writable pointer to input i, a persistent tensor the kernel updates (plan/state.py)."""
+        t = self._graph.tensors[self.lowered.inputs[i]]
+        assert t.is_variable, f"input {i} of op {self.position} is not a variable tensor"
+        return self._ptr(t, False)
+
     def const(self, name: str) -> str:
         """The symbol of one of the arrays the call reads (BoundOp.consts)."""
         self.used_consts.add(name)
@@ -101,10 +109,20 @@ def render_call(op: BoundOp, position: int, graph: Graph, plan: MemoryPlan, cons
     return decl, call, files, frozenset(view.used_consts)
 
 
+def _c_float(v: float) -> str:
+    """A float32 literal; NaN and the infinities through math.h's macros (model.c includes it)."""
+    v = float(np.float32(v))
+    if v != v:
+        return "NAN"
+    if v in (float("inf"), float("-inf")):
+        return "INFINITY" if v > 0 else "-INFINITY"
+    return repr(v) + "f"
+
+
 def _c_values(c: ConstArray) -> str:
     values = np.asarray(c.values).reshape(-1)
     if values.dtype.kind == "f":
-        items = [repr(float(np.float32(v))) + "f" for v in values.tolist()]
+        items = [_c_float(v) for v in values.tolist()]
     else:
         items = [str(v) for v in values.tolist()]
     return "\n".join("  " + ", ".join(items[i:i + 20]) + "," for i in range(0, len(items), 20))
@@ -145,6 +163,7 @@ def generate_c(bound: BoundGraph, plan: MemoryPlan, name: str, source: str = "")
         "tensor_bytes": {t.index: t.nbytes for t in graph.tensors},
         "tensor_offset": plan.tensor_offset,
         "flash_bytes": sum(a["bytes"] for a in arrays),
+        "state": state_resets(graph, persistent_tensors(bound.lowered), plan.tensor_offset),
     }
     files = {
         f"{name}_model.h": env.get_template("model.h.j2").render(context),
