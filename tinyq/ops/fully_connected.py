@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
-from tinyq.ops import int4, s16
+from tinyq.ops import f32, int4, s16
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import (bias_array, bias_array_s16, fused_range, io, require_const, require_int8,
                               require_int8_or_int16, require_shifts, requant_arrays)
@@ -37,6 +37,16 @@ class FullyConnectedParams:
 
 
 @dataclass(frozen=True)
+class FullyConnectedF32Params:
+    batches: int
+    accum_depth: int
+    output_depth: int
+    act_min: float
+    act_max: float
+    has_bias: bool
+
+
+@dataclass(frozen=True)
 class FullyConnectedS16Params(FullyConnectedParams):
     acc64: bool  # TFLM's accumulator: int64, or int32 with an int32 bias (s16.wide_accumulator)
 
@@ -56,7 +66,7 @@ def _shapes(graph: Graph, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> tupl
         raise unsupported(graph, op, f"input {list(x.shape)} holds {x.numel // accum_depth} rows of {accum_depth}, "
                                      f"output {list(y.shape)} {y.numel // output_depth} of {output_depth}",
                           "the input and output batch must agree; re-export the model")
-    if w.quant.per_channel and w.quant.axis != 0:
+    if w.quant is not None and w.quant.per_channel and w.quant.axis != 0:
         raise unsupported(graph, op, "per-channel weights must be quantized along axis 0", "one scale per output unit")
     return output_depth, accum_depth
 
@@ -100,10 +110,31 @@ def lower_s16(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None
                    consts=consts)
 
 
+def lower_f32(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor) -> Lowered:
+    """float32: reference_ops::FullyConnected with float weights and bias (TFLM has no hybrid FC)."""
+    f32.require_float32(graph, op, x, y)
+    f32.require_const_float(graph, op, w, "weights")
+    output_depth, accum_depth = _shapes(graph, op, x, w, y)
+    if b is not None:
+        f32.require_const_float(graph, op, b, "bias")
+        if b.numel != output_depth:
+            raise unsupported(graph, op, f"bias has {b.numel} values for {output_depth} outputs",
+                              "the model's shapes are inconsistent; re-export it")
+    act_min, act_max = f32.activation_range(op.options.fused_activation_function)
+    params = FullyConnectedF32Params(batches=y.numel // output_depth, accum_depth=accum_depth,
+                                     output_depth=output_depth, act_min=act_min, act_max=act_max,
+                                     has_bias=b is not None)
+    consts = (f32.float_array(w, "filter"), *((f32.float_array(b, "bias"),) if b is not None else ()))
+    return Lowered(op=op, kernel="fully_connected_f32", params=params, inputs=(x.index,), outputs=(y.index,),
+                   consts=consts)
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, w, *rest), (y,) = io(graph, op, 2)
     b = rest[0] if rest else None
     opts: FullyConnectedOptions = op.options
+    if f32.is_float(x):
+        return lower_f32(graph, op, x, w, b, y)
     if opts.weights_format != "DEFAULT":
         raise unsupported(graph, op, f"weights format {opts.weights_format} is not supported",
                           "TFLM's integer kernels read DEFAULT weights only")
@@ -138,8 +169,9 @@ SPECS = [OpSpec(name="fully_connected", builtin="FULLY_CONNECTED", options=Fully
                 kernels=(reference_kernel("fully_connected", uses=("filter_blocked", "acc_init", "multiplier", "shift")),
                          # per tensor: its multiplier and shift are inlined in the call
                          reference_kernel("fully_connected_s4", uses=("filter", "bias")),
-                         reference_kernel("fully_connected_s16", uses=("filter", "multiplier", "shift", "bias"))),
+                         reference_kernel("fully_connected_s16", uses=("filter", "multiplier", "shift", "bias")),
+                         reference_kernel("fully_connected_f32")),
                 quant=QuantRule(4, weights=1, channel_axis=0, bias=2, int4_version=10, int4_per_channel=False,
                                 activation_inputs=(0,)),
                 doc="int8 activations, int8 weights per-tensor or per-channel (axis 0) or int4 weights per-tensor, "
-                    "int32 bias; 16x8: int16 activations, int8 weights, int64 or int32 bias")]
+                    "int32 bias; 16x8: int16 activations, int8 weights, int64 or int32 bias; float32 (float weights and bias)")]
