@@ -83,6 +83,13 @@ def test_scale_and_zero_point_counts_must_agree():
     assert "1 scales but 2 zero points" in refusal(edited(fc_model(), edit))
 
 
+def test_missing_zero_points_are_refused():
+    """TFLite needs one zero point per scale; TFLM read past an empty list (abort, or allocation failure)."""
+    def edit(model):
+        tensors(model)[0].quantization.zeroPoint = []
+    assert "1 scales but 0 zero points" in refusal(edited(fc_model(), edit))
+
+
 def test_a_scale_ratio_no_kernel_can_shift_is_refused_by_the_op():
     graph = read_model(write_model(fc_model(x_scale=1e30, bias=False)))  # a finite scale is well formed...
     with pytest.raises(UnsupportedError, match=r"op 0 \(fully_connected\).*multiplier is 2\^\d+"):
@@ -145,6 +152,14 @@ def test_variable_with_constant_data_is_refused():
     def edit(model):
         tensors(model)[1].isVariable = True
     assert "tensor 1" in (text := refusal(edited(fc_model(), edit))) and "variable with constant data" in text
+
+
+def test_buffer_with_inline_data_and_an_offset_is_refused():
+    """TFLM reads the inline data, LiteRT the offset: tinyq would have picked the offset (wrong weights)."""
+    def edit(model):
+        buf = model.buffers[tensors(model)[1].buffer]
+        buf.offset, buf.size = 2, len(buf.data)
+    assert "inline data and an offset" in refusal(edited(fc_model(), edit))
 
 
 def test_negative_and_huge_dimensions_are_refused():

@@ -123,6 +123,10 @@ def _custom_options(o, data: bytes, where: str) -> bytes:
 
 
 def _buffer_bytes(buf, data: bytes, where: str) -> bytes:
+    if buf.offset and buf.offset > 1 and buf.data is not None and len(buf.data):
+        # TFLM reads the inline data, LiteRT the offset: a file with both means two things
+        raise TinyqError(f"a buffer has inline data and an offset ({buf.offset})", where=where,
+                         hint="the file is corrupt")
     if buf.offset and buf.offset > 1:  # large models keep tensor data after the flatbuffer
         end = buf.offset + buf.size
         if end > len(data):
@@ -182,5 +186,5 @@ def _quant(q) -> Quant | None:
     if q is None or q.scale is None or len(q.scale) == 0:
         return None
     scale = tuple(float(s) for s in q.scale)
-    zp = tuple(int(z) for z in q.zeroPoint) if q.zeroPoint is not None and len(q.zeroPoint) else (0,) * len(scale)
+    zp = tuple(int(z) for z in q.zeroPoint) if q.zeroPoint is not None else ()  # validate_graph wants one a scale
     return Quant(scale=scale, zero_point=zp, axis=int(q.quantizedDimension))

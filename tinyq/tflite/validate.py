@@ -87,7 +87,8 @@ FOLDED_OPTIONS = {"STRIDED_SLICE": "StridedSliceOptions", "PACK": "PackOptions",
 
 # Builtins whose options TFLite cannot do without: absent, it reads strides, window sizes, the depth
 # multiplier or beta as 0 (and TFLM then fails or aborts), where tinyq's defaults would say 1.
-REQUIRED_OPTIONS = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "SOFTMAX")
+REQUIRED_OPTIONS = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D", "SOFTMAX",
+                    "TRANSPOSE_CONV")
 
 
 def check_options_kind(index: int, op_name: str, builtin: str, expected: str | None, kind: str | None,
