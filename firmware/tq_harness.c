@@ -83,6 +83,7 @@ static void run_batch(void) {
   /* Restart the timer: its phase then no longer depends on when the host's "f" arrived,
    * so under QEMU -icount every tick count of the batch repeats exactly run after run. */
   tq_timer_init();
+  TQ_MODEL_RESET(); /* a batch is one sequence from the initial state, as a fresh TFLM interpreter */
   uint64_t count = 0;
   while (tq_records_next(in_buf, TQ_MODEL_INPUT_BYTES)) {
     run_record();
@@ -110,6 +111,10 @@ int tq_harness_run(void) {
     } else if (c == 'f') {
       skip_line(c);
       run_batch();
+    } else if (c == 'z') {
+      skip_line(c);
+      TQ_MODEL_RESET();
+      tq_puts("z\n");
     } else if (c == 'h') {
       skip_line(c);
       say_ready();

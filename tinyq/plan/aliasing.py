@@ -24,6 +24,11 @@ overlapping the input (from `shift` bytes below it) or anywhere else. Of the inp
 that qualify, the one whose overlap would save the most bytes is offered. Outputs
 that already hold other tensors' bytes (a PACK input written earlier) get none.
 
+Persistent tensors (state.py: variable tensors, live at every step) share storage with
+no other tensor: placements that involve one are not taken, they are never in-place
+partners, and at the end they are packed, each at an aligned offset, into one storage
+group, the state region (with any view of them, e.g. a RESHAPE reading one).
+
 After placement, memory.py records the options the plan used as `Alias` records,
 which verify.verify_tensors checks against the kernel rules and the lowerings.
 """
@@ -38,6 +43,7 @@ import numpy as np
 from tinyq.lower import LoweredGraph
 from tinyq.ops.base import InPlace, Placement
 from tinyq.plan.buffers import Lifetime, align_up
+from tinyq.plan.state import persistent_tensors
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,8 @@ def _place(groups: Groups, p: Placement, position: int, peak: int | None) -> Ali
     return Alias(p.tensor, p.base, -p.offset, "view", position)
 
 
-def _take_views(lowered: LoweredGraph, order: Sequence[int], groups: Groups) -> tuple[list[Alias], Groups]:
+def _take_views(lowered: LoweredGraph, order: Sequence[int], groups: Groups,
+                persistent: frozenset[int] = frozenset()) -> tuple[list[Alias], Groups]:
     views: list[Alias] = []
     for position in order:
         k = lowered.ops[position]
@@ -135,16 +142,17 @@ def _take_views(lowered: LoweredGraph, order: Sequence[int], groups: Groups) -> 
                 root, offset = groups.place[base]
                 groups.attach(t, root, offset)
                 views.append(Alias(t, base, 0, "view", position))
-        if not k.placements:
+        offers = [p for p in k.placements if p.tensor not in persistent and p.base not in persistent]
+        if not offers:
             continue
         peak = int(groups.live.max())
         trial = groups.copy()
-        taken = [a for a in (_place(trial, p, position, None) for p in k.placements) if a is not None]
+        taken = [a for a in (_place(trial, p, position, None) for p in offers) if a is not None]
         if taken and trial.live.max() <= peak:
             groups = trial
             views += taken
             continue
-        for p in k.placements:
+        for p in offers:
             alias = _place(groups, p, position, peak)
             if alias is not None:
                 views.append(alias)
@@ -161,7 +169,8 @@ def views_and_options(lowered: LoweredGraph, order: Sequence[int], lifetimes: di
     shifts = shifts if shifts is not None else {}
     graph = lowered.graph
     groups = Groups(lifetimes, len(order) + 1)  # graph outputs live one step past the last op
-    views, groups = _take_views(lowered, order, groups)
+    persistent = persistent_tensors(lowered)
+    views, groups = _take_views(lowered, order, groups, frozenset(persistent))
     options: list[InPlaceOption] = []
     for step, position in enumerate(order):
         k = lowered.ops[position]
@@ -174,7 +183,7 @@ def views_and_options(lowered: LoweredGraph, order: Sequence[int], lifetimes: di
         size = lifetimes[y].size
         best: tuple[int, int, int] | None = None  # (saving, input, shift)
         for i, t in enumerate(k.inputs):
-            if t < 0 or t not in lifetimes or not groups.dies_at(t, step):
+            if t < 0 or t not in lifetimes or t in persistent or not groups.dies_at(t, step):
                 continue
             if any(groups.root(u) == groups.root(t) and u != t for u in k.inputs):
                 continue  # the op reads the same storage through another tensor: no overlap
@@ -190,4 +199,21 @@ def views_and_options(lowered: LoweredGraph, order: Sequence[int], lifetimes: di
         if best is not None:
             options.append(InPlaceOption(y, best[1], best[2], position, step))
     owner = {t: place for t, place in groups.place.items() if place[0] != t}
+    owner.update(_state_region(groups, persistent, lifetimes, alignment))
     return tuple(views), owner, tuple(options)
+
+
+def _state_region(groups: Groups, persistent: Sequence[int], lifetimes: dict[int, Lifetime],
+                  alignment: int) -> dict[int, tuple[int, int]]:
+    """The persistent tensors' groups packed one after another (aligned) into the first one's:
+    tensor -> (that first tensor, byte offset). They are live at every step, so packing them
+    changes no step's live bytes beyond the alignment padding."""
+    if not persistent:
+        return {}
+    root, offset, places = persistent[0], 0, {}
+    for t in persistent:
+        for m in groups.members[t]:
+            places[m] = (root, offset + groups.place[m][1])
+        offset = align_up(offset + lifetimes[t].size, alignment)
+    places.pop(root)
+    return places

@@ -4,7 +4,9 @@ A *step* is a position in the execution order (which may differ from the
 file's op order, see order.py). A tensor is live from the step that writes it
 (graph inputs: step 0) to the last step that reads it; graph outputs stay live
 one step past the last op, where invoke copies them out, so no op may reuse
-their bytes. Constants are not buffers: they stay in flash.
+their bytes. Persistent tensors (variable tensors: LSTM/SVDF state, state.py)
+are live at every step, from step 0 to that last one: they keep their bytes
+from one invoke to the next. Constants are not buffers: they stay in flash.
 
 A view (RESHAPE) and its base share one buffer, live from the first step of
 any of them to the last. An in-place output keeps its own buffer; the pair may
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from tinyq.lower import LoweredGraph
+from tinyq.plan.state import persistent_tensors
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,9 @@ def tensor_lifetimes(lowered: LoweredGraph, order: Sequence[int],
         for t in k.inputs + k.outputs:
             touch(t, step)
     for t in graph.outputs:
+        touch(t, end)
+    for t in persistent_tensors(lowered):  # state: live before, during and after every invoke
+        touch(t, 0)
         touch(t, end)
     return {t: Lifetime(t, sizes[t], first[t], last[t]) for t in sorted(first)}
 

@@ -14,6 +14,10 @@ kernel rule allows:
   step of the op, the input (and every view of it) is dead after it, and the
   output starts at least the rule's least shift before the input.
 
+Persistent tensors (state.py) must moreover be live at every step and share no byte with
+any tensor outside their view tree, nor with any scratch area, whatever the lifetimes:
+their bytes then hold between two invokes too.
+
 Anything else raises AssertionError naming both tensors.
 """
 
@@ -24,6 +28,7 @@ from typing import TYPE_CHECKING, Sequence
 from tinyq.lower import LoweredGraph
 from tinyq.ops.base import InPlace
 from tinyq.plan.buffers import tensor_lifetimes
+from tinyq.plan.state import persistent_tensors
 
 if TYPE_CHECKING:
     from tinyq.plan.memory import MemoryPlan
@@ -82,6 +87,22 @@ def verify_tensors(lowered: LoweredGraph, plan: "MemoryPlan", rules: Sequence[In
         for t in tensors:
             if b.first <= life[t].last and life[t].first <= b.last and off < span[t][1] and span[t][0] < off + b.size:
                 raise AssertionError(f"{b.name} [{off}, {off + b.size}) overlaps live tensor {t} {span[t]}")
+    _verify_state(lowered, plan, order, life, span, root)
+
+
+def _verify_state(lowered: LoweredGraph, plan: "MemoryPlan", order, life, span, root) -> None:
+    """Persistent tensors: live at every step, and their bytes nobody else's at any step."""
+    state = persistent_tensors(lowered)
+    for t in state:
+        if life[t].first != 0 or life[t].last != len(order):
+            raise AssertionError(f"persistent tensor {t} is live only over steps {life[t].first}-{life[t].last}")
+        (t0, t1) = span[t]
+        for u in life:
+            if root.get(u, u) != root.get(t, t) and span[u][0] < t1 and t0 < span[u][1]:
+                raise AssertionError(f"tensor {u} {span[u]} shares bytes with persistent tensor {t} {span[t]}")
+        for b, off in zip(plan.buffers, plan.offsets):
+            if b.name.endswith(".scratch") and off < t1 and t0 < off + b.size:
+                raise AssertionError(f"{b.name} [{off}, {off + b.size}) shares bytes with persistent tensor {t}")
 
 
 def _view_edges(lowered: LoweredGraph, plan: "MemoryPlan", span: dict[int, tuple[int, int]]) -> dict[int, set[int]]:

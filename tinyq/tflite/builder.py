@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
@@ -47,6 +48,13 @@ class GraphBuilder:
     def activation(self, shape: Sequence[int], dtype: str = "int8", scale=None, zero_point=None,
                    name: str | None = None) -> int:
         return self._add(shape, dtype, scale, zero_point, 0, None, name)
+
+    def variable(self, shape: Sequence[int], dtype: str = "int8", scale=None, zero_point=None,
+                 name: str | None = None) -> int:
+        """A variable tensor: state a stateful op (LSTM, SVDF) keeps from one invoke to the next."""
+        index = self._add(shape, dtype, scale, zero_point, 0, None, name)
+        self._tensors[index] = replace(self._tensors[index], is_variable=True)
+        return index
 
     def const(self, data, dtype: str | None = None, scale=None, zero_point=None, axis: int = 0,
               name: str | None = None) -> int:

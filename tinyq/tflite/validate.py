@@ -77,6 +77,8 @@ OPERANDS: dict[str, Operands] = {
     "ARG_MAX": Operands(2), "ARG_MIN": Operands(2), "REDUCE_MAX": Operands(2), "REDUCE_MIN": Operands(2),
     "REDUCE_ALL": Operands(2), "CUMSUM": Operands(2), "L2_POOL_2D": Operands(1), "BATCH_MATMUL": Operands(2),
     "TRANSPOSE_CONV": Operands(3, 1),
+    # the LSTM's optional tensors sit among the required ones: its lowering checks each position
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": Operands(1, 23), "SVDF": Operands(3, 2),
 }
 
 
