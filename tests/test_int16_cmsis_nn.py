@@ -127,7 +127,7 @@ def _conv(w_value=None, bias_value=None, groups=1, cin=4, padding="SAME"):
     (lambda: _fc(zp=3), "ignores zero points"),
     (lambda: _conv(groups=2), "no grouped convolution"),
     (lambda: _conv(w_value=-128, cin=64), "in int32 first"),
-    (lambda: _conv(bias_value=2**52), "one more bit than TFLM"),
+    (lambda: _conv(bias_value=2**47 - 1), "one more bit than TFLM"),
     (lambda: ops.binary_graph("b", "sub", ops._rng("s"), False), "has no sub_s16 kernel"),
     (lambda: ops.binary_graph("b", "add", ops._rng("a"), True), "ignores zero points"),
     (lambda: ops.binary_graph("b", "mul", ops._rng("m"), False), "broadcasts its operands"),

@@ -183,8 +183,8 @@ def _conv_graph(**kw):
     w = b.const(rng.integers(-7, 8, size=(2, 1, 1, 2)), kw.pop("w_dtype", "int8"), scale=kw.pop("w_scale", 0.01),
                 zero_point=0, axis=0)
     y = b.activation((1, 4, 4, 2), kw.pop("out_dtype", "int16"), scale=kw.pop("out_scale", 0.01), zero_point=0)
-    bias = kw.pop("bias", None)
-    b.op(kw.pop("op", "conv_2d"), [x, w] + ([b.const(np.zeros(2), bias)] if bias else []), [y], **kw)
+    bias, bias_value = kw.pop("bias", None), kw.pop("bias_value", 0)
+    b.op(kw.pop("op", "conv_2d"), [x, w] + ([b.const(np.full(2, bias_value), bias)] if bias else []), [y], **kw)
     return b.build([y])
 
 
@@ -193,6 +193,7 @@ def _conv_graph(**kw):
     (dict(out_dtype="int8"), "int8 beside int16 activations"),
     (dict(bias="int16"), "bias is int16"),
     (dict(w_scale=1e6, out_scale=1e-3), "64-bit requantization is undefined"),
+    (dict(bias="int64", bias_value=-(2**47)), "an int64 bias reaches 2^47"),
 ])
 def test_conv_s16_refusals(kw, message):
     assert message in _lower_error(_conv_graph(**kw))

@@ -146,5 +146,9 @@ def bias_array_s16(graph: Graph, op: Operator, bias: Tensor | None, channels: in
     if bias.numel != channels:
         raise unsupported(graph, op, f"bias has {bias.numel} values for {channels} channels",
                           "the model's shapes are inconsistent; re-export it")
-    ctype = bias.dtype + "_t"
-    return ConstArray("bias", ctype, np.asarray(bias.data, dtype=bias.dtype).reshape(-1))
+    values = np.asarray(bias.data, dtype=bias.dtype).reshape(-1)
+    if bias.dtype == "int64" and np.abs(values.astype(np.float64)).max(initial=0) >= 2.0**47:
+        raise unsupported(graph, op, "an int64 bias reaches 2^47: TFLM's 64-bit requantization takes sums below "
+                                     "2^47 (its product is undefined past it)", "the bias scale is implausible; "
+                                     "re-quantize the model")
+    return ConstArray("bias", bias.dtype + "_t", values)
