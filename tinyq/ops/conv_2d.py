@@ -8,7 +8,7 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
-from tinyq.ops import int4
+from tinyq.ops import f32, int4
 from tinyq.ops.base import ConstArray, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import WINDOW
 from tinyq.ops import s16
@@ -125,10 +125,33 @@ def lower_s16(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None
     return Lowered(op=op, kernel="conv_2d_s16", params=params, inputs=(x.index,), outputs=(y.index,), consts=consts)
 
 
+@dataclass(frozen=True)
+class Conv2DF32Params(ConvWindow):
+    act_min: float
+    act_max: float
+    has_bias: bool
+
+
+def lower_f32(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor) -> Lowered:
+    """float32: reference_ops::Conv with float weights and bias."""
+    f32.require_float32(graph, op, x, y)
+    f32.require_const_float(graph, op, w, "filter")
+    require_4d(graph, op, w, role="filter")
+    win, out_d, filter_d = _window(graph, op, x, w, y)
+    bias = f32.bias_array(graph, op, b, out_d)
+    act_min, act_max = f32.activation_range(op.options.fused_activation_function)
+    params = Conv2DF32Params(**window_fields(win), filter_d=filter_d, act_min=act_min, act_max=act_max,
+                             has_bias=bool(bias))
+    return Lowered(op=op, kernel="conv_2d_f32", params=params, inputs=(x.index,), outputs=(y.index,),
+                   consts=(f32.float_array(w, "filter"), *bias))
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, w, *rest), (y,) = io(graph, op, 2)
     b = rest[0] if rest else None
     opts: Conv2DOptions = op.options
+    if f32.is_float(x):
+        return lower_f32(graph, op, x, w, b, y)
     if require_int8_or_int16(graph, op, x, y) == "int16":
         return lower_s16(graph, op, x, w, b, y)
     require_weights(graph, op, w, axis=0)
@@ -153,6 +176,8 @@ KERNELS = (
     reference_kernel("conv_2d_s4", uses=("filter", "multiplier", "shift", "bias"), inplace=WINDOW),
     # int16 activations (16x8): TFLM's loops, an int64 (or int32) accumulator
     reference_kernel("conv_2d_s16", uses=("filter", "multiplier", "shift", "bias"), inplace=WINDOW),
+    # float32: TFLM's loops and summation order
+    reference_kernel("conv_2d_f32", inplace=WINDOW),
 )
 
 SPECS = [OpSpec(name="conv_2d", builtin="CONV_2D", options=Conv2DOptions, fb_options="Conv2DOptions", lower=lower,
@@ -160,4 +185,4 @@ SPECS = [OpSpec(name="conv_2d", builtin="CONV_2D", options=Conv2DOptions, fb_opt
                 quant=QuantRule(3, weights=1, channel_axis=0, bias=2, int4_version=7, activation_inputs=(0,)),
                 doc="int8 activations; int8/int4 weights per-tensor or per-channel (axis 0); int32 bias; "
                     "any stride, dilation, SAME/VALID padding, groups, batches; 16x8: int16 activations, int8 "
-                    "weights, int64 or int32 bias")]
+                    "weights, int64 or int32 bias; float32 (float weights and bias)")]

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
-from tinyq.ops import int4, s16
+from tinyq.ops import f32, int4, s16
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import CHANNEL_WINDOW
 from tinyq.ops.common import (bias_array, bias_array_s16, fused_range, io, require_int8_or_int16, require_shifts,
                               requant_arrays)
 from tinyq.ops.conv_2d import acc_init_arrays, require_weights
-from tinyq.ops.geometry import ConvWindow, Window2D, window_2d, window_fields
+from tinyq.ops.geometry import ConvWindow, Window2D, require_4d, window_2d, window_fields
 
 
 @dataclass(frozen=True)
@@ -87,10 +87,34 @@ def lower_s16(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None
                    consts=consts)
 
 
+@dataclass(frozen=True)
+class DepthwiseConv2DF32Params(Window2D):
+    depth_multiplier: int
+    act_min: float
+    act_max: float
+    has_bias: bool
+
+
+def lower_f32(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor) -> Lowered:
+    """float32: reference_ops::DepthwiseConv with float weights and bias."""
+    f32.require_float32(graph, op, x, y)
+    f32.require_const_float(graph, op, w, "filter")
+    require_4d(graph, op, w, role="filter")
+    win, out_d = _window(graph, op, x, w, y)
+    bias = f32.bias_array(graph, op, b, out_d)
+    act_min, act_max = f32.activation_range(op.options.fused_activation_function)
+    params = DepthwiseConv2DF32Params(**window_fields(win), depth_multiplier=op.options.depth_multiplier,
+                                      act_min=act_min, act_max=act_max, has_bias=bool(bias))
+    return Lowered(op=op, kernel="depthwise_conv_2d_f32", params=params, inputs=(x.index,), outputs=(y.index,),
+                   consts=(f32.float_array(w, "filter"), *bias))
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, w, *rest), (y,) = io(graph, op, 2)
     b = rest[0] if rest else None
     opts: DepthwiseConv2DOptions = op.options
+    if f32.is_float(x):
+        return lower_f32(graph, op, x, w, b, y)
     if require_int8_or_int16(graph, op, x, y) == "int16":
         return lower_s16(graph, op, x, w, b, y)
     require_weights(graph, op, w, axis=3)
@@ -115,8 +139,9 @@ SPECS = [OpSpec(name="depthwise_conv_2d", builtin="DEPTHWISE_CONV_2D", options=D
                          reference_kernel("depthwise_conv_2d_s4", uses=("filter", "multiplier", "shift", "bias"),
                                           inplace=CHANNEL_WINDOW),
                          reference_kernel("depthwise_conv_2d_s16", uses=("filter", "multiplier", "shift", "bias"),
-                                          inplace=CHANNEL_WINDOW)),
+                                          inplace=CHANNEL_WINDOW),
+                         reference_kernel("depthwise_conv_2d_f32", inplace=CHANNEL_WINDOW)),
                 quant=QuantRule(3, weights=1, channel_axis=3, bias=2, int4_version=7, activation_inputs=(0,)),
                 doc="int8 activations; int8/int4 weights per-tensor or per-channel (axis 3); int32 bias; "
                     "any depth multiplier, stride, dilation, SAME/VALID padding, batches; 16x8: int16 activations, "
-                    "int8 weights, int64 bias")]
+                    "int8 weights, int64 bias; float32 (float weights and bias)")]

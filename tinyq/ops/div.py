@@ -1,4 +1,5 @@
-"""DIV (int8 and int32, fused activation, any TFLite broadcast); FLOOR_DIV and FLOOR_MOD refused.
+"""DIV (int8, int32 and float32, fused activation, any TFLite broadcast); FLOOR_DIV and FLOOR_MOD on
+float32 (TFLM has no other type for them; tinyq/ops/binary_f32.py).
 
 TFLM's int8 DIV (div.cc, reference/div.h) multiplies the numerator by the
 divisor's reciprocal (GetReciprocal, a Newton-Raphson estimate) after normalising
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
+from tinyq.ops import f32
 from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.binary_f32 import kernel as f32_kernel, lower_binary_f32, refuse_non_float
 from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, C_SUFFIX, broadcast_operands, lowered
 from tinyq.ops.common import fused_range, require_int8
 from tinyq.ops.inplace import ELEMENTWISE
@@ -78,6 +81,8 @@ def _int32_fields(graph: Graph, op: Operator, a, b, y) -> dict:
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):
+        return lower_binary_f32(graph, op, "div_f32")
     a, b, y, loops = broadcast_operands(graph, op, ("int8", "int32"))
     if y.dtype != a.dtype:
         raise unsupported(graph, op, f"output is {y.dtype}, operands {a.dtype}; TFLM writes the operands' type")
@@ -86,20 +91,20 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 
 def lower_floor(graph: Graph, op: Operator) -> Lowered:
-    x = graph.tensor(op.inputs[0]) if op.inputs else None
-    dtype = x.dtype if x is not None else "?"
-    raise unsupported(graph, op, f"{op.op.upper()} on {dtype} is not supported: TFLM's kernel runs float32 only, "
-                                 "which tinyq does not lower", "TFLM has no integer kernel for it either")
+    refuse_non_float(graph, op)
+    return lower_binary_f32(graph, op, op.op + f32.SUFFIX)
 
 
 SPECS = [
     OpSpec(name="div", builtin="DIV", options=DivOptions, fb_options="DivOptions", lower=lower,
-           kernels=(reference_kernel("div", inplace=ELEMENTWISE),),
+           kernels=(reference_kernel("div", inplace=ELEMENTWISE), f32_kernel("div_f32")),
            doc=f"int8 (TFLM's reciprocal arithmetic, its zero-divisor result too), int32 (unquantized; a zero "
-               f"divisor gives 0 where TFLM traps), fused activation, broadcast up to rank {MAX_BROADCAST_RANK}, "
-               f"constant operands in flash"),
-    OpSpec(name="floor_div", builtin="FLOOR_DIV", lower=lower_floor,
-           doc="not supported: TFLM's FLOOR_DIV runs float32 only"),
-    OpSpec(name="floor_mod", builtin="FLOOR_MOD", lower=lower_floor,
-           doc="not supported: TFLM's FLOOR_MOD runs float32 only"),
+               f"divisor gives 0 where TFLM traps), float32, fused activation, broadcast up to rank "
+               f"{MAX_BROADCAST_RANK}, constant operands in flash"),
+    OpSpec(name="floor_div", builtin="FLOOR_DIV", lower=lower_floor, kernels=(f32_kernel("floor_div_f32"),),
+           doc="float32 only, as TFLM (floor of the quotient in double); a zero divisor fails invoke as TFLM's "
+               f"Eval does; broadcast up to rank {MAX_BROADCAST_RANK}"),
+    OpSpec(name="floor_mod", builtin="FLOOR_MOD", lower=lower_floor, kernels=(f32_kernel("floor_mod_f32"),),
+           doc=f"float32 only, as TFLM (fmodf moved into the divisor's sign); broadcast up to rank "
+               f"{MAX_BROADCAST_RANK}"),
 ]

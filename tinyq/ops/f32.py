@@ -18,11 +18,11 @@ from tinyq.ops.base import ConstArray, unsupported
 FLOAT32 = "float32"
 SUFFIX = "_f32"
 
-_FLT_MAX = float(np.finfo(np.float32).max)
+FLT_MAX = float(np.finfo(np.float32).max)
 
 # CalculateActivationRange<float> (kernels/kernel_util.h): any other fused activation (TANH,
 # SIGN_BIT) falls to the last case, so TFLM's float kernels clamp to the float range only.
-_RANGES = {"RELU": (0.0, _FLT_MAX), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
+_RANGES = {"RELU": (0.0, FLT_MAX), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
 
 
 def is_float(t: Tensor | None) -> bool:
@@ -39,7 +39,7 @@ def require_float32(graph: Graph, op: Operator, *tensors: Tensor | None, what: s
 
 def activation_range(activation: str) -> tuple[float, float]:
     """The fused activation as TFLM's float kernels apply it: min(max(x, lo), hi)."""
-    return _RANGES.get(activation, (-_FLT_MAX, _FLT_MAX))
+    return _RANGES.get(activation, (-FLT_MAX, FLT_MAX))
 
 
 def float_array(t: Tensor, name: str) -> ConstArray:
@@ -51,6 +51,24 @@ def require_const_float(graph: Graph, op: Operator, t: Tensor | None, role: str)
     if t is None or not t.is_const:
         raise unsupported(graph, op, f"{role} must be a constant tensor", "tinyq keeps it in flash")
     if t.dtype != FLOAT32:
-        raise unsupported(graph, op, f"{role} is {t.dtype}; float32 activations need float32 {role}",
-                          "TFLM's float kernel reads float32 only (no hybrid int8 weights)")
+        raise unsupported(graph, op, f"{role} is {t.dtype} beside float32 activations (a hybrid model); TFLM "
+                                     "refuses hybrid models ('Hybrid models are not supported on TFLite Micro')",
+                          "quantize the whole model (tinyq quantize), or keep float32 weights")
     return t
+
+
+def bias_array(graph: Graph, op: Operator, b: Tensor | None, channels: int) -> tuple[ConstArray, ...]:
+    """A float op's optional constant float32 bias, one value per output channel."""
+    if b is None:
+        return ()
+    require_const_float(graph, op, b, "bias")
+    if b.numel != channels:
+        raise unsupported(graph, op, f"bias has {b.numel} values for {channels} output channels",
+                          "the model's shapes are inconsistent; re-export it")
+    return (float_array(b, "bias"),)
+
+
+def takes_float(graph: Graph, op: Operator) -> bool:
+    """Whether the op's first input is float32: the ops whose TFLM kernel switches on that type."""
+    ins = graph.op_inputs(op)
+    return bool(ins) and is_float(ins[0])

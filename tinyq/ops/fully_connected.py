@@ -115,18 +115,13 @@ def lower_f32(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None
     f32.require_float32(graph, op, x, y)
     f32.require_const_float(graph, op, w, "weights")
     output_depth, accum_depth = _shapes(graph, op, x, w, y)
-    if b is not None:
-        f32.require_const_float(graph, op, b, "bias")
-        if b.numel != output_depth:
-            raise unsupported(graph, op, f"bias has {b.numel} values for {output_depth} outputs",
-                              "the model's shapes are inconsistent; re-export it")
+    bias = f32.bias_array(graph, op, b, output_depth)
     act_min, act_max = f32.activation_range(op.options.fused_activation_function)
     params = FullyConnectedF32Params(batches=y.numel // output_depth, accum_depth=accum_depth,
                                      output_depth=output_depth, act_min=act_min, act_max=act_max,
                                      has_bias=b is not None)
-    consts = (f32.float_array(w, "filter"), *((f32.float_array(b, "bias"),) if b is not None else ()))
     return Lowered(op=op, kernel="fully_connected_f32", params=params, inputs=(x.index,), outputs=(y.index,),
-                   consts=consts)
+                   consts=(f32.float_array(w, "filter"), *bias))
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:

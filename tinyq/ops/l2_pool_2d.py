@@ -1,20 +1,25 @@
-"""L2_POOL_2D: refused. TFLM's kernel (kernels/l2_pool_2d.cc) runs float32 only; its
-Prepare rejects any other type, so an int8 model with it has no TFLM result to match,
-and tinyq generates integer kernels only."""
+"""L2_POOL_2D: float32 only, as TFLM (kernels/l2_pool_2d.cc: its Prepare rejects any other type,
+so an integer model with it has no TFLM result to match)."""
 
 from __future__ import annotations
 
 from tinyq.ir import Graph, Operator
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops import f32
+from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
 from tinyq.ops.common import io
-from tinyq.ops.pooling import Pool2DOptions
+from tinyq.ops.inplace import CHANNEL_WINDOW
+from tinyq.ops.pooling import Pool2DOptions, lower_f32
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
-    (x, *_), _ = io(graph, op, 1)
-    raise unsupported(graph, op, f"L2_POOL_2D on {x.dtype} is not supported: TFLM's kernel is float32 only",
-                      "TFLM cannot run this op on integer tensors either")
+    (x, *_), (y,) = io(graph, op, 1)
+    if not f32.is_float(x):
+        raise unsupported(graph, op, f"L2_POOL_2D on {x.dtype} is not supported: TFLM's kernel is float32 only",
+                          "TFLM cannot run this op on integer tensors either")
+    return lower_f32(graph, op, x, y)
 
 
 SPECS = [OpSpec(name="l2_pool_2d", builtin="L2_POOL_2D", options=Pool2DOptions, fb_options="Pool2DOptions",
-                lower=lower, doc="refused: TFLM's kernel is float32 only, so there is no int8 result to match")]
+                lower=lower, kernels=(reference_kernel("l2_pool_2d_f32", inplace=CHANNEL_WINDOW),),
+                doc="float32 only (TFLM's kernel is float-only): sqrt of the window's mean square, any window, "
+                    "stride, SAME/VALID padding, fused activation")]

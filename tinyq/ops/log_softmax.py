@@ -18,7 +18,9 @@ from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import io, require_int8
+from tinyq.ops import f32
 from tinyq.ops.inplace import ROWWISE
+from tinyq.ops.softmax_f32 import LOG_SOFTMAX_KERNEL, lower_softmax_f32
 
 OUTPUT_SCALE, OUTPUT_ZERO_POINT = qmath.LOG_SOFTMAX_OUT
 
@@ -49,6 +51,8 @@ def _check_output(graph: Graph, op: Operator, y: Tensor) -> None:
 
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
+    if f32.is_float(x):
+        return lower_softmax_f32(graph, op, x, y)
     require_int8(graph, op, x, what="input")
     require_int8(graph, op, y, what="output")
     _check_output(graph, op, y)
@@ -68,6 +72,6 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 
 SPECS = [OpSpec(name="log_softmax", builtin="LOG_SOFTMAX", options=LogSoftmaxOptions, fb_options="LogSoftmaxOptions",
-                lower=lower, kernels=(reference_kernel("log_softmax", inplace=ROWWISE),),
+                lower=lower, kernels=(reference_kernel("log_softmax", inplace=ROWWISE), LOG_SOFTMAX_KERNEL),
                 quant=QuantRule(2, fixed_output=qmath.LOG_SOFTMAX_OUT),
-                doc="int8 -> int8 (16/256, 127), any input scale above 2^-26, last axis")]
+                doc="int8 -> int8 (16/256, 127), any input scale above 2^-26; float32; last axis")]

@@ -13,12 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinyq.ir import Graph, Operator
+from tinyq.ops import f32
 from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.binary_f32 import kernel as f32_kernel, lower_binary_f32
 from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, C_SUFFIX, broadcast_operands, lowered
 from tinyq.ops.inplace import ELEMENTWISE
 from tinyq.ops.ndloops import LoopNest
 
-DTYPES = ("int8", "int16", "int32", "int64")  # TFLM's integer cases (float32 is not lowered)
+DTYPES = ("int8", "int16", "int32", "int64")  # TFLM's integer cases (float32: tinyq/ops/binary_f32.py)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class MaximumMinimumParams:
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):
+        return lower_binary_f32(graph, op, "maximum_minimum_f32")
     a, b, y, loops = broadcast_operands(graph, op, DTYPES)
     if y.dtype != a.dtype:
         raise unsupported(graph, op, f"output is {y.dtype}, operands {a.dtype}; TFLM writes the operands' type")
@@ -47,10 +51,12 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 
 KERNEL = reference_kernel("maximum_minimum", inplace=ELEMENTWISE)
-_DOC = (f"int8/int16/int32/int64 (the stored integers, as TFLM: no requantization), broadcast up to rank "
+F32_KERNEL = f32_kernel("maximum_minimum_f32")
+_DOC = (f"int8/int16/int32/int64 (the stored integers, as TFLM: no requantization), float32 (el1 > el2 ? el1 : "
+        f"el2, as TFLM), broadcast up to rank "
         f"{MAX_BROADCAST_RANK}, constant operands in flash")
 
 SPECS = [
-    OpSpec(name="maximum", builtin="MAXIMUM", lower=lower, kernels=(KERNEL,), doc=_DOC),
-    OpSpec(name="minimum", builtin="MINIMUM", lower=lower, kernels=(KERNEL,), doc=_DOC),
+    OpSpec(name="maximum", builtin="MAXIMUM", lower=lower, kernels=(KERNEL, F32_KERNEL), doc=_DOC),
+    OpSpec(name="minimum", builtin="MINIMUM", lower=lower, kernels=(KERNEL, F32_KERNEL), doc=_DOC),
 ]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinyq.ir import Graph, Operator
+from tinyq.ir import Graph, Operator, Tensor
+from tinyq.ops import f32
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import CHANNEL_WINDOW
 from tinyq.ops.common import ACTIVATION_SUFFIX, fused_range, io, require_int8_or_int16
@@ -39,9 +40,35 @@ class PoolParams(Window2D):
         return self.in_d
 
 
+@dataclass(frozen=True)
+class PoolF32Params(Window2D):
+    act_min: float
+    act_max: float
+
+    @property
+    def depth(self) -> int:
+        return self.in_d
+
+
+def lower_f32(graph: Graph, op: Operator, x: Tensor, y: Tensor) -> Lowered:
+    """float32 AVERAGE_POOL_2D, MAX_POOL_2D and L2_POOL_2D: TFLM's float reference loops."""
+    opts: Pool2DOptions = op.options
+    f32.require_float32(graph, op, x, y)
+    win = window_2d(graph, op, x, y, filter_hw=(opts.filter_height, opts.filter_width),
+                    stride_hw=(opts.stride_h, opts.stride_w), padding=opts.padding)
+    if win.in_d != win.out_d:
+        raise unsupported(graph, op, f"input depth {win.in_d} and output depth {win.out_d} differ",
+                          "pooling keeps the depth; re-export the model")
+    act_min, act_max = f32.activation_range(opts.fused_activation_function)
+    params = PoolF32Params(**window_fields(win), act_min=act_min, act_max=act_max)
+    return Lowered(op=op, kernel=op.op + f32.SUFFIX, params=params, inputs=(x.index,), outputs=(y.index,))
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
     opts: Pool2DOptions = op.options
+    if f32.is_float(x):
+        return lower_f32(graph, op, x, y)
     dtype = require_int8_or_int16(graph, op, x, y)
     # PoolingPrepare's check, in float32 as TFLM holds the scales.
     if float(abs(np.float32(x.quant.s) - np.float32(y.quant.s))) > 1e-6 or x.quant.zp != y.quant.zp:
@@ -62,15 +89,18 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     return Lowered(op=op, kernel=op.op + ACTIVATION_SUFFIX[dtype], params=params, inputs=(x.index,), outputs=(y.index,))
 
 
-_DOC = "int8 and int16, input and output quantized alike; any window, stride, SAME/VALID padding, fused activation, batches"
+_DOC = ("int8 and int16, input and output quantized alike; float32; any window, stride, SAME/VALID padding, "
+        "fused activation, batches")
 
 SPECS = [
     OpSpec(name="average_pool_2d", builtin="AVERAGE_POOL_2D", options=Pool2DOptions, fb_options="Pool2DOptions",
            lower=lower, kernels=(reference_kernel("average_pool_2d", inplace=CHANNEL_WINDOW),
-                                 reference_kernel("average_pool_2d_s16", inplace=CHANNEL_WINDOW)),
+                                 reference_kernel("average_pool_2d_s16", inplace=CHANNEL_WINDOW),
+                                 reference_kernel("average_pool_2d_f32", inplace=CHANNEL_WINDOW)),
            quant=QuantRule(2, output_as_input=True), doc=_DOC),
     OpSpec(name="max_pool_2d", builtin="MAX_POOL_2D", options=Pool2DOptions, fb_options="Pool2DOptions",
            lower=lower, kernels=(reference_kernel("max_pool_2d", inplace=CHANNEL_WINDOW),
-                                 reference_kernel("max_pool_2d_s16", inplace=CHANNEL_WINDOW)),
+                                 reference_kernel("max_pool_2d_s16", inplace=CHANNEL_WINDOW),
+                                 reference_kernel("max_pool_2d_f32", inplace=CHANNEL_WINDOW)),
            quant=QuantRule(2, output_as_input=True), doc=_DOC),
 ]

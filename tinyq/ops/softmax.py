@@ -17,7 +17,9 @@ import numpy as np
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops.base import SOFTMAX_OUT, ConstArray, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops import f32
 from tinyq.ops.inplace import ROWWISE
+from tinyq.ops.softmax_f32 import SOFTMAX_KERNEL, lower_softmax_f32
 from tinyq.ops.common import io, require_int8, require_int8_or_int16, require_shifts, require_zero_point_0
 
 
@@ -108,6 +110,8 @@ def lower_s16(graph: Graph, op: Operator, x: Tensor, y: Tensor) -> Lowered:
 
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
+    if f32.is_float(x):
+        return lower_softmax_f32(graph, op, x, y, op.options.beta)
     if x.dtype == "int16":
         return lower_s16(graph, op, x, y)
     require_int8(graph, op, x, what="input")
@@ -130,7 +134,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [OpSpec(name="softmax", builtin="SOFTMAX", options=SoftmaxOptions, fb_options="SoftmaxOptions",
                 lower=lower, kernels=(reference_kernel("softmax", inplace=ROWWISE),
-                                      reference_kernel("softmax_s16", inplace=ROWWISE)),
+                                      reference_kernel("softmax_s16", inplace=ROWWISE), SOFTMAX_KERNEL),
                 quant=QuantRule(2, fixed_output=SOFTMAX_OUT),
                 doc="int8 -> int8 (1/256, -128) or int16 (1/65536, -32768); int16 -> int16 (1/32768, 0); "
-                    "any beta, last axis")]
+                    "float32; any beta, last axis")]

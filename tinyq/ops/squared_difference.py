@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
+from tinyq.ops import f32
 from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.binary_f32 import kernel as f32_kernel, lower_binary_f32
 from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, C_SUFFIX, broadcast_operands, lowered
 from tinyq.ops.common import require_int8, require_shifts
 from tinyq.ops.inplace import ELEMENTWISE
@@ -37,6 +39,8 @@ class SquaredDifferenceParams:
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):
+        return lower_binary_f32(graph, op, "squared_difference_f32")
     a, b, y, loops = broadcast_operands(graph, op, ("int8", "int32"))
     if y.dtype != a.dtype:
         raise unsupported(graph, op, f"output is {y.dtype}, operands {a.dtype}; TFLM writes the operands' type")
@@ -52,6 +56,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 
 SPECS = [OpSpec(name="squared_difference", builtin="SQUARED_DIFFERENCE", lower=lower,
-                kernels=(reference_kernel("squared_difference", inplace=ELEMENTWISE),),
-                doc=f"int8 (TFLM's rescaling), int32 (wrapping as TFLM's int arithmetic), broadcast up to rank "
+                kernels=(reference_kernel("squared_difference", inplace=ELEMENTWISE),
+                         f32_kernel("squared_difference_f32")),
+                doc=f"int8 (TFLM's rescaling), int32 (wrapping as TFLM's int arithmetic), float32, broadcast up to rank "
                     f"{MAX_BROADCAST_RANK}, constant operands in flash")]

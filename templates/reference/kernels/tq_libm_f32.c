@@ -341,6 +341,17 @@ float tq_ceilf(float x) {
   return tq_f32_of_bits(u & ~mask);
 }
 
+double tq_floor_f64(double x) {
+  uint64_t u = bits64(x);
+  const int32_t e = (int32_t)((u >> 52) & 0x7ff) - 1023;
+  if (e >= 52) return x;
+  if (e < 0) return (u >> 63) ? ((u << 1) ? -1.0 : x) : 0.0;
+  const uint64_t mask = 0x000fffffffffffffull >> e;
+  if ((u & mask) == 0) return x;
+  if (u >> 63) u += mask;
+  return of_bits64(u & ~mask);
+}
+
 /* x - trunc(x / y) * y, exact: long division of the mantissas. Invalid cases (y == 0, x
  * infinite) give x86's default NaN, NaN operands their own NaN quieted, as glibc's
  * (x * y) / (x * y). */

@@ -17,6 +17,7 @@ float tq_sqrtf(float x);
 float tq_floorf(float x);
 float tq_ceilf(float x);
 float tq_fmodf(float x, float y);
+double tq_floor_f64(double x);
 
 /* x86's default NaN: what SSE returns for an invalid operation (0/0, inf - inf, sqrt(-1)). */
 #define TQ_F32_DEFAULT_NAN_BITS 0xffc00000u
