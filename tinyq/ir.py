@@ -24,6 +24,7 @@ DTYPES: dict[str, tuple[Any, int]] = {
     "uint8": (np.uint8, 1),
     "uint16": (np.uint16, 2),
     "uint32": (np.uint32, 4),
+    "uint64": (np.uint64, 8),
     "bool": (np.bool_, 1),
     "int4": (np.int8, 1),
 }

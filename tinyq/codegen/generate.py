@@ -30,9 +30,10 @@ from tinyq.plan.state import persistent_tensors, state_resets
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
-          "float32": "float", "bool": "uint8_t", "int64": "int64_t", "uint16": "uint16_t", "uint32": "uint32_t"}
+          "float32": "float", "bool": "uint8_t", "int64": "int64_t", "uint16": "uint16_t", "uint32": "uint32_t",
+          "uint64": "uint64_t"}
 DTYPE_CODES = {"float32": 0, "int8": 1, "uint8": 2, "int16": 3, "int32": 4, "bool": 5, "int64": 6, "uint16": 7,
-               "uint32": 8}
+               "uint32": 8, "uint64": 9}
 
 
 @dataclass(frozen=True)
