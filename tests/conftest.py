@@ -22,8 +22,10 @@ QUANT = SHARED / "quant"
 VENDOR = SHARED / "vendor"
 
 # The vendor backends run against the pristine snapshots in ../shared/vendor unless the
-# user names a checkout, so CI exercises every backend (the pinned release of each library).
-for _env, _snapshot in (("TINYQ_CMSIS_NN_DIR", "cmsis-nn-v7.0.0"), ("TINYQ_ESP_NN_DIR", "esp-nn-v1.2.0")):
+# user names a checkout, so CI exercises every backend with the pinned release of each library
+# (tinyq/libraries.py: CMSIS-NN main 99f736a6, ESP-NN 1.2.3 = master d45b843).
+VENDOR_SNAPSHOTS = {"TINYQ_CMSIS_NN_DIR": "cmsis-nn-99f736a6", "TINYQ_ESP_NN_DIR": "esp-nn-d45b843"}
+for _env, _snapshot in VENDOR_SNAPSHOTS.items():
     if not os.environ.get(_env) and (VENDOR / _snapshot).is_dir():
         os.environ[_env] = str(VENDOR / _snapshot)
 

@@ -1,6 +1,7 @@
 """The CMSIS-NN backend against TFLM, and its offline scratch sizes against the library's.
 
-Needs a CMSIS-NN checkout (v7.0.0) in TINYQ_CMSIS_NN_DIR; skipped otherwise.
+Needs CMSIS-NN (the pinned main 99f736a6: TINYQ_CMSIS_NN_DIR, which conftest points at
+../shared/vendor, or an earlier fetch); skipped otherwise.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tinyq.tflite.reader import read_model_file
 from tinyq.verify import summarize, verify_host
 
 pytestmark = pytest.mark.skipif(not libraries.available("cmsis-nn"),
-                                reason="set TINYQ_CMSIS_NN_DIR to a CMSIS-NN v7.0.0 checkout to test its backend")
+                                reason="set TINYQ_CMSIS_NN_DIR to a checkout of the pinned CMSIS-NN to test its backend")
 
 MLPERF = ["kws_dscnn_int8.tflite", "ic_resnet8_int8.tflite", "ad_fc_autoencoder_int8.tflite"]
 
@@ -205,10 +206,11 @@ def test_vector_sums_match_library(cmsis_so):
 
 
 def test_generated_cmake_pins_the_release_or_uses_the_checkout(tmp_path):
-    """The CMake snippet fetches v7.0.0, or (as here) builds the checkout in TINYQ_CMSIS_NN_DIR."""
+    """The CMake snippet fetches the pinned commit, or (as here) builds the checkout in TINYQ_CMSIS_NN_DIR."""
     compiled = compile_graph(MODELS["softmax_int8"](), get_board("host"), backend="cmsis-nn")
     cmake = compiled.source.files["cmsis_nn.cmake"]
-    assert "GIT_TAG v7.0.0" in cmake and "TINYQ_CMSIS_NN_DIR" in cmake
+    assert "set(TINYQ_CMSIS_NN_COMMIT 99f736a63036613032f9b70de36b493bcd7802d4)" in cmake
+    assert "GIT_TAG ${TINYQ_CMSIS_NN_COMMIT}" in cmake and "TINYQ_CMSIS_NN_DIR" in cmake
     assert compiled.source.libraries == ("cmsis-nn",)
     sources = configure_cmake_snippet(tmp_path, compiled.source.files, "cmsis_nn.cmake", "tinyq_cmsis_nn")
     assert sources == len(libraries.source_files("cmsis-nn"))

@@ -21,7 +21,7 @@ def test_doctor_shows_the_pinned_oracle_and_float_runtime():
     for name in ("tflite-micro", "ai-edge-litert"):
         assert rows[name]["pinned"] and rows[name]["found"] == rows[name]["pinned"], rows[name]
     assert rows["qemu-system-arm"]["found"] and rows["arm-none-eabi-gcc"]["found"]
-    assert "v7.0.0" in rows["cmsis-nn"]["pinned"]
+    assert rows["cmsis-nn"]["pinned"] == "v7.0.0-43-g99f736a6"
 
 
 def test_a_different_version_is_a_warning():
@@ -31,11 +31,16 @@ def test_a_different_version_is_a_warning():
 
 
 def test_library_checkout_version_is_read_from_the_snapshot(monkeypatch):
-    from conftest import VENDOR
+    """A checkout whose files are the pin's is the pin; another release is named and differs."""
+    from conftest import VENDOR, shared_file
 
+    shared_file("vendor", "esp-nn-v1.2.0")
+    monkeypatch.setenv("TINYQ_ESP_NN_DIR", str(VENDOR / "esp-nn-v1.2.0"))
+    esp = next(c for c in components() if c.name == "esp-nn")
+    assert esp.found == "1.2.0~1" and esp.pinned == "1.2.3" and not esp.ok
     monkeypatch.setenv("TINYQ_ESP_NN_DIR", str(VENDOR / "esp-nn-d45b843"))
     esp = next(c for c in components() if c.name == "esp-nn")
-    assert esp.found == "v1.2.3" and esp.pinned == "v1.2.0" and not esp.ok
+    assert esp.found == esp.pinned == "1.2.3" and esp.ok
 
 
 def test_projects_record_what_made_them(tmp_path):

@@ -72,19 +72,30 @@ def _tool(command: tuple[str, ...]) -> str:
 
 
 def _library(name: str) -> Component:
+    from tinyq.build.libraries import fetched_dir, VERIFIED
+
     lib = LIBRARIES[name]
     where = os.environ.get(lib.env)
     if not where:
-        return Component(name, "", lib.version, f"{lib.env} unset: builds fetch {lib.version} (CMake) or need it set")
+        cached = fetched_dir(lib)
+        if (cached / VERIFIED).is_file():
+            return Component(name, lib.version, lib.version, f"tinyq's cache: {cached}")
+        return Component(name, "", lib.version, f"{lib.env} unset: tinyq fetches {lib.version} on first use "
+                                                f"(offline: set {lib.archive_env} to an archive of it)")
     root = Path(where).expanduser()
     found = _library_version(root, lib)
     return Component(name, found or "unknown", lib.version, f"{lib.env}={where}")
 
 
 def _library_version(root: Path, lib) -> str:
-    """A checkout's release: its git tag, an ESP component manifest's version, or a snapshot's name."""
+    """A checkout's release: the pin when its files are the pin's, else its git tag, an ESP
+    component manifest's version, or a snapshot's name."""
+    from tinyq.build.libraries import tree_digest
+
+    if (root / lib.probe).is_file() and tree_digest(root, lib.tree) == lib.tree_sha256:
+        return lib.version
     try:
-        tag = subprocess.run(["git", "-C", str(root), "describe", "--tags", "--exact-match"], capture_output=True,
+        tag = subprocess.run(["git", "-C", str(root), "describe", "--tags"], capture_output=True,
                              text=True, timeout=10)
         if tag.returncode == 0 and tag.stdout.strip():
             return tag.stdout.strip()
@@ -94,8 +105,8 @@ def _library_version(root: Path, lib) -> str:
     if manifest.is_file():
         m = re.search(r"^version:\s*\"?([^\"\n]+)", manifest.read_text(), re.M)
         if m:
-            return "v" + m.group(1).lstrip("v")
-    m = re.search(r"(v\d+\.\d+\.\d+)$", root.name)  # ../shared/vendor/cmsis-nn-v7.0.0
+            return m.group(1)
+    m = re.search(r"-(v?\d+\.\d+\.\d+|[0-9a-f]{7,})$", root.name)  # ../shared/vendor/cmsis-nn-v7.0.0
     return m.group(1) if m else ""
 
 
@@ -116,7 +127,7 @@ def versions() -> dict[str, str]:
 def _fix(c: Component) -> str:
     if c.name in LIBRARIES:
         lib = LIBRARIES[c.name]
-        return f"point {lib.env} at a checkout of {lib.version}: git clone --branch {lib.version} {lib.repository}"
+        return f"point {lib.env} at a checkout of {lib.repository} at {lib.commit}, or unset it: tinyq fetches it"
     return f"pip install {c.name}=={c.pinned}, or the whole test environment: pip install -c constraints.txt -e ."
 
 

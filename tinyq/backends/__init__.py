@@ -42,7 +42,7 @@ class Backend:
             return {}
         lib = LIBRARIES[self.library]
         key = self.library.replace("-", "_")
-        return {f"{key}_version": lib.version, f"{key}_repository": lib.repository,
+        return {f"{key}_version": lib.version, f"{key}_commit": lib.commit, f"{key}_repository": lib.repository,
                 **({f"{key}_component": lib.component} if lib.component else {})}
 
 

@@ -1,30 +1,47 @@
 """The C libraries optimized backends call: where they are, what to compile, and a
 cache of compiled archives.
 
-tinyq never vendors CMSIS-NN or ESP-NN. In-process builds (tinyq verify, the
-tests) use a checkout named by an environment variable; the generated CMake
-snippet (templates/cmsis_nn/project/) fetches the pinned release when that
-variable is unset. Compiling CMSIS-NN is ~100 files, so archives are cached per
-(library, directory, compiler, flags, source stamps) in tinyq's cache folder
-($TINYQ_CACHE_DIR, default <tmp>/tinyq-<uid>), built under a lock so parallel
-test workers share one build.
+tinyq never vendors CMSIS-NN or ESP-NN, and needs no git. A library is found, in
+this order (`library_dir`):
+
+1. a checkout named by its environment variable (TINYQ_CMSIS_NN_DIR, ...), used as it is;
+2. the pinned release in tinyq's cache, fetched there on first use: from the archive
+   named by TINYQ_CMSIS_NN_ARCHIVE / TINYQ_ESP_NN_ARCHIVE (a path, or a file:// or https://
+   URL: the offline way), else from GitHub's archive of the pinned commit, with a
+   progress line on stderr. Only the release's `tree` (sources, headers, license) is
+   kept, and the digest of those files must be the pin's (`Library.tree_sha256`), or
+   nothing is kept: a wrong, truncated or interrupted download leaves no half-written
+   copy behind (everything is staged beside the cache and renamed into place).
+
+The generated CMake snippets (templates/<layer>/project/) fetch the same commit.
+Compiling CMSIS-NN is ~100 files, so archives are cached per (library, directory,
+compiler, flags, source stamps). The cache folder is $TINYQ_CACHE_DIR, default
+<tmp>/tinyq-<uid>; builds and fetches hold a lock so parallel test workers share one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
 import shutil
+import sys
+import tarfile
 import tempfile
+import urllib.error
+import urllib.request
+import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from tinyq import proc as child
 from tinyq.errors import TinyqError
 from tinyq.libraries import LIBRARIES, Library
 
 CACHE_FORMAT = "1"  # bump when the way archives are built changes
+DOWNLOAD_TIMEOUT = 60.0  # seconds without a byte before a download is given up
+VERIFIED = ".tinyq-verified"  # written last into a fetched copy: its digest was the pin's
 
 
 def get_library(name: str) -> Library:
@@ -34,26 +51,37 @@ def get_library(name: str) -> Library:
 
 
 def library_dir(name: str) -> Path:
-    """The checkout named by the library's environment variable, checked."""
+    """The library's sources: the checkout its environment variable names, else the pinned
+    release in tinyq's cache (fetched on first use)."""
     lib = get_library(name)
     value = os.environ.get(lib.env)
     if not value:
-        raise TinyqError(f"{lib.name} is needed but {lib.env} is not set",
-                         hint=f"git clone --branch {lib.version} {lib.repository} and set {lib.env} to it, "
-                              "or build the generated CMake project, which fetches it")
+        return fetch(name)
     root = Path(value).expanduser().resolve()
     if not (root / lib.probe).is_file():
         raise TinyqError(f"{lib.env}={value} is not a {lib.name} checkout (no {lib.probe})",
-                         hint=f"point {lib.env} at a clone of {lib.repository}")
+                         hint=f"point {lib.env} at {checkout_hint(lib)}, or unset it: tinyq then fetches the "
+                              "pinned release itself")
     return root
 
 
+def checkout_hint(lib: Library) -> str:
+    """How to get the pinned release by hand."""
+    return f"a checkout of {lib.repository} at {lib.commit[:12]} ({lib.version})"
+
+
 def available(name: str) -> bool:
-    try:
-        library_dir(name)
-        return True
-    except TinyqError:
-        return False
+    """Whether the library is on this machine without a download: a checkout, a local archive
+    (TINYQ_*_ARCHIVE naming a file) or an earlier fetch in the cache."""
+    lib = get_library(name)
+    if os.environ.get(lib.env):
+        try:
+            library_dir(name)
+            return True
+        except TinyqError:
+            return False
+    source = os.environ.get(lib.archive_env, "")
+    return (fetched_dir(lib) / VERIFIED).is_file() or (bool(source) and _local_path(source) is not None)
 
 
 def include_dirs(name: str, root: Path | None = None) -> list[Path]:
@@ -77,9 +105,13 @@ def required_by(model_dir: Path) -> tuple[str, ...]:
     return tuple(name for name, lib in sorted(LIBRARIES.items()) if (Path(model_dir) / lib.header).is_file())
 
 
+def cache_base() -> Path:
+    return Path(os.environ.get("TINYQ_CACHE_DIR") or Path(tempfile.gettempdir()) / f"tinyq-{os.getuid()}")
+
+
 def cache_root() -> Path:
-    base = os.environ.get("TINYQ_CACHE_DIR") or Path(tempfile.gettempdir()) / f"tinyq-{os.getuid()}"
-    return Path(base) / "libs"
+    """Where compiled archives are cached."""
+    return cache_base() / "libs"
 
 
 def archiver_name(cc: str) -> str:
@@ -165,3 +197,159 @@ def link_inputs(libraries, cc: str, cflags) -> LinkInputs:
         flags += [f"-I{d}" for d in include_dirs(name)]
         archives.append(build_archive(name, cc, tuple(cflags)))
     return LinkInputs(cflags=tuple(flags), archives=tuple(archives))
+
+
+# --- fetching the pinned release ------------------------------------------------------------------
+
+def fetched_dir(lib: Library) -> Path:
+    return cache_base() / "sources" / f"{lib.name}-{lib.commit[:12]}"
+
+
+def tree_digest(root: Path, tree: tuple[str, ...]) -> str:
+    """sha256 over the files under `tree` (folders or files, relative to `root`): each file's
+    path, size and bytes, in path order. It names a release's contents whatever archive
+    format or compression carried them."""
+    files = []
+    for part in tree:
+        path = root / part
+        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path] * path.is_file()
+    h = hashlib.sha256()
+    for path in sorted(files, key=lambda p: p.relative_to(root).as_posix()):
+        data = path.read_bytes()
+        h.update(f"{path.relative_to(root).as_posix()}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+def fetch(name: str) -> Path:
+    """The pinned release in tinyq's cache, fetched (and its digest checked) when not there yet."""
+    lib = get_library(name)
+    final = fetched_dir(lib)
+    if (final / VERIFIED).is_file():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with open(final.parent / f".{final.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be fetching it
+        if (final / VERIFIED).is_file():
+            return final
+        for stale in final.parent.glob(f".{final.name}-*"):  # left by a fetch that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+        source = os.environ.get(lib.archive_env) or lib.archive_url
+        work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+        try:
+            archive = _local_path(source) or _download(lib, source, work / "download")
+            tree = work / "tree"
+            _extract(lib, archive, source, tree)
+            digest = tree_digest(tree, lib.tree)
+            if digest != lib.tree_sha256:
+                raise TinyqError(f"{source} does not hold {lib.short}: its files' sha256 is {digest[:16]}..., the "
+                                 f"pin's is {lib.tree_sha256[:16]}...", where=lib.archive_env,
+                                 hint=f"give an archive of {lib.repository} at commit {lib.commit}")
+            (tree / VERIFIED).write_text(f"{lib.commit}\n{digest}\n")
+            shutil.rmtree(final, ignore_errors=True)  # an unverified leftover
+            os.replace(tree, final)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return final
+
+
+def _local_path(source: str) -> Path | None:
+    """The file an archive source names on this machine (a path or a file:// URL read as a
+    download is not: that goes through urllib like any URL), or None."""
+    if "://" in source:
+        return None
+    path = Path(source).expanduser()
+    return path if path.is_file() else None
+
+
+def _download(lib: Library, url: str, to: Path) -> Path:
+    """`url` into file `to`, with a progress line on stderr; any failure or short read raises."""
+    if "://" not in url:
+        raise TinyqError(f"{url} is not a file", where=lib.archive_env,
+                         hint=f"name an archive of {lib.short} (.tar.gz or .zip), or a URL")
+    got = 0
+    try:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response, open(to, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0)
+            progress = _Progress(f"tinyq: fetching {lib.short} from {url}", total)
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                got += len(chunk)
+                progress.update(got)
+            progress.done(got)
+        if total and got != total:
+            raise OSError(f"the transfer stopped after {got} of {total} bytes")
+    except (OSError, urllib.error.URLError, ValueError) as e:  # URLError, timeouts, IncompleteRead...
+        reason = getattr(e, "reason", None) or e
+        raise TinyqError(f"fetching {lib.short} failed: {reason}", where=url,
+                         hint=f"check the network, or download {lib.archive_url} elsewhere and set "
+                              f"{lib.archive_env} to the file (or {lib.env} to {checkout_hint(lib)})") from None
+    return to
+
+
+class _Progress:
+    """One line on stderr: rewritten in place on a terminal, else said at the start and the end."""
+
+    def __init__(self, what: str, total: int):
+        self.what, self.total, self.tty = what, total, sys.stderr.isatty()
+        self.shown = -1
+        if not self.tty:
+            print(f"{what} ...", file=sys.stderr, flush=True)
+
+    def _line(self, got: int) -> str:
+        size = f"{got / 1e6:.1f} MB"
+        return f"{self.what}: {size}" + (f" of {self.total / 1e6:.1f} MB" if self.total else "")
+
+    def update(self, got: int) -> None:
+        if self.tty and got >> 18 != self.shown:  # every 256 KB
+            self.shown = got >> 18
+            print("\r" + self._line(got), end="", file=sys.stderr, flush=True)
+
+    def done(self, got: int) -> None:
+        print(("\r" if self.tty else "") + self._line(got) + ", done", file=sys.stderr, flush=True)
+
+
+def _members(lib: Library, names: list[str]) -> dict[str, str]:
+    """Release path -> member name, for the files of the release's `tree` (GitHub's archives
+    hold everything under one folder, <repo>-<commit>/; the probe file says which)."""
+    probe = next((n for n in names if n == lib.probe or n.endswith("/" + lib.probe)), None)
+    if probe is None:
+        raise TinyqError(f"not an archive of {lib.name}: no {lib.probe} in it", where=lib.archive_env,
+                         hint=f"give an archive of {lib.repository} at commit {lib.commit}")
+    top = probe[:-len(lib.probe)]
+    chosen = {}
+    for n in names:
+        if not n.startswith(top):
+            continue
+        rel = PurePosixPath(n[len(top):])
+        if rel.is_absolute() or ".." in rel.parts:
+            raise TinyqError(f"the archive names a file outside its folder: {n}", where=lib.archive_env)
+        if rel.parts and (rel.parts[0] in lib.tree or rel.as_posix() in lib.tree):
+            chosen[rel.as_posix()] = n
+    return chosen
+
+
+def _extract(lib: Library, archive: Path, source: str, to: Path) -> None:
+    """The release's `tree` files of a .tar.gz/.tgz/.tar or .zip archive into folder `to`."""
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as z:
+                files = {i.filename: i for i in z.infolist() if not i.is_dir()}
+                chosen = _members(lib, list(files))
+                for rel, n in chosen.items():
+                    _write(to / rel, z.read(files[n]))
+            return
+        with tarfile.open(archive) as t:
+            files = {m.name: m for m in t.getmembers() if m.isreg()}
+            chosen = _members(lib, list(files))
+            for rel, n in chosen.items():
+                with contextlib.closing(t.extractfile(files[n])) as f:
+                    _write(to / rel, f.read())
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+        raise TinyqError(f"{source} is not a readable archive of {lib.short}: {e}", where=lib.archive_env,
+                         hint="a truncated download? fetch it again") from None
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)

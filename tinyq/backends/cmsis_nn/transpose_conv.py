@@ -1,4 +1,4 @@
-"""transpose_conv as CMSIS-NN (v7.0.0) runs it: arm_transpose_conv_wrapper_s8's choice, made offline.
+"""transpose_conv as the pinned CMSIS-NN runs it: arm_transpose_conv_wrapper_s8's choice, made offline.
 
 The wrapper (as TFLM's glue kernels/cmsis_nn/transpose_conv.cc calls it) runs strides
 up to 2 over more than REVERSE_TCOL_EFFICIENT_THRESHOLD input channels as a stride-1
@@ -8,7 +8,9 @@ reverses it offline into flash) and padding filter - 1 - pad. Everything else ru
 arm_transpose_conv_s8, whose rolling row buffer assumes the output TFLM's converter
 makes; the shapes it gets wrong were found by comparing it with TFLM's reference over
 random shapes and layouts (tests/test_transpose_conv.py keeps that comparison), and
-fall back to tinyq's reference kernel with the reason.
+fall back to tinyq's reference kernel with the reason. Each reason was checked again against
+the pinned main (99f736a6): all still hold but #233's (misplaced rows for top padding that is
+not a multiple of the stride), which that release fixes; the rule stays for a pin without it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from tinyq.backends.cmsis_nn import too_large
 from tinyq.backends.common import shift32
+from tinyq.libraries import fixed
 from tinyq.ops.base import ConstArray, Kernel, Lowered, Target
 from tinyq.ops.transpose_conv import TransposeConvParams
 
@@ -33,7 +36,7 @@ def reverse_conv(p: TransposeConvParams) -> bool:
 
 
 def transpose_conv_reason(p: TransposeConvParams) -> str | None:
-    """Why arm_transpose_conv_s8 (v7.0.0) would not reproduce TFLM for these shapes, or None.
+    """Why arm_transpose_conv_s8 (the pinned release) would not reproduce TFLM for these shapes, or None.
 
     Its rolling buffer holds max(filter_h, stride_h) rows of (in_w - 1) * stride_w +
     max(filter_w, stride_w) columns starting at output column -pad_w; every input row
@@ -52,7 +55,7 @@ def transpose_conv_reason(p: TransposeConvParams) -> str | None:
         return f"output height {p.out_h}: arm_transpose_conv_s8 would leave the rows past the input's reach unwritten"
     if p.out_w + p.pad_w > (p.in_w - 1) * p.stride_w + max(p.filter_w, p.stride_w):
         return f"output width {p.out_w} reaches past arm_transpose_conv_s8's row buffer"
-    if p.pad_h % p.stride_h:
+    if p.pad_h % p.stride_h and not fixed("cmsis-nn", "233"):
         return (f"top padding {p.pad_h} is not a multiple of stride_h {p.stride_h}: v7.0.0's arm_transpose_conv_s8 "
                 "misplaces the output rows (fixed after v7.0.0, CMSIS-NN #233)")
     return None
@@ -101,4 +104,4 @@ KERNELS = [Kernel(
     name="transpose_conv", template="cmsis_nn/transpose_conv.c.j2", uses=_uses, derived=_derived,
     applies=_applies, function=lambda k, t: function(k.params), scratch=lambda k, t: scratch_bytes(k.params, t.isa),
     doc="strides up to 2 over more than 16 input channels as arm_convolve_s8 on the upscaled input (filter "
-        "reversed offline); otherwise arm_transpose_conv_s8 where v7.0.0 gets the shapes right")]
+        "reversed offline); otherwise arm_transpose_conv_s8 where the library gets the shapes right")]

@@ -5,7 +5,7 @@ passes); ESP-NN differs from CMSIS-NN in argument order, in `quant_data_t`
 ({shift, mult}), in taking one image per call (tinyq loops over batches), in
 ignoring dilation and groups (those convolutions fall back), and in keeping its
 scratch buffers in globals set before each call. Scratch sizes follow
-esp_nn_get_*_scratch_size of v1.2.0: the S3 functions for an esp32s3 target,
+esp_nn_get_*_scratch_size of the pinned 1.2.3: the S3 functions for an esp32s3 target,
 else the larger of the plain and generic ones, so either build fits.
 """
 
