@@ -25,16 +25,21 @@ SPECIAL = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1.1754943
                     -3.4028235e38, 0.5, -0.5, 1.5, 2.5, -2.5, 1.0, -1.0], dtype=np.float32)
 
 
-def float_values(rng: np.random.Generator, shape, special: bool = False, scale: float = 4.0) -> np.ndarray:
-    """Normal values times a log-uniform spread (many binades), a few exact halves and zeros; with
-    `special`, infinities, NaN, subnormals and the largest floats too."""
+def float_values(rng: np.random.Generator, shape, special: bool = False, scale: float = 4.0,
+                 zeros: bool = True) -> np.ndarray:
+    """Normal values times a log-uniform spread (many binades), a few exact halves and zeros (unless
+    `zeros` is False: a 0/0 makes a NaN); with `special`, infinities, NaN, subnormals and the largest
+    floats too."""
     n = int(np.prod(shape)) if shape else 1
     spread = np.exp(rng.uniform(-6, np.log(scale), size=n))
     values = (rng.standard_normal(n) * spread).astype(np.float32)
     halves = rng.random(n) < 0.05
     values[halves] = (rng.integers(-20, 20, size=int(halves.sum())) / 2).astype(np.float32)
-    zeros = rng.random(n) < 0.02
-    values[zeros] = np.where(rng.random(int(zeros.sum())) < 0.5, 0.0, -0.0)
+    if zeros:
+        picks = rng.random(n) < 0.02
+        values[picks] = np.where(rng.random(int(picks.sum())) < 0.5, 0.0, -0.0)
+    else:
+        values[values == 0] = 0.25
     if special:
         picks = rng.random(n) < 0.15
         values[picks] = rng.choice(SPECIAL, size=int(picks.sum()))
@@ -42,7 +47,7 @@ def float_values(rng: np.random.Generator, shape, special: bool = False, scale: 
 
 
 def make_float_inputs(graph, n: int, seed: int = 0, special: bool = False, scale: float = 4.0,
-                      ranges: dict | None = None) -> list[list[np.ndarray]]:
+                      ranges: dict | None = None, zeros: bool = True) -> list[list[np.ndarray]]:
     """`n` records for `graph`'s inputs: float ones from float_values (or uniform in ranges[i] for input
     position i), integer ones uniform over their type."""
     rng = np.random.default_rng(seed)
@@ -57,7 +62,7 @@ def make_float_inputs(graph, n: int, seed: int = 0, special: bool = False, scale
                 lo, hi = ranges[position]
                 record.append(rng.uniform(lo, hi, size=shape).astype(np_type))
             elif np.issubdtype(np_type, np.floating):
-                record.append(float_values(rng, shape, special, scale).astype(np_type))
+                record.append(float_values(rng, shape, special, scale, zeros).astype(np_type))
             elif np_type is np.bool_:
                 record.append(rng.random(shape) < 0.5)
             else:
@@ -71,9 +76,10 @@ QEMU_BOARDS = ("qemu-m55", "qemu-m0-an385")  # hard float (Helium core), soft fl
 
 
 def assert_float_exact(graph, n_inputs: int = 12, boards=("host",), seed: int = 0, special: bool = False,
-                       scale: float = 4.0, ranges: dict | None = None, backend: str | None = None):
+                       scale: float = 4.0, ranges: dict | None = None, backend: str | None = None,
+                       zeros: bool = True):
     """Compile `graph` for each board, run it on the same float inputs and require TFLM's bytes."""
-    inputs = make_float_inputs(graph, n_inputs, seed, special, scale, ranges)
+    inputs = make_float_inputs(graph, n_inputs, seed, special, scale, ranges, zeros)
     compiled = None
     for name in boards:
         board = get_board(name)

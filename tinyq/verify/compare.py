@@ -19,8 +19,9 @@ class Mismatch:
     op: int | None  # op position that produced the tensor (layers mode)
     first_byte: int
     bytes_differing: int
-    max_abs_diff: int
-
+    max_abs_diff: float  # integers: the largest difference of stored values; floats: of the numbers
+    max_ulp: int = 0  # floats: the largest distance in units in the last place (0 for integers)
+    nan_only: bool = False  # floats: every difference is a NaN against a NaN of other bits
 
 @dataclass(frozen=True)
 class VerifyResult:
@@ -41,9 +42,33 @@ def _compare(record: int, t: Tensor, ours: bytes, theirs: np.ndarray, op: int | 
     b = np.frombuffer(want, dtype=theirs.dtype)
     if a.size != b.size:
         return Mismatch(record, t.index, t.name, op, 0, max(len(ours), len(want)), -1)
+    if a.dtype.kind == "f":
+        return _float_mismatch(record, t, op, a, b)
     diff = np.nonzero(a != b)[0]
     delta = np.abs(a.astype(np.float64) - b.astype(np.float64)).max()
     return Mismatch(record, t.index, t.name, op, int(diff[0]) * theirs.dtype.itemsize, int(diff.size), int(delta))
+
+
+def _float_mismatch(record: int, t: Tensor, op: int | None, a: np.ndarray, b: np.ndarray) -> Mismatch:
+    """Floats differ by bits: where, how far apart as numbers and in ULPs, and whether only NaNs differ
+    (a NaN's sign and payload follow the CPU: x86's default NaN is negative, Arm's positive)."""
+    int_type = {4: np.int32, 8: np.int64, 2: np.int16}[a.dtype.itemsize]
+    ia, ib = a.view(int_type).astype(np.int64), b.view(int_type).astype(np.int64)
+    diff = np.nonzero(ia != ib)[0]
+    both_nan = np.isnan(a[diff]) & np.isnan(b[diff])
+    numbers = diff[~both_nan]
+    if numbers.size == 0:
+        return Mismatch(record, t.index, t.name, op, int(diff[0]) * a.dtype.itemsize, int(diff.size), 0.0, 0, True)
+    numeric = numbers[~(np.isnan(a[numbers]) | np.isnan(b[numbers]))]  # pairs of two numbers
+    top = np.int64(1) << (8 * a.dtype.itemsize - 1)
+    oa = np.where(ia[numeric] < 0, -(ia[numeric] + top), ia[numeric])  # bits in the numbers' order, -0 == +0
+    ob = np.where(ib[numeric] < 0, -(ib[numeric] + top), ib[numeric])
+    ulp = int(np.abs(oa - ob).max()) if numeric.size else 0
+    with np.errstate(invalid="ignore", over="ignore"):
+        delta = float(np.abs(a[numeric].astype(np.float64) - b[numeric].astype(np.float64)).max()) if numeric.size else 0.0
+    if numeric.size < numbers.size:  # a NaN against a number
+        delta = float("nan")
+    return Mismatch(record, t.index, t.name, op, int(diff[0]) * a.dtype.itemsize, int(diff.size), delta, ulp, False)
 
 
 def split_outputs(graph: Graph, raw: bytes) -> list[np.ndarray]:
@@ -108,8 +133,18 @@ def summarize(result: VerifyResult, graph: Graph, limit: int = 10) -> str:
         op = graph.operators[first.op]
         lines.append(f"first diverging op: op {first.op} ({op.op}) -> tensor {first.tensor} '{first.tensor_name}'")
     for m in result.mismatches[:limit]:
+        if m.nan_only:
+            how = "all NaN against NaN of other bits (sign/payload)"
+        elif m.max_abs_diff != m.max_abs_diff:
+            how = f"a NaN against a number{f' (elsewhere {m.max_ulp} ULP)' if m.max_ulp else ''}"
+        elif m.max_ulp:
+            how = f"max |diff| {m.max_abs_diff:g} ({m.max_ulp} ULP)"
+        elif m.max_abs_diff == 0:
+            how = "only the signs of zeros differ"
+        else:
+            how = f"max |diff| {m.max_abs_diff:g}"
         lines.append(f"  input {m.record}: tensor {m.tensor} '{m.tensor_name}': {m.bytes_differing} value(s) differ, "
-                     f"first at byte {m.first_byte}, max |diff| {m.max_abs_diff}")
+                     f"first at byte {m.first_byte}, {how}")
     if len(result.mismatches) > limit:
         lines.append(f"  ... and {len(result.mismatches) - limit} more")
     return "\n".join(lines)
