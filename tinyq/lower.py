@@ -8,6 +8,7 @@ from tinyq import ops
 from tinyq.errors import UnsupportedError
 from tinyq.ir import Graph, Operator, describe_op
 from tinyq.ops.base import Lowered
+from tinyq.passes.signal_state import add_state_tensors
 
 
 MAX_IO_RANK = 6  # tinyq_io_t.dims in templates/model.h.j2
@@ -42,12 +43,14 @@ def lower_graph(graph: Graph) -> LoweredGraph:
         if len(graph.tensors[t].shape) > MAX_IO_RANK:
             raise UnsupportedError(f"graph input/output tensor {t} has rank {len(graph.tensors[t].shape)}",
                                    where="graph", hint=f"tinyq_io_t describes up to {MAX_IO_RANK} dimensions")
+    graph = add_state_tensors(graph)  # signal ops keep state TFLM holds inside its kernels
     return LoweredGraph(graph=graph, ops=tuple(lower_op(graph, op) for op in graph.operators))
 
 
 def support_report(graph: Graph) -> list[tuple[Operator, str | None]]:
     """(op, None) when tinyq can lower the op, else (op, the reason it cannot)."""
     result = []
+    graph = add_state_tensors(graph)
     for op in graph.operators:
         try:
             lower_op(graph, op)

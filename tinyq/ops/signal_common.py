@@ -103,9 +103,11 @@ def require_range(graph: Graph, op: Operator, name: str, value: int, low: int, h
         raise unsupported(graph, op, f"{name} is {value}, outside [{low}, {high}] ({why})", RE_EXPORT)
 
 
-def counts(graph: Graph, op: Operator, n_in: int, n_out: int) -> tuple[list[Tensor], list[Tensor]]:
+def counts(graph: Graph, op: Operator, n_in: int, n_out: int,
+           constants: tuple[int, ...] = ()) -> tuple[list[Tensor], list[Tensor]]:
     """The op's inputs and outputs, exactly n_in (plus tinyq's state tensor, when the op has one) and
-    n_out of them, none missing or empty."""
+    n_out of them, none missing or empty; only the inputs at `constants` (tables, windows) may be
+    constant tensors."""
     ins, outs = graph.op_inputs(op), graph.op_outputs(op)
     if ins and ins[-1] is not None and ins[-1].is_variable and ins[-1].name.startswith(STATE_PREFIX):
         ins = ins[:-1]
@@ -119,6 +121,10 @@ def counts(graph: Graph, op: Operator, n_in: int, n_out: int) -> tuple[list[Tens
         if t.numel == 0:
             raise unsupported(graph, op, f"tensor {t.index} ({t.name}) is empty (shape {list(t.shape)})",
                               "tinyq's kernels need at least one element")
+    for i, t in enumerate(ins):
+        if t.is_const and i not in constants:
+            raise unsupported(graph, op, f"input {i} ({t.name}) is a constant; tinyq runs {op.op} on run-time data",
+                              "compute the result offline, or feed the data as a graph input")
     return ins, outs
 
 
