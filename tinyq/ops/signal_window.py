@@ -29,7 +29,7 @@ class WindowParams:
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
-    (x, w), (y,) = counts(graph, op, 2, 1)
+    (x, w), (y,) = counts(graph, op, 2, 1, constants=(1,))
     shift = int32(read_options(graph, op, ("shift",))["shift"])
     for t, role in ((x, "input"), (w, "weights"), (y, "output")):
         require_dtype(graph, op, t, "int16", role)
