@@ -22,6 +22,8 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
+from tinyq.ops import f32
+from tinyq.ops.unary_f32 import kernel as f32_kernel, lower_unary_f32
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, unsupported
 from tinyq.ops.lut import LUT, lut_lowered, unary_int8
 
@@ -78,19 +80,25 @@ def rsqrt_table(graph: Graph, op: Operator, in_q, out_q) -> np.ndarray:
 
 
 def lower_abs(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):
+        return lower_unary_f32(graph, op)
     x, y = unary_int8(graph, op)
     return lut_lowered(op, x, y, abs_table(graph, op, x.quant, y.quant))
 
 
 def lower_rsqrt(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):  # 1.f / std::sqrt(f)
+        return lower_unary_f32(graph, op)
     x, y = unary_int8(graph, op)
     return lut_lowered(op, x, y, rsqrt_table(graph, op, x.quant, y.quant))
 
 
 SPECS = [
-    OpSpec(name="abs", builtin="ABS", options=AbsOptions, fb_options="AbsOptions", lower=lower_abs, kernels=(LUT,),
-           quant=QuantRule(2), doc="int8, any scales and zero points (a 256-entry table in flash)"),
-    OpSpec(name="rsqrt", builtin="RSQRT", lower=lower_rsqrt, kernels=(LUT,), quant=QuantRule(2),
+    OpSpec(name="abs", builtin="ABS", options=AbsOptions, fb_options="AbsOptions", lower=lower_abs,
+           kernels=(LUT, f32_kernel("abs")), quant=QuantRule(2),
+           doc="int8, any scales and zero points (a 256-entry table in flash); float32"),
+    OpSpec(name="rsqrt", builtin="RSQRT", lower=lower_rsqrt, kernels=(LUT, f32_kernel("rsqrt")), quant=QuantRule(2),
            doc="int8, any scales and zero points (a 256-entry table in flash); inputs below the input zero "
-               "point, where TFLM's Invoke fails, give the output of zero point + 1"),
+               "point, where TFLM's Invoke fails, give the output of zero point + 1; float32 (1 / sqrt, correctly "
+               "rounded)"),
 ]

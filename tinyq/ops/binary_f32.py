@@ -19,7 +19,10 @@ from tinyq.ops.ndloops import LoopNest
 
 # kernel -> whether TFLM clamps the result to the fused activation's range
 CLAMPS = {"add_f32": True, "sub_f32": True, "mul_f32": True, "div_f32": True, "squared_difference_f32": False,
-          "maximum_minimum_f32": False, "floor_div_f32": False, "floor_mod_f32": False}
+          "maximum_minimum_f32": False, "floor_div_f32": False, "floor_mod_f32": False, "prelu_f32": False}
+
+# TFLM's float PRELU (BroadcastPrelu4DSlowFloat) walks 4 dimensions
+PRELU_MAX_RANK = 4
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class BinaryF32Params:
 def lower_binary_f32(graph: Graph, op: Operator, kernel: str) -> Lowered:
     a, b, y, loops = broadcast_operands(graph, op, (f32.FLOAT32,))
     f32.require_float32(graph, op, y, what="output")
+    if kernel == "prelu_f32" and len(y.shape) > PRELU_MAX_RANK:
+        raise unsupported(graph, op, f"rank {len(y.shape)} is above the {PRELU_MAX_RANK} dimensions TFLM's float "
+                                     "PRELU walks", "reshape to 4 dimensions or fewer")
     activation = getattr(op.options, "fused_activation_function", "NONE") if CLAMPS[kernel] else "NONE"
     act_min, act_max = f32.activation_range(activation)
     if not CLAMPS[kernel]:  # no clamp at all: the C function ignores the range

@@ -12,6 +12,8 @@ import numpy as np
 
 from tinyq import libm_f32, qmath
 from tinyq.ir import Graph, Operator
+from tinyq.ops import f32
+from tinyq.ops.unary_f32 import kernel as f32_kernel, lower_unary_f32
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, unsupported
 from tinyq.ops.lut import LUT, lut_lowered, unary_int8
 
@@ -23,6 +25,8 @@ def elu_f32(x: np.ndarray) -> np.ndarray:
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):  # Elu (float): x < 0 ? expm1(x) : x
+        return lower_unary_f32(graph, op)
     x, y = unary_int8(graph, op)
     table = qmath.float_lut_int8(x.quant.s, x.quant.zp, y.quant.s, y.quant.zp, elu_f32)
     if table is None:
@@ -32,5 +36,6 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     return lut_lowered(op, x, y, table)
 
 
-SPECS = [OpSpec(name="elu", builtin="ELU", lower=lower, kernels=(LUT,), quant=QuantRule(1),
-                doc="int8, any scales and zero points (TFLM's 256-entry table, computed offline, in flash)")]
+SPECS = [OpSpec(name="elu", builtin="ELU", lower=lower, kernels=(LUT, f32_kernel("elu")), quant=QuantRule(1),
+                doc="int8, any scales and zero points (TFLM's 256-entry table, computed offline, in flash); "
+                    "float32 (glibc's expm1f)")]

@@ -1,19 +1,18 @@
-"""NEG, SQUARE, SQRT, EXP and LOG: refused. TFLM runs them on float32 only.
+"""NEG, SQUARE, SQRT, EXP and LOG: float32 only, as TFLM runs them.
 
 TFLM's kernels (neg.cc, exp.cc, elementwise.cc) accept float32 alone: SQUARE, SQRT and
 LOG's Prepare rejects any other type, EXP's requires float32, NEG's Eval fails on the
-rest. An int8 model with one of them has no TFLM result to match, and tinyq generates
-integer kernels only; float models are a separate matter (TFLite's own int8 EXP and LOG
-are not in TFLM).
+rest. An int8 model with one of them has no TFLM result to match and is refused; a
+float32 one runs tinyq's float kernel (tinyq/ops/unary_f32.py), EXP and LOG with glibc's
+expf and logf as the golden model computes them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinyq.ir import Graph, Operator
-from tinyq.ops.base import Lowered, OpSpec, unsupported
-from tinyq.ops.common import io
+from tinyq.ops.base import OpSpec
+from tinyq.ops.unary_f32 import kernel, lower_float_only
 
 
 @dataclass(frozen=True)
@@ -31,20 +30,17 @@ class ExpOptions:
     pass
 
 
-def lower(graph: Graph, op: Operator) -> Lowered:
-    (x, *_), _ = io(graph, op, 1)
-    builtin = op.op.upper()
-    raise unsupported(graph, op, f"{builtin} on {x.dtype} is not supported: TFLM's kernel is float32 only",
-                      "TFLM has no integer kernel for it; tinyq lowers integer models")
-
-
-_DOC = "refused: TFLM's kernel is float32 only, so there is no int8 result to match"
+_DOC = "float32 only (TFLM's kernel is float-only, so an int8 model with it is refused)"
 
 SPECS = [
-    OpSpec(name="neg", builtin="NEG", options=NegOptions, fb_options="NegOptions", lower=lower, doc=_DOC),
-    OpSpec(name="square", builtin="SQUARE", options=SquareOptions, fb_options="SquareOptions", lower=lower,
-           doc=_DOC),
-    OpSpec(name="sqrt", builtin="SQRT", lower=lower, doc=_DOC),
-    OpSpec(name="exp", builtin="EXP", options=ExpOptions, fb_options="ExpOptions", lower=lower, doc=_DOC),
-    OpSpec(name="log", builtin="LOG", lower=lower, doc=_DOC),
+    OpSpec(name="neg", builtin="NEG", options=NegOptions, fb_options="NegOptions", lower=lower_float_only,
+           kernels=(kernel("neg"),), doc=_DOC),
+    OpSpec(name="square", builtin="SQUARE", options=SquareOptions, fb_options="SquareOptions",
+           lower=lower_float_only, kernels=(kernel("square"),), doc=_DOC),
+    OpSpec(name="sqrt", builtin="SQRT", lower=lower_float_only, kernels=(kernel("sqrt"),),
+           doc=_DOC + "; correctly rounded"),
+    OpSpec(name="exp", builtin="EXP", options=ExpOptions, fb_options="ExpOptions", lower=lower_float_only,
+           kernels=(kernel("exp"),), doc=_DOC + "; glibc's expf (its x86-64 FMA build) in plain C on every target"),
+    OpSpec(name="log", builtin="LOG", lower=lower_float_only, kernels=(kernel("log"),),
+           doc=_DOC + "; glibc's logf (its x86-64 FMA build) in plain C on every target"),
 ]

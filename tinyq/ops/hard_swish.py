@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
+from tinyq.ops import f32
+from tinyq.ops.unary_f32 import kernel as f32_kernel, lower_unary_f32
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import ELEMENTWISE
 from tinyq.ops.common import io, require_int8
@@ -38,6 +40,8 @@ MAX_RELUISH_EXPONENT = 31
 
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
+    if f32.is_float(x):
+        return lower_unary_f32(graph, op)
     require_int8(graph, op, x, what="input")
     require_int8(graph, op, y, what="output")
     if x.numel != y.numel:
@@ -62,5 +66,5 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 
 SPECS = [OpSpec(name="hard_swish", builtin="HARD_SWISH", options=HardSwishOptions, fb_options="HardSwishOptions",
-                lower=lower, kernels=(reference_kernel("hard_swish", inplace=ELEMENTWISE),), quant=QuantRule(1),
-                doc="int8, any input and output scales and zero points")]
+                lower=lower, kernels=(reference_kernel("hard_swish", inplace=ELEMENTWISE), f32_kernel("hard_swish")),
+                quant=QuantRule(1), doc="int8, any input and output scales and zero points; float32")]

@@ -20,6 +20,8 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
+from tinyq.ops import f32
+from tinyq.ops.unary_f32 import kernel as f32_kernel, lower_unary_f32
 from tinyq.ops.base import (SOFTMAX_OUT, TANH_OUT, ConstArray, Lowered, OpSpec, QuantRule, reference_kernel,
                             unsupported)
 from tinyq.ops.inplace import ELEMENTWISE
@@ -86,6 +88,8 @@ def lower_s16(graph: Graph, op: Operator, x: Tensor, y: Tensor) -> Lowered:
 
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
+    if f32.is_float(x):
+        return lower_unary_f32(graph, op)
     if x.dtype == "int16":
         require_int8_or_int16(graph, op, x, y)
         if x.numel != y.numel:
@@ -110,11 +114,15 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [
     OpSpec(name="logistic", builtin="LOGISTIC", lower=lower,
-           kernels=(reference_kernel("logistic", inplace=ELEMENTWISE), reference_kernel("logistic_s16", inplace=ELEMENTWISE)),
+           kernels=(reference_kernel("logistic", inplace=ELEMENTWISE), reference_kernel("logistic_s16", inplace=ELEMENTWISE),
+                    f32_kernel("logistic")),
            quant=QuantRule(2, fixed_output=SOFTMAX_OUT),
-           doc="int8, any input scale; output scale 1/256, zero point -128. int16: zero points 0, output scale 2^-15"),
+           doc="int8, any input scale; output scale 1/256, zero point -128. int16: zero points 0, output scale 2^-15. "
+               "float32 (TFLM's cutoffs, glibc's expf)"),
     OpSpec(name="tanh", builtin="TANH", lower=lower,
-           kernels=(reference_kernel("tanh", inplace=ELEMENTWISE), reference_kernel("tanh_s16", inplace=ELEMENTWISE)),
+           kernels=(reference_kernel("tanh", inplace=ELEMENTWISE), reference_kernel("tanh_s16", inplace=ELEMENTWISE),
+                    f32_kernel("tanh")),
            quant=QuantRule(2, fixed_output=TANH_OUT),
-           doc="int8, any input scale; output scale 1/128, zero point 0. int16: zero points 0, output scale 2^-15"),
+           doc="int8, any input scale; output scale 1/128, zero point 0. int16: zero points 0, output scale 2^-15. "
+               "float32 (glibc's tanhf)"),
 ]

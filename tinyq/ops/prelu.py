@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
+from tinyq.ops import f32
 from tinyq.ops.base import Lowered, OpSpec, reference_kernel
+from tinyq.ops.binary_f32 import PRELU_MAX_RANK, kernel as f32_kernel, lower_binary_f32
 from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, broadcast_operands, lowered
 from tinyq.ops.common import require_int8, require_shifts
 from tinyq.ops.inplace import ELEMENTWISE
@@ -33,6 +35,8 @@ class PreluParams:
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):  # x >= 0 ? x : x * alpha
+        return lower_binary_f32(graph, op, "prelu_f32")
     x, alpha, y, loops = broadcast_operands(graph, op, ("int8",), what="input and alpha")
     require_int8(graph, op, x, alpha, y)
     (m1, s1), (m2, s2) = qmath.prelu_rescale(x.quant.s, alpha.quant.s, y.quant.s)
@@ -42,6 +46,6 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                    output_shift_1=s1, output_multiplier_2=m2, output_shift_2=s2)
 
 
-SPECS = [OpSpec(name="prelu", builtin="PRELU", lower=lower, kernels=(reference_kernel("prelu", inplace=ELEMENTWISE),),
+SPECS = [OpSpec(name="prelu", builtin="PRELU", lower=lower, kernels=(reference_kernel("prelu", inplace=ELEMENTWISE), f32_kernel("prelu_f32")),
                 doc=f"int8, alpha broadcast against the input up to rank {MAX_BROADCAST_RANK} (constant alpha in "
-                    "flash)")]
+                    f"flash); float32 up to rank {PRELU_MAX_RANK}, as TFLM")]

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
+from tinyq.ops import f32
+from tinyq.ops.unary_f32 import kernel as f32_kernel, lower_unary_f32
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.inplace import ELEMENTWISE
 from tinyq.ops.common import (ACTIVATION_SUFFIX, INT_RANGES, fused_range, io, require_int8_or_int16,
@@ -73,6 +77,8 @@ def _ratio(graph: Graph, op: Operator, ratio: tuple[int, int] | None, what: str)
 
 
 def lower_relu(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):
+        return lower_unary_f32(graph, op)
     x, y, suffix = _unary(graph, op)
     if suffix:
         require_zero_point_0(graph, op, x, y, why="TFLM's int16 RELU")
@@ -84,6 +90,8 @@ def lower_relu(graph: Graph, op: Operator) -> Lowered:
 
 
 def lower_relu6(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):
+        return lower_unary_f32(graph, op)
     x, y, suffix = _unary(graph, op)
     upper = qmath.float_to_quantized(6.0, x.quant.s, x.quant.zp, *INT_RANGES[x.dtype])
     if upper is None:
@@ -94,6 +102,8 @@ def lower_relu6(graph: Graph, op: Operator) -> Lowered:
 
 
 def lower_leaky_relu(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):  # val > 0 ? val : val * alpha, alpha as the float32 option
+        return lower_unary_f32(graph, op, alpha=float(np.float32(op.options.alpha)))
     x, y, suffix = _unary(graph, op)
     identity_m, identity_s = _ratio(graph, op, qmath.ratio_rescale_f32(x.quant.s, y.quant.s),
                                     "input/output scale ratio")
@@ -115,17 +125,20 @@ def lower_relu_n1_to_1(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [
     OpSpec(name="relu", builtin="RELU", lower=lower_relu,
-           kernels=(reference_kernel("relu", inplace=ELEMENTWISE), reference_kernel("relu_s16", inplace=ELEMENTWISE)),
-           quant=QuantRule(2), doc="int8, int16 (zero points 0); requantizes when input and output scales differ"),
+           kernels=(reference_kernel("relu", inplace=ELEMENTWISE), reference_kernel("relu_s16", inplace=ELEMENTWISE),
+                    f32_kernel("relu")),
+           quant=QuantRule(2), doc="int8, int16 (zero points 0); requantizes when input and output scales differ; "
+                                   "float32"),
     OpSpec(name="relu6", builtin="RELU6", lower=lower_relu6,
-           kernels=(reference_kernel("relu6", inplace=ELEMENTWISE), reference_kernel("relu6_s16", inplace=ELEMENTWISE)),
+           kernels=(reference_kernel("relu6", inplace=ELEMENTWISE), reference_kernel("relu6_s16", inplace=ELEMENTWISE),
+                    f32_kernel("relu6")),
            quant=QuantRule(2, output_as_input=True),
-           doc="int8, int16; a clamp in the input's quantization (the output's is ignored, as in TFLM)"),
+           doc="int8, int16; a clamp in the input's quantization (the output's is ignored, as in TFLM); float32"),
     OpSpec(name="leaky_relu", builtin="LEAKY_RELU", options=LeakyReluOptions, fb_options="LeakyReluOptions",
            lower=lower_leaky_relu,
            kernels=(reference_kernel("leaky_relu", inplace=ELEMENTWISE),
-                    reference_kernel("leaky_relu_s16", inplace=ELEMENTWISE)),
-           quant=QuantRule(1), doc="int8, int16, any alpha (negative too)"),
+                    reference_kernel("leaky_relu_s16", inplace=ELEMENTWISE), f32_kernel("leaky_relu")),
+           quant=QuantRule(1), doc="int8, int16, float32, any alpha (negative too)"),
     OpSpec(name="relu_n1_to_1", builtin="RELU_N1_TO_1", lower=lower_relu_n1_to_1,
            doc="not supported: TFLM has no kernel for it"),
 ]

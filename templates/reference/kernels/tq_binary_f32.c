@@ -17,6 +17,7 @@ typedef struct {
 #define TQ_FLOOR_DIV_F32(r, a, b) floor_div((a), (b))
 #define TQ_FLOOR_MOD_F32(r, a, b) floor_mod((a), (b))
 #define TQ_SQUARED_DIFFERENCE_F32(r, a, b) squared_difference((a), (b))
+#define TQ_PRELU_F32(r, a, b) ((a) >= 0.0f ? (a) : (a) * (b)) /* BroadcastPrelu4DSlowFloat */
 
 static inline float squared_difference(float a, float b) {
   const float difference = a - b;
@@ -47,6 +48,7 @@ TQ_BINARY_F32_DEFINE(tq_squared_difference_f32, TQ_SQUARED_DIFFERENCE_F32)
 TQ_BINARY_F32_DEFINE(tq_maximum_f32, TQ_MAX_F32)
 TQ_BINARY_F32_DEFINE(tq_minimum_f32, TQ_MIN_F32)
 TQ_BINARY_F32_DEFINE(tq_floor_mod_f32, TQ_FLOOR_MOD_F32)
+TQ_BINARY_F32_DEFINE(tq_prelu_f32, TQ_PRELU_F32)
 
 int tq_floor_div_f32(const tq_binary_f32_params_t *p, const float *x, const float *y, float *output) {
   for (int32_t i = 0; i < p->divisor_count; ++i) {

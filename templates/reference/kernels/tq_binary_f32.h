@@ -18,6 +18,7 @@ void tq_div_f32(const tq_binary_f32_params_t *p, const float *x, const float *y,
 void tq_squared_difference_f32(const tq_binary_f32_params_t *p, const float *x, const float *y, float *output);
 void tq_maximum_f32(const tq_binary_f32_params_t *p, const float *x, const float *y, float *output);
 void tq_minimum_f32(const tq_binary_f32_params_t *p, const float *x, const float *y, float *output);
+void tq_prelu_f32(const tq_binary_f32_params_t *p, const float *x, const float *y, float *output);
 void tq_floor_mod_f32(const tq_binary_f32_params_t *p, const float *x, const float *y, float *output);
 /* Nonzero, with the output untouched, when a divisor is 0 (TFLM's Eval fails). */
 int tq_floor_div_f32(const tq_binary_f32_params_t *p, const float *x, const float *y, float *output);

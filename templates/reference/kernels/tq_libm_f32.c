@@ -201,7 +201,7 @@ float tq_cosf(float x) { return sincosf_one(x, 1); }
 
 /* --- tanhf: fdlibm's float code over its expm1f, all in float --- */
 
-static float expm1f_fdlibm(float x) {
+float tq_expm1f(float x) {
   static const float ln2_hi = 6.9313812256e-01f, ln2_lo = 9.0580006145e-06f, invln2 = 1.4426950216e+00f;
   static const float q1 = -3.3333335072e-02f, q2 = 1.5873016091e-03f, q3 = -7.9365076090e-05f,
                      q4 = 4.0082177293e-06f, q5 = -2.0109921195e-07f;
@@ -273,10 +273,10 @@ float tq_tanhf(float x) {
     if (ix < 0x24000000u) return x * (1.0f + x); /* |x| < 2^-55 */
     const float ax = tq_f32_of_bits(ix);
     if (ix >= 0x3f800000u) { /* |x| >= 1 */
-      const float t = expm1f_fdlibm(2.0f * ax);
+      const float t = tq_expm1f(2.0f * ax);
       z = 1.0f - 2.0f / (t + 2.0f);
     } else {
-      const float t = expm1f_fdlibm(-2.0f * ax);
+      const float t = tq_expm1f(-2.0f * ax);
       z = -t / (t + 2.0f);
     }
   } else {

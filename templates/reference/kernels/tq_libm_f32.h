@@ -12,6 +12,7 @@ float tq_expf(float x);
 float tq_logf(float x);
 float tq_sinf(float x);
 float tq_cosf(float x);
+float tq_expm1f(float x);
 float tq_tanhf(float x);
 float tq_sqrtf(float x);
 float tq_floorf(float x);
