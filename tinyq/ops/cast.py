@@ -1,4 +1,4 @@
-"""CAST between int8, int16, int32, float32 and bool, as TFLM's kernel converts them.
+"""CAST between int8, int16, int32, uint32, float32 and bool, as TFLM's kernel converts them.
 
 TFLM's CAST is a static_cast per element: integers narrow modulo 2^n, integers become the
 nearest float32 (ties to even), bool is 0 or 1. float32 to an integer type is undefined in
@@ -22,10 +22,10 @@ from tinyq.ops.common import io
 from tinyq.ops.inplace import ELEMENTWISE
 from tinyq.ops.shape import COPY_CONST, CopyParams
 
-FROM = ("int8", "int16", "int32", "float32", "bool")  # TFLM also reads uint32, which tinyq has no type for
-TO = ("int8", "int16", "int32", "float32")  # TFLM also writes uint32; it cannot write bool or int64
-C_TYPE = {"int8": "s8", "int16": "s16", "int32": "s32", "float32": "f32", "bool": "b8"}
-C_ARRAY = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}
+FROM = ("int8", "int16", "int32", "uint32", "float32", "bool")
+TO = ("int8", "int16", "int32", "uint32", "float32")  # TFLM cannot write bool or int64
+C_TYPE = {"int8": "s8", "int16": "s16", "int32": "s32", "uint32": "u32", "float32": "f32", "bool": "b8"}
+C_ARRAY = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "uint32": "uint32_t", "float32": "float"}
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,14 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
     if x.dtype not in FROM:
         raise unsupported(graph, op, f"casting from {x.dtype}: TFLM's CAST reads int8, int16, int32, uint32, "
-                                     "float32 or bool (tinyq all but uint32)",
-                          "tinyq has no uint32 tensors; other types need another conversion")
+                                     "float32 or bool", "other types need another conversion")
     if y.dtype not in TO:
         raise unsupported(graph, op, f"casting to {y.dtype}: TFLM's CAST writes int8, int16, int32, uint32 or "
-                                     "float32 (tinyq all but uint32)",
-                          "tinyq has no uint32 tensors; other types need another conversion")
+                                     "float32", "other types need another conversion")
+    if x.dtype == "float32" and y.dtype == "uint32":
+        raise unsupported(graph, op, "casting float32 to uint32: C++ leaves negative and large values undefined and "
+                                     "tinyq has not measured what the golden TFLM gives there",
+                          "cast to int32 first where the values are non-negative and below 2^31")
     if x.numel != y.numel:
         raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size",
                           "the model's shapes are inconsistent; re-export it")
@@ -64,6 +66,6 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 SPECS = [
     OpSpec(name="cast", builtin="CAST", options=CastOptions, fb_options="CastOptions", lower=lower,
            kernels=(reference_kernel("cast", inplace=ELEMENTWISE), COPY_CONST),
-           doc="int8/int16/int32/float32/bool to int8/int16/int32/float32, TFLM's static_cast (float to integer "
-               "truncates and saturates, NaN to 0, as the golden TFLM does)"),
+           doc="int8/int16/int32/uint32/float32/bool to int8/int16/int32/uint32/float32 (not float32 to uint32), "
+               "TFLM's static_cast (float to integer truncates and saturates, NaN to 0, as the golden TFLM does)"),
 ]

@@ -16,6 +16,7 @@ from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops import f32
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.binary_f32 import kernel as f32_kernel, lower_binary_f32
+from tinyq.ops.binary_i32 import kernel as i32_kernel, lower_binary_i32, takes_int32
 from tinyq.ops.inplace import ELEMENTWISE
 from tinyq.ops.common import (ACTIVATION_SUFFIX, fused_range, io, require_int8_or_int16, require_shifts,
                               require_zero_point_0)
@@ -112,6 +113,8 @@ def lower_add(graph: Graph, op: Operator) -> Lowered:
     """ADD, and SUB (CalculateOpDataSub computes the same rescaling)."""
     if f32.takes_float(graph, op):
         return lower_binary_f32(graph, op, op.op + f32.SUFFIX)
+    if takes_int32(graph, op):
+        return lower_binary_i32(graph, op)
     a, b, y, loops, dtype = _operands(graph, op)
     left_shift = ADD_LEFT_SHIFT[dtype]
     # SUB too: the golden TFLM divides in double for SUB as for ADD (float32 division, as
@@ -133,6 +136,8 @@ def lower_add(graph: Graph, op: Operator) -> Lowered:
 def lower_mul(graph: Graph, op: Operator) -> Lowered:
     if f32.takes_float(graph, op):
         return lower_binary_f32(graph, op, "mul_f32")
+    if takes_int32(graph, op):
+        return lower_binary_i32(graph, op)
     a, b, y, loops, dtype = _operands(graph, op)
     if dtype == "int16":
         require_zero_point_0(graph, op, a, b, y, why="TFLM's int16 MUL")
@@ -144,19 +149,20 @@ def lower_mul(graph: Graph, op: Operator) -> Lowered:
                     output_multiplier=mo, output_shift=so, act_min=act_min, act_max=act_max)
 
 
-_DOC = (f"int8 and int16, float32, fused activation, broadcast up to rank {MAX_RANK}, constant operands in flash")
+_DOC = (f"int8 and int16, float32, int32 (unquantized; ADD ignores the fused activation, as TFLM), fused activation, "
+        f"broadcast up to rank {MAX_RANK}, constant operands in flash")
 
 SPECS = [
     OpSpec(name="add", builtin="ADD", options=AddOptions, fb_options="AddOptions", lower=lower_add,
            kernels=(reference_kernel("add", inplace=ELEMENTWISE), reference_kernel("add_s16", inplace=ELEMENTWISE),
-                    f32_kernel("add_f32")),
+                    f32_kernel("add_f32"), i32_kernel("add_i32")),
            quant=QuantRule(2), doc=_DOC),
     OpSpec(name="sub", builtin="SUB", options=SubOptions, fb_options="SubOptions", lower=lower_add,
            kernels=(reference_kernel("sub", inplace=ELEMENTWISE), reference_kernel("sub_s16", inplace=ELEMENTWISE),
-                    f32_kernel("sub_f32")),
+                    f32_kernel("sub_f32"), i32_kernel("sub_i32")),
            quant=QuantRule(2), doc=_DOC),
     OpSpec(name="mul", builtin="MUL", options=MulOptions, fb_options="MulOptions", lower=lower_mul,
            kernels=(reference_kernel("mul", inplace=ELEMENTWISE), reference_kernel("mul_s16", inplace=ELEMENTWISE),
-                    f32_kernel("mul_f32")),
+                    f32_kernel("mul_f32"), i32_kernel("mul_i32")),
            quant=QuantRule(2), doc=_DOC + " (int16: zero points 0, as TFLM requires)"),
 ]

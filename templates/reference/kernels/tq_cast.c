@@ -31,9 +31,16 @@ static inline int32_t tq_float_to_int(float f, int32_t lo, int32_t hi) {
 TQ_CAST_FROM_INT(s8, int8_t, TQ_CONVERT_INT)
 TQ_CAST_FROM_INT(s16, int16_t, TQ_CONVERT_INT)
 TQ_CAST_FROM_INT(s32, int32_t, TQ_CONVERT_INT)
+TQ_CAST_FROM_INT(u32, uint32_t, TQ_CONVERT_INT)
 TQ_CAST_FROM_INT(b8, uint8_t, TQ_CONVERT_BOOL)
 
 TQ_CAST_LOOP(tq_cast_f32_s8, float, int8_t, tq_float_to_int(v, INT8_MIN, INT8_MAX))
 TQ_CAST_LOOP(tq_cast_f32_s16, float, int16_t, tq_float_to_int(v, INT16_MIN, INT16_MAX))
 TQ_CAST_LOOP(tq_cast_f32_s32, float, int32_t, tq_float_to_int(v, INT32_MIN, INT32_MAX))
 TQ_CAST_LOOP(tq_cast_f32_f32, float, float, v)
+
+TQ_CAST_LOOP(tq_cast_s8_u32, int8_t, uint32_t, v)
+TQ_CAST_LOOP(tq_cast_s16_u32, int16_t, uint32_t, v)
+TQ_CAST_LOOP(tq_cast_s32_u32, int32_t, uint32_t, v)
+TQ_CAST_LOOP(tq_cast_u32_u32, uint32_t, uint32_t, v)
+TQ_CAST_LOOP(tq_cast_b8_u32, uint8_t, uint32_t, TQ_CONVERT_BOOL(v))
