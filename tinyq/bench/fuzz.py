@@ -97,7 +97,7 @@ class FuzzReport:
 
     def disagreements(self) -> list[Outcome]:
         """Accepted files whose generated C differs from TFLM, or that TFLM refuses: accepted but wrong."""
-        return [o for o in self.verified if o.status in VERIFY_GOOD and o.status != "accepted"]
+        return [o for o in self.verified if o.status in VERIFY_GOOD]
 
 
 # --- the worker side: one command on one (mutated) file ---
