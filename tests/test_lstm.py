@@ -182,3 +182,90 @@ def test_lstm_model_written_and_read_back_keeps_state_tensors():
     op = again.operators[0]
     assert again.tensors[op.inputs[18]].is_variable and again.tensors[op.inputs[19]].is_variable
     assert verify_host(compile_graph(again, get_board("host")), get_board("host"), n_inputs=5).ok
+
+
+# --- CMSIS-NN: arm_lstm_unidirectional_s8 / _s16 ---------------------------------------------------
+
+FIXED_SNAPSHOT = "cmsis-nn-99f736a6"  # ../shared/vendor: CMSIS-NN main with the LSTM state fix (#219)
+SMALL_WEIGHTS = [  # recurrent sums that stay within int16: where CMSIS-NN reproduces TFLM
+    LstmCase(weight_scale=0.002),
+    LstmCase(weight_scale=0.002, batches=3, steps=2, time_major=True, n_input=33, n_hidden=9),
+    LstmCase(weight_scale=0.002, batches=2, steps=3, cell_clip=0.3, input_zp=-128, hidden_zp=127),
+    LstmCase(dtype="int16", input_scale=2.0**-12, hidden_scale=2.0**-15, weight_scale=0.002),
+    LstmCase(dtype="int16", input_scale=2.0**-12, hidden_scale=2.0**-15, weight_scale=0.001, batches=2,
+             time_major=True, n_hidden=13),
+]
+
+
+@pytest.fixture
+def fixed_cmsis_nn(monkeypatch):
+    """CMSIS-NN with the state fix: the snapshot in TINYQ_CMSIS_NN_DIR and a pin that says so."""
+    import tinyq.libraries as libraries
+    from conftest import VENDOR
+
+    snapshot = VENDOR / FIXED_SNAPSHOT
+    if not snapshot.is_dir():
+        pytest.skip(f"{snapshot} is absent")
+    monkeypatch.setenv("TINYQ_CMSIS_NN_DIR", str(snapshot))
+    lib = libraries.LIBRARIES["cmsis-nn"]
+    monkeypatch.setitem(libraries.LIBRARIES, "cmsis-nn", replace(lib, fixes=lib.fixes | {"219"}))
+
+
+def test_cmsis_nn_lstm_bit_exact_with_the_fixed_release(fixed_cmsis_nn):
+    """The fixed snapshot carries the state: bit-exact over 50 invocations on the host, on qemu-m55
+    (Helium) and on the ARMv6-M binary."""
+    from tinyq.verify import verify_qemu
+    from conftest import QEMU_BOARDS
+
+    graph = merged_graph(SMALL_WEIGHTS, seed=8)
+    compiled = assert_bit_exact(graph, n_inputs=60, backend="cmsis-nn")
+    assert [b.function for b in compiled.bound.ops] == ["arm_lstm_unidirectional_s8"] * 3 + \
+        ["arm_lstm_unidirectional_s16"] * 2
+    for name in QEMU_BOARDS:
+        board = get_board(name)
+        report = verify_qemu(compile_graph(graph, board, backend="cmsis-nn"), board, n_inputs=50)
+        assert report.result.ok, name
+
+
+def test_cmsis_nn_lstm_falls_back_on_a_release_that_clears_the_state(monkeypatch):
+    import tinyq.libraries as libraries
+
+    lib = libraries.LIBRARIES["cmsis-nn"]
+    monkeypatch.setitem(libraries.LIBRARIES, "cmsis-nn", replace(lib, version="v7.0.0", fixes=frozenset()))
+    compiled = compile_graph(lstm_graph(SMALL_WEIGHTS[0]), get_board("host"), backend="cmsis-nn")
+    (op,) = compiled.bound.ops
+    assert op.layer == "reference" and "CMSIS-NN#219" in dict(op.passed_over)["cmsis-nn"]
+
+
+BOUND_CASES = [  # (case, the reason CMSIS-NN passes)
+    (LstmCase(weight_scale=0.05), "recurrent sums can leave int16"),
+    (LstmCase(dtype="int16", input_scale=2.0**-12, hidden_scale=2.0**-15, weight_scale=0.05),
+     "recurrent sums can leave int16"),
+    (LstmCase(weight_scale=0.002, cell_scale=2.0**-17), "input gate x cell gate can leave int16"),
+]
+
+
+@pytest.mark.parametrize("case,reason", BOUND_CASES, ids=["s8-recurrent", "s16-recurrent", "cell-update"])
+def test_cmsis_nn_lstm_bounds_are_needed(fixed_cmsis_nn, case, reason):
+    """Where tinyq's bounds send an LSTM to the reference kernel, CMSIS-NN would differ from TFLM."""
+    import tinyq.backends.cmsis_nn.lstm as cmsis_lstm
+
+    graph = lstm_graph(case, seed=1)
+    (op,) = compile_graph(graph, get_board("host"), backend="cmsis-nn").bound.ops
+    assert op.layer == "reference" and reason in dict(op.passed_over)["cmsis-nn"]
+    saved = [k.applies for k in cmsis_lstm.KERNELS]
+    try:
+        for k in cmsis_lstm.KERNELS:
+            object.__setattr__(k, "applies", lambda lowered, target: None)
+        forced = compile_graph(graph, get_board("host"), backend="cmsis-nn")
+        assert forced.bound.ops[0].layer == "cmsis-nn"
+        assert not verify_host(forced, get_board("host"), n_inputs=SEQUENCE).ok
+    finally:
+        for k, applies in zip(cmsis_lstm.KERNELS, saved):
+            object.__setattr__(k, "applies", applies)
+
+
+def test_cmsis_nn_lstm_refuses_a_clip_below_one_cell_unit(fixed_cmsis_nn):
+    (op,) = compile_graph(lstm_graph(LstmCase(weight_scale=0.002, cell_clip=1e-5)), get_board("host"),
+                          backend="cmsis-nn").bound.ops
+    assert op.layer == "reference" and "below one cell unit" in dict(op.passed_over)["cmsis-nn"]

@@ -10,9 +10,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 
+import ctypes
+
 from conftest import assert_bit_exact, assert_bit_exact_on_targets
+from test_backend_cmsis_nn import Dims, cmsis_so  # noqa: F401 (cmsis_so: the library built for the host)
+from tinyq.backends.cmsis_nn.svdf import _derived
+from tinyq.boards import get_board
+from tinyq.driver import compile_graph
 from tinyq.errors import UnsupportedError
 from tinyq.lower import lower_graph
+from tinyq.ops.base import Target
 from tinyq.tflite.builder import GraphBuilder
 
 SEQUENCE = 60
@@ -112,3 +119,38 @@ def test_svdf_refusals_name_what_is_missing():
         with pytest.raises(UnsupportedError) as err:
             lower_graph(g)
         assert what in err.value.what, (what, err.value.what)
+
+
+# --- CMSIS-NN: arm_svdf_s8 (int8 state), arm_svdf_state_s16_s8 (int16 state) ----------------------
+
+def test_cmsis_nn_runs_zero_point_states_and_passes_the_others():
+    compiled = assert_bit_exact(merged_graph(CASES), n_inputs=SEQUENCE, backend="cmsis-nn")
+    for case, op in zip(CASES, compiled.bound.ops):
+        if case.state_zp:
+            assert op.layer == "reference" and "zero point" in dict(op.passed_over)["cmsis-nn"]
+        else:
+            assert op.function == ("arm_svdf_s8" if case.state == "int8" else "arm_svdf_state_s16_s8")
+            assert op.scratch_bytes == 4 * case.batches * case.units * (case.rank + 1)
+    helium = compile_graph(merged_graph(CASES[:2]), get_board("qemu-m55"), backend="cmsis-nn")
+    assert [c.name for c in helium.bound.ops[1].consts].count("kernel_sum") == 1  # int8 state: sums in flash
+    assert "kernel_sum" not in [c.name for c in helium.bound.ops[0].consts]
+
+
+def test_cmsis_nn_svdf_weight_sums_and_size_match_library(cmsis_so):
+    """On Helium arm_svdf_s8 reads per-filter sums from a buffer of arm_svdf_s8_get_buffer_size bytes:
+    tinyq's offline array has that size and arm_vector_sum_s8's values (TFLM's Prepare call)."""
+    cmsis_so.arm_svdf_s8_get_buffer_size_mve.restype = ctypes.c_int32
+    cmsis_so.arm_svdf_s8_get_buffer_size_dsp.restype = ctypes.c_int32
+    for case in (SvdfCase(state="int8", input_zp=-10), SvdfCase(state="int8", rank=3, n_input=7, input_zp=127)):
+        lowered = compile_graph(merged_graph([case]), get_board("host")).lowered.ops[0]
+        filters = case.units * case.rank
+        dims = ctypes.byref(Dims(filters, case.n_input, 1, 1))
+        (sums,) = _derived(lowered, Target(isa="mve", board="qemu-m55"))
+        assert sums.values.nbytes == cmsis_so.arm_svdf_s8_get_buffer_size_mve(dims)
+        assert cmsis_so.arm_svdf_s8_get_buffer_size_dsp(dims) == 0 and _derived(lowered, Target(isa="scalar")) == ()
+        weights = np.ascontiguousarray(lowered.const("feature_weights"))
+        out = np.zeros(filters, dtype=np.int32)
+        cmsis_so.arm_vector_sum_s8(out.ctypes.data_as(ctypes.c_void_p), case.n_input, filters,
+                                   weights.ctypes.data_as(ctypes.c_void_p), -case.input_zp, 0, None)
+        assert sums.values.tolist() == out.tolist()
+

@@ -80,6 +80,7 @@ class LstmParams:
     hidden_min: int
     hidden_max: int
     cell_clip: int  # the cell is clipped to [-cell_clip, cell_clip]; -1: no clipping
+    cell_scale_power: int  # log2 of the cell state's scale, rounded (CreateLstmCellStateInfo)
     cell_tanh_multiplier: int  # the cell on the tanh table's grid: (cell * multiplier + half) >> shift
     cell_tanh_shift: int
     time_major: bool
@@ -222,7 +223,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         input_size=n_input, hidden_size=n_hidden, fc_multiplier=tuple(mults), fc_shift=tuple(shifts),
         forget_multiplier=forget[0], forget_shift=forget[1], update_multiplier=update[0], update_shift=update[1],
         hidden_multiplier=hidden[0], hidden_shift=hidden[1], hidden_zero_point=h.quant.zp, hidden_min=qmin,
-        hidden_max=qmax, cell_clip=_cell_clip(opts.cell_clip, c.quant.s), cell_tanh_multiplier=tanh_mult,
+        hidden_max=qmax, cell_clip=_cell_clip(opts.cell_clip, c.quant.s), cell_scale_power=power,
+        cell_tanh_multiplier=tanh_mult,
         cell_tanh_shift=tanh_right, time_major=bool(opts.time_major))
     ctype = "int64_t" if wide else "int32_t"
     consts = (
