@@ -14,6 +14,7 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
+from tinyq.ops import f32
 from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
 from tinyq.ops.broadcast_binary import lowered
 from tinyq.ops.common import io, require_int8
@@ -38,6 +39,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     if len(ins) < 2:
         raise unsupported(graph, op, f"has {len(ins)} input; TFLM's ADD_N needs at least 2", "the file is corrupt")
     first = ins[0]
+    if f32.is_float(first):
+        return _lower_f32(graph, op, ins, y)
     require_int8(graph, op, *ins, y)
     for t in ins[1:]:
         if tuple(t.shape) != tuple(first.shape):
@@ -58,6 +61,23 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                    input_shift=si, output_multiplier=mo, output_shift=so)
 
 
-SPECS = [OpSpec(name="add_n", builtin="ADD_N", lower=lower, kernels=(reference_kernel("add_n", inplace=ELEMENTWISE),),
+@dataclass(frozen=True)
+class AddNF32Params:
+    count: int
+    sources: tuple[int, ...]
+
+
+def _lower_f32(graph: Graph, op: Operator, ins, y) -> Lowered:
+    """float32: reference_ops::AddN, each output the inputs' sum from 0.0f in input order."""
+    f32.require_float32(graph, op, *ins, y)
+    for t in ins:
+        if tuple(t.shape) != tuple(y.shape):
+            raise unsupported(graph, op, f"input {t.index} has shape {list(t.shape)}, the output {list(y.shape)}; "
+                                         "TFLM's ADD_N does not broadcast")
+    return lowered(op, "add_n_f32", AddNF32Params, tuple(ins), y, count=y.numel)
+
+
+SPECS = [OpSpec(name="add_n", builtin="ADD_N", lower=lower,
+                kernels=(reference_kernel("add_n", inplace=ELEMENTWISE), reference_kernel("add_n_f32", inplace=ELEMENTWISE)),
                 doc="int8, two or more inputs of one shape and quantization (TFLM's rescaling, its offset "
-                    "start too), constant inputs in flash")]
+                    "start too), constant inputs in flash; float32")]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq.ir import Graph, Operator
+from tinyq.ops import f32
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import io, require_const
 
@@ -36,8 +37,8 @@ class ArgMinMaxParams:
 def _lower(graph: Graph, op: Operator) -> Lowered:
     (x, axis_t, *_), (y,) = io(graph, op, 2)
     name = op.op.upper()
-    if x.dtype != "int8":
-        raise unsupported(graph, op, f"{name} input is {x.dtype}; only int8 is supported",
+    if x.dtype not in ("int8", "float32"):
+        raise unsupported(graph, op, f"{name} input is {x.dtype}; only int8 and float32 are supported",
                           "quantize the model to int8 first (tinyq quantize)")
     if y.dtype != "int32":
         raise unsupported(graph, op, f"{name} output is {y.dtype}; TFLM writes int32 indices only",
@@ -58,15 +59,17 @@ def _lower(graph: Graph, op: Operator) -> Lowered:
                                      f"reduced over axis {axis}")
     params = ArgMinMaxParams(outer=int(np.prod(x.shape[:axis], dtype=np.int64)), axis_size=x.shape[axis],
                              inner=int(np.prod(x.shape[axis + 1:], dtype=np.int64)))
-    return Lowered(op=op, kernel=op.op, params=params, inputs=(x.index,), outputs=(y.index,))
+    kernel = op.op + (f32.SUFFIX if f32.is_float(x) else "")  # float32: GreaterFn / LessFn on the floats
+    return Lowered(op=op, kernel=kernel, params=params, inputs=(x.index,), outputs=(y.index,))
 
 
 _QUANT = QuantRule(2, activation_inputs=(0,))
-_DOC = "int8 input, int32 output, constant int32 axis (negative too); the first index among ties"
+_DOC = ("int8 or float32 input, int32 output, constant int32 axis (negative too); the first index among ties "
+        "(a float NaN never wins unless first)")
 
 SPECS = [
     OpSpec(name="arg_max", builtin="ARG_MAX", options=ArgMaxOptions, fb_options="ArgMaxOptions", lower=_lower,
-           kernels=(reference_kernel("arg_max"),), quant=_QUANT, doc=_DOC),
+           kernels=(reference_kernel("arg_max"), reference_kernel("arg_max_f32")), quant=_QUANT, doc=_DOC),
     OpSpec(name="arg_min", builtin="ARG_MIN", options=ArgMinOptions, fb_options="ArgMinOptions", lower=_lower,
-           kernels=(reference_kernel("arg_min"),), quant=_QUANT, doc=_DOC),
+           kernels=(reference_kernel("arg_min"), reference_kernel("arg_min_f32")), quant=_QUANT, doc=_DOC),
 ]

@@ -20,7 +20,7 @@ import numpy as np
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops.base import ConstArray, Lowered, OpSpec, reference_kernel, unsupported
-from tinyq.ops import s16
+from tinyq.ops import f32, s16
 from tinyq.ops.common import ACTIVATION_SUFFIX, io, require_int8_or_int16, require_shifts, require_zero_point_0
 from tinyq.ops.ndloops import LoopNest, broadcast_loops, broadcast_shape
 
@@ -86,11 +86,15 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     (lhs, rhs, *extra), (y,) = io(graph, op, 2)
     if extra:
         raise unsupported(graph, op, f"expects 2 inputs, has {2 + len(extra)}", "the file is corrupt")
-    dtype = require_int8_or_int16(graph, op, lhs, rhs, y)
+    if f32.is_float(lhs):  # float32: sums from 0.0f over the depth in order, no requantization
+        f32.require_float32(graph, op, lhs, rhs, y)
+        dtype = "float32"
+    else:
+        dtype = require_int8_or_int16(graph, op, lhs, rhs, y)
     if dtype == "int16":
         require_zero_point_0(graph, op, lhs, rhs, y, why="TFLM's int16 BATCH_MATMUL")
     for t in (lhs, rhs):
-        if t.quant.per_channel:
+        if t.quant is not None and t.quant.per_channel:
             raise unsupported(graph, op, f"operand {t.index} ({t.name}) is quantized per channel",
                               "TFLM's BATCH_MATMUL takes one scale and zero point per operand")
     for t, role in ((lhs, "lhs"), (rhs, "rhs")):
@@ -111,8 +115,10 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     out_shape = batch + (rows, cols)
     if y.numel != int(np.prod(out_shape, dtype=np.int64)) or len(y.shape) < rank:
         raise unsupported(graph, op, f"output {list(y.shape)} is not the product's shape {list(out_shape)}")
-    multiplier, shift = qmath.mul_rescale(lhs.quant.s, rhs.quant.s, y.quant.s)
-    if dtype == "int16":
+    multiplier, shift = qmath.mul_rescale(lhs.quant.s, rhs.quant.s, y.quant.s) if dtype != "float32" else (0, 0)
+    if dtype == "float32":
+        pass
+    elif dtype == "int16":
         s16.require_accumulator_shifts(graph, op, [shift], wide=True)  # TFLM sums int16 in int64
     else:
         require_shifts(graph, op, [shift])
@@ -127,7 +133,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     for i, (t, in_file_t, kernel_t) in enumerate(((lhs, opts.adj_x, lhs_t), (rhs, not opts.adj_y, rhs_t))):
         if t.is_const:
             sources.append(-1)
-            consts.append(ConstArray(f"operand{i}", f"{dtype}_t", _stored(t, in_file_t, kernel_t)))
+            ctype = "float" if dtype == "float32" else f"{dtype}_t"
+            consts.append(ConstArray(f"operand{i}", ctype, _stored(t, in_file_t, kernel_t)))
         else:
             sources.append(len(inputs))
             inputs.append(t.index)
@@ -136,15 +143,18 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                      stride_b=tuple(s * depth * cols for s in loops.stride_b))
     params = BatchMatMulParams(
         batches=loops, sources=tuple(sources), rows=rows, cols=cols, depth=depth, lhs_row_stride=lhs_row,
-        lhs_depth_stride=lhs_k, rhs_depth_stride=rhs_k, rhs_col_stride=rhs_c, lhs_offset=-lhs.quant.zp,
-        rhs_offset=-rhs.quant.zp, output_offset=y.quant.zp, multiplier=multiplier, shift=shift,
+        lhs_depth_stride=lhs_k, rhs_depth_stride=rhs_k, rhs_col_stride=rhs_c,
+        lhs_offset=-lhs.quant.zp if lhs.quant else 0, rhs_offset=-rhs.quant.zp if rhs.quant else 0,
+        output_offset=y.quant.zp if y.quant else 0, multiplier=multiplier, shift=shift,
         adj_x=bool(opts.adj_x), adj_y=bool(opts.adj_y), lhs_batch_shape=lhs_batch, rhs_batch_shape=rhs_batch)
-    return Lowered(op=op, kernel="batch_matmul" + ACTIVATION_SUFFIX[dtype], params=params, inputs=tuple(inputs), outputs=(y.index,),
+    suffix = f32.SUFFIX if dtype == "float32" else ACTIVATION_SUFFIX[dtype]
+    return Lowered(op=op, kernel="batch_matmul" + suffix, params=params, inputs=tuple(inputs), outputs=(y.index,),
                    consts=tuple(consts))
 
 
 SPECS = [OpSpec(name="batch_matmul", builtin="BATCH_MATMUL", options=BatchMatMulOptions,
                 fb_options="BatchMatMulOptions", lower=lower,
-                kernels=(reference_kernel("batch_matmul"), reference_kernel("batch_matmul_s16")),
-                doc=f"int8 and int16 (zero points 0), adj_x/adj_y, ranks {MIN_RANK}-{MAX_RANK} with broadcast batch dimensions, "
+                kernels=(reference_kernel("batch_matmul"), reference_kernel("batch_matmul_s16"),
+                         reference_kernel("batch_matmul_f32")),
+                doc=f"int8 and int16 (zero points 0), float32, adj_x/adj_y, ranks {MIN_RANK}-{MAX_RANK} with broadcast batch dimensions, "
                     "either operand constant (in flash)")]

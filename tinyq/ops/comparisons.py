@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
+from tinyq.ops import f32
 from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
 from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, C_SUFFIX, broadcast_operands, lowered
 from tinyq.ops.inplace import ELEMENTWISE
@@ -55,7 +56,18 @@ def _scaling(graph: Graph, op: Operator, t) -> tuple[int, int]:
     return scaling
 
 
+@dataclass(frozen=True)
+class CompareF32Params:
+    loops: LoopNest
+    sources: tuple[int, ...]
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):  # lhs OP rhs on the floats (a NaN is unequal and unordered)
+        a, b, y, loops = broadcast_operands(graph, op, (f32.FLOAT32,))
+        if y.dtype != "bool":
+            raise unsupported(graph, op, f"output is {y.dtype}; TFLM's comparisons write bool")
+        return lowered(op, "compare_f32", CompareF32Params, (a, b), y, loops=loops)
     a, b, y, loops = broadcast_operands(graph, op, DTYPES.get(op.op, ORDERED))
     if y.dtype != "bool":
         raise unsupported(graph, op, f"output is {y.dtype}; TFLM's comparisons write bool")
@@ -68,13 +80,14 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 
 KERNEL = reference_kernel("compare", inplace=ELEMENTWISE)
+F32_KERNEL = reference_kernel("compare_f32")  # bool bytes from 4-byte floats: never over its input
 
 
 def _doc(name: str) -> str:
-    types = "/".join(DTYPES.get(name, ORDERED))
+    types = "/".join(DTYPES.get(name, ORDERED) + ("float32",))
     return (f"{types} -> bool (int8 rescaled as TFLM: scales below 1), broadcast up to rank "
             f"{MAX_BROADCAST_RANK}, constant operands in flash")
 
 
-SPECS = [OpSpec(name=name, builtin=name.upper(), lower=lower, kernels=(KERNEL,), doc=_doc(name))
+SPECS = [OpSpec(name=name, builtin=name.upper(), lower=lower, kernels=(KERNEL, F32_KERNEL), doc=_doc(name))
          for name in OUTCOMES]

@@ -15,6 +15,7 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
+from tinyq.ops import f32
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import io, require_const, require_int8
 from tinyq.ops.inplace import ELEMENTWISE
@@ -43,9 +44,22 @@ class CumsumParams:
     output_shift: int
 
 
+@dataclass(frozen=True)
+class CumsumF32Params:
+    before: int
+    depth: int
+    after: int
+    exclusive: bool
+    reverse: bool
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, axis_t, *_), (y,) = io(graph, op, 2)
-    require_int8(graph, op, x, y)
+    is_float = f32.is_float(x)
+    if is_float:
+        f32.require_float32(graph, op, x, y)
+    else:
+        require_int8(graph, op, x, y)
     require_const(graph, op, axis_t, "axis")
     if axis_t.dtype != "int32":
         raise unsupported(graph, op, f"axis tensor is {axis_t.dtype}; TFLM requires int32")
@@ -61,20 +75,25 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     if not -rank <= axis < rank:
         raise unsupported(graph, op, f"axis {axis} is out of range for rank {rank}")
     axis %= rank
+    opts: CumsumOptions = op.options
+    geometry = dict(before=int(np.prod(x.shape[:axis], dtype=np.int64)), depth=x.shape[axis],
+                    after=int(np.prod(x.shape[axis + 1:], dtype=np.int64)), exclusive=bool(opts.exclusive),
+                    reverse=bool(opts.reverse))
+    if is_float:  # reference_ops::CumSum<float>: a running float sum from 0.0f
+        return Lowered(op=op, kernel="cumsum_f32", params=CumsumF32Params(**geometry), inputs=(x.index,),
+                       outputs=(y.index,))
     rescale = qmath.add_rescale(x.quant.s, x.quant.s, y.quant.s, LEFT_SHIFT)
     if rescale is None:
         raise unsupported(graph, op, "the output scale is too small for the input scale "
                                      "(TFLM needs 2 * input scale < 2^20 * output scale)")
     (m_in, s_in), _, (m_out, s_out) = rescale
-    opts: CumsumOptions = op.options
-    params = CumsumParams(before=int(np.prod(x.shape[:axis], dtype=np.int64)), depth=x.shape[axis],
-                          after=int(np.prod(x.shape[axis + 1:], dtype=np.int64)), exclusive=bool(opts.exclusive),
-                          reverse=bool(opts.reverse), input_offset=-x.quant.zp, input_multiplier=m_in,
+    params = CumsumParams(**geometry, input_offset=-x.quant.zp, input_multiplier=m_in,
                           input_shift=s_in, output_offset=y.quant.zp, output_multiplier=m_out, output_shift=s_out)
     return Lowered(op=op, kernel="cumsum", params=params, inputs=(x.index,), outputs=(y.index,))
 
 
 SPECS = [OpSpec(name="cumsum", builtin="CUMSUM", options=CumsumOptions, fb_options="CumsumOptions", lower=lower,
-                kernels=(reference_kernel("cumsum", inplace=ELEMENTWISE),),
+                kernels=(reference_kernel("cumsum", inplace=ELEMENTWISE),
+                         reference_kernel("cumsum_f32", inplace=ELEMENTWISE)),
                 quant=QuantRule(1, activation_inputs=(0,)),
-                doc="int8, constant int32 axis (negative too), exclusive and reverse")]
+                doc="int8 and float32, constant int32 axis (negative too), exclusive and reverse")]

@@ -16,7 +16,9 @@ import numpy as np
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import io, require_int8
+from tinyq.ops import f32
 from tinyq.ops.inplace import ROWWISE
+from tinyq.ops.softmax_f32 import lower_softmax_f32
 
 OUTPUT = (1.0 / 128, 0)
 MAX_RANK = 4  # TFLM's Prepare: NumDimensions(input) <= 4
@@ -45,6 +47,8 @@ def _check_output(graph: Graph, op: Operator, y: Tensor) -> None:
 
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
+    if f32.is_float(x):
+        return _lower_f32(graph, op, x, y)
     require_int8(graph, op, x, what="input")
     require_int8(graph, op, y, what="output")
     _check_output(graph, op, y)
@@ -62,8 +66,20 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     return Lowered(op=op, kernel="l2_normalization", params=params, inputs=(x.index,), outputs=(y.index,))
 
 
+def _lower_f32(graph: Graph, op: Operator, x: Tensor, y: Tensor) -> Lowered:
+    """float32: x / max(sqrt(sum of squares), 1e-6) along the last axis."""
+    activation = op.options.fused_activation_function
+    if activation != "NONE":
+        raise unsupported(graph, op, f"fused activation {activation} is not supported",
+                          "TFLM's L2_NORMALIZATION takes none")
+    if len(x.shape) > MAX_RANK:
+        raise unsupported(graph, op, f"rank {len(x.shape)} is above TFLM's limit of {MAX_RANK}")
+    return lower_softmax_f32(graph, op, x, y)  # kernel l2_normalization_f32, the softmax kernels' rows
+
+
 SPECS = [OpSpec(name="l2_normalization", builtin="L2_NORMALIZATION", options=L2NormOptions,
                 fb_options="L2NormOptions", lower=lower,
-                kernels=(reference_kernel("l2_normalization", inplace=ROWWISE),),
+                kernels=(reference_kernel("l2_normalization", inplace=ROWWISE),
+                         reference_kernel("l2_normalization_f32", inplace=ROWWISE)),
                 quant=QuantRule(2, fixed_output=OUTPUT),
-                doc=f"int8 -> int8 (1/128, 0), any input quantization, last axis, rank 1 to {MAX_RANK}")]
+                doc=f"int8 -> int8 (1/128, 0), any input quantization; float32; last axis, rank 1 to {MAX_RANK}")]

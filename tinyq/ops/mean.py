@@ -16,6 +16,8 @@ from tinyq.ir import Graph, Operator
 from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import ACTIVATION_SUFFIX, io, require_const, require_int8_or_int16, require_shifts
 from tinyq.ops.ndloops import LoopNest, reduce_loops
+from tinyq.ops import f32
+from tinyq.ops.reduce_f32 import KERNELS as F32_KERNELS, lower_reduce_f32
 
 MAX_RANK = 6
 
@@ -75,10 +77,14 @@ def _lower(graph: Graph, op: Operator, compute_sum: bool) -> Lowered:
 
 
 def lower_mean(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):
+        return lower_reduce_f32(graph, op)
     return _lower(graph, op, compute_sum=False)
 
 
 def lower_sum(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):
+        return lower_reduce_f32(graph, op)
     return _lower(graph, op, compute_sum=True)
 
 
@@ -87,9 +93,9 @@ MEAN_S16 = reference_kernel("mean_s16")
 
 SPECS = [
     OpSpec(name="mean", builtin="MEAN", options=ReducerOptions, fb_options="ReducerOptions", lower=lower_mean,
-           kernels=(MEAN, MEAN_S16), quant=QuantRule(2, activation_inputs=(0,)),
-           doc="int8 and int16, any axes, keep_dims or not"),
+           kernels=(MEAN, MEAN_S16, F32_KERNELS["mean"]), quant=QuantRule(2, activation_inputs=(0,)),
+           doc="int8 and int16, float32 (TFLM's summation order), any axes, keep_dims or not"),
     OpSpec(name="sum", builtin="SUM", options=ReducerOptions, fb_options="ReducerOptions", lower=lower_sum,
-           kernels=(MEAN, MEAN_S16),
-           doc="int8 and int16, any axes, keep_dims or not (the MEAN kernel without the division)"),
+           kernels=(MEAN, MEAN_S16, F32_KERNELS["sum"]),
+           doc="int8 and int16 (the MEAN kernel without the division), float32, any axes, keep_dims or not"),
 ]

@@ -18,6 +18,8 @@ from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsuppo
 from tinyq.ops.common import io, require_const
 from tinyq.ops.mean import MAX_RANK, ReducerOptions, _resolve_axes
 from tinyq.ops.ndloops import LoopNest, reduce_loops
+from tinyq.ops import f32
+from tinyq.ops.reduce_f32 import KERNELS as F32_KERNELS, lower_reduce_f32
 
 DTYPE = {"reduce_max": "int8", "reduce_min": "int8", "reduce_all": "bool"}
 
@@ -30,6 +32,8 @@ class ReduceParams:
 
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, axis_t, *_), (y,) = io(graph, op, 2)
+    if f32.is_float(x) and op.op != "reduce_all":
+        return lower_reduce_f32(graph, op)
     name, dtype = op.op.upper(), DTYPE[op.op]
     for t, role in ((x, "input"), (y, "output")):
         if t.dtype != dtype:
@@ -59,14 +63,15 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                    outputs=(y.index,))
 
 
-_DOC = "int8 (output scale and zero point equal to the input's, as TFLM requires), any axes, keep_dims or not"
+_DOC = ("int8 (output scale and zero point equal to the input's, as TFLM requires), float32, any axes, keep_dims "
+        "or not")
 
 SPECS = [
     OpSpec(name="reduce_max", builtin="REDUCE_MAX", options=ReducerOptions, fb_options="ReducerOptions",
-           lower=lower, kernels=(reference_kernel("reduce_max"),),
+           lower=lower, kernels=(reference_kernel("reduce_max"), F32_KERNELS["reduce_max"]),
            quant=QuantRule(2, output_as_input=True, activation_inputs=(0,)), doc=_DOC),
     OpSpec(name="reduce_min", builtin="REDUCE_MIN", options=ReducerOptions, fb_options="ReducerOptions",
-           lower=lower, kernels=(reference_kernel("reduce_min"),),
+           lower=lower, kernels=(reference_kernel("reduce_min"), F32_KERNELS["reduce_min"]),
            quant=QuantRule(2, output_as_input=True, activation_inputs=(0,)), doc=_DOC),
     OpSpec(name="reduce_all", builtin="REDUCE_ALL", options=ReducerOptions, fb_options="ReducerOptions",
            lower=lower, kernels=(reference_kernel("reduce_all"),),

@@ -21,7 +21,7 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import DTYPES, Graph, Operator
-from tinyq.ops import remap
+from tinyq.ops import f32, remap
 from tinyq.ops.base import ConstArray, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import io, require_const
 from tinyq.ops.operands import operand_sources
@@ -127,7 +127,44 @@ def bilinear_taps(in_size: int, out_size: int, align_corners: bool, half_pixel_c
     return taps
 
 
+@dataclass(frozen=True)
+class ResizeBilinearF32Params:
+    batches: int
+    in_h: int
+    in_w: int
+    depth: int
+    out_h: int
+    out_w: int
+    height_scale: float  # float32, TFLM's
+    width_scale: float
+    half_pixel_centers: bool
+
+
+def _scale_f32(in_size: int, out_size: int, align_corners: bool) -> float:
+    """ResizeBilinear's float32 scale: in / out, or (in - 1) / (out - 1) with align_corners."""
+    f = np.float32
+    if align_corners and out_size > 1:
+        return float(f(in_size - 1) / f(out_size - 1))
+    return float(f(in_size) / f(out_size))
+
+
+def lower_bilinear_f32(graph: Graph, op: Operator) -> Lowered:
+    """float32: reference_ops::ResizeBilinear<float>, its float arithmetic in the kernel."""
+    x, y, in_h, in_w, out_h, out_w = _operands(graph, op, ("float32",))
+    opts: ResizeBilinearOptions = op.options
+    if opts.align_corners and opts.half_pixel_centers:
+        raise unsupported(graph, op, "align_corners and half_pixel_centers together",
+                          "TFLM allows one of them at a time")
+    params = ResizeBilinearF32Params(
+        batches=x.shape[0], in_h=in_h, in_w=in_w, depth=x.shape[3], out_h=out_h, out_w=out_w,
+        height_scale=_scale_f32(in_h, out_h, opts.align_corners), width_scale=_scale_f32(in_w, out_w, opts.align_corners),
+        half_pixel_centers=bool(opts.half_pixel_centers))
+    return Lowered(op=op, kernel="resize_bilinear_f32", params=params, inputs=(x.index,), outputs=(y.index,))
+
+
 def lower_bilinear(graph: Graph, op: Operator) -> Lowered:
+    if f32.takes_float(graph, op):
+        return lower_bilinear_f32(graph, op)
     x, y, in_h, in_w, out_h, out_w = _operands(graph, op, ("int8",))
     opts: ResizeBilinearOptions = op.options
     if opts.align_corners and opts.half_pixel_centers:
@@ -161,7 +198,8 @@ SPECS = [
            doc="int8/int16/float32 NHWC, constant size, align_corners, half_pixel_centers; source rows and "
                "columns computed offline, a copy of depth-long runs"),
     OpSpec(name="resize_bilinear", builtin="RESIZE_BILINEAR", options=ResizeBilinearOptions,
-           fb_options="ResizeBilinearOptions", lower=lower_bilinear, kernels=(reference_kernel("resize_bilinear"),),
+           fb_options="ResizeBilinearOptions", lower=lower_bilinear,
+           kernels=(reference_kernel("resize_bilinear"), reference_kernel("resize_bilinear_f32")),
            doc="int8 NHWC (TFLM's integer path), constant size, align_corners or half_pixel_centers; "
-               "source taps and weights computed offline"),
+               "source taps and weights computed offline; float32 (TFLM's float arithmetic)"),
 ]

@@ -22,7 +22,7 @@ import numpy as np
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops.base import ConstArray, Lowered, OpSpec, reference_kernel, unsupported
-from tinyq.ops import s16
+from tinyq.ops import f32, s16
 from tinyq.ops.common import (bias_array, bias_array_s16, fused_range, io, require_int8_or_int16, require_shifts,
                               requant_arrays)
 from tinyq.ops.conv_2d import require_weights
@@ -84,12 +84,67 @@ def transpose_padding(padding: str, out_hw: tuple[int, int], filter_hw: tuple[in
     return pads[0], pads[1]
 
 
+@dataclass(frozen=True)
+class TransposeConvF32Params:
+    batches: int
+    in_h: int
+    in_w: int
+    in_d: int
+    out_h: int
+    out_w: int
+    out_d: int
+    filter_h: int
+    filter_w: int
+    stride_h: int
+    stride_w: int
+    pad_h: int
+    pad_w: int
+    act_min: float
+    act_max: float
+    has_bias: bool
+
+
+def _geometry(graph: Graph, op: Operator, w, x, y) -> tuple[int, int, int, int, int, int]:
+    """(out_d, filter_h, filter_w, filter_d, pad_h, pad_w) after TFLM's shape checks."""
+    opts: TransposeConvOptions = op.options
+    require_4d(graph, op, x, y)
+    if opts.padding not in PADDINGS:
+        raise unsupported(graph, op, f"padding {opts.padding} is not supported", "use SAME or VALID")
+    if min(opts.stride_h, opts.stride_w) <= 0:
+        raise unsupported(graph, op, f"stride {opts.stride_h}x{opts.stride_w} must be positive")
+    out_d, fh, fw, filter_d = w.shape
+    if x.shape[0] != y.shape[0] or x.shape[3] != filter_d or y.shape[3] != out_d:
+        raise unsupported(graph, op, f"input {list(x.shape)}, filter {list(w.shape)} and output {list(y.shape)} "
+                                     "disagree on batch or depth", "the model's shapes are inconsistent; re-export it")
+    pad_h, pad_w = transpose_padding(opts.padding, (y.shape[1], y.shape[2]), (fh, fw), (opts.stride_h, opts.stride_w))
+    return out_d, fh, fw, filter_d, pad_h, pad_w
+
+
+def lower_f32(graph: Graph, op: Operator, w, x, b, y) -> Lowered:
+    """float32: reference_ops::TransposeConv (scatter), gathered in the same order of products."""
+    opts: TransposeConvOptions = op.options
+    f32.require_float32(graph, op, x, y)
+    f32.require_const_float(graph, op, w, "filter")
+    require_4d(graph, op, w, role="filter")
+    out_d, fh, fw, filter_d, pad_h, pad_w = _geometry(graph, op, w, x, y)
+    bias = f32.bias_array(graph, op, b, out_d)
+    act_min, act_max = f32.activation_range(opts.fused_activation_function)
+    params = TransposeConvF32Params(
+        batches=x.shape[0], in_h=x.shape[1], in_w=x.shape[2], in_d=filter_d, out_h=y.shape[1], out_w=y.shape[2],
+        out_d=out_d, filter_h=fh, filter_w=fw, stride_h=opts.stride_h, stride_w=opts.stride_w, pad_h=pad_h,
+        pad_w=pad_w, act_min=act_min, act_max=act_max, has_bias=bool(bias))
+    return Lowered(op=op, kernel="transpose_conv_f32", params=params, inputs=(x.index,), outputs=(y.index,),
+                   consts=(f32.float_array(w, "filter"), *bias))
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
     (_, w, x, *rest), (y,) = io(graph, op, 3)
     if len(rest) > 1:
         raise unsupported(graph, op, f"expects 3 or 4 inputs, has {3 + len(rest)}", "the file is corrupt")
     b = rest[0] if rest else None
     opts: TransposeConvOptions = op.options
+    if f32.is_float(x):
+        return lower_f32(graph, op, w, x, b, y)
     int16 = require_int8_or_int16(graph, op, x, y) == "int16"
     require_weights(graph, op, w, axis=0)
     if w.dtype != "int8":
@@ -134,6 +189,8 @@ def _bias_s16(graph: Graph, op: Operator, b, out_d: int) -> ConstArray | None:
 SPECS = [OpSpec(name="transpose_conv", builtin="TRANSPOSE_CONV", options=TransposeConvOptions,
                 fb_options="TransposeConvOptions", lower=lower,
                 kernels=(reference_kernel("transpose_conv", uses=("filter", "multiplier", "shift", "bias")),
-                         reference_kernel("transpose_conv_s16", uses=("filter", "multiplier", "shift", "bias"))),
+                         reference_kernel("transpose_conv_s16", uses=("filter", "multiplier", "shift", "bias")),
+                         reference_kernel("transpose_conv_f32")),
                 doc="int8 activations and weights (per-tensor or per-channel), optional int32 bias, SAME/VALID, "
-                    "any strides and output size, fused activation; 16x8: int16 activations, int64 or int16 bias")]
+                    "any strides and output size, fused activation; 16x8: int16 activations, int64 or int16 bias; float32 "
+                    "(float weights and bias)")]

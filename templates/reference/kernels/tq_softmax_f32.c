@@ -37,3 +37,16 @@ void tq_log_softmax_f32(const tq_softmax_f32_params_t *p, const float *input, fl
     for (int32_t c = 0; c < depth; ++c) y[c] = x[c] - max - log_sum;
   }
 }
+
+/* reference_ops::L2Normalization: x / max(sqrt(sum of squares from 0.0f), 1e-6f). */
+void tq_l2_normalization_f32(const tq_softmax_f32_params_t *p, const float *input, float *output) {
+  const int32_t depth = p->depth;
+  for (int32_t i = 0; i < p->outer_size; ++i) {
+    const float *x = input + i * depth;
+    float *y = output + i * depth;
+    float squared = 0.0f;
+    for (int32_t c = 0; c < depth; ++c) squared += x[c] * x[c];
+    const float norm = tq_max_f32(tq_sqrtf(squared), 1e-6f);
+    for (int32_t c = 0; c < depth; ++c) y[c] = x[c] / norm;
+  }
+}
