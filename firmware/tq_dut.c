@@ -432,6 +432,14 @@ static int split(char **argv) {
   return argc;
 }
 
+/* Commands of a firmware built with more than the model (tq_pipeline_dut.c: a streaming
+ * classifier): nonzero when it handled the command. */
+__attribute__((weak)) int tq_dut_extension(char **argv, int argc) {
+  (void)argv;
+  (void)argc;
+  return 0;
+}
+
 static void dispatch(void) {
   char *argv[ARGS_MAX];
   int argc = split(argv);
@@ -442,6 +450,7 @@ static void dispatch(void) {
       return;
     }
   }
+  if (tq_dut_extension(argv, argc)) return;
   tq_puts("e-[Unknown command: ");
   tq_puts(argv[0]);
   say("]");

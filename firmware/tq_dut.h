@@ -30,4 +30,8 @@
 /* Serves commands forever. */
 void tq_dut_run(void);
 
+/* Commands beyond the table (the streaming classifier's, tq_pipeline_dut.c); a weak default
+ * handles none. Returns nonzero when it answered argv[0]. */
+int tq_dut_extension(char **argv, int argc);
+
 #endif

@@ -64,7 +64,7 @@ def inspect(model: Path | None, board: str, backend: str | None, compare, calib:
 
 
 @cli.command()
-@click.argument("model", type=MODEL)
+@click.argument("models", metavar="MODEL [CLASSIFIER]", type=MODEL, nargs=-1, required=True)
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write: new or empty (or, with --force, a previous tinyq output).")
 @click.option("--force", is_flag=True,
@@ -72,16 +72,40 @@ def inspect(model: Path | None, board: str, backend: str | None, compare, calib:
 @click.option("--name", default=None, help="C name of the model (default: from the file name).")
 @click.option("--board", default="host", show_default=True, help="Target board (see tinyq boards).")
 @click.option("--backend", default=None, help="Kernel backend: reference, ... (default: the board's).")
-def generate(model: Path, out_dir: Path, force: bool, name: str | None, board: str, backend: str | None):
-    """Generate C sources for MODEL: <name>_model.c/.h and the kernels it calls."""
+@click.option("--stride", type=int, default=None,
+              help="With a CLASSIFIER: samples between the frontend's windows (default: one window).")
+@click.option("--labels", default=None, help="With a CLASSIFIER: its class names, comma separated.")
+def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | None, board: str,
+             backend: str | None, stride: int | None, labels: str | None):
+    """Generate C sources for MODEL: <name>_model.c/.h and the kernels it calls.
+
+    \b
+    With two models, MODEL is a frontend run over sliding windows of a sample stream and
+    CLASSIFIER reads its last outputs (TFLM's micro_speech: audio preprocessor + classifier,
+    --stride 320): both in one project, with the streaming glue (tq_pipeline.h) and, on boards,
+    the firmware's audio commands (tinyq classify).
+    """
     from tinyq.boards import get_board
     from tinyq.codegen.output import check_output_dir, write_output_dir
     from tinyq.driver import compile_file
 
     from tinyq.build.project import generated_files
 
+    if len(models) > 2:
+        raise click.UsageError("generate takes one MODEL, or a frontend MODEL and a CLASSIFIER")
+    if len(models) == 1 and (stride is not None or labels is not None):
+        raise click.UsageError("--stride and --labels describe a pipeline: give a frontend MODEL and a CLASSIFIER")
     check_output_dir(out_dir, force)
     b = get_board(board)
+    if len(models) == 2:
+        from tinyq.build.pipeline import generate_pipeline
+
+        if name is not None:
+            raise click.UsageError("--name names one model; a pipeline's models are named after their files")
+        click.echo(generate_pipeline(models[0], models[1], out_dir, force, b, backend, stride,
+                                     tuple(labels.split(",")) if labels is not None else None))
+        return
+    model = models[0]
     compiled = compile_file(model, b, backend=backend, name=name)
     files = generated_files(compiled, b, model)  # other boards: a firmware or vendor SDK project
     out = write_output_dir(out_dir, files, force=force)
@@ -249,6 +273,10 @@ def _add_commands() -> None:
 
     cli.add_command(flash_command)
     cli.add_command(qemu_command)
+
+    from tinyq.serial.pipeline import classify_command
+
+    cli.add_command(classify_command)
 
 
 _add_commands()

@@ -1,0 +1,177 @@
+/* The streaming classifier's commands in the benchmark firmware (tq_dut.c hands them over through
+ * tq_dut_extension). Same framing as the rest of the protocol: commands end with '%', replies are
+ * "m-tinyq-<key>-[value]" lines, errors "e-[...]", and tq_dut.c ends every reply with m-ready.
+ *
+ *   tinyq-pipeline%       m-tinyq-pipeline-[window=480,stride=320,frames=49,feature-bytes=40,
+ *                         sample-bytes=2,classes=4]  m-tinyq-labels-[silence,unknown,yes,no]
+ *                         m-tinyq-frontend-[name]  m-tinyq-frontend-hash-[16 hex digits]
+ *                         m-tinyq-classifier-[name]  m-tinyq-classifier-hash-[...]
+ *   tinyq-audio-reset%    m-tinyq-frames-[0]        (the frontend's state and the rows reset)
+ *   tinyq-audio <hex>%    the samples' bytes (whole samples, little-endian), pushed through the
+ *                         frontend: m-tinyq-frames-[rows since reset]  m-tinyq-frontend-ticks-[T]
+ *   tinyq-classify%       m-tinyq-label-[yes]  m-tinyq-class-[2]  m-tinyq-scores-[0.000,...]
+ *                         m-tinyq-outputs-[hex of every classifier output]  m-tinyq-frames-[N]
+ *                         m-tinyq-classifier-ticks-[T]
+ *   tinyq-features%       m-tinyq-features-[hex of the classifier's input rows]
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "tq_console.h"
+#include "tq_io.h"
+#include "tq_pipeline.h"
+#include "tq_timer.h"
+
+#define MAX_LINE_BYTES 128 /* a 255-character command holds at most 121 bytes of hex */
+
+int tq_dut_extension(char **argv, int argc); /* tq_dut.h; the batch harness build has no tq_dut.h */
+
+static uint8_t outputs[TQ_PIPELINE_OUTPUT_BYTES] __attribute__((aligned(16)));
+static uint8_t samples[MAX_LINE_BYTES] __attribute__((aligned(16)));
+
+static void say(const char *s) {
+  tq_puts(s);
+  tq_puts("\r\n");
+}
+
+static void fail(const char *s) {
+  tq_puts("e-[");
+  tq_puts(s);
+  say("]");
+}
+
+static void say_value(const char *key, uint64_t v) {
+  tq_puts("m-tinyq-");
+  tq_puts(key);
+  tq_puts("-[");
+  tq_put_u64(v);
+  say("]");
+}
+
+static int hex_value(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* printf's %0.3f without printf, as tq_dut.c's results (round half up on the magnitude). */
+static void put_milli(float v) {
+  if (v != v) {
+    tq_puts("nan");
+    return;
+  }
+  if (v < 0.0f) {
+    tq_io_putc('-');
+    v = -v;
+  }
+  if (v > 1e15f) {
+    tq_puts("inf");
+    return;
+  }
+  uint64_t m = (uint64_t)(v * 1000.0f + 0.5f);
+  uint32_t frac = (uint32_t)(m % 1000u);
+  tq_put_u64(m / 1000u);
+  tq_io_putc('.');
+  tq_io_putc('0' + (int)(frac / 100u));
+  tq_io_putc('0' + (int)(frac / 10u % 10u));
+  tq_io_putc('0' + (int)(frac % 10u));
+}
+
+static void cmd_pipeline(void) {
+  say("m-tinyq-pipeline-[window=" TQ_STR(TQ_PIPELINE_WINDOW) ",stride=" TQ_STR(TQ_PIPELINE_STRIDE)
+      ",frames=" TQ_STR(TQ_PIPELINE_FRAMES) ",feature-bytes=" TQ_STR(TQ_PIPELINE_FEATURE_BYTES)
+      ",sample-bytes=" TQ_STR(TQ_PIPELINE_SAMPLE_BYTES) ",classes=" TQ_STR(TQ_PIPELINE_CLASSES) "]");
+  tq_puts("m-tinyq-labels-[");
+  for (uint32_t i = 0; i < TQ_PIPELINE_CLASSES; ++i) {
+    if (i) tq_puts(",");
+    tq_puts(tq_pipeline_labels[i]);
+  }
+  say("]");
+  say("m-tinyq-frontend-[" TQ_PIPELINE_FRONTEND_NAME "]");
+  say("m-tinyq-frontend-hash-[" TQ_PIPELINE_FRONTEND_HASH "]");
+  say("m-tinyq-classifier-[" TQ_PIPELINE_CLASSIFIER_NAME "]");
+  say("m-tinyq-classifier-hash-[" TQ_PIPELINE_CLASSIFIER_HASH "]");
+}
+
+static void cmd_audio(const char *hex) {
+  const uint32_t digits = (uint32_t)strlen(hex);
+  if (digits % (2 * TQ_PIPELINE_SAMPLE_BYTES) != 0 || digits / 2 > MAX_LINE_BYTES) {
+    fail("tinyq-audio takes whole samples, at most 128 bytes, as hex digits");
+    return;
+  }
+  for (uint32_t i = 0; i < digits; i += 2) {
+    const int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+    if (hi < 0 || lo < 0) {
+      fail("Invalid hex digit");
+      return;
+    }
+    samples[i / 2] = (uint8_t)(hi << 4 | lo);
+  }
+  const uint64_t start = tq_timer_ticks();
+  const int status = tq_pipeline_push(samples, digits / 2 / TQ_PIPELINE_SAMPLE_BYTES);
+  const uint64_t ticks = tq_timer_ticks() - start;
+  if (status != 0) {
+    tq_puts("e-[Frontend invoke returned ");
+    tq_put_u64((uint64_t)(uint32_t)status);
+    say("]");
+    return;
+  }
+  say_value("frames", tq_pipeline_frames());
+  say_value("frontend-ticks", ticks);
+}
+
+static void cmd_classify(void) {
+  const uint64_t start = tq_timer_ticks();
+  const int status = tq_pipeline_classify(outputs);
+  const uint64_t ticks = tq_timer_ticks() - start;
+  if (status != 0) {
+    tq_puts("e-[Classifier invoke returned ");
+    tq_put_u64((uint64_t)(uint32_t)status);
+    say("]");
+    return;
+  }
+  const uint32_t best = tq_pipeline_best(outputs);
+  tq_puts("m-tinyq-label-[");
+  tq_puts(tq_pipeline_labels[best]);
+  say("]");
+  say_value("class", best);
+  tq_puts("m-tinyq-scores-[");
+  for (uint32_t i = 0; i < TQ_PIPELINE_CLASSES; ++i) {
+    if (i) tq_puts(",");
+    put_milli(tq_pipeline_score(outputs, i));
+  }
+  say("]");
+  tq_puts("m-tinyq-outputs-[");
+  tq_put_hex_bytes(outputs, TQ_PIPELINE_OUTPUT_BYTES);
+  say("]");
+  say_value("frames", tq_pipeline_frames());
+  say_value("classifier-ticks", ticks);
+}
+
+static void cmd_features(void) {
+  tq_puts("m-tinyq-features-[");
+  tq_put_hex_bytes(tq_pipeline_features(), TQ_PIPELINE_FRAMES * TQ_PIPELINE_FEATURE_BYTES);
+  say("]");
+}
+
+int tq_dut_extension(char **argv, int argc) {
+  if (strcmp(argv[0], "tinyq-pipeline") == 0) {
+    cmd_pipeline();
+  } else if (strcmp(argv[0], "tinyq-audio-reset") == 0) {
+    tq_pipeline_reset();
+    say_value("frames", 0);
+  } else if (strcmp(argv[0], "tinyq-audio") == 0) {
+    if (argc < 2)
+      fail("tinyq-audio needs the samples as hex digits");
+    else
+      cmd_audio(argv[1]);
+  } else if (strcmp(argv[0], "tinyq-classify") == 0) {
+    cmd_classify();
+  } else if (strcmp(argv[0], "tinyq-features") == 0) {
+    cmd_features();
+  } else {
+    return 0;
+  }
+  return 1;
+}
