@@ -16,7 +16,9 @@ from tinyq.boards import Board
 from tinyq.errors import TinyqError
 
 WARNINGS = ("-Wall", "-Wextra", "-Werror", "-Wno-unused-function")
-COMMON_CFLAGS = ("-std=c99", "-ffunction-sections", "-fdata-sections", "-g")
+# -ffp-contract=off: float kernels repeat TFLM's operations one rounding each (no fused multiply-add;
+# -std=c99 already implies it for GCC, this keeps it under any other -std a user adds)
+COMMON_CFLAGS = ("-std=c99", "-ffp-contract=off", "-ffunction-sections", "-fdata-sections", "-g")
 LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")
 FIRMWARE_INCLUDE = ("-include", "tq_sections.h")  # the linker-section macros every source sees
 FAILURE_WORDS = ("error", "undefined reference", "multiple definition", "cannot find")
