@@ -54,7 +54,8 @@ FUZZ_MODELS = (("models", "mlperf-tiny", "kws_dscnn_int8.tflite"),
                ("quant", "models", "mlp_digits", "tfl_int8.tflite"),
                ("models", "tflm-corpus", "examples_hello_world_models_hello_world_int8.tflite"),
                ("models", "tflm-corpus", "integration_tests_seanet_pad_pad1.tflite"))
-FLOAT_MODELS = (("quant", "models", "mlp_digits", "float32.tflite"), ("quant", "models", "cnn_digits", "float32.tflite"))
+FLOAT_MODELS = (("quant", "models", "mlp_digits", "float32.tflite"),
+                ("quant", "models", "cnn_digits", "float32.tflite"))
 
 
 def test_fuzz_slice_has_no_crash_hang_or_partial_output():

@@ -122,7 +122,8 @@ def tensor_buffer(rng, model) -> str:
     t = _random_tensor(rng, model)
     if t is None:
         return ""
-    t.buffer = int(_pick(rng, (0, len(model.buffers or []), -1, INT32_MAX, int(rng.integers(len(model.buffers or [1]))))))
+    n = len(model.buffers or [])
+    t.buffer = int(_pick(rng, (0, n, -1, INT32_MAX, int(rng.integers(max(n, 1))))))  # -1 cannot pack: redrawn
     return f"tensor {_index(model, t)} buffer -> {t.buffer}"
 
 

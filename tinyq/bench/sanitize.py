@@ -97,7 +97,8 @@ def run_sanitized(gen: Path, name: str, sizes: list[int], seed: int = 0, timeout
         return "run", f"no result within {timeout:g} s", b""
     report = run.stderr.decode(errors="replace")
     if run.returncode != 0 or "runtime error" in report or "Sanitizer" in report:
-        lines = [line for line in report.splitlines() if "runtime error" in line or "ERROR:" in line or "SUMMARY" in line]
+        lines = [line for line in report.splitlines()
+                 if "runtime error" in line or "ERROR:" in line or "SUMMARY" in line]
         return "run", f"exit {run.returncode}: " + " | ".join(lines[:3] or report.splitlines()[:3]), b""
     return "clean", "", run.stdout
 
