@@ -355,15 +355,16 @@ def test_pyocd_without_a_probe_gives_up_at_the_timeout_in_its_own_words(tmp_path
     elf = root / "build" / "ra8m1-dut" / "firmware.elf"
     start = time.monotonic()
     with pytest.raises(SystemExit) as exit_info:
-        main(["flash", "--board", "ra8m1", "--image", str(elf), "--timeout", "3"])
+        main(["flash", "--board", "ra8m1", "--image", str(elf), "--timeout", "8"])
     took = time.monotonic() - start
     captured = capsys.readouterr()
     if exit_info.value.code == 0 or "No target device available" in captured.err:
         pytest.skip("a debug probe is attached to this machine")
     assert exit_info.value.code == 2 and captured.out.startswith("running: pyocd load --target r7fa8m1ah")
-    assert captured.err.startswith("tinyq: error: pyocd load did not finish within 3 s: Waiting for a debug probe")
+    # pyocd needs a few seconds to start on a loaded machine before it says what it waits for
+    assert captured.err.startswith("tinyq: error: pyocd load did not finish within 8 s: Waiting for a debug probe")
     assert captured.err.count("\n") == 1 and "--timeout S waits longer" in captured.err
-    assert 3 <= took < 3 + 10
+    assert 8 <= took < 8 + 10
     assert not children_named(os.getpid(), "pyocd")  # killed, not left waiting
 
 
