@@ -60,7 +60,7 @@ def inspect(model: Path | None, board: str, backend: str | None, compare, calib:
         bound = None  # the op table below says which ops and why
     target = f"{backend or b.default_backend} on {b.name} ({target_of(b).isa} code path)"
     click.echo(inspect_text(graph, str(model), bound, kernels_for=target,
-                            folded=len(read.operators) - len(graph.operators)))
+                            folded=len(read.operators) - len(graph.operators), board=b))
 
 
 @cli.command()

@@ -18,9 +18,20 @@ def _quant(t) -> str:
     return f"s={t.quant.s:.6g} zp={t.quant.zp}"
 
 
-def inspect_text(graph: Graph, path: str, bound=None, kernels_for: str = "", folded: int = 0) -> str:
+def _float_lines(graph: Graph, path: str, bound, board) -> list[str]:
+    """What the float32 part costs, and the int8 version's estimate (tinyq/float_cost.py)."""
+    from tinyq.float_cost import float_cost
+    from tinyq.plan.memory import plan_memory
+
+    arena = plan_memory(bound).arena_bytes if bound is not None else None
+    cost = float_cost(graph, board, arena)
+    return [""] + cost.lines(path) if cost is not None else []
+
+
+def inspect_text(graph: Graph, path: str, bound=None, kernels_for: str = "", folded: int = 0, board=None) -> str:
     """`graph` as tinyq compiles it (after folding; `folded` ops of the file became constants),
-    with each op's bound kernel when every op lowers."""
+    with each op's bound kernel when every op lowers, and for a model with float32 ops what
+    they cost on `board` against an int8 version."""
     consts = [t for t in graph.tensors if t.is_const]
     acts = [t for t in graph.tensors if not t.is_const]
     lines = [f"model: {path}",
@@ -54,6 +65,8 @@ def inspect_text(graph: Graph, path: str, bound=None, kernels_for: str = "", fol
     lines.append("")
     lines.append(f"  {len(report) - bad} of {len(report)} ops supported" +
                  ("" if not bad else " - tinyq generate will stop at the first unsupported op"))
+    if board is not None:
+        lines += _float_lines(graph, path, bound, board)
     lines.append("  tensors:")
     for t in graph.tensors:
         kind = "const" if t.is_const else "act"
