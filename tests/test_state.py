@@ -16,6 +16,7 @@ from test_svdf import SvdfCase, add_svdf
 from tinyq.backends import get_backend
 from tinyq.bind import bind
 from tinyq.boards import get_board
+from tinyq.build.libraries import link_inputs
 from tinyq.codegen import write_output_dir
 from tinyq.driver import compile_file, compile_graph
 from tinyq.golden import _interpreter, _output_count
@@ -27,7 +28,9 @@ from tinyq.plan.state import persistent_tensors, reset_fill
 from tinyq.plan.verify import verify_tensors
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.verify import verify_host, verify_qemu
+from tinyq.verify.compare import compare_outputs
 from tinyq.verify.inputs import make_inputs
+from tinyq.verify.runners import HostRunner
 
 CORPUS_MODELS = [  # every TFLM corpus model with an LSTM or SVDF
     "examples_mnist_lstm_trained_lstm_int8.tflite",
@@ -128,8 +131,11 @@ def _run_with_resets(compiled, tmp_path: Path, inputs, resets) -> tuple[bytes, i
     name = compiled.source.name
     folder = write_output_dir(tmp_path / "model", compiled.source.files)
     (folder / "main.c").write_text(RESET_MAIN.format(name=name, NAME=name.upper()))
-    subprocess.run(["gcc", "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-I.", *sorted(p.name for p in folder.glob("*.c")),
-                    "-o", "reset_test"], cwd=folder, check=True, capture_output=True)
+    board = get_board("host")
+    libs = link_inputs(compiled.source.libraries, board.toolchain.cc, board.toolchain.cflags)
+    subprocess.run([board.toolchain.cc, *board.toolchain.cflags, "-Wall", "-Wextra", "-Werror", "-I.", *libs.cflags,
+                    *sorted(p.name for p in folder.glob("*.c")), "-o", "reset_test", *map(str, libs.archives),
+                    *board.toolchain.ldflags], cwd=folder, check=True, capture_output=True)
     stdin = b"".join(np.ascontiguousarray(a).tobytes() for record in inputs for a in record)
     run = subprocess.run([str(folder / "reset_test"), str(len(inputs)), *map(str, resets)], input=stdin,
                          capture_output=True, check=True)
@@ -231,3 +237,41 @@ def test_corpus_models_bit_exact_in_qemu(board):
         for backend in ("reference", "cmsis-nn"):
             report = verify_qemu(compile_file(path, b, backend=backend), b, n_inputs=50)
             assert report.result.ok, (model, backend)
+
+
+STREAMING_KWS = Path(__file__).parent / "data" / "streaming"
+
+
+def _keyword_stream(graph) -> list[list[np.ndarray]]:
+    """The four test utterances, frame after frame, quantized to the model's input."""
+    x = graph.tensors[graph.inputs[0]]
+    frames = np.load(STREAMING_KWS / "keywords.npy").reshape(-1, 40)
+    q = np.clip(np.round(frames / x.quant.s) + x.quant.zp, -128, 127).astype(np.int8)
+    return [[f.reshape(x.shape)] for f in q]
+
+
+def test_converter_streaming_keyword_model_bit_exact_frame_by_frame(tmp_path):
+    """The TFLite converter's streaming LSTM keyword model (tests/data/streaming): one frame per invoke,
+    state carried, over 96 frames of utterances (one stream, then reset before each utterance as a
+    keyword spotter would) and 60 random frames, reference and CMSIS-NN."""
+    board = get_board("host")
+    for backend in ("reference", "cmsis-nn"):
+        compiled = compile_file(STREAMING_KWS / "streaming_kws_lstm_int8.tflite", board, backend=backend)
+        assert "unidirectional_sequence_lstm" in [k.op.op for k in compiled.lowered.ops]
+        stream = _keyword_stream(compiled.graph)
+        ours = HostRunner(board).run(compiled, stream).outputs
+        assert compare_outputs(compiled.model, compiled.graph, stream, ours).ok
+        assert verify_host(compiled, board, n_inputs=60).ok
+        resets = (0, 24, 48, 72)
+        each, _ = _run_with_resets(compiled, tmp_path / backend, stream, resets)
+        assert each == _tflm_with_resets(compiled.model, stream, resets)
+    scores = np.frombuffer(each, dtype=np.int8).reshape(4, 24, 4)
+    assert scores[:, -1].argmax(axis=1).tolist() == [0, 1, 2, 3]  # from a reset state it spots each keyword
+
+
+@pytest.mark.parametrize("board", QEMU_BOARDS)
+def test_converter_streaming_keyword_model_bit_exact_in_qemu(board):
+    b = get_board(board)
+    for backend in ("reference", "cmsis-nn"):
+        compiled = compile_file(STREAMING_KWS / "streaming_kws_lstm_int8.tflite", b, backend=backend)
+        assert verify_qemu(compiled, b, n_inputs=60).result.ok, backend
