@@ -5,7 +5,8 @@ kernels, then CMSIS-NN), the reference kernels last; the first `Kernel` whose
 `applies` is None wins, and every layer above it records why it did not apply.
 The result fixes everything later stages need: the call template, the library
 function, the flash arrays the call reads, the scratch on this target and the
-in-place rule of the code that runs. The planner, the flash plan, the code
+in-place rule of the code that runs (chosen by that function and code path where
+the layer's kernel says so). The planner, the flash plan, the code
 generator and `tinyq inspect` read the bound graph; nothing chooses kernels again.
 """
 
@@ -30,14 +31,11 @@ class BoundOp:
     scratch_bytes: int  # working memory the kernel needs on the target
     library: str = ""  # the C library it calls (tinyq.libraries), if any
     passed_over: tuple[tuple[str, str], ...] = ()  # (layer, why its kernel did not apply), in chain order
+    inplace: InPlace | None = None  # the in-place rule of the code that runs (keyed on `function`)
 
     @property
     def template(self) -> str:
         return self.kernel.template
-
-    @property
-    def inplace(self) -> InPlace | None:
-        return self.kernel.inplace
 
     @property
     def optimized(self) -> bool:
@@ -83,9 +81,11 @@ def bind_op(k: Lowered, backend: Backend, target: Target) -> BoundOp:
         if why is not None:
             passed_over.append((display, why))
             continue
-        return BoundOp(lowered=k, kernel=kernel, layer=display, function=kernel.function(k, target),
+        function = kernel.function(k, target)
+        return BoundOp(lowered=k, kernel=kernel, layer=display, function=function,
                        consts=kernel.arrays(k, target), scratch_bytes=kernel.scratch(k, target),
-                       library=layer_library(name), passed_over=tuple(passed_over))
+                       library=layer_library(name), passed_over=tuple(passed_over),
+                       inplace=kernel.inplace_rule(k, target, function))
     raise TinyqError(f"no kernel implements {k.kernel}", where=f"op {k.op.index} ({k.op.op})",
                      hint="this is a tinyq bug: the op lowers to a kernel nobody declares")
 

@@ -108,6 +108,11 @@ class InPlace:
     why: str  # the access-order fact of the kernel's loops the rule relies on
 
 
+# (lowered op, target, the library function the call ends in) -> the rule of the code that runs, or None:
+# for implementations whose loop order depends on the function a wrapper would pick and the code path
+InPlaceChoice = Callable[[Lowered, "Target", str], "InPlace | None"]
+
+
 def _applies(k: Lowered, target: Target) -> str | None:
     return None
 
@@ -141,8 +146,14 @@ class Kernel:
     applies: Callable[[Lowered, Target], str | None] = _applies  # None, or why it cannot run this op
     function: Callable[[Lowered, Target], str] = _no_function  # the library function the call ends in
     scratch: Callable[[Lowered, Target], int] = _no_scratch  # working memory on the target, bytes
-    inplace: InPlace | None = None  # may write its output over a dying input (None: never)
+    inplace: InPlace | InPlaceChoice | None = None  # may write its output over a dying input (None: never)
     doc: str = ""  # when it applies, for docs/ops.md
+
+    def inplace_rule(self, k: Lowered, target: Target, function: str) -> InPlace | None:
+        """The in-place rule of the code that runs `k` on `target` (ending in `function`)."""
+        if self.inplace is None or isinstance(self.inplace, InPlace):
+            return self.inplace
+        return self.inplace(k, target, function)
 
     def arrays(self, k: Lowered, target: Target) -> tuple[ConstArray, ...]:
         """The flash arrays the call reads: the lowering's it uses, then its own."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyq.backends.cmsis_nn import rules, too_large, window_limits
+from tinyq.backends.cmsis_nn.inplace import by_function
 from tinyq.backends.common import shift32
 from tinyq.ops.base import ConstArray, Kernel, Lowered, Target
 
@@ -31,5 +32,5 @@ KERNELS = [Kernel(
     derived=_derived,
     applies=lambda k, t: window_limits(k.params) or too_large(k.params.out_d),
     function=lambda k, t: rules.depthwise_function(k.params.as_conv(), t.isa, t.compiler),
-    scratch=lambda k, t: rules.depthwise_scratch_bytes(k.params.as_conv(), t.isa, t.compiler),
+    scratch=lambda k, t: rules.depthwise_scratch_bytes(k.params.as_conv(), t.isa, t.compiler), inplace=by_function,
     doc="extents up to 65535; on Helium a one-input-channel layer runs as a convolution")]

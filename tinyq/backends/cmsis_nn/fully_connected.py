@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tinyq.backends.cmsis_nn import rules, too_large
+from tinyq.backends.cmsis_nn.inplace import by_function
 from tinyq.backends.common import per_tensor_requant, shift32
 from tinyq.ops.base import ConstArray, Kernel, Lowered, Target
 
@@ -23,7 +24,7 @@ KERNELS = [Kernel(
     # the per-tensor call inlines its multiplier and shift; the per-channel one reads the arrays
     name="fully_connected", template="cmsis_nn/fully_connected.c.j2", uses=_uses,
     derived=_derived,
-    applies=lambda k, t: too_large(k.params.accum_depth, k.params.output_depth),
+    applies=lambda k, t: too_large(k.params.accum_depth, k.params.output_depth), inplace=by_function,
     function=lambda k, t: ("arm_fully_connected_s8" if per_tensor_requant(k)
                            else "arm_fully_connected_per_channel_s8"),
     doc="depths up to 65535")]

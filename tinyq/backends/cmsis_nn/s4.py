@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from tinyq.backends.cmsis_nn import rules as ck
 from tinyq.backends.cmsis_nn import too_large, window_limits
+from tinyq.backends.cmsis_nn.inplace import by_function
 from tinyq.backends.common import shift32
 from tinyq.ops.base import Kernel, Lowered
 from tinyq.ops.geometry import ConvWindow
@@ -119,16 +120,16 @@ KERNELS = [
     Kernel(name="conv_2d_s4", template="cmsis_nn/conv_2d_s4.c.j2", uses=("filter", "multiplier", "bias"),
            derived=lambda k, t: (shift32(k),), applies=lambda k, t: _conv_reason(k, t.isa),
            function=lambda k, t: conv_function(k.params, t.isa),
-           scratch=lambda k, t: conv_scratch_bytes(k.params, t.isa),
+           scratch=lambda k, t: conv_scratch_bytes(k.params, t.isa), inplace=by_function,
            doc="no groups; extents up to 65535; Helium 1xN rows with an odd depth run the general kernel"),
     Kernel(name="depthwise_conv_2d_s4", template="cmsis_nn/depthwise_conv_2d_s4.c.j2",
            uses=("filter", "multiplier", "bias"), derived=lambda k, t: (shift32(k),),
            applies=lambda k, t: _depthwise_reason(k, t.isa),
            function=lambda k, t: depthwise_function(k.params.as_conv(), t.isa),
-           scratch=lambda k, t: depthwise_scratch_bytes(k.params.as_conv(), t.isa),
+           scratch=lambda k, t: depthwise_scratch_bytes(k.params.as_conv(), t.isa), inplace=by_function,
            doc="an odd input depth only without multiplier and without padded windows"),
     # per tensor: the multiplier and shift are inlined in the call's parameters, no extra arrays
     Kernel(name="fully_connected_s4", template="cmsis_nn/fully_connected_s4.c.j2", uses=("filter", "bias"),
-           applies=lambda k, t: _fc_reason(k), function=lambda k, t: "arm_fully_connected_s4",
+           applies=lambda k, t: _fc_reason(k), function=lambda k, t: "arm_fully_connected_s4", inplace=by_function,
            doc="weights without a zero point"),
 ]

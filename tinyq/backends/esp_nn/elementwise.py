@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tinyq.backends.common import broadcast_reason
 from tinyq.backends.esp_nn import too_large
+from tinyq.backends.esp_nn.inplace import ELEMENTS
 from tinyq.ops.base import Kernel, Lowered
 
 
@@ -16,9 +17,9 @@ def _relu6_reason(k: Lowered) -> str | None:
 
 KERNELS = [
     Kernel(name="add", template="esp_nn/add.c.j2", applies=lambda k, t: broadcast_reason(k),
-           function=lambda k, t: "esp_nn_add_elementwise_s8", doc="no broadcast"),
+           function=lambda k, t: "esp_nn_add_elementwise_s8", inplace=ELEMENTS, doc="no broadcast"),
     Kernel(name="mul", template="esp_nn/mul.c.j2", applies=lambda k, t: broadcast_reason(k),
-           function=lambda k, t: "esp_nn_mul_elementwise_s8", doc="no broadcast"),
+           function=lambda k, t: "esp_nn_mul_elementwise_s8", inplace=ELEMENTS, doc="no broadcast"),
     Kernel(name="relu6", template="esp_nn/relu6.c.j2", applies=lambda k, t: _relu6_reason(k),
-           function=lambda k, t: "esp_nn_relu6_s8", doc="a clamp to [0, 6] in the int8 domain"),
+           function=lambda k, t: "esp_nn_relu6_s8", inplace=ELEMENTS, doc="a clamp to [0, 6] in the int8 domain"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tinyq.backends.esp_nn import too_large
+from tinyq.backends.esp_nn.inplace import CHANNELS
 from tinyq.ops.base import Kernel, Lowered
 
 
@@ -13,7 +14,7 @@ def _reason(k: Lowered, target) -> str | None:
 
 KERNELS = [
     Kernel(name="average_pool_2d", template="esp_nn/average_pool_2d.c.j2", applies=_reason,
-           function=lambda k, t: "esp_nn_avg_pool_s8", doc="extents up to 65535"),
+           function=lambda k, t: "esp_nn_avg_pool_s8", inplace=CHANNELS, doc="extents up to 65535"),
     Kernel(name="max_pool_2d", template="esp_nn/max_pool_2d.c.j2", applies=_reason,
-           function=lambda k, t: "esp_nn_max_pool_s8", doc="extents up to 65535"),
+           function=lambda k, t: "esp_nn_max_pool_s8", inplace=CHANNELS, doc="extents up to 65535"),
 ]

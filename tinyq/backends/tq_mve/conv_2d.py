@@ -7,6 +7,7 @@ import numpy as np
 from tinyq.backends.tq_mve import LANES
 from tinyq.backends.tq_mve.packing import pack_quads, requant_columns
 from tinyq.ops.base import ConstArray, Kernel, Lowered, Target
+from tinyq.ops.inplace import gemm_window
 
 
 def conv_reason(k: Lowered, target: Target) -> str | None:
@@ -57,7 +58,12 @@ def conv_consts(k: Lowered, target: Target) -> tuple[ConstArray, ...]:
     return (ConstArray("mve_packed", "int32_t", pack_quads(rows, columns)),)
 
 
+# tq_mve_conv_s8 takes pixels two at a time in raster order (im2col rows, or windows and 1x1 rows read
+# in place) and writes 4 output channels of both before re-reading the two rows for the next 4
+INPLACE = gemm_window(2, "tq_mve_conv_s8 reads two pixels' rows for every 4 output channels it writes to "
+                         "them, pixel pairs in raster order (rows read past a window hit zero weights)")
+
 KERNELS = [Kernel(name="conv_2d", template="tq_mve/conv_2d.c.j2", uses=(), derived=conv_consts,
                   applies=conv_reason, function=lambda k, t: "tq_mve_conv_s8",
-                  scratch=lambda k, t: conv_scratch_bytes(k.params),
+                  scratch=lambda k, t: conv_scratch_bytes(k.params), inplace=INPLACE,
                   doc="Helium targets; no groups")]

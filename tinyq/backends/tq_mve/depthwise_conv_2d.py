@@ -5,6 +5,7 @@ from __future__ import annotations
 from tinyq.backends.tq_mve import isa_reason
 from tinyq.backends.tq_mve.packing import pack_depthwise, requant_columns
 from tinyq.ops.base import ConstArray, Kernel, Lowered, Target
+from tinyq.ops.inplace import CHANNEL_WINDOW
 
 DW_MAX_TAPS = 64  # TQ_MVE_DW_MAX_TAPS
 
@@ -30,4 +31,6 @@ def depthwise_consts(k: Lowered, target: Target) -> tuple[ConstArray, ...]:
 
 KERNELS = [Kernel(name="depthwise_conv_2d", template="tq_mve/depthwise_conv_2d.c.j2", uses=(),
                   derived=depthwise_consts, applies=depthwise_reason, function=lambda k, t: "tq_mve_depthwise_s8",
+                  # per pixel, 16 channels of the window read, then those 16 outputs stored (tq_mve_depthwise.c)
+                  inplace=CHANNEL_WINDOW,
                   doc=f"Helium targets; depth multiplier 1, at most {DW_MAX_TAPS} taps")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tinyq.backends.tq_mve import LANES, isa_reason
 from tinyq.backends.tq_mve.packing import pack_quads, requant_columns
 from tinyq.ops.base import ConstArray, Kernel, Lowered, Target
+from tinyq.ops.inplace import gemm_rows
 
 
 def fc_reason(k: Lowered, target: Target) -> str | None:
@@ -30,4 +31,6 @@ def fc_scratch_bytes(p) -> int:
 KERNELS = [Kernel(name="fully_connected", template="tq_mve/fully_connected.c.j2", uses=(), derived=fc_consts,
                   applies=fc_reason, function=lambda k, t: "tq_mve_conv_s8",
                   scratch=lambda k, t: fc_scratch_bytes(k.params),
+                  inplace=gemm_rows(2, "tq_mve_conv_s8 over the batch rows: two rows read for every 4 "
+                                       "outputs it writes to them, row pairs in order"),
                   doc="Helium targets; weights without a zero point")]
