@@ -31,13 +31,12 @@ static inline void tq_depthwise_s16_run(const tq_depthwise_conv_2d_s16_params_t 
             for (int32_t fx = fx0; fx < fx1; ++fx) {
               const int16_t *x = x_row + fx * dil_w * in_d;
               const int8_t *w = filter + (fy * fw + fx) * out_d + oc0;
-              for (int32_t k = 0; k < n; ++k) {
-                const int32_t product = (int32_t)x[(oc0 + k) / dm] * w[k];
-                if (wide) {
-                  s64[k] += product;
-                } else {
-                  s[k] += product;
-                }
+              if (wide) {
+                for (int32_t k = 0; k < n; ++k) s64[k] += (int32_t)x[(oc0 + k) / dm] * w[k];
+              } else if (dm == 1) { /* no division: ARMv6-M has no divide instruction */
+                for (int32_t k = 0; k < n; ++k) s[k] += (int32_t)x[oc0 + k] * w[k];
+              } else {
+                for (int32_t k = 0; k < n; ++k) s[k] += (int32_t)x[(oc0 + k) / dm] * w[k];
               }
             }
           }
