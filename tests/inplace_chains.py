@@ -25,11 +25,11 @@ IMAGE = (1, 64, 8, 16)  # 8,192 bytes, narrow rows (small shifts): every step ke
 class Chain:
     """A chain under construction: `x` is the current tensor, `shape` its shape."""
 
-    def __init__(self, name: str, shape=IMAGE, quant=None):
+    def __init__(self, name: str, shape=IMAGE, quant=None, dtype="int8"):
         self.rng = seeded("inplace", name)
         self.b = GraphBuilder(name)
         quant = quant or dict(scale=float(self.rng.uniform(0.02, 0.1)), zero_point=int(self.rng.integers(-30, 30)))
-        self.x, self.shape = self.b.input(shape, **quant), tuple(shape)
+        self.x, self.shape = self.b.input(shape, dtype, **quant), tuple(shape)
 
     def _quant(self):
         return dict(scale=float(self.rng.uniform(0.02, 0.1)), zero_point=int(self.rng.integers(-30, 30)))
@@ -162,3 +162,22 @@ def esp_nn_paths():
 def relu6_path():
     """esp_nn_relu6_s8 (unit scale, zero point 0) twice over."""
     return Chain("relu6", shape=(32, 256), quant=dict(scale=1.0, zero_point=0)).relu6().relu6().build()
+
+
+
+def int16_paths():
+    """The 16x8 kernels (int16 activations, 8,192 B): 3x3 convolution, 3x3 depthwise (the wrapper's fast
+    kernel with DSP or Helium; the generic one without) and dilated (generic), both pools."""
+    from test_int16_conv import add_conv_s16, add_depthwise_s16
+
+    c = Chain("int16_paths", shape=(1, 32, 8, 16), quant=dict(scale=0.5, zero_point=0), dtype="int16")
+    common = dict(per_channel=True, padding="SAME", stride=(1, 1))
+    c.x = add_conv_s16(c.b, c.rng, c.x, c.shape, bias="int32", kernel=(3, 3), dilation=(1, 1), cout=16, **common)
+    c.x = add_depthwise_s16(c.b, c.rng, c.x, c.shape, multiplier=1, kernel=(3, 3), dilation=(1, 1), bias=False,
+                            **common)  # a 2^40 bias would pass arm_nn_requantize_s64's bound
+    c.x = add_depthwise_s16(c.b, c.rng, c.x, c.shape, multiplier=1, kernel=(3, 3), dilation=(2, 2), bias=False,
+                            **common)
+    for kind in ("average_pool_2d", "max_pool_2d"):
+        c.x = add_pool(c.b, c.rng, kind, c.x, c.shape, window=(3, 3), stride=(1, 1), padding="SAME",
+                       out_dtype="int16")
+    return c.build()

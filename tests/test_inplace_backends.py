@@ -216,3 +216,43 @@ def test_a_shift_below_the_rule_is_wrong_under_qemu(monkeypatch):
     assert bad.plan.aliases[0].shift == 16
     assert not verify_qemu(bad, board, n_inputs=2).result.ok
     assert verify_qemu(good, board, n_inputs=2).result.ok
+
+
+# --- the s16 kernels' rules (tinyq/backends/cmsis_nn/inplace.py), ahead of their Kernel records -------
+
+S16_KERNELS = ("conv_2d_s16", "depthwise_conv_2d_s16", "average_pool_2d_s16", "max_pool_2d_s16")
+
+
+@pytest.fixture
+def s16_rules(monkeypatch):
+    """The s16 kernels with the shared module's rules (what `inplace=by_function` in their records gives)."""
+    _, kernels = layer("cmsis_nn")
+    for name in S16_KERNELS:
+        monkeypatch.setitem(kernels, name, dataclasses.replace(kernels[name], inplace=cmsis.by_function))
+
+
+def test_s16_functions_get_the_rule_of_their_loops(s16_rules):
+    expected = {"arm_convolve_wrapper_s16": cmsis.IM2COL, "arm_depthwise_conv_fast_s16": cmsis.IM2COL,
+                "arm_depthwise_conv_s16": CHANNEL_WINDOW, "arm_max_pool_s16": WINDOW}
+    for isa, avgpool in (("scalar", CHANNEL_WINDOW), ("dsp", cmsis.IM2COL), ("mve", CHANNEL_WINDOW)):
+        ops = _bound(chains.int16_paths(), "cmsis-nn", isa)
+        assert {op.function: op.inplace for op in ops} == {**{f: r for f, r in expected.items()
+                                                             if f != "arm_depthwise_conv_fast_s16" or isa != "scalar"},
+                                                          "arm_avgpool_s16": avgpool}
+
+
+@needs_cmsis
+@pytest.mark.parametrize("board_name", ["host", pytest.param("qemu-m55", marks=pytest.mark.slow),
+                                        pytest.param("qemu-m4-an386", marks=pytest.mark.slow),
+                                        pytest.param("qemu-m0-an385", marks=pytest.mark.slow)])
+def test_s16_chain_in_place(board_name, s16_rules):
+    from tinyq.verify import verify_qemu
+
+    if board_name == "host":
+        in_place_everywhere(assert_bit_exact(chains.int16_paths(), n_inputs=6, backend="cmsis-nn", layers=True))
+        return
+    board = _qemu_board(board_name)
+    compiled = compile_graph(chains.int16_paths(), board, backend="cmsis-nn")
+    in_place_everywhere(compiled)
+    report = verify_qemu(_checking_scratch(compiled), board, n_inputs=3)
+    assert report.result.ok, summarize(report.result, compiled.graph)
