@@ -28,7 +28,7 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
-from tinyq.ops import s16
+from tinyq.ops import f32, s16
 from tinyq.ops.base import ConstArray, Lowered, OpSpec, reference_kernel, unsupported
 from tinyq.ops.common import require_const, require_int8_or_int16, require_shifts
 
@@ -166,14 +166,16 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     (y,) = graph.op_outputs(op)
     if x is None or h is None or c is None:
         raise unsupported(graph, op, "the input, hidden state or cell state is missing", "the file is corrupt")
-    if x.dtype == "float32" or c.dtype == "float32":
-        raise unsupported(graph, op, "float32 LSTM is not supported",
-                          "tinyq runs the integer LSTM (int8 or 16x8 with an int16 cell state); quantize the model")
     for t, role in ((h, "hidden state"), (c, "cell state")):
         if not t.is_variable or t.is_const:
             raise unsupported(graph, op, f"the {role} (tensor {t.index}) is not a variable tensor",
                               "TFLM's LSTM keeps its state in variable tensors")
     _check_variants(graph, op)
+    if f32.is_float(x):
+        return lower_f32(graph, op, x, h, c, y)
+    if c.dtype == "float32":
+        raise unsupported(graph, op, f"a float32 LSTM cell state beside {x.dtype} activations: float32 LSTM runs "
+                                     "float32 throughout", "quantize the whole LSTM (int16 cell state)")
     dtype = require_int8_or_int16(graph, op, x, h, y, what="LSTM tensor")
     if c.dtype != "int16" or c.quant is None:
         raise unsupported(graph, op, f"cell state is {c.dtype}; TFLM's integer LSTM needs a quantized int16 cell",
@@ -240,14 +242,59 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                    consts=consts)
 
 
+@dataclass(frozen=True)
+class LstmF32Params:
+    sequences: int
+    rows: int
+    steps: int
+    input_size: int
+    hidden_size: int
+    cell_clip: float  # float32; TFLM clips the cell when it is above 0
+    time_major: bool
+
+
+def lower_f32(graph: Graph, op: Operator, x: Tensor, h: Tensor, c: Tensor, y: Tensor) -> Lowered:
+    """float32: LstmStep<float> (lstm_eval.h): float weights and biases, Logistic/tanh as TFLM's
+    reference float kernels (tq_lstm_f32.c)."""
+    opts: UnidirectionalSequenceLSTMOptions = op.options
+    f32.require_float32(graph, op, x, h, c, y, what="LSTM tensor")
+    if opts.fused_activation_function not in CELL_GATE_ACTIVATIONS:
+        raise unsupported(graph, op, f"cell gate activation {opts.fused_activation_function} is not supported",
+                          "TFLM's LSTM takes TANH (it asserts on any other)")
+    if opts.diagonal_recurrent_tensors:
+        raise unsupported(graph, op, "diagonal recurrent weights are not supported",
+                          "TFLM's LSTM takes full recurrent weight matrices")
+    if len(x.shape) != 3 or len(y.shape) != 3 or len(h.shape) < 2:
+        raise unsupported(graph, op, f"input {list(x.shape)}, output {list(y.shape)} and hidden state "
+                                     f"{list(h.shape)} must be 3-D, 3-D and 2-D", "TFLM's LSTM reads them so")
+    batches, steps = (x.shape[1], x.shape[0]) if opts.time_major else (x.shape[0], x.shape[1])
+    n_input, n_hidden = x.shape[2], h.shape[1]
+    if h.numel != batches * n_hidden or c.numel != batches * n_hidden or \
+            tuple(y.shape) != (x.shape[0], x.shape[1], n_hidden):
+        raise unsupported(graph, op, f"input {list(x.shape)}, output {list(y.shape)}, hidden {list(h.shape)} and "
+                                     f"cell {list(c.shape)} do not agree", "the model's shapes are inconsistent")
+    w_in = _gate_tensors(graph, op, INPUT_WEIGHTS, "input weights", "float32", (n_hidden, n_input))
+    w_rec = _gate_tensors(graph, op, RECURRENT_WEIGHTS, "recurrent weights", "float32", (n_hidden, n_hidden))
+    biases = _gate_tensors(graph, op, BIASES, "bias", "float32", (n_hidden,))
+    params = LstmF32Params(sequences=1 if opts.time_major else batches, rows=batches if opts.time_major else 1,
+                           steps=steps, input_size=n_input, hidden_size=n_hidden,
+                           cell_clip=float(np.float32(opts.cell_clip)), time_major=bool(opts.time_major))
+    stack = lambda ts: np.stack([np.asarray(t.data, dtype=np.float32) for t in ts]).reshape(-1)  # noqa: E731
+    consts = (ConstArray("input_weights", "float", stack(w_in)), ConstArray("recurrent_weights", "float", stack(w_rec)),
+              ConstArray("bias", "float", stack(biases)))
+    return Lowered(op=op, kernel="unidirectional_sequence_lstm_f32", params=params,
+                   inputs=(x.index, h.index, c.index), outputs=(y.index,), consts=consts)
+
+
 REFERENCE_USES = ("input_weights", "recurrent_weights", "effective_bias", "sigmoid_table")
 
 SPECS = [OpSpec(
     name="unidirectional_sequence_lstm", builtin="UNIDIRECTIONAL_SEQUENCE_LSTM",
     options=UnidirectionalSequenceLSTMOptions, fb_options="UnidirectionalSequenceLSTMOptions", lower=lower,
     kernels=(reference_kernel("unidirectional_sequence_lstm", uses=REFERENCE_USES),
-             reference_kernel("unidirectional_sequence_lstm_s16", uses=REFERENCE_USES)),
+             reference_kernel("unidirectional_sequence_lstm_s16", uses=REFERENCE_USES),
+             reference_kernel("unidirectional_sequence_lstm_f32")),
     doc="int8 (int32 biases) and 16x8 (int16 activations, int64 biases) with an int16 cell state, the standard "
         "LSTM as TFLM runs it (all four gates; TANH cell gate; cell clip; time- or batch-major); "
         "hidden and cell state kept across invokes (reset: tinyq_<name>_reset); no CIFG, peephole, projection "
-        "or layer norm (TFLM has none), no float32")]
+        "or layer norm (TFLM has none); float32 (float weights, biases and state; TFLM's float gates)")]
