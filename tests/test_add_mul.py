@@ -142,7 +142,7 @@ def _single(op, shape_a, shape_b, out_shape, dtype="int8", activation="NONE", qa
     (((2, 3), (4, 3), (2, 3)), "do not broadcast"),
     (((2, 3), (1, 3), (6,)), "not the broadcast shape"),
     (((1,) * 7, (1,) * 7, (1,) * 7), "rank 7"),
-    (((2, 3), (2, 3), (2, 3), "int32"), "only int8"),  # int16: tests/test_int16_elementwise.py
+    (((2, 3), (2, 3), (2, 3), "uint8"), "only int8"),  # int16: tests/test_int16_ops.py; int32: unquantized
     (((2, 3), (2, 3), (2, 3), "int8", "TANH"), "fused activation TANH"),
 ])
 def test_unsupported_variants(op, graph_args, message):
