@@ -237,7 +237,11 @@ def fetch(name: str) -> Path:
         source = os.environ.get(lib.archive_env) or lib.archive_url
         work = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
         try:
-            archive = _local_path(source) or _download(lib, source, work / "download")
+            archive = _local_path(source)
+            if archive is not None:
+                print(f"tinyq: unpacking {lib.short} from {archive}", file=sys.stderr, flush=True)
+            else:
+                archive = _download(lib, source, work / "download")
             tree = work / "tree"
             _extract(lib, archive, source, tree)
             digest = tree_digest(tree, lib.tree)
