@@ -200,13 +200,16 @@ def test_bench_firmware_table_compares_each_backend_with_its_tflm_anchor():
 def test_bench_firmware_backends_side_by_side_and_a_missing_library(tmp_path, capsys, monkeypatch):
     (tmp_path / "fw_int8.tflite").write_bytes(write_model(small_model(seed=6)))
     monkeypatch.delenv("TINYQ_CMSIS_NN_DIR", raising=False)
+    # no checkout, an empty cache, and an archive that is not there: the fetch fails at once
+    monkeypatch.setenv("TINYQ_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TINYQ_CMSIS_NN_ARCHIVE", str(tmp_path / "absent.tar.gz"))
     main(["bench", "firmware", "--models", str(tmp_path), "--board", "qemu-m55", "--backend", "reference",
           "--backend", "cmsis-nn", "--inputs", "3", "--format", "json"])
     reference, cmsis_nn = json.loads(capsys.readouterr().out)
     assert (reference["backend"], reference["bit_exact"]) == ("reference", True)
     assert reference["instructions_per_inference"] > 1000
     assert cmsis_nn["backend"] == "cmsis-nn" and cmsis_nn["bit_exact"] is None
-    assert "TINYQ_CMSIS_NN_DIR" in cmsis_nn["note"]
+    assert "TINYQ_CMSIS_NN_ARCHIVE" in cmsis_nn["note"]  # what it could not fetch from
     with pytest.raises(SystemExit) as exc:
         main(["bench", "firmware", "--models", str(tmp_path), "--backend", "cmsis-nm"])
     assert exc.value.code == 2 and "unknown backend cmsis-nm" in capsys.readouterr().err

@@ -70,10 +70,14 @@ def _missing_library(backend: str) -> str | None:
     from tinyq.backends import get_backend
     from tinyq.build import libraries
 
+    from tinyq.errors import TinyqError
+
     library = get_backend(backend).library
-    if library and not libraries.available(library):
-        lib = libraries.get_library(library)
-        return f"{backend} needs its library: set {lib.env} to a {lib.version} checkout of {lib.repository}"
+    try:
+        if library:
+            libraries.library_dir(library)  # a checkout, the cache, or fetched now
+    except TinyqError as e:
+        return f"{backend} needs its library: {e}"
     return None
 
 

@@ -270,7 +270,8 @@ def _download(lib: Library, url: str, to: Path) -> Path:
     """`url` into file `to`, with a progress line on stderr; any failure or short read raises."""
     if "://" not in url:
         raise TinyqError(f"{url} is not a file", where=lib.archive_env,
-                         hint=f"name an archive of {lib.short} (.tar.gz or .zip), or a URL")
+                         hint=f"name an archive of {lib.short} (.tar.gz or .zip) or a URL, or set {lib.env} "
+                              "to a checkout")
     got = 0
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response, open(to, "wb") as out:
