@@ -269,3 +269,21 @@ def test_cmsis_nn_lstm_refuses_a_clip_below_one_cell_unit(fixed_cmsis_nn):
     (op,) = compile_graph(lstm_graph(LstmCase(weight_scale=0.002, cell_clip=1e-5)), get_board("host"),
                           backend="cmsis-nn").bound.ops
     assert op.layer == "reference" and "below one cell unit" in dict(op.passed_over)["cmsis-nn"]
+
+
+# --- tinyq's Helium LSTM (tq-mve layer of the cmsis-nn backend) -------------------------------------
+
+def test_tq_mve_lstm_bit_exact_on_qemu_m55():
+    """Every int8 case, on Helium: tq_mve_lstm_s8 where CMSIS-NN's LSTM does not apply (it needs no
+    bound on the weights), CMSIS-NN's where it does; 50 invocations."""
+    from tinyq.verify import verify_qemu
+
+    board = get_board("qemu-m55")
+    graph = merged_graph(INT8_CASES + SMALL_WEIGHTS[:1], seed=9)
+    compiled = compile_graph(graph, board, backend="cmsis-nn")
+    functions = [op.function for op in compiled.bound.ops]
+    assert functions.count("tq_mve_lstm_s8") >= len(INT8_CASES) - 2 and functions[-1] == "arm_lstm_unidirectional_s8"
+    for op in compiled.bound.ops:
+        if op.function == "arm_lstm_unidirectional_s8":
+            assert "CMSIS-NN's arm_lstm_unidirectional_s8 applies" in dict(op.passed_over)["tq-mve"]
+    assert verify_qemu(compiled, board, n_inputs=50).result.ok

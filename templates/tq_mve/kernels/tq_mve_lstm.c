@@ -1,0 +1,109 @@
+/* See tq_mve_lstm.h. The gate activations and cell update are the reference kernel's (tq_lstm.h). */
+#include "tq_mve_lstm.h"
+
+#include <string.h>
+
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#include <arm_mve.h>
+
+/* acc[g] += w_g . x over n values, w_g = w + g * stride: the tail chunk loads zeros past n. */
+static inline void tq_mve_lstm_dots(const int8_t *x, const int8_t *w, int32_t stride, int32_t n, int32_t acc[4]) {
+  int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+  for (int32_t k = 0; k < n; k += 16) {
+    const mve_pred16_t p = vctp8q((uint32_t)(n - k));
+    const int8x16_t v = vldrbq_z_s8(x + k, p);
+    a0 = vmladavaq_s8(a0, vldrbq_z_s8(w + k, p), v);
+    a1 = vmladavaq_s8(a1, vldrbq_z_s8(w + stride + k, p), v);
+    a2 = vmladavaq_s8(a2, vldrbq_z_s8(w + 2 * stride + k, p), v);
+    a3 = vmladavaq_s8(a3, vldrbq_z_s8(w + 3 * stride + k, p), v);
+  }
+  acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+#else
+static inline void tq_mve_lstm_dots(const int8_t *x, const int8_t *w, int32_t stride, int32_t n, int32_t acc[4]) {
+  for (int g = 0; g < 4; ++g) {
+    uint32_t a = (uint32_t)acc[g];
+    for (int32_t k = 0; k < n; ++k) a += (uint32_t)(w[g * stride + k] * x[k]);
+    acc[g] = (int32_t)a;
+  }
+}
+#endif
+
+static inline int16_t tq_mve_lstm_sat16(int32_t x) {
+  return (int16_t)TQ_CLAMP(x, INT16_MIN, INT16_MAX);
+}
+
+/* reference_integer_ops::Logistic (int16) of x on the table's grid. */
+static inline int32_t tq_mve_lstm_sigmoid(int32_t x, const uint16_t *table) {
+  const uint32_t ax = (uint32_t)(x < 0 ? -x : x);
+  const uint32_t h = ax >> 9;
+  uint32_t r;
+  if (h >= 255) {
+    r = (uint32_t)0x7FFF << 10;
+  } else {
+    const uint32_t a = table[h], b = table[h + 1];
+    r = (a << 9) + (ax & 0x1FF) * (b - a);
+  }
+  r = x >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u;
+  return (int16_t)(r >> 10);
+}
+
+/* reference_integer_ops::Tanh (int16) of x on the same grid. */
+static inline int32_t tq_mve_lstm_tanh(int32_t x, const uint16_t *table) {
+  const uint32_t ax = (uint32_t)(x < 0 ? -x : x);
+  const uint32_t h = ax >> 8;
+  int32_t r;
+  if (h >= 255) {
+    r = 0xFFFF << 8;
+  } else {
+    const int32_t a = table[h], b = table[h + 1];
+    r = (a << 8) + (int32_t)(ax & 0xFF) * (b - a);
+  }
+  r = x >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
+  return (int16_t)(r >> 8);
+}
+
+void tq_mve_lstm_s8(const tq_mve_lstm_params_t *p, const int8_t *in, int8_t *hidden_state, int16_t *cell_state,
+                    int8_t *out) {
+  const int32_t n_in = p->input_size, n_h = p->hidden_size, rows = p->rows;
+  const int32_t *bias = (const int32_t *)p->effective_bias;
+  const uint16_t *table = p->sigmoid_table;
+  const int32_t half = p->cell_tanh_shift > 0 ? (int32_t)1 << (p->cell_tanh_shift - 1) : 0;
+  for (int32_t s = 0; s < p->sequences; ++s) {
+    for (int32_t t = 0; t < p->steps; ++t) {
+      for (int32_t r = 0; r < rows; ++r) {
+        const int8_t *x = in + ((s * p->steps + t) * rows + r) * n_in;
+        int8_t *h = hidden_state + (s + r) * n_h;
+        int16_t *c = cell_state + (s + r) * n_h;
+        int8_t *y = out + ((s * p->steps + t) * rows + r) * n_h;
+        for (int32_t u = 0; u < n_h; ++u) {
+          int32_t acc_in[4], acc_h[4], gate[4];
+          for (int g = 0; g < 4; ++g) {
+            acc_in[g] = bias[g * n_h + u];
+            acc_h[g] = bias[(4 + g) * n_h + u];
+          }
+          tq_mve_lstm_dots(x, p->input_weights + u * n_in, n_h * n_in, n_in, acc_in);
+          tq_mve_lstm_dots(h, p->recurrent_weights + u * n_h, n_h * n_h, n_h, acc_h);
+          for (int g = 0; g < 4; ++g) {
+            const int32_t a = tq_mve_lstm_sat16(tq_mbqm(acc_in[g], p->fc_multiplier[2 * g], p->fc_shift[2 * g]));
+            const int32_t b = tq_mve_lstm_sat16(tq_mbqm(acc_h[g], p->fc_multiplier[2 * g + 1], p->fc_shift[2 * g + 1]));
+            gate[g] = tq_mve_lstm_sat16(a + b) * 3;
+          }
+          const int32_t f = tq_mve_lstm_sigmoid(gate[0], table);
+          const int32_t i = tq_mve_lstm_sigmoid(gate[1], table);
+          const int32_t cg = tq_mve_lstm_tanh(gate[2], table);
+          const int32_t o = tq_mve_lstm_sigmoid(gate[3], table);
+          const int32_t kept = tq_mve_lstm_sat16(tq_mbqm(f * c[u], p->forget_multiplier, p->forget_shift));
+          const int32_t added = tq_mve_lstm_sat16(tq_mbqm(i * cg, p->update_multiplier, p->update_shift));
+          int32_t cu = tq_mve_lstm_sat16(kept + added);
+          if (p->cell_clip >= 0) cu = TQ_CLAMP(cu, -p->cell_clip, p->cell_clip);
+          c[u] = (int16_t)cu;
+          const int32_t th = tq_mve_lstm_tanh((cu * p->cell_tanh_multiplier + half) >> p->cell_tanh_shift, table);
+          const int32_t v = p->hidden_zero_point + tq_mbqm(th * o, p->hidden_multiplier, p->hidden_shift);
+          y[u] = (int8_t)TQ_CLAMP(v, p->hidden_min, p->hidden_max);
+        }
+        memcpy(h, y, (size_t)n_h);
+      }
+    }
+  }
+}
