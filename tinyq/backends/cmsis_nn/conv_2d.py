@@ -13,7 +13,7 @@ from tinyq.ops.base import ConstArray, Kernel, Lowered, Target
 def _derived(k: Lowered, target: Target) -> tuple[ConstArray, ...]:
     p = k.params
     if p.in_d != p.filter_d and not p.has_bias:
-        # arm_convolve_s8 (v7.0.0) steps its bias pointer per group even when it is NULL,
+        # arm_convolve_s8 (v7.0.0 and the pinned main) steps its bias pointer per group even when NULL,
         # then reads through it: give grouped convolutions a bias of zeros
         return shift32(k), ConstArray("bias", "int32_t", np.zeros(p.out_d, dtype=np.int32))
     return (shift32(k),)

@@ -1,8 +1,8 @@
 """maximum and minimum (int8) as arm_maximum_s8 / arm_minimum_s8, broadcasts of up to 4 loops.
 
 TFLM's CMSIS-NN glue (kernels/cmsis_nn/maximum_minimum.cc) calls them for every int8
-MAXIMUM/MINIMUM with each shape extended to 4-D. The v7.0.0 functions walk a broadcast
-row by row and lose their place when one operand is a single value per row against
+MAXIMUM/MINIMUM with each shape extended to 4-D. The functions (v7.0.0, unchanged in the
+pinned main) walk a broadcast row by row and lose their place when one operand is a single value per row against
 whole rows of the other (input (1,2,1,1) against (1,2,3,4): the second row reads past
 the first operand), so tinyq gives them the fused loop nest instead (neighbouring
 dimensions that broadcast alike merged into one), where that pattern cannot occur:

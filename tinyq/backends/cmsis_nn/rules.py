@@ -1,4 +1,4 @@
-"""Which CMSIS-NN (v7.0.0) function runs an op, and how much scratch it needs, per target.
+"""Which CMSIS-NN function runs an op, and how much scratch it needs, per target (the pinned release).
 
 CMSIS-NN's wrappers (`arm_convolve_wrapper_s8`, `arm_depthwise_conv_wrapper_s8`)
 pick a kernel at run time from the layer's shape; tinyq makes the same pick
@@ -52,7 +52,8 @@ def total_pad_w(s: ConvWindow) -> int:
 
 
 def conv_function(s: ConvWindow, isa: str) -> str:
-    """The wrapper's choice, except where that kernel is wrong: v7.0.0's Helium 1xN kernel
+    """The wrapper's choice, except where that kernel is wrong: the Helium 1xN kernel (v7.0.0, unchanged
+    in the pinned main)
     treats a negative total padding (windows ending before the last input column) as
     right padding and corrupts the last outputs, so those rows run in arm_convolve_s8."""
     function = wrapper_conv_function(s)

@@ -40,7 +40,8 @@ def helium_1_x_n_runs(s: ConvWindow) -> bool:
 def helium_1_x_n_exact(s: ConvWindow) -> bool:
     """Helium's arm_convolve_1_x_n_s4 runs the row and matches TFLM: with an odd input depth its
     padded windows start their filter at an odd nibble, which it reads from the byte before
-    (v7.0.0; seen under QEMU mps3-an547), so those rows need an even depth."""
+    (v7.0.0; seen under QEMU mps3-an547; the pinned main changes only its argument check), so those rows
+    need an even depth."""
     return s.in_d % 2 == 0 and helium_1_x_n_runs(s)
 
 
@@ -71,7 +72,8 @@ def conv_scratch_bytes(s: ConvWindow, isa: str) -> int:
 
 def depthwise_function(s: ConvWindow, isa: str) -> str:
     """arm_depthwise_conv_wrapper_s4's choice, except on Helium: there the optimized kernel's
-    results differ from TFLM (v7.0.0 under QEMU mps3-an547, on every shape tried), so those
+    results differ from TFLM (v7.0.0 under QEMU mps3-an547, on every shape tried; the kernel is the same in
+    the pinned main), so those
     layers run in the generic kernel, which is plain C on every path."""
     if s.in_d == s.out_d and s.batches == 1 and (s.dilation_w, s.dilation_h) == (1, 1) and isa != "mve":
         return "arm_depthwise_conv_s4_opt"
@@ -93,8 +95,9 @@ def _clipped(s: ConvWindow) -> bool:
 
 def _depthwise_reason(k: Lowered, isa: str) -> str | None:
     s = k.params.as_conv()
-    # v7.0.0's generic kernel walks the packed filter of an odd input depth one tap at a time,
-    # assuming every tap of every window is visited and one output channel per input channel
+    # the generic kernel (v7.0.0, the same in the pinned main) walks the packed filter of an odd input
+    # depth one tap at a time, assuming every tap of every window is visited and one output channel
+    # per input channel
     if depthwise_function(s, isa) == "arm_depthwise_conv_s4" and s.in_d % 2:
         if s.out_d != s.in_d:
             return "arm_depthwise_conv_s4 misreads the packed filter of an odd input depth with a depth multiplier"

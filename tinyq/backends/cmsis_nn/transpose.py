@@ -1,5 +1,5 @@
 """transpose as arm_transpose_s8, where TFLM's CMSIS-NN glue calls it (int8, up to 4-D) and
-v7.0.0's code paths move the bytes right."""
+its code paths move the bytes right (v7.0.0; the pinned main has the same arm_transpose_s8)."""
 
 from __future__ import annotations
 

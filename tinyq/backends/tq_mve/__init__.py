@@ -1,6 +1,6 @@
 """tinyq's own Helium kernels inside the CMSIS-NN backend (templates/cmsis_nn/kernels/tq_mve_*).
 
-CMSIS-NN v7.0.0 spends most of a model's instructions in a few generic kernels:
+CMSIS-NN (v7.0.0, and the pinned main) spends most of a model's instructions in a few generic kernels:
 its convolutions multiply 4 pixels by 1 channel at a time, re-summing the
 channel's weights for the input offset in the inner loop (arm_nn_mat_mult_nt_t_s8).
 tinyq's kernels do what can be done offline offline: the weights are packed per
