@@ -160,17 +160,13 @@ def test_lstm_refusals_name_what_is_missing():
         assert what in err.value.what, (what, err.value.what)
 
 
-def test_16x8_lstm_needs_int64_biases_and_float_is_refused():
+def test_16x8_lstm_needs_int64_biases():
     graph = lstm_graph(LstmCase(dtype="int16", input_scale=2.0**-12, hidden_scale=2.0**-15))
     bias = graph.operators[0].inputs[13]
     int32_bias = _edited(graph, tensor_edits={bias: dict(dtype="int32", data=graph.tensors[bias].data
                                                                              .astype(np.int32))})
     with pytest.raises(UnsupportedError, match="needs int64"):
         lower_graph(int32_bias)
-    cell = graph.operators[0].inputs[19]
-    as_float = _edited(graph, tensor_edits={cell: dict(dtype="float32", quant=None)})
-    with pytest.raises(UnsupportedError, match="float32 LSTM"):
-        lower_graph(as_float)
 
 
 def test_lstm_model_written_and_read_back_keeps_state_tensors():

@@ -112,7 +112,6 @@ def test_svdf_refusals_name_what_is_missing():
         (edited(state, is_variable=False), "not a variable tensor"),
         (edited(wt, dtype="int8", data=graph.tensors[wt].data.astype(np.int8)), "must both be int8 or int16"),
         (edited(bias, quant=replace(graph.tensors[bias].quant, scale=(1.0,))), "bias scale"),
-        (edited(x, dtype="float32", quant=None), "float32 SVDF"),
         (replace(graph, operators=(replace(op, options=replace(op.options, rank=3)),)), "rank 3"),
     ]
     for g, what in cases:
