@@ -20,6 +20,7 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
+from tinyq.ops import f32 as f32_ops  # `f32` is np.float32 in lower()
 from tinyq.ops.base import ConstArray, Lowered, OpSpec, reference_kernel, unsupported
 from tinyq.ops.common import bias_array, require_const, require_int8, require_shifts
 
@@ -68,8 +69,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                                      "output", "the file is corrupt")
     x, w_feature, w_time, bias, state = ins
     (y,) = outs
-    if x.dtype == "float32":
-        raise unsupported(graph, op, "float32 SVDF is not supported", "tinyq runs the int8 SVDF; quantize the model")
+    if f32_ops.is_float(x):
+        return lower_f32(graph, op, x, w_feature, w_time, bias, state, y)
     require_int8(graph, op, x, y, what="SVDF tensor")
     require_const(graph, op, w_feature, "feature weights")
     require_const(graph, op, w_time, "time weights")
@@ -124,9 +125,60 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                    consts=consts)
 
 
+@dataclass(frozen=True)
+class SvdfF32Params:
+    batches: int
+    input_size: int
+    filters: int
+    units: int
+    rank: int
+    memory: int
+    activation: int  # tq_svdf_f32.h's TQ_SVDF_ACT_*
+    has_bias: bool
+
+
+# ActivationValFloat's cases, in tq_svdf_f32.h's order
+F32_ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT")  # the schema has no SIGMOID
+
+
+def lower_f32(graph: Graph, op: Operator, x, w_feature, w_time, bias, state, y) -> Lowered:
+    """float32: EvalFloatSvdfReference, the fused activation applied (ActivationValFloat: RELU through
+    glibc's fmaxf/fminf, TANH, SIGN_BIT)."""
+    opts: SVDFOptions = op.options
+    f32_ops.require_float32(graph, op, x, state, y, what="SVDF tensor")
+    f32_ops.require_const_float(graph, op, w_feature, "feature weights")
+    f32_ops.require_const_float(graph, op, w_time, "time weights")
+    if not state.is_variable or state.is_const:
+        raise unsupported(graph, op, f"the state (tensor {state.index}) is not a variable tensor",
+                          "TFLM's SVDF keeps its memory in a variable tensor")
+    if opts.fused_activation_function not in F32_ACTIVATIONS:
+        raise unsupported(graph, op, f"fused activation {opts.fused_activation_function} is not supported")
+    for t, role in ((x, "input"), (y, "output"), (w_feature, "feature weights"), (w_time, "time weights"),
+                    (state, "state")):
+        _require_2d(graph, op, t, role)
+    if opts.rank <= 0 or w_feature.shape[0] % opts.rank:
+        raise unsupported(graph, op, f"rank {opts.rank} does not divide the {w_feature.shape[0]} filters",
+                          "the file is corrupt")
+    batches, input_size = x.shape
+    filters, memory = w_feature.shape[0], w_time.shape[1]
+    units = filters // opts.rank
+    if w_feature.shape[1] != input_size or w_time.shape[0] != filters or tuple(y.shape) != (batches, units) \
+            or tuple(state.shape) != (batches, memory * filters):
+        raise unsupported(graph, op, f"input {list(x.shape)}, feature weights {list(w_feature.shape)}, time weights "
+                                     f"{list(w_time.shape)}, state {list(state.shape)} and output {list(y.shape)} "
+                                     "do not agree", "the model's shapes are inconsistent")
+    biases = f32_ops.bias_array(graph, op, bias, units)
+    params = SvdfF32Params(batches=batches, input_size=input_size, filters=filters, units=units, rank=opts.rank,
+                           memory=memory, activation=F32_ACTIVATIONS.index(opts.fused_activation_function),
+                           has_bias=bool(biases))
+    consts = (f32_ops.float_array(w_feature, "feature_weights"), f32_ops.float_array(w_time, "time_weights"), *biases)
+    return Lowered(op=op, kernel="svdf_f32", params=params, inputs=(x.index, state.index), outputs=(y.index,),
+                   consts=consts)
+
+
 SPECS = [OpSpec(
     name="svdf", builtin="SVDF", options=SVDFOptions, fb_options="SVDFOptions", lower=lower,
-    kernels=(reference_kernel("svdf"), reference_kernel("svdf_state_s16")),
+    kernels=(reference_kernel("svdf"), reference_kernel("svdf_state_s16"), reference_kernel("svdf_f32")),
     doc="int8 input and output, int8 feature weights, int8 or int16 state with time weights of its type, int32 "
         "bias, any rank and batch; the state kept across invokes (reset: tinyq_<name>_reset); the fused activation "
-        "ignored as TFLM's integer SVDF does; no float32")]
+        "ignored as TFLM's integer SVDF does; float32 (its fused activation applied, as TFLM's float SVDF)")]
