@@ -20,7 +20,7 @@ from conftest import assert_bit_exact
 from test_backend_cmsis_nn import _checking_scratch, _qemu_board
 from tinyq.backends import BACKENDS, Backend, layer
 from tinyq.backends.cmsis_nn import inplace as cmsis
-from tinyq.backends.tq_mve.conv_2d import INPLACE as TQ_MVE_CONV
+from tinyq.backends.tq_mve.conv_2d import HELD, HOLD, PAIRS
 from tinyq.boards import get_board
 from tinyq.build import libraries
 from tinyq.driver import compile_graph
@@ -83,7 +83,7 @@ EXPECTED = {  # (function, code path) -> rule
     ("arm_elementwise_add_s8", "scalar"): ELEMENTWISE, ("arm_elementwise_mul_s8", "mve"): ELEMENTWISE,
     ("arm_maximum_s8", "dsp"): ELEMENTWISE, ("arm_minimum_s8", "scalar"): ELEMENTWISE,
     ("arm_softmax_s8", "mve"): ROWWISE,
-    ("tq_mve_conv_s8", "mve"): TQ_MVE_CONV, ("tq_mve_depthwise_s8", "mve"): CHANNEL_WINDOW,
+    ("tq_mve_conv_s8", "mve"): HELD, ("tq_mve_depthwise_s8", "mve"): CHANNEL_WINDOW,
     ("tq_mve_add_s8", "mve"): ELEMENTWISE,
 }
 
@@ -197,25 +197,38 @@ def test_chains_in_place_under_qemu(board_name, library_only):
         assert report.result.ok, f"{backend}: " + summarize(report.result, compiled.graph)
 
 
+def _with_rule(monkeypatch, shift):
+    """tinyq's Helium conv planned with another least shift (the tensor-level proof switched off)."""
+    from tinyq.ops.base import InPlace
+    from tinyq.plan import memory
+
+    _, kernels = layer("tq_mve")
+    monkeypatch.setitem(kernels, "conv_2d", dataclasses.replace(kernels["conv_2d"], inplace=InPlace(shift, "test")))
+    monkeypatch.setattr(memory, "verify_tensors", lambda *args: None)
+
+
 @needs_cmsis
 @pytest.mark.slow
-def test_a_shift_below_the_rule_is_wrong_under_qemu(monkeypatch):
-    """tq_mve_conv_s8 writes two pixels per block, so it needs one pixel more shift than the reference
-    convolution: planned with the reference's rule instead, the Helium build's bytes differ."""
+@pytest.mark.parametrize("channels", [64, HOLD + 16], ids=["held", "wide"])
+def test_a_shift_below_the_rule_is_wrong_under_qemu(channels, monkeypatch):
+    """tq_mve_conv_s8 runs pixels in pairs. Up to HOLD channels it holds the second pixel's outputs, so
+    a 1x1 convolution needs one pixel of shift, as the reference's; 16 bytes less and the Helium build's
+    bytes differ. Wider, both pixels are written as the rows are read: two pixels of shift, and the
+    reference's one is wrong."""
     from tinyq.verify import verify_qemu
 
     board = get_board("qemu-m55")
-    graph = chains.Chain("pair").conv((1, 1), padding="VALID").build()
+    graph = chains.Chain(f"pair{channels}", shape=(1, 8, 8, channels)).conv((1, 1), padding="VALID").build()
     good = compile_graph(graph, board, backend="cmsis-nn")
-    assert good.bound.ops[0].inplace is TQ_MVE_CONV and good.plan.aliases[0].shift == 2 * 16
-    _, kernels = layer("tq_mve")
-    monkeypatch.setitem(kernels, "conv_2d", dataclasses.replace(kernels["conv_2d"], inplace=WINDOW))
-    from tinyq.plan import memory
-    monkeypatch.setattr(memory, "verify_tensors", lambda *args: None)
-    bad = compile_graph(graph, board, backend="cmsis-nn")
-    assert bad.plan.aliases[0].shift == 16
-    assert not verify_qemu(bad, board, n_inputs=2).result.ok
+    pixels = 1 if channels <= HOLD else 2
+    assert good.bound.ops[0].inplace is (HELD if pixels == 1 else PAIRS)
+    assert good.plan.aliases[0].shift == pixels * channels
     assert verify_qemu(good, board, n_inputs=2).result.ok
+    rule = good.bound.ops[0].inplace
+    _with_rule(monkeypatch, lambda k, g, i: rule.shift(k, g, i) - (16 if pixels == 1 else channels))
+    bad = compile_graph(graph, board, backend="cmsis-nn")
+    assert bad.plan.aliases[0].shift < good.plan.aliases[0].shift
+    assert not verify_qemu(bad, board, n_inputs=2).result.ok
 
 
 # --- the s16 kernels' rules (tinyq/backends/cmsis_nn/inplace.py), ahead of their Kernel records -------

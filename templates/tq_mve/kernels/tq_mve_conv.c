@@ -315,6 +315,8 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
     bounds[4 + i] = p->act_min;
     bounds[8 + i] = p->act_max;
   }
+  int8_t held[TQ_MVE_CONV_HOLD];
+  const int hold_second = out_d <= TQ_MVE_CONV_HOLD;
   int32_t pixel[2][3]; /* b, oy, ox of a pending row */
   int pending = 0;
   for (int32_t b = 0; b < batches; b++) {
@@ -347,7 +349,15 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
             tq_mve_im2col(p, input, pb, py, px, run_bytes, scratch + r * row_bytes);
           }
         }
-        tq_mve_block(x[0], x[1], w, layout, out_d, bounds, output, output + out_d);
+        /* the second pixel's outputs are held until both rows were read for every quad: written
+         * straight away they could overwrite the first pixel's row while it is still read, where
+         * the output overlaps the input (tinyq/backends/tq_mve/conv_2d.py's in-place rule) */
+        if (hold_second) {
+          tq_mve_block(x[0], x[1], w, layout, out_d, bounds, output, held);
+          tq_mve_copy(output + out_d, held, out_d);
+        } else {
+          tq_mve_block(x[0], x[1], w, layout, out_d, bounds, output, output + out_d);
+        }
         output += 2 * out_d;
       }
     }

@@ -6,8 +6,8 @@ import numpy as np
 
 from tinyq.backends.tq_mve import LANES
 from tinyq.backends.tq_mve.packing import pack_quads, requant_columns
-from tinyq.ops.base import ConstArray, Kernel, Lowered, Target
-from tinyq.ops.inplace import gemm_window
+from tinyq.ops.base import ConstArray, InPlace, Kernel, Lowered, Target
+from tinyq.ops.inplace import WINDOW, gemm_window
 
 
 def conv_reason(k: Lowered, target: Target) -> str | None:
@@ -58,12 +58,21 @@ def conv_consts(k: Lowered, target: Target) -> tuple[ConstArray, ...]:
     return (ConstArray("mve_packed", "int32_t", pack_quads(rows, columns)),)
 
 
+HOLD = 256  # TQ_MVE_CONV_HOLD in tq_mve_conv.h: up to this many channels the pair's second pixel is held
 # tq_mve_conv_s8 takes pixels two at a time in raster order (im2col rows, or windows and 1x1 rows read
-# in place) and writes 4 output channels of both before re-reading the two rows for the next 4
-INPLACE = gemm_window(2, "tq_mve_conv_s8 reads two pixels' rows for every 4 output channels it writes to "
-                         "them, pixel pairs in raster order (rows read past a window hit zero weights)")
+# in place) and re-reads both rows for every 4 output channels; the first pixel's channels are written
+# as they come (the reference convolution's order), the second's after the pair when they fit the
+# stack buffer, else as they come too (rows read past a window hit zero weights either way)
+HELD = InPlace(WINDOW.shift, "tq_mve_conv_s8 writes the first pixel of a pair while reading both pixels' "
+                             "rows, and the second (held on the stack) after them, pairs in raster order")
+PAIRS = gemm_window(2, "tq_mve_conv_s8 reads two pixels' rows for every 4 output channels it writes to both, "
+                       "pixel pairs in raster order")
+
+
+def conv_inplace(k: Lowered, target: Target, function: str) -> InPlace:
+    return HELD if k.params.out_d <= HOLD else PAIRS
 
 KERNELS = [Kernel(name="conv_2d", template="tq_mve/conv_2d.c.j2", uses=(), derived=conv_consts,
                   applies=conv_reason, function=lambda k, t: "tq_mve_conv_s8",
-                  scratch=lambda k, t: conv_scratch_bytes(k.params), inplace=INPLACE,
+                  scratch=lambda k, t: conv_scratch_bytes(k.params), inplace=conv_inplace,
                   doc="Helium targets; no groups")]

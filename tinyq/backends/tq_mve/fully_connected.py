@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tinyq.backends.tq_mve import LANES, isa_reason
+from tinyq.backends.tq_mve.conv_2d import HOLD
 from tinyq.backends.tq_mve.packing import pack_quads, requant_columns
 from tinyq.ops.base import ConstArray, Kernel, Lowered, Target
 from tinyq.ops.inplace import gemm_rows
@@ -24,6 +25,13 @@ def fc_consts(k: Lowered, target: Target) -> tuple[ConstArray, ...]:
     return (ConstArray("mve_packed", "int32_t", pack_quads(rows, columns)),)
 
 
+# tq_mve_conv_s8 over the batch rows, two at a time: the second row's outputs held (tq_mve/conv_2d.py)
+HELD_ROWS = gemm_rows(1, "tq_mve_conv_s8 over the batch rows: a pair's first row written while both are read, "
+                         "the second after them")
+PAIRED_ROWS = gemm_rows(2, "tq_mve_conv_s8 over the batch rows: two rows read for every 4 outputs it writes to "
+                           "both, row pairs in order")
+
+
 def fc_scratch_bytes(p) -> int:
     return 0 if p.accum_depth % LANES == 0 else 2 * LANES * (-(-p.accum_depth // LANES))
 
@@ -31,6 +39,5 @@ def fc_scratch_bytes(p) -> int:
 KERNELS = [Kernel(name="fully_connected", template="tq_mve/fully_connected.c.j2", uses=(), derived=fc_consts,
                   applies=fc_reason, function=lambda k, t: "tq_mve_conv_s8",
                   scratch=lambda k, t: fc_scratch_bytes(k.params),
-                  inplace=gemm_rows(2, "tq_mve_conv_s8 over the batch rows: two rows read for every 4 "
-                                       "outputs it writes to them, row pairs in order"),
+                  inplace=lambda k, t, f: HELD_ROWS if k.params.output_depth <= HOLD else PAIRED_ROWS,
                   doc="Helium targets; weights without a zero point")]
