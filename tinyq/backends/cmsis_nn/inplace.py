@@ -5,6 +5,11 @@ function, in the terms of tinyq/ops/inplace.py's proofs.
 The wrappers' choice is made offline (rules.py), so the rule is that of the kernel that runs,
 on the target's path ("scalar", "dsp", "mve"). Where the library reads some of its input again
 after a later part of the output was written, there is no rule (None), and the reason is here.
+The element-wise kernels declare theirs beside them (arm_elementwise_{add,mul}_s8, arm_maximum_s8,
+arm_minimum_s8: each block of 4 or 16 lanes loaded, then stored at the same places; arm_softmax_s8:
+a row's max and sum first, then element by element). arm_transpose_s8 has none (it reads permuted
+places), nor arm_pad_s8 (in place, its row copies would overlap their own source, which
+arm_memcpy_s8 does not allow).
 tests/test_inplace_backends.py runs every rule with the planner using it, bit-exact with TFLM on
 the host and under QEMU (Helium, DSP, ARMv6-M).
 """
