@@ -116,3 +116,36 @@ def test_integer_floor_ops_are_refused(op):
     b.op(op, [x, y], [out])
     with pytest.raises(TinyqError, match="float32 only"):
         compile_graph(b.build([out]), get_board("host"))
+
+
+def test_subnormals_on_targets():
+    """Subnormal operands and results (no flush to zero on either Arm build: FPSCR.FZ stays 0, soft
+    float is IEEE), through the element-wise ops, a fully connected layer and a pooling window."""
+    rng = np.random.default_rng(17)
+    b = GraphBuilder("subnormals")
+    x = b.input((4, 32), dtype="float32")
+    y = b.input((4, 32), dtype="float32")
+    outs = []
+    for op in ("add", "sub", "mul", "div", "squared_difference", "maximum", "minimum"):
+        outs.append(b.activation((4, 32), dtype="float32", name=op))
+        fields = dict(fused_activation_function="NONE") if op in WITH_ACTIVATION else {}
+        b.op(op, [x, y], [outs[-1]], **fields)
+    for op in ("neg", "abs", "square", "relu", "sqrt"):
+        outs.append(b.activation((4, 32), dtype="float32", name=op))
+        b.op(op, [x], [outs[-1]])
+    outs.append(b.activation((4, 8), dtype="float32", name="fc"))
+    b.op("fully_connected", [x, b.const((rng.standard_normal((8, 32)) * 1e-3).astype(np.float32), "float32"), -1],
+         [outs[-1]])
+    graph = b.build(outs)
+    tiny = lambda: (rng.standard_normal((4, 32)) * rng.choice([1e-39, 1e-42, 1e-20, 3e-38], (4, 32)))  # noqa: E731
+    inputs = [[tiny().astype(np.float32), (tiny() + 1e-30).astype(np.float32)] for _ in range(3)]
+    assert any(np.abs(v).min() < 1.17549435e-38 for record in inputs for v in record)
+    from tinyq.verify.compare import compare_outputs, summarize
+    from tinyq.verify.runners import HostRunner, QemuRunner
+
+    for name in ("host", *QEMU_BOARDS):
+        board = get_board(name)
+        compiled = compile_graph(graph, board)
+        runner = HostRunner(board) if board.runner == "host" else QemuRunner(board)
+        result = compare_outputs(compiled.model, compiled.graph, inputs, runner.run(compiled, inputs).outputs)
+        assert result.ok, f"{name}: " + summarize(result, graph)
