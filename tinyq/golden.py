@@ -4,7 +4,8 @@
 other rewrite are tinyq's business, not the oracle's. To compare intermediate
 tensors, `with_outputs` extends the file's output list through the flatbuffer
 schema's object API (nothing else of the file is interpreted or rewritten), so
-TFLM keeps those tensors instead of reusing their memory.
+TFLM keeps those tensors instead of reusing their memory. That rewrite uses the schema module of TFLM's own
+package (present whenever the golden model is), so nothing of the file is lost.
 """
 
 from __future__ import annotations
@@ -14,17 +15,27 @@ import numpy as np
 
 from tinyq.errors import TinyqError
 from tinyq.ir import Graph
-from tinyq.tflite.schema import fb
 from tinyq.tflite.writer import write_model
 
+TFLM_MISSING = ("the golden model needs TFLM's Python package, tflite-micro, which is on PyPI for Linux x86-64 "
+                "only", "pip install 'tinyq[tflm]' on Linux x86-64 (or run this command there)")
+
 DEFAULT_ARENA = 32 * 1024 * 1024
+
+
+def _tflm_schema():
+    try:
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated
+    except ImportError:
+        raise TinyqError(TFLM_MISSING[0], hint=TFLM_MISSING[1]) from None
+    return schema_py_generated
 
 
 def _interpreter(model: bytes, arena_size: int):
     try:
         from tflite_micro.python.tflite_micro import runtime
     except ImportError:
-        raise TinyqError("the tflite-micro package is missing", hint="pip install tflite-micro") from None
+        raise TinyqError(TFLM_MISSING[0], hint=TFLM_MISSING[1]) from None
     try:
         return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
     except Exception as exc:  # TFLM reports init failures as RuntimeError with its log
@@ -32,7 +43,7 @@ def _interpreter(model: bytes, arena_size: int):
 
 
 def _output_count(model: bytes) -> int:
-    return fb.Model.GetRootAs(model, 0).Subgraphs(0).OutputsLength()
+    return _tflm_schema().Model.GetRootAs(model, 0).Subgraphs(0).OutputsLength()
 
 
 def tflm_run(model: bytes, inputs: list[list[np.ndarray]], arena_size: int = DEFAULT_ARENA) -> list[list[np.ndarray]]:
@@ -50,7 +61,7 @@ def tflm_run(model: bytes, inputs: list[list[np.ndarray]], arena_size: int = DEF
 
 def with_outputs(model: bytes, tensors: list[int]) -> bytes:
     """The model file with `tensors` appended to its first subgraph's outputs."""
-    obj = fb.ModelT.InitFromPackedBuf(model, 0)
+    obj = _tflm_schema().ModelT.InitFromPackedBuf(model, 0)
     sub = obj.subgraphs[0]
     known = [int(t) for t in (sub.outputs if sub.outputs is not None else [])]
     sub.outputs = known + [t for t in tensors if t not in known]
@@ -62,7 +73,7 @@ def with_outputs(model: bytes, tensors: list[int]) -> bytes:
 def tflm_run_tensors(model: bytes, tensors: list[int], inputs: list[list[np.ndarray]]) -> list[dict[int, np.ndarray]]:
     """The values TFLM computes for `tensors` (indices in the file), per record."""
     exposed = with_outputs(model, tensors)
-    order = [int(t) for t in fb.ModelT.InitFromPackedBuf(exposed, 0).subgraphs[0].outputs]
+    order = [int(t) for t in _tflm_schema().ModelT.InitFromPackedBuf(exposed, 0).subgraphs[0].outputs]
     return [dict(zip(order, record)) for record in tflm_run(exposed, inputs)]
 
 

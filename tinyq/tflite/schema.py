@@ -1,16 +1,19 @@
-"""The TFLite flatbuffer schema, as generated Python with the object API.
+"""The TFLite flatbuffer format as an object API (`fb.ModelT`, `fb.TensorType`, ...).
 
-tflite-micro ships the generated module (it is a required dependency anyway,
-as the golden model), so tinyq needs no second copy of the schema.
+Built from tinyq's own description of the format (tinyq/tflite/format.py) over the
+`flatbuffers` runtime (tinyq/tflite/flatbuf.py), so reading and writing .tflite files
+needs no TFLM; only the golden model (tinyq.golden) does.
 """
 
-from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb  # noqa: F401
+from tinyq.tflite import flatbuf, format
+
+fb = flatbuf.load(format.ENUMS, format.UNIONS, format.TABLES)
 
 TFLITE_MAGIC = b"TFL3"
 
 
 def enum_names(enum_cls) -> dict[int, str]:
-    """{value: NAME} for a generated flatbuffer enum class."""
+    """{value: NAME} for an enum class of `fb`."""
     return {v: k for k, v in vars(enum_cls).items() if not k.startswith("_") and isinstance(v, int)}
 
 
