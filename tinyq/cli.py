@@ -64,7 +64,7 @@ def inspect(model: Path | None, board: str, backend: str | None, compare, calib:
 
 
 @cli.command()
-@click.argument("models", metavar="MODEL [CLASSIFIER]", type=MODEL, nargs=-1, required=True)
+@click.argument("models", metavar="MODEL", type=MODEL, nargs=-1, required=True)
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder to write: new or empty (or, with --force, a previous tinyq output).")
 @click.option("--force", is_flag=True,
@@ -80,7 +80,7 @@ def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | N
     """Generate C sources for MODEL: <name>_model.c/.h and the kernels it calls.
 
     \b
-    With two models, MODEL is a frontend run over sliding windows of a sample stream and
+    tinyq generate FRONTEND CLASSIFIER: FRONTEND runs over sliding windows of a sample stream and
     CLASSIFIER reads its last outputs (TFLM's micro_speech: audio preprocessor + classifier,
     --stride 320): both in one project, with the streaming glue (tq_pipeline.h) and, on boards,
     the firmware's audio commands (tinyq classify).
