@@ -12,11 +12,13 @@ STATUS_ORDER = ("accepted", "refused", "crash", "hang", "died", "partial", "bad 
 VERIFY_ORDER = ("accepted", "differs", "tflm refuses", "crash", "hang", "died")
 
 
-def _listing(title: str, outcomes: list[Outcome]) -> list[str]:
-    """Each distinct (status, signature) with its count and one example to reproduce it from."""
+def _listing(title: str, outcomes: list[Outcome], by_model: bool = False) -> list[str]:
+    """Each distinct (status, signature) -- or (status, model) -- with its count and one example to
+    reproduce it from."""
     lines = ["", f"{title}: {len(outcomes):,}"]
-    for sig, n in Counter((o.status, o.signature) for o in outcomes).most_common():
-        example = next(o for o in outcomes if (o.status, o.signature) == sig)
+    key = (lambda o: (o.status, o.model)) if by_model else (lambda o: (o.status, o.signature))
+    for sig, n in Counter(key(o) for o in outcomes).most_common():
+        example = next(o for o in outcomes if key(o) == sig)
         lines.append(f"  {n:>5}  {sig[0]}: {sig[1]}")
         lines.append(f"         e.g. {example.command} {example.model} seed {example.seed}: {example.mutation[:120]}")
         if example.message:
@@ -51,7 +53,8 @@ def format_table(report: FuzzReport) -> str:
         lines += ["", f"tinyq verify on {len(report.verified):,} accepted files: "
                       f"{counts.pop('accepted', 0):,} bit-exact with TFLM" +
                       "".join(f", {n:,} {s}" for s, n in sorted(counts.items()))]
-        lines += _listing("accepted but wrong (differs from TFLM, or TFLM refuses it)", report.disagreements())
+        lines += _listing("accepted but wrong (differs from TFLM, or TFLM refuses it)", report.disagreements(),
+                          by_model=True)
     if report.sanitizer:
         s = report.sanitizer
         lines += ["", f"ASan+UBSan sample: {s['sampled']} accepted models, {s['compiled']} compiled with "
