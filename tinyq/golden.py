@@ -18,9 +18,22 @@ from tinyq.ir import Graph
 from tinyq.tflite.writer import write_model
 
 TFLM_MISSING = ("the golden model needs TFLM's Python package, tflite-micro, which is on PyPI for Linux x86-64 "
-                "only", "pip install 'tinyq[tflm]' on Linux x86-64 (or run this command there)")
+                "only", "pip install 'tinyq[tflm]' on Linux x86-64, or run this there")
 
 DEFAULT_ARENA = 32 * 1024 * 1024
+
+
+def tflm_available() -> bool:
+    """Whether TFLM's Python package is installed (commands that need the golden model say so)."""
+    import importlib.util
+
+    return importlib.util.find_spec("tflite_micro") is not None
+
+
+def require_tflm() -> None:
+    """Fail now, in one line, when a command will need the golden model and it is not installed."""
+    if not tflm_available():
+        raise TinyqError(TFLM_MISSING[0], hint=TFLM_MISSING[1])
 
 
 def _tflm_schema():

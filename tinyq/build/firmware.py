@@ -9,14 +9,14 @@ the linker script from the board's memory map and placement, `tq_board.h`
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from tinyq.boards import Board, Firmware
 from tinyq.codegen.generate import environment
 from tinyq.driver import Compiled
 from tinyq.errors import TinyqError
+from tinyq.resources import firmware_dir
 
-FIRMWARE_SRC = Path(__file__).resolve().parent.parent.parent / "firmware"
+FIRMWARE_SRC = firmware_dir()
 PLACEMENT_GROUPS = ("code", "weights", "data", "arena", "stack")
 
 # Harness files every bare-metal build links, and the per-board choices.

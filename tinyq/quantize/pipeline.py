@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 
 from tinyq.errors import TinyqError
+from tinyq.golden import tflm_available
 from tinyq.ir import Graph
 from tinyq.quantize.actparams import ActivationChoice, choose_activation_params
 from tinyq.quantize.config import IO_TYPES, WEIGHT_MODES, QuantizeConfig
@@ -112,6 +113,12 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     """Quantize; with config.self_check, every combination of the optional steps is built and the best kept."""
     start = time.perf_counter()
     check_config(config)
+    golden = tflm_available()
+    if not golden:  # the self-check and the per-layer check run the int8 candidates in TFLM
+        if progress:
+            progress("tflite-micro is not installed: the self-check and the per-layer SQNR check are skipped "
+                     "(pip install 'tinyq[tflm]' on Linux x86-64 runs them)")
+        config = replace(config, self_check=False)
     prepared = prepare_float_graph(graph, where)
     if not isinstance(calib, CalibrationSet):
         calib = check_calibration(calib, prepared)
@@ -136,7 +143,7 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     chosen, kept_config = built[kept], candidates[kept][1]
     # the per-layer check runs even without the self-check: a collapsing layer is named, whatever was asked
     warnings = layer_warnings(sqnr_report(chosen.float_graph, chosen.graph, records[:WARN_SAMPLES]),
-                              chosen.float_graph)
+                              chosen.float_graph) if golden else ()
     # the float model's metadata described its own conversion; ours records how this one was made
     qgraph = replace(chosen.graph, description="tinyq quantize",
                      metadata=((METADATA_NAME, json.dumps(asdict(kept_config), sort_keys=True).encode()),))
