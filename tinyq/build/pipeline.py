@@ -3,9 +3,10 @@
 Each model is compiled on its own (its own arena, weights and entry points: tinyq_<name>_*) and
 their sources go side by side; kernel files both use are the same file. The streaming glue
 (firmware/tq_pipeline.c, bound to the two models by the generated tq_pipeline_config.h) joins
-them: tinyq/pipeline.py says what it computes. Firmware and SDK projects also get the glue's
+them: tinyq/pipeline.py says what it computes. Bare-metal firmware projects also get the glue's
 serial commands (firmware/tq_pipeline_dut.c, through tq_dut.c's tq_dut_extension), so the
-benchmark firmware `tinyq qemu` / `tinyq flash` builds takes audio and answers a label.
+benchmark firmware `tinyq qemu` / `tinyq flash` builds takes audio
+and answers a label; Pico SDK and ESP-IDF projects get the glue's C API only.
 
 The project is the classifier's as far as the rest of tinyq is concerned (its name, its .tflite
 as the golden model of `tinyq run` and `tinyq bench`, its tq_model.h for the harnesses); the
@@ -32,8 +33,10 @@ from tinyq.errors import TinyqError
 from tinyq.pipeline import PipelineShape, pipeline_shape
 
 GLUE = ("tq_pipeline.h", "tq_pipeline.c")
-DUT_GLUE = "tq_pipeline_dut.c"  # the serial commands, where the model sources see the firmware's headers
-WITH_COMMANDS = ("firmware", "pico-sdk")  # ESP-IDF keeps the model in a component without them
+DUT_GLUE = "tq_pipeline_dut.c"  # the serial commands: they include the bare-metal firmware's headers
+# Vendor SDK projects compile-check the model folder on its own (and ESP-IDF keeps it in a component):
+# they get the glue's C API, not its serial commands.
+WITH_COMMANDS = ("firmware",)
 SCORE_TYPES = {"float32": (0, "float"), "int8": (1, "int8_t"), "uint8": (2, "uint8_t"), "int16": (3, "int16_t"),
                "int32": (4, "int32_t")}
 
