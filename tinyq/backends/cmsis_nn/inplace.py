@@ -45,23 +45,21 @@ ROW_GEMM = InPlace(_row_gemm, "arm_convolve_1x1_s8 (scalar/DSP) computes one out
 FC_ROWS = gemm_rows(1, "arm_fully_connected_s8 walks the batch rows in order, reading the input row again "
                        "for every output value it writes to the row")
 
+
 def _conv(k: Lowered, target: Target, function: str) -> InPlace | None:
     if function in ("arm_convolve_s4", "arm_convolve_even_s4", "arm_convolve_wrapper_s16"):
         return IM2COL  # the same im2col blocks (s16: the wrapper always runs arm_convolve_s16)
-    s4 = function.endswith(("_s4", "_s4_fast"))
     function = function.replace("_s4", "_s8")  # the s4 1x1 and 1xN kernels loop as their s8 twins
     if function == "arm_convolve_s8":
         # over groups, the group loop is outside the pixel loops: every window is read again per group
         grouped = hasattr(k.params, "filter_d") and k.params.filter_d != k.params.in_d
         return None if grouped else IM2COL
     if function == "arm_convolve_1x1_s8_fast":
-        if target.isa == "mve":
-            return GEMM4
-        # armclang's DSP build of the s8 kernel copies 2 columns first (its buffered variant). Otherwise one
-        # scalar/DSP arm_nn_mat_mult_nt_t_s8 covers every pixel, pairs of output channels outside
+        # scalar/DSP: one arm_nn_mat_mult_nt_t_s8 covers every pixel, pairs of output channels outside
         # and all input rows inside: the first rows are read again after the last pixels were
-        # written, which no shift short of the whole output allows
-        return IM2COL if target.isa == "dsp" and target.compiler == "armclang" and not s4 else None
+        # written, which no shift short of the whole output allows. (armclang's DSP build of the s8
+        # kernel copies 2 columns first instead; no armclang here to test that, so no rule either.)
+        return GEMM4 if target.isa == "mve" else None
     if function == "arm_convolve_1x1_s8":
         return GEMM4 if target.isa == "mve" else ROW_GEMM
     if function == "arm_convolve_1_x_n_s8":
