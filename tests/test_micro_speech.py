@@ -45,7 +45,8 @@ def synthesized(seconds: float, seed: int) -> np.ndarray:
     bursts = 12000 * np.sin(2 * np.pi * rng.uniform(200, 4000) * t) * (np.sin(2 * np.pi * 3 * t) > 0)
     noise = rng.normal(0, 1500, n)
     part = np.arange(n) * 5 // max(n, 1)
-    audio = np.select([part == 0, part == 1, part == 2, part == 3], [chirp, bursts, noise, 0 * t], 40000 * np.sign(chirp))
+    clipped = 40000 * np.sign(chirp)
+    audio = np.select([part == 0, part == 1, part == 2, part == 3], [chirp, bursts, noise, 0 * t], clipped)
     return np.clip(np.round(audio), -32768, 32767).astype(np.int16)
 
 
@@ -212,8 +213,7 @@ def test_pipeline_usage_errors(tmp_path, capsys, args, message):
     frontend, classifier = tiny_models(tmp_path)
     args = [str(classifier) if a == "CLS" else a for a in args]
     with pytest.raises(SystemExit) as exit_info:
-        from tinyq.cli import main as cli_main
-        cli_main(["generate", str(frontend), "-o", str(tmp_path / "out"), *args])
+        main(["generate", str(frontend), "-o", str(tmp_path / "out"), *args])
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 

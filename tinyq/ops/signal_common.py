@@ -21,6 +21,7 @@ from tinyq.ops.base import CustomOptions, unsupported
 RE_EXPORT = "re-export the model with TFLM's signal library (tflite_micro.signal)"
 INLINE_NUMBERS = (flexbuffers.Type.INT, flexbuffers.Type.UINT, flexbuffers.Type.BOOL)
 TENSOR_TYPES = {0: "float32", 2: "int32", 7: "int16"}  # TensorType codes TFLM's typed signal ops take
+STATE_PREFIX = "tinyq_state:"  # the name of the variable tensor tinyq adds (passes/signal_state.py)
 
 
 def custom(name: str) -> tuple[str, str]:
@@ -126,11 +127,6 @@ def counts(graph: Graph, op: Operator, n_in: int, n_out: int,
             raise unsupported(graph, op, f"input {i} ({t.name}) is a constant; tinyq runs {op.op} on run-time data",
                               "compute the result offline, or feed the data as a graph input")
     return ins, outs
-
-
-# --- state: memory TFLM's kernel keeps from one invoke to the next --------------------------------
-
-STATE_PREFIX = "tinyq_state:"  # the name of the variable tensor tinyq adds (passes/signal_state.py)
 
 
 def state_tensor(graph: Graph, op: Operator, nbytes: int) -> Tensor:

@@ -89,7 +89,7 @@ def _tables(dtype: str, n: int, inverse: bool) -> tuple[ConstArray, ...]:
             ConstArray("super", C_SCALAR[dtype], super_twiddles(n, inverse, dtype).reshape(-1)))
 
 
-def _frames(graph: Graph, op: Operator, x, y, dtype: str, in_frame: int, out_frame: int, what: str) -> int:
+def _frames(graph: Graph, op: Operator, x, y, dtype: str, out_frame: int, what: str) -> int:
     for t, role in ((x, "input"), (y, "output")):
         require_dtype(graph, op, t, dtype, role)
     if len(x.shape) != len(y.shape) or not x.shape:
@@ -110,19 +110,15 @@ def _lower_fft(graph: Graph, op: Operator, inverse: bool) -> Lowered:
         if x.shape and (x.shape[-1] % 2 or x.shape[-1] < length + 2):
             raise unsupported(graph, op, f"input frames of {x.shape[-1] if x.shape else 0} values; TFLM's IRFFT "
                                          f"reads {n + 1} complex bins ({length + 2} values) from each", RE_EXPORT)
-        frames = _frames(graph, op, x, y, dtype, x.shape[-1] if x.shape else 0, length,
-                         f"{length} samples per frame")
-        in_frame = x.shape[-1]
+        frames = _frames(graph, op, x, y, dtype, length, f"{length} samples per frame")
     else:
         if x.shape and x.shape[-1] > length:
             raise unsupported(graph, op, f"input frames of {x.shape[-1]} samples are longer than fft_length {length} "
                                          "(TFLM's zero padding would be negative)", RE_EXPORT)
-        frames = _frames(graph, op, x, y, dtype, x.shape[-1] if x.shape else 0, length + 2,
-                         f"{n + 1} complex bins ({length + 2} values) per frame")
-        in_frame = x.shape[-1]
+        frames = _frames(graph, op, x, y, dtype, length + 2, f"{n + 1} complex bins ({length + 2} values) per frame")
     item = DTYPES[dtype][1]
     params = FftParams(dtype=dtype, fft_length=length, points=n, stages=len(factors(n)), frames=frames,
-                       in_frame=in_frame, out_frame=y.shape[-1], scratch_bytes=2 * n * item)
+                       in_frame=x.shape[-1], out_frame=y.shape[-1], scratch_bytes=2 * n * item)
     return Lowered(op=op, kernel="signal_irfft" if inverse else "signal_rfft", params=params, inputs=(x.index,),
                    outputs=(y.index,), consts=_tables(dtype, n, inverse))
 

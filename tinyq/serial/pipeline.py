@@ -133,10 +133,11 @@ class PipelineDevice:
         rows_hex = self._need(features, "features", "tinyq-features")
         if not HEX.match(rows_hex) or len(rows_hex) != 2 * rows:
             raise GarbledReply(f"the features line holds {len(rows_hex) // 2} bytes, not {rows}", where=self.link.url)
-        return DeviceClassification(label=self._need(values, "label", "tinyq-classify"),
-                                    index=self._int(values, "class", "tinyq-classify"), scores=scores,
-                                    outputs=bytes.fromhex(outputs), frames=self._int(values, "frames", "tinyq-classify"),
-                                    classifier_ticks=self._int(values, "classifier-ticks", "tinyq-classify"),
+        cmd = "tinyq-classify"
+        return DeviceClassification(label=self._need(values, "label", cmd), index=self._int(values, "class", cmd),
+                                    scores=scores, outputs=bytes.fromhex(outputs),
+                                    frames=self._int(values, "frames", cmd),
+                                    classifier_ticks=self._int(values, "classifier-ticks", cmd),
                                     frontend_ticks=frontend_ticks, features=bytes.fromhex(rows_hex))
 
     def run(self, samples: np.ndarray) -> DeviceClassification:
