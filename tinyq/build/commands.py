@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from tinyq.boards import Board
 from tinyq.build.arm import build_firmware, compile_model_objects
-from tinyq.build.elf import format_size_report
+from tinyq.build.elf import SizeReport, format_size_report
 from tinyq.build.project import load_project, project_kind
 from tinyq.build.sdk import build_with_sdk, model_dir
 from tinyq.errors import TinyqError
@@ -56,8 +57,20 @@ def boards_text(boards: list[Board], fmt: str) -> str:
     return "\n".join(lines)
 
 
-def build_project(root: Path, board: Board, echo) -> None:
-    """Build a generated project for `board`, echoing the size report; raise when the build cannot run."""
+@dataclass(frozen=True)
+class Built:
+    """A built project: its image and what it occupies (read back from the ELF)."""
+
+    elf: Path
+    board: str
+    kind: str  # firmware, pico-sdk, esp-idf
+    sizes: SizeReport
+    cflags: tuple[str, ...] = ()
+    model_objects: object = None  # ObjectSizes of the model alone (SDK builds)
+
+
+def build(root: Path, board: Board, echo=lambda line: None) -> Built:
+    """Build a generated project for `board`; raise when the build cannot run."""
     project = load_project(root)
     kind = project_kind(board)
     if kind == "host":
@@ -69,9 +82,8 @@ def build_project(root: Path, board: Board, echo) -> None:
     _check_build_dir(project.root, board)
     if kind == "firmware":
         image = build_firmware(project.root, board)
-        echo(f"built {image.elf} for {board.name} ({' '.join(image.cflags)})")
-        echo(format_size_report(image.sizes, board))
-        return
+        return Built(image.elf, board.name, kind, image.sizes, image.cflags)
+    sizes = None
     if board.toolchain.cc == ARM_CC:
         # The model code alone builds without the SDK: its size on the real core is known here.
         sizes = compile_model_objects(model_dir(kind, project.root), board,
@@ -80,8 +92,19 @@ def build_project(root: Path, board: Board, echo) -> None:
              f"code {sizes.code:,} B, constants {sizes.constants:,} B, data {sizes.data:,} B, "
              f"bss {sizes.bss:,} B (arena {project.arena_bytes:,} B) -> flash {sizes.flash:,} B")
     report = build_with_sdk(kind, project.root, board, project.name)  # names what is missing, if anything
-    echo(f"built {report.elf} with {kind}")
-    echo(format_size_report(report, board, arena_bytes=project.arena_bytes))
+    return Built(report.elf, board.name, kind, report, model_objects=sizes)
+
+
+def build_project(root: Path, board: Board, echo) -> Built:
+    """`tinyq build`: build, echoing the size report."""
+    built = build(root, board, echo)
+    if built.kind == "firmware":
+        echo(f"built {built.elf} for {board.name} ({' '.join(built.cflags)})")
+        echo(format_size_report(built.sizes, board))
+    else:
+        echo(f"built {built.elf} with {built.kind}")
+        echo(format_size_report(built.sizes, board, arena_bytes=load_project(root).arena_bytes))
+    return built
 
 
 def _check_build_dir(root: Path, board: Board) -> None:

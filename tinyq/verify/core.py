@@ -57,6 +57,10 @@ class QemuReport:
     sizes: SizeReport
     arena_bytes: int
 
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
     def summary(self) -> dict:
         ins = sorted(self.run.instructions)
         return {
