@@ -4,6 +4,13 @@ Tensors whose params must be equal (a pooling or reshape output and its input,
 every input of a concatenation and its output, ...) form one group; a group
 takes the union of its members' chosen ranges, or the fixed parameters of a
 softmax/logistic/tanh output when one is in it.
+
+A group is int8 or int16 (widths.py). int8: asymmetric, over the observer's
+range. int16: TFLite's 16x8 scheme - symmetric, zero point 0, scale
+max(|min|, |max|) / 32767 over the observed range (the converter's; clipping
+buys nothing at 16 bits), softmax/logistic/tanh outputs at 2^-15. A tensor read
+at the other width (a QUANTIZE joins the two) has its own parameters: an int16
+copy of an int8 tensor takes scale s / 128, which holds every int8 value exactly.
 """
 
 from __future__ import annotations
@@ -16,8 +23,12 @@ from tinyq import qmath
 from tinyq.errors import TinyqError
 from tinyq.ir import NO_TENSOR, Graph, Quant, describe_op
 from tinyq.quantize.observers import OBSERVERS, TensorStats
-from tinyq.quantize.qparams import affine_params, f32
+from tinyq.quantize.qparams import INT16, affine_params, f32, symmetric_params
 from tinyq.quantize.rules import RULES
+
+# TFLite's 16x8 outputs of fixed range (operator_property.cc, restricted_value_int16)
+INT16_FIXED_OUTPUT = {"softmax": (1.0 / 32768, 0), "logistic": (1.0 / 32768, 0), "tanh": (1.0 / 32768, 0)}
+INT8_TO_INT16_STEP = 128  # int16 copy of an int8 tensor: scale / 128 (|q - zp| <= 255 < 32767 / 128)
 
 
 @dataclass(frozen=True)
@@ -26,18 +37,23 @@ class ActivationChoice:
     observed: tuple[float, float]  # what calibration saw (min, max)
     chosen: tuple[float, float]  # the range the parameters cover
     reason: str  # "minmax", "mse", "tied", "softmax output", ...
+    dtype: str = "int8"
 
 
 def activation_inputs(graph: Graph, op) -> list[int]:
     """The op's inputs that carry data (quantized as activations), not weights, biases or shapes."""
+    return [op.inputs[p] for p in activation_positions(graph, op)]
+
+
+def activation_positions(graph: Graph, op) -> list[int]:
     rule = RULES[op.op]
     positions = rule.activation_inputs if rule.activation_inputs is not None else range(len(op.inputs))
-    return [op.inputs[p] for p in positions if p < len(op.inputs) and op.inputs[p] != NO_TENSOR
+    return [p for p in positions if p < len(op.inputs) and op.inputs[p] != NO_TENSOR
             and graph.tensors[op.inputs[p]].dtype == "float32"]
 
 
 def quantized_tensors(graph: Graph) -> list[int]:
-    """Every float tensor that becomes an int8 activation (float constants used as data included)."""
+    """Every float tensor that becomes an integer activation (float constants used as data included)."""
     seen: list[int] = [t for t in graph.inputs if graph.tensors[t].dtype == "float32"]
     for op in graph.operators:
         for t in activation_inputs(graph, op) + [t for t in op.outputs if graph.tensors[t].dtype == "float32"]:
@@ -61,11 +77,18 @@ class _Groups:
         self.parent[self.find(a)] = self.find(b)
 
 
-def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observer: str) -> dict[int, ActivationChoice]:
-    pick = OBSERVERS[observer]
-    tensors = quantized_tensors(graph)
+@dataclass(frozen=True)
+class TieGroups:
+    """The float graph's activations, grouped by the parameters TFLM requires them to share."""
+
+    members: tuple[tuple[int, ...], ...]  # each group's tensors, in quantized_tensors order
+    group_of: dict  # tensor -> position in members
+    fixed_by: dict  # tensor -> the op (name) that fixes its output parameters
+
+
+def tie_groups(graph: Graph) -> TieGroups:
     groups = _Groups()
-    fixed: dict[int, tuple[tuple[float, int], str]] = {}
+    fixed_by: dict[int, str] = {}
     for op in graph.operators:
         rule = RULES[op.op]
         data_in = activation_inputs(graph, op)
@@ -77,8 +100,23 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
             for t in data_in:
                 groups.union(t, outs[0])
         if rule.fixed_output is not None and outs:
-            fixed[outs[0]] = (rule.fixed_output, f"{op.op} output")
+            fixed_by[outs[0]] = op.op
+    by_root: dict[int, list[int]] = {}
+    for t in quantized_tensors(graph):
+        by_root.setdefault(groups.find(t), []).append(t)
+    members = tuple(tuple(m) for m in by_root.values())
+    group_of = {t: g for g, m in enumerate(members) for t in m}
+    for m in members:
+        fixers = {fixed_by[t] for t in m if t in fixed_by}
+        if len({RULES[name].fixed_output for name in fixers}) > 1:
+            op = next(o for o in graph.operators if m[0] in o.inputs + o.outputs)
+            raise TinyqError(f"tensors {list(m)} must share parameters but two ops fix different ones",
+                             where=describe_op(graph, op))
+    return TieGroups(members, group_of, fixed_by)
 
+
+def _ranges(graph: Graph, stats: dict[int, TensorStats], observer: str, tensors):
+    pick = OBSERVERS[observer]
     observed: dict[int, tuple[float, float]] = {}
     chosen: dict[int, tuple[float, float]] = {}
     for t in tensors:
@@ -91,28 +129,63 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
         else:
             raise TinyqError(f"tensor {t} ({tensor.name}) was never computed during calibration",
                              hint="this is a tinyq bug")
+    return observed, chosen
 
-    members: dict[int, list[int]] = {}
-    for t in tensors:
-        members.setdefault(groups.find(t), []).append(t)
+
+def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, chosen,
+                  observer: str) -> tuple[Quant, tuple[float, float], str]:
+    fixers = [fixed_by[t] for t in group if t in fixed_by]
+    if fixers and dtype == "int16" and fixers[0] in INT16_FIXED_OUTPUT:
+        scale, zp = INT16_FIXED_OUTPUT[fixers[0]]
+        lo, hi = qmath.real_range(scale, zp, *INT16)
+        reason = f"{fixers[0]} output"
+    elif fixers and dtype == "int8":
+        scale, zp = RULES[fixers[0]].fixed_output
+        lo, hi = qmath.real_range(scale, zp)
+        reason = f"{fixers[0]} output"
+    elif dtype == "int16":  # symmetric min/max over what calibration saw
+        lo = min(observed[t][0] for t in group)
+        hi = max(observed[t][1] for t in group)
+        scale, zp = symmetric_params(lo, hi, INT16[1])
+        reason = "symmetric minmax" if len(group) == 1 else f"symmetric minmax, shared by {len(group)} tensors"
+    else:
+        lo = min(chosen[t][0] for t in group)
+        hi = max(chosen[t][1] for t in group)
+        scale, zp = affine_params(lo, hi)
+        reason = observer if len(group) == 1 else f"{observer}, shared by {len(group)} tensors"
+    return Quant(scale=(f32(scale),), zero_point=(int(zp),)), (lo, hi), reason
+
+
+def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observer: str,
+                             layout=None) -> dict[int, ActivationChoice]:
+    """Parameters of every quantized tensor: the float graph's (same index) and, with a layout, the
+    copies at the other width and the io tensors it adds (widths.Layout; None: every tensor int8)."""
+    ties = tie_groups(graph)
+    observed, chosen = _ranges(graph, stats, observer, ties.group_of)
+    cache: dict[tuple[int, str], tuple[Quant, tuple[float, float], str]] = {}
+
+    def params(t: int, dtype: str):
+        g = ties.group_of[t]
+        if (g, dtype) not in cache:
+            cache[g, dtype] = _group_params(ties.members[g], dtype, ties.fixed_by, observed, chosen, observer)
+        return cache[g, dtype]
 
     result: dict[int, ActivationChoice] = {}
-    for root, group in members.items():
-        fixed_here = {fixed[t][0] for t in group if t in fixed}
-        if len(fixed_here) > 1:
-            op = next(o for o in graph.operators if group[0] in o.inputs + o.outputs)
-            raise TinyqError(f"tensors {group} must share parameters but two ops fix different ones",
-                             where=describe_op(graph, op))
-        if fixed_here:
-            scale, zp = fixed_here.pop()
-            reason = next(fixed[t][1] for t in group if t in fixed)
-            lo, hi = qmath.real_range(scale, zp)
+    dtypes = layout.dtypes if layout is not None else {t: "int8" for t in ties.group_of}
+    for q, dtype in dtypes.items():  # home tensors and new graph inputs first: copies derive from them
+        t = layout.origin[q] if layout is not None else q
+        if layout is not None and q in layout.copy_of:
+            continue
+        quant, rng, reason = params(t, dtype)
+        result[q] = ActivationChoice(quant, observed[t], rng, reason, dtype)
+    for q, source in (layout.copy_of.items() if layout is not None else ()):
+        t, dtype = layout.origin[q], layout.dtypes[q]
+        src = result[source]
+        if dtype == "int16" and src.dtype == "int8":
+            scale = f32(src.quant.s / INT8_TO_INT16_STEP)
+            quant = Quant(scale=(scale,), zero_point=(0,))
+            result[q] = ActivationChoice(quant, observed[t], src.chosen, "int8 copy, exact", dtype)
         else:
-            lo = min(chosen[t][0] for t in group)
-            hi = max(chosen[t][1] for t in group)
-            scale, zp = affine_params(lo, hi)
-            reason = observer if len(group) == 1 else f"{observer}, shared by {len(group)} tensors"
-        quant = Quant(scale=(f32(scale),), zero_point=(int(zp),))
-        for t in group:
-            result[t] = ActivationChoice(quant=quant, observed=observed[t], chosen=(lo, hi), reason=reason)
+            quant, rng, reason = params(t, dtype)
+            result[q] = ActivationChoice(quant, observed[t], rng, f"{reason} ({src.dtype} copy)", dtype)
     return result

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tinyq.quantize.config import IO_TYPES, WEIGHT_MODES, QuantizeConfig
+from tinyq.quantize.config import ACTIVATION_MODES, IO_TYPES, WEIGHT_MODES, QuantizeConfig
 from tinyq.quantize.observers import OBSERVERS
 
 MODEL = click.Path(dir_okay=False, path_type=Path)
@@ -21,9 +21,11 @@ def _progress(message: str) -> None:
 @click.argument("model", type=MODEL)
 @click.option("--calib", "calib_path", required=True, type=click.Path(path_type=Path),
               help="Calibration inputs: .npy (N x input shape), .npz (one array per input) or a folder of .npy.")
-@click.option("-o", "--output", "out_path", required=True, type=MODEL, help="The int8 .tflite to write.")
+@click.option("-o", "--output", "out_path", required=True, type=MODEL, help="The integer .tflite to write.")
 @click.option("--io", "io_type", type=click.Choice(IO_TYPES), default=DEFAULTS.io, show_default=True,
-              help="int8: the model takes and returns int8; float: QUANTIZE/DEQUANTIZE at the edges.")
+              help="int: the model takes and returns integers of its first and last layers' width (int8, or int16 "
+                   "where those are int16); int8/int16: that width (a QUANTIZE converts); float: QUANTIZE/DEQUANTIZE "
+                   "at the edges.")
 @click.option("--per-channel/--per-tensor", default=DEFAULTS.per_channel, show_default=True,
               help="One weight scale per output channel, or one per tensor.")
 @click.option("--observer", type=click.Choice(sorted(OBSERVERS)), default=DEFAULTS.observer, show_default=True,
@@ -32,6 +34,13 @@ def _progress(message: str) -> None:
               help="int4 packs conv/FC weights two per byte; mixed picks int4 layers to fit --flash-budget.")
 @click.option("--flash-budget", type=int, default=None,
               help="With --weights mixed: bytes of weights + biases to fit (default: 70% of the int8 size).")
+@click.option("--activations", type=click.Choice(ACTIVATION_MODES), default=DEFAULTS.activations, show_default=True,
+              help="int16: TFLite's 16x8 (int16 activations, int8 weights, int64 biases) in every layer with an int16 "
+                   "kernel; auto: int16 for the layers that gain most within --budget-sram, int8 elsewhere "
+                   "(QUANTIZE ops join them).")
+@click.option("--budget-sram", "--sram-budget", "sram_budget", type=int, default=None,
+              help="With --activations auto: arena bytes to fit, as tinyq's planner gives them (default: halfway "
+                   "between the all-int8 and all-int16 arenas).")
 @click.option("--bias-correction/--no-bias-correction", default=DEFAULTS.bias_correction, show_default=True,
               help="Fold the mean output shift caused by weight rounding into the bias "
                    "(with --self-check: kept where it helps).")
@@ -44,9 +53,9 @@ def _progress(message: str) -> None:
 @click.option("--report", is_flag=True, help="Print per-tensor SQNR, chosen ranges and the layers that lose most.")
 @click.option("--report-samples", default=64, show_default=True, help="Calibration samples the report runs.")
 def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_channel: bool, observer: str,
-             weights: str, flash_budget: int | None, bias_correction: bool, equalize: bool, self_check: bool,
-             report: bool, report_samples: int):
-    """Quantize a float MODEL to a full-integer int8 .tflite for TFLM and tinyq."""
+             weights: str, flash_budget: int | None, activations: str, sram_budget: int | None, bias_correction: bool,
+             equalize: bool, self_check: bool, report: bool, report_samples: int):
+    """Quantize a float MODEL to a full-integer .tflite for TFLM and tinyq: int8, 16x8 or both per layer."""
     from tinyq.codegen.output import check_output_file, write_output_file
     from tinyq.quantize.data import load_calibration
     from tinyq.quantize.pipeline import quantize_graph
@@ -57,8 +66,8 @@ def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_ch
 
     check_output_file(out_path)
     config = QuantizeConfig(io=io_type, per_channel=per_channel, observer=observer, weights=weights,
-                            flash_budget=flash_budget, bias_correction=bias_correction, equalize=equalize,
-                            self_check=self_check)
+                            flash_budget=flash_budget, activations=activations, sram_budget=sram_budget,
+                            bias_correction=bias_correction, equalize=equalize, self_check=self_check)
     graph = read_model_file(model)
     calib = load_calibration(calib_path, prepare_float_graph(graph, str(model)))
     click.echo(f"quantizing {model} with {calib.count} calibration samples from {calib_path}", err=True)
@@ -69,7 +78,8 @@ def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_ch
     if report:
         from tinyq.quantize.report import format_report, sqnr_report
 
-        _progress(f"report: running float (LiteRT) and int8 (TFLM) on {min(report_samples, calib.count)} samples")
+        _progress(f"report: running float (LiteRT) and the quantized model (TFLM) on "
+                  f"{min(report_samples, calib.count)} samples")
         rep = sqnr_report(result.float_graph, result.graph, calib.records(result.float_graph, report_samples))
         click.echo(format_report(rep, result.activations))
         if result.check is not None:

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-IO_TYPES = ("int8", "float")
+# int: integer inputs and outputs of the width of the layer that reads or writes them (int8, or int16
+# where that layer's activations are int16); int8 / int16: that width whatever the layer's (a QUANTIZE
+# converts); float: QUANTIZE / DEQUANTIZE at the edges
+IO_TYPES = ("int", "int8", "int16", "float")
 WEIGHT_MODES = ("int8", "int4", "mixed")
+# int8: every activation int8; int16: TFLite's 16x8 (int16 activations, int8 weights, int64 biases) wherever
+# tinyq and TFLM have the op's int16 kernel; auto: int16 for the layers that gain most, under an SRAM budget
+ACTIVATION_MODES = ("int8", "int16", "auto")
 
 
 @dataclass(frozen=True)
 class QuantizeConfig:
-    io: str = "int8"  # int8: the model takes and returns int8; float: QUANTIZE/DEQUANTIZE at the edges
+    io: str = "int"
     per_channel: bool = True  # conv/depthwise/FC weights per output channel (TFLite's default)
-    observer: str = "mse"  # activation ranges: minmax | percentile | mse (measured best on digits; observers.py)
+    observer: str = "mse"  # int8 activation ranges: minmax | percentile | mse (measured best on digits; observers.py)
     weights: str = "int8"  # int8 | int4 (conv and FC weights) | mixed (int4 where it costs least)
     flash_budget: int | None = None  # mixed: bytes of weights + biases to fit; None = 70% of int8
+    activations: str = "int8"  # int8 | int16 | auto (widths.py, auto.py)
+    sram_budget: int | None = None  # auto: arena bytes to fit; None = halfway between all-int8 and all-int16
     # the optional steps: with self_check, each is also tried off and kept only where it helps
     bias_correction: bool = True  # cancel the mean output shift that weight rounding causes
     equalize: bool = True  # cross-layer equalization of consecutive conv/FC layers (measured: bench --ablation)

@@ -1,4 +1,5 @@
-"""The quantizer in one screen: prepare -> (equalize) -> calibrate -> choose params -> rewrite -> self-check.
+"""The quantizer in one screen: prepare -> (equalize) -> calibrate -> choose weight types and activation
+widths -> choose params -> rewrite -> self-check.
 
     graph = read_model_file("float.tflite")
     calib = load_calibration("x_calib.npy", graph)
@@ -19,7 +20,9 @@ from tinyq.errors import TinyqError
 from tinyq.golden import tflm_available
 from tinyq.ir import Graph
 from tinyq.quantize.actparams import ActivationChoice, choose_activation_params
-from tinyq.quantize.config import IO_TYPES, WEIGHT_MODES, QuantizeConfig
+from tinyq.quantize.activations import WidthBuilder, choose_widths
+from tinyq.quantize.auto import ActivationPlan
+from tinyq.quantize.config import ACTIVATION_MODES, IO_TYPES, WEIGHT_MODES, QuantizeConfig
 from tinyq.quantize.data import CalibrationSet, check_calibration
 from tinyq.quantize.equalize import equalizable_pairs, equalize
 from tinyq.quantize.floatrun import FloatRunner, activation_tensors
@@ -27,8 +30,10 @@ from tinyq.quantize.mixed import MixedPlan, choose_weight_dtypes
 from tinyq.quantize.observers import OBSERVERS, StatsCollector, TensorStats
 from tinyq.quantize.prepare import prepare_float_graph
 from tinyq.quantize.report import LayerWarning, layer_warnings, sqnr_report
-from tinyq.quantize.rewrite import WeightChoice, build_int8_graph
-from tinyq.quantize.selfcheck import SelfCheck, candidate_configs, check_candidates, check_sample_count
+from tinyq.quantize.rewrite import WeightChoice, build_quantized_graph
+from tinyq.quantize.selfcheck import (TIE_DB, SelfCheck, candidate_configs, check_candidates, check_sample_count,
+                                      float_reference, point_sqnrs)
+from tinyq.quantize.widths import Layout, activation_units
 
 Progress = Callable[[str], None]
 METADATA_NAME = "tinyq_quantize"  # model metadata entry: the QuantizeConfig kept, as JSON
@@ -49,7 +54,7 @@ def quantize_metadata(graph: Graph) -> dict | None:
 @dataclass(frozen=True, eq=False)
 class QuantizeResult:
     float_graph: Graph  # the prepared float graph: same tensor indices as `graph`
-    graph: Graph  # the int8 graph
+    graph: Graph  # the integer graph (int8, 16x8 or mixed activations)
     config: QuantizeConfig
     stats: dict[int, TensorStats]
     activations: dict[int, ActivationChoice]
@@ -60,6 +65,7 @@ class QuantizeResult:
     samples: int
     check: SelfCheck | None  # the candidates tried and the one kept (None: self-check off)
     warnings: tuple[LayerWarning, ...] = ()  # layers far below their inputs' SQNR
+    widths: ActivationPlan | None = None  # --activations int16/auto: each layer's width, arenas, the trade
 
 
 def check_config(config: QuantizeConfig) -> None:
@@ -71,6 +77,10 @@ def check_config(config: QuantizeConfig) -> None:
         raise TinyqError(f"--weights {config.weights} is not one of {', '.join(WEIGHT_MODES)}")
     if config.flash_budget is not None and config.weights != "mixed":
         raise TinyqError("--flash-budget only applies to --weights mixed")
+    if config.activations not in ACTIVATION_MODES:
+        raise TinyqError(f"--activations {config.activations} is not one of {', '.join(ACTIVATION_MODES)}")
+    if config.sram_budget is not None and config.activations != "auto":
+        raise TinyqError("--budget-sram only applies to --activations auto")
 
 
 def calibrate(graph: Graph, calib: CalibrationSet, progress: Progress | None = None,
@@ -102,9 +112,10 @@ class _Built:
     weights: dict[int, WeightChoice]
 
 
-def _build(float_graph: Graph, stats: dict[int, TensorStats], acts: dict[int, ActivationChoice],
-           config: QuantizeConfig, dtypes: dict[int, str]) -> _Built:
-    qgraph, weights = build_int8_graph(float_graph, acts, dtypes, config, stats)
+def _build(float_graph: Graph, stats: dict[int, TensorStats], config: QuantizeConfig, dtypes: dict[int, str],
+           layout: Layout) -> _Built:
+    acts = choose_activation_params(float_graph, stats, config.observer, layout)
+    qgraph, weights = build_quantized_graph(float_graph, acts, dtypes, config, stats, layout)
     return _Built(float_graph, stats, acts, qgraph, weights)
 
 
@@ -125,22 +136,30 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     candidates = candidate_configs(config, equalizable=bool(equalizable_pairs(prepared)))
     float_graphs = {eq: equalize(prepared) if eq else prepared for eq in {c.equalize for _, c in candidates}}
     stats = {eq: calibrate(g, calib, progress, "equalized model" if eq else "") for eq, g in float_graphs.items()}
-    acts = {(c.equalize, c.observer): choose_activation_params(float_graphs[c.equalize], stats[c.equalize], c.observer)
-            for _, c in candidates}  # candidates differing in weights only share their activation ranges
     first = candidates[0][1]
+    acts8 = choose_activation_params(float_graphs[first.equalize], stats[first.equalize], first.observer)
     mixed = None
     dtypes: dict[int, str] = {}
     if config.weights != "int8":  # chosen once, with every allowed step on; the candidates share it
-        dtypes, mixed = choose_weight_dtypes(float_graphs[first.equalize], calib, first,
-                                             acts[first.equalize, first.observer], stats[first.equalize], progress)
-    built = [_build(float_graphs[c.equalize], stats[c.equalize], acts[c.equalize, c.observer], c, dtypes)
-             for _, c in candidates]
+        dtypes, mixed = choose_weight_dtypes(float_graphs[first.equalize], calib, first, acts8, stats[first.equalize],
+                                             progress)
+    # activation widths likewise (after the weights: int4 layers keep int8 activations, TFLM has no 16x4)
+    units = activation_units(prepared)
+    widths = choose_widths(float_graphs[first.equalize], units, calib, first, acts8, stats[first.equalize], dtypes,
+                           progress)
+    if "int8" not in widths.layout.dtypes.values():  # no observer to try
+        candidates = candidate_configs(config, bool(equalizable_pairs(prepared)), int8_activations=False)
+    built = [_build(float_graphs[c.equalize], stats[c.equalize], c, dtypes, widths.layout) for _, c in candidates]
     records = calib.records(prepared, check_sample_count(prepared, len(candidates), calib.count))
     check = None
     if config.self_check:
         check = check_candidates(candidates, [b.graph for b in built], prepared, records, progress)
     kept = check.kept if check else 0
     chosen, kept_config = built[kept], candidates[kept][1]
+    plan = widths.plan
+    if plan is not None:  # the trade, measured: the same steps with every layer int8, and every one int16
+        chosen, plan = _measure_widths(chosen, kept_config, dtypes, widths, units, prepared, records, check, kept,
+                                       progress)
     # the per-layer check runs even without the self-check: a collapsing layer is named, whatever was asked
     warnings = layer_warnings(sqnr_report(chosen.float_graph, chosen.graph, records[:WARN_SAMPLES]),
                               chosen.float_graph) if golden else ()
@@ -149,4 +168,31 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
                      metadata=((METADATA_NAME, json.dumps(asdict(kept_config), sort_keys=True).encode()),))
     return QuantizeResult(float_graph=chosen.float_graph, graph=qgraph, config=kept_config, stats=chosen.stats,
                           activations=chosen.activations, weights=chosen.weights, weight_dtypes=dtypes, mixed=mixed,
-                          seconds=time.perf_counter() - start, samples=calib.count, check=check, warnings=warnings)
+                          seconds=time.perf_counter() - start, samples=calib.count, check=check, warnings=warnings,
+                          widths=plan)
+
+
+def _measure_widths(chosen: _Built, config: QuantizeConfig, dtypes, widths, units, prepared: Graph, records,
+                    check: SelfCheck | None, kept: int, progress) -> tuple[_Built, ActivationPlan]:
+    """Output SQNR (TFLM, the check samples) of the chosen widths against all-int8 and all-int16; auto never
+    returns a model below all-int8 on its own data (to TIE_DB): it falls back to all-int8."""
+    builder = WidthBuilder(chosen.float_graph, units, chosen.stats, dtypes, config)
+    ref = float_reference(prepared, records)
+    ours = check.candidates[kept].output_sqnr_db if check else min(point_sqnrs(chosen.graph, ref)[:ref.outputs])
+    alternatives = {"all int8": builder.layout(set())}
+    if widths.plan.mode == "auto":
+        alternatives["all int16"] = builder.layout(widths.int16_capable)
+    measured, built = {}, {}
+    for name, layout in alternatives.items():
+        built[name] = _build(chosen.float_graph, chosen.stats, config, dtypes, layout)
+        measured[name] = min(point_sqnrs(built[name].graph, ref)[:ref.outputs])
+    plan = widths.plan
+    rows = (("all int8", measured["all int8"]), (plan.mode, ours)) + tuple(
+        (name, db) for name, db in measured.items() if name != "all int8")
+    if progress:
+        progress(f"activations {plan.mode}: output SQNR " + ", ".join(f"{name} {db:.1f} dB" for name, db in rows))
+    if plan.mode == "auto" and ours < measured["all int8"] - TIE_DB:
+        fallback = tuple(replace(r, dtype="int8", arena_added=None, why="fell back to all int8") for r in plan.rows)
+        plan = replace(plan, rows=fallback, arena=plan.int8_arena)
+        return built["all int8"], plan.with_measured(rows, "the auto layout measured below all int8: all int8 kept")
+    return chosen, plan.with_measured(rows)

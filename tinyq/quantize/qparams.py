@@ -13,7 +13,12 @@ import numpy as np
 from tinyq.qmath import round_half_away
 
 INT8 = (-128, 127)
+INT16 = (-32768, 32767)
+INT_RANGES = {"int8": INT8, "int16": INT16}
 INT32_MAX = 2**31 - 1
+# int64 biases of 16x8 ops: tinyq (as TFLM's 64-bit accumulator leaves room for) takes |bias| < 2^47
+BIAS_LIMIT = {"int32": INT32_MAX, "int64": 2**47 - 1}
+BIAS_HEADROOM = {"int32": 2.0**30, "int64": 2.0**46}  # the largest bias a weight scale is raised to allow
 WEIGHT_QMAX = {"int8": 127, "int4": 7}  # symmetric: [-127, 127] and [-7, 7], zero point 0
 
 
@@ -37,6 +42,14 @@ def affine_params(lo: float, hi: float, qmin: int = INT8[0], qmax: int = INT8[1]
     err_max = abs(qmax) + abs(hi / scale)
     zp = zp_from_min if err_min < err_max else zp_from_max
     return scale, int(np.clip(round_half_away(zp), qmin, qmax))
+
+
+def symmetric_params(lo: float, hi: float, qmax: int = INT16[1]) -> tuple[float, int]:
+    """Zero point 0, scale max(|lo|, |hi|) / qmax: TFLite's int16 activations (GetSymmetricScale)."""
+    bound = max(abs(float(lo)), abs(float(hi)))
+    if bound < 1e-30:
+        return 1.0, 0
+    return f32(bound / qmax), 0
 
 
 def fake_quant(x, scale: float, zero_point: int, qmin: int = INT8[0], qmax: int = INT8[1]) -> np.ndarray:
@@ -97,15 +110,17 @@ def bias_scales(input_scale: float, weight_scales) -> np.ndarray:
     return (np.float64(np.float32(input_scale)) * np.asarray(weight_scales, dtype=np.float32).astype(np.float64))
 
 
-def quantize_bias(b: np.ndarray, input_scale: float, weight_scales) -> np.ndarray:
+def quantize_bias(b: np.ndarray, input_scale: float, weight_scales, dtype: str = "int32") -> np.ndarray:
+    """int32 (int8 activations) or int64 (16x8) bias at s_in * s_w, rounded half away from zero."""
     s = bias_scales(input_scale, weight_scales)
-    return np.clip(round_half_away(np.asarray(b, dtype=np.float64) / s), -INT32_MAX, INT32_MAX).astype(np.int32)
+    limit = BIAS_LIMIT[dtype]
+    return np.clip(round_half_away(np.asarray(b, dtype=np.float64) / s), -limit, limit).astype(dtype)
 
 
-def min_weight_scales_for_bias(b: np.ndarray, input_scale: float, weight_scales) -> np.ndarray:
-    """Raise weight scales where the bias would not fit int32 at s_in * s_w (tiny weights, big bias)."""
+def min_weight_scales_for_bias(b: np.ndarray, input_scale: float, weight_scales, dtype: str = "int32") -> np.ndarray:
+    """Raise weight scales where the bias would not fit its type at s_in * s_w (tiny weights, big bias)."""
     s_w = np.asarray(weight_scales, dtype=np.float64)
-    need = np.abs(np.asarray(b, dtype=np.float64)) / (f32(input_scale) * 2.0**30)  # headroom for the sums
+    need = np.abs(np.asarray(b, dtype=np.float64)) / (f32(input_scale) * BIAS_HEADROOM[dtype])  # room for the sums
     if s_w.size == 1:
         need = need.max(initial=0.0, keepdims=True).reshape(1)
     return np.maximum(s_w, need).astype(np.float32)

@@ -1,7 +1,7 @@
-"""Where accuracy goes: per-tensor SQNR of the int8 model against the float one.
+"""Where accuracy goes: per-tensor SQNR of the integer (int8, 16x8 or mixed) model against the float one.
 
-The float graph runs in LiteRT, the int8 graph in TFLM with every activation
-exposed; each int8 tensor is dequantized and compared with its float twin.
+The float graph runs in LiteRT, the integer graph in TFLM with every activation
+exposed; each int8/int16 tensor is dequantized and compared with its float twin.
 `SQNR = 10 log10(sum f^2 / sum (f - dequant(q))^2)`. A layer "loses" the
 difference between the SQNR of its input and of its output.
 """
@@ -16,7 +16,7 @@ from tinyq import qmath
 from tinyq.golden import tflm_run_layers
 from tinyq.ir import Graph, Tensor
 from tinyq.quantize.floatrun import FloatRunner
-from tinyq.quantize.qparams import sqnr_db
+from tinyq.quantize.qparams import INT8, INT_RANGES, sqnr_db
 from tinyq.quantize.rules import RULES
 
 BOUNDARY_OPS = ("quantize", "dequantize")
@@ -35,6 +35,7 @@ class TensorRow:
     scale: float
     zero_point: int
     note: str = ""
+    dtype: str = "int8"
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,13 @@ class Report:
 
 
 def quantize_inputs(qgraph: Graph, record: list[np.ndarray]) -> list[np.ndarray]:
-    """A float record as the int8 graph takes it (quantized for int8 inputs, unchanged for float ones)."""
+    """A float record as the integer graph takes it (quantized for int8/int16 inputs, unchanged for float ones)."""
     out = []
     for t, x in zip((qgraph.tensors[i] for i in qgraph.inputs), record):
-        if t.dtype == "int8":
+        if t.dtype in INT_RANGES:
+            lo, hi = INT_RANGES[t.dtype]
             q = qmath.round_half_away(x / t.quant.s) + t.quant.zp
-            out.append(np.clip(q, -128, 127).astype(np.int8).reshape(t.shape))
+            out.append(np.clip(q, lo, hi).astype(t.dtype).reshape(t.shape))
         else:
             out.append(np.asarray(x, dtype=np.float32).reshape(t.shape))
     return out
@@ -64,7 +66,7 @@ def dequantize(t: Tensor, values: np.ndarray) -> np.ndarray:
 
 
 def tensor_pairs(float_graph: Graph, qgraph: Graph) -> list[tuple[int | None, int, int]]:
-    """(float op index, float tensor, int8 tensor) for every activation both graphs compute.
+    """(float op index, float tensor, integer tensor) for every activation both graphs compute.
 
     Ops are paired in order once boundary QUANTIZE/DEQUANTIZE ops are set aside
     (the graphs must then list the same op names); graph inputs pair in order.
@@ -88,7 +90,7 @@ def tensor_pairs(float_graph: Graph, qgraph: Graph) -> list[tuple[int | None, in
         return pairs
     for f_op, q_op in zip(f_ops, q_ops):
         for f, q in zip(f_op.outputs, q_op.outputs):
-            if float_graph.tensors[f].dtype == "float32" and qgraph.tensors[q].dtype == "int8":
+            if float_graph.tensors[f].dtype == "float32" and qgraph.tensors[q].dtype in INT_RANGES:
                 pairs.append((f_op.index, f, q))
     return pairs
 
@@ -118,10 +120,11 @@ def sqnr_report(float_graph: Graph, qgraph: Graph, records: list[list[np.ndarray
         q_all = np.concatenate([dequantize(qt, v).reshape(-1) for v in q_vals])
         s = sqnr_db(f_all, q_all)
         sqnr_of[f] = s
-        rng = qmath.real_range(qt.quant.s, qt.quant.zp)
+        rng = qmath.real_range(qt.quant.s, qt.quant.zp, *INT_RANGES.get(qt.dtype, INT8))
         op_name = float_graph.operators[op_index].op if op_index is not None else "input"
         rows.append(TensorRow(op_index, op_name, f, q, float_graph.tensors[f].name, s,
-                              (float(f_all.min()), float(f_all.max())), rng, qt.quant.s, qt.quant.zp))
+                              (float(f_all.min()), float(f_all.max())), rng, qt.quant.s, qt.quant.zp,
+                              dtype=qt.dtype))
     input_sqnr = {}
     for op in float_graph.operators:
         ins = [t for t in op.inputs if t in sqnr_of]
@@ -183,15 +186,15 @@ def _short(name: str, width: int = 34) -> str:
 
 def format_report(report: Report, choices: dict | None = None, worst: int = 3) -> str:
     """The table the CLI prints; `choices` (tensor -> ActivationChoice) adds why each range was chosen."""
-    lines = [f"per-tensor SQNR, int8 (TFLM) vs float (LiteRT), over {report.samples} sample(s):",
-             f"  {'op':>3} {'kind':<18} {'tensor':<34} {'float range':>20} {'int8 range':>20} "
+    lines = [f"per-tensor SQNR, quantized (TFLM) vs float (LiteRT), over {report.samples} sample(s):",
+             f"  {'op':>3} {'kind':<18} {'tensor':<34} {'type':<5} {'float range':>20} {'quantized range':>20} "
              f"{'scale':>10} {'zp':>4} {'SQNR dB':>7} {'loss':>6}  range from"]
     for r in report.rows:
         op = "in" if r.op_index is None else str(r.op_index)
         loss = report.input_sqnr.get(r.float_tensor)
         loss_text = f"{loss - r.sqnr_db:6.1f}" if loss is not None and np.isfinite(loss) and np.isfinite(r.sqnr_db) else ""
         why = choices[r.float_tensor].reason if choices and r.float_tensor in choices else ""
-        lines.append(f"  {op:>3} {r.op:<18} {_short(r.name):<34} "
+        lines.append(f"  {op:>3} {r.op:<18} {_short(r.name):<34} {r.dtype:<5} "
                      f"{'[%.3g, %.3g]' % r.float_range:>20} {'[%.3g, %.3g]' % r.int8_range:>20} "
                      f"{r.scale:10.4g} {r.zero_point:4d} {_db(r.sqnr_db):>7} {loss_text:>6}  {why}")
     lines.append("  output SQNR: " + ", ".join(f"{s:.1f} dB" for s in report.output_sqnr_db))

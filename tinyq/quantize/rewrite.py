@@ -1,9 +1,13 @@
-"""The prepared float graph + chosen parameters -> the int8 (full-integer) graph.
+"""The prepared float graph + chosen parameters -> the integer (full-integer) graph.
 
-Tensor indices stay those of the float graph; only `--io float` appends the
-float boundary tensors and their QUANTIZE/DEQUANTIZE ops. Weighted ops get
-their weights rounded (int8 or int4), their bias quantized at s_in * s_w, and
-the operator version TFLite's versioning gives such an op.
+Tensor indices stay those of the float graph; the tensors a layout adds (a
+tensor's copy at the other width, converted graph inputs and outputs) and `--io
+float`'s float boundary tensors come after them, with the QUANTIZE/DEQUANTIZE
+ops that fill them. Weighted ops get their weights rounded (int8 or int4),
+their bias quantized at s_in * s_w (int32; int64 for 16x8 ops, as the TFLite
+converter writes them, with quantized_bias_type INT64 in the options that have
+it), and the operator version TFLite's converter gives such an op (its 16x8
+mode writes the int8 versions).
 """
 
 from __future__ import annotations
@@ -21,6 +25,12 @@ from tinyq.passes.graph_edit import option, renumber_ops
 from tinyq.quantize.observers import TensorStats
 from tinyq.quantize.rules import RULES, int8_version
 from tinyq.quantize.weights import QuantizedWeights, bias_tensor, output_shift, quantize_weights, weight_tensor
+from tinyq.quantize.widths import Layout
+
+BIAS_DTYPE = {"int8": "int32", "int16": "int64"}
+# TFLite's op versions of the boundary ops (tools/versioning/op_version.cc)
+QUANTIZE_VERSION = {"int8": 1, "int16": 2}
+DEQUANTIZE_VERSION = {"int8": 2, "int16": 3}
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,8 +47,9 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 
 def quantize_op_weights(graph: Graph, op: Operator, input_quant: Quant, dtype: str, config: QuantizeConfig,
-                        stats: dict[int, TensorStats]) -> tuple[QuantizedWeights, np.ndarray | None, np.ndarray | None]:
-    """(weights, int32 bias or None, bias correction applied or None) for one weighted op."""
+                        stats: dict[int, TensorStats], bias_dtype: str = "int32"
+                        ) -> tuple[QuantizedWeights, np.ndarray | None, np.ndarray | None]:
+    """(weights, int32/int64 bias or None, bias correction applied or None) for one weighted op."""
     rule = RULES[op.op]
     w = np.asarray(weight_tensor(graph, op).data, dtype=np.float32)
     b_tensor = bias_tensor(graph, op)
@@ -47,7 +58,7 @@ def quantize_op_weights(graph: Graph, op: Operator, input_quant: Quant, dtype: s
     per_channel = config.per_channel and (dtype != "int4" or rule.int4_per_channel)
     qw = quantize_weights(w, rule.channel_axis, dtype, per_channel, clip)
     if b is not None:
-        floor = qparams.min_weight_scales_for_bias(b, input_quant.s, qw.scales)
+        floor = qparams.min_weight_scales_for_bias(b, input_quant.s, qw.scales, bias_dtype)
         if np.any(floor > qw.scales):
             qw = quantize_weights(w, rule.channel_axis, dtype, per_channel, clip, min_scales=floor)
     shift = None
@@ -55,31 +66,62 @@ def quantize_op_weights(graph: Graph, op: Operator, input_quant: Quant, dtype: s
     if config.bias_correction and b is not None and x in stats:
         shift = output_shift(op, w, qw.dequantized, stats[x].channel_mean)
         b = b - shift
-    q_bias = None if b is None else qparams.quantize_bias(b, input_quant.s, qw.scales)
+    q_bias = None if b is None else qparams.quantize_bias(b, input_quant.s, qw.scales, bias_dtype)
     return qw, q_bias, shift
 
 
-def build_int8_graph(graph: Graph, acts: dict[int, ActivationChoice], weight_dtypes: dict[int, str],
-                     config: QuantizeConfig, stats: dict[int, TensorStats]) -> tuple[Graph, dict[int, WeightChoice]]:
-    tensors = list(graph.tensors)
-    for t, choice in acts.items():
-        tensor = tensors[t]
-        if tensor.is_const:  # a float constant used as data, e.g. an ADD operand
-            q = qmath.round_half_away(np.asarray(tensor.data, dtype=np.float64) / choice.quant.s) + choice.quant.zp
-            data = _frozen(np.clip(q, -128, 127).astype(np.int8))
-            tensors[t] = replace(tensor, dtype="int8", quant=choice.quant, data=data)
-        else:
-            tensors[t] = replace(tensor, dtype="int8", quant=choice.quant)
+def _activation_tensor(graph: Graph, q: int, choice: ActivationChoice, layout: Layout | None):
+    origin = layout.origin[q] if layout is not None else q
+    base = graph.tensors[origin]
+    name = base.name if q == origin else f"{base.name}_{choice.dtype}"
+    tensor = replace(base, index=q, name=name, dtype=choice.dtype, quant=choice.quant)
+    if base.is_const:  # a float constant used as data, e.g. an ADD operand
+        lo, hi = qparams.INT_RANGES[choice.dtype]
+        q_data = qmath.round_half_away(np.asarray(base.data, dtype=np.float64) / choice.quant.s) + choice.quant.zp
+        tensor = replace(tensor, data=_frozen(np.clip(q_data, lo, hi).astype(choice.dtype)))
+    return tensor
+
+
+def _op_options(op: Operator, width: str):
+    """16x8 options as the converter writes them: INT64 bias type, general-scale int16 ADD/SUB."""
+    if width != "int16" or op.options is None:
+        return op.options
+    if hasattr(op.options, "quantized_bias_type"):
+        return replace(op.options, quantized_bias_type="INT64")
+    if hasattr(op.options, "pot_scale_int16"):
+        return replace(op.options, pot_scale_int16=False)
+    return op.options
+
+
+def _conversion(source: int, target: int, dtypes: dict) -> Operator:
+    return Operator(index=0, op="quantize", inputs=(source,), outputs=(target,),
+                    version=QUANTIZE_VERSION[dtypes[target]])
+
+
+def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weight_dtypes: dict[int, str],
+                          config: QuantizeConfig, stats: dict[int, TensorStats],
+                          layout: Layout | None = None) -> tuple[Graph, dict[int, WeightChoice]]:
+    """The integer graph; `layout` (widths.py) places int8 and int16 tensors (None: all int8)."""
+    count = max(acts, default=-1) + 1
+    tensors = list(graph.tensors) + [None] * max(0, count - len(graph.tensors))
+    for q, choice in acts.items():
+        tensors[q] = _activation_tensor(graph, q, choice, layout)
+    dtypes = {q: c.dtype for q, c in acts.items()}
+    reads = layout.reads if layout is not None else {}
+    pending = list(layout.conversions) if layout is not None else []
 
     operators = []
     weights: dict[int, WeightChoice] = {}
     for op in graph.operators:
+        operators += [_conversion(s, t, dtypes) for s, t, before in pending if before == op.index]
+        inputs = tuple(reads.get((op.index, p), t) for p, t in enumerate(op.inputs))
+        width = layout.op_dtypes.get(op.index, "int8") if layout is not None else "int8"
         rule = RULES[op.op]
         version = rule.version
         if rule.weights is not None:
             dtype = weight_dtypes.get(op.index, "int8")
-            x_quant = acts[op.inputs[rule.activation_inputs[0]]].quant
-            qw, q_bias, shift = quantize_op_weights(graph, op, x_quant, dtype, config, stats)
+            x_quant = acts[inputs[rule.activation_inputs[0]]].quant
+            qw, q_bias, shift = quantize_op_weights(graph, op, x_quant, dtype, config, stats, BIAS_DTYPE[width])
             w_t = tensors[op.inputs[rule.weights]]
             tensors[w_t.index] = replace(
                 w_t, dtype=dtype, data=_frozen(qw.q),
@@ -89,17 +131,20 @@ def build_int8_graph(graph: Graph, acts: dict[int, ActivationChoice], weight_dty
             if b_t is not None:
                 scales = qparams.bias_scales(x_quant.s, qw.scales).astype(np.float32)
                 tensors[b_t.index] = replace(
-                    b_t, dtype="int32", data=_frozen(q_bias.reshape(b_t.shape)),
+                    b_t, dtype=BIAS_DTYPE[width], data=_frozen(q_bias.reshape(b_t.shape)),
                     quant=Quant(scale=tuple(float(s) for s in scales), zero_point=(0,) * len(scales), axis=0))
             weights[op.index] = WeightChoice(op.index, qw, shift)
             version = int8_version(op.op, dtype, has_bias=b_t is not None,
                                    keep_num_dims=bool(option(op, "keep_num_dims", False)))
         elif op.op == "mul":
-            a, b = (tensors[i].quant.s for i in op.inputs[:2])
+            a, b = (tensors[i].quant.s for i in inputs[:2])
             version = int8_version("mul", "int8", mul_rescale_ge_one=a * b / tensors[op.outputs[0]].quant.s >= 1.0)
-        operators.append(replace(op, version=version))
+        operators.append(replace(op, inputs=inputs, version=version, options=_op_options(op, width)))
+    operators += [_conversion(s, t, dtypes) for s, t, before in pending if before == len(graph.operators)]
 
-    qgraph = replace(graph, tensors=tuple(tensors), operators=tuple(operators))
+    qgraph = replace(graph, tensors=tuple(tensors), operators=renumber_ops(operators),
+                     inputs=layout.inputs if layout is not None else graph.inputs,
+                     outputs=layout.outputs if layout is not None else graph.outputs)
     if config.io == "float":
         qgraph = _float_boundaries(qgraph, graph)
     return qgraph, weights
@@ -116,18 +161,20 @@ def _float_boundaries(qgraph: Graph, float_graph: Graph) -> Graph:
         if float_graph.tensors[t].dtype != "float32":
             continue
         inner = len(tensors)
-        tensors.append(replace(tensors[t], index=inner, name=f"{tensors[t].name}_int8", shape_signature=None))
+        dtype = tensors[t].dtype
+        tensors.append(replace(tensors[t], index=inner, name=f"{tensors[t].name}_{dtype}", shape_signature=None))
         tensors[t] = replace(float_graph.tensors[t], quant=None)
         rename[t] = inner
-        head.append(Operator(index=0, op="quantize", inputs=(t,), outputs=(inner,), version=1))
+        head.append(Operator(index=0, op="quantize", inputs=(t,), outputs=(inner,), version=QUANTIZE_VERSION[dtype]))
     for pos, t in enumerate(qgraph.outputs):
         if float_graph.tensors[t].dtype != "float32":
             continue
         outer = len(tensors)
+        source = rename.get(t, t)
         tensors.append(replace(float_graph.tensors[t], index=outer, quant=None))
         outputs[pos] = outer
-        source = rename.get(t, t)
-        tail.append(Operator(index=0, op="dequantize", inputs=(source,), outputs=(outer,), version=2))
+        tail.append(Operator(index=0, op="dequantize", inputs=(source,), outputs=(outer,),
+                             version=DEQUANTIZE_VERSION[qgraph.tensors[source].dtype]))
     body = [replace(op, inputs=tuple(rename.get(i, i) for i in op.inputs)) for op in qgraph.operators]
     return replace(qgraph, tensors=tuple(tensors), operators=renumber_ops(head + body + tail),
                    outputs=tuple(outputs))

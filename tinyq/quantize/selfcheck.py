@@ -39,13 +39,14 @@ TIE_DB = 0.05  # output SQNRs this close (1% of noise power) are equal: below wh
 STEPS = ("equalization", "bias correction", "clipping search")
 
 
-def _allows(config: QuantizeConfig, step: str) -> bool:
+def _allows(config: QuantizeConfig, step: str, int8_activations: bool = True) -> bool:
     if step == "equalization":
         return config.equalize
     if step == "bias correction":
         return config.bias_correction
     int4 = config.weights != "int8"  # int4 weights' clip only matters when some weights are int4
-    return config.observer != "minmax" or config.int8_clip == "mse" or (int4 and config.int4_clip == "mse")
+    observer = int8_activations and config.observer != "minmax"  # int16 activations are min/max in any case
+    return observer or config.int8_clip == "mse" or (int4 and config.int4_clip == "mse")
 
 
 def _with_steps(config: QuantizeConfig, steps: tuple[str, ...]) -> QuantizeConfig:
@@ -55,12 +56,14 @@ def _with_steps(config: QuantizeConfig, steps: tuple[str, ...]) -> QuantizeConfi
                    int4_clip=config.int4_clip if clip else "max")
 
 
-def candidate_configs(config: QuantizeConfig, equalizable: bool = True) -> list[tuple[tuple[str, ...], QuantizeConfig]]:
+def candidate_configs(config: QuantizeConfig, equalizable: bool = True,
+                      int8_activations: bool = True) -> list[tuple[tuple[str, ...], QuantizeConfig]]:
     """(steps, config) for every subset of the allowed steps: all of them first, none last.
 
-    Equalization is not tried on a model without a pair of layers it applies to (it would change nothing).
+    Equalization is not tried on a model without a pair of layers it applies to (it would change nothing),
+    nor the observer's clipping on one without int8 activations.
     """
-    allowed = [s for s in STEPS if _allows(config, s) and (equalizable or s != "equalization")]
+    allowed = [s for s in STEPS if _allows(config, s, int8_activations) and (equalizable or s != "equalization")]
     if not config.self_check:
         return [(tuple(allowed), replace(config, equalize=config.equalize and equalizable))]
     subsets = [tuple(s for s, on in zip(allowed, mask) if on) for mask in product((True, False), repeat=len(allowed))]
@@ -91,14 +94,15 @@ def steps_text(steps: tuple[str, ...], config: QuantizeConfig | None = None) -> 
 def measure_points(graph: Graph) -> list[int]:
     """The graph outputs, then the input of each output softmax (logits keep what the softmax saturates).
 
-    Works on float and int8 graphs alike (a DEQUANTIZE before an output is looked through), so
-    any int8 model of the same float one - tinyq's or the converter's - pairs point by point.
+    Works on float and integer graphs alike (a DEQUANTIZE or QUANTIZE before an output is looked
+    through), so any integer model of the same float one - tinyq's or the converter's, int8, 16x8
+    or mixed - pairs point by point.
     """
     producer = graph.producers()
     logits = []
     for t in graph.outputs:
         op = producer.get(t)
-        if op is not None and op.op == "dequantize":
+        if op is not None and op.op in ("dequantize", "quantize"):
             op = producer.get(op.inputs[0])
         if op is not None and op.op == "softmax" and op.inputs[0] not in graph.outputs:
             logits.append(op.inputs[0])

@@ -20,13 +20,18 @@ def const_bytes(graph: Graph) -> int:
     return sum(stored_bytes(t) for t in graph.tensors if t.is_const)
 
 
+def _types(graph: Graph, tensors) -> str:
+    return "/".join(sorted({graph.tensors[t].dtype for t in tensors}))
+
+
 def summary_text(result, out_path: str, file_bytes: int) -> str:
     g = result.graph
     int4 = [op for op in weight_ops(result.float_graph) if result.weight_dtypes.get(op.index) == "int4"]
     float_bytes = const_bytes(result.float_graph)
     lines = [f"wrote {out_path}: {file_bytes:,} B, {len(g.operators)} ops, constants {const_bytes(g):,} B "
              f"(float {float_bytes:,} B), {result.samples} samples, {result.seconds:.2f} s",
-             f"  io {result.config.io}, weights {result.config.weights} "
+             f"  io {result.config.io} ({_types(g, g.inputs)} in, {_types(g, g.outputs)} out), "
+             f"activations {result.config.activations}, weights {result.config.weights} "
              f"({'per-channel' if result.config.per_channel else 'per-tensor'}), observer {result.config.observer}, "
              f"bias correction {'on' if result.config.bias_correction else 'off'}, "
              f"equalization {'on' if result.config.equalize else 'off'}"]
@@ -45,6 +50,8 @@ def summary_text(result, out_path: str, file_bytes: int) -> str:
                      + ", ".join(f"op {op.index} ({op.op})" for op in int4))
     if result.mixed is not None:
         lines.append("  " + result.mixed.describe())
+    if result.widths is not None:
+        lines.append("  " + result.widths.describe().replace("\n", "\n  "))
     inputs = [g.tensors[i] for i in g.inputs]
     for t in inputs:
         if t.quant is not None:

@@ -1,0 +1,149 @@
+"""Choosing the activation width of every layer: `--activations int8 | int16 | auto`.
+
+int8: every unit int8. int16 (TFLite's 16x8): every unit int16 whose ops tinyq
+(and so TFLM) has int16 kernels for - the model is built all-int16, each op
+tinyq cannot lower is moved back to int8 with the reason, until every op
+lowers. auto: among those, the units auto.py picks under the SRAM budget.
+Arenas are what tinyq's planner gives the quantized model on the host board's
+reference kernels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from tinyq.errors import TinyqError, UnsupportedError
+from tinyq.ir import Graph
+from tinyq.quantize import auto
+from tinyq.quantize.actparams import ActivationChoice, choose_activation_params
+from tinyq.quantize.config import QuantizeConfig
+from tinyq.quantize.data import CalibrationSet
+from tinyq.quantize.observers import TensorStats
+from tinyq.quantize.rewrite import build_quantized_graph
+from tinyq.quantize.widths import Layout, Unit, plan_layout
+
+BOUNDARY_OPS = ("quantize", "dequantize")  # what the quantizer adds; a prepared float graph has none
+PLAN_BOARD = "host"
+
+
+def arena_bytes(graph: Graph) -> int:
+    from tinyq import driver
+    from tinyq.boards import get_board
+
+    return driver.plan(driver.front(graph, get_board(PLAN_BOARD))).arena_bytes
+
+
+@dataclass(frozen=True, eq=False)
+class WidthBuilder:
+    """Builds the quantized model of a layout, for its support check and its arena (parameters by min/max)."""
+
+    graph: Graph
+    units: tuple[Unit, ...]
+    stats: dict[int, TensorStats]
+    weight_dtypes: dict[int, str]
+    config: QuantizeConfig
+
+    def layout(self, int16: frozenset[int] | set[int]) -> Layout:
+        return plan_layout(self.graph, self.units, ["int16" if u.index in int16 else "int8" for u in self.units],
+                           self.config.io)
+
+    def build(self, layout: Layout) -> Graph:
+        config = replace(self.config, observer="minmax", bias_correction=False)
+        acts = choose_activation_params(self.graph, self.stats, "minmax", layout)
+        return build_quantized_graph(self.graph, acts, self.weight_dtypes, config, self.stats, layout)[0]
+
+    def arena(self, int16) -> int | None:
+        """The layout's arena, or None when tinyq cannot lower it."""
+        try:
+            return arena_bytes(self.build(self.layout(int16)))
+        except UnsupportedError:
+            return None
+
+
+def int16_capable(builder: WidthBuilder) -> tuple[set[int], dict[int, str]]:
+    """The units that can run int16, and why each other one cannot (the first op tinyq refused)."""
+    from tinyq.lower import support_report
+
+    unit_of_op = {op: u.index for u in builder.units for op in u.ops}
+    int16 = {u.index for u in builder.units}
+    reasons: dict[int, str] = {}
+    while True:
+        qgraph = builder.build(builder.layout(int16))
+        # the quantized graph's ops are the float graph's, in order, between the QUANTIZEs joining widths
+        body = [(op, why) for op, why in support_report(qgraph) if op.op not in BOUNDARY_OPS]
+        refused = {}
+        for (op, why), float_op in zip(body, builder.graph.operators):
+            unit = unit_of_op.get(float_op.index)
+            if why and unit in int16 and unit not in refused:
+                refused[unit] = f"int16 {float_op.op}: {why}"
+        if not refused:
+            return int16, reasons
+        int16 -= set(refused)
+        reasons.update(refused)
+
+
+@dataclass(frozen=True, eq=False)
+class WidthChoice:
+    layout: Layout
+    plan: auto.ActivationPlan | None
+    int16_capable: frozenset[int]  # units with every op's int16 kernel
+
+
+def choose_widths(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, config: QuantizeConfig,
+                  acts8: dict[int, ActivationChoice], stats: dict[int, TensorStats], weight_dtypes: dict[int, str],
+                  progress: Callable[[str], None] | None = None) -> WidthChoice:
+    builder = WidthBuilder(graph, units, stats, weight_dtypes, config)
+    if config.activations == "int8":
+        return WidthChoice(builder.layout(set()), None, frozenset())
+    capable, refused = int16_capable(builder)
+    int8_arena, int16_arena = builder.arena(set()), builder.arena(capable)
+    if int8_arena is None or int16_arena is None:
+        raise TinyqError("tinyq cannot plan the quantized model", hint="this is a tinyq bug")
+    names = {u.index: u.describe(graph) for u in units}
+    if config.activations == "int16":
+        rows = tuple(auto.UnitRow(u.index, names[u.index], None, "int16" if u.index in capable else "int8", None,
+                                  refused.get(u.index, "")) for u in units)
+        plan = auto.ActivationPlan("int16", rows, int16_arena, int8_arena, int16_arena, None)
+        return WidthChoice(builder.layout(capable), plan, frozenset(capable))
+
+    budget = config.sram_budget if config.sram_budget is not None else auto.default_budget(int8_arena, int16_arena)
+    auto.check_budget(budget, int8_arena, int16_arena)
+    sens = auto.unit_sensitivities(graph, units, acts8, calib, progress)
+    reads = auto.readers(graph, units)
+    cache: dict[frozenset[int], int | None] = {frozenset(): int8_arena}
+
+    def arena_of(int16: frozenset[int]) -> int | None:
+        if int16 not in cache:
+            cache[int16] = builder.arena(int16)
+        return cache[int16]
+
+    moves = auto.greedy_int16_units([s.noise for s in sens], reads, capable, budget, arena_of, int8_arena)
+    chosen = frozenset(u for m in moves for u in m.added)
+    added: dict[int, int] = {}  # a move's arena bytes go to the unit it made exact
+    why: dict[int, str] = dict(refused)
+    arena = int8_arena
+    for step, m in enumerate(moves, 1):
+        owner = m.unit if m.unit in m.added else m.added[0]
+        for u in m.added:
+            added[u] = m.arena - arena if u == owner else 0
+            why[u] = f"step {step}" if u == m.unit else f"step {step}: reads {names[m.unit]}"
+        arena = m.arena
+    noise = [s.noise for s in sens]
+    for u in capable - chosen:  # what its move would do now
+        after = chosen | {u} | reads[u]
+        if not after - chosen <= capable:
+            why[u] = "a layer reading it has no int16 kernel"
+        elif auto.predicted_noise(noise, reads, chosen) - auto.predicted_noise(noise, reads, after) <= 0:
+            why[u] = "int16 removes no noise here"
+        else:
+            cost = arena_of(after)
+            why[u] = "cannot be lowered in int16" if cost is None else f"over the budget: arena {cost:,} B"
+    rows = []
+    for u in units:
+        rows.append(auto.UnitRow(u.index, names[u.index], sens[u.index].sqnr_db,
+                                 "int16" if u.index in chosen else "int8", added.get(u.index), why.get(u.index, "")))
+    plan = auto.ActivationPlan("auto", tuple(rows), arena, int8_arena, int16_arena, budget)
+    if progress:
+        progress(f"activations auto: {len(chosen)} of {len(units)} layers int16, arena {arena:,} B of {budget:,} B")
+    return WidthChoice(builder.layout(chosen), plan, frozenset(capable))
