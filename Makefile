@@ -3,7 +3,7 @@
 #   make test   install everything, then run the test suite
 VENV   ?= .venv
 PYTHON ?= python3
-APT_PACKAGES = gcc make python3 python3-venv gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+APT_PACKAGES = gcc make python3 python3-venv gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake ninja-build
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
@@ -11,10 +11,11 @@ PYTEST_ARGS ?=
 
 setup: system python
 
-# Cross compiler, newlib, QEMU and Python's venv from Debian; skipped when already present.
+# Cross compiler, newlib, QEMU, CMake + Ninja and Python's venv from Debian; skipped when already present.
 system:
 	@if command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm >/dev/null \
 	    && [ -d /usr/lib/arm-none-eabi/newlib ] && command -v cc >/dev/null \
+	    && command -v cmake >/dev/null && command -v ninja >/dev/null \
 	    && $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then \
 	  echo "system packages: present"; \
 	else \

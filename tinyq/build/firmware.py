@@ -14,7 +14,7 @@ from tinyq.boards import Board, Firmware
 from tinyq.codegen.generate import environment
 from tinyq.driver import Compiled
 from tinyq.errors import TinyqError
-from tinyq.resources import firmware_dir
+from tinyq.resources import firmware_dir, templates_dir
 
 FIRMWARE_SRC = firmware_dir()
 PLACEMENT_GROUPS = ("code", "weights", "data", "arena", "stack")
@@ -101,10 +101,32 @@ def makefile(board: Board, name: str, cpu_flags: tuple[str, ...], libraries: tup
         libraries=libs, archiver=archiver_name(board.toolchain.cc))
 
 
+def cmake_files(board: Board, compiled: Compiled) -> dict[str, str]:
+    """CMakeLists.txt and the arm-none-eabi toolchain file: the Makefile's build with CMake (+ Ninja),
+    the CPU flags probed at configure time, the kernel libraries through their model/*.cmake."""
+    from tinyq import __version__
+    from tinyq.build.toolchain import COMMON_CFLAGS, FIRMWARE_INCLUDE, LDFLAGS, WARNINGS
+    from tinyq.libraries import LIBRARIES
+
+    libs = []
+    for lib in compiled.source.libraries:
+        stem = lib.replace("-", "_")
+        if f"{stem}.cmake" in compiled.source.files:
+            libs.append({"name": lib, "env": LIBRARIES[lib].env, "cmake": f"{stem}.cmake", "target": f"tinyq_{stem}"})
+    text = environment().get_template("firmware/CMakeLists.txt.j2").render(
+        version=__version__, board=board, name=compiled.source.name,
+        cpu_alternatives=board.toolchain.cpu_flags, board_cflags=board.toolchain.cflags,
+        common_cflags=COMMON_CFLAGS, warnings=WARNINGS, include=FIRMWARE_INCLUDE,
+        ldflags=LDFLAGS + board.toolchain.ldflags, harness=harness_sources(board), libraries=libs)
+    toolchain = (templates_dir() / "firmware" / "cmake" / "arm-none-eabi.cmake").read_text()
+    return {"CMakeLists.txt": text, "cmake/arm-none-eabi.cmake": toolchain}
+
+
 def project_files(compiled: Compiled, board: Board, cpu_flags: tuple[str, ...]) -> dict[str, str]:
-    """model/, firmware/, board/<board>/ and a Makefile for `make` without tinyq."""
+    """model/, firmware/, board/<board>/, a Makefile for `make` and a CMake project, without tinyq."""
     files = {f"model/{rel}": text for rel, text in compiled.source.files.items()}
     files.update(harness_files(board, compiled))
     files.update({f"board/{board.name}/{rel}": text for rel, text in board_files(board).items()})
     files["Makefile"] = makefile(board, compiled.source.name, cpu_flags, compiled.source.libraries)
+    files.update(cmake_files(board, compiled))
     return files
