@@ -140,9 +140,11 @@ def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: 
     """
     from tinyq.boards import get_board
     from tinyq.driver import compile_file
+    from tinyq.golden import require_tflm
     from tinyq.run.qemu import qemu_board_for
     from tinyq.verify import HostRunner, SerialRunner, format_report, summarize, verify, verify_qemu
 
+    require_tflm()  # before any work: TFLM is the other half of every comparison
     b = get_board(board)
     compiled = compile_file(model, b, backend=backend)
     if port is None and b.runner != "host":
