@@ -1,10 +1,11 @@
-"""`tinyq bench quantize`: tinyq's quantizer against TFLiteConverter's int8 PTQ.
+"""`tinyq bench quantize`: tinyq's quantizer against TFLiteConverter's int8 and 16x8 PTQ.
 
 Cases (the ../shared ones skipped when absent):
 * digits (scikit-learn's bundled digits, 200 calibration / 540 labelled test
   samples): cnn_digits and mlp_digits, each with the converter's full-int8
   model beside the float one. Reported: top-1 of float (LiteRT), tinyq int8,
-  converter int8, tinyq int4 and mixed (all int8 results from TFLM).
+  converter int8, tinyq int4 and mixed, tinyq int16 (16x8) and auto (int8 and
+  int16 activations per layer) (all integer results from TFLM).
 * MLPerf Tiny float models (KWS DS-CNN, ResNet-8, AD autoencoder). No data
   ships with them, so calibration (64) and test (64, disjoint) inputs are
   uniform random over the input range of the MLPerf int8 model - the one
@@ -15,10 +16,13 @@ Cases (the ../shared ones skipped when absent):
   and a ReLU6 variant, on random images.
 
 With `--converter-python PY` (a Python with tensorflow), the converter also
-quantizes each float file with the same calibration inputs as tinyq
-(tflite_converter.py): the like-for-like comparison. Every int8 model runs in
-TFLM; SQNR is against the float model (LiteRT) on the test inputs, at the
-outputs and at the logits under an output softmax.
+quantizes each float file with the same calibration inputs as tinyq, in int8
+and in its 16x8 mode (tflite_converter.py; given the float graph tinyq
+prepared, i.e. hybrid weights made float, which the 16x8 quantizer refuses):
+the like-for-like comparison. Every integer model runs in TFLM; SQNR is against
+the float model (LiteRT) on the test inputs, at the outputs and at the logits
+under an output softmax. The arena of each model is tinyq's plan for it (host,
+reference kernels).
 
     tinyq bench quantize [--cases all|digits|mlperf|mobilenet] [--converter-python PY] [--ablation]
 """
@@ -37,10 +41,11 @@ import click
 import numpy as np
 
 from tinyq import qmath
-from tinyq.errors import TinyqError
+from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.ir import Graph
 from tinyq.passes.fold import fold_constants
 from tinyq.quantize import QuantizeConfig, check_calibration, quantize_graph
+from tinyq.quantize.activations import arena_bytes
 from tinyq.quantize.prepare import prepare_float_graph
 from tinyq.quantize.qparams import sqnr_db
 from tinyq.quantize.report import sqnr_report
@@ -60,8 +65,11 @@ VARIANTS = {  # name -> config; int8 is the default configuration
     "plain min/max": PLAIN,
     "int4": QuantizeConfig(weights="int4"),
     "mixed": QuantizeConfig(weights="mixed"),
+    "int16": QuantizeConfig(activations="int16"),
+    "auto": QuantizeConfig(activations="auto"),
 }
 FILE_ROW, SAME_CALIB_ROW = "converter int8 file", "converter int8 same calib"
+SAME_CALIB_16X8_ROW = "converter 16x8 same calib"
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ class Variant:
     weight_bytes: int
     seconds: float | None = None
     kept: str | None = None  # the optional steps the self-check kept
+    arena_bytes: int | None = None  # tinyq's plan (None: tinyq cannot lower it)
+    int16_layers: str = ""  # "k/n": layers with int16 activations
 
     @property
     def output_sqnr_db(self) -> float:
@@ -110,24 +120,39 @@ class CaseResult:
         return next((v for v in self.variants if v.name == name), None)
 
 
-def _evaluate(name: str, graph: Graph, file_bytes: int, ref: Reference, labels, seconds=None, kept=None) -> Variant:
+def _arena(graph: Graph) -> int | None:
+    try:
+        return arena_bytes(fold_constants(graph))
+    except UnsupportedError:
+        return None
+
+
+def _int16_layers(result) -> str:
+    if result.widths is None:
+        return ""
+    return f"{sum(r.dtype == 'int16' for r in result.widths.rows)}/{len(result.widths.rows)}"
+
+
+def _evaluate(name: str, graph: Graph, file_bytes: int, ref: Reference, labels, seconds=None, kept=None,
+              int16_layers: str = "") -> Variant:
     values = point_values(graph, ref)
     accuracy = None
     if labels is not None:
         accuracy = float(np.mean(values[0].reshape(len(labels), -1).argmax(axis=1) == labels))
     sqnrs = tuple(sqnr_db(want, got) for want, got in zip(ref.values, values))
-    return Variant(name, accuracy, sqnrs, ref.outputs, file_bytes, weight_bytes(graph), seconds, kept)
+    return Variant(name, accuracy, sqnrs, ref.outputs, file_bytes, weight_bytes(graph), seconds, kept, _arena(graph),
+                   int16_layers)
 
 
-def run_converter(python: str, float_bytes: bytes, calib: np.ndarray) -> tuple[bytes, float]:
-    """The converter's int8 model of a float .tflite with these calibration inputs, and its seconds."""
+def run_converter(python: str, float_bytes: bytes, calib: np.ndarray, activations: str = "int8") -> tuple[bytes, float]:
+    """The converter's int8 or 16x8 model of a float .tflite with these calibration inputs, and its seconds."""
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         (folder / "float.tflite").write_bytes(float_bytes)
         np.savez(folder / "calib.npz", input_0=calib)
         start = time.perf_counter()
         done = subprocess.run([python, str(CONVERTER_SCRIPT), str(folder / "float.tflite"), str(folder / "calib.npz"),
-                               str(folder / "int8.tflite")], capture_output=True, text=True)
+                               str(folder / "int8.tflite"), activations], capture_output=True, text=True)
         seconds = time.perf_counter() - start
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
@@ -152,7 +177,7 @@ def run_case(case: Case, progress: Callable[[str], None], converter_python: str 
         seconds = time.perf_counter() - start
         kept = steps_text(result.check.kept_steps, result.config) if result.check else None
         variants.append(_evaluate(f"tinyq {name}", result.graph, len(write_model(result.graph)), ref, case.labels,
-                                  seconds, kept))
+                                  seconds, kept, _int16_layers(result)))
         int8 = int8 or result
     theirs = {}
     records = list(ref.records)
@@ -165,6 +190,10 @@ def run_case(case: Case, progress: Callable[[str], None], converter_python: str 
         progress(f"{case.name}: the converter quantizes the float model with the same calibration inputs")
         data, seconds = run_converter(converter_python, case.float_bytes, calib_set.arrays[0])
         variants.append(_evaluate(SAME_CALIB_ROW, fold_constants(read_model(data)), len(data), ref, case.labels,
+                                  seconds))
+        progress(f"{case.name}: the converter's 16x8 mode, same calibration inputs")
+        data, seconds = run_converter(converter_python, write_model(float_graph), calib_set.arrays[0], "int16")
+        variants.append(_evaluate(SAME_CALIB_16X8_ROW, fold_constants(read_model(data)), len(data), ref, case.labels,
                                   seconds))
     ours = sqnr_report(int8.float_graph, int8.graph, records)
     layers = tuple((r.op_index, r.op, r.sqnr_db, theirs.get(r.float_tensor)) for r in ours.rows
@@ -229,9 +258,13 @@ def _db(x: float | None) -> str:
     return "-" if x is None else f"{x:.1f}"
 
 
+def _bytes(x: int | None) -> str:
+    return "-" if x is None else f"{x:,}"
+
+
 def format_table(results: list[CaseResult]) -> str:
     lines = [f"{'case':<20} {'model':<26} {'top-1':>7} {'out dB':>7} {'logit dB':>8} {'file B':>9} {'weights B':>10} "
-             f"{'vs int8':>7} {'time s':>7}"]
+             f"{'vs int8':>7} {'arena B':>8} {'a16':>5} {'time s':>7}"]
     for r in results:
         lines.append(f"{r.case:<20} {'float':<26} {_pct(r.float_accuracy):>7} {'':>7} {'':>8} {r.float_file_bytes:>9,} "
                      f"{r.float_weight_bytes:>10,}")
@@ -240,13 +273,41 @@ def format_table(results: list[CaseResult]) -> str:
             ratio = f"{v.weight_bytes / int8_bytes:6.0%}" if int8_bytes else ""
             secs = f"{v.seconds:7.2f}" if v.seconds is not None else ""
             lines.append(f"{'':<20} {v.name:<26} {_pct(v.accuracy):>7} {v.output_sqnr_db:7.1f} "
-                         f"{_db(v.logits_sqnr_db):>8} {v.file_bytes:>9,} {v.weight_bytes:>10,} {ratio:>7} {secs}")
+                         f"{_db(v.logits_sqnr_db):>8} {v.file_bytes:>9,} {v.weight_bytes:>10,} {ratio:>7} "
+                         f"{_bytes(v.arena_bytes):>8} {v.int16_layers:>5} {secs}")
         lines.append(f"{'':<20} inputs: {r.calib}")
     lines.append("")
     lines.append("per-layer SQNR (dB) vs float, int8: tinyq / the converter's int8 file")
     for r in results:
         parts = [f"op{op} {kind[:7]} {a:.1f}/{_db(b)}" for op, kind, a, b in r.layers]
         lines.append(f"  {r.case:<20} " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+def auto_wins(r: CaseResult) -> bool:
+    """Mixed a8/a16 above all-int8 (top-1 where there are labels, else output SQNR) at less arena than all-int16."""
+    int8, auto, int16 = r.variant("tinyq int8"), r.variant("tinyq auto"), r.variant("tinyq int16")
+    if None in (int8, auto, int16) or None in (auto.arena_bytes, int16.arena_bytes):
+        return False
+    better = (auto.accuracy > int8.accuracy if auto.accuracy is not None and auto.accuracy != int8.accuracy
+              else auto.output_sqnr_db > int8.output_sqnr_db)
+    return better and auto.arena_bytes < int16.arena_bytes
+
+
+def format_activations(results: list[CaseResult]) -> str:
+    """int8, auto and int16 activations side by side: accuracy, output SQNR, arena; and the converter's 16x8."""
+    lines = ["activations: int8 / auto (a8+a16 per layer, default budget) / int16 (16x8) / converter 16x8 same calib: "
+             "top-1, output dB, arena B; 'wins': auto above int8 at less arena than int16",
+             f"  {'model':<20} " + " ".join(f"{name:>27}" for name in ("int8", "auto", "int16", "converter 16x8"))
+             + "  wins"]
+    for r in results:
+        cells = []
+        for name in ("tinyq int8", "tinyq auto", "tinyq int16", SAME_CALIB_16X8_ROW):
+            v = r.variant(name)
+            cells.append("-" if v is None else
+                         f"{_pct(v.accuracy) if v.accuracy is not None else ''} {v.output_sqnr_db:.1f} dB "
+                         f"{_bytes(v.arena_bytes)} B".strip())
+        lines.append(f"  {r.case:<20} " + " ".join(f"{c:>27}" for c in cells) + f"  {'yes' if auto_wins(r) else 'no'}")
     return "\n".join(lines)
 
 
@@ -266,6 +327,15 @@ def format_comparison(results: list[CaseResult]) -> str:
         delta = f"{ours.output_sqnr_db - theirs.output_sqnr_db:+.1f}" if theirs else "-"
         lines.append(f"  {r.case:<20} {pair(file_row):>11} {pair(same):>11} {pair(plain):>11} {pair(ours):>11} "
                      f"{delta:>6} {ours.seconds:7.2f}  {ours.kept}")
+    lines += ["16x8 (int16 activations) output/logits SQNR vs float (dB); delta = tinyq int16 - the converter's 16x8 "
+              "mode at the output (same calibration inputs; needs --converter-python)",
+              f"  {'model':<20} {'conv. 16x8':>11} {'tinyq':>11} {'delta':>6} {'time s':>7}  self-check kept"]
+    for r in results:
+        ours, theirs = r.variant("tinyq int16"), r.variant(SAME_CALIB_16X8_ROW)
+        if ours is None:
+            continue
+        delta = f"{ours.output_sqnr_db - theirs.output_sqnr_db:+.1f}" if theirs else "-"
+        lines.append(f"  {r.case:<20} {pair(theirs):>11} {pair(ours):>11} {delta:>6} {ours.seconds:7.2f}  {ours.kept}")
     return "\n".join(lines)
 
 
@@ -329,6 +399,8 @@ def quantize_bench(cases: str, converter_python: str | None, run_ablation: bool)
     click.echo(format_table(results))
     click.echo("")
     click.echo(format_comparison(results))
+    click.echo("")
+    click.echo(format_activations(results))
 
 
 if __name__ == "__main__":

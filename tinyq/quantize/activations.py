@@ -11,12 +11,13 @@ reference kernels.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Callable
 
 from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.ir import Graph
 from tinyq.quantize import auto
-from tinyq.quantize.actparams import ActivationChoice, choose_activation_params
+from tinyq.quantize.actparams import ActivationChoice, Ranges, activation_ranges, choose_activation_params
 from tinyq.quantize.config import QuantizeConfig
 from tinyq.quantize.data import CalibrationSet
 from tinyq.quantize.observers import TensorStats
@@ -48,9 +49,13 @@ class WidthBuilder:
         return plan_layout(self.graph, self.units, ["int16" if u.index in int16 else "int8" for u in self.units],
                            self.config.io)
 
+    @cached_property
+    def ranges(self) -> Ranges:
+        return activation_ranges(self.graph, self.stats, "minmax")
+
     def build(self, layout: Layout) -> Graph:
         config = replace(self.config, observer="minmax", bias_correction=False)
-        acts = choose_activation_params(self.graph, self.stats, "minmax", layout)
+        acts = choose_activation_params(self.graph, self.stats, "minmax", layout, self.ranges)
         return build_quantized_graph(self.graph, acts, self.weight_dtypes, config, self.stats, layout)[0]
 
     def arena(self, int16) -> int | None:
@@ -61,22 +66,33 @@ class WidthBuilder:
             return None
 
 
+def _refusal(graph: Graph, op) -> str | None:
+    """Why tinyq cannot lower the op (what it says, without the hint), or None."""
+    from tinyq.lower import lower_op
+
+    try:
+        lower_op(graph, op)
+    except UnsupportedError as exc:
+        return exc.what
+    return None
+
+
 def int16_capable(builder: WidthBuilder) -> tuple[set[int], dict[int, str]]:
     """The units that can run int16, and why each other one cannot (the first op tinyq refused)."""
-    from tinyq.lower import support_report
-
     unit_of_op = {op: u.index for u in builder.units for op in u.ops}
     int16 = {u.index for u in builder.units}
     reasons: dict[int, str] = {}
     while True:
         qgraph = builder.build(builder.layout(int16))
         # the quantized graph's ops are the float graph's, in order, between the QUANTIZEs joining widths
-        body = [(op, why) for op, why in support_report(qgraph) if op.op not in BOUNDARY_OPS]
+        body = [op for op in qgraph.operators if op.op not in BOUNDARY_OPS]
         refused = {}
-        for (op, why), float_op in zip(body, builder.graph.operators):
+        for op, float_op in zip(body, builder.graph.operators):
             unit = unit_of_op.get(float_op.index)
-            if why and unit in int16 and unit not in refused:
-                refused[unit] = f"int16 {float_op.op}: {why}"
+            if unit in int16 and unit not in refused:
+                why = _refusal(qgraph, op)
+                if why:
+                    refused[unit] = f"no int16 {float_op.op} here: {why}"
         if not refused:
             return int16, reasons
         int16 -= set(refused)
@@ -127,7 +143,10 @@ def choose_widths(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, 
         owner = m.unit if m.unit in m.added else m.added[0]
         for u in m.added:
             added[u] = m.arena - arena if u == owner else 0
-            why[u] = f"step {step}" if u == m.unit else f"step {step}: reads {names[m.unit]}"
+            if m.everything:
+                why[u] = f"step {step}: every layer with an int16 kernel"
+            else:
+                why[u] = f"step {step}" if u == m.unit else f"step {step}: reads {names[m.unit]}"
         arena = m.arena
     noise = [s.noise for s in sens]
     for u in capable - chosen:  # what its move would do now

@@ -115,11 +115,19 @@ def tie_groups(graph: Graph) -> TieGroups:
     return TieGroups(members, group_of, fixed_by)
 
 
-def _ranges(graph: Graph, stats: dict[int, TensorStats], observer: str, tensors):
+@dataclass(frozen=True, eq=False)
+class Ranges:
+    """Per float tensor: what calibration saw, and the observer's range for it (int8)."""
+
+    observed: dict
+    chosen: dict
+
+
+def activation_ranges(graph: Graph, stats: dict[int, TensorStats], observer: str) -> Ranges:
     pick = OBSERVERS[observer]
     observed: dict[int, tuple[float, float]] = {}
     chosen: dict[int, tuple[float, float]] = {}
-    for t in tensors:
+    for t in quantized_tensors(graph):
         tensor = graph.tensors[t]
         if tensor.is_const:
             observed[t] = chosen[t] = (float(np.min(tensor.data)), float(np.max(tensor.data)))
@@ -129,7 +137,7 @@ def _ranges(graph: Graph, stats: dict[int, TensorStats], observer: str, tensors)
         else:
             raise TinyqError(f"tensor {t} ({tensor.name}) was never computed during calibration",
                              hint="this is a tinyq bug")
-    return observed, chosen
+    return Ranges(observed, chosen)
 
 
 def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, chosen,
@@ -156,12 +164,14 @@ def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, 
     return Quant(scale=(f32(scale),), zero_point=(int(zp),)), (lo, hi), reason
 
 
-def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observer: str,
-                             layout=None) -> dict[int, ActivationChoice]:
+def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observer: str, layout=None,
+                             ranges: Ranges | None = None) -> dict[int, ActivationChoice]:
     """Parameters of every quantized tensor: the float graph's (same index) and, with a layout, the
-    copies at the other width and the io tensors it adds (widths.Layout; None: every tensor int8)."""
+    copies at the other width and the io tensors it adds (widths.Layout; None: every tensor int8).
+    `ranges`: activation_ranges(graph, stats, observer), when the caller has them."""
     ties = tie_groups(graph)
-    observed, chosen = _ranges(graph, stats, observer, ties.group_of)
+    ranges = ranges or activation_ranges(graph, stats, observer)
+    observed, chosen = ranges.observed, ranges.chosen
     cache: dict[tuple[int, str], tuple[Quant, tuple[float, float], str]] = {}
 
     def params(t: int, dtype: str):

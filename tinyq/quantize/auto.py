@@ -10,10 +10,12 @@ int8 layer is rounded to 8 bits on that path all the same, so it counts until
 every layer reading it is int16 too.
 
 The choice is greedy: each step makes one more unit exact, moving it and the
-layers that read it to int16, taking the move with the most noise removed per
-arena byte added (each candidate model planned by tinyq's own planner) among
-those that keep the arena within the budget, until no move removes noise or
-fits. Layers whose int16 kernel tinyq (TFLM) lacks stay int8, with the reason.
+layers that read it to int16 (or moves every remaining unit at once: a partly
+int16 model can need more arena than an all-int16 one, for the copies its
+QUANTIZE ops write), taking the move with the most noise removed per arena
+byte added (each candidate model planned by tinyq's own planner) among those
+that keep the arena within the budget, until no move removes noise or fits.
+Layers whose int16 kernel tinyq (TFLM) lacks stay int8, with the reason.
 """
 
 from __future__ import annotations
@@ -124,10 +126,11 @@ def predicted_noise(noise: list[float], reads: dict[int, set[int]], int16: froze
 
 @dataclass(frozen=True)
 class Move:
-    unit: int  # the unit made exact
+    unit: int  # the unit made exact (the first of them, for the move to all eligible units)
     added: tuple[int, ...]  # units moved to int16 with it
     gain: float  # predicted noise removed
     arena: int  # the arena after it
+    everything: bool = False  # every eligible unit at once
 
 
 def greedy_int16_units(noise: list[float], reads: dict[int, set[int]], eligible: set[int], budget: int,
@@ -139,8 +142,8 @@ def greedy_int16_units(noise: list[float], reads: dict[int, set[int]], eligible:
     while True:
         now = predicted_noise(noise, reads, chosen)
         best, best_key = None, None
-        for u in sorted(eligible):
-            needed = ({u} | reads[u]) - chosen
+        for u in sorted(eligible) + [-1]:  # -1: every eligible unit
+            needed = (({u} | reads[u]) if u >= 0 else set(eligible)) - chosen
             if not needed or not needed <= eligible:
                 continue
             after = chosen | needed
@@ -152,7 +155,7 @@ def greedy_int16_units(noise: list[float], reads: dict[int, set[int]], eligible:
                 continue
             key = gain / (max(cost - arena, 0) + ALIGNMENT)
             if best_key is None or key > best_key:
-                best, best_key = Move(u, tuple(sorted(needed)), gain, cost), key
+                best, best_key = Move(u if u >= 0 else min(needed), tuple(sorted(needed)), gain, cost, u < 0), key
         if best is None:
             return moves
         moves.append(best)

@@ -19,7 +19,7 @@ import numpy as np
 from tinyq.errors import TinyqError
 from tinyq.golden import tflm_available
 from tinyq.ir import Graph
-from tinyq.quantize.actparams import ActivationChoice, choose_activation_params
+from tinyq.quantize.actparams import ActivationChoice, Ranges, activation_ranges, choose_activation_params
 from tinyq.quantize.activations import WidthBuilder, choose_widths
 from tinyq.quantize.auto import ActivationPlan
 from tinyq.quantize.config import ACTIVATION_MODES, IO_TYPES, WEIGHT_MODES, QuantizeConfig
@@ -113,8 +113,8 @@ class _Built:
 
 
 def _build(float_graph: Graph, stats: dict[int, TensorStats], config: QuantizeConfig, dtypes: dict[int, str],
-           layout: Layout) -> _Built:
-    acts = choose_activation_params(float_graph, stats, config.observer, layout)
+           layout: Layout, ranges: Ranges | None = None) -> _Built:
+    acts = choose_activation_params(float_graph, stats, config.observer, layout, ranges)
     qgraph, weights = build_quantized_graph(float_graph, acts, dtypes, config, stats, layout)
     return _Built(float_graph, stats, acts, qgraph, weights)
 
@@ -136,8 +136,16 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     candidates = candidate_configs(config, equalizable=bool(equalizable_pairs(prepared)))
     float_graphs = {eq: equalize(prepared) if eq else prepared for eq in {c.equalize for _, c in candidates}}
     stats = {eq: calibrate(g, calib, progress, "equalized model" if eq else "") for eq, g in float_graphs.items()}
+    ranges: dict[tuple[bool, str], Ranges] = {}
+
+    def ranges_of(c: QuantizeConfig) -> Ranges:  # candidates differing in weights only share their ranges
+        if (c.equalize, c.observer) not in ranges:
+            ranges[c.equalize, c.observer] = activation_ranges(float_graphs[c.equalize], stats[c.equalize], c.observer)
+        return ranges[c.equalize, c.observer]
+
     first = candidates[0][1]
-    acts8 = choose_activation_params(float_graphs[first.equalize], stats[first.equalize], first.observer)
+    acts8 = choose_activation_params(float_graphs[first.equalize], stats[first.equalize], first.observer,
+                                     ranges=ranges_of(first))
     mixed = None
     dtypes: dict[int, str] = {}
     if config.weights != "int8":  # chosen once, with every allowed step on; the candidates share it
@@ -147,9 +155,11 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     units = activation_units(prepared)
     widths = choose_widths(float_graphs[first.equalize], units, calib, first, acts8, stats[first.equalize], dtypes,
                            progress)
-    if "int8" not in widths.layout.dtypes.values():  # no observer to try
+    all_int16 = "int8" not in widths.layout.dtypes.values()
+    if all_int16:  # no observer to try
         candidates = candidate_configs(config, bool(equalizable_pairs(prepared)), int8_activations=False)
-    built = [_build(float_graphs[c.equalize], stats[c.equalize], c, dtypes, widths.layout) for _, c in candidates]
+    built = [_build(float_graphs[c.equalize], stats[c.equalize], c, dtypes, widths.layout, ranges_of(c))
+             for _, c in candidates]
     records = calib.records(prepared, check_sample_count(prepared, len(candidates), calib.count))
     check = None
     if config.self_check:
@@ -157,9 +167,12 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     kept = check.kept if check else 0
     chosen, kept_config = built[kept], candidates[kept][1]
     plan = widths.plan
-    if plan is not None:  # the trade, measured: the same steps with every layer int8, and every one int16
-        chosen, plan = _measure_widths(chosen, kept_config, dtypes, widths, units, prepared, records, check, kept,
-                                       progress)
+    if plan is not None and golden:  # the trade, measured: the same steps with every layer int8, and all int16
+        # all-int8 takes the steps kept, and the observer asked for when the int16 layout had none to try
+        int8_config = replace(kept_config, observer=config.observer, int8_clip=config.int8_clip) \
+            if all_int16 else kept_config
+        chosen, plan, kept_config = _measure_widths(chosen, kept_config, int8_config, dtypes, widths, units, prepared,
+                                                    records, check, kept, ranges_of(int8_config), progress)
     # the per-layer check runs even without the self-check: a collapsing layer is named, whatever was asked
     warnings = layer_warnings(sqnr_report(chosen.float_graph, chosen.graph, records[:WARN_SAMPLES]),
                               chosen.float_graph) if golden else ()
@@ -172,10 +185,11 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
                           widths=plan)
 
 
-def _measure_widths(chosen: _Built, config: QuantizeConfig, dtypes, widths, units, prepared: Graph, records,
-                    check: SelfCheck | None, kept: int, progress) -> tuple[_Built, ActivationPlan]:
-    """Output SQNR (TFLM, the check samples) of the chosen widths against all-int8 and all-int16; auto never
-    returns a model below all-int8 on its own data (to TIE_DB): it falls back to all-int8."""
+def _measure_widths(chosen: _Built, kept_config: QuantizeConfig, config: QuantizeConfig, dtypes, widths, units,
+                    prepared: Graph, records, check: SelfCheck | None, kept: int, ranges: Ranges,
+                    progress) -> tuple[_Built, ActivationPlan, QuantizeConfig]:
+    """Output SQNR (TFLM, the check samples) of the chosen widths against all-int8 and all-int16 (built with
+    `config`); auto never returns a model below all-int8 on its own data (to TIE_DB): it falls back to all-int8."""
     builder = WidthBuilder(chosen.float_graph, units, chosen.stats, dtypes, config)
     ref = float_reference(prepared, records)
     ours = check.candidates[kept].output_sqnr_db if check else min(point_sqnrs(chosen.graph, ref)[:ref.outputs])
@@ -184,7 +198,7 @@ def _measure_widths(chosen: _Built, config: QuantizeConfig, dtypes, widths, unit
         alternatives["all int16"] = builder.layout(widths.int16_capable)
     measured, built = {}, {}
     for name, layout in alternatives.items():
-        built[name] = _build(chosen.float_graph, chosen.stats, config, dtypes, layout)
+        built[name] = _build(chosen.float_graph, chosen.stats, config, dtypes, layout, ranges)
         measured[name] = min(point_sqnrs(built[name].graph, ref)[:ref.outputs])
     plan = widths.plan
     rows = (("all int8", measured["all int8"]), (plan.mode, ours)) + tuple(
@@ -194,5 +208,6 @@ def _measure_widths(chosen: _Built, config: QuantizeConfig, dtypes, widths, unit
     if plan.mode == "auto" and ours < measured["all int8"] - TIE_DB:
         fallback = tuple(replace(r, dtype="int8", arena_added=None, why="fell back to all int8") for r in plan.rows)
         plan = replace(plan, rows=fallback, arena=plan.int8_arena)
-        return built["all int8"], plan.with_measured(rows, "the auto layout measured below all int8: all int8 kept")
-    return chosen, plan.with_measured(rows)
+        return built["all int8"], plan.with_measured(rows, "the auto layout measured below all int8: all int8 kept"), \
+            config
+    return chosen, plan.with_measured(rows), kept_config
