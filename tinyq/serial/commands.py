@@ -17,7 +17,8 @@ MLPERF_HELP = "MLPerf Tiny benchmark the firmware reports and converts runner da
 @click.command("qemu")
 @click.argument("project_dir", type=PROJECT)
 @click.option("--serial", "serial_spec", default="tcp:5555", show_default=True,
-              help="Where the UART goes: tcp:PORT (socket://127.0.0.1:PORT) or pty.")
+              help="Where the UART goes: tcp:PORT (socket://127.0.0.1:PORT; tcp:0 picks a free port and "
+                   "prints its URL on stdout) or pty.")
 @click.option("--board", default=None, help="QEMU board (default: the project's, or its QEMU stand-in).")
 @click.option("--timeout", default=None, type=float, help="Stop QEMU after this many seconds (default: run until "
               "Ctrl-C).")
@@ -40,7 +41,9 @@ def qemu_command(project_dir: Path, serial_spec: str, board: str | None, timeout
     build = build_dut_firmware(project.root, b, mlperf)
     click.echo(f"built {build.elf} (model {project.name}, hash {build.model_hash}, MLPerf {build.mlperf_model})",
                err=True)
-    sys.exit(serve(build.elf, b, spec, timeout, lambda m: click.echo(m, err=True)))
+    # the URL alone on stdout, at once: a script starting `tinyq qemu DIR --serial tcp:0 &` reads it
+    sys.exit(serve(build.elf, b, spec, timeout, lambda m: click.echo(m, err=True),
+                   on_url=lambda url: (click.echo(url), sys.stdout.flush())))
 
 
 @click.command("flash")

@@ -25,6 +25,7 @@ from tinyq.errors import TinyqError
 HOST = "127.0.0.1"
 PTY_LINE = re.compile(r"char device redirected to (\S+)")
 START_TIMEOUT_S = 15.0
+FREE_PORT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,13 @@ class SerialSpec:
 
 
 def parse_serial(text: str) -> SerialSpec:
-    """`tcp:PORT` (also `tcp::PORT`, `tcp:127.0.0.1:PORT`) or `pty`."""
+    """`tcp:PORT` (also `tcp::PORT`, `tcp:127.0.0.1:PORT`; port 0: a free one) or `pty`."""
     if text == "pty":
         return SerialSpec("pty")
     m = re.fullmatch(r"tcp:(?:(?:127\.0\.0\.1|localhost)?:)?([0-9]{1,5})", text)
-    if not m or not 0 < int(m.group(1)) < 65536:
-        raise TinyqError(f"bad --serial '{text}'", hint="tcp:PORT (a local TCP port, 1-65535) or pty")
+    if not m or not 0 <= int(m.group(1)) < 65536:
+        raise TinyqError(f"bad --serial '{text}'", hint="tcp:PORT (a local TCP port, 1-65535, or 0: any free one) "
+                         "or pty")
     return SerialSpec("tcp", int(m.group(1)))
 
 
@@ -60,15 +62,24 @@ class QemuSerial:
         from tinyq.run.qemu import require_qemu
 
         require_qemu(board)
-        self.board, self.spec = board, spec
-        self.command = qemu_serial_command(board, Path(elf).resolve(), spec)
-        self.proc = child.popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        try:
-            self.url = self._wait_until_serving()
-        except BaseException:
-            self.stop()
-            raise
+        self.board = board
+        # tcp:0: a port free now; another program may take it before QEMU binds, so try a few
+        attempts = FREE_PORT_ATTEMPTS if spec.kind == "tcp" and spec.port == 0 else 1
+        for attempt in range(attempts):
+            self.spec = SerialSpec("tcp", free_port()) if attempts > 1 else spec
+            self.command = qemu_serial_command(board, Path(elf).resolve(), self.spec)
+            self.proc = child.popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+            try:
+                self.url = self._wait_until_serving()
+                return
+            except TinyqError as exc:
+                self.stop()
+                if attempt + 1 == attempts or "is busy" not in str(exc):
+                    raise
+            except BaseException:
+                self.stop()
+                raise
 
     def _wait_until_serving(self) -> str:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -127,14 +138,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(elf: Path, board: Board, spec: SerialSpec, timeout: float | None, echo) -> int:
-    """`tinyq qemu`: run until QEMU exits, `timeout` seconds pass, Ctrl-C or SIGTERM. Returns an exit code."""
+def serve(elf: Path, board: Board, spec: SerialSpec, timeout: float | None, echo, on_url=None) -> int:
+    """`tinyq qemu`: run until QEMU exits, `timeout` seconds pass, Ctrl-C or SIGTERM. Returns an exit code.
+    `on_url(url)` hears where the UART is as soon as QEMU serves it (tcp:0 chose the port)."""
     # `kill PID` and Ctrl-C must stop QEMU too. The handler only records the signal: an exception
     # raised from it could land inside subprocess's poll and leave its lock held, hanging stop().
     stopped_by: list[int] = []
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda signum, frame: stopped_by.append(signum))
     with QemuSerial(board, elf, spec) as q:
+        if on_url is not None:
+            on_url(q.url)
         echo(f"serving {Path(elf).name} ({board.name}, QEMU {board.qemu.machine}) on {q.url}")
         echo(f"  e.g. tinyq bench --port {q.url} --model DIR   (Ctrl-C stops QEMU)")
         deadline = None if timeout is None else time.monotonic() + timeout
