@@ -237,7 +237,7 @@ def test_flash_copies_the_uf2_onto_the_boot_drive(pico_elf, tmp_path, capsys):
     drive = tmp_path / "RPI-RP2"
     drive.mkdir()
     (drive / "INFO_UF2.TXT").write_text("UF2 Bootloader v3.0\nModel: Raspberry Pi RP2\nBoard-ID: RPI-RP2\n")
-    main(["flash", "--board", "rp2040", "--image", str(pico_elf), "--port", str(drive)])
+    main(["flash", "--board", "rp2040", "--image", str(pico_elf), "--drive", str(drive)])
     out = capsys.readouterr().out
     assert "flashed rp2040" in out
     copied = drive / pico_elf.with_suffix(".uf2").name
@@ -329,10 +329,16 @@ def test_esptool_merged_image_round_trip(tmp_path):
 @needs_arm_gcc
 def test_ra8m1_builds_the_benchmark_elf_and_the_pyocd_command(tmp_path, capsys, monkeypatch):
     root = project(tmp_path, "ra8m1")
-    main(["flash", str(root), "--board", "ra8m1", "--port", "000440112138", "--dry-run"])
+    main(["flash", str(root), "--board", "ra8m1", "--probe", "000440112138", "--dry-run", "--monitor"])
     out = capsys.readouterr().out
     elf = root / "build" / "ra8m1-dut" / "firmware.elf"
     assert f"would run: pyocd load --target r7fa8m1ah --uid 000440112138 {elf}" in out
+    assert "then: tinyq monitor --port /dev/ttyACM0" in out
+    # the old --port still works for a while, naming the option it now is
+    main(["flash", str(root), "--board", "ra8m1", "--port", "000440112138", "--dry-run"])
+    captured = capsys.readouterr()
+    assert f"--uid 000440112138 {elf}" in captured.out
+    assert "flash --port is deprecated; for ra8m1 it means --probe 000440112138" in captured.err
     flash = get_board("ra8m1").memory_named("flash")
     segments = load_segments(elf)
     assert all(flash.address <= s.address < flash.address + flash.size for s in segments)

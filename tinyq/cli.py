@@ -272,9 +272,11 @@ def _add_commands() -> None:
     bench.add_command(quantize_bench)
 
     from tinyq.serial.commands import flash_command, qemu_command
+    from tinyq.serial.monitor import monitor_command
 
     cli.add_command(flash_command)
     cli.add_command(qemu_command)
+    cli.add_command(monitor_command)
 
     from tinyq.serial.pipeline import classify_command
 

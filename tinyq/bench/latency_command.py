@@ -17,10 +17,13 @@ LATENCY_OPTIONS = [
                  help="Serial port or pyserial URL of the board: /dev/ttyACM0, COM5, socket://127.0.0.1:PORT."),
     click.option("--model", "model", type=PATH, default=None,
                  help="The .tflite the firmware was built from, or its project directory (golden model)."),
-    click.option("--inputs", "inputs_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    click.option("--input-dir", "inputs_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                  help="Folder of input records (.npy per record, or raw .bin of all inputs)."),
+    # --inputs is a count in verify and run: here it was the folder
+    click.option("--inputs", "old_inputs_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                 hidden=True, help="Deprecated: --input-dir."),
     click.option("--random", "n_random", type=int, default=None,
-                 help="Random inputs (3 edge cases first) instead of --inputs [default: 3]."),
+                 help="Random inputs (3 edge cases first) instead of --input-dir [default: 3]."),
     click.option("--seed", default=0, show_default=True, help="Seed of --random."),
     click.option("--warmup", default=1, show_default=True, help="Untimed inferences per input."),
     click.option("--runs", default=5, show_default=True, help="Timed inferences per input."),
@@ -40,15 +43,21 @@ def latency_options(fn):
 
 def run_latency(port: str | None, model: Path | None, inputs_dir: Path | None, n_random: int | None, seed: int,
                 warmup: int, runs: int, timeout: float, baud: int, json_path: Path | None,
-                csv_path: Path | None) -> None:
+                csv_path: Path | None, old_inputs_dir: Path | None = None) -> None:
     """Benchmark the board at PORT: latency per inference and outputs against TFLM. Exits 1 on a mismatch."""
     from tinyq.bench.latency import format_report, load_graph, read_inputs, run_bench, write_outputs
     from tinyq.verify import make_inputs
 
+    if old_inputs_dir is not None:
+        click.echo(f"tinyq: warning: bench --inputs DIR is deprecated (--inputs is a count in verify and run): "
+                   f"use --input-dir {old_inputs_dir}", err=True)
+        if inputs_dir is not None:
+            raise click.UsageError("--inputs is the deprecated name of --input-dir: give one of them")
+        inputs_dir = old_inputs_dir
     if port is None or model is None:
         raise click.UsageError("tinyq bench needs --port P and --model M (or a subcommand: memory, quantize)")
     if inputs_dir is not None and n_random is not None:
-        raise click.UsageError("--inputs and --random exclude each other")
+        raise click.UsageError("--input-dir and --random exclude each other")
     from tinyq.codegen.output import check_output_file
 
     for path in (json_path, csv_path):  # before the board is busy for minutes

@@ -49,7 +49,16 @@ def qemu_command(project_dir: Path, serial_spec: str, board: str | None, timeout
 @click.command("flash")
 @click.argument("project_dir", type=PROJECT, required=False)
 @click.option("--board", default=None, help="Board to flash (default: the project's).")
-@click.option("--port", default=None, help="Serial port (esptool), RPI-RP2 drive path (UF2) or probe id (pyocd).")
+@click.option("--serial-port", default=None, metavar="P",
+              help="The board's serial port: esptool flashes through it (ESP32-S3); --monitor watches it "
+                   "(default /dev/ttyACM0).")
+@click.option("--drive", type=click.Path(path_type=Path), default=None,
+              help="The RPI-RP2 drive to copy the UF2 onto (rp2040; default: found among the mounted drives).")
+@click.option("--probe", default=None, help="Debug probe unique id for pyocd (`pyocd list`; default: the only one).")
+@click.option("--port", default=None, hidden=True, help="Deprecated: --serial-port, --drive or --probe.")
+@click.option("--monitor", "watch", is_flag=True, help="After flashing, print what the board sends on "
+              "--serial-port (tinyq monitor), for --monitor-timeout seconds.")
+@click.option("--monitor-timeout", default=30.0, show_default=True, help="Seconds --monitor watches (0: until Ctrl-C).")
 @click.option("--image", type=click.Path(exists=True, path_type=Path), default=None,
               help="Flash this prebuilt image instead of building: ELF/UF2 (rp2040), ESP-IDF build directory or "
               "merged .bin (esp32s3), ELF (pyocd boards).")
@@ -58,8 +67,9 @@ def qemu_command(project_dir: Path, serial_spec: str, board: str | None, timeout
 @click.option("--timeout", default=60.0, show_default=True,
               help="Seconds pyocd / picotool may take, waiting for the probe or board included.")
 @click.option("--mlperf", default=None, help=MLPERF_HELP)
-def flash_command(project_dir: Path | None, board: str | None, port: str | None, image: Path | None, dry_run: bool,
-                  timeout: float, mlperf: str | None):
+def flash_command(project_dir: Path | None, board: str | None, serial_port: str | None, drive: Path | None,
+                  probe: str | None, port: str | None, watch: bool, monitor_timeout: float, image: Path | None,
+                  dry_run: bool, timeout: float, mlperf: str | None):
     """Build the benchmark firmware of PROJECT_DIR and flash it: UF2 (Pico), esptool (ESP32-S3), pyocd (RA8M1)."""
     from tinyq.boards import get_board
     from tinyq.build.project import load_project
@@ -74,17 +84,29 @@ def flash_command(project_dir: Path | None, board: str | None, port: str | None,
     if b.flash_method == "qemu":
         raise TinyqError("QEMU boards are not flashed", where=b.name,
                          hint="boot the firmware with: tinyq qemu DIR --serial tcp:PORT")
+    target = {"uf2": str(drive) if drive else None, "esptool": serial_port, "pyocd": probe}.get(b.flash_method)
+    if port is not None:  # one option used to mean three things
+        new_name = {"uf2": "--drive", "esptool": "--serial-port", "pyocd": "--probe"}.get(b.flash_method, "--serial-port")
+        click.echo(f"tinyq: warning: flash --port is deprecated; for {b.name} it means {new_name} {port}", err=True)
+        target = target or port
     if image is None:
         build = build_dut_firmware(project_dir, b, mlperf)
         click.echo(f"built {build.elf} (model {build.project.name}, hash {build.model_hash})", err=True)
         image = build.elf.parent if b.flash_method == "esptool" else build.elf
-    plan = plan_flash(Path(image).resolve(), b, port)
+    plan = plan_flash(Path(image).resolve(), b, target)
+    console = serial_port or (port if b.flash_method == "esptool" else None) or "/dev/ttyACM0"
     if dry_run:
         click.echo("would run: " + plan.describe())
+        if watch:
+            click.echo(f"then: tinyq monitor --port {console} --timeout {monitor_timeout:g}")
         return
     require_target(plan)
     click.echo("running: " + plan.describe())
     execute(plan, timeout)
-    where = port or "/dev/ttyACM0"
     model = project_dir or "MODEL.tflite"
-    click.echo(f"flashed {b.name}; benchmark it with: tinyq bench --port {where} --model {model}")
+    click.echo(f"flashed {b.name}; benchmark it with: tinyq bench --port {console} --model {model}")
+    if watch:
+        from tinyq.serial.monitor import monitor
+
+        click.echo(f"monitoring {console} (--monitor-timeout {monitor_timeout:g} s)", err=True)
+        sys.exit(monitor(console, 115200, monitor_timeout, None, ("name",), click.echo))
