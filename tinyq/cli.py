@@ -75,8 +75,9 @@ def inspect(model: Path | None, board: str, backend: str | None, compare, calib:
 @click.option("--stride", type=int, default=None,
               help="With a CLASSIFIER: samples between the frontend's windows (default: one window).")
 @click.option("--labels", default=None, help="With a CLASSIFIER: its class names, comma separated.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written (files, arena) as JSON.")
 def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | None, board: str,
-             backend: str | None, stride: int | None, labels: str | None):
+             backend: str | None, stride: int | None, labels: str | None, as_json: bool):
     """Generate C sources for MODEL: <name>_model.c/.h and the kernels it calls.
 
     \b
@@ -110,6 +111,14 @@ def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | N
     files = generated_files(compiled, b, model)  # other boards: a firmware or vendor SDK project
     out = write_output_dir(out_dir, files, force=force)
     plan = compiled.plan
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"path": str(out), "board": b.name, "name": compiled.source.name,
+                               "files": sorted(files), "arena_bytes": plan.arena_bytes,
+                               "lower_bound_bytes": plan.lower_bound_bytes,
+                               "entry_point": f"tinyq_{compiled.source.name}_invoke"}, indent=2))
+        return
     click.echo(f"wrote {len(files)} files to {out}" + (f" ({b.name} project: tinyq build {out_dir})"
                                                        if b.runner != "host" else ""))
     click.echo(f"  arena {plan.arena_bytes:,} B (lower bound {plan.lower_bound_bytes:,} B), "
@@ -126,7 +135,11 @@ def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | N
 @click.option("--seed", default=0, show_default=True, help="Random seed for the inputs.")
 @click.option("--port", default=None, help="Run on a device (or `tinyq qemu --serial`) that runs this model's "
                                            "benchmark firmware, e.g. /dev/ttyACM0 or socket://127.0.0.1:5555.")
-def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: bool, seed: int, port: str | None):
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (mismatches, QEMU figures).")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a JUnit XML report (one test case per input) for CI.")
+def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: bool, seed: int, port: str | None,
+           as_json: bool, junit_path: Path | None):
     """Generate, compile and run MODEL, and compare with TFLM byte for byte.
 
     \b
@@ -144,9 +157,19 @@ def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: 
     from tinyq.run.qemu import qemu_board_for
     from tinyq.verify import HostRunner, SerialRunner, format_report, summarize, verify, verify_qemu
 
+    import time
+
+    from tinyq.verify.export import result_json, write_junit
+
     require_tflm()  # before any work: TFLM is the other half of every comparison
+    if junit_path is not None:
+        from tinyq.codegen.output import check_output_file
+
+        check_output_file(junit_path)
     b = get_board(board)
+    kernels = backend or b.default_backend
     compiled = compile_file(model, b, backend=backend)
+    start = time.monotonic()
     if port is None and b.runner != "host":
         if layers:
             raise TinyqError("--layers compares intermediate tensors on the host only", hint="use --board host")
@@ -154,14 +177,18 @@ def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: 
         click.echo(f"verifying {model} on {qemu_board.name} (QEMU {qemu_board.qemu.machine}), "
                    f"{n_inputs} inputs ...", err=True)
         report = verify_qemu(compiled, qemu_board, n_inputs=n_inputs, seed=seed)
-        click.echo(format_report(report, compiled.graph))
-        sys.exit(0 if report.result.ok else 1)
-    runner = SerialRunner(port) if port else HostRunner(b)
-    click.echo(f"verifying {model} on {port or b.name} ({backend or b.default_backend} kernels), "
-               f"{n_inputs} inputs{' layer by layer' if layers else ''} ...", err=True)
-    checked = verify(compiled, runner, n_inputs=n_inputs, seed=seed, layers=layers)
-    click.echo(summarize(checked.result, compiled.graph))
-    sys.exit(0 if checked.result.ok else 1)
+        result, where = report.result, qemu_board.name
+        click.echo(result_json(str(model), where, kernels, result, report.summary()) if as_json
+                   else format_report(report, compiled.graph))
+    else:
+        runner = SerialRunner(port) if port else HostRunner(b)
+        click.echo(f"verifying {model} on {port or b.name} ({kernels} kernels), "
+                   f"{n_inputs} inputs{' layer by layer' if layers else ''} ...", err=True)
+        result, where = verify(compiled, runner, n_inputs=n_inputs, seed=seed, layers=layers).result, port or b.name
+        click.echo(result_json(str(model), where, kernels, result) if as_json else summarize(result, compiled.graph))
+    if junit_path is not None:
+        write_junit(junit_path, compiled.source.name, where, result, time.monotonic() - start)
+    sys.exit(0 if result.ok else 1)
 
 
 @cli.command("doctor")
@@ -197,7 +224,8 @@ def boards_command(fmt: str):
 @cli.command("build")
 @click.argument("project_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--board", default=None, help="Board to build for (default: the one the project was generated for).")
-def build_command(project_dir: Path, board: str | None):
+@click.option("--json", "as_json", is_flag=True, help="Print the image's sizes per section as JSON.")
+def build_command(project_dir: Path, board: str | None, as_json: bool):
     """Compile a project from `tinyq generate --board B` and report flash/RAM per section.
 
     Bare-metal boards build with arm-none-eabi-gcc; rp2040/esp32s3 with the Pico SDK /
@@ -208,6 +236,13 @@ def build_command(project_dir: Path, board: str | None):
     from tinyq.build.project import load_project
 
     b = get_board(board or load_project(project_dir).board)
+    if as_json:
+        import json
+
+        from tinyq.build.commands import build, built_dict
+
+        click.echo(json.dumps(built_dict(build(project_dir, b, lambda line: click.echo(line, err=True))), indent=2))
+        return
     build_project(project_dir, b, click.echo)
 
 

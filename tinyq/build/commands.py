@@ -95,6 +95,18 @@ def build(root: Path, board: Board, echo=lambda line: None) -> Built:
     return Built(report.elf, board.name, kind, report, model_objects=sizes)
 
 
+def built_dict(built: Built) -> dict:
+    """`tinyq build --json`: the image, the totals and every section with its region."""
+    sizes = built.sizes
+    return {"elf": str(built.elf), "board": built.board, "kind": built.kind, "cflags": list(built.cflags),
+            "flash_bytes": sizes.flash_bytes, "ram_bytes": sizes.ram_bytes,
+            "arena_bytes": sizes.ram_of(".tq_arena"), "stack_bytes": sizes.ram_of(".stack"),
+            "regions": sizes.region_use(),
+            "sections": [{"name": p.section.name, "address": p.section.address, "size": p.section.size,
+                          "region": p.region, "load_region": p.load_region, "flash_bytes": p.flash_bytes,
+                          "ram_bytes": p.ram_bytes} for p in sizes.sections]}
+
+
 def build_project(root: Path, board: Board, echo) -> Built:
     """`tinyq build`: build, echoing the size report."""
     built = build(root, board, echo)
