@@ -222,3 +222,16 @@ def test_mixed_input_and_output_types_are_refused():
     b.op("fully_connected", [x, w, -1], [y])
     with pytest.raises(TinyqError, match="int8 beside float32"):
         _compile(b.build([y]))
+
+
+def test_fully_connected_with_computed_weights_and_bias():
+    """TFLM's float FULLY_CONNECTED reads weights and bias wherever they are: computed ones too."""
+    b = GraphBuilder("fc_computed")
+    x = b.input((3, 6), dtype="float32")
+    w = b.input((4, 6), dtype="float32")
+    bias = b.input((4,), dtype="float32")
+    y1 = b.activation((3, 4), dtype="float32", name="computed")
+    b.op("fully_connected", [x, w, bias], [y1], fused_activation_function="RELU")
+    y2 = b.activation((3, 4), dtype="float32", name="computed_weights_const_bias")
+    b.op("fully_connected", [x, w, b.const(np.arange(4, dtype=np.float32), "float32")], [y2])
+    assert_float_exact(b.build([y1, y2]), n_inputs=8, boards=("host", QEMU_BOARDS[1]))

@@ -44,6 +44,7 @@ class FullyConnectedF32Params:
     act_min: float
     act_max: float
     has_bias: bool
+    sources: tuple[int, ...]  # weights, bias: an input slot (computed at run time) or -1 (flash operand<i>)
 
 
 @dataclass(frozen=True)
@@ -111,17 +112,31 @@ def lower_s16(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None
 
 
 def lower_f32(graph: Graph, op: Operator, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor) -> Lowered:
-    """float32: reference_ops::FullyConnected with float weights and bias (TFLM has no hybrid FC)."""
+    """float32: reference_ops::FullyConnected with float weights and bias, each a constant or computed
+    (TFLM has no hybrid FC)."""
     f32.require_float32(graph, op, x, y)
-    f32.require_const_float(graph, op, w, "weights")
+    for t, role in ((w, "weights"), (b, "bias")):  # constants (flash) or computed at run time (arena)
+        if t is not None and t.dtype != f32.FLOAT32:
+            f32.require_const_float(graph, op, t, role)  # the hybrid-model refusal
     output_depth, accum_depth = _shapes(graph, op, x, w, y)
-    bias = f32.bias_array(graph, op, b, output_depth)
+    if b is not None and b.numel != output_depth:
+        raise unsupported(graph, op, f"bias has {b.numel} values for {output_depth} outputs",
+                          "the model's shapes are inconsistent; re-export it")
     act_min, act_max = f32.activation_range(op.options.fused_activation_function)
+    sources, inputs, consts = [], [x.index], []
+    for i, t in enumerate((w, b)):
+        if t is None or t.is_const:
+            sources.append(-1)
+            if t is not None:
+                consts.append(f32.float_array(t, f"operand{i}"))
+        else:
+            sources.append(len(inputs))
+            inputs.append(t.index)
     params = FullyConnectedF32Params(batches=y.numel // output_depth, accum_depth=accum_depth,
                                      output_depth=output_depth, act_min=act_min, act_max=act_max,
-                                     has_bias=b is not None)
-    return Lowered(op=op, kernel="fully_connected_f32", params=params, inputs=(x.index,), outputs=(y.index,),
-                   consts=(f32.float_array(w, "filter"), *bias))
+                                     has_bias=b is not None, sources=tuple(sources))
+    return Lowered(op=op, kernel="fully_connected_f32", params=params, inputs=tuple(inputs), outputs=(y.index,),
+                   consts=tuple(consts))
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
