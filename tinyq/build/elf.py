@@ -8,16 +8,12 @@ never from estimates.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinyq.boards import Board, Memory
 from tinyq.errors import TinyqError
 
-SHF_ALLOC = 0x2
-SHT_NOBITS = 8
-PT_LOAD = 1
 # Memory kinds that keep their contents without power (or are loaded like them):
 # sections whose load address falls here count as flash.
 CODE_KINDS = ("flash", "xip", "itcm")
@@ -68,34 +64,28 @@ class SizeReport:
 
 
 def read_sections(path: Path) -> list[Section]:
-    """Allocated sections of a 32-bit little-endian ELF (what arm-none-eabi-gcc writes)."""
-    data = Path(path).read_bytes()
-    if data[:4] != b"\x7fELF" or data[4] != 1 or data[5] != 1:
-        raise TinyqError("not a 32-bit little-endian ELF file", where=str(path))
-    (phoff, shoff, _flags, _ehsize, phentsize, phnum, shentsize, shnum, shstrndx) = struct.unpack_from(
-        "<IIIHHHHHH", data, 28)
-    segments = []
-    for i in range(phnum):
-        p_type, _off, vaddr, paddr, filesz, memsz = struct.unpack_from("<IIIIII", data, phoff + i * phentsize)
-        if p_type == PT_LOAD:
-            segments.append((vaddr, paddr, memsz))
-    headers = [struct.unpack_from("<IIIIIIIIII", data, shoff + i * shentsize) for i in range(shnum)]
-    strtab_off = headers[shstrndx][4]
+    """Allocated sections of a 32-bit little-endian ELF (what arm-none-eabi-gcc writes), read with pyelftools."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.constants import SH_FLAGS
+    from elftools.elf.elffile import ELFFile
 
-    def name_at(offset: int) -> str:
-        end = data.index(b"\0", strtab_off + offset)
-        return data[strtab_off + offset:end].decode()
-
-    sections = []
-    for name_off, sh_type, flags, addr, _off, size, *_ in headers:
-        if not flags & SHF_ALLOC or size == 0:
-            continue
-        load = addr
-        for vaddr, paddr, memsz in segments:
-            if vaddr <= addr < vaddr + max(memsz, 1):
-                load = addr - vaddr + paddr
-                break
-        sections.append(Section(name_at(name_off), addr, load, size, sh_type != SHT_NOBITS))
+    try:
+        with open(path, "rb") as f:
+            elf = ELFFile(f)
+            if elf.elfclass != 32 or not elf.little_endian:
+                raise TinyqError("not a 32-bit little-endian ELF file", where=str(path))
+            segments = [(seg["p_vaddr"], seg["p_paddr"], seg["p_memsz"]) for seg in elf.iter_segments()
+                        if seg["p_type"] == "PT_LOAD"]
+            sections = []
+            for sec in elf.iter_sections():
+                addr, size = sec["sh_addr"], sec["sh_size"]
+                if not sec["sh_flags"] & SH_FLAGS.SHF_ALLOC or size == 0:
+                    continue
+                load = next((addr - vaddr + paddr for vaddr, paddr, memsz in segments
+                             if vaddr <= addr < vaddr + max(memsz, 1)), addr)
+                sections.append(Section(sec.name, addr, load, size, sec["sh_type"] != "SHT_NOBITS"))
+    except ELFError as exc:
+        raise TinyqError(f"not a readable ELF file ({exc})", where=str(path)) from None
     return sections
 
 

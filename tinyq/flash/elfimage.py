@@ -6,13 +6,11 @@ at their load address (LMA), never the zero-filled tail of a segment.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinyq.errors import TinyqError
 
-PT_LOAD = 1
 ELF_MAGIC = b"\x7fELF"
 
 
@@ -23,21 +21,28 @@ class Segment:
 
 
 def load_segments(path: Path) -> list[Segment]:
-    """PT_LOAD segments with file contents of a 32-bit little-endian ELF, by address."""
-    data = Path(path).read_bytes()
-    if data[:4] != ELF_MAGIC:
-        raise TinyqError("not an ELF file", where=str(path))
-    if data[4] != 1 or data[5] != 1:
-        raise TinyqError("not a 32-bit little-endian ELF (microcontroller firmware)", where=str(path))
-    phoff = struct.unpack_from("<I", data, 0x1C)[0]
-    phentsize, phnum = struct.unpack_from("<HH", data, 0x2A)
-    segments = []
-    for i in range(phnum):
-        p_type, offset, _vaddr, paddr, filesz, _memsz = struct.unpack_from("<IIIIII", data, phoff + i * phentsize)
-        if p_type == PT_LOAD and filesz:
-            if offset + filesz > len(data):
-                raise TinyqError(f"segment {i} runs past the end of the file", where=str(path))
-            segments.append(Segment(paddr, data[offset:offset + filesz]))
+    """PT_LOAD segments with file contents of a 32-bit little-endian ELF, by address (read with pyelftools)."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    with open(path, "rb") as f:
+        if f.read(4) != ELF_MAGIC:
+            raise TinyqError("not an ELF file", where=str(path))
+        f.seek(0)
+        try:
+            elf = ELFFile(f)
+            if elf.elfclass != 32 or not elf.little_endian:
+                raise TinyqError("not a 32-bit little-endian ELF (microcontroller firmware)", where=str(path))
+            segments = []
+            for i, seg in enumerate(elf.iter_segments()):
+                if seg["p_type"] != "PT_LOAD" or not seg["p_filesz"]:
+                    continue
+                data = seg.data()
+                if len(data) != seg["p_filesz"]:
+                    raise TinyqError(f"segment {i} runs past the end of the file", where=str(path))
+                segments.append(Segment(seg["p_paddr"], bytes(data)))
+        except ELFError as exc:
+            raise TinyqError(f"not a readable ELF file ({exc})", where=str(path)) from None
     if not segments:
         raise TinyqError("the ELF has no loadable contents", where=str(path))
     return sorted(segments, key=lambda s: s.address)
