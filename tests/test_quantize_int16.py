@@ -16,6 +16,7 @@ from tinyq.passes.fold import fold_constants
 from tinyq.quantize import QuantizeConfig, quantize_graph
 from tinyq.quantize.activations import arena_bytes
 from tinyq.quantize.prepare import prepare_float_graph
+from tinyq.quantize.report import sqnr_report
 from tinyq.quantize.selfcheck import TIE_DB, float_reference, point_sqnrs
 from tinyq.quantize.summary import weight_bytes
 from tinyq.tflite.builder import GraphBuilder
@@ -112,6 +113,25 @@ def test_int16_beats_int8_and_is_bit_exact(case):
     assert int16.widths.measured[0][0] == "all int8" and int16.widths.arena == arena(int16.graph)
     assert arena(int16.graph) == 2 * arena(int8.graph)
     assert_bit_exact(int16.graph, n_inputs=10)
+
+
+def test_int16_near_dead_channels_keep_their_bias():
+    """A MobileNet whose near-dead channels (weights ~1e-30 beside a bias) output their bias: with the weight
+    scales such tiny weights give, the requantization multiplier falls below 2^-31, which TFLite flushes to 0,
+    and those channels output 0 (the 16x8 model once collapsed to ~5 dB at its first depthwise layer); the
+    weight scale floor keeps it at 2^-31. Every layer at least as close to float as in int8; bit-exact."""
+    from tinyq.bench.float_mobilenet import image_inputs, mobilenet_v1_float
+
+    graph = mobilenet_v1_float(size=32)
+    images = image_inputs(72, 32)
+    records = [[x[None]] for x in images[64:]]
+    plain = dict(self_check=False, observer="minmax", bias_correction=False, equalize=False)
+    int16 = quantize_graph(graph, [images[:64]], QuantizeConfig(activations="int16", **plain))
+    int8 = quantize_graph(graph, [images[:64]], QuantizeConfig(**plain))
+    ours, theirs = (sqnr_report(r.float_graph, r.graph, records).rows for r in (int16, int8))
+    layers = [(a.op, a.sqnr_db, b.sqnr_db) for a, b in zip(ours, theirs) if a.op in ("conv_2d", "depthwise_conv_2d")]
+    assert len(layers) == 27 and all(a >= b - 0.5 for _, a, b in layers), layers
+    assert_bit_exact(int16.graph, n_inputs=3)
 
 
 def _converter_16x8(float_graph, calib) -> bytes:

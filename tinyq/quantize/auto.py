@@ -141,16 +141,18 @@ def greedy_int16_units(noise: list[float], reads: dict[int, set[int]], eligible:
     moves: list[Move] = []
     while True:
         now = predicted_noise(noise, reads, chosen)
-        best, best_key = None, None
+        candidates = []
         for u in sorted(eligible) + [-1]:  # -1: every eligible unit
             needed = (({u} | reads[u]) if u >= 0 else set(eligible)) - chosen
-            if not needed or not needed <= eligible:
-                continue
-            after = chosen | needed
-            gain = now - predicted_noise(noise, reads, after)
-            if gain <= 0:
-                continue
-            cost = arena_of(after)
+            if needed and needed <= eligible:
+                gain = now - predicted_noise(noise, reads, chosen | needed)
+                if gain > 0:
+                    candidates.append((gain, u, needed))
+        best, best_key = None, None
+        for gain, u, needed in sorted(candidates, key=lambda c: -c[0]):
+            if best_key is not None and gain / ALIGNMENT <= best_key:
+                break  # no arena cost can rank it above the best: the rest need not be planned
+            cost = arena_of(chosen | needed)
             if cost is None or cost > budget:
                 continue
             key = gain / (max(cost - arena, 0) + ALIGNMENT)
@@ -202,7 +204,7 @@ class ActivationPlan:
                      "chosen, arena added:")
         for r in self.rows:
             db = "     -" if r.sqnr_db is None else ("   inf" if r.sqnr_db == float("inf") else f"{r.sqnr_db:6.1f}")
-            added = f"+{r.arena_added:,} B" if r.arena_added is not None else ""
+            added = f"{r.arena_added:+,} B" if r.arena_added is not None else ""
             lines.append(f"    {r.name[:40]:<40} {db} dB  {r.dtype:<5} {added:>10}  {r.why}")
         return "\n".join(lines)
 

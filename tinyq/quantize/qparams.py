@@ -19,6 +19,7 @@ INT32_MAX = 2**31 - 1
 # int64 biases of 16x8 ops: tinyq (as TFLM's 64-bit accumulator leaves room for) takes |bias| < 2^47
 BIAS_LIMIT = {"int32": INT32_MAX, "int64": 2**47 - 1}
 BIAS_HEADROOM = {"int32": 2.0**30, "int64": 2.0**46}  # the largest bias a weight scale is raised to allow
+MIN_MULTIPLIER = 2.0**-31  # below it TFLite's QuantizeMultiplier flushes a requantization multiplier to 0
 WEIGHT_QMAX = {"int8": 127, "int4": 7}  # symmetric: [-127, 127] and [-7, 7], zero point 0
 
 
@@ -117,10 +118,20 @@ def quantize_bias(b: np.ndarray, input_scale: float, weight_scales, dtype: str =
     return np.clip(round_half_away(np.asarray(b, dtype=np.float64) / s), -limit, limit).astype(dtype)
 
 
-def min_weight_scales_for_bias(b: np.ndarray, input_scale: float, weight_scales, dtype: str = "int32") -> np.ndarray:
-    """Raise weight scales where the bias would not fit its type at s_in * s_w (tiny weights, big bias)."""
+def min_weight_scales_for_bias(b: np.ndarray, input_scale: float, weight_scales, dtype: str = "int32",
+                               output_scale: float | None = None) -> np.ndarray:
+    """Raise weight scales where the bias would not fit its type at s_in * s_w (tiny weights, big bias).
+
+    int64 (16x8) biases leave room for scales small enough that the requantization multiplier
+    s_in * s_w / s_out falls below 2^-31, where TFLite flushes it to 0 and the channel outputs 0 (a 16x8
+    MobileNet's near-dead channels, weights ~1e-30 beside a bias, did): given `output_scale`, the scales
+    are raised to keep it at 2^-31 - which moves only channels whose weights change the output by less
+    than 1/500 of a step.
+    """
     s_w = np.asarray(weight_scales, dtype=np.float64)
     need = np.abs(np.asarray(b, dtype=np.float64)) / (f32(input_scale) * BIAS_HEADROOM[dtype])  # room for the sums
+    if dtype == "int64" and output_scale is not None:
+        need = np.maximum(need, MIN_MULTIPLIER * f32(output_scale) / f32(input_scale))
     if s_w.size == 1:
         need = need.max(initial=0.0, keepdims=True).reshape(1)
     return np.maximum(s_w, need).astype(np.float32)

@@ -47,7 +47,7 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 
 def quantize_op_weights(graph: Graph, op: Operator, input_quant: Quant, dtype: str, config: QuantizeConfig,
-                        stats: dict[int, TensorStats], bias_dtype: str = "int32"
+                        stats: dict[int, TensorStats], bias_dtype: str = "int32", output_quant: Quant | None = None
                         ) -> tuple[QuantizedWeights, np.ndarray | None, np.ndarray | None]:
     """(weights, int32/int64 bias or None, bias correction applied or None) for one weighted op."""
     rule = RULES[op.op]
@@ -58,7 +58,8 @@ def quantize_op_weights(graph: Graph, op: Operator, input_quant: Quant, dtype: s
     per_channel = config.per_channel and (dtype != "int4" or rule.int4_per_channel)
     qw = quantize_weights(w, rule.channel_axis, dtype, per_channel, clip)
     if b is not None:
-        floor = qparams.min_weight_scales_for_bias(b, input_quant.s, qw.scales, bias_dtype)
+        floor = qparams.min_weight_scales_for_bias(b, input_quant.s, qw.scales, bias_dtype,
+                                                   output_quant.s if output_quant is not None else None)
         if np.any(floor > qw.scales):
             qw = quantize_weights(w, rule.channel_axis, dtype, per_channel, clip, min_scales=floor)
     shift = None
@@ -121,7 +122,8 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
         if rule.weights is not None:
             dtype = weight_dtypes.get(op.index, "int8")
             x_quant = acts[inputs[rule.activation_inputs[0]]].quant
-            qw, q_bias, shift = quantize_op_weights(graph, op, x_quant, dtype, config, stats, BIAS_DTYPE[width])
+            qw, q_bias, shift = quantize_op_weights(graph, op, x_quant, dtype, config, stats, BIAS_DTYPE[width],
+                                                    acts[op.outputs[0]].quant)
             w_t = tensors[op.inputs[rule.weights]]
             tensors[w_t.index] = replace(
                 w_t, dtype=dtype, data=_frozen(qw.q),
