@@ -22,6 +22,7 @@ class Mismatch:
     max_abs_diff: float  # integers: the largest difference of stored values; floats: of the numbers
     max_ulp: int = 0  # floats: the largest distance in units in the last place (0 for integers)
     nan_only: bool = False  # floats: every difference is a NaN against a NaN of other bits
+    nan_vs_number: int = 0  # floats: values that are a NaN on one side and a number on the other
 
 @dataclass(frozen=True)
 class VerifyResult:
@@ -66,9 +67,8 @@ def _float_mismatch(record: int, t: Tensor, op: int | None, a: np.ndarray, b: np
     ulp = int(np.abs(oa - ob).max()) if numeric.size else 0
     with np.errstate(invalid="ignore", over="ignore"):
         delta = float(np.abs(a[numeric].astype(np.float64) - b[numeric].astype(np.float64)).max()) if numeric.size else 0.0
-    if numeric.size < numbers.size:  # a NaN against a number
-        delta = float("nan")
-    return Mismatch(record, t.index, t.name, op, int(diff[0]) * a.dtype.itemsize, int(diff.size), delta, ulp, False)
+    return Mismatch(record, t.index, t.name, op, int(diff[0]) * a.dtype.itemsize, int(diff.size), delta, ulp, False,
+                    int(numbers.size - numeric.size))
 
 
 def split_outputs(graph: Graph, raw: bytes) -> list[np.ndarray]:
@@ -135,14 +135,14 @@ def summarize(result: VerifyResult, graph: Graph, limit: int = 10) -> str:
     for m in result.mismatches[:limit]:
         if m.nan_only:
             how = "all NaN against NaN of other bits (sign/payload)"
-        elif m.max_abs_diff != m.max_abs_diff:
-            how = f"a NaN against a number{f' (elsewhere {m.max_ulp} ULP)' if m.max_ulp else ''}"
         elif m.max_ulp:
             how = f"max |diff| {m.max_abs_diff:g} ({m.max_ulp} ULP)"
-        elif m.max_abs_diff == 0:
+        elif m.max_abs_diff == 0 and not m.nan_vs_number:
             how = "only the signs of zeros differ"
         else:
             how = f"max |diff| {m.max_abs_diff:g}"
+        if m.nan_vs_number:
+            how += f", {m.nan_vs_number} NaN against a number"
         lines.append(f"  input {m.record}: tensor {m.tensor} '{m.tensor_name}': {m.bytes_differing} value(s) differ, "
                      f"first at byte {m.first_byte}, {how}")
     if len(result.mismatches) > limit:
