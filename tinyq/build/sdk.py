@@ -12,7 +12,6 @@ import os
 import shutil
 from pathlib import Path
 
-from tinyq import proc as child
 from tinyq import __version__
 from tinyq.boards import Board
 from tinyq.build.elf import SizeReport, size_report
@@ -122,23 +121,39 @@ def missing_for_sdk(kind: str) -> list[str]:
     return missing
 
 
+def sdk_build_steps(kind: str, root: Path, out: Path, board: Board) -> list[list[str]]:
+    """The SDK's commands for a build into `out`: CMake (+ Ninja when installed) for the Pico SDK;
+    idf.py for ESP-IDF, with set-target only when the build folder is new or for another chip
+    (set-target wipes the build and sdkconfig, so repeating it makes every build a full one)."""
+    if kind == "pico-sdk":
+        generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+        return [["cmake", "-S", str(root), "-B", str(out), *generator, "-DCMAKE_BUILD_TYPE=Release"],
+                ["cmake", "--build", str(out), "-j2"]]
+    idf = ["idf.py", "-C", str(root), "-B", str(out)]
+    steps = [] if idf_target(out) == board.name else [[*idf, "set-target", board.name]]
+    return steps + [[*idf, "build"]]
+
+
+def idf_target(out: Path) -> str | None:
+    """The chip an ESP-IDF build folder is configured for (its sdkconfig), or None."""
+    for config in (out / "sdkconfig", out.parent.parent / "sdkconfig"):
+        if config.is_file():
+            for line in config.read_text(errors="replace").splitlines():
+                if line.startswith("CONFIG_IDF_TARGET="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    return None
+
+
 def build_with_sdk(kind: str, root: Path, board: Board, name: str) -> SizeReport:
-    """Run the SDK's build into build/<board>/ and report the ELF's sections."""
+    """Run the SDK's build into build/<board>/, showing progress, the whole output in build/<board>/build.log;
+    report the ELF's sections."""
+    from tinyq.build.stream import run_steps
+
     missing = missing_for_sdk(kind)
     if missing:
         raise TinyqError(f"cannot build the {kind} project: {'; '.join(missing)}", where=str(root))
     out = root / "build" / board.name
-    if kind == "pico-sdk":
-        steps = [["cmake", "-S", str(root), "-B", str(out), "-DCMAKE_BUILD_TYPE=Release"],
-                 ["cmake", "--build", str(out), "-j2"]]
-    else:
-        steps = [["idf.py", "-C", str(root), "-B", str(out), "set-target", board.name, "build"]]
-    for cmd in steps:
-        proc = child.run(cmd, cwd=root, capture_output=True, text=True)
-        if proc.returncode != 0:
-            lines = (proc.stderr + proc.stdout).splitlines()
-            first = next((ln for ln in lines if "error" in ln.lower()), lines[-1] if lines else "")
-            raise TinyqError(f"{kind} build failed: {first.strip()[:300]}", where=str(root))
+    run_steps(sdk_build_steps(kind, root, out, board), root, out / "build.log", f"{kind} build")
     elf = out / f"tinyq_{name}.elf"
     if not elf.is_file():
         raise TinyqError(f"the {kind} build produced no {elf.name}", where=str(out))
