@@ -53,6 +53,8 @@ class Firmware:
     uart_base: int = 0
     uart_bauddiv: int = 16
     stack_bytes: int = 8192
+    clock: str = ""  # firmware/tq_clock_<clock>.c brings the core to clock_hz ("": the reset clock is it)
+    uart: dict = field(default_factory=dict)  # io drivers' own settings (baud, channel, pins), into tq_board.h
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ def _firmware(data: dict | None) -> Firmware | None:
         return None
     return Firmware(io=data["io"], timer=data["timer"], tick_hz=int(data["tick_hz"]),
                     placement=dict(data["placement"]), uart_base=int(data.get("uart_base", 0)),
-                    uart_bauddiv=int(data.get("uart_bauddiv", 16)), stack_bytes=int(data.get("stack_bytes", 8192)))
+                    uart_bauddiv=int(data.get("uart_bauddiv", 16)), stack_bytes=int(data.get("stack_bytes", 8192)),
+                    clock=data.get("clock", ""), uart=dict(data.get("uart", {})))
 
 
 def _qemu(data: dict | None) -> Qemu | None:

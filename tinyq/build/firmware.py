@@ -22,7 +22,7 @@ PLACEMENT_GROUPS = ("code", "weights", "data", "arena", "stack")
 # Harness files every bare-metal build links, and the per-board choices.
 COMMON_SOURCES = ("tq_main.c", "tq_harness.c", "tq_console.c", "tq_fault.c", "tq_startup.c",
                   "tq_records_semihost.c", "tq_stack.c")
-COMMON_HEADERS = ("tq_io.h", "tq_timer.h", "tq_console.h", "tq_fault.h", "tq_harness.h", "tq_sections.h",
+COMMON_HEADERS = ("tq_io.h", "tq_clock.h", "tq_timer.h", "tq_console.h", "tq_fault.h", "tq_harness.h", "tq_sections.h",
                   "tq_records.h", "tq_semihost.h", "tq_stack.h")
 
 
@@ -37,16 +37,18 @@ def firmware_of(board: Board) -> Firmware:
         raise TinyqError(f"[firmware] placement lacks {', '.join(missing)}", where=f"boards/{board.name}.toml")
     for group, region in fw.placement.items():
         board.memory_named(region)
-    for rel in (f"tq_io_{fw.io}.c", f"tq_timer_{fw.timer}.c"):
+    for rel in (f"tq_io_{fw.io}.c", f"tq_timer_{fw.timer}.c") + ((f"tq_clock_{fw.clock}.c",) if fw.clock else ()):
         if not (FIRMWARE_SRC / rel).is_file():
             raise TinyqError(f"no firmware driver {rel}", where=f"boards/{board.name}.toml",
-                             hint="io is one of cmsdk_uart, nrf51_uart, semihost; timer one of systick, dwt")
+                             hint="io is one of cmsdk_uart, nrf51_uart, semihost, ra_sci; timer one of systick, dwt; "
+                                  "clock one of ra8m1")
     return fw
 
 
 def harness_sources(board: Board) -> tuple[str, ...]:
     fw = firmware_of(board)
-    return COMMON_SOURCES + (f"tq_io_{fw.io}.c", f"tq_timer_{fw.timer}.c")
+    clock = (f"tq_clock_{fw.clock}.c",) if fw.clock else ()
+    return COMMON_SOURCES + (f"tq_io_{fw.io}.c", f"tq_timer_{fw.timer}.c") + clock
 
 
 def io_info(compiled: Compiled) -> dict:
@@ -82,7 +84,8 @@ def board_files(board: Board) -> dict[str, str]:
 def harness_files(board: Board, compiled: Compiled) -> dict[str, str]:
     """Everything under `firmware/` of a generated project (board-independent sources)."""
     files = {f"firmware/{rel}": (FIRMWARE_SRC / rel).read_text() for rel in COMMON_SOURCES + COMMON_HEADERS}
-    for path in sorted(FIRMWARE_SRC.glob("tq_io_*.c")) + sorted(FIRMWARE_SRC.glob("tq_timer_*.c")):
+    for path in (sorted(FIRMWARE_SRC.glob("tq_io_*.c")) + sorted(FIRMWARE_SRC.glob("tq_timer_*.c"))
+                 + sorted(FIRMWARE_SRC.glob("tq_clock_*.c"))):
         files[f"firmware/{path.name}"] = path.read_text()
     files["firmware/tq_model.h"] = model_binding(compiled)
     return files
