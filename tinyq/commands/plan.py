@@ -53,7 +53,9 @@ def plan(model: Path, board: str | None, backend: str | None, fmt: str, plot_pat
     if plot_path is not None:
         from tinyq.plan.plot import plot_plan
 
-        click.echo(f"wrote {plot_plan(bound.lowered, memory_plan, plot_path, title=model.name)}", err=True)
+        room = fit.arena_room if fit is not None else None  # the RAM the board gives the arena
+        click.echo(f"wrote {plot_plan(bound.lowered, memory_plan, plot_path, title=model.name, ram_bytes=room, board=b.name)}",
+                   err=True)
     if fit is not None and not fit.ok:
         click.echo(f"tinyq: error: {fit_error(fit, b, flash)}", err=True)
         sys.exit(2)
