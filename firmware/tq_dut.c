@@ -115,6 +115,11 @@ static void db_load(const char *arg) {
   }
 }
 
+const uint8_t *tq_dut_db(uint32_t *bytes) {
+  *bytes = db_pos;
+  return db_buf;
+}
+
 static void db_print(void) {
   for (uint32_t i = 0; i < db_pos; ++i) {
     if (i % 8 == 0) tq_puts("m-buffer-");

@@ -3,7 +3,7 @@
  * every reply ends with the line "m-ready"; errors are "e-[...]" lines.
  *
  *   name%               m-name-dut-[tinyq]
- *   profile%            m-profile-[...]  m-model-[kws01|ic01|vww01|ad01|<model>]
+ *   profile%            m-profile-[...]  m-model-[kws01|ic01|ic02|vww01|ad01|sww01|<model>]
  *   timestamp%          m-lap-us-<microseconds>
  *   db load N%          m-[Expecting N bytes]
  *   db <hex>%           (bytes appended) ... m-load-done once N bytes arrived
@@ -26,6 +26,11 @@
  * seeing m-init-done mid-command knows the board reset. */
 #ifndef TQ_DUT_H
 #define TQ_DUT_H
+
+#include <stdint.h>
+
+/* The bytes `db` loaded so far (extensions read their data from there, as MLPerf's sww01 does). */
+const uint8_t *tq_dut_db(uint32_t *bytes);
 
 /* Serves commands forever. */
 void tq_dut_run(void);

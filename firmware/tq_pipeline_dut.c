@@ -13,6 +13,15 @@
  *                         m-tinyq-outputs-[hex of every classifier output]  m-tinyq-frames-[N]
  *                         m-tinyq-classifier-ticks-[T]
  *   tinyq-features%       m-tinyq-features-[hex of the classifier's input rows]
+ *
+ * MLPerf Tiny's streaming wake word benchmark (sww01), its UART mode: the runner loads one stride of
+ * mono samples with `db load N` / `db <hex>` (tq_dut.c), then
+ *   extract_uart_stream%  pushes them through the frontend and runs the classifier:
+ *                         m-features-[+a, +b, ...]   the newest feature row (int8 features; empty
+ *                                                    until the first window is complete)
+ *                         m-activations-[+a, +b, +c] the classifier's scores (int8; else %0.3f)
+ * as the reference firmware's th_extract_features_on_chunk prints them. Where the reference takes
+ * I2S audio, this firmware has only its UART: the audio is streamed over it (QEMU included).
  */
 #include <stdint.h>
 #include <string.h>
@@ -25,6 +34,8 @@
 #define MAX_LINE_BYTES 128 /* a 255-character command holds at most 121 bytes of hex */
 
 int tq_dut_extension(char **argv, int argc); /* tq_dut.h; the batch harness build has no tq_dut.h */
+/* tq_dut.c's db buffer; absent (weak: null) from a build without the MLPerf protocol */
+const uint8_t *tq_dut_db(uint32_t *bytes) __attribute__((weak));
 
 static uint8_t outputs[TQ_PIPELINE_OUTPUT_BYTES] __attribute__((aligned(16)));
 static uint8_t samples[MAX_LINE_BYTES] __attribute__((aligned(16)));
@@ -155,8 +166,56 @@ static void cmd_features(void) {
   say("]");
 }
 
+static void put_signed(int v) {
+  tq_io_putc(v < 0 ? '-' : '+');
+  tq_put_u64((uint64_t)(v < 0 ? -v : v));
+}
+
+static void cmd_extract_uart_stream(void) {
+  uint32_t bytes = 0;
+  const uint8_t *db = tq_dut_db ? tq_dut_db(&bytes) : 0;
+  if (db == 0 || bytes == 0 || bytes % TQ_PIPELINE_SAMPLE_BYTES != 0) {
+    fail("extract_uart_stream needs whole samples loaded with 'db load N' and 'db <hex>' first");
+    return;
+  }
+  const uint32_t before = tq_pipeline_frames();
+  int status = tq_pipeline_push(db, bytes / TQ_PIPELINE_SAMPLE_BYTES);
+  if (status == 0) status = tq_pipeline_classify(outputs);
+  if (status != 0) {
+    tq_puts("e-[Invoke returned ");
+    tq_put_u64((uint64_t)(uint32_t)status);
+    say("]");
+    return;
+  }
+  tq_puts("m-features-[");
+  if (tq_pipeline_frames() > before || before > 0) {
+    const uint8_t *row = tq_pipeline_features() + (TQ_PIPELINE_FRAMES - 1u) * TQ_PIPELINE_FEATURE_BYTES;
+    for (uint32_t i = 0; i < TQ_PIPELINE_FEATURE_BYTES; ++i) {
+      if (i) tq_puts(", ");
+#if TQ_PIPELINE_FEATURE_INT8
+      put_signed((int8_t)row[i]);
+#else
+      put_signed(row[i]);
+#endif
+    }
+  }
+  say("]");
+  tq_puts("m-activations-[");
+  for (uint32_t i = 0; i < TQ_PIPELINE_CLASSES; ++i) {
+    if (i) tq_puts(", ");
+#if TQ_PIPELINE_SCORE_INT8
+    put_signed((int8_t)outputs[i]);
+#else
+    put_milli(tq_pipeline_score(outputs, i));
+#endif
+  }
+  say("]");
+}
+
 int tq_dut_extension(char **argv, int argc) {
-  if (strcmp(argv[0], "tinyq-pipeline") == 0) {
+  if (strcmp(argv[0], "extract_uart_stream") == 0) {
+    cmd_extract_uart_stream();
+  } else if (strcmp(argv[0], "tinyq-pipeline") == 0) {
     cmd_pipeline();
   } else if (strcmp(argv[0], "tinyq-audio-reset") == 0) {
     tq_pipeline_reset();

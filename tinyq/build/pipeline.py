@@ -84,8 +84,10 @@ def _config_header(p: PipelineBuild) -> str:
     models = {role: {"name": c.source.name, "file": path.name, "hash": file_hash(path)}
               for role, c, path in (("frontend", p.frontend, p.frontend_path),
                                     ("classifier", p.classifier, p.classifier_path))}
+    feature = p.frontend.graph.tensors[p.frontend.graph.outputs[0]]
     return environment().get_template("firmware/tq_pipeline_config.h.j2").render(
-        version=__version__, shape=p.shape, outputs=outputs, **models,
+        version=__version__, shape=p.shape, outputs=outputs, **models, feature_int8=int(feature.dtype == "int8"),
+        score_int8=int(score.dtype == "int8"),
         score={"type": code, "ctype": ctype, "scale": repr(float(score.quant.s)) + "f" if quantized else "1.0f",
                "zero_point": score.quant.zp if quantized else 0})
 

@@ -11,13 +11,14 @@ benchmark, output quantization) is rendered here from the project's .tflite.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinyq.boards import Board
 from tinyq.build.firmware import FIRMWARE_SRC
-from tinyq.build.project import Project, load_project, project_kind
+from tinyq.build.project import MANIFEST, Project, load_project, project_kind
 from tinyq.codegen.generate import environment
 from tinyq.errors import TinyqError
 from tinyq.ir import Graph
@@ -30,10 +31,14 @@ BATCH_ONLY = ("tq_main.c", "tq_harness.c", "tq_records_semihost.c", "tq_records_
 SDK_LAYOUT = {"pico-sdk": ("firmware", "CMakeLists.txt", "tq_main_pico.c"),
               "esp-idf": ("main", "main/CMakeLists.txt", "tq_main_esp.c")}
 # Model file name fragments -> MLPerf Tiny benchmark (what `profile` reports, how `infer` converts data).
-MLPERF_BY_NAME = (("kws", "kws01"), ("dscnn", "kws01"), ("resnet", "ic01"), ("ic_", "ic01"),
+# MLPerf Tiny v1.3: ic02 is the larger ResNet (pretrainedResnet_large); sww01 the streaming wake word
+# benchmark, which a two-model project (frontend + classifier) answers over the UART.
+MLPERF_BY_NAME = (("kws", "kws01"), ("dscnn", "kws01"), ("resnet_large", "ic02"), ("resnetlarge", "ic02"),
+                  ("ic02", "ic02"), ("resnet", "ic01"), ("ic_", "ic01"),
                   ("vww", "vww01"), ("person", "vww01"), ("autoencoder", "ad01"), ("ad_", "ad01"),
                   ("anomaly", "ad01"))
-INPUT_MODE = {"ic01": "TQ_DUT_INPUT_UINT8", "vww01": "TQ_DUT_INPUT_UINT8", "ad01": "TQ_DUT_INPUT_FLOAT"}
+INPUT_MODE = {"ic01": "TQ_DUT_INPUT_UINT8", "ic02": "TQ_DUT_INPUT_UINT8", "vww01": "TQ_DUT_INPUT_UINT8",
+              "ad01": "TQ_DUT_INPUT_FLOAT"}
 DUT_TYPES = {"int8": "TQ_DUT_INT8", "uint8": "TQ_DUT_UINT8", "int16": "TQ_DUT_INT16", "int32": "TQ_DUT_INT32",
              "float32": "TQ_DUT_FLOAT32"}
 
@@ -103,7 +108,8 @@ def _project_header(project: Project, board: Board, mlperf: str | None) -> tuple
 
     graph = read_model_file(project.model_path)
     digest = model_hash(project.model_path)
-    code = mlperf or mlperf_model(project.name)
+    pipeline = json.loads((project.root / MANIFEST).read_text()).get("pipeline")
+    code = mlperf or ("sww01" if pipeline else mlperf_model(project.name))
     header = dut_model_header(graph, board, project.name, project.model_file, digest, project.arena_bytes, code)
     return header, digest, code
 
