@@ -1,4 +1,4 @@
-"""MLPerf Tiny v1.3: the streaming wake word benchmark's UART mode (sww01) and IC02's model id.
+"""MLPerf Tiny's newer benchmarks: the streaming wake word benchmark's UART mode (sww01) and IC02's model id.
 
 A two-model project (TFLM's micro_speech: audio preprocessor + classifier) built as benchmark
 firmware reports `m-model-[sww01]`; the runner's exchange — `db load N`, `db <hex>`, then

@@ -31,7 +31,7 @@ BATCH_ONLY = ("tq_main.c", "tq_harness.c", "tq_records_semihost.c", "tq_records_
 SDK_LAYOUT = {"pico-sdk": ("firmware", "CMakeLists.txt", "tq_main_pico.c"),
               "esp-idf": ("main", "main/CMakeLists.txt", "tq_main_esp.c")}
 # Model file name fragments -> MLPerf Tiny benchmark (what `profile` reports, how `infer` converts data).
-# MLPerf Tiny v1.3: ic02 is the larger ResNet (pretrainedResnet_large); sww01 the streaming wake word
+# MLPerf Tiny's newer benchmarks: ic02 is the larger ResNet (pretrainedResnet_large); sww01 the streaming wake word
 # benchmark, which a two-model project (frontend + classifier) answers over the UART.
 MLPERF_BY_NAME = (("kws", "kws01"), ("dscnn", "kws01"), ("resnet_large", "ic02"), ("resnetlarge", "ic02"),
                   ("ic02", "ic02"), ("resnet", "ic01"), ("ic_", "ic01"),
