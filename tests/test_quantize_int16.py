@@ -115,6 +115,33 @@ def test_int16_beats_int8_and_is_bit_exact(case):
     assert_bit_exact(int16.graph, n_inputs=10)
 
 
+def test_int16_add_mul_with_a_constant_load_in_litert_and_are_bit_exact():
+    """ADD with a constant operand (stored int16 at its own scale) and MUL, 16x8: pot_scale_int16 false as the
+    converter writes it (LiteRT's int16 ADD would otherwise require power-of-two scales)."""
+    import warnings
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    rng = np.random.default_rng(2)
+    b = GraphBuilder("add_mul")
+    x = b.input((1, 8, 8, 3), "float32")
+    c, s, m = (b.activation((1, 8, 8, 8), "float32") for _ in range(3))
+    b.op("conv_2d", [x, b.const((rng.normal(size=(8, 3, 3, 3)) * 0.3).astype(np.float32)),
+                     b.const(np.zeros(8, np.float32))], [c], padding="SAME")
+    b.op("add", [c, b.const(np.linspace(-1, 2, 8).astype(np.float32))], [s])
+    b.op("mul", [s, c], [m])
+    data = rng.uniform(-1, 1, size=(32, 8, 8, 3)).astype(np.float32)
+    g = quantize_graph(b.build([m]), [data], INT16).graph
+    add = next(op for op in g.operators if op.op == "add")
+    assert add.options.pot_scale_int16 is False and g.tensors[add.inputs[1]].dtype == "int16"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interpreter = Interpreter(model_content=write_model(g))
+    interpreter.allocate_tensors()
+    interpreter.invoke()
+    assert_bit_exact(g, n_inputs=10, layers=True)
+
+
 def test_int16_near_dead_channels_keep_their_bias():
     """A MobileNet whose near-dead channels (weights ~1e-30 beside a bias) output their bias: with the weight
     scales such tiny weights give, the requantization multiplier falls below 2^-31, which TFLite flushes to 0,
@@ -132,6 +159,26 @@ def test_int16_near_dead_channels_keep_their_bias():
     layers = [(a.op, a.sqnr_db, b.sqnr_db) for a, b in zip(ours, theirs) if a.op in ("conv_2d", "depthwise_conv_2d")]
     assert len(layers) == 27 and all(a >= b - 0.5 for _, a, b in layers), layers
     assert_bit_exact(int16.graph, n_inputs=3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["ad_fc_autoencoder", "kws_dscnn", "ic_resnet8"])
+def test_mlperf_int16_and_auto_are_bit_exact(case):
+    """The MLPerf Tiny float models (KWS's hybrid convolution made float), calibrated on uniform inputs over
+    the MLPerf int8 model's input range: 16x8 and auto models bit-exact with TFLM, auto within its budget."""
+    from tinyq import qmath
+
+    graph = read_model_file(shared_file("models", "mlperf-tiny", f"{case}_float32.tflite"))
+    ref = read_model_file(shared_file("models", "mlperf-tiny", f"{case}_int8.tflite"))
+    q = ref.tensors[ref.inputs[0]].quant
+    shape = graph.tensors[graph.inputs[0]].shape
+    calib = np.random.default_rng(0).uniform(*qmath.real_range(q.s, q.zp), size=(32,) + shape[1:])
+    for mode in ("int16", "auto"):
+        result = quantize_graph(graph, [calib.astype(np.float32)], QuantizeConfig(activations=mode, self_check=False))
+        assert "int16" in activation_dtypes(result.graph)
+        if mode == "auto":
+            assert arena(result.graph) == result.widths.arena <= result.widths.budget
+        assert_bit_exact(result.graph, n_inputs=3)
 
 
 def _converter_16x8(float_graph, calib) -> bytes:

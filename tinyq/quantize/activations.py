@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Callable
 
-from tinyq.errors import TinyqError, UnsupportedError
+from tinyq.errors import UnsupportedError
 from tinyq.ir import Graph
 from tinyq.quantize import auto
 from tinyq.quantize.actparams import ActivationChoice, Ranges, activation_ranges, choose_activation_params
@@ -113,9 +113,7 @@ def choose_widths(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, 
     if config.activations == "int8":
         return WidthChoice(builder.layout(set()), None, frozenset())
     capable, refused = int16_capable(builder)
-    int8_arena, int16_arena = builder.arena(set()), builder.arena(capable)
-    if int8_arena is None or int16_arena is None:
-        raise TinyqError("tinyq cannot plan the quantized model", hint="this is a tinyq bug")
+    int8_arena, int16_arena = builder.arena(set()), builder.arena(capable)  # None: an op tinyq cannot lower
     names = {u.index: u.describe(graph) for u in units}
     if config.activations == "int16":
         rows = tuple(auto.UnitRow(u.index, names[u.index], None, "int16" if u.index in capable else "int8", None,
@@ -123,9 +121,19 @@ def choose_widths(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, 
         plan = auto.ActivationPlan("int16", rows, int16_arena, int8_arena, int16_arena, None)
         return WidthChoice(builder.layout(capable), plan, frozenset(capable))
 
+    return _auto(graph, units, calib, config, acts8, builder, capable, refused, int8_arena, int16_arena, progress)
+
+
+def _auto(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, config: QuantizeConfig,
+          acts8: dict[int, ActivationChoice], builder: WidthBuilder, capable: set[int], refused: dict[int, str],
+          int8_arena: int, int16_arena: int, progress) -> WidthChoice:
+    if int8_arena is None or int16_arena is None:
+        raise UnsupportedError("--activations auto plans the arena of its candidate models with tinyq, which cannot "
+                               "lower this one", where=graph.name, hint="--activations int16 or int8 need no plan")
     budget = config.sram_budget if config.sram_budget is not None else auto.default_budget(int8_arena, int16_arena)
     auto.check_budget(budget, int8_arena, int16_arena)
     sens = auto.unit_sensitivities(graph, units, acts8, calib, progress)
+    noise = [s.noise for s in sens]
     reads = auto.readers(graph, units)
     cache: dict[frozenset[int], int | None] = {frozenset(): int8_arena}
 
@@ -134,8 +142,9 @@ def choose_widths(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, 
             cache[int16] = builder.arena(int16)
         return cache[int16]
 
-    moves = auto.greedy_int16_units([s.noise for s in sens], reads, capable, budget, arena_of, int8_arena)
+    moves = auto.greedy_int16_units(noise, reads, capable, budget, arena_of, int8_arena)
     chosen = frozenset(u for m in moves for u in m.added)
+    names = {u.index: u.describe(graph) for u in units}
     added: dict[int, int] = {}  # a move's arena bytes go to the unit it made exact
     why: dict[int, str] = dict(refused)
     arena = int8_arena
@@ -148,21 +157,18 @@ def choose_widths(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, 
             else:
                 why[u] = f"step {step}" if u == m.unit else f"step {step}: reads {names[m.unit]}"
         arena = m.arena
-    noise = [s.noise for s in sens]
-    for u in capable - chosen:  # what its move would do now
+    for u in capable - chosen:  # what moving it (and its readers) would do now
         after = chosen | {u} | reads[u]
-        if not after - chosen <= capable:
+        if not after <= capable:
             why[u] = "a layer reading it has no int16 kernel"
-        elif auto.predicted_noise(noise, reads, chosen) - auto.predicted_noise(noise, reads, after) <= 0:
+        elif auto.predicted_noise(noise, reads, chosen) <= auto.predicted_noise(noise, reads, after):
             why[u] = "int16 removes no noise here"
         else:
             cost = arena_of(after)
             why[u] = "cannot be lowered in int16" if cost is None else f"over the budget: arena {cost:,} B"
-    rows = []
-    for u in units:
-        rows.append(auto.UnitRow(u.index, names[u.index], sens[u.index].sqnr_db,
-                                 "int16" if u.index in chosen else "int8", added.get(u.index), why.get(u.index, "")))
-    plan = auto.ActivationPlan("auto", tuple(rows), arena, int8_arena, int16_arena, budget)
+    rows = tuple(auto.UnitRow(u.index, names[u.index], sens[u.index].sqnr_db, "int16" if u.index in chosen else "int8",
+                              added.get(u.index), why.get(u.index, "")) for u in units)
     if progress:
         progress(f"activations auto: {len(chosen)} of {len(units)} layers int16, arena {arena:,} B of {budget:,} B")
-    return WidthChoice(builder.layout(chosen), plan, frozenset(capable))
+    return WidthChoice(builder.layout(chosen), auto.ActivationPlan("auto", rows, arena, int8_arena, int16_arena, budget),
+                       frozenset(capable))

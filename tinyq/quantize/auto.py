@@ -180,9 +180,9 @@ class ActivationPlan:
 
     mode: str
     rows: tuple[UnitRow, ...]
-    arena: int  # of the chosen model (tinyq's planner, host reference kernels)
-    int8_arena: int
-    int16_arena: int
+    arena: int | None  # of the chosen model (tinyq's planner, host reference kernels; None: tinyq cannot lower it)
+    int8_arena: int | None
+    int16_arena: int | None
     budget: int | None
     measured: tuple[tuple[str, float], ...] = ()  # (model, output SQNR dB on the check samples, TFLM)
     note: str = ""
@@ -193,8 +193,8 @@ class ActivationPlan:
     def describe(self) -> str:
         budget = f" of budget {self.budget:,} B" if self.budget is not None else ""
         int16 = sum(r.dtype == "int16" for r in self.rows)
-        lines = [f"activations {self.mode}: {int16} of {len(self.rows)} layers int16, arena {self.arena:,} B{budget} "
-                 f"(all int8: {self.int8_arena:,} B, all int16: {self.int16_arena:,} B; tinyq's planner, host)"]
+        lines = [f"activations {self.mode}: {int16} of {len(self.rows)} layers int16, arena {_bytes(self.arena)}{budget} "
+                 f"(all int8: {_bytes(self.int8_arena)}, all int16: {_bytes(self.int16_arena)}; tinyq's planner, host)"]
         if self.measured:
             lines.append("  output SQNR on the check samples (TFLM): "
                          + ", ".join(f"{name} {db:.1f} dB" for name, db in self.measured))
@@ -207,6 +207,10 @@ class ActivationPlan:
             added = f"{r.arena_added:+,} B" if r.arena_added is not None else ""
             lines.append(f"    {r.name[:40]:<40} {db} dB  {r.dtype:<5} {added:>10}  {r.why}")
         return "\n".join(lines)
+
+
+def _bytes(n: int | None) -> str:
+    return "- (tinyq cannot lower it)" if n is None else f"{n:,} B"
 
 
 def check_budget(budget: int, int8_arena: int, int16_arena: int) -> None:
