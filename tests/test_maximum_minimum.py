@@ -75,7 +75,7 @@ def _single(op, dtypes=("int8", "int8", "int8"), shapes=((2, 3), (2, 3), (2, 3))
 
 @pytest.mark.parametrize("op", OPS)
 @pytest.mark.parametrize("args, message", [
-    ((("float32",) * 3,), "operands are float32; tinyq runs"),
+    ((("uint8",) * 3,), "operands are uint8; tinyq runs"),
     ((("int8", "int16", "int8"),), "operands are int8 and int16"),
     ((("int32", "int32", "int8"),), "output is int8, operands int32"),
     ((("int8",) * 3, ((2, 3), (4, 3), (2, 3))), "do not broadcast"),

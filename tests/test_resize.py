@@ -111,7 +111,7 @@ def _resize(op, dtype="int8", size=(4, 4), out=None, size_dtype="int32", const_s
 
 @pytest.mark.parametrize("graph_args, options, message", [
     (("resize_bilinear",), dict(align_corners=True, half_pixel_centers=True), "align_corners and half_pixel"),
-    (("resize_bilinear", "float32"), {}, "float32 -> float32: TFLM's kernel takes int8"),
+    (("resize_bilinear", "uint8"), {}, "uint8 -> uint8: TFLM's kernel takes int8"),
     (("resize_nearest_neighbor", "int32"), {}, "int32 -> int32"),
     (("resize_nearest_neighbor", "int8", (4, 4), (1, 4, 5, 3)), {}, "the size operand and the output shape disagree"),
     (("resize_nearest_neighbor", "int8", (4, 4), None, "int64"), {}, "size is int64"),
