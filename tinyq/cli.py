@@ -317,6 +317,10 @@ def _add_commands() -> None:
 
     cli.add_command(classify_command)
 
+    from tinyq.eval.command import eval_command
+
+    cli.add_command(eval_command)
+
 
 _add_commands()
 

@@ -1,0 +1,199 @@
+"""`tinyq eval` end to end on real models and real data (../shared/quant's digits with labels, the MLPerf
+Tiny models): every figure it prints is recomputed here from TFLM's own outputs, the float and the
+quantized file side by side; under QEMU (--board qemu-m55, the generated firmware) and over a real
+serial line to QEMU (--port socket://..., the benchmark firmware) the figures are those of the host,
+exactly, because tinyq's code is bit-exact with TFLM. Bad input fails in one line before any run."""
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import shared_file
+from tinyq.boards import get_board
+from tinyq.build.project import generated_files
+from tinyq.cli import main
+from tinyq.codegen import write_output_dir
+from tinyq.driver import compile_file
+from tinyq.eval.data import quantize_input
+from tinyq.golden import tflm_run
+from tinyq.serial.firmware import build_dut_firmware
+from tinyq.serial.qemu import QemuSerial, SerialSpec, free_port
+from tinyq.tflite.reader import read_model_file
+
+QEMU = pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+                          reason="needs qemu-system-arm and arm-none-eabi-gcc")
+BOARD = "qemu-m55"
+
+
+def digits(model: str):
+    """(float model, int8 model, x_test, y_test) of ../shared/quant."""
+    return (shared_file("quant", "models", model, "float32.tflite"), shared_file("quant", "models", model,
+                                                                                   "tfl_int8.tflite"),
+            shared_file("quant", "data", "digits", "x_test.npy"), shared_file("quant", "data", "digits", "y_test.npy"))
+
+
+def run_eval(capsys, *args) -> dict:
+    main(["eval", *map(str, args), "--json"])
+    return json.loads(capsys.readouterr().out)
+
+
+def eval_error(capsys, *args) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", *map(str, args)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("tinyq: error: ") and "Traceback" not in "".join(err)
+    return err[-1]
+
+
+def tflm_values(model_path, x: np.ndarray) -> np.ndarray:
+    """TFLM's dequantized first output per sample, the data quantized as the model's input takes it."""
+    graph = read_model_file(model_path)
+    t_in, t_out = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+    records = [[quantize_input(x[i], t_in).reshape(t_in.shape)] for i in range(len(x))]
+    raw = np.stack([out[0].reshape(-1) for out in tflm_run(model_path.read_bytes(), records)])
+    if t_out.quant is None:
+        return raw.astype(np.float64)
+    return (raw.astype(np.float64) - t_out.quant.zp) * t_out.quant.s
+
+
+def sqnr(y, ref):
+    return 10 * math.log10(np.sum(ref ** 2) / np.sum((y - ref) ** 2))
+
+
+def test_classifier_pair_on_labelled_digits_matches_tflm(capsys):
+    float_path, int8_path, x_path, y_path = digits("cnn_digits")
+    x, y = np.load(x_path), np.load(y_path)
+    result = run_eval(capsys, float_path, int8_path, "--data", x_path, "--labels", y_path, "--top-k", 3)
+    assert result["task"] == "classification" and result["samples"] == len(x)
+    values = [tflm_values(float_path, x), tflm_values(int8_path, x)]
+    for entry, v in zip(result["models"], values):
+        c = entry["classification"]
+        assert entry["runs_on"] == "host (TFLM)"
+        assert c["top1"] == pytest.approx(np.mean(np.argmax(v, axis=1) == y))
+        top3 = np.argsort(-v, axis=1, kind="stable")[:, :3]
+        assert c["top3"] == pytest.approx(np.mean(np.any(top3 == y[:, None], axis=1)))
+        confusion = np.array(c["confusion"])
+        assert confusion.shape == (10, 10) and confusion.sum() == len(x)
+        assert np.trace(confusion) / len(x) == pytest.approx(c["top1"])
+        assert (confusion.sum(axis=1) == np.bincount(y, minlength=10)).all()  # rows are the true classes
+    comparison = result["comparison"]
+    assert comparison["top1_agreement"] == pytest.approx(np.mean(np.argmax(values[0], 1) == np.argmax(values[1], 1)))
+    assert comparison["sqnr_db"] == pytest.approx(sqnr(values[1], values[0]))
+    assert comparison["rmse"] == pytest.approx(np.sqrt(np.mean((values[1] - values[0]) ** 2)))
+    assert comparison["mae"] == pytest.approx(np.mean(np.abs(values[1] - values[0])))
+
+
+def test_text_report_shows_the_table_comparison_and_confusion(capsys):
+    float_path, int8_path, x_path, y_path = digits("cnn_digits")
+    main(["eval", str(float_path), str(int8_path), "--data", str(x_path), "--labels", str(y_path), "--limit", "60"])
+    out = capsys.readouterr().out
+    assert "eval of 60 samples" in out and "top-1" in out
+    assert "tfl_int8.tflite against float32.tflite: top-1 agreement" in out and "output SQNR" in out
+    assert out.count("confusion matrix of") == 2
+
+
+def test_regression_against_reference_outputs(capsys, tmp_path):
+    """Labels that are the float model's own outputs: the float model scores perfectly, and the int8 model
+    scores exactly what the side-by-side comparison says."""
+    float_path, int8_path, x_path, _ = digits("mlp_digits")
+    x = np.load(x_path)[:100].reshape(100, 64)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "ref.npy", tflm_values(float_path, x).astype(np.float32))
+    result = run_eval(capsys, float_path, int8_path, "--data", tmp_path / "x.npy", "--labels", tmp_path / "ref.npy")
+    assert result["task"] == "regression"
+    exact, quantized = (m["regression"] for m in result["models"])
+    assert exact["rmse"] == pytest.approx(0, abs=1e-7) and exact["cosine"] == pytest.approx(1.0)
+    for key in ("rmse", "mae", "l2_relative", "cosine"):
+        assert quantized[key] == pytest.approx(result["comparison"][key], rel=1e-5)
+
+
+def test_autoencoder_scored_against_its_input(capsys, tmp_path):
+    """MLPerf Tiny's AD model without labels: reconstruction error against each sample's input."""
+    float_path = shared_file("models", "mlperf-tiny", "ad_fc_autoencoder_float32.tflite")
+    int8_path = shared_file("models", "mlperf-tiny", "ad_fc_autoencoder_int8.tflite")
+    x = np.random.default_rng(3).normal(0, 4, (20, 640)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    result = run_eval(capsys, float_path, int8_path, "--data", tmp_path / "x.npy")
+    assert result["task"] == "regression" and result["comparison"]["top1_agreement"] is None
+    for entry, path in zip(result["models"], (float_path, int8_path)):
+        r, v = entry["regression"], tflm_values(path, x)
+        assert r["against"] == "input"
+        assert r["rmse"] == pytest.approx(np.sqrt(np.mean((v - x) ** 2)))
+        assert r["l2_relative"] == pytest.approx(np.linalg.norm(v - x) / np.linalg.norm(x))
+
+
+def test_hybrid_float_model_runs_under_litert(capsys, tmp_path):
+    """MLPerf Tiny's float KWS has int8 weights in float convolutions, which TFLM refuses: LiteRT runs it."""
+    float_path = shared_file("models", "mlperf-tiny", "kws_dscnn_float32.tflite")
+    int8_path = shared_file("models", "mlperf-tiny", "kws_dscnn_int8.tflite")
+    x = np.random.default_rng(1).uniform(-60, 20, (6, 49, 10, 1)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    result = run_eval(capsys, float_path, int8_path, "--data", tmp_path / "x.npy")
+    assert [m["runs_on"] for m in result["models"]] == ["host (LiteRT)", "host (TFLM)"]
+    assert result["task"] == "classification" and 0 <= result["comparison"]["top1_agreement"] <= 1
+
+
+def test_bad_input_is_one_line(capsys, tmp_path):
+    float_path, int8_path, x_path, y_path = digits("cnn_digits")
+    mlp = shared_file("quant", "models", "mlp_digits", "tfl_int8.tflite")
+    assert "reshape it: x.reshape(540, 64)" in eval_error(capsys, mlp, "--data", x_path, "--labels", y_path)
+    np.save(tmp_path / "short.npy", np.load(y_path)[:-1])
+    assert "539 labels for 540 samples" in eval_error(capsys, int8_path, "--data", x_path, "--labels",
+                                                      tmp_path / "short.npy")
+    np.save(tmp_path / "x16.npy", np.zeros((4, 8, 8, 1), np.int16))
+    assert "the data is int16; input 'serving_default_input:0' takes int8" in eval_error(
+        capsys, int8_path, "--data", tmp_path / "x16.npy")
+    np.save(tmp_path / "y11.npy", np.full(540, 11))
+    assert "label 11 is outside the model's 10 classes" in eval_error(capsys, int8_path, "--data", x_path,
+                                                                      "--labels", tmp_path / "y11.npy")
+    np.save(tmp_path / "yf.npy", np.full(540, 0.5, np.float32))
+    assert "value(s) per sample" in eval_error(capsys, int8_path, "--data", x_path, "--labels", tmp_path / "yf.npy")
+    assert "nothing to score against" in eval_error(capsys, int8_path, "--data", x_path)
+    (tmp_path / "junk.npy").write_bytes(b"not numpy")
+    assert "not a readable .npy" in eval_error(capsys, int8_path, "--data", tmp_path / "junk.npy")
+    assert "give one of them" in eval_error(capsys, int8_path, "--data", x_path, "--board", BOARD, "--port", "x")
+    assert "one MODEL, or" in eval_error(capsys, float_path, int8_path, int8_path, "--data", x_path)
+    dead = f"socket://127.0.0.1:{free_port()}"
+    assert "nothing listens at this address" in eval_error(capsys, int8_path, "--data", x_path, "--labels", y_path,
+                                                           "--port", dead)
+
+
+@pytest.mark.slow
+@QEMU
+def test_on_qemu_the_figures_are_the_hosts(capsys):
+    """--board qemu-m55: both models compiled by tinyq into firmware and run in QEMU give exactly the
+    host's figures (bit-exact outputs), with instructions per inference."""
+    float_path, int8_path, x_path, y_path = digits("cnn_digits")
+    args = (float_path, int8_path, "--data", x_path, "--labels", y_path, "--limit", 40, "--top-k", 2)
+    host, qemu = run_eval(capsys, *args), run_eval(capsys, *args, "--board", BOARD)
+    for h, q in zip(host["models"], qemu["models"]):
+        assert q["runs_on"].startswith(BOARD) and q["instructions_median"] > 0
+        assert q["classification"] == h["classification"]
+    assert qemu["comparison"] == host["comparison"]
+
+
+@pytest.mark.slow
+@QEMU
+def test_over_serial_to_the_benchmark_firmware(capsys, tmp_path):
+    """--port: the int8 model's benchmark firmware in QEMU, reached over its TCP UART; the float model
+    runs on the host; figures equal the all-host run. Firmware of another model is refused."""
+    float_path, int8_path, x_path, y_path = digits("cnn_digits")
+    board = get_board(BOARD)
+    compiled = compile_file(int8_path, board)
+    root = write_output_dir(tmp_path / "proj", generated_files(compiled, board, int8_path))
+    elf = build_dut_firmware(root, board).elf
+    args = (float_path, int8_path, "--data", x_path, "--labels", y_path, "--limit", 12)
+    host = run_eval(capsys, *args)
+    with QemuSerial(board, elf, SerialSpec("tcp", free_port())) as q:
+        device = run_eval(capsys, *args, "--port", q.url, "--timeout", 60)
+        assert "the device runs model" in eval_error(capsys, float_path, "--data", x_path, "--labels", y_path,
+                                                     "--port", q.url)
+    assert [m["runs_on"] for m in device["models"]] == ["host (TFLM)", q.url]
+    assert device["models"][1]["ticks_median"] > 0
+    for h, d in zip(host["models"], device["models"]):
+        assert d["classification"] == h["classification"]
+    assert device["comparison"] == host["comparison"]

@@ -1,0 +1,169 @@
+"""Where `tinyq eval` runs a model: TFLM on the host, the generated firmware in QEMU, or a device.
+
+Host: TFLM's Python interpreter runs the file as given (int8 and float alike: TFLM has float
+kernels too, and tinyq's code is bit-exact with it, so host figures are what the device gives).
+QEMU (`--board qemu-*`): the model compiled by tinyq into the board's firmware and booted as
+`tinyq verify --board` does (tinyq.verify.QemuRunner). A device (`--port`): tinyq's benchmark
+firmware answering over serial (`tinyq flash`, or `tinyq qemu DIR --serial tcp:PORT`); every sample
+is loaded with `db` and run with `tinyq-infer`, the outputs come back as raw bytes.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyq.build.stream import _Progress
+from tinyq.errors import TinyqError
+from tinyq.ir import DTYPES, Graph
+
+@dataclass(frozen=True)
+class ModelRun:
+    path: Path
+    graph: Graph
+    where: str  # "host (TFLM)", "qemu-m55 (QEMU mps3-an547)", the port's URL
+    values: tuple[np.ndarray, ...]  # per graph output: N x shape, dequantized to float
+    instructions: tuple[int, ...] = field(default=())  # per inference, on QEMU
+    ticks: tuple[int, ...] = field(default=())  # per inference, on a device
+
+    def timing(self) -> dict:
+        if self.instructions:
+            return {"instructions_median": int(statistics.median(self.instructions))}
+        if self.ticks:
+            return {"ticks_median": int(statistics.median(self.ticks))}
+        return {}
+
+
+def dequantized(graph: Graph, records: list[list[np.ndarray]]) -> tuple[np.ndarray, ...]:
+    """Per output, the N records' values as floats: (q - zero point) * scale for quantized outputs."""
+    values = []
+    for k, index in enumerate(graph.outputs):
+        t = graph.tensors[index]
+        raw = np.stack([np.asarray(r[k]).reshape(t.shape) for r in records])
+        if t.quant is not None and np.dtype(DTYPES[t.dtype][0]).kind in "iu":
+            values.append((raw.astype(np.float64) - t.quant.zp) * t.quant.s)
+        else:
+            values.append(raw.astype(np.float64))
+    return tuple(values)
+
+
+def chunks(count: int, parts: int = 50) -> list[range]:
+    step = max(1, -(-count // parts))
+    return [range(start, min(start + step, count)) for start in range(0, count, step)]
+
+
+def hybrid(graph: Graph) -> bool:
+    """Whether an op takes float activations with int8 constant weights (TFLite's dynamic-range "hybrid"
+    models, such as MLPerf Tiny's float KWS): TFLM refuses those, LiteRT runs them."""
+    for op in graph.operators:
+        ins = [graph.tensor(i) for i in op.inputs]
+        if any(t is not None and not t.is_const and t.dtype == "float32" for t in ins) and \
+                any(t is not None and t.is_const and t.dtype in ("int8", "int4") for t in ins):
+            return True
+    return False
+
+
+def _litert_run(model: bytes, records: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+    try:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    except ImportError:
+        raise TinyqError("this hybrid model (float activations, int8 weights) runs under LiteRT, which is missing",
+                         hint="pip install ai-edge-litert") from None
+    try:
+        interp = Interpreter(model_content=model,
+                             experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        interp.allocate_tensors()
+    except (RuntimeError, ValueError) as exc:
+        raise TinyqError(f"LiteRT cannot run the model: {str(exc).strip().splitlines()[0][:200]}") from None
+    ins, outs = interp.get_input_details(), interp.get_output_details()
+    results = []
+    for record in records:
+        for d, array in zip(ins, record):
+            interp.set_tensor(d["index"], np.ascontiguousarray(array))
+        interp.invoke()
+        results.append([interp.get_tensor(d["index"]).copy() for d in outs])
+    return results
+
+
+def run_host(path: Path, graph: Graph, records: list[list[np.ndarray]]) -> ModelRun:
+    """TFLM on the host (LiteRT for a hybrid model), with a progress bar: a fresh interpreter per
+    slice of samples (the same interpreter state a model without variables always has)."""
+    from tinyq.golden import require_tflm, tflm_run
+
+    runtime, run = ("LiteRT", _litert_run) if hybrid(graph) else ("TFLM", tflm_run)
+    if runtime == "TFLM":
+        require_tflm()
+    model = Path(path).read_bytes()
+    progress = _Progress(f"{Path(path).name} under {runtime}")
+    outputs: list[list[np.ndarray]] = []
+    try:
+        for part in chunks(len(records)):
+            outputs += run(model, [records[r] for r in part])
+            progress.update(len(outputs), len(records))
+    finally:
+        progress.close()
+    return ModelRun(path=Path(path), graph=graph, where=f"host ({runtime})", values=dequantized(graph, outputs))
+
+
+def run_qemu(path: Path, graph: Graph, records: list[list[np.ndarray]], board, echo) -> ModelRun:
+    """tinyq's generated code for `board`'s QEMU machine, all samples in one boot."""
+    from tinyq.driver import compile_file
+    from tinyq.run.qemu import qemu_board_for
+    from tinyq.verify.runners import QemuRunner
+
+    qemu_board = qemu_board_for(board)
+    compiled = compile_file(path, qemu_board)
+    echo(f"running {Path(path).name} on {qemu_board.name} (QEMU {qemu_board.qemu.machine}), "
+         f"{len(records)} samples ...")
+    run = QemuRunner(qemu_board, timeout=120.0 + 2.0 * len(records)).run(compiled, records)
+    qemu = run.details["qemu"]
+    return ModelRun(path=Path(path), graph=graph, where=f"{qemu_board.name} (QEMU {qemu_board.qemu.machine})",
+                    values=dequantized(graph, run.outputs), instructions=qemu.instructions)
+
+
+def device_model(port: str, paths: list[Path], baud: int, timeout: float) -> int:
+    """Which of `paths` the device's firmware was built from (by the hash it reports)."""
+    from tinyq.serial.dut import Dut
+    from tinyq.serial.firmware import model_hash
+    from tinyq.serial.link import Link
+
+    with Link(port, baud=baud, timeout=timeout) as link:
+        link.sync()
+        info = Dut(link).info()
+    for k, path in enumerate(paths):
+        if model_hash(path) == info.hash:
+            return k
+    names = " or ".join(Path(p).name for p in paths)
+    raise TinyqError(f"the device runs model '{info.model}' (hash {info.hash}), not {names}", where=port,
+                     hint="flash the firmware built from the model to evaluate: tinyq flash DIR (QEMU: tinyq qemu DIR)")
+
+
+def run_device(path: Path, graph: Graph, records: list[list[np.ndarray]], port: str, baud: int,
+               timeout: float) -> ModelRun:
+    """Every sample through the device's benchmark firmware: `db load` + `tinyq-infer 1 0`."""
+    from tinyq.serial.dut import Dut
+    from tinyq.serial.firmware import model_hash
+    from tinyq.serial.link import Link
+    from tinyq.verify.compare import split_outputs
+
+    out_bytes = sum(graph.tensors[i].nbytes for i in graph.outputs)
+    outputs, ticks = [], []
+    progress = _Progress(f"{Path(path).name} on {port}")
+    try:
+        with Link(port, baud=baud, timeout=timeout) as link:
+            link.sync()
+            dut = Dut(link)
+            info = dut.info()
+            dut.check_model(info, path, model_hash(path))
+            for record in records:
+                dut.load(b"".join(np.ascontiguousarray(a).tobytes() for a in record))
+                timed = dut.timed_runs(1, 0, out_bytes, timeout)
+                ticks.append(timed.ticks[0])
+                outputs.append(split_outputs(graph, timed.outputs))
+                progress.update(len(outputs), len(records))
+    finally:
+        progress.close()
+    return ModelRun(path=Path(path), graph=graph, where=port, values=dequantized(graph, outputs), ticks=tuple(ticks))
