@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tq_board.h"
+#include "tq_capture.h"
 #include "tq_console.h"
 #include "tq_dut_model.h"
 #include "tq_io.h"
@@ -93,7 +94,7 @@ static void cmd_help(char **argv, int argc) {
   (void)argc;
   say("tinyq MLPerf Tiny DUT firmware, model " TQ_MODEL_NAME);
   say("name | profile | timestamp | db load N | db HH[HH]* | db print | infer N [W] | results");
-  say("tinyq | tinyq-infer N [W] | tinyq-outputs");
+  say("tinyq | tinyq-infer N [W] | tinyq-outputs | tinyq-inputs | tinyq-capture N");
 }
 
 /* --- the db buffer -------------------------------------------------------------------------- */
@@ -209,6 +210,12 @@ static int invoke(void) {
   have_outputs = 1;
   return status;
 }
+
+uint8_t *tq_dut_input(void) { return in_buf; }
+
+int tq_dut_invoke(void) { return invoke(); }
+
+void tq_dut_db_clear(void) { db_size = db_pos = 0; }
 
 static void say_status(int status) {
   tq_puts("e-[Invoke returned ");
@@ -407,7 +414,8 @@ static const struct {
     {"name", cmd_name},       {"profile", cmd_profile}, {"timestamp", cmd_timestamp},
     {"help", cmd_help},       {"db", cmd_db},           {"infer", cmd_infer},
     {"results", cmd_results}, {"tinyq", cmd_tinyq},     {"tinyq-infer", cmd_tinyq_infer},
-    {"tinyq-outputs", cmd_tinyq_outputs},
+    {"tinyq-outputs", cmd_tinyq_outputs}, {"tinyq-inputs", tq_capture_inputs},
+    {"tinyq-capture", tq_capture_run},
 };
 
 /* Reads up to '%'; returns the length, or -1 when the line was too long (then discarded). */

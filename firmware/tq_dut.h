@@ -18,6 +18,9 @@
  *   tinyq-infer N [W]%  W untimed runs, then N timed ones: one "m-tinyq-ticks-<t>" line each,
  *                       then "m-tinyq-outputs-[hex]" (raw bytes of every output)
  *   tinyq-outputs%      m-tinyq-outputs-[hex] of the last inference
+ *   tinyq-inputs%       m-tinyq-input-[type,shape,scale,zero point,name], one per input
+ *   tinyq-capture N%    N frames from the sensor: m-tinyq-record-[hex] each, the model run on it
+ *                       (capture mode, tq_capture.h: `tinyq calibrate`)
  *
  * `infer` converts the db buffer the way the MLPerf reference firmware does for the
  * benchmark (ic01/vww01: uint8 pixels shifted to int8, ad01: float32 features

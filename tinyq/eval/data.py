@@ -61,7 +61,7 @@ def read_array(path: Path, what: str = "data") -> np.ndarray:
     return array
 
 
-def _read_npz(path: Path, names: list[str]) -> list[np.ndarray]:
+def read_npz(path: Path, names: list[str]) -> list[np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             stored = {k: npz[k] for k in npz.files}
@@ -81,7 +81,7 @@ def load_data(path: Path, graph: Graph) -> Dataset:
     path = Path(path)
     names = [graph.tensors[i].name for i in graph.inputs]
     if path.suffix.lower() == ".npz":
-        arrays = _read_npz(path, names)
+        arrays = read_npz(path, names)
     elif len(names) != 1:
         raise TinyqError(f"the model has {len(names)} inputs; a .npy holds data for one", where=str(path),
                          hint="pass an .npz with one array per input, named like the inputs")

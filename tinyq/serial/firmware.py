@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +24,8 @@ from tinyq.codegen.generate import environment
 from tinyq.errors import TinyqError
 from tinyq.ir import Graph
 
-DUT_SOURCES = ("tq_main_dut.c", "tq_dut.c")
-DUT_HEADERS = ("tq_dut.h",)
+DUT_SOURCES = ("tq_main_dut.c", "tq_dut.c", "tq_capture.c")  # tq_capture.c: capture mode (tinyq calibrate)
+DUT_HEADERS = ("tq_dut.h", "tq_capture.h")
 # Harness files the DUT build leaves out: the batch protocol and its semihosting record file.
 BATCH_ONLY = ("tq_main.c", "tq_harness.c", "tq_records_semihost.c", "tq_records_none.c")
 # SDK projects: where the harness lives and which file lists its sources.
@@ -99,8 +100,17 @@ def dut_model_header(graph: Graph, board: Board, name: str, model_file: str, dig
     ctx = {"name": name, "board": board, "model_file": model_file, "model_hash": digest, "mlperf_model": mlperf,
            "arena_bytes": arena_bytes, "icount_shift": board.qemu.icount_shift if board.qemu else -1,
            "input_mode": mode, "results_mse": results_mse, "db_bytes": db_bytes,
-           "input": {"count": first.numel, "scale_c": _c_float(in_scale), "zero_point": in_zp}, "outputs": outputs}
+           "input": {"count": first.numel, "scale_c": _c_float(in_scale), "zero_point": in_zp}, "outputs": outputs,
+           "input_descriptions": [input_description(graph.tensors[i]) for i in graph.inputs]}
     return environment().get_template("firmware/tq_dut_model.h.j2").render(ctx)
+
+
+def input_description(t) -> str:
+    """What `tinyq-inputs` says of an input: type, shape, scale, zero point, name (tinyq/serial/capture.py
+    reads it). The name keeps only characters that are safe in a C string and a reply line."""
+    scale, zp = _quant(t) if t.quant is not None else (0.0, 0)
+    name = "".join(c if c.isalnum() or c in "_.:/-" else "_" for c in t.name)[:64]
+    return f"{t.dtype},{'x'.join(str(d) for d in t.shape) or '1'},{float(scale)!r},{zp},{name}"
 
 
 def _project_header(project: Project, board: Board, mlperf: str | None) -> tuple[str, str, str]:
@@ -169,7 +179,10 @@ def sdk_dut_project(project: Project, board: Board, kind: str, header: str) -> P
     if sdk_main not in text or "tq_harness.c" not in text:
         raise TinyqError(f"{cmake} does not list {sdk_main} and tq_harness.c", where=str(project.root),
                          hint="regenerate the project with `tinyq generate MODEL -o DIR --board BOARD`")
-    (dest / cmake).write_text(text.replace(sdk_main, "tq_main_dut.c").replace("tq_harness.c", "tq_dut.c"))
+    # the harness's line becomes the protocol's two files, in the list's own form (a path or a quoted name)
+    text = re.sub(r'(["\w/.${}-]*?)tq_harness\.c("?)', r"\1tq_dut.c\2 \1tq_capture.c\2",
+                  text.replace(sdk_main, "tq_main_dut.c"))
+    (dest / cmake).write_text(text)
     return dest
 
 
