@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tinyq.quantize.config import ACTIVATION_MODES, IO_TYPES, WEIGHT_MODES, QuantizeConfig
+from tinyq.quantize.config import ACTIVATION_MODES, IO_TYPES, ROUNDING_MODES, WEIGHT_MODES, QuantizeConfig
 from tinyq.quantize.observers import OBSERVERS
 
 MODEL = click.Path(dir_okay=False, path_type=Path)
@@ -31,9 +31,14 @@ def _progress(message: str) -> None:
 @click.option("--observer", type=click.Choice(sorted(OBSERVERS)), default=DEFAULTS.observer, show_default=True,
               help="How activation ranges are chosen from calibration (with --self-check: minmax is tried too).")
 @click.option("--weights", type=click.Choice(WEIGHT_MODES), default=DEFAULTS.weights, show_default=True,
-              help="int4 packs conv/FC weights two per byte; mixed picks int4 layers to fit --flash-budget.")
-@click.option("--flash-budget", type=int, default=None,
+              help="int4 packs conv/depthwise/FC weights two per byte; mixed picks the int4 layers that cost least "
+                   "output SQNR within --budget-flash (an exact knapsack over measured sensitivities).")
+@click.option("--budget-flash", "--flash-budget", "flash_budget", type=int, default=None,
               help="With --weights mixed: bytes of weights + biases to fit (default: 70% of the int8 size).")
+@click.option("--rounding", type=click.Choice(ROUNDING_MODES), default=DEFAULTS.rounding, show_default=True,
+              help="gptq: round each layer's weights to minimize its output error on the calibration inputs (GPTQ), "
+                   "kept per output channel only where it is lower on held-back samples; auto: gptq for int4 weights, "
+                   "nearest for int8; nearest: round to nearest.")
 @click.option("--activations", type=click.Choice(ACTIVATION_MODES), default=DEFAULTS.activations, show_default=True,
               help="int16: TFLite's 16x8 (int16 activations, int8 weights, int64 biases) in every layer with an int16 "
                    "kernel; auto: int16 for the layers that gain most within --budget-sram, int8 elsewhere "
@@ -53,7 +58,7 @@ def _progress(message: str) -> None:
 @click.option("--report", is_flag=True, help="Print per-tensor SQNR, chosen ranges and the layers that lose most.")
 @click.option("--report-samples", default=64, show_default=True, help="Calibration samples the report runs.")
 def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_channel: bool, observer: str,
-             weights: str, flash_budget: int | None, activations: str, sram_budget: int | None, bias_correction: bool,
+             weights: str, flash_budget: int | None, rounding: str, activations: str, sram_budget: int | None, bias_correction: bool,
              equalize: bool, self_check: bool, report: bool, report_samples: int):
     """Quantize a float MODEL to a full-integer .tflite for TFLM and tinyq: int8, 16x8 or both per layer."""
     from tinyq.codegen.output import check_output_file, write_output_file
@@ -66,7 +71,7 @@ def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_ch
 
     check_output_file(out_path)
     config = QuantizeConfig(io=io_type, per_channel=per_channel, observer=observer, weights=weights,
-                            flash_budget=flash_budget, activations=activations, sram_budget=sram_budget,
+                            flash_budget=flash_budget, rounding=rounding, activations=activations, sram_budget=sram_budget,
                             bias_correction=bias_correction, equalize=equalize, self_check=self_check)
     graph = read_model_file(model)
     calib = load_calibration(calib_path, prepare_float_graph(graph, str(model)))

@@ -12,6 +12,9 @@ WEIGHT_MODES = ("int8", "int4", "mixed")
 # int8: every activation int8; int16: TFLite's 16x8 (int16 activations, int8 weights, int64 biases) wherever
 # tinyq and TFLM have the op's int16 kernel; auto: int16 for the layers that gain most, under an SRAM budget
 ACTIVATION_MODES = ("int8", "int16", "auto")
+# weight rounding: nearest; gptq: each layer's output error minimized on calibration inputs, kept per output
+# channel only where it is lower on held-back samples (rounding.py); auto: gptq for int4 weights
+ROUNDING_MODES = ("auto", "gptq", "nearest")
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class QuantizeConfig:
     observer: str = "mse"  # int8 activation ranges: minmax | percentile | mse (measured best on digits; observers.py)
     weights: str = "int8"  # int8 | int4 (conv and FC weights) | mixed (int4 where it costs least)
     flash_budget: int | None = None  # mixed: bytes of weights + biases to fit; None = 70% of int8
+    rounding: str = "auto"  # auto | gptq | nearest (ROUNDING_MODES)
     activations: str = "int8"  # int8 | int16 | auto (widths.py, auto.py)
     sram_budget: int | None = None  # auto: arena bytes to fit; None = halfway between all-int8 and all-int16
     # the optional steps: with self_check, each is also tried off and kept only where it helps
@@ -30,6 +34,11 @@ class QuantizeConfig:
     int8_clip: str = "max"
     seed: int = 0
     self_check: bool = True  # build every on/off combination of the optional steps, keep the best (selfcheck.py)
+
+    @property
+    def gptq_dtypes(self) -> tuple[str, ...]:
+        """The weight types GPTQ rounds: auto rounds int4 ones (at int8 it measured no gain: bench quantize)."""
+        return {"gptq": ("int4", "int8"), "auto": ("int4",), "nearest": ()}.get(self.rounding, ())
 
     def weight_clip(self, dtype: str) -> str:
         return self.int4_clip if dtype == "int4" else self.int8_clip

@@ -3,17 +3,22 @@
 `--weights int4` takes every eligible layer. `--weights mixed` measures each
 layer's sensitivity - the model's output SQNR (at the logits when the output is
 a softmax) when that layer alone has int4 weights (float activations,
-calibration samples) - and picks the set of int4
-layers that fits the flash budget with the least total output noise. Noise
-powers of independent layers add, so a set costs sum(10^(-SQNR_i / 10)); with
-up to 16 layers every set is tried, beyond that the cheapest noise per byte
-saved goes first.
+calibration samples, int4 weights rounded as they will be: GPTQ by default,
+rounding.py) - and picks the set of int4 layers that fits the flash budget with
+the least total output noise. Noise powers of independent layers add, so a set
+costs sum(10^(-SQNR_i / 10)): a 0/1 knapsack, solved exactly by dynamic
+programming over the bytes saved (pick_int4_layers), not greedily.
+
+Conv, depthwise and fully connected layers can be int4 (TFLM unpacks all three;
+tinyq's s4 kernels read them packed). Activations are a separate budget:
+`--activations auto --budget-sram N` then moves the layers that gain most to
+int16 activations within the arena budget (auto.py); int4 layers stay int8
+(TFLM has no 16x4 kernels).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from itertools import product
 
 import numpy as np
 
@@ -27,10 +32,10 @@ from tinyq.quantize.rewrite import quantize_op_weights
 from tinyq.quantize.summary import stored_bytes
 from tinyq.quantize.weights import bias_tensor, weight_ops, weight_tensor
 
-INT4_OPS = ("conv_2d", "fully_connected")  # TFLM unpacks int4 filters for these (and depthwise)
+INT4_OPS = ("conv_2d", "depthwise_conv_2d", "fully_connected")  # TFLM unpacks int4 filters of all three
 SENSITIVITY_SAMPLES = 32
-DEFAULT_BUDGET = 0.7  # of the int8 weight bytes, when --flash-budget is not given
-EXHAUSTIVE_LAYERS = 16
+DEFAULT_BUDGET = 0.7  # of the int8 weight bytes, when --budget-flash is not given
+KNAPSACK_STEPS = 1 << 14  # the bytes to save are counted in at most this many steps
 
 
 @dataclass(frozen=True)
@@ -79,10 +84,11 @@ def _layer_bytes(graph: Graph, op, dtype: str) -> int:
     return w_bytes + (stored_bytes(replace(b, dtype="int32")) if b is not None else 0)
 
 
-def with_fake_quant_weights(graph: Graph, op, acts, config: QuantizeConfig, stats, dtype: str) -> Graph:
+def with_fake_quant_weights(graph: Graph, op, acts, config: QuantizeConfig, stats, dtype: str,
+                            rounder=None) -> Graph:
     """The float graph with one op's weights (and corrected bias) replaced by their quantized values."""
     x_quant = acts[op.inputs[0]].quant
-    qw, q_bias, _ = quantize_op_weights(graph, op, x_quant, dtype, config, stats)
+    qw, q_bias, _ = quantize_op_weights(graph, op, x_quant, dtype, config, stats, rounder=rounder)
     tensors = list(graph.tensors)
     w = weight_tensor(graph, op)
     tensors[w.index] = replace(w, data=qw.dequantized.reshape(w.shape))
@@ -100,7 +106,7 @@ def measure_points(graph: Graph) -> list[int]:
 
 
 def layer_sensitivities(graph: Graph, calib: CalibrationSet, config: QuantizeConfig, acts, stats,
-                        progress=None) -> list[LayerSensitivity]:
+                        progress=None, rounder=None) -> list[LayerSensitivity]:
     records = calib.records(graph, SENSITIVITY_SAMPLES)
     points = measure_points(graph)
     reference = FloatRunner(graph)
@@ -108,7 +114,7 @@ def layer_sensitivities(graph: Graph, calib: CalibrationSet, config: QuantizeCon
     result = []
     ops = eligible_ops(graph)
     for n, op in enumerate(ops):
-        runner = FloatRunner(with_fake_quant_weights(graph, op, acts, config, stats, "int4"))
+        runner = FloatRunner(with_fake_quant_weights(graph, op, acts, config, stats, "int4", rounder))
         got = [np.concatenate([np.ravel(runner.run(r, points)[t]) for t in points]) for r in records]
         result.append(LayerSensitivity(op.index, op.op, _layer_bytes(graph, op, "int8"),
                                        _layer_bytes(graph, op, "int4"),
@@ -119,30 +125,45 @@ def layer_sensitivities(graph: Graph, calib: CalibrationSet, config: QuantizeCon
 
 
 def pick_int4_layers(layers: list[LayerSensitivity], must_save: int) -> tuple[int, ...]:
-    """The set of layers saving at least `must_save` bytes with the least summed noise."""
+    """The set of layers saving at least `must_save` bytes with the least summed noise: a 0/1 knapsack solved
+    exactly by dynamic programming over the bytes saved, in steps of ceil(must_save / KNAPSACK_STEPS) bytes.
+    Each layer's saving is rounded down to whole steps, so a set that reaches the target in steps saves at
+    least `must_save` bytes; with steps of 1 byte (targets up to KNAPSACK_STEPS) it is the exact optimum."""
     if must_save <= 0:
         return ()
     if sum(layer.saving for layer in layers) < must_save:
         return tuple(layer.op for layer in layers)
-    if len(layers) <= EXHAUSTIVE_LAYERS:
-        saving = np.array([layer.saving for layer in layers], dtype=np.int64)
-        noise = np.array([layer.noise for layer in layers])
-        masks = np.array(list(product((0, 1), repeat=len(layers))), dtype=bool)
-        ok = masks @ saving >= must_save
-        cost = np.where(ok, masks @ noise + 1e-12 * (masks @ saving), np.inf)  # ties: save less
-        best = masks[int(np.argmin(cost))]
-        return tuple(layer.op for layer, m in zip(layers, best) if m)
-    chosen, saved = [], 0
-    for layer in sorted(layers, key=lambda x: x.noise / max(x.saving, 1)):
-        if saved >= must_save:
-            break
-        chosen.append(layer.op)
-        saved += layer.saving
-    return tuple(chosen)
+    step = -(-must_save // KNAPSACK_STEPS)
+    need = -(-must_save // step)
+    if sum(layer.saving // step for layer in layers) < need:  # the rounding lost too much: 1-byte steps
+        step, need = 1, must_save
+    best = np.full(need + 1, np.inf)  # best[j]: least noise of a set saving j steps (need: at least need)
+    best[0] = 0.0
+    came_from = []  # per layer: for each j, the j before taking it (-1: not taken)
+    for layer in layers:
+        units = layer.saving // step
+        take = np.full(need + 1, np.inf)
+        before = np.full(need + 1, -1)
+        if units < need:
+            take[units:need] = best[:need - units]
+            before[units:need] = np.arange(need - units)
+        low = max(0, need - units)  # every j from here reaches the target when this layer is taken
+        k = low + int(np.argmin(best[low:]))
+        take[need], before[need] = best[k], k
+        take = take + layer.noise + 1e-15 * layer.saving  # ties: the set saving fewer bytes
+        took = take < best
+        came_from.append(np.where(took, before, -1))
+        best = np.where(took, take, best)
+    chosen, j = [], need
+    for layer, back in zip(reversed(layers), reversed(came_from)):
+        if back[j] >= 0:
+            chosen.append(layer.op)
+            j = int(back[j])
+    return tuple(sorted(chosen))
 
 
 def choose_weight_dtypes(graph: Graph, calib: CalibrationSet, config: QuantizeConfig, acts, stats,
-                         progress=None) -> tuple[dict[int, str], MixedPlan | None]:
+                         progress=None, rounder=None) -> tuple[dict[int, str], MixedPlan | None]:
     ops = eligible_ops(graph)
     if config.weights == "int4":
         return {op.index: "int4" for op in ops}, None
@@ -150,10 +171,10 @@ def choose_weight_dtypes(graph: Graph, calib: CalibrationSet, config: QuantizeCo
     budget = config.flash_budget if config.flash_budget is not None else int(all_int8 * DEFAULT_BUDGET)
     floor = all_int8 - sum(_layer_bytes(graph, op, "int8") - _layer_bytes(graph, op, "int4") for op in ops)
     if budget < floor:
-        raise TinyqError(f"--flash-budget {budget:,} B is below the smallest mixed size {floor:,} B "
-                         f"(every conv/FC weight in int4; all int8 is {all_int8:,} B)",
+        raise TinyqError(f"--budget-flash {budget:,} B is below the smallest mixed size {floor:,} B "
+                         f"(every conv, depthwise and FC weight in int4; all int8 is {all_int8:,} B)",
                          hint="raise the budget or use --weights int4")
-    layers = layer_sensitivities(graph, calib, config, acts, stats, progress)
+    layers = layer_sensitivities(graph, calib, config, acts, stats, progress, rounder)
     int4 = pick_int4_layers(layers, all_int8 - budget)
     planned = all_int8 - sum(layer.saving for layer in layers if layer.op in int4)
     plan = MixedPlan(tuple(layers), int4, budget, all_int8, planned)

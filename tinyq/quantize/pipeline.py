@@ -22,7 +22,8 @@ from tinyq.ir import Graph
 from tinyq.quantize.actparams import ActivationChoice, Ranges, activation_ranges, choose_activation_params
 from tinyq.quantize.activations import WidthBuilder, choose_widths
 from tinyq.quantize.auto import ActivationPlan
-from tinyq.quantize.config import ACTIVATION_MODES, IO_TYPES, WEIGHT_MODES, QuantizeConfig
+from tinyq.quantize import rounding
+from tinyq.quantize.config import ACTIVATION_MODES, IO_TYPES, ROUNDING_MODES, WEIGHT_MODES, QuantizeConfig
 from tinyq.quantize.data import CalibrationSet, check_calibration
 from tinyq.quantize.equalize import equalizable_pairs, equalize
 from tinyq.quantize.floatrun import FloatRunner, activation_tensors
@@ -33,6 +34,7 @@ from tinyq.quantize.report import LayerWarning, layer_warnings, sqnr_report
 from tinyq.quantize.rewrite import WeightChoice, build_quantized_graph
 from tinyq.quantize.selfcheck import (TIE_DB, SelfCheck, candidate_configs, check_candidates, check_sample_count,
                                       float_reference, point_sqnrs)
+from tinyq.quantize.weights import weight_ops
 from tinyq.quantize.widths import Layout, activation_units
 
 Progress = Callable[[str], None]
@@ -66,6 +68,7 @@ class QuantizeResult:
     check: SelfCheck | None  # the candidates tried and the one kept (None: self-check off)
     warnings: tuple[LayerWarning, ...] = ()  # layers far below their inputs' SQNR
     widths: ActivationPlan | None = None  # --activations int16/auto: each layer's width, arenas, the trade
+    rounding: tuple[rounding.LayerRounding, ...] = ()  # GPTQ: per layer, the output channels kept and the gain
 
 
 def check_config(config: QuantizeConfig) -> None:
@@ -76,7 +79,9 @@ def check_config(config: QuantizeConfig) -> None:
     if config.weights not in WEIGHT_MODES:
         raise TinyqError(f"--weights {config.weights} is not one of {', '.join(WEIGHT_MODES)}")
     if config.flash_budget is not None and config.weights != "mixed":
-        raise TinyqError("--flash-budget only applies to --weights mixed")
+        raise TinyqError("--budget-flash only applies to --weights mixed")
+    if config.rounding not in ROUNDING_MODES:
+        raise TinyqError(f"--rounding {config.rounding} is not one of {', '.join(ROUNDING_MODES)}")
     if config.activations not in ACTIVATION_MODES:
         raise TinyqError(f"--activations {config.activations} is not one of {', '.join(ACTIVATION_MODES)}")
     if config.sram_budget is not None and config.activations != "auto":
@@ -113,9 +118,9 @@ class _Built:
 
 
 def _build(float_graph: Graph, stats: dict[int, TensorStats], config: QuantizeConfig, dtypes: dict[int, str],
-           layout: Layout, ranges: Ranges | None = None) -> _Built:
+           layout: Layout, ranges: Ranges | None = None, rounder: rounding.Rounder | None = None) -> _Built:
     acts = choose_activation_params(float_graph, stats, config.observer, layout, ranges)
-    qgraph, weights = build_quantized_graph(float_graph, acts, dtypes, config, stats, layout)
+    qgraph, weights = build_quantized_graph(float_graph, acts, dtypes, config, stats, layout, rounder)
     return _Built(float_graph, stats, acts, qgraph, weights)
 
 
@@ -137,6 +142,9 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     float_graphs = {eq: equalize(prepared) if eq else prepared for eq in {c.equalize for _, c in candidates}}
     stats = {eq: calibrate(g, calib, progress, "equalized model" if eq else "") for eq, g in float_graphs.items()}
     ranges: dict[tuple[bool, str], Ranges] = {}
+    gptq = "int8" in config.gptq_dtypes or ("int4" in config.gptq_dtypes and config.weights != "int8")
+    rounders = {eq: rounding.collect(g, calib, weight_ops(g), config.gptq_dtypes, progress) if gptq else None
+                for eq, g in float_graphs.items()}
 
     def ranges_of(c: QuantizeConfig) -> Ranges:  # candidates differing in weights only share their ranges
         if (c.equalize, c.observer) not in ranges:
@@ -150,7 +158,7 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     dtypes: dict[int, str] = {}
     if config.weights != "int8":  # chosen once, with every allowed step on; the candidates share it
         dtypes, mixed = choose_weight_dtypes(float_graphs[first.equalize], calib, first, acts8, stats[first.equalize],
-                                             progress)
+                                             progress, rounders[first.equalize])
     # activation widths likewise (after the weights: int4 layers keep int8 activations, TFLM has no 16x4)
     units = activation_units(prepared)
     widths = choose_widths(float_graphs[first.equalize], units, calib, first, acts8, stats[first.equalize], dtypes,
@@ -158,8 +166,8 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     all_int16 = "int8" not in widths.layout.dtypes.values()
     if all_int16:  # no observer to try
         candidates = candidate_configs(config, bool(equalizable_pairs(prepared)), int8_activations=False)
-    built = [_build(float_graphs[c.equalize], stats[c.equalize], c, dtypes, widths.layout, ranges_of(c))
-             for _, c in candidates]
+    built = [_build(float_graphs[c.equalize], stats[c.equalize], c, dtypes, widths.layout, ranges_of(c),
+                    rounders[c.equalize]) for _, c in candidates]
     records = calib.records(prepared, check_sample_count(prepared, len(candidates), calib.count))
     check = None
     if config.self_check:
@@ -172,7 +180,8 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
         int8_config = replace(kept_config, observer=config.observer, int8_clip=config.int8_clip) \
             if all_int16 else kept_config
         chosen, plan, kept_config = _measure_widths(chosen, kept_config, int8_config, dtypes, widths, units, prepared,
-                                                    records, check, kept, ranges_of(int8_config), progress)
+                                                    records, check, kept, ranges_of(int8_config), progress,
+                                                    rounders[kept_config.equalize])
     # the per-layer check runs even without the self-check: a collapsing layer is named, whatever was asked
     warnings = layer_warnings(sqnr_report(chosen.float_graph, chosen.graph, records[:WARN_SAMPLES]),
                               chosen.float_graph) if golden else ()
@@ -182,12 +191,19 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     return QuantizeResult(float_graph=chosen.float_graph, graph=qgraph, config=kept_config, stats=chosen.stats,
                           activations=chosen.activations, weights=chosen.weights, weight_dtypes=dtypes, mixed=mixed,
                           seconds=time.perf_counter() - start, samples=calib.count, check=check, warnings=warnings,
-                          widths=plan)
+                          widths=plan, rounding=_rounding_outcomes(rounders[kept_config.equalize], chosen.weights))
+
+
+def _rounding_outcomes(rounder: rounding.Rounder | None, weights) -> tuple[rounding.LayerRounding, ...]:
+    if rounder is None:
+        return ()
+    found = (rounder.outcome(op, choice.weights.q) for op, choice in sorted(weights.items()))
+    return tuple(o for o in found if o is not None)
 
 
 def _measure_widths(chosen: _Built, kept_config: QuantizeConfig, config: QuantizeConfig, dtypes, widths, units,
                     prepared: Graph, records, check: SelfCheck | None, kept: int, ranges: Ranges,
-                    progress) -> tuple[_Built, ActivationPlan, QuantizeConfig]:
+                    progress, rounder: rounding.Rounder | None = None) -> tuple[_Built, ActivationPlan, QuantizeConfig]:
     """Output SQNR (TFLM, the check samples) of the chosen widths against all-int8 and all-int16 (built with
     `config`); auto never returns a model below all-int8 on its own data (to TIE_DB): it falls back to all-int8."""
     builder = WidthBuilder(chosen.float_graph, units, chosen.stats, dtypes, config)
@@ -198,7 +214,7 @@ def _measure_widths(chosen: _Built, kept_config: QuantizeConfig, config: Quantiz
         alternatives["all int16"] = builder.layout(widths.int16_capable)
     measured, built = {}, {}
     for name, layout in alternatives.items():
-        built[name] = _build(chosen.float_graph, chosen.stats, config, dtypes, layout, ranges)
+        built[name] = _build(chosen.float_graph, chosen.stats, config, dtypes, layout, ranges, rounder)
         measured[name] = min(point_sqnrs(built[name].graph, ref)[:ref.outputs])
     plan = widths.plan
     rows = (("all int8", measured["all int8"]), (plan.mode, ours)) + tuple(

@@ -47,8 +47,8 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 
 def quantize_op_weights(graph: Graph, op: Operator, input_quant: Quant, dtype: str, config: QuantizeConfig,
-                        stats: dict[int, TensorStats], bias_dtype: str = "int32", output_quant: Quant | None = None
-                        ) -> tuple[QuantizedWeights, np.ndarray | None, np.ndarray | None]:
+                        stats: dict[int, TensorStats], bias_dtype: str = "int32", output_quant: Quant | None = None,
+                        rounder=None) -> tuple[QuantizedWeights, np.ndarray | None, np.ndarray | None]:
     """(weights, int32/int64 bias or None, bias correction applied or None) for one weighted op."""
     rule = RULES[op.op]
     w = np.asarray(weight_tensor(graph, op).data, dtype=np.float32)
@@ -62,6 +62,8 @@ def quantize_op_weights(graph: Graph, op: Operator, input_quant: Quant, dtype: s
                                                    output_quant.s if output_quant is not None else None)
         if np.any(floor > qw.scales):
             qw = quantize_weights(w, rule.channel_axis, dtype, per_channel, clip, min_scales=floor)
+    if rounder is not None:  # GPTQ's integers for these scales, where they lower the layer's error (rounding.py)
+        qw = rounder.round(op, w, qw, centred=config.bias_correction and b is not None)
     shift = None
     x = op.inputs[rule.activation_inputs[0]]
     if config.bias_correction and b is not None and x in stats:
@@ -101,7 +103,7 @@ def _conversion(source: int, target: int, dtypes: dict) -> Operator:
 
 def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weight_dtypes: dict[int, str],
                           config: QuantizeConfig, stats: dict[int, TensorStats],
-                          layout: Layout | None = None) -> tuple[Graph, dict[int, WeightChoice]]:
+                          layout: Layout | None = None, rounder=None) -> tuple[Graph, dict[int, WeightChoice]]:
     """The integer graph; `layout` (widths.py) places int8 and int16 tensors (None: all int8)."""
     count = max(acts, default=-1) + 1
     tensors = list(graph.tensors) + [None] * max(0, count - len(graph.tensors))
@@ -123,7 +125,7 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
             dtype = weight_dtypes.get(op.index, "int8")
             x_quant = acts[inputs[rule.activation_inputs[0]]].quant
             qw, q_bias, shift = quantize_op_weights(graph, op, x_quant, dtype, config, stats, BIAS_DTYPE[width],
-                                                    acts[op.outputs[0]].quant)
+                                                    acts[op.outputs[0]].quant, rounder)
             w_t = tensors[op.inputs[rule.weights]]
             tensors[w_t.index] = replace(
                 w_t, dtype=dtype, data=_frozen(qw.q),

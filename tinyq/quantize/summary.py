@@ -48,6 +48,10 @@ def summary_text(result, out_path: str, file_bytes: int) -> str:
     if int4:
         lines.append(f"  int4 weights in {len(int4)} of {len(weight_ops(result.float_graph))} layers: "
                      + ", ".join(f"op {op.index} ({op.op})" for op in int4))
+    if getattr(result, "rounding", ()):
+        from tinyq.quantize.rounding import describe
+
+        lines.append("  " + describe(result.rounding))
     if result.mixed is not None:
         lines.append("  " + result.mixed.describe())
     if result.widths is not None:
