@@ -317,9 +317,11 @@ def _add_commands() -> None:
 
     cli.add_command(classify_command)
 
+    from tinyq.eval.calibrate import calibrate_command
     from tinyq.eval.command import eval_command
 
     cli.add_command(eval_command)
+    cli.add_command(calibrate_command)
 
 
 _add_commands()

@@ -157,7 +157,8 @@ def calibrate_command(model: Path | None, port: str | None, board: str | None, s
     values = calibration_arrays(device, arrays, raw)
     save(out_path, device.specs, values)
     shapes = ", ".join(f"{v.dtype} {tuple(v.shape)}" for v in values)
-    click.echo(f"captured {len(arrays[0])} frames from {source} ({port or board}) into {out_path}: {shapes}")
+    via = f" via {port}" if port else ""
+    click.echo(f"captured {len(arrays[0])} frames from {source}{via} into {out_path}: {shapes}")
     for spec in device.specs:
         if spec.scale > 0 and not raw:
             click.echo(f"  input {spec.describe()}: dequantized to the float values the float model takes")

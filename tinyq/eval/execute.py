@@ -26,14 +26,14 @@ class ModelRun:
     graph: Graph
     where: str  # "host (TFLM)", "qemu-m55 (QEMU mps3-an547)", the port's URL
     values: tuple[np.ndarray, ...]  # per graph output: N x shape, dequantized to float
-    instructions: tuple[int, ...] = field(default=())  # per inference, on QEMU
-    ticks: tuple[int, ...] = field(default=())  # per inference, on a device
+    instructions: tuple[int, ...] = field(default=())  # per inference, under QEMU (-icount)
+    cycles: tuple[int, ...] = field(default=())  # per inference, on a board (timer ticks at its clock)
 
     def timing(self) -> dict:
         if self.instructions:
             return {"instructions_median": int(statistics.median(self.instructions))}
-        if self.ticks:
-            return {"ticks_median": int(statistics.median(self.ticks))}
+        if self.cycles:
+            return {"cycles_median": int(statistics.median(self.cycles))}
         return {}
 
 
@@ -166,4 +166,10 @@ def run_device(path: Path, graph: Graph, records: list[list[np.ndarray]], port: 
                 progress.update(len(outputs), len(records))
     finally:
         progress.close()
-    return ModelRun(path=Path(path), graph=graph, where=port, values=dequantized(graph, outputs), ticks=tuple(ticks))
+    values = dequantized(graph, outputs)
+    if info.on_qemu:  # QEMU -icount: a tick is a fixed number of instructions
+        per_tick = 1e9 / info.tick_hz / (1 << info.qemu_icount_shift)
+        return ModelRun(path=Path(path), graph=graph, where=port, values=values,
+                        instructions=tuple(round(t * per_tick) for t in ticks))
+    return ModelRun(path=Path(path), graph=graph, where=port, values=values,
+                    cycles=tuple(round(t * info.clock_hz / info.tick_hz) for t in ticks))

@@ -28,8 +28,8 @@ def _timing(f: ModelFigures) -> str:
     t = f.run.timing()
     if "instructions_median" in t:
         return f"{t['instructions_median']:,} instr/inference"
-    if "ticks_median" in t:
-        return f"{t['ticks_median']:,} ticks/inference"
+    if "cycles_median" in t:
+        return f"{t['cycles_median']:,} cycles/inference"
     return ""
 
 

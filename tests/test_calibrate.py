@@ -1,0 +1,135 @@
+"""`tinyq calibrate` end to end: the benchmark firmware's capture mode in QEMU (mps3-an547), its sensor
+the UART stand-in fed with real samples (../shared/quant's digits, MLPerf Tiny's KWS frames), the
+records back over QEMU's TCP port; the file it writes is what the device saw, `tinyq quantize --calib`
+takes it as is, and the model quantized from it is scored with `tinyq eval`. Bad input is one line."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import shared_file
+from tinyq.boards import get_board
+from tinyq.build.project import generated_files
+from tinyq.cli import main
+from tinyq.codegen import write_output_dir
+from tinyq.driver import compile_file
+from tinyq.eval.data import quantize_input
+from tinyq.golden import tflm_run
+from tinyq.serial.capture import CaptureDevice
+from tinyq.serial.dut import Dut
+from tinyq.serial.firmware import build_dut_firmware
+from tinyq.serial.link import Link
+from tinyq.serial.qemu import QemuSerial, SerialSpec, free_port
+from tinyq.tflite.reader import read_model_file
+
+QEMU = pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+                          reason="needs qemu-system-arm and arm-none-eabi-gcc")
+BOARD = "qemu-m55"
+TIMEOUT = 60.0  # QEMU's UART is slow on a loaded machine
+
+
+def cli_error(capsys, *args) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["calibrate", *map(str, args)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("tinyq: error: ") and "Traceback" not in "".join(err)
+    return err[-1]
+
+
+def firmware(tmp_path, model_path):
+    board = get_board(BOARD)
+    compiled = compile_file(model_path, board)
+    root = write_output_dir(tmp_path / compiled.source.name, generated_files(compiled, board, model_path))
+    return build_dut_firmware(root, board).elf
+
+
+def as_input(x: np.ndarray, model_path) -> tuple[np.ndarray, object]:
+    graph = read_model_file(model_path)
+    t = graph.tensors[graph.inputs[0]]
+    return quantize_input(x, t), t
+
+
+@pytest.mark.slow
+@QEMU
+def test_capture_in_qemu_then_quantize_and_eval(capsys, tmp_path):
+    float_path = shared_file("quant", "models", "cnn_digits", "float32.tflite")
+    int8_path = shared_file("quant", "models", "cnn_digits", "tfl_int8.tflite")
+    x_test = shared_file("quant", "data", "digits", "x_test.npy")
+    y_test = shared_file("quant", "data", "digits", "y_test.npy")
+    x = np.load(shared_file("quant", "data", "digits", "x_calib.npy"))[:24]
+    np.save(tmp_path / "sensor.npy", x)
+    calib = tmp_path / "calib.npy"
+    main(["calibrate", str(int8_path), "--board", BOARD, "--sensor", str(tmp_path / "sensor.npy"), "-o", str(calib),
+          "--timeout", str(TIMEOUT)])
+    out = capsys.readouterr().out
+    assert f"captured {len(x)} frames" in out and "tinyq quantize" in out
+    q, t = as_input(x, int8_path)
+    got = np.load(calib)
+    assert got.dtype == np.float32 and got.shape == x.shape  # N x the input's shape without its batch
+    assert np.array_equal(got, ((q.astype(np.float64) - t.quant.zp) * t.quant.s).astype(np.float32))
+
+    quantized = tmp_path / "from_device.tflite"
+    main(["quantize", str(float_path), "--calib", str(calib), "-o", str(quantized)])
+    capsys.readouterr()
+    main(["eval", str(float_path), str(quantized), "--data", str(x_test), "--labels", str(y_test), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    top1 = [m["classification"]["top1"] for m in result["models"]]
+    assert top1[1] >= top1[0] - 0.02  # calibrated on 24 device frames, within 2 points of float
+
+
+@pytest.mark.slow
+@QEMU
+def test_capture_over_the_port_of_a_kws_firmware(capsys, tmp_path):
+    """MLPerf Tiny's KWS firmware served by QEMU on a TCP port: raw int8 frames from a .bin come back
+    byte for byte, the model ran on each (its outputs are TFLM's for the last record), a device whose
+    sensor has nothing to give and firmware of another model are refused in one line."""
+    model = shared_file("models", "mlperf-tiny", "kws_dscnn_int8.tflite")
+    frames = np.random.default_rng(5).integers(-128, 128, size=(8, 49, 10, 1), dtype=np.int8)
+    (tmp_path / "frames.bin").write_bytes(frames.tobytes())
+    with QemuSerial(get_board(BOARD), firmware(tmp_path, model), SerialSpec("tcp", free_port())) as q:
+        out = tmp_path / "calib.npy"
+        main(["calibrate", str(model), "--port", q.url, "--sensor", str(tmp_path / "frames.bin"), "-o", str(out),
+              "--raw", "-n", "8", "--timeout", str(TIMEOUT)])
+        assert "captured 8 frames" in capsys.readouterr().out
+        got = np.load(out)
+        assert got.dtype == np.int8 and np.array_equal(got, frames)
+
+        with Link(q.url, timeout=TIMEOUT) as link:
+            link.sync()
+            dut, device = Dut(link), CaptureDevice(link)
+            spec, = device.inputs()
+            assert (spec.dtype, spec.shape, spec.name) == ("int8", (1, 49, 10, 1), "input_1")
+            dut.load(frames[3].tobytes())
+            records = device.capture(3, TIMEOUT)  # the stand-in sensor holds one frame: one record
+            assert records == [frames[3].tobytes()]
+            outputs = link.command("tinyq-outputs", answers=True)
+            want = tflm_run(model.read_bytes(), [[frames[3].reshape(1, 49, 10, 1)]])[0][0]
+            assert outputs == [f"m-tinyq-outputs-[{want.tobytes().hex()}]"]
+
+        assert "the device's sensor gave no frame" in cli_error(capsys, "--port", q.url, "-o", tmp_path / "c.npy",
+                                                                "--timeout", TIMEOUT)
+        other = shared_file("models", "mlperf-tiny", "ad_fc_autoencoder_int8.tflite")
+        assert "wrong firmware" in cli_error(capsys, other, "--port", q.url, "-o", tmp_path / "c.npy")
+        np.save(tmp_path / "bad.npy", np.zeros((4, 49, 10), np.float32))
+        assert "takes N x (49, 10, 1)" in cli_error(capsys, "--port", q.url, "--sensor", tmp_path / "bad.npy",
+                                                    "-o", tmp_path / "c.npy")
+        assert "holds 8 frames; -n asks for 9" in cli_error(capsys, "--port", q.url, "--sensor",
+                                                            tmp_path / "frames.bin", "-n", 9, "-o", tmp_path / "c.npy")
+        (tmp_path / "odd.bin").write_bytes(b"\0" * 491)
+        assert "not whole frames of 490 bytes" in cli_error(capsys, "--port", q.url, "--sensor", tmp_path / "odd.bin",
+                                                            "-o", tmp_path / "c.npy")
+    assert not (tmp_path / "c.npy").exists()  # nothing half-written
+
+
+def test_bad_usage_is_one_line(capsys, tmp_path):
+    model = shared_file("quant", "models", "cnn_digits", "tfl_int8.tflite")
+    assert "give --port P" in cli_error(capsys, "-o", tmp_path / "c.npy")
+    assert "give --port P" in cli_error(capsys, model, "--port", "x", "--board", BOARD, "-o", tmp_path / "c.npy")
+    assert "--board needs the MODEL" in cli_error(capsys, "--board", BOARD, "-o", tmp_path / "c.npy")
+    assert "QEMU has no sensor" in cli_error(capsys, model, "--board", BOARD, "-o", tmp_path / "c.npy")
+    dead = f"socket://127.0.0.1:{free_port()}"
+    assert "nothing listens at this address" in cli_error(capsys, "--port", dead, "-o", tmp_path / "c.npy")
+    assert not (tmp_path / "c.npy").exists()
