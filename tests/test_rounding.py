@@ -235,3 +235,17 @@ def test_cli_rounding_and_budget_flash(tmp_path):
     done = runner.invoke(cli, ["quantize", str(model), "--calib", str(calib), "-o", str(tmp_path / "r.tflite"),
                                "--rounding", "best"])
     assert done.exit_code == 2 and "best" in done.output and not (tmp_path / "r.tflite").exists()
+
+
+def test_past_the_time_budget_layers_keep_nearest_rounding():
+    rng = seeded("budget")
+    graph = prepare_float_graph(small_cnn(rng, "RELU"))
+    calib = check_calibration([smooth_images(rng, 16)], graph)
+    said = []
+    rounder = collect(graph, calib, weight_ops(graph), ("int4",), progress=said.append, budget=0.0)
+    op = weight_ops(graph)[0]
+    w = np.asarray(weight_tensor(graph, op).data, dtype=np.float32)
+    scales = symmetric_scales(w, 0, 7, True)
+    qw = QuantizedWeights(quantize_symmetric(w, scales, 0, 7), scales, 0, "int4")
+    assert rounder.round(op, w, qw, False) is qw
+    assert any("budget" in line for line in said)

@@ -42,6 +42,7 @@ HOLDOUT_EVERY = 4  # every fourth calibration sample is held back for the accept
 DAMP = 0.01  # of the mean diagonal, added to H: keeps the inverse finite where inputs are (nearly) dependent
 TIME_BUDGET = 120.0  # seconds of GPTQ work per quantization before the remaining layers keep nearest rounding
 ROUNDED_OPS = ("conv_2d", "depthwise_conv_2d", "fully_connected")
+MAX_INPUTS = 2304  # K of a 3x3x256 conv: H (K x K, twice) and the K^3 factorization stay small; wider rows round to nearest
 
 
 @dataclass
@@ -264,6 +265,8 @@ def roundable(graph: Graph, op: Operator) -> bool:
         return False
     w = weight_tensor(graph, op)
     x = graph.tensors[op.inputs[0]]
+    if w.numel // max(w.shape[0], 1) > MAX_INPUTS and op.op != "depthwise_conv_2d":
+        return False
     if op.op == "fully_connected":
         return len(w.shape) == 2 and x.numel % w.shape[1] == 0
     if len(w.shape) != 4 or len(x.shape) != 4:
