@@ -21,7 +21,9 @@ from tinyq.eval.data import quantize_input
 from tinyq.golden import tflm_run
 from tinyq.serial.firmware import build_dut_firmware
 from tinyq.serial.qemu import QemuSerial, SerialSpec, free_port
+from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.reader import read_model_file
+from tinyq.tflite.writer import write_model
 
 QEMU = pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
                           reason="needs qemu-system-arm and arm-none-eabi-gcc")
@@ -64,6 +66,24 @@ def sqnr(y, ref):
     return 10 * math.log10(np.sum(ref ** 2) / np.sum((y - ref) ** 2))
 
 
+@pytest.mark.parametrize("dtype,scale,zero_point", [("int8", 0.05, -7), ("int8", 1 / 255, -128), ("int16", 0.001, 0)])
+def test_float_data_is_quantized_as_tflm_quantizes(dtype, scale, zero_point):
+    """Float data for a quantized input: exactly what TFLM's QUANTIZE op makes of it (halves, clamping,
+    values far out of range)."""
+    b = GraphBuilder("q")
+    x = b.input((1, 400), dtype="float32")
+    q = b.activation((1, 400), dtype=dtype, scale=scale, zero_point=zero_point)
+    b.op("quantize", [x], [q])
+    graph = b.build([q])
+    rng = np.random.default_rng(11)
+    halves = (np.arange(-100, 100) + 0.5) * scale
+    values = np.concatenate([halves, rng.uniform(-40, 40, 190) * scale * 10, [1e12, -1e12, 0.0, -0.0, 3e9, -3e9,
+                                                                               1e-30, scale / 2, -scale / 2, 1.0]])
+    values = values.astype(np.float32).reshape(1, 400)
+    want = tflm_run(write_model(graph), [[values]])[0][0]
+    assert np.array_equal(quantize_input(values, graph.tensors[graph.outputs[0]]), want)
+
+
 def test_classifier_pair_on_labelled_digits_matches_tflm(capsys):
     float_path, int8_path, x_path, y_path = digits("cnn_digits")
     x, y = np.load(x_path), np.load(y_path)
@@ -85,6 +105,15 @@ def test_classifier_pair_on_labelled_digits_matches_tflm(capsys):
     assert comparison["sqnr_db"] == pytest.approx(sqnr(values[1], values[0]))
     assert comparison["rmse"] == pytest.approx(np.sqrt(np.mean((values[1] - values[0]) ** 2)))
     assert comparison["mae"] == pytest.approx(np.mean(np.abs(values[1] - values[0])))
+
+
+def test_one_hot_labels_score_as_class_indices(capsys, tmp_path):
+    _, int8_path, x_path, y_path = digits("cnn_digits")
+    y = np.load(y_path)
+    np.save(tmp_path / "onehot.npy", np.eye(10, dtype=np.float32)[y])
+    by_index = run_eval(capsys, int8_path, "--data", x_path, "--labels", y_path)
+    by_row = run_eval(capsys, int8_path, "--data", x_path, "--labels", tmp_path / "onehot.npy")
+    assert by_row["task"] == "classification" and by_row["models"] == by_index["models"]
 
 
 def test_text_report_shows_the_table_comparison_and_confusion(capsys):

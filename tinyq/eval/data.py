@@ -17,6 +17,7 @@ import numpy as np
 
 from tinyq.errors import TinyqError, path_error
 from tinyq.ir import DTYPES, Graph, Tensor
+from tinyq.qmath import INT32_MIN, round_half_away
 
 SAVE_HINT = "write it with np.save(path, x), x an array of numbers (N x input shape)"
 
@@ -124,16 +125,18 @@ def check_array(array: np.ndarray, t: Tensor, where: str) -> None:
 
 
 def quantize_input(values: np.ndarray, t: Tensor) -> np.ndarray:
-    """Float values as tensor `t` takes them: round(x / scale) + zero point, clamped (TFLite's QUANTIZE)."""
+    """Float values as tensor `t` takes them, as TFLM's QUANTIZE computes them: x / scale in float32,
+    rounded half away from zero (values beyond int32 become INT32_MIN, as on x86), plus the zero point
+    with int32 wrap-around, clamped to the type. Integer values and float inputs pass through."""
     np_type = np.dtype(DTYPES[t.dtype][0])
-    if np_type.kind == "f":
+    if np_type.kind == "f" or values.dtype.kind != "f":
         return values.astype(np_type)
-    if values.dtype.kind != "f":
-        return values.astype(np_type)
-    scaled = values.astype(np.float64) / t.quant.s
-    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)  # half away from zero, as std::round
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = values.astype(np.float32) / np.float32(t.quant.s)
+    rounded = np.where(np.abs(scaled) < 2.0 ** 31, round_half_away(scaled), float(INT32_MIN)).astype(np.int64)
+    wrapped = (rounded + t.quant.zp + 2 ** 31) % 2 ** 32 - 2 ** 31  # TFLM adds the zero point in int32
     info = np.iinfo(np_type)
-    return np.clip(rounded + t.quant.zp, info.min, info.max).astype(np_type)
+    return np.clip(wrapped, info.min, info.max).astype(np_type)
 
 
 def model_records(data: Dataset, graph: Graph) -> list[list[np.ndarray]]:
