@@ -191,6 +191,24 @@ def test_bad_input_is_one_line(capsys, tmp_path):
                                                            "--port", dead)
 
 
+def test_generated_host_code_gives_tflms_figures(capsys, tmp_path):
+    """--board host: the models as tinyq compiles them, built with the host compiler, score exactly as
+    under TFLM."""
+    float_path, int8_path, x_path, y_path = digits("mlp_digits")
+    np.save(tmp_path / "x.npy", np.load(x_path)[:80].reshape(80, 64))
+    args = (float_path, int8_path, "--data", tmp_path / "x.npy", "--labels", y_path, "--limit", 80)
+    with pytest.raises(SystemExit):  # 540 labels for 80 samples
+        main(["eval", *map(str, args)])
+    assert "540 labels for 80 samples" in capsys.readouterr().err
+    np.save(tmp_path / "y.npy", np.load(y_path)[:80])
+    args = (float_path, int8_path, "--data", tmp_path / "x.npy", "--labels", tmp_path / "y.npy")
+    tflm, generated = run_eval(capsys, *args), run_eval(capsys, *args, "--board", "host")
+    assert [m["runs_on"] for m in generated["models"]] == ["host (tinyq C)"] * 2
+    for t, g in zip(tflm["models"], generated["models"]):
+        assert g["classification"] == t["classification"]
+    assert generated["comparison"] == tflm["comparison"]
+
+
 @pytest.mark.slow
 @QEMU
 def test_on_qemu_the_figures_are_the_hosts(capsys):

@@ -27,8 +27,8 @@ def _echo_err(message: str) -> None:
               help="auto: classification for class labels (or, without labels, for vector outputs), else regression.")
 @click.option("--top-k", "top_k", default=1, show_default=True, help="Also report top-K accuracy (K > 1).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Evaluate the first N samples only.")
-@click.option("--board", default=None, help="Run the models compiled by tinyq in QEMU (qemu-m55, ... or a board "
-              "with a QEMU stand-in) instead of TFLM on the host.")
+@click.option("--board", default=None, help="Run the models as tinyq compiles them: in QEMU (qemu-m55, ..., or a "
+              "board's QEMU stand-in), or with the host compiler (host), instead of under TFLM.")
 @click.option("--port", default=None, help="A device (or `tinyq qemu DIR --serial tcp:PORT`) running the benchmark "
               "firmware of one of the models: that model runs there, the other under TFLM on the host.")
 @click.option("--baud", default=115200, show_default=True, help="Baud rate of --port.")
@@ -76,7 +76,7 @@ def eval_command(models: tuple[Path, ...], data_path: Path, labels_path: Path | 
     for k, (path, graph, data) in enumerate(zip(models, graphs, datasets)):
         records = model_records(data.head(limit), graph)
         if b is not None:
-            runs.append(execute.run_qemu(path, graph, records, b, _echo_err))
+            runs.append(execute.run_generated(path, graph, records, b, _echo_err))
         elif k == device_index:
             runs.append(execute.run_device(path, graph, records, port, baud, timeout))
         else:

@@ -98,7 +98,8 @@ def _scores(run: ModelRun) -> np.ndarray:
     return first.reshape(len(first), -1)
 
 
-def evaluate(runs: list[ModelRun], labels: np.ndarray | None, task: str, k: int, inputs: np.ndarray | None) -> Evaluation:
+def evaluate(runs: list[ModelRun], labels: np.ndarray | None, task: str, k: int,
+             inputs: np.ndarray | None) -> Evaluation:
     """Figures for each run (against labels, or an autoencoder's input) and, with two runs, the second
     against the first. `task` comes from resolve_task; `inputs`: the real values of the single model
     input per sample."""

@@ -108,12 +108,17 @@ def run_host(path: Path, graph: Graph, records: list[list[np.ndarray]]) -> Model
     return ModelRun(path=Path(path), graph=graph, where=f"host ({runtime})", values=dequantized(graph, outputs))
 
 
-def run_qemu(path: Path, graph: Graph, records: list[list[np.ndarray]], board, echo) -> ModelRun:
-    """tinyq's generated code for `board`'s QEMU machine, all samples in one boot."""
+def run_generated(path: Path, graph: Graph, records: list[list[np.ndarray]], board, echo) -> ModelRun:
+    """tinyq's generated code: built for the host with `--board host`, else for `board`'s QEMU machine
+    (its stand-in for a board QEMU does not emulate), all samples in one run."""
     from tinyq.driver import compile_file
     from tinyq.run.qemu import qemu_board_for
-    from tinyq.verify.runners import QemuRunner
+    from tinyq.verify.runners import HostRunner, QemuRunner
 
+    if board.runner == "host":
+        echo(f"running {Path(path).name} compiled by tinyq on the host, {len(records)} samples ...")
+        run = HostRunner(board).run(compile_file(path, board), records)
+        return ModelRun(path=Path(path), graph=graph, where="host (tinyq C)", values=dequantized(graph, run.outputs))
     qemu_board = qemu_board_for(board)
     compiled = compile_file(path, qemu_board)
     echo(f"running {Path(path).name} on {qemu_board.name} (QEMU {qemu_board.qemu.machine}), "

@@ -74,8 +74,9 @@ class CaptureDevice:
         try:
             lines = self.link.command("tinyq-inputs", answers=True)
         except DeviceError:
-            raise TinyqError("the firmware has no capture mode (it does not know 'tinyq-inputs')", where=self.link.url,
-                             hint="rebuild and flash it with this tinyq: tinyq flash DIR (QEMU: tinyq qemu DIR)") from None
+            raise TinyqError("the firmware has no capture mode (it does not know 'tinyq-inputs')",
+                             where=self.link.url, hint="rebuild and flash it with this tinyq: tinyq flash DIR "
+                             "(QEMU: tinyq qemu DIR)") from None
         specs = [parse_input(m.group(2), self.link.url) for m in map(TINYQ_LINE.match, lines)
                  if m and m.group(1) == "input"]
         if not specs:
@@ -92,7 +93,8 @@ class CaptureDevice:
         except DeviceError as exc:
             if "no frame" in str(exc):
                 raise TinyqError("the device's sensor gave no frame", where=self.link.url,
-                                 hint="a firmware whose sensor is the UART stand-in (QEMU) needs --sensor FILE") from None
+                                 hint="a firmware whose sensor is the UART stand-in (QEMU) needs --sensor FILE"
+                                 ) from None
             raise
         records, count = [], None
         for m in map(TINYQ_LINE.match, lines):
