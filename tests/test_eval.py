@@ -209,6 +209,23 @@ def test_generated_host_code_gives_tflms_figures(capsys, tmp_path):
     assert generated["comparison"] == tflm["comparison"]
 
 
+def test_stateful_model_runs_as_one_sequence(capsys, tmp_path):
+    """A streaming LSTM keeps its state across invokes: eval runs the samples as one sequence under TFLM
+    and in tinyq's code alike, so outputs equal one interpreter's run over all frames."""
+    from pathlib import Path
+
+    model = Path(__file__).parent / "data" / "streaming" / "streaming_kws_lstm_int8.tflite"
+    graph = read_model_file(model)
+    t = graph.tensors[graph.inputs[0]]
+    frames = np.load(model.parent / "keywords.npy").reshape((-1,) + t.shape[1:]).astype(np.float32)[:120]
+    np.save(tmp_path / "x.npy", frames)
+    np.save(tmp_path / "ref.npy", tflm_values(model, frames).astype(np.float32))
+    args = (model, "--data", tmp_path / "x.npy", "--labels", tmp_path / "ref.npy", "--task", "regression")
+    for extra in ((), ("--board", "host")):
+        r = run_eval(capsys, *args, *extra)["models"][0]["regression"]
+        assert r["rmse"] == 0 and r["sqnr_db"] is None  # exact: no noise at all
+
+
 @pytest.mark.slow
 @QEMU
 def test_on_qemu_the_figures_are_the_hosts(capsys):

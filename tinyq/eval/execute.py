@@ -90,7 +90,8 @@ def _litert_run(model: bytes, records: list[list[np.ndarray]]) -> list[list[np.n
 
 def run_host(path: Path, graph: Graph, records: list[list[np.ndarray]]) -> ModelRun:
     """TFLM on the host (LiteRT for a hybrid model), with a progress bar: a fresh interpreter per
-    slice of samples (the same interpreter state a model without variables always has)."""
+    slice of samples (the same interpreter state a model without variables always has); a model with
+    variables (state kept across invokes) runs as one sequence, as the firmware runs it."""
     from tinyq.golden import require_tflm, tflm_run
 
     runtime, run = ("LiteRT", _litert_run) if hybrid(graph) else ("TFLM", tflm_run)
@@ -100,7 +101,8 @@ def run_host(path: Path, graph: Graph, records: list[list[np.ndarray]]) -> Model
     progress = _Progress(f"{Path(path).name} under {runtime}")
     outputs: list[list[np.ndarray]] = []
     try:
-        for part in chunks(len(records)):
+        stateful = any(t.is_variable for t in graph.tensors)
+        for part in chunks(len(records), parts=1 if stateful else 50):
             outputs += run(model, [records[r] for r in part])
             progress.update(len(outputs), len(records))
     finally:
