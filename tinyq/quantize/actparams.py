@@ -23,7 +23,7 @@ from tinyq import qmath
 from tinyq.errors import TinyqError
 from tinyq.ir import NO_TENSOR, Graph, Quant, describe_op
 from tinyq.quantize.observers import OBSERVERS, TensorStats
-from tinyq.quantize.qparams import INT16, affine_params, f32, symmetric_params
+from tinyq.quantize.qparams import INT16, VALUE_LIMIT, affine_params, f32, symmetric_params
 from tinyq.quantize.rules import RULES
 
 # TFLite's 16x8 outputs of fixed range (operator_property.cc, restricted_value_int16)
@@ -133,6 +133,10 @@ def activation_ranges(graph: Graph, stats: dict[int, TensorStats], observer: str
             observed[t] = chosen[t] = (float(np.min(tensor.data)), float(np.max(tensor.data)))
         elif t in stats:
             observed[t] = (stats[t].lo, stats[t].hi)
+            if max(-stats[t].lo, stats[t].hi) > VALUE_LIMIT:
+                raise TinyqError(f"the float model computes {max(-stats[t].lo, stats[t].hi):.3g} in tensor {t} "
+                                 f"({tensor.name}) on the calibration data, beyond the 2^60 the quantizer's scale "
+                                 "arithmetic takes", hint="check the data's scale and the model's weights")
             chosen[t] = pick(stats[t])
         else:
             raise TinyqError(f"tensor {t} ({tensor.name}) was never computed during calibration",

@@ -42,8 +42,25 @@ class FloatRunner:
     def run(self, record: list[np.ndarray], tensors: Iterable[int]) -> dict[int, np.ndarray]:
         for index, array in zip(self._inputs, record):
             self._interp.set_tensor(index, np.ascontiguousarray(array))
-        self._interp.invoke()
+        self._invoke()
         return {t: self._interp.get_tensor(t) for t in tensors}
+
+    def computed_shapes(self) -> dict[int, tuple[int, ...]]:
+        """Every IR tensor's shape as LiteRT's shape inference gives it (after one run of zeros: ops that
+        size their outputs at run time have done so)."""
+        for d in self._interp.get_input_details():
+            self._interp.set_tensor(d["index"], np.zeros(d["shape"], dtype=d["dtype"]))
+        self._invoke()
+        count = len(self.graph.tensors)  # LiteRT's own scratch tensors come after the model's
+        return {d["index"]: tuple(int(n) for n in d["shape"]) for d in self._interp.get_tensor_details()
+                if d["index"] < count}
+
+    def _invoke(self) -> None:
+        try:
+            self._interp.invoke()
+        except (RuntimeError, ValueError) as exc:
+            raise TinyqError(f"LiteRT cannot run the float model: {str(exc).strip().splitlines()[0][:200]}",
+                             where=self.graph.name) from None
 
     def outputs(self, record: list[np.ndarray]) -> list[np.ndarray]:
         values = self.run(record, self.graph.outputs)

@@ -2,7 +2,12 @@
 
 Passes, in order: fold constant subgraphs (dynamic-batch reshapes), turn hybrid
 weights (int8 weights next to float activations) back into float, give every
-weight and bias tensor a single user, and check that every op can be quantized.
+weight and bias tensor a single user, and check that every op can be quantized:
+weights and biases constant, finite, of their op's rank and channel count, and
+every activation of the shape its op computes. The last check is LiteRT's shape
+inference (the float reference runs it anyway) against the shapes the file
+declares: TFLM trusts the declared ones, so a model whose ops disagree with them
+would make the self-check read or write out of bounds.
 Tensor indices of the prepared graph are the ones the int8 graph keeps, which is
 how reports pair a float tensor with its quantized twin.
 """
@@ -16,8 +21,14 @@ import numpy as np
 from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.ir import NO_TENSOR, Graph, describe_op
 from tinyq.passes.fold import dequantized_data, fold_constants
-from tinyq.passes.graph_edit import renumber_ops
+from tinyq.passes.graph_edit import option, renumber_ops
+from tinyq.quantize.floatrun import FloatRunner
+from tinyq.quantize.qparams import VALUE_LIMIT
 from tinyq.quantize.rules import RULES, supported_ops
+
+# the weights' rank in TFLite's layout: conv [out, kh, kw, in], depthwise [1, kh, kw, out], FC [out, in]
+WEIGHT_RANK = {"conv_2d": 4, "depthwise_conv_2d": 4, "fully_connected": 2}
+REEXPORT = "the file does not match its ops: re-export the model"
 
 
 def prepare_float_graph(graph: Graph, where: str = "model") -> Graph:
@@ -26,7 +37,9 @@ def prepare_float_graph(graph: Graph, where: str = "model") -> Graph:
     graph = _dequantize_hybrid_weights(graph)
     graph = _unshare_parameters(graph)
     _check_ops(graph)
+    _check_options(graph)
     _check_weights(graph)
+    _check_shapes(graph)
     return graph
 
 
@@ -95,6 +108,22 @@ def _check_ops(graph: Graph) -> None:
                                    hint=f"quantizable ops: {', '.join(supported_ops())}")
 
 
+# option values a float op may have that its int8 version in TFLM cannot: op -> (option, allowed, why)
+OPTION_RULES = {
+    "softmax": ("beta", lambda beta: beta > 0, "TFLM's int8 softmax needs beta > 0; it aborts on any other"),
+}
+
+
+def _check_options(graph: Graph) -> None:
+    for op in graph.operators:
+        if op.op not in OPTION_RULES:
+            continue
+        name, allowed, why = OPTION_RULES[op.op]
+        value = option(op, name)
+        if value is not None and not allowed(value):
+            raise UnsupportedError(f"{name} is {value:g}", where=describe_op(graph, op), hint=why)
+
+
 def _check_weights(graph: Graph) -> None:
     for op in graph.operators:
         rule = RULES[op.op]
@@ -109,7 +138,45 @@ def _check_weights(graph: Graph) -> None:
                                        where=describe_op(graph, op))
             if t.dtype != "float32":
                 raise UnsupportedError(f"{name} are {t.dtype}; expected float32", where=describe_op(graph, op))
+        if rule.weights is not None:
+            _check_weight_shapes(graph, op)
         for t in graph.op_inputs(op):
-            if t is not None and t.is_const and t.dtype == "float32" and not np.all(np.isfinite(t.data)):
+            if t is None or not t.is_const or t.dtype != "float32" or t.numel == 0:
+                continue
+            if not np.all(np.isfinite(t.data)):
                 raise TinyqError(f"constant tensor {t.index} ({t.name}) holds NaN/Inf",
                                  where=describe_op(graph, op), hint="the float model is broken")
+            largest = float(np.max(np.abs(t.data)))
+            if largest > VALUE_LIMIT:
+                raise TinyqError(f"constant tensor {t.index} ({t.name}) holds {largest:.3g}, beyond the 2^60 "
+                                 "the quantizer's scale arithmetic takes", where=describe_op(graph, op),
+                                 hint="the float model is broken")
+
+
+def _check_weight_shapes(graph: Graph, op) -> None:
+    rule = RULES[op.op]
+    w = graph.tensors[op.inputs[rule.weights]]
+    rank = WEIGHT_RANK.get(op.op)
+    if rank is not None and len(w.shape) != rank:
+        raise TinyqError(f"weights {w.index} ({w.name}) have shape {list(w.shape)}; {op.op} takes {rank}-D weights",
+                         where=describe_op(graph, op), hint=REEXPORT)
+    if w.numel == 0:
+        raise TinyqError(f"weights {w.index} ({w.name}) are empty, shape {list(w.shape)}",
+                         where=describe_op(graph, op), hint=REEXPORT)
+    channels = w.shape[rule.channel_axis]
+    if rule.bias is not None and rule.bias < len(op.inputs) and op.inputs[rule.bias] != NO_TENSOR:
+        b = graph.tensors[op.inputs[rule.bias]]
+        if b.numel != channels:
+            raise TinyqError(f"bias {b.index} ({b.name}) has shape {list(b.shape)} for {channels} output channels "
+                             f"(weights {list(w.shape)})", where=describe_op(graph, op), hint=REEXPORT)
+
+
+def _check_shapes(graph: Graph) -> None:
+    """Every op output has the shape the file declares, as LiteRT computes it from the op's inputs."""
+    computed = FloatRunner(graph).computed_shapes()
+    for op in graph.operators:
+        for t in op.outputs:
+            declared, got = tuple(graph.tensors[t].shape), computed.get(t)
+            if got is not None and got != declared:
+                raise TinyqError(f"output {t} ({graph.tensors[t].name}) is declared {list(declared)} but the op "
+                                 f"computes {list(got)} from its inputs", where=describe_op(graph, op), hint=REEXPORT)

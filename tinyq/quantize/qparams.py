@@ -21,6 +21,9 @@ BIAS_LIMIT = {"int32": INT32_MAX, "int64": 2**47 - 1}
 BIAS_HEADROOM = {"int32": 2.0**30, "int64": 2.0**46}  # the largest bias a weight scale is raised to allow
 MIN_MULTIPLIER = 2.0**-31  # below it TFLite's QuantizeMultiplier flushes a requantization multiplier to 0
 WEIGHT_QMAX = {"int8": 127, "int4": 7}  # symmetric: [-127, 127] and [-7, 7], zero point 0
+# the largest |value| (weight, constant or activation) the quantizer takes: a scale is at most 2^61 / 255, so
+# s_in * s_w, which TFLM computes in float32 (largest 2^128), stays finite; real models stay far below it
+VALUE_LIMIT = 2.0**60
 
 
 def f32(x) -> float:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq import qmath
-from tinyq.golden import tflm_run_layers
 from tinyq.ir import Graph, Tensor
 from tinyq.quantize.floatrun import FloatRunner
+from tinyq.quantize.isolated import tflm_run_layers
 from tinyq.quantize.qparams import INT8, INT_RANGES, sqnr_db
 from tinyq.quantize.rules import RULES
 

@@ -21,10 +21,10 @@ from itertools import product
 import numpy as np
 
 from tinyq.errors import TinyqError
-from tinyq.golden import tflm_run
 from tinyq.ir import Graph
 from tinyq.quantize.config import QuantizeConfig
 from tinyq.quantize.floatrun import FloatRunner
+from tinyq.quantize.isolated import tflm_run
 from tinyq.quantize.qparams import sqnr_db
 from tinyq.quantize.report import dequantize, quantize_inputs
 from tinyq.quantize.weights import weight_ops, weight_tensor
@@ -134,7 +134,7 @@ def point_values(qgraph: Graph, ref: Reference) -> list[np.ndarray]:
         raise TinyqError(f"the int8 model has {len(points)} measure points, the float one {len(ref.points)}",
                          where=qgraph.name, hint="are these the float and int8 versions of one model?")
     exposed = qgraph.with_outputs(tuple(points))
-    runs = tflm_run(write_model(exposed), [quantize_inputs(qgraph, list(r)) for r in ref.records])
+    runs = tflm_run(write_model(exposed), [quantize_inputs(qgraph, list(r)) for r in ref.records], exposed)
     return [np.concatenate([np.ravel(dequantize(qgraph.tensors[t], run[k])) for run in runs])
             for k, t in enumerate(points)]
 

@@ -1,0 +1,145 @@
+"""Malformed float models through tinyq quantize: one TinyqError line each, never a traceback or a dead process.
+
+One small model per cause the fuzzer (tinyq bench fuzz) found: shapes the file declares that its ops do not
+compute (TFLM then read out of bounds: SIGSEGV, SIGABRT, or a numpy broadcast error comparing outputs),
+weights of the wrong rank and biases of the wrong length (equalization's IndexError/ValueError), values
+near float32's limit (the observer's histogram overflowed; TFLM aborted on the ADD scales they gave), a
+softmax beta of 0 (TFLM aborts). TFLM itself runs in a child process: a crash there is one error line too.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+from tinyq.errors import TinyqError, UnsupportedError
+from tinyq.golden import tflm_available
+from tinyq.quantize import QuantizeConfig, quantize_graph
+from tinyq.quantize.isolated import in_child, tflm_run
+from tinyq.tflite.builder import GraphBuilder
+from tinyq.tflite.reader import read_model
+from tinyq.tflite.writer import write_model
+
+needs_tflm = pytest.mark.skipif(not tflm_available(), reason="tflite-micro is not installed")
+RNG = np.random.default_rng(11)
+
+
+def _mlp(hidden_shape=(1, 16), w1_shape=(16, 8), b1_shape=(16,), w1_scale=1.0, beta=1.0):
+    """input [1, 8] -> FC (ReLU) -> FC [1, 4] -> softmax, with one part made wrong; read back from its file
+    (the reader's own checks pass it)."""
+    b = GraphBuilder("mlp")
+    x = b.input((1, 8), "float32")
+    h, z, y = b.activation(hidden_shape, "float32"), b.activation((1, 4), "float32"), b.activation((1, 4), "float32")
+    b.op("fully_connected", [x, b.const((RNG.normal(size=w1_shape) * w1_scale).astype(np.float32)),
+                             b.const(RNG.normal(size=b1_shape).astype(np.float32))], [h],
+         fused_activation_function="RELU")
+    b.op("fully_connected", [h, b.const(RNG.normal(size=(4, 16)).astype(np.float32)),
+                             b.const(np.zeros(4, np.float32))], [z], fused_activation_function="NONE")
+    b.op("softmax", [z], [y], beta=beta)
+    return read_model(write_model(b.build([y])), where="mlp.tflite")
+
+
+def _quantize(graph, **config):
+    calib = RNG.normal(size=(8, 8)).astype(np.float32)
+    return quantize_graph(graph, [calib], QuantizeConfig(**config), where="mlp.tflite")
+
+
+def _refusal(graph, **config) -> str:
+    with pytest.raises(TinyqError) as info:
+        _quantize(graph, **config)
+    text = str(info.value)
+    assert "\n" not in text and len(text) <= 400
+    return text
+
+
+def test_the_well_formed_model_quantizes():
+    """The baseline the others break: every check below passes a good model."""
+    result = _quantize(_mlp(), self_check=False)
+    assert result.graph.tensors[result.graph.outputs[0]].dtype == "int8"
+
+
+def test_an_output_shape_its_op_does_not_compute_is_refused():
+    """FC [1, 8] x [16, 8] computes [1, 16]: a file declaring [1, 32768] made TFLM write past its arena."""
+    text = _refusal(_mlp(hidden_shape=(1, 32768)))
+    assert "op 0 (fully_connected)" in text and "declared [1, 32768]" in text and "computes [1, 16]" in text
+
+
+def test_weights_of_the_wrong_rank_are_refused():
+    text = _refusal(_mlp(w1_shape=(16,), b1_shape=(16,)))
+    assert "op 0 (fully_connected)" in text and "have shape [16]" in text and "2-D weights" in text
+
+
+def test_a_bias_of_the_wrong_length_is_refused():
+    text = _refusal(_mlp(b1_shape=(32,)))
+    assert "bias" in text and "shape [32] for 16 output channels" in text
+
+
+@pytest.mark.parametrize("scale", [1e23, 1e37])
+def test_weights_near_the_float32_limit_are_refused(scale):
+    """|w| ~1e23: TFLM aborted on the ADD scales; ~1e38: the range's width overflowed float32 in the observer."""
+    text = _refusal(_mlp(w1_scale=scale))
+    assert "op 0 (fully_connected)" in text and "beyond the 2^60" in text
+
+
+def test_activations_beyond_the_limit_are_refused():
+    """Weights within the limit can still compute values beyond it from the calibration data."""
+    graph = _mlp(w1_scale=1e16)
+    calib = (RNG.normal(size=(8, 8)) * 1e10).astype(np.float32)
+    with pytest.raises(TinyqError, match=r"computes .* in tensor \d+ .* beyond the 2\^60"):
+        quantize_graph(graph, [calib], QuantizeConfig(self_check=False))
+
+
+def test_softmax_beta_zero_is_refused():
+    with pytest.raises(UnsupportedError, match=r"op 2 \(softmax\): beta is 0 \(TFLM's int8 softmax needs beta > 0"):
+        _quantize(_mlp(beta=0.0))
+
+
+# --- TFLM in a child process ---
+
+def _abort() -> None:
+    os.write(2, b"native code says goodbye\n")
+    os.abort()
+
+
+def _refuse() -> None:
+    os.write(2, b"tensorflow/lite/micro/kernels/x.cc:1 something != other\n")
+    raise TinyqError("TFLM could not load the model: failed to allocate", hint="h")
+
+
+def test_a_child_that_aborts_is_one_error_line_and_this_process_lives():
+    with pytest.raises(TinyqError) as info:
+        in_child(_abort, where="m.tflite")
+    assert str(info.value) == ("m.tflite: TFLM crashed (SIGABRT) while running the quantized model: native code says "
+                               "goodbye (the float model's shapes or values are probably inconsistent: tinyq inspect "
+                               "MODEL shows its ops)")
+
+
+def test_a_refusal_in_the_child_keeps_its_class_and_hint_and_gains_tflm_log():
+    with pytest.raises(TinyqError) as info:
+        in_child(_refuse)
+    assert info.value.hint == "h"
+    assert "failed to allocate (tensorflow/lite/micro/kernels/x.cc:1 something != other)" in str(info.value)
+
+
+def test_a_bug_in_the_child_is_raised_again_with_the_childs_traceback():
+    with pytest.raises(ZeroDivisionError) as info:
+        in_child(lambda: 1 // 0)
+    assert "ZeroDivisionError" in str(info.value.__cause__) and "lambda" in str(info.value.__cause__)
+
+
+def test_the_childs_result_comes_back():
+    assert in_child(lambda a, b: {"sum": np.arange(a) + b}, 3, 1)["sum"].tolist() == [1, 2, 3]
+
+
+@needs_tflm
+def test_a_model_tflm_aborts_on_names_the_op_tinyq_refuses():
+    """A softmax whose input scale times beta is at most 2^-26 aborts TFLM's Prepare: the crash is reported
+    with what tinyq's own check of that op says."""
+    b = GraphBuilder("soft")
+    x, y = b.input((1, 4), "int8", scale=1e-12, zero_point=0), b.activation((1, 4), "int8", 1 / 256, -128)
+    b.op("softmax", [x], [y], beta=1.0)
+    graph = b.build([y])
+    with pytest.raises(TinyqError) as info:
+        tflm_run(write_model(graph), [[np.zeros((1, 4), np.int8)]], graph)
+    assert "TFLM crashed (SIGABRT)" in str(info.value) and "its op 0 (softmax): beta 1 times input scale" in \
+        str(info.value)

@@ -1,0 +1,182 @@
+"""The quantizer's TFLM runs, each in a forked child: an abort in native code becomes one error line.
+
+TFLM's Python interpreter trusts the model it is given: a model whose shapes or parameters
+slipped past every check can make it abort (SIGABRT) or read out of bounds (SIGSEGV), and
+that would take the user's whole process with it - a traceback-free death with nothing
+written, or, inside a notebook, the kernel. So each run forks: the child runs TFLM with its
+stdout/stderr (TFLM's MicroPrintf log, C code writing straight to fd 2) captured in a file,
+pickles the result back through a pipe and exits; the parent turns a death by a signal into a
+TinyqError naming the signal and the log's first line, and a refusal into the same one-line
+error with TFLM's own reason. Forking costs a few milliseconds; TFLM is imported before it.
+
+TFLM's Python package exists for Linux x86-64 only, so fork is always there when TFLM is. The
+child gets the kernel's parent-death signal (tinyq/proc.py's mechanism): however tinyq ends,
+even by SIGKILL, the child goes with it.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import pickle
+import signal
+import tempfile
+import traceback
+from typing import Callable, TypeVar
+
+import numpy as np
+
+from tinyq import golden
+from tinyq.errors import TinyqError, UnsupportedError
+from tinyq.ir import Graph
+from tinyq.proc import _PRCTL, PR_SET_PDEATHSIG
+
+T = TypeVar("T")
+LOG_LINE = 160  # characters of TFLM's log kept in an error line
+CRASH_HINT = "the float model's shapes or values are probably inconsistent: tinyq inspect MODEL shows its ops"
+
+
+class _RemoteTraceback(Exception):
+    """The child's traceback of an unexpected exception, chained as its cause (as concurrent.futures does)."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+
+    def __str__(self) -> str:
+        return "\n" + self.args[0]
+
+
+def _child(fn: Callable[..., T], args: tuple, out: int, log: int) -> None:
+    """Runs in the forked child: never returns (os._exit), whatever happens."""
+    status = 0
+    try:
+        if _PRCTL is not None:
+            _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C reaches the parent too: it reports it
+        faulthandler.disable()  # its dump goes to a descriptor of its own, past the captured log
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        try:
+            reply = ("ok", fn(*args))
+        except TinyqError as exc:
+            reply = ("refused", type(exc), exc.what, exc.where, exc.hint)
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it again
+            reply = ("error", exc, traceback.format_exc())
+        try:
+            data = pickle.dumps(reply)
+        except Exception:  # noqa: BLE001 - an exception that does not pickle: its text does
+            data = pickle.dumps(("error", RuntimeError(repr(reply[1])[:1000]), reply[2]))
+        with os.fdopen(out, "wb") as pipe:
+            pipe.write(data)
+    except BaseException:  # noqa: BLE001 - nothing may escape into the copy of the parent's stack
+        status = 1
+    finally:
+        os._exit(status)
+
+
+def _log_line(log_file) -> str:
+    """The first informative line of what the child wrote (TFLM's log)."""
+    log_file.seek(0)
+    for line in log_file.read(1 << 16).decode("utf-8", "replace").splitlines():
+        line = line.strip()
+        if line:
+            return line[:LOG_LINE]
+    return ""
+
+
+def in_child(fn: Callable[..., T], *args, doing: str = "running the quantized model", where: str | None = None,
+             graph: Graph | None = None) -> T:
+    """fn(*args) in a forked child: its result, or its TinyqError, or a TinyqError when it dies (naming the
+    first op of `graph`, the model TFLM ran, that tinyq's own support checks refuse: they mirror TFLM's)."""
+    read_end, write_end = os.pipe()
+    with tempfile.TemporaryFile() as log_file:
+        pid = os.fork()
+        if pid == 0:  # the child
+            os.close(read_end)
+            _child(fn, args, write_end, log_file.fileno())
+        os.close(write_end)
+        try:
+            with os.fdopen(read_end, "rb") as pipe:
+                data = pipe.read()
+            _, status = os.waitpid(pid, 0)
+        except BaseException:  # Ctrl-C or anything else: the child does not outlive the call
+            _kill(pid)
+            raise
+        log = _log_line(log_file)
+    if not data:  # it died before replying
+        what = f"TFLM {_death(status)} while {doing}"
+        refusal = first_refusal(graph) if graph is not None else None
+        if refusal is not None:
+            raise TinyqError(f"{what}; its {refusal.where}: {refusal.what}", where=where, hint=refusal.hint)
+        raise TinyqError(what + (f": {log}" if log else ""), where=where, hint=CRASH_HINT)
+    reply = pickle.loads(data)
+    if reply[0] == "ok":
+        return reply[1]
+    if reply[0] == "refused":
+        kind, what, error_where, hint = reply[1:]
+        if log and log not in what:  # TFLM's log says why; the interpreter's exception often does not
+            what = f"{what} ({log})"
+        raise kind(what, where=error_where or where, hint=hint)
+    exc, text = reply[1], reply[2]
+    raise exc from _RemoteTraceback(text)
+
+
+def first_refusal(graph: Graph) -> UnsupportedError | None:
+    """What tinyq's lowering says of the first op it cannot take (its checks are TFLM's Prepare's)."""
+    from tinyq.lower import lower_op
+
+    for op in graph.operators:
+        try:
+            lower_op(graph, op)
+        except UnsupportedError as exc:
+            return exc
+        except Exception:  # noqa: BLE001 - a diagnosis only: a model that broke TFLM may break a check too
+            continue
+    return None
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _death(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"crashed ({name})"
+    return f"exited with status {os.WEXITSTATUS(status)}"
+
+
+def _import_tflm() -> None:
+    """TFLM's modules imported here, once, before forking: importing them takes about 0.5 s, which every
+    child would otherwise pay again (an 8-candidate self-check of a small model: 1 s -> 6 s)."""
+    try:
+        from tflite_micro.python.tflite_micro import runtime  # noqa: F401
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated  # noqa: F401
+    except ImportError:
+        pass  # the child raises golden's one-line error
+
+
+def tflm_run(model: bytes, inputs: list[list[np.ndarray]], graph: Graph | None = None,
+             where: str | None = None) -> list[list[np.ndarray]]:
+    """golden.tflm_run in a child; `graph`: the model as tinyq holds it, to name the op behind a crash."""
+    _import_tflm()
+    return in_child(golden.tflm_run, model, inputs, where=where, graph=graph)
+
+
+def tflm_run_layers(graph: Graph, inputs: list[list[np.ndarray]], where: str | None = None
+                    ) -> list[dict[int, np.ndarray]]:
+    """golden.tflm_run_layers in a child."""
+    _import_tflm()
+    return in_child(golden.tflm_run_layers, graph, inputs, doing="running every layer of the quantized model",
+                    where=where, graph=graph)
