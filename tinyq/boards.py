@@ -136,5 +136,5 @@ def get_board(name: str) -> Board:
     path = BOARDS_DIR / f"{name}.toml"
     if not path.is_file():
         names = ", ".join(p.stem for p in sorted(BOARDS_DIR.glob("*.toml")))
-        raise TinyqError(f"unknown board '{name}'", hint=f"choose one of: {names} (tinyq boards lists them)")
+        raise TinyqError(f"unknown board '{name}'", hint=f"tinyq boards lists them: {names}")
     return _parse(path)

@@ -19,6 +19,7 @@ from tinyq.ir import Graph
 from tinyq.lower import LoweredGraph, lower_graph
 from tinyq.passes.fold import fold_constants
 from tinyq.plan import MemoryPlan, plan_memory
+from tinyq.plan.cores import board_cores, split_across_cores
 from tinyq.plan.fit import require_fit
 from tinyq.tflite.reader import read_model, read_model_file
 from tinyq.tflite.writer import write_model
@@ -54,8 +55,10 @@ def lower(graph: Graph) -> LoweredGraph:
 
 
 def bind(lowered: LoweredGraph, board: Board, backend: str | None = None) -> BoundGraph:
-    """Each op's kernel: the backend's layers on the board's code path, then the reference."""
-    return binding.bind(lowered, get_backend(backend or board.default_backend), target_of(board))
+    """Each op's kernel: the backend's layers on the board's code path, then the reference;
+    on a two-core board the heavy ops' output shared between the cores (plan/cores.py)."""
+    bound = binding.bind(lowered, get_backend(backend or board.default_backend), target_of(board))
+    return split_across_cores(bound, board_cores(board))
 
 
 def front(graph: Graph, board: Board, backend: str | None = None) -> BoundGraph:

@@ -48,7 +48,9 @@ def firmware_of(board: Board) -> Firmware:
 def harness_sources(board: Board) -> tuple[str, ...]:
     fw = firmware_of(board)
     clock = (f"tq_clock_{fw.clock}.c",) if fw.clock else ()
-    return COMMON_SOURCES + (f"tq_io_{fw.io}.c", f"tq_timer_{fw.timer}.c") + clock
+    port = board.extra.get("cores_port")  # a two-core board: tq_cores_fork/join (tinyq/plan/cores.py)
+    cores = (f"tq_cores_{port}.c",) if port else ()
+    return COMMON_SOURCES + (f"tq_io_{fw.io}.c", f"tq_timer_{fw.timer}.c") + clock + cores
 
 
 def io_info(compiled: Compiled) -> dict:
@@ -85,7 +87,7 @@ def harness_files(board: Board, compiled: Compiled) -> dict[str, str]:
     """Everything under `firmware/` of a generated project (board-independent sources)."""
     files = {f"firmware/{rel}": (FIRMWARE_SRC / rel).read_text() for rel in COMMON_SOURCES + COMMON_HEADERS}
     for path in (sorted(FIRMWARE_SRC.glob("tq_io_*.c")) + sorted(FIRMWARE_SRC.glob("tq_timer_*.c"))
-                 + sorted(FIRMWARE_SRC.glob("tq_clock_*.c"))):
+                 + sorted(FIRMWARE_SRC.glob("tq_clock_*.c")) + sorted(FIRMWARE_SRC.glob("tq_cores_*.c"))):
         files[f"firmware/{path.name}"] = path.read_text()
     files["firmware/tq_model.h"] = model_binding(compiled)
     return files

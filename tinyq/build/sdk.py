@@ -19,6 +19,7 @@ from tinyq.build.firmware import FIRMWARE_SRC, model_binding
 from tinyq.codegen.generate import TEMPLATES, environment
 from tinyq.driver import Compiled
 from tinyq.errors import TinyqError
+from tinyq.plan.cores import board_cores
 
 # Harness files shared with the bare-metal build, and each SDK's own.
 SHARED = ("tq_harness.c", "tq_console.c", "tq_records_none.c",
@@ -28,16 +29,22 @@ PLATFORM = {
     "esp-idf": ("tq_main_esp.c", "tq_io_esp.c", "tq_timer_esp.c"),
 }
 TEMPLATE_DIR = {"pico-sdk": "pico_sdk", "esp-idf": "esp_idf"}
+# A board with `cores = 2`: the port that runs split ops' second parts on core 1 (tinyq/plan/cores.py)
+CORES_PORT = {"pico-sdk": "tq_cores_pico.c", "esp-idf": "tq_cores_esp.c"}
+
+
+def _platform(kind: str, board: Board) -> tuple[str, ...]:
+    return PLATFORM[kind] + ((CORES_PORT[kind],) if board_cores(board) == 2 else ())
 
 
 def _context(compiled: Compiled, board: Board, kind: str, source_name: str) -> dict:
     sources = sorted(f for f in compiled.source.files if f.endswith(".c"))
-    harness = [f for f in SHARED + PLATFORM[kind] if f.endswith(".c")]
+    harness = [f for f in SHARED + _platform(kind, board) if f.endswith(".c")]
     backend = compiled.bound.backend.name if any(op.optimized for op in compiled.bound.ops) else "reference"
     return {"name": compiled.source.name, "board": board, "version": __version__,
             "source": source_name, "arena_bytes": compiled.plan.arena_bytes,
             "model_sources": sources, "firmware_sources": harness, "backend": backend,
-            "libraries": _cmake_libraries(compiled, kind)}
+            "libraries": _cmake_libraries(compiled, kind), "cores": board_cores(board)}
 
 
 def _cmake_libraries(compiled: Compiled, kind: str) -> list[dict]:
@@ -57,7 +64,7 @@ def _harness(kind: str, compiled: Compiled, board: Board, folder: str) -> dict[s
     env = environment()
     tdir = TEMPLATE_DIR[kind]
     files = {f"{folder}/{rel}": (FIRMWARE_SRC / rel).read_text() for rel in SHARED}
-    files.update({f"{folder}/{rel}": (TEMPLATES / tdir / rel).read_text() for rel in PLATFORM[kind]})
+    files.update({f"{folder}/{rel}": (TEMPLATES / tdir / rel).read_text() for rel in _platform(kind, board)})
     files[f"{folder}/tq_model.h"] = model_binding(compiled)
     files[f"{folder}/tq_board.h"] = env.get_template(f"{tdir}/tq_board.h.j2").render(board=board)
     return files
