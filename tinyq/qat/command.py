@@ -1,0 +1,108 @@
+"""`tinyq finetune`: quantization-aware fine-tuning of a float .tflite, written as tinyq quantize writes.
+
+torch is imported only when the command runs: the rest of tinyq never needs it (pip install 'tinyq[qat]').
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import click
+
+from tinyq.qat.config import TrainConfig
+from tinyq.quantize.config import IO_TYPES, WEIGHT_MODES
+
+MODEL = click.Path(dir_okay=False, path_type=Path)
+DEFAULTS = TrainConfig()
+TORCH_MISSING = ("finetune needs PyTorch, which tinyq does not install by default",
+                 "pip install 'tinyq[qat]' (CPU is enough)")
+
+
+def require_torch() -> None:
+    from tinyq.errors import TinyqError
+
+    if importlib.util.find_spec("torch") is None:
+        raise TinyqError(TORCH_MISSING[0], hint=TORCH_MISSING[1])
+
+
+def _progress(message: str) -> None:
+    click.echo(f"  {message}", err=True)
+
+
+@click.command("finetune")
+@click.argument("model", type=MODEL)
+@click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
+              help="Training inputs: .npy (N x input shape), .npz (one array per input) or a folder of .npy.")
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Class labels, .npy of N integers: cross-entropy with them.")
+@click.option("--distill", is_flag=True,
+              help="No labels: match the float model's outputs (classifiers, autoencoders, regressors).")
+@click.option("-o", "--output", "out_path", required=True, type=MODEL, help="The integer .tflite to write.")
+@click.option("--weights", type=click.Choice(WEIGHT_MODES), default="int4", show_default=True,
+              help="Weight types, as tinyq quantize --weights (mixed: int4 layers chosen by the quantizer).")
+@click.option("--io", "io_type", type=click.Choice(IO_TYPES), default="int", show_default=True,
+              help="The model's input and output types, as tinyq quantize --io.")
+@click.option("--epochs", type=click.IntRange(1, 1000), default=DEFAULTS.epochs, show_default=True,
+              help="At most this many passes over the training samples (training stops early when the held-out "
+                   "score stops improving).")
+@click.option("--patience", type=click.IntRange(1, 1000), default=DEFAULTS.patience, show_default=True,
+              help="Epochs without a better held-out score before stopping.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.lr, show_default=True,
+              help="Adam's learning rate for weights and biases (ranges learn at 10x).")
+@click.option("--batch-size", type=click.IntRange(1, 65536), default=DEFAULTS.batch_size, show_default=True)
+@click.option("--holdout", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True,
+              help="Fraction of the samples held out: early stopping, and the post-training/finetuned choice.")
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
+def finetune(model: Path, data_path: Path, labels_path: Path | None, distill: bool, out_path: Path, weights: str,
+             io_type: str, epochs: int, patience: int, lr: float, batch_size: int, holdout: float, seed: int):
+    """Fine-tune a float MODEL with fake quantization and write the full-integer .tflite (int8/int4 weights,
+    int8 activations) that TFLM and tinyq run bit-exact.
+
+    Training starts from what tinyq quantize makes of MODEL and keeps whichever of the two measures better on
+    the held-out samples (the integer models, run in TFLM).
+    """
+    from tinyq.codegen.output import check_output_file, write_output_file
+    from tinyq.quantize.data import _load_npy, load_calibration
+    from tinyq.quantize.prepare import prepare_float_graph
+    from tinyq.tflite.reader import read_model_file
+    from tinyq.tflite.writer import write_model
+
+    require_torch()
+    check_output_file(out_path)
+    graph = read_model_file(model)
+    data = load_calibration(data_path, prepare_float_graph(graph, str(model)))
+    labels = _load_npy(labels_path) if labels_path is not None else None
+    if labels is not None and distill:
+        from tinyq.errors import TinyqError
+
+        raise TinyqError("--labels and --distill exclude each other", hint="labels: cross-entropy; distill: none")
+    from tinyq.qat.pipeline import finetune_graph
+
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, range_lr=10 * lr, patience=patience,
+                         seed=seed)
+    click.echo(f"fine-tuning {model} on {data.count} samples from {data_path} ({weights} weights)", err=True)
+    result = finetune_graph(graph, data, labels, distill, weights, io_type, config, holdout, _progress,
+                            str(model))
+    payload = write_model(result.graph)
+    write_output_file(out_path, payload)  # a temporary file renamed over it: never half-written
+    click.echo(summary_text(result, str(out_path), len(payload)))
+
+
+def _fmt(value, name: str) -> str:
+    if value is None:
+        return "not measured (no tflite-micro)"
+    if name.endswith("(dB)"):
+        return "exact" if value == float("inf") else f"{value:.2f} dB"
+    return f"{100 * value:.2f}%"
+
+
+def summary_text(result, out: str, size: int) -> str:
+    t = result.training
+    stop = f"stopped early after epoch {t.rows[-1].epoch}" if t.stopped_early else f"{t.rows[-1].epoch} epochs"
+    lines = [f"wrote {out} ({size:,} bytes): {result.kept} model kept",
+             f"  held-out {result.score_name} on {result.holdout} samples (integer models in TFLM):"]
+    for name in ("float", "post-training", "finetuned"):
+        lines.append(f"    {name:<14} {_fmt(result.scores.get(name), result.score_name)}")
+    lines.append(f"  training: best epoch {t.best_epoch}, {stop}, {t.seconds:.1f} s; total {result.seconds:.1f} s")
+    return "\n".join(lines)

@@ -1,0 +1,205 @@
+"""The fine-tuning loop: Adam with a cosine schedule, early stopping on held-out data, a progress bar.
+
+Epoch 0 is the model as the quantizer made it, measured on the held-out samples before any step; the
+state kept is the best held-out one (accuracy, then loss; distillation: loss), so fine-tuning never
+returns a model that measured worse on data it did not train on than the one it started from.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tinyq.qat.config import TrainConfig
+from tinyq.qat.model import QatGraph
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the loss compares with: class labels, or the float model's outputs (distillation)."""
+
+    labels: np.ndarray | None  # int64 (N,)
+    teacher: list[np.ndarray] | None  # per graph output, (N, ...) float32
+    softmax_outputs: tuple[bool, ...] = ()  # per output: produced by a softmax (distill those with KL)
+
+    def take(self, idx: np.ndarray) -> "Targets":
+        return Targets(None if self.labels is None else self.labels[idx],
+                       None if self.teacher is None else [t[idx] for t in self.teacher], self.softmax_outputs)
+
+
+@dataclass(frozen=True)
+class EpochRow:
+    epoch: int
+    train_loss: float
+    holdout_loss: float
+    holdout_score: float  # accuracy (labels) or top-1 agreement with the float model / -loss (distill)
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    rows: tuple[EpochRow, ...]
+    best_epoch: int
+    stopped_early: bool
+    seconds: float
+
+
+def loss_of(outputs, logits, targets: Targets) -> torch.Tensor:
+    if targets.labels is not None:
+        scores = logits[0].reshape(len(targets.labels), -1)
+        return F.cross_entropy(scores, torch.from_numpy(targets.labels))
+    total = torch.zeros(())
+    for out, logit, teacher, is_softmax in zip(outputs, logits, targets.teacher, targets.softmax_outputs):
+        t = torch.from_numpy(teacher).reshape(out.shape[0], -1)
+        if is_softmax:  # KL(float || quantized) over the classes
+            log_q = F.log_softmax(logit.reshape(out.shape[0], -1), dim=1)
+            total = total + F.kl_div(log_q, t, reduction="batchmean")
+        else:  # squared error relative to the float output's power: the noise an SQNR measures
+            power = torch.clamp((t ** 2).mean(), min=1e-12)
+            total = total + ((out.reshape(out.shape[0], -1) - t) ** 2).mean() / power
+    return total
+
+
+def score_of(outputs, targets: Targets, loss: float) -> float:
+    """Higher is better: accuracy, agreement with the float model's top-1, or minus the loss."""
+    if targets.labels is not None:
+        pred = outputs[0].reshape(len(targets.labels), -1).argmax(dim=1).numpy()
+        return float(np.mean(pred == targets.labels))
+    if targets.softmax_outputs and targets.softmax_outputs[0]:
+        pred = outputs[0].reshape(outputs[0].shape[0], -1).argmax(dim=1).numpy()
+        return float(np.mean(pred == targets.teacher[0].reshape(len(pred), -1).argmax(axis=1)))
+    return -loss
+
+
+def _tensors(arrays: list[np.ndarray], idx) -> list[torch.Tensor]:
+    return [torch.from_numpy(np.ascontiguousarray(a[idx], dtype=np.float32)) for a in arrays]
+
+
+def evaluate(model: QatGraph, arrays: list[np.ndarray], targets: Targets, batch: int = 256) -> tuple[float, float]:
+    """(loss, score) of the fake-quantized model over all of `arrays`."""
+    n = len(arrays[0])
+    outs, logits = [], []
+    with torch.no_grad():
+        for start in range(0, n, batch):
+            idx = np.arange(start, min(n, start + batch))
+            o, lg = model(_tensors(arrays, idx))
+            outs.append(o)
+            logits.append(lg)
+    cat = [torch.cat([o[i] for o in outs]) for i in range(len(outs[0]))]
+    cat_logits = [torch.cat([lg[i] for lg in logits]) for i in range(len(logits[0]))]
+    loss = float(loss_of(cat, cat_logits, targets))
+    return loss, score_of(cat, targets, loss)
+
+
+def _better(row: EpochRow, best: EpochRow, by_score: bool) -> bool:
+    if by_score and row.holdout_score != best.holdout_score:
+        return row.holdout_score > best.holdout_score
+    return row.holdout_loss < best.holdout_loss
+
+
+def train(model: QatGraph, arrays: list[np.ndarray], targets: Targets, holdout: np.ndarray,
+          config: TrainConfig = TrainConfig(), on_epoch: Callable[[EpochRow], None] | None = None,
+          show_progress: bool = True) -> TrainResult:
+    """Fine-tune `model` in place on the samples not in `holdout`; it ends in its best held-out state."""
+    start_time = time.perf_counter()
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    n = len(arrays[0])
+    train_idx = np.setdiff1d(np.arange(n), holdout)
+    hold_arrays = [a[holdout] for a in arrays]
+    hold_targets = targets.take(holdout)
+    by_score = targets.labels is not None or bool(targets.softmax_outputs and targets.softmax_outputs[0])
+
+    steps_per_epoch = max(1, math.ceil(len(train_idx) / config.batch_size))
+    optimizer = torch.optim.Adam([{"params": model.weight_params(), "lr": config.lr},
+                                  {"params": model.range_params(), "lr": config.range_lr}])
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs * steps_per_epoch)
+
+    loss0, score0 = evaluate(model, hold_arrays, hold_targets)
+    best = EpochRow(0, float("nan"), loss0, score0, 0.0)
+    rows = [best]
+    if on_epoch:
+        on_epoch(best)
+    best_state = copy.deepcopy(model.state_dict())
+    stale = 0
+    stopped = False
+    with _progress_bar(show_progress, config.epochs * steps_per_epoch) as bar:
+        for epoch in range(1, config.epochs + 1):
+            t0 = time.perf_counter()
+            order = rng.permutation(train_idx)
+            total, count = 0.0, 0
+            for step in range(steps_per_epoch):
+                idx = order[step * config.batch_size:(step + 1) * config.batch_size]
+                if len(idx) == 0:
+                    continue
+                outputs, logits = model(_tensors(arrays, idx))
+                loss = loss_of(outputs, logits, targets.take(idx))
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                total += float(loss) * len(idx)
+                count += len(idx)
+                bar.advance(f"epoch {epoch}/{config.epochs}  loss {total / count:.4f}  "
+                            f"held-out {_score_text(best.holdout_score, targets)} (best)")
+            h_loss, h_score = evaluate(model, hold_arrays, hold_targets)
+            row = EpochRow(epoch, total / max(count, 1), h_loss, h_score, time.perf_counter() - t0)
+            rows.append(row)
+            if on_epoch:
+                on_epoch(row)
+            if _better(row, best, by_score):
+                best, stale = row, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                stale += 1
+                if stale >= config.patience:
+                    stopped = True
+                    break
+    model.load_state_dict(best_state)
+    return TrainResult(tuple(rows), best.epoch, stopped, time.perf_counter() - start_time)
+
+
+def _score_text(score: float, targets: Targets) -> str:
+    if targets.labels is not None:
+        return f"accuracy {100 * score:.2f}%"
+    if targets.softmax_outputs and targets.softmax_outputs[0]:
+        return f"float top-1 agreement {100 * score:.2f}%"
+    return f"loss {-score:.5f}"
+
+
+class _progress_bar:
+    """rich's bar on a terminal (stderr); nothing elsewhere (each epoch's line is printed by the caller)."""
+
+    def __init__(self, enabled: bool, total: int):
+        self.enabled = enabled
+        self.total = total
+        self.bar = None
+
+    def __enter__(self):
+        import sys
+
+        if self.enabled and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("fine-tuning", total=self.total)
+        return self
+
+    def advance(self, description: str) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, description=description)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
