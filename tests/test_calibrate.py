@@ -124,6 +124,40 @@ def test_capture_over_the_port_of_a_kws_firmware(capsys, tmp_path):
     assert not (tmp_path / "c.npy").exists()  # nothing half-written
 
 
+@pytest.mark.slow
+@QEMU
+def test_capture_of_a_two_input_model_into_an_npz(capsys, tmp_path):
+    """Each input described by the firmware, each record split per input: an .npz with one array per
+    input, named like it, dequantized with that input's own scale; a .npy cannot hold two inputs."""
+    from tinyq.tflite.builder import GraphBuilder
+    from tinyq.tflite.writer import write_model
+
+    b = GraphBuilder("two_inputs")
+    x1 = b.input((1, 4, 4, 2), scale=0.05, zero_point=3, name="image")
+    x2 = b.input((1, 8), scale=0.25, zero_point=-10, name="extra")
+    y1, y2 = b.activation((1, 4, 4, 2), scale=0.05, zero_point=3), b.activation((1, 8), scale=0.25, zero_point=-10)
+    b.op("relu", [x1], [y1])
+    b.op("relu", [x2], [y2])
+    model = tmp_path / "two_inputs.tflite"
+    model.write_bytes(write_model(b.build([y1, y2])))
+    rng = np.random.default_rng(2)
+    image = rng.integers(-128, 128, (3, 4, 4, 2), dtype=np.int8)
+    extra = rng.integers(-128, 128, (3, 8), dtype=np.int8)
+    (tmp_path / "frames.bin").write_bytes(b"".join(image[i].tobytes() + extra[i].tobytes() for i in range(3)))
+    with QemuSerial(get_board(BOARD), firmware(tmp_path, model), SerialSpec("tcp", free_port())) as q:
+        main(["calibrate", "--port", q.url, "--sensor", str(tmp_path / "frames.bin"), "-o", str(tmp_path / "c.npz"),
+              "--timeout", str(TIMEOUT)])
+        capsys.readouterr()
+        assert "a .npy holds one" in cli_error(capsys, "--port", q.url, "--sensor", tmp_path / "frames.bin",
+                                               "-o", tmp_path / "c.npy", "--timeout", TIMEOUT)
+    with np.load(tmp_path / "c.npz") as got:
+        assert sorted(got.files) == ["extra", "image"]
+        scale = float(np.float32(0.05))  # the file's float32 scale
+        assert np.array_equal(got["image"], ((image.astype(np.float64) - 3) * scale).astype(np.float32))
+        assert np.array_equal(got["extra"], ((extra.astype(np.float64) + 10) * 0.25).astype(np.float32))
+    assert not (tmp_path / "c.npy").exists()
+
+
 def test_bad_usage_is_one_line(capsys, tmp_path):
     model = shared_file("quant", "models", "cnn_digits", "tfl_int8.tflite")
     assert "give --port P" in cli_error(capsys, "-o", tmp_path / "c.npy")
