@@ -321,11 +321,11 @@ def _add_commands() -> None:
     from tinyq.eval.command import eval_command
 
     cli.add_command(eval_command)
+    cli.add_command(calibrate_command)
 
     from tinyq.qat.command import finetune
 
     cli.add_command(finetune)
-    cli.add_command(calibrate_command)
 
 
 _add_commands()
