@@ -24,7 +24,8 @@ def _echo_err(message: str) -> None:
 @click.option("--labels", "labels_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="One per sample: class indices (N,), one-hot rows, or reference outputs (regression).")
 @click.option("--task", type=click.Choice(TASKS), default="auto", show_default=True,
-              help="auto: classification for class labels (or, without labels, for vector outputs), else regression.")
+              help="auto: classification for class labels (without labels: for a vector of scores, unless the model "
+                   "is an autoencoder), else regression.")
 @click.option("--top-k", "top_k", default=1, show_default=True, help="Also report top-K accuracy (K > 1).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Evaluate the first N samples only.")
 @click.option("--board", default=None, help="Run the models as tinyq compiles them: in QEMU (qemu-m55, ..., or a "
@@ -44,8 +45,9 @@ def eval_command(models: tuple[Path, ...], data_path: Path, labels_path: Path | 
     with MODEL sample by sample (top-1 agreement, output SQNR), with or without labels.
     Without labels an autoencoder is scored against its own input (its reconstruction error).
     \b
-    Runs under TFLM on the host; --board qemu-m55: the code tinyq generates, in QEMU; --port P: on a
-    device running a model's benchmark firmware ("benchmark on target").
+    Runs under TFLM on the host; --board qemu-m55: the code tinyq generates, in QEMU (--board host:
+    built with the host compiler); --port P: on a device running a model's benchmark firmware
+    ("benchmark on target"). Figures are for each model's first output.
     """
     from tinyq.eval import execute
     from tinyq.eval.data import load_data, load_labels, model_records
@@ -56,7 +58,7 @@ def eval_command(models: tuple[Path, ...], data_path: Path, labels_path: Path | 
     if len(models) > 2:
         raise click.UsageError("eval takes one MODEL, or a float MODEL and its quantized MODEL2")
     if board is not None and port is not None:
-        raise click.UsageError("--board runs the models in QEMU, --port on a device: give one of them")
+        raise click.UsageError("--board runs the models as tinyq compiles them, --port on a device: give one of them")
     if top_k < 1:
         raise click.UsageError("--top-k must be 1 or more")
     graphs = [read_model_file(m) for m in models]
