@@ -8,9 +8,10 @@
  *                       on it, as the application would; then m-tinyq-captured-[frames]
  *
  * The sensor is tq_sensor_read(). A board's application defines it (camera, microphone, the features
- * it computes from them) and the firmware captures whatever it delivers. The weak default is the
- * stand-in tinyq's own tests use where there is no sensor (QEMU): the frame the host fed over the
- * UART with `db load N` / `db <hex>`, taken once. */
+ * it computes from them) and the firmware captures whatever it delivers; in a bare-metal project a .c
+ * file in the project's model/ folder is linked into the firmware. The weak default is the stand-in
+ * for where there is no sensor (QEMU): the frame the host fed over the UART with `db load N` /
+ * `db <hex>`, taken once. */
 #ifndef TQ_CAPTURE_H
 #define TQ_CAPTURE_H
 

@@ -158,6 +158,36 @@ def test_capture_of_a_two_input_model_into_an_npz(capsys, tmp_path):
     assert not (tmp_path / "c.npy").exists()
 
 
+SENSOR_C = """#include <stdint.h>
+/* An application's sensor: frame k holds the bytes k, k+1, k+2, ... (a board would read its camera). */
+int tq_sensor_read(uint8_t *input, uint32_t bytes) {
+  static uint8_t frame;
+  for (uint32_t i = 0; i < bytes; ++i) input[i] = (uint8_t)(frame + i);
+  ++frame;
+  return 1;
+}
+"""
+
+
+@pytest.mark.slow
+@QEMU
+def test_capture_from_the_applications_own_sensor(capsys, tmp_path):
+    """A project whose application defines tq_sensor_read (a .c file in its model/ folder replaces the
+    UART stand-in): `tinyq calibrate --port P -n N` with no --sensor collects what that sensor gives."""
+    model = shared_file("quant", "models", "mlp_digits", "tfl_int8.tflite")
+    board = get_board(BOARD)
+    compiled = compile_file(model, board)
+    root = write_output_dir(tmp_path / "proj", generated_files(compiled, board, model))
+    (root / "model" / "my_sensor.c").write_text(SENSOR_C)
+    elf = build_dut_firmware(root, board).elf
+    with QemuSerial(board, elf, SerialSpec("tcp", free_port())) as q:
+        main(["calibrate", str(root), "--port", q.url, "-n", "5", "--raw", "-o", str(tmp_path / "c.npy"),
+              "--timeout", str(TIMEOUT)])
+    assert "captured 5 frames" in capsys.readouterr().out
+    want = np.array([[(k + i) % 256 for i in range(64)] for k in range(5)], np.uint8).view(np.int8)
+    assert np.array_equal(np.load(tmp_path / "c.npy"), want)
+
+
 def test_bad_usage_is_one_line(capsys, tmp_path):
     model = shared_file("quant", "models", "cnn_digits", "tfl_int8.tflite")
     assert "give --port P" in cli_error(capsys, "-o", tmp_path / "c.npy")
