@@ -5,14 +5,17 @@ into the bare-metal firmware of each QEMU board, run on `--inputs` records and
 compared with TFLM (a row is only worth quoting when it is bit-exact). Flash and
 SRAM come from the linked ELF; SRAM is arena + reserved stack + static data (the
 stack actually used is measured too); instructions per inference come from QEMU
--icount (the median over the inputs). On the Cortex-M55 machine the rows are set
-against TFLM's own figures on the same QEMU: its reference kernels and its
-CMSIS-NN kernels.
+-icount (the median over the inputs). On Helium cores (Cortex-M55/M85) one more
+traced run gives estimated cycles per inference (tinyq/bench/cycles.py, the model
+in docs/cycles.md: an estimate, never a time). On the Cortex-M55 machine the rows
+are set against TFLM's own figures on the same QEMU: its reference kernels and its
+CMSIS-NN kernels, instructions and estimated cycles.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,6 +34,9 @@ TFLM_M55_REFERENCE = {"kws_dscnn_int8": 41_919_230, "ic_resnet8_int8": 97_427_28
                       "ad_fc_autoencoder_int8": 1_692_902}
 TFLM_M55_CMSIS_NN = {"kws_dscnn_int8": 1_813_661, "ic_resnet8_int8": 4_912_287,
                      "ad_fc_autoencoder_int8": 149_992}
+# TFLM + CMSIS-NN's estimated cycles per inference (tinyq/bench/cycles.py, the cortex-m55 model) from
+# one traced MicroInterpreter::Invoke on the same QEMU; how it was built and run: docs/cycles.md
+TFLM_M55_CMSIS_NN_CYCLES: dict[str, int] = {}
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,9 @@ class FirmwareRow:
     instructions_per_inference: int  # median
     tflm_reference_instructions: int | None  # TFLM's reference kernels on the M55, where measured
     tflm_cmsis_nn_instructions: int | None  # TFLM + CMSIS-NN on the M55, where measured
+    cycles_per_inference: int | None = None  # estimated (Helium cores), one traced inference
+    mve_mac_instructions: int | None = None  # of which on the Helium multiply/MAC unit
+    tflm_cmsis_nn_cycles: int | None = None  # TFLM + CMSIS-NN's estimate on the M55, where measured
     note: str = ""
 
     @property
@@ -63,6 +72,12 @@ class FirmwareRow:
         if not self.tflm_cmsis_nn_instructions or not self.bit_exact:
             return None
         return self.instructions_per_inference / self.tflm_cmsis_nn_instructions
+
+    @property
+    def cycles_vs_tflm_cmsis_nn(self) -> float | None:
+        if not self.tflm_cmsis_nn_cycles or not self.cycles_per_inference or not self.bit_exact:
+            return None
+        return self.cycles_per_inference / self.tflm_cmsis_nn_cycles
 
 
 def _missing_library(backend: str) -> str | None:
@@ -81,7 +96,21 @@ def _missing_library(backend: str) -> str | None:
     return None
 
 
-def _row(model: Path, board_name: str, backend: str | None, n_inputs: int, seed: int) -> FirmwareRow:
+def _cycles(compiled, board, work_dir: Path, seed: int):
+    """One traced inference of the firmware verify_qemu built in `work_dir`: the cycle report."""
+    from tinyq.bench.cycles import measure_firmware
+    from tinyq.verify.inputs import make_inputs
+    from tinyq.verify.runners import output_specs
+
+    elf = next(work_dir.rglob("firmware.elf"))
+    record = make_inputs(compiled.graph, 4, seed)[-1]  # a random record (the first three are edge cases)
+    return measure_firmware(elf, board, record, output_specs(compiled.graph),
+                            entry=f"tinyq_{compiled.source.name}_invoke_v")
+
+
+def _row(model: Path, board_name: str, backend: str | None, n_inputs: int, seed: int,
+         cycles: bool = True) -> FirmwareRow:
+    from tinyq.bench.cycles import model_for
     from tinyq.boards import get_board
     from tinyq.driver import compile_file
     from tinyq.verify import verify_qemu
@@ -91,16 +120,21 @@ def _row(model: Path, board_name: str, backend: str | None, n_inputs: int, seed:
     anchored = board.qemu is not None and board.qemu.machine == ANCHOR_MACHINE
     reference = TFLM_M55_REFERENCE.get(model.stem) if anchored else None
     cmsis_nn = TFLM_M55_CMSIS_NN.get(model.stem) if anchored else None
+    cmsis_nn_cycles = TFLM_M55_CMSIS_NN_CYCLES.get(model.stem) if anchored else None
+    timed = cycles and model_for(board.core) is not None
 
     def failed(note: str) -> FirmwareRow:
         return FirmwareRow(model.stem, board_name, backend, None, 0, 0, 0, 0, 0, 0, 0, 0, reference, cmsis_nn,
-                           note=note[:160])
+                           tflm_cmsis_nn_cycles=cmsis_nn_cycles, note=note[:160])
 
     missing = _missing_library(backend)
     if missing:
         return failed(missing)
     try:
-        report = verify_qemu(compile_file(model, board, backend=backend), board, n_inputs=n_inputs, seed=seed)
+        compiled = compile_file(model, board, backend=backend)
+        with tempfile.TemporaryDirectory(prefix="tinyq-bench-") as tmp:
+            report = verify_qemu(compiled, board, n_inputs=n_inputs, seed=seed, work_dir=Path(tmp))
+            estimate = _cycles(compiled, board, Path(tmp), seed) if timed else None
     except TinyqError as exc:
         return failed(str(exc))
     s = report.summary()
@@ -109,19 +143,23 @@ def _row(model: Path, board_name: str, backend: str | None, n_inputs: int, seed:
                        arena_bytes=s["arena_bytes"], stack_bytes=s["stack_bytes"],
                        stack_used_bytes=s["stack_used_bytes"], static_bytes=s["static_bytes"],
                        instructions_per_inference=s["instructions_per_inference"]["median"],
-                       tflm_reference_instructions=reference, tflm_cmsis_nn_instructions=cmsis_nn)
+                       tflm_reference_instructions=reference, tflm_cmsis_nn_instructions=cmsis_nn,
+                       cycles_per_inference=estimate.cycles if estimate else None,
+                       mve_mac_instructions=estimate.mve_macs if estimate else None,
+                       tflm_cmsis_nn_cycles=cmsis_nn_cycles)
 
 
 def bench_firmware(models: list[Path], boards: list[str], n_inputs: int, seed: int = 0,
-                   backends: list[str] | tuple[str, ...] = (), progress=lambda message: None) -> list[FirmwareRow]:
+                   backends: list[str] | tuple[str, ...] = (), progress=lambda message: None,
+                   cycles: bool = True) -> list[FirmwareRow]:
     """One row per model, board and backend (each board's default when `backends` is empty),
-    the backends of a model and board next to each other."""
+    the backends of a model and board next to each other; `cycles`: estimate them on Helium cores."""
     rows = []
     for model in models:
         for board in boards:
             for backend in backends or (None,):
                 progress(f"{model.stem} on {board}{f' with {backend}' if backend else ''} ...")
-                rows.append(_row(model, board, backend, n_inputs, seed))
+                rows.append(_row(model, board, backend, n_inputs, seed, cycles))
     return rows
 
 
@@ -130,7 +168,7 @@ def _ratio(value: float | None) -> str:
 
 
 HEADER = ("model", "board", "backend", "bit-exact", "flash B", "SRAM B", "arena", "stack (used)", "static",
-          "instructions", "vs TFLM ref", "vs TFLM+CMSIS-NN")
+          "instructions", "est. cycles", "vs TFLM ref", "vs TFLM+CMSIS-NN instr.", "cycles")
 LEFT_ALIGNED = 3  # model, board, backend
 
 
@@ -143,7 +181,9 @@ def format_table(rows: list[FirmwareRow]) -> str:
         table.append((r.model, r.board, r.backend, f"{'yes' if r.bit_exact else 'NO'} ({r.inputs})",
                       f"{r.flash_bytes:,}", f"{r.sram_bytes:,}", f"{r.arena_bytes:,}",
                       f"{r.stack_bytes:,} ({r.stack_used_bytes:,})", f"{r.static_bytes:,}",
-                      f"{r.instructions_per_inference:,}", _ratio(r.vs_tflm_reference), _ratio(r.vs_tflm_cmsis_nn)))
+                      f"{r.instructions_per_inference:,}",
+                      f"{r.cycles_per_inference:,}" if r.cycles_per_inference else "",
+                      _ratio(r.vs_tflm_reference), _ratio(r.vs_tflm_cmsis_nn), _ratio(r.cycles_vs_tflm_cmsis_nn)))
     widths = [max(len(row[i]) for row in table if len(row) == len(HEADER) or i < 4) for i in range(len(HEADER))]
 
     def line(row) -> str:
@@ -155,6 +195,8 @@ def format_table(rows: list[FirmwareRow]) -> str:
     lines = [line(row).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("SRAM = arena + reserved stack + static; instructions: median per inference under QEMU -icount;")
+    lines.append("est. cycles: one traced inference through tinyq's Cortex-M55 timing model (docs/cycles.md), "
+                 "an estimate, not a time;")
     lines.append("vs TFLM ref: TFLM's reference kernels, vs TFLM+CMSIS-NN: TFLM with CMSIS-NN v7.0.0 (Helium), "
                  "both on the same QEMU mps3-an547 (-mcpu=cortex-m55); a ratio is shown for bit-exact rows.")
     return "\n".join(lines)
@@ -178,10 +220,12 @@ def _check_backends(backends: tuple[str, ...]) -> None:
               help="Kernel backend, repeatable: rows side by side per model and board (default: the board's).")
 @click.option("--inputs", "n_inputs", default=20, show_default=True, help="Inputs per model and board.")
 @click.option("--seed", default=0, show_default=True, help="Random seed for the inputs.")
+@click.option("--cycles/--no-cycles", default=True, show_default=True,
+              help="Estimate cycles on Helium boards (one more QEMU run, traced instruction by instruction).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def firmware_bench(models_dir: Path | None, boards: tuple[str, ...], backends: tuple[str, ...], n_inputs: int,
-                   seed: int, fmt: str):
-    """Flash, SRAM and instructions per inference of each model's firmware under QEMU.
+                   seed: int, cycles: bool, fmt: str):
+    """Flash, SRAM, instructions and estimated cycles per inference of each model's firmware under QEMU.
 
     Example: tinyq bench firmware --board qemu-m55 --backend reference --backend cmsis-nn
     """
@@ -192,7 +236,7 @@ def firmware_bench(models_dir: Path | None, boards: tuple[str, ...], backends: t
         click.echo(f"no int8 .tflite models in {folder}: nothing to benchmark (skipped)")
         return
     rows = bench_firmware(models, list(boards or DEFAULT_BOARDS), n_inputs, seed, backends,
-                          progress=lambda m: click.echo(m, err=True))
+                          progress=lambda m: click.echo(m, err=True), cycles=cycles)
     if fmt == "json":
         from tinyq.doctor import versions
 

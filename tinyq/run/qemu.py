@@ -57,11 +57,14 @@ def require_qemu(board: Board) -> str:
     return path
 
 
-def qemu_command(board: Board, elf: Path) -> list[str]:
+def qemu_command(board: Board, elf: Path, trace: Path | None = None) -> list[str]:
+    """`trace`: log every executed instruction's address there (one translation block per instruction,
+    unchained, so each execution is a line; read by tinyq/bench/cycles.py)."""
     q = board.qemu
+    traced = ["-singlestep", "-d", "exec,nochain", "-D", str(trace)] if trace else []
     return [QEMU, "-M", q.machine, "-display", "none", "-monitor", "none", "-serial", "stdio",
             "-icount", f"shift={q.icount_shift},sleep=off", "-semihosting-config", "enable=on,target=native",
-            "-kernel", str(elf)]
+            *traced, "-kernel", str(elf)]
 
 
 def instructions_per_tick(board: Board) -> float:
@@ -77,9 +80,9 @@ def _reader(stream, lines: queue.Queue) -> None:
 class _Session:
     """One QEMU process and its console, killed on exit whatever happens."""
 
-    def __init__(self, board: Board, elf: Path, cwd: Path):
+    def __init__(self, board: Board, elf: Path, cwd: Path, trace: Path | None = None):
         self.board = board
-        self.proc = child.popen(qemu_command(board, elf), cwd=cwd, stdin=subprocess.PIPE,
+        self.proc = child.popen(qemu_command(board, elf, trace), cwd=cwd, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: queue.Queue = queue.Queue()
         self.console: list[str] = []
@@ -120,8 +123,10 @@ class _Session:
 
 
 def run_qemu(elf: Path, board: Board, inputs: list[list[np.ndarray]],
-             output_specs: list[tuple[tuple[int, ...], np.dtype]], timeout: float | None = None) -> QemuRun:
-    """Boot `elf` on `board`'s QEMU machine and run every input record through the model once."""
+             output_specs: list[tuple[tuple[int, ...], np.dtype]], timeout: float | None = None,
+             trace: Path | None = None) -> QemuRun:
+    """Boot `elf` on `board`'s QEMU machine and run every input record through the model once
+    (`trace`: a file for QEMU's per-instruction log, see qemu_command)."""
     require_qemu(board)
     if timeout is None:
         timeout = 60.0 + 5.0 * len(inputs)
@@ -131,7 +136,7 @@ def run_qemu(elf: Path, board: Board, inputs: list[list[np.ndarray]],
     with tempfile.TemporaryDirectory(prefix="tinyq-qemu-") as tmp:
         (Path(tmp) / RECORDS_FILE).write_bytes(
             b"".join(np.ascontiguousarray(a).tobytes() for record in inputs for a in record))
-        with _Session(board, Path(elf).resolve(), Path(tmp)) as session:
+        with _Session(board, Path(elf).resolve(), Path(tmp), trace) as session:
             while not session.next_line(deadline, "ready line").startswith("tinyq-ready"):
                 pass
             session.send("f\n")

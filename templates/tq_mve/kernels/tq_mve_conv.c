@@ -11,19 +11,38 @@
 #include <arm_mve.h>
 
 /* One 16-byte chunk of two rows against four channels: 2 row loads, 4 weight
- * loads (one pointer, immediate offsets), 8 dot products. The accumulators
- * must sit in even registers ("Te"), which is why the loop is written out. */
+ * loads (one pointer, immediate offsets), 8 dot products, loads placed between
+ * dot products so the load/store and multiply units overlap (docs/cycles.md).
+ * The accumulators must sit in even registers ("Te"), which is why the loop is
+ * written out. */
 #define TQ_MVE_STEP(op)                                  \
   "vldrb.8 q0, [%[x0]], #16\n\t"                         \
-  "vldrb.8 q1, [%[x1]], #16\n\t"                         \
-  "vldrb.8 q2, [%[w], #16]\n\t"                          \
   "vldrb.8 q3, [%[w]], #64\n\t"                          \
-  op " %[a0], q0, q3\n\t" op " %[b0], q1, q3\n\t"        \
+  op " %[a0], q0, q3\n\t"                                \
+  "vldrb.8 q1, [%[x1]], #16\n\t"                         \
+  op " %[b0], q1, q3\n\t"                                \
+  "vldrb.8 q2, [%[w], #-48]\n\t"                         \
+  op " %[a1], q0, q2\n\t"                                \
   "vldrb.8 q3, [%[w], #-32]\n\t"                         \
-  op " %[a1], q0, q2\n\t" op " %[b1], q1, q2\n\t"        \
+  op " %[b1], q1, q2\n\t"                                \
   "vldrb.8 q2, [%[w], #-16]\n\t"                         \
   op " %[a2], q0, q3\n\t" op " %[b2], q1, q3\n\t"        \
   op " %[a3], q0, q2\n\t" op " %[b3], q1, q2\n\t"
+
+/* One 16-byte chunk of one row against four channels: 1 row load, 4 weight
+ * loads, 4 dot products (a lone row: a batch-1 fully connected layer, the
+ * last pixel of an odd count), loads and dot products alternating so the
+ * load/store and multiply units overlap (docs/cycles.md). */
+#define TQ_MVE_STEP1(op)                                 \
+  "vldrb.8 q0, [%[x0]], #16\n\t"                         \
+  "vldrb.8 q1, [%[w]], #64\n\t"                          \
+  op " %[a0], q0, q1\n\t"                                \
+  "vldrb.8 q2, [%[w], #-48]\n\t"                         \
+  op " %[a1], q0, q2\n\t"                                \
+  "vldrb.8 q3, [%[w], #-32]\n\t"                         \
+  op " %[a2], q0, q3\n\t"                                \
+  "vldrb.8 q1, [%[w], #-16]\n\t"                         \
+  op " %[a3], q0, q1\n\t"
 
 /* Where a row's chunks lie: `segments` runs of `chunks` contiguous chunks,
  * `skip` bytes apart (an im2col row: one run; a 3x3 window read in place:
@@ -64,6 +83,34 @@ static inline void tq_mve_dot_2x4(const int8_t *x0, const int8_t *x1, const int8
   *w = wp;
   *row0 = va;
   *row1 = vb;
+}
+
+/* Dot products of row x0 (chunks * 16 contiguous bytes) with one quad of
+ * packed channels at w; leaves w at the quad's per-channel words. */
+static inline int32x4_t tq_mve_dot_1x4(const int8_t *x0, const int8_t **w, int32_t chunks) {
+  int32_t a0, a1, a2, a3;
+  int32_t n = chunks - 1;
+  const int8_t *wp = *w;
+  int32x4_t va;
+  __asm volatile(TQ_MVE_STEP1("vmladav.s8")
+                 "lsrs %[n], %[n], #1\n\t" /* pairs of chunks left; carry: one more single */
+                 "bcc 2f\n\t"
+                 TQ_MVE_STEP1("vmladava.s8")
+                 "2:\n\t"
+                 "beq 3f\n\t" /* flags still from lsrs: vector instructions leave them */
+                 "1:\n\t"
+                 TQ_MVE_STEP1("vmladava.s8") TQ_MVE_STEP1("vmladava.s8")
+                 "subs %[n], %[n], #1\n\t"
+                 "bne 1b\n\t"
+                 "3:\n\t"
+                 "vmov %q[va][2], %q[va][0], %[a0], %[a2]\n\t"
+                 "vmov %q[va][3], %q[va][1], %[a1], %[a3]\n\t"
+                 : [va] "=w"(va), [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3),
+                   [x0] "+r"(x0), [w] "+r"(wp), [n] "+r"(n)
+                 :
+                 : "q0", "q1", "q2", "q3", "memory", "cc");
+  *w = wp;
+  return va;
 }
 
 /* The same over rows in runs; the run counts live in memory: the accumulators,
@@ -157,8 +204,51 @@ static inline void tq_mve_store_2x4(int32x4_t a, int32x4_t b, const int8_t *q, c
   *out1 = o1;
 }
 
-/* out0, out1 [0 .. out_d) for rows x0, x1 (chunks * 16 bytes each); a lone last
- * row passes x1 == x0 and out1 == out0, which writes the same bytes twice. */
+/* The same for one pixel: 4 channels requantized, offset, clamped and stored. */
+static inline void tq_mve_store_1x4(int32x4_t a, const int8_t *q, const int32_t *bounds, int8_t **out0) {
+  int8_t *o0 = *out0;
+  __asm volatile("vldrw.32 q0, [%[q]]\n\t"
+                 "vadd.i32 %q[a], %q[a], q0\n\t"
+                 "vldrw.32 q0, [%[q], #32]\n\t"
+                 "vshl.s32 %q[a], %q[a], q0\n\t"
+                 "vldrw.32 q0, [%[q], #16]\n\t"
+                 "vqrdmulh.s32 %q[a], %q[a], q0\n\t"
+                 "vldrw.32 q0, [%[q], #48]\n\t"
+                 "vand q1, %q[a], q0\n\t"
+                 "vshr.s32 q1, q1, #31\n\t"
+                 "vqadd.s32 %q[a], %q[a], q1\n\t"
+                 "vrshl.s32 %q[a], %q[a], q0\n\t"
+                 "vldrw.32 q0, [%[bounds]]\n\t"
+                 "vadd.i32 %q[a], %q[a], q0\n\t"
+                 "vldrw.32 q0, [%[bounds], #16]\n\t"
+                 "vmax.s32 %q[a], %q[a], q0\n\t"
+                 "vldrw.32 q0, [%[bounds], #32]\n\t"
+                 "vmin.s32 %q[a], %q[a], q0\n\t"
+                 "vstrb.32 %q[a], [%[o0]], #4\n\t"
+                 : [a] "+w"(a), [o0] "+l"(o0)
+                 : [q] "r"(q), [bounds] "r"(bounds)
+                 : "q0", "q1", "memory");
+  *out0 = o0;
+}
+
+/* out0 [0 .. out_d) for the lone row x0 (chunks * 16 bytes), quad by quad. */
+__attribute__((noinline)) static void tq_mve_block_single(const int8_t *x0, const int8_t *w, int32_t chunks,
+                                                          int32_t out_d, const int32_t *bounds, int8_t *out0) {
+  for (int32_t quads = out_d >> 2; quads > 0; quads--, w += TQ_MVE_QUAD_WORDS * 4) {
+    const int32x4_t r0 = tq_mve_dot_1x4(x0, &w, chunks);
+    tq_mve_store_1x4(r0, w, bounds, &out0);
+  }
+  if (out_d & 3) { /* the last, partial quad: a scratch copy of its bytes */
+    int8_t last[4];
+    int8_t *l0 = last;
+    const int32x4_t r0 = tq_mve_dot_1x4(x0, &w, chunks);
+    tq_mve_store_1x4(r0, w, bounds, &l0);
+    for (int32_t j = 0; j < (out_d & 3); j++) out0[j] = last[j];
+  }
+}
+
+/* out0, out1 [0 .. out_d) for rows x0, x1 (chunks * 16 bytes each); the plain C
+ * build's lone row passes x1 == x0 and out1 == out0 (the same bytes twice). */
 /* A quad loop per row layout, each its own function: the dot products want
  * every even register, so each loop inlines just one of them. */
 #define TQ_MVE_QUADS(dot)                                                                            \
@@ -190,8 +280,7 @@ __attribute__((noinline)) static void tq_mve_block_runs(const int8_t *x0, const 
   TQ_MVE_QUADS(tq_mve_dot_2x4_runs(x0, x1, &w, rows, &r0, &r1))
 }
 
-/* out0, out1 [0 .. out_d) for rows x0, x1; a lone last row passes x1 == x0 and
- * out1 == out0, which writes the same bytes twice. */
+/* out0, out1 [0 .. out_d) for rows x0, x1 (a lone row goes to tq_mve_block_single). */
 static inline void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, const tq_mve_rows *rows,
                                 int32_t out_d, const int32_t *bounds, int8_t *out0, int8_t *out1) {
   if (rows->segments > 1)
@@ -242,6 +331,12 @@ static void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t *w, co
       }
     }
   }
+}
+
+static void tq_mve_block_single(const int8_t *x0, const int8_t *w, int32_t chunks, int32_t out_d,
+                                const int32_t *bounds, int8_t *out0) {
+  const tq_mve_rows rows = {1, chunks, 0};
+  tq_mve_block(x0, x0, w, &rows, out_d, bounds, out0, out0);
 }
 
 static inline void tq_mve_copy(int8_t *dst, const int8_t *src, int32_t n) { memcpy(dst, src, (size_t)n); }
@@ -368,6 +463,6 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
       x0 = input + ((pixel[0][0] * in_h + pixel[0][1] * stride_h) * in_w + pixel[0][2] * stride_w) * in_d;
     else
       tq_mve_im2col(p, input, pixel[0][0], pixel[0][1], pixel[0][2], run_bytes, scratch);
-    tq_mve_block(x0, x0, w, &copied, out_d, bounds, output, output);
+    tq_mve_block_single(x0, w, chunks, out_d, bounds, output);
   }
 }
