@@ -125,6 +125,21 @@ def test_text_report_shows_the_table_comparison_and_confusion(capsys):
     assert out.count("confusion matrix of") == 2
 
 
+def test_many_classes_keep_the_confusion_matrix_to_json(capsys, tmp_path):
+    """640 outputs ranked as classes: the text report names the matrix, --json holds it."""
+    model = shared_file("models", "mlperf-tiny", "ad_fc_autoencoder_int8.tflite")
+    rng = np.random.default_rng(4)
+    np.save(tmp_path / "x.npy", rng.normal(0, 4, (10, 640)).astype(np.float32))
+    np.save(tmp_path / "y.npy", rng.integers(0, 640, 10))
+    args = ["eval", str(model), "--data", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy")]
+    main(args)
+    out = capsys.readouterr().out
+    assert "640 x 640, in --json" in out and len(out.splitlines()) < 10
+    main(args + ["--json"])
+    confusion = np.array(json.loads(capsys.readouterr().out)["models"][0]["classification"]["confusion"])
+    assert confusion.shape == (640, 640) and confusion.sum() == 10
+
+
 def test_regression_against_reference_outputs(capsys, tmp_path):
     """Labels that are the float model's own outputs: the float model scores perfectly, and the int8 model
     scores exactly what the side-by-side comparison says."""

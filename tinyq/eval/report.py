@@ -10,6 +10,7 @@ import numpy as np
 from tinyq.eval.evaluate import Evaluation, ModelFigures
 from tinyq.eval.metrics import Regression
 
+MAX_CONFUSION_CLASSES = 20  # a larger confusion matrix is in --json only: no one reads a 1000-column table
 REGRESSION_COLUMNS = (("RMSE", "rmse"), ("MAE", "mae"), ("L2 rel", "l2_relative"), ("cosine", "cosine"),
                       ("SQNR dB", "sqnr_db"))
 
@@ -84,8 +85,11 @@ def format_text(ev: Evaluation, data: str, labels: str | None) -> str:
         lines.append(f"{second} against {first}: {agree}output SQNR {_number(r.sqnr_db)} dB, RMSE {_number(r.rmse)}, "
                      f"MAE {_number(r.mae)}, L2 rel {_number(r.l2_relative)}, cosine {_number(r.cosine)}")
     for f in ev.models:
-        if f.classification is not None:
-            lines += [""] + _confusion(f)
+        if f.classification is None:
+            continue
+        classes = f.classification.confusion.shape[0]
+        lines += [""] + (_confusion(f) if classes <= MAX_CONFUSION_CLASSES else
+                         [f"confusion matrix of {f.run.path.name}: {classes} x {classes}, in --json"])
     return "\n".join(lines)
 
 
