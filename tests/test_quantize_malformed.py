@@ -143,3 +143,19 @@ def test_a_model_tflm_aborts_on_names_the_op_tinyq_refuses():
         tflm_run(write_model(graph), [[np.zeros((1, 4), np.int8)]], graph)
     assert "TFLM crashed (SIGABRT)" in str(info.value) and "its op 0 (softmax): beta 1 times input scale" in \
         str(info.value)
+
+
+@needs_tflm
+def test_a_dead_logits_layer_gets_a_softmax_input_scale_tflm_takes():
+    """Logits within 1e-11 of 0 would get a scale of ~3e-14, below the 2^-26 / beta TFLM's softmax needs
+    (it aborted): the range is widened to the smallest scale it takes, and every candidate runs."""
+    b = GraphBuilder("dead")
+    x = b.input((1, 8), "float32")
+    h, y = b.activation((1, 4), "float32"), b.activation((1, 4), "float32")
+    b.op("fully_connected", [x, b.const((RNG.normal(size=(4, 8)) * 1e-12).astype(np.float32)),
+                             b.const(np.zeros(4, np.float32))], [h], fused_activation_function="NONE")
+    b.op("softmax", [h], [y], beta=1.0)
+    result = quantize_graph(b.build([y]), [RNG.normal(size=(16, 8)).astype(np.float32)])
+    logits = result.activations[h]
+    assert "widened for TFLM's softmax" in logits.reason and logits.quant.s * 2.0**26 > 1.0
+    assert result.check.best.output_sqnr_db > 40  # the softmax outputs 1/4 everywhere, as the float model

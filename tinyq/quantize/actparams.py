@@ -22,12 +22,14 @@ import numpy as np
 from tinyq import qmath
 from tinyq.errors import TinyqError
 from tinyq.ir import NO_TENSOR, Graph, Quant, describe_op
+from tinyq.passes.graph_edit import option
 from tinyq.quantize.observers import OBSERVERS, TensorStats
 from tinyq.quantize.qparams import INT16, VALUE_LIMIT, affine_params, f32, symmetric_params
 from tinyq.quantize.rules import RULES
 
 # TFLite's 16x8 outputs of fixed range (operator_property.cc, restricted_value_int16)
 INT16_FIXED_OUTPUT = {"softmax": (1.0 / 32768, 0), "logistic": (1.0 / 32768, 0), "tanh": (1.0 / 32768, 0)}
+SOFTMAX_MIN_REAL = 1.0 + 2.0**-20  # beta * input scale * 2^26 at least this: TFLM needs more than 1
 INT8_TO_INT16_STEP = 128  # int16 copy of an int8 tensor: scale / 128 (|q - zp| <= 255 < 32767 / 128)
 
 
@@ -168,6 +170,32 @@ def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, 
     return Quant(scale=(f32(scale),), zero_point=(int(zp),)), (lo, hi), reason
 
 
+def _softmax_betas(graph: Graph) -> dict[int, float]:
+    """Tensor -> the smallest beta of the softmaxes it feeds (for _widen_for_softmax)."""
+    betas: dict[int, float] = {}
+    for op in graph.operators:
+        if op.op == "softmax":
+            beta = float(option(op, "beta", 1.0))
+            betas[op.inputs[0]] = min(beta, betas.get(op.inputs[0], beta))
+    return betas
+
+
+def _widen_for_softmax(quant: Quant, rng: tuple[float, float], reason: str, beta: float):
+    """An int8 softmax input's scale times beta must be above 2^-26, or TFLM's Prepare aborts: a near-constant
+    input (a dead logits layer) gets the smallest such scale; its values, all within a step of 0, lose nothing."""
+    if qmath.softmax_scaling(beta, quant.s) is not None:
+        return quant, rng, reason
+    lo, hi = min(rng[0], 0.0), max(rng[1], 0.0)
+    factor = SOFTMAX_MIN_REAL / (beta * quant.s * 2.0**26)  # > 1
+    while True:
+        scale, zp = affine_params(lo * factor, hi * factor)
+        if qmath.softmax_scaling(beta, scale) is not None:
+            break
+        factor *= 1.001
+    widened = Quant(scale=(f32(scale),), zero_point=(int(zp),))
+    return widened, qmath.real_range(widened.s, widened.zp), f"{reason}, widened for TFLM's softmax"
+
+
 def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observer: str, layout=None,
                              ranges: Ranges | None = None) -> dict[int, ActivationChoice]:
     """Parameters of every quantized tensor: the float graph's (same index) and, with a layout, the
@@ -178,10 +206,15 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
     observed, chosen = ranges.observed, ranges.chosen
     cache: dict[tuple[int, str], tuple[Quant, tuple[float, float], str]] = {}
 
+    betas = _softmax_betas(graph)
+
     def params(t: int, dtype: str):
         g = ties.group_of[t]
         if (g, dtype) not in cache:
             cache[g, dtype] = _group_params(ties.members[g], dtype, ties.fixed_by, observed, chosen, observer)
+            beta = min((betas[m] for m in ties.members[g] if m in betas), default=None)
+            if dtype == "int8" and beta is not None and beta > 0:
+                cache[g, dtype] = _widen_for_softmax(*cache[g, dtype], beta)
         return cache[g, dtype]
 
     result: dict[int, ActivationChoice] = {}
