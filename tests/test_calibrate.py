@@ -82,6 +82,21 @@ def test_capture_in_qemu_then_quantize_and_eval(capsys, tmp_path):
 
 @pytest.mark.slow
 @QEMU
+def test_capture_from_a_float_model_firmware(capsys, tmp_path):
+    """A device that runs the float model: its float32 inputs come back bit for bit, as calibration data."""
+    float_path = shared_file("quant", "models", "mlp_digits", "float32.tflite")
+    x = np.load(shared_file("quant", "data", "digits", "x_calib.npy"))[:10].reshape(10, 64)
+    x[0, :3] = (np.float32(1e-40), np.float32(-0.0), np.float32(3.4e38))  # subnormal, -0, near max
+    np.save(tmp_path / "sensor.npy", x)
+    main(["calibrate", str(float_path), "--board", BOARD, "--sensor", str(tmp_path / "sensor.npy"), "-o",
+          str(tmp_path / "c.npy"), "--timeout", str(TIMEOUT)])
+    got = np.load(tmp_path / "c.npy")
+    assert got.dtype == np.float32 and got.tobytes() == x.tobytes()
+    assert "dequantized" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@QEMU
 def test_capture_over_the_port_of_a_kws_firmware(capsys, tmp_path):
     """MLPerf Tiny's KWS firmware served by QEMU on a TCP port: raw int8 frames from a .bin come back
     byte for byte, the model ran on each (its outputs are TFLM's for the last record), a device whose
