@@ -70,15 +70,28 @@ def plan(bound: BoundGraph) -> MemoryPlan:
     return plan_memory(bound)  # in-place rules and scratch sizes are the bound kernels'
 
 
+def plan_patches(bound: BoundGraph, request: str) -> tuple[BoundGraph, MemoryPlan]:
+    """`--patches auto|min|N|RxC`: the first layers fused into one op run patch by patch (plan/patched.py)."""
+    from tinyq.plan.patched import choose
+    from tinyq.plan.patches import parse_request
+
+    patched = choose(bound, parse_request(request))
+    return patched.bound, patched.plan
+
+
 def generate(bound: BoundGraph, memory: MemoryPlan, name: str, source: str = "") -> GeneratedSource:
     return generate_c(bound, memory, name, source=source)
 
 
 def compile_graph(graph: Graph, board: Board, backend: str | None = None, name: str | None = None,
-                  source: str = "", model: bytes | None = None) -> Compiled:
-    """Every stage after reading. `model`: the file's bytes (default: the graph written as it is)."""
+                  source: str = "", model: bytes | None = None, patches: str | None = None) -> Compiled:
+    """Every stage after reading. `model`: the file's bytes (default: the graph written as it is);
+    `patches`: run the first layers patch by patch from a streamed input (plan_patches)."""
     bound = front(graph, board, backend)
-    memory = plan(bound)
+    if patches:
+        bound, memory = plan_patches(bound, patches)
+    else:
+        memory = plan(bound)
     if board.runner != "host":  # a board has limits: refuse here, not in the linker
         require_fit(memory, bound, board)
     generated = generate(bound, memory, name or graph.name, source=source)
@@ -86,10 +99,12 @@ def compile_graph(graph: Graph, board: Board, backend: str | None = None, name: 
                     plan=memory, source=generated)
 
 
-def compile_file(path: str | Path, board: Board, backend: str | None = None, name: str | None = None) -> Compiled:
+def compile_file(path: str | Path, board: Board, backend: str | None = None, name: str | None = None,
+                 patches: str | None = None) -> Compiled:
     model, graph = read(path)
-    return compile_graph(graph, board, backend, name, source=Path(path).name, model=model)
+    return compile_graph(graph, board, backend, name, source=Path(path).name, model=model, patches=patches)
 
 
-def compile_bytes(model: bytes, board: Board, backend: str | None = None, name: str | None = None) -> Compiled:
-    return compile_graph(read_model(model), board, backend, name, model=model)
+def compile_bytes(model: bytes, board: Board, backend: str | None = None, name: str | None = None,
+                  patches: str | None = None) -> Compiled:
+    return compile_graph(read_model(model), board, backend, name, model=model, patches=patches)

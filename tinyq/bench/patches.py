@@ -1,0 +1,122 @@
+"""`tinyq bench patches`: what patch-based execution saves in SRAM and costs in recomputation.
+
+For each model and each `--patches` request: the arena without patches (the input in it), the
+arena with the first layers run patch by patch (the streamed input's band and the patch workspace
+in it: the model's whole SRAM), the stage the planner chose, and the multiply-accumulates of the
+stage and of the network's convolutions against the untiled run. With `--qemu BOARD` both builds
+also run under QEMU, bit-exact against TFLM, and the table adds instructions per inference (the
+recomputation and the patch loop's copies as the CPU executes them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyq.errors import TinyqError
+
+REQUESTS = ("auto", "min")
+
+
+@dataclass(frozen=True)
+class PatchRow:
+    model: str
+    request: str
+    untiled_arena: int | None
+    arena: int | None
+    stage: str = ""  # "ops 0-7", grid
+    grid: str = ""
+    band_bytes: int = 0
+    workspace_bytes: int = 0
+    stage_macs_ratio: float = 0.0  # the stage's MACs over its untiled MACs
+    network_macs_ratio: float = 0.0  # the network's convolution MACs over its untiled MACs
+    untiled_instructions: int | None = None  # median per inference under QEMU
+    instructions: int | None = None
+    bit_exact: bool | None = None
+    note: str = ""
+
+
+def _instructions(compiled, board, n_inputs: int) -> tuple[int, bool]:
+    from tinyq.verify import verify_qemu
+
+    report = verify_qemu(compiled, board, n_inputs=n_inputs)
+    return report.summary()["instructions_per_inference"]["median"], report.ok
+
+
+def patch_rows(model: Path, requests=REQUESTS, board_name: str = "host", backend: str | None = None,
+               qemu: str | None = None, n_inputs: int = 3) -> list[PatchRow]:
+    from tinyq import driver
+    from tinyq.boards import get_board
+    from tinyq.plan.patched import choose
+    from tinyq.plan.patches import network_macs, parse_request
+
+    board = get_board(qemu or board_name)
+    try:
+        _, graph = driver.read(model)
+        bound = driver.front(graph, board, backend)
+        untiled = driver.plan(bound)
+    except TinyqError as exc:
+        return [PatchRow(model.name, r, None, None, note=f"not planned: {exc.what}") for r in requests]
+    base_ins = None
+    if qemu:
+        base = driver.compile_file(model, board, backend)
+        base_ins, exact = _instructions(base, board, n_inputs)
+        if not exact:
+            return [PatchRow(model.name, r, untiled.arena_bytes, None, note="untiled build not bit-exact") for r in requests]
+    rows = []
+    total = network_macs(bound.lowered)
+    for request in requests:
+        try:
+            patched = choose(bound, parse_request(request))
+        except TinyqError as exc:
+            rows.append(PatchRow(model.name, request, untiled.arena_bytes, None, note=exc.what))
+            continue
+        s = patched.stage
+        ins, exact = None, None
+        if qemu:
+            compiled = driver.compile_file(model, board, backend, patches=request)
+            ins, exact = _instructions(compiled, board, n_inputs)
+        rows.append(PatchRow(
+            model.name, request, untiled.arena_bytes, patched.plan.arena_bytes,
+            stage=f"ops {s.layers[0].position}-{s.layers[-1].position}", grid=f"{s.grid[0]}x{s.grid[1]}",
+            band_bytes=s.band_bytes, workspace_bytes=s.workspace_bytes,
+            stage_macs_ratio=s.macs / max(s.untiled_macs, 1),
+            network_macs_ratio=(total + s.macs - s.untiled_macs) / max(total, 1),
+            untiled_instructions=base_ins, instructions=ins, bit_exact=exact))
+    return rows
+
+
+def _num(v) -> str:
+    return "-" if v is None else f"{v:,}"
+
+
+def format_patch_table(rows: list[PatchRow]) -> str:
+    width = max([24] + [len(r.model) for r in rows])
+    head = (f"{'model':<{width}} {'patches':>7} {'untiled':>8} {'patched':>8} {'saved':>6} {'stage':>10} "
+            f"{'grid':>6} {'band':>7} {'workspace':>9} {'stage MACs':>10} {'net MACs':>8}")
+    qemu = any(r.untiled_instructions is not None for r in rows)
+    if qemu:
+        head += f" {'instr untiled':>14} {'instr patched':>14} {'ratio':>6} exact"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        if r.arena is None:
+            lines.append(f"{r.model:<{width}} {r.request:>7} {_num(r.untiled_arena):>8}  {r.note}")
+            continue
+        saved = f"{1 - r.arena / r.untiled_arena:.0%}" if r.untiled_arena else "-"
+        line = (f"{r.model:<{width}} {r.request:>7} {_num(r.untiled_arena):>8} {_num(r.arena):>8} {saved:>6} "
+                f"{r.stage:>10} {r.grid:>6} {_num(r.band_bytes):>7} {_num(r.workspace_bytes):>9} "
+                f"{r.stage_macs_ratio:>9.2f}x {r.network_macs_ratio:>7.2f}x")
+        if qemu:
+            ratio = f"{r.instructions / r.untiled_instructions:.2f}x" if r.instructions and r.untiled_instructions else "-"
+            line += (f" {_num(r.untiled_instructions):>14} {_num(r.instructions):>14} {ratio:>6} "
+                     f"{'yes' if r.bit_exact else 'NO'}")
+        lines.append(line)
+    lines += ["",
+              "untiled: the arena with the whole input in it. patched: the arena with the first layers (stage) run",
+              "  patch by patch; it holds the input's band (rows of the input the current row of tiles reads, fetched",
+              "  once each) and the workspace (a layer's input and output regions for one tile): the model's whole SRAM.",
+              "  stage MACs / net MACs: multiply-accumulates of the stage / of every convolution, over the untiled run",
+              "  (overlapping regions are recomputed). auto: the smallest arena with net MACs <= 1.5x; min: the smallest."]
+    if qemu:
+        lines.append("  instr: median instructions per inference under QEMU (instructions, not cycles or time).")
+    return "\n".join(lines)
