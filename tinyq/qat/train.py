@@ -145,7 +145,7 @@ def train(model: QatGraph, arrays: list[np.ndarray], targets: Targets, holdout: 
                 loss.backward()
                 optimizer.step()
                 scheduler.step()
-                total += float(loss) * len(idx)
+                total += float(loss.detach()) * len(idx)
                 count += len(idx)
                 bar.advance(f"epoch {epoch}/{config.epochs}  loss {total / count:.4f}  "
                             f"held-out {_score_text(best.holdout_score, targets)} (best)")

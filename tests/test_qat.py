@@ -1,0 +1,269 @@
+"""tinyq finetune: the fake-quantized torch graph against TFLM's integer model, the export, the command.
+
+Models are built here with GraphBuilder (random weights, fixed seeds), so nothing depends on ../shared.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="finetune needs PyTorch: pip install 'tinyq[qat]'")
+pytest.importorskip("tflite_micro", reason="the integer models run in TFLM: pip install 'tinyq[tflm]'")
+
+from tinyq.ir import NO_TENSOR  # noqa: E402
+from tinyq.qat.export import quantized_graph, start_from  # noqa: E402
+from tinyq.qat.model import QatGraph  # noqa: E402
+from tinyq.qat.pipeline import int_outputs  # noqa: E402
+from tinyq.quantize import QuantizeConfig, quantize_graph  # noqa: E402
+from tinyq.tflite.builder import GraphBuilder  # noqa: E402
+from tinyq.tflite.writer import write_model  # noqa: E402
+
+
+def _f32(rng, *shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def small_cnn(seed: int = 0, classes: int = 5):
+    """conv (RELU) -> depthwise (RELU6) -> add (residual) -> max pool -> conv stride 2 -> average pool ->
+    reshape -> FC -> softmax: every kind of op the MLPerf models use, on a 6x6x2 input."""
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder("small_cnn")
+    x = b.input((1, 6, 6, 2), dtype="float32")
+    c1 = b.activation((1, 6, 6, 4), dtype="float32")
+    b.op("conv_2d", [x, b.const(_f32(rng, 4, 3, 3, 2, scale=0.4)), b.const(_f32(rng, 4, scale=0.1))], [c1],
+         padding="SAME", stride_w=1, stride_h=1, fused_activation_function="RELU")
+    d1 = b.activation((1, 6, 6, 4), dtype="float32")
+    b.op("depthwise_conv_2d", [c1, b.const(_f32(rng, 1, 3, 3, 4, scale=0.5)), b.const(_f32(rng, 4, scale=0.1))],
+         [d1], padding="SAME", stride_w=1, stride_h=1, depth_multiplier=1, fused_activation_function="RELU6")
+    s = b.activation((1, 6, 6, 4), dtype="float32")
+    b.op("add", [c1, d1], [s])
+    p = b.activation((1, 3, 3, 4), dtype="float32")
+    b.op("max_pool_2d", [s], [p], padding="VALID", stride_w=2, stride_h=2, filter_width=2, filter_height=2)
+    c2 = b.activation((1, 2, 2, 8), dtype="float32")
+    b.op("conv_2d", [p, b.const(_f32(rng, 8, 3, 3, 4, scale=0.3)), b.const(_f32(rng, 8, scale=0.1))], [c2],
+         padding="SAME", stride_w=2, stride_h=2, fused_activation_function="RELU")
+    g = b.activation((1, 1, 1, 8), dtype="float32")
+    b.op("average_pool_2d", [c2], [g], padding="VALID", stride_w=1, stride_h=1, filter_width=2, filter_height=2)
+    flat = b.activation((1, 8), dtype="float32")
+    b.op("reshape", [g, b.const(np.array([1, 8], dtype=np.int32), "int32")], [flat], new_shape=(1, 8))
+    logits = b.activation((1, classes), dtype="float32")
+    b.op("fully_connected", [flat, b.const(_f32(rng, classes, 8, scale=0.6)), b.const(_f32(rng, classes))],
+         [logits])
+    probs = b.activation((1, classes), dtype="float32")
+    b.op("softmax", [logits], [probs], beta=1.0)
+    return b.build(outputs=[probs])
+
+
+def small_autoencoder(seed: int = 0):
+    """FC 16 -> 6 (RELU) -> 16: a model without classes, for --distill."""
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder("small_ae")
+    x = b.input((1, 16), dtype="float32")
+    h = b.activation((1, 6), dtype="float32")
+    b.op("fully_connected", [x, b.const(_f32(rng, 6, 16, scale=0.4)), b.const(_f32(rng, 6, scale=0.1))], [h],
+         fused_activation_function="RELU")
+    y = b.activation((1, 16), dtype="float32")
+    b.op("fully_connected", [h, b.const(_f32(rng, 16, 6, scale=0.4)), b.const(_f32(rng, 16, scale=0.1))], [y])
+    return b.build(outputs=[y])
+
+
+def _inputs(seed: int, n: int, shape) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-1.0, 1.0, (n,) + tuple(shape)).astype(np.float32)
+
+
+def _output_step(qgraph) -> float:
+    return qgraph.tensors[qgraph.outputs[0]].quant.s
+
+
+def _tflm_values(qgraph, x) -> dict:
+    """Every tensor TFLM computes, dequantized, batched: IR index -> (N, ...) float64."""
+    from tinyq.golden import tflm_run_layers
+    from tinyq.qmath import round_half_away
+
+    quant = qgraph.tensors[qgraph.inputs[0]].quant
+    xi = np.clip(round_half_away(x / quant.s) + quant.zp, -128, 127).astype(np.int8)
+    layers = tflm_run_layers(qgraph, [[v[None]] for v in xi])
+    values = {}
+    for t in layers[0]:
+        tensor = qgraph.tensors[t]
+        ints = np.stack([layer[t] for layer in layers]).astype(np.float64).reshape((len(x),) + tensor.shape[1:])
+        values[t] = (ints - tensor.quant.zp) * tensor.quant.s
+    return values
+
+
+@pytest.mark.parametrize("weights", ["int8", "int4"])
+def test_fake_quant_forward_matches_tflm_within_one_step(weights):
+    """Each op of the fake-quant pass, fed TFLM's own inputs, lands within one step of TFLM's output (the
+    fixed-point multipliers round twice, so a rare value is one off); the whole pass agrees closely."""
+    graph = small_cnn()
+    x = _inputs(1, 64, (6, 6, 2))
+    result = quantize_graph(graph, [x], QuantizeConfig(weights=weights, self_check=False))
+    qgraph = result.graph
+    model = QatGraph(start_from(result)).double()
+    tflm = _tflm_values(qgraph, x)
+    given = {t: torch.from_numpy(v) for t, v in tflm.items()}
+    with torch.no_grad():
+        per_op, _ = model.run([torch.from_numpy(x).double()], given=given)
+        whole, _ = model.run([torch.from_numpy(x).double()])
+    exact = 0
+    for op in result.float_graph.operators:
+        t = op.outputs[0]
+        steps = np.abs(per_op[t].numpy() - tflm[t]) / qgraph.tensors[t].quant.s
+        assert steps.max() <= 1.0 + 1e-4, f"{op.op} (tensor {t}): {steps.max():.2f} steps from TFLM"
+        exact += steps.max() < 1e-3
+    assert exact >= 3  # pooling, add, reshape and softmax are exact
+    out = qgraph.outputs[0]
+    steps = np.abs(whole[out].numpy() - tflm[out]) / qgraph.tensors[out].quant.s
+    assert steps.mean() < 1.0  # the one-off values of each layer add up, through int4 weights too
+    assert np.mean(whole[out].numpy().argmax(axis=1) == tflm[out].argmax(axis=1)) >= 0.9
+    assert len(np.unique(tflm[out].argmax(axis=1))) > 1  # not a constant model: the comparison means something
+
+
+def test_fake_quant_differs_from_float_by_more_than_it_differs_from_integers():
+    """The fake-quant pass models rounding: it is nearer the integer model than the float pass is."""
+    graph = small_cnn(seed=3)
+    x = _inputs(2, 64, (6, 6, 2))
+    result = quantize_graph(graph, [x], QuantizeConfig(weights="int4", self_check=False))
+    model = QatGraph(start_from(result)).double()
+    with torch.no_grad():
+        (fake,), _ = model([torch.from_numpy(x).double()])
+        (flt,), _ = model([torch.from_numpy(x).double()], quantize=False)
+    tflm = int_outputs(result.graph, [x])[0]
+    assert np.abs(fake.numpy().reshape(tflm.shape) - tflm).mean() < np.abs(flt.numpy().reshape(tflm.shape) -
+                                                                            tflm).mean()
+
+
+@pytest.mark.parametrize("weights", ["int8", "int4"])
+def test_export_of_the_start_is_the_quantizers_model(weights):
+    """Before any step, the rewrite of the learned values gives back tinyq quantize's integers exactly.
+
+    With nearest rounding: every channel then holds a +-qmax weight, which is what carries the step through
+    the quantizer's max-abs rule (a channel GPTQ rounded below qmax everywhere gets a finer step instead)."""
+    graph = small_cnn()
+    x = _inputs(1, 64, (6, 6, 2))
+    config = QuantizeConfig(weights=weights, self_check=False)
+    if hasattr(config, "rounding"):
+        config = replace(config, rounding="nearest")
+    result = quantize_graph(graph, [x], config)
+    exported = quantized_graph(QatGraph(start_from(result)), result, epochs=0)
+    for op in result.graph.operators:
+        for t in op.inputs:
+            if t == NO_TENSOR:
+                continue
+            a, b = result.graph.tensors[t], exported.tensors[t]
+            assert a.dtype == b.dtype and (a.quant is None) == (b.quant is None), (op.op, t)
+            if a.quant is not None:  # a step float32 cannot carry through max|w| / qmax moves by one ulp
+                np.testing.assert_allclose(a.quant.scale, b.quant.scale, rtol=3e-7, err_msg=f"{op.op} {t}")
+                assert a.quant.zero_point == b.quant.zero_point
+            if a.is_const:
+                np.testing.assert_array_equal(a.data, b.data)
+    assert write_model(exported) != b""
+    x_test = _inputs(5, 16, (6, 6, 2))
+    np.testing.assert_array_equal(int_outputs(result.graph, [x_test])[0], int_outputs(exported, [x_test])[0])
+
+
+def test_a_step_moves_weights_and_ranges():
+    graph = small_cnn()
+    x = _inputs(1, 32, (6, 6, 2))
+    result = quantize_graph(graph, [x], QuantizeConfig(weights="int4", self_check=False))
+    model = QatGraph(start_from(result))
+    (out,), (logits,) = model([torch.from_numpy(x)])
+    loss = torch.nn.functional.cross_entropy(logits.reshape(32, -1), torch.zeros(32, dtype=torch.long))
+    loss.backward()
+    assert all(p.grad is not None and torch.any(p.grad != 0) for p in model.weights.values())
+    assert any(p.grad is not None and torch.any(p.grad != 0) for p in model.ratios.values())
+    assert any(p.grad is not None and p.grad != 0 for p in model.hi.values())
+
+
+def _run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "tinyq", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+def _teacher_labels(graph, x) -> np.ndarray:
+    from tinyq.qat.pipeline import float_outputs
+    from tinyq.quantize import CalibrationSet
+
+    return float_outputs(graph, CalibrationSet((x,)))[0].argmax(axis=1).astype(np.int64)
+
+
+def test_finetune_command_writes_a_model_tflm_and_tinyq_run_bit_exact(tmp_path):
+    graph = small_cnn()
+    model = tmp_path / "float.tflite"
+    model.write_bytes(write_model(graph))
+    x = _inputs(7, 120, (6, 6, 2))
+    labels = _teacher_labels(graph, x)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", labels)
+    out = tmp_path / "int4.tflite"
+    r = _run("finetune", model, "--data", tmp_path / "x.npy", "--labels", tmp_path / "y.npy", "--epochs", 2,
+             "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "held-out accuracy" in r.stdout and "model kept" in r.stdout
+    assert "epoch 1/2" in r.stderr
+    from tinyq.tflite.reader import read_model_file
+
+    q = read_model_file(out)
+    kinds = {q.tensors[op.inputs[1]].dtype for op in q.operators if op.op in ("conv_2d", "fully_connected")}
+    assert kinds == {"int4"}
+    v = _run("verify", out, "--inputs", 20, cwd=tmp_path)
+    assert v.returncode == 0, v.stdout + v.stderr
+
+
+def test_finetune_distill_improves_or_keeps_an_autoencoder(tmp_path):
+    from tinyq.qat.config import TrainConfig
+    from tinyq.qat.pipeline import finetune_graph
+    from tinyq.quantize import CalibrationSet
+
+    graph = small_autoencoder()
+    x = _inputs(3, 200, (16,))
+    result = finetune_graph(graph, CalibrationSet((x,)), distill=True, weights="int4",
+                            train_config=TrainConfig(epochs=4, lr=1e-3, range_lr=1e-2), show_progress=False)
+    assert result.score_name == "output SQNR (dB)"
+    assert result.scores["finetuned"] is not None
+    kept = result.scores[result.kept.replace("finetuned", "finetuned")]
+    assert kept >= result.scores["post-training"]
+    # the model kept is the one measured: rerun it
+    hold = result.holdout
+    assert hold >= 5 and result.training.rows[0].epoch == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", 1], "give --labels Y.npy (classification) or --distill"),
+    (["--labels", "y_short.npy"], "does not match the 120 data samples"),
+    (["--labels", "y.npy", "--distill"], "--labels and --distill exclude each other"),
+])
+def test_bad_arguments_are_one_line_errors(tmp_path, args, message):
+    graph = small_cnn()
+    (tmp_path / "float.tflite").write_bytes(write_model(graph))
+    x = _inputs(7, 120, (6, 6, 2))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", np.zeros(120, dtype=np.int64))
+    np.save(tmp_path / "y_short.npy", np.zeros(7, dtype=np.int64))
+    r = _run("finetune", "float.tflite", "--data", "x.npy", *args, "-o", "out.tflite", cwd=tmp_path)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert lines[-1].startswith("tinyq: error:") and message in lines[-1], r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "out.tflite").exists()
+
+
+def test_an_op_finetune_cannot_run_is_refused_in_one_line(tmp_path):
+    b = GraphBuilder("with_exp")
+    x = b.input((1, 4), dtype="float32")
+    h = b.activation((1, 4), dtype="float32")
+    b.op("fully_connected", [x, b.const(np.eye(4, dtype=np.float32)), -1], [h])
+    y = b.activation((1, 4), dtype="float32")
+    b.op("exp", [h], [y])
+    (tmp_path / "float.tflite").write_bytes(write_model(b.build(outputs=[y])))
+    np.save(tmp_path / "x.npy", _inputs(0, 20, (4,)))
+    r = _run("finetune", "float.tflite", "--data", "x.npy", "--distill", "-o", "out.tflite", cwd=tmp_path)
+    assert r.returncode == 2
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("tinyq: error:") and "exp" in last, r.stderr
+    assert not (tmp_path / "out.tflite").exists()
