@@ -23,6 +23,7 @@ from tinyq.serial.firmware import build_dut_firmware
 from tinyq.serial.link import Link
 from tinyq.serial.qemu import QemuSerial, SerialSpec, free_port
 from tinyq.tflite.reader import read_model_file
+from test_serial_link import fake, info_reply, protocol  # noqa: F401 (fake: the fixture)
 
 QEMU = pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
                           reason="needs qemu-system-arm and arm-none-eabi-gcc")
@@ -211,4 +212,62 @@ def test_bad_usage_is_one_line(capsys, tmp_path):
     assert "QEMU has no sensor" in cli_error(capsys, model, "--board", BOARD, "-o", tmp_path / "c.npy")
     dead = f"socket://127.0.0.1:{free_port()}"
     assert "nothing listens at this address" in cli_error(capsys, "--port", dead, "-o", tmp_path / "c.npy")
+    assert not (tmp_path / "c.npy").exists()
+
+
+class SensorBoard:
+    """A scripted board (as tests/test_serial_link.py's) with the capture commands over a UART sensor:
+    the captures numbered in `tear` (from 0) are answered with a torn line."""
+
+    INPUT = "int8,1x8,0.5,-3,x"
+
+    def __init__(self, capture_mode=True, tear=(), record_bytes=8):
+        self.capture_mode, self.tear, self.record_bytes = capture_mode, tear, record_bytes
+        self.db, self.expect, self.captures = bytearray(), 0, 0
+
+    def __call__(self, cmd):
+        parts = cmd.split(" ")
+        if parts[0] == "tinyq-inputs" and self.capture_mode:
+            return f"m-tinyq-input-[{self.INPUT}]\r\n"
+        if parts[:2] == ["db", "load"]:
+            self.expect, self.db = int(parts[2]), bytearray()
+            return f"m-[Expecting {self.expect} bytes]\r\n"
+        if parts[0] == "db":
+            self.db += bytes.fromhex(parts[1])
+            return "m-load-done\r\n" if len(self.db) == self.expect else ""
+        if parts[0] == "tinyq-capture" and self.capture_mode:
+            record = bytes(self.db[:self.record_bytes]).hex()
+            self.db = bytearray()
+            self.captures += 1
+            if self.captures - 1 in self.tear:
+                return f"m-tinyq-rec\x00\xff[{record}]\r\nm-tinyq-captured-[1]\r\n"
+            return f"m-tinyq-record-[{record}]\r\nm-tinyq-captured-[1]\r\n"
+        return protocol({"tinyq": lambda c: info_reply(input_bytes=8)})(cmd)
+
+
+def test_a_torn_capture_reply_is_resynced_and_the_frame_fed_again(fake, tmp_path, capsys):
+    frames = np.arange(-40, 40, dtype=np.int8).reshape(10, 8)
+    (tmp_path / "f.bin").write_bytes(frames.tobytes())
+    board = fake(SensorBoard(tear=(0, 6)))
+    main(["calibrate", "--port", board.url, "--sensor", str(tmp_path / "f.bin"), "-o", str(tmp_path / "c.npy"),
+          "--timeout", "8"])
+    got = np.load(tmp_path / "c.npy")
+    assert np.array_equal(got, ((frames.astype(np.float64) + 3) * 0.5).astype(np.float32))
+    assert sum(c.startswith("tinyq-sync-") for c in board.commands) >= 2  # one resync per torn reply
+    assert board.commands.count("tinyq-capture 1") == 12
+
+
+def test_capture_faults_are_one_line(fake, tmp_path, capsys):
+    (tmp_path / "f.bin").write_bytes(bytes(16))
+    old = fake(SensorBoard(capture_mode=False))
+    assert "the firmware has no capture mode" in cli_error(capsys, "--port", old.url, "-o", tmp_path / "c.npy",
+                                                           "--timeout", 8)
+    short = fake(SensorBoard(record_bytes=5))
+    assert "a record of 5 bytes; the inputs take 8" in cli_error(capsys, "--port", short.url, "--sensor",
+                                                                 tmp_path / "f.bin", "-o", tmp_path / "c.npy",
+                                                                 "--timeout", 8)
+    noisy = fake(SensorBoard(tear=(1, 2)))  # the same frame torn twice: one retry only
+    assert "garbled reply to 'tinyq-capture 1'" in cli_error(capsys, "--port", noisy.url, "--sensor",
+                                                             tmp_path / "f.bin", "-o", tmp_path / "c.npy",
+                                                             "--timeout", 8)
     assert not (tmp_path / "c.npy").exists()

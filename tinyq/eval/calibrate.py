@@ -80,9 +80,7 @@ def capture(url: str, frames: int | None, sensor: Path | None, baud: int, timeou
         progress = _Progress(f"capturing from {info.model}")
         try:
             for k in range(count):
-                if feed is not None:
-                    dut.load(feed[k])
-                records += device.capture(1, timeout)
+                records.append(device.take(dut, feed[k] if feed is not None else None, timeout))
                 progress.update(len(records), count)
         finally:
             progress.close()

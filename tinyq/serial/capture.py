@@ -16,7 +16,7 @@ import numpy as np
 
 from tinyq.errors import TinyqError
 from tinyq.ir import DTYPES, Quant, Tensor
-from tinyq.serial.dut import HEX, TINYQ_LINE
+from tinyq.serial.dut import HEX, RETRIES, TINYQ_LINE, Dut
 from tinyq.serial.link import MAX_LINE, DeviceError, GarbledReply, Link
 
 INPUT_FIELDS = re.compile(r"^([a-z0-9]+),([0-9x]+),([-+.0-9eE]+|inf|nan),(-?[0-9]+),(.*)$")
@@ -109,6 +109,20 @@ class CaptureDevice:
             raise GarbledReply(f"the reply to 'tinyq-capture {frames}' holds {len(records)} records and "
                                f"{'no count' if count is None else f'the count {count}'}", where=self.link.url)
         return records
+
+    def take(self, dut: Dut, frame: bytes | None = None, timeout: float | None = None) -> bytes:
+        """One record; `frame` is fed to the stand-in sensor first. After a garbled reply the link is
+        resynced and the exchange tried once more (the frame fed again; a real sensor gives its next)."""
+        for attempt in range(RETRIES + 1):
+            try:
+                if frame is not None:
+                    dut.load(frame)
+                return self.capture(1, timeout)[0]
+            except GarbledReply:
+                if attempt == RETRIES:
+                    raise
+                if self.link.sync(after="a bad reply to 'tinyq-capture 1'"):
+                    raise self.link.reset("tinyq-capture 1", "boot banner while resyncing after a bad reply") from None
 
     def decode(self, records: list[bytes]) -> list[np.ndarray]:
         """The records as one array per input: N x its sample shape, in the input's own type."""
