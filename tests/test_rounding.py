@@ -237,7 +237,7 @@ def test_cli_rounding_and_budget_flash(tmp_path):
     assert done.exit_code == 2 and "best" in done.output and not (tmp_path / "r.tflite").exists()
 
 
-def test_past_the_time_budget_layers_keep_nearest_rounding():
+def test_past_the_work_budget_layers_keep_nearest_rounding():
     rng = seeded("budget")
     graph = prepare_float_graph(small_cnn(rng, "RELU"))
     calib = check_calibration([smooth_images(rng, 16)], graph)

@@ -18,9 +18,12 @@ correction on, the mean output shift is the bias's job, so the error measured
 is on centred inputs (H the covariance).
 
 The scales are the ones given (max or MSE clip, raised for the bias); only the
-integers change. Work per layer is about K^2 * (samples' patches + rows) for K
-inputs per row; past TIME_BUDGET seconds in one quantization the remaining
-layers keep nearest rounding, and the progress line says so.
+integers change. Work per layer is about K^2 (patches + 8 rows) + 8 K^3 floating
+point operations for K inputs per row (a conv takes at most MAX_PATCHES output
+positions of each sample, evenly spaced); layers are taken in order until
+WORK_BUDGET operations are planned, the rest keep nearest rounding and the
+progress line says so. A budget in operations, not seconds, so the same model
+and data give the same integers on any machine.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from tinyq.quantize.weights import QuantizedWeights, weight_tensor
 
 HOLDOUT_EVERY = 4  # every fourth calibration sample is held back for the acceptance check
 DAMP = 0.01  # of the mean diagonal, added to H: keeps the inverse finite where inputs are (nearly) dependent
-TIME_BUDGET = 120.0  # seconds of GPTQ work per quantization before the remaining layers keep nearest rounding
+WORK_BUDGET = 4e11  # floating point operations per float graph (~1-2 minutes on one loaded core)
+MAX_PATCHES = 256  # output positions per sample and layer that H is summed over
 ROUNDED_OPS = ("conv_2d", "depthwise_conv_2d", "fully_connected")
 MAX_INPUTS = 2304  # K of a 3x3x256 conv: H (K x K, twice) and the K^3 factorization stay small; wider rows round to nearest
 
@@ -201,12 +205,10 @@ class Rounder:
     holdout: dict[int, _Moments]
     progress: Callable[[str], None] | None = None
     dtypes: tuple[str, ...] = ("int4",)  # the weight types it rounds
-    budget: float = TIME_BUDGET
-    spent: float = 0.0
+    spent: float = 0.0  # seconds
     outcomes: dict = field(default_factory=dict)  # (op, q bytes) -> LayerRounding
     _cache: dict = field(default_factory=dict)
     _factors: dict = field(default_factory=dict)  # (op, centred) -> (Factor of the fit H, held-back H)
-    _told: bool = False
 
     def round(self, op: Operator, w: np.ndarray, qw: QuantizedWeights, centred: bool) -> QuantizedWeights:
         """qw with GPTQ's integers where they lower the held-back output error (same scales)."""
@@ -218,12 +220,6 @@ class Rounder:
         return self._cache[key]
 
     def _round(self, op: Operator, w: np.ndarray, qw: QuantizedWeights, centred: bool) -> QuantizedWeights:
-        if self.spent > self.budget:
-            if self.progress and not self._told:
-                self.progress(f"GPTQ rounding: past its {self.budget:.0f} s budget, the remaining layers keep "
-                              "nearest rounding")
-            self._told = True
-            return qw
         start = time.perf_counter()
         qmax = WEIGHT_QMAX[qw.dtype]
         rows = as_rows(op, w)
@@ -276,10 +272,33 @@ def roundable(graph: Graph, op: Operator) -> bool:
     return w.shape[3] % x.shape[3] == 0
 
 
+def work(graph: Graph, op: Operator, samples: int) -> float:
+    """Floating point operations GPTQ spends on one layer (module doc)."""
+    w = weight_tensor(graph, op)
+    out = graph.tensors[op.outputs[0]]
+    if op.op == "depthwise_conv_2d":
+        k, rows, groups = w.shape[1] * w.shape[2], w.shape[3], graph.tensors[op.inputs[0]].shape[3]
+    else:
+        k, rows, groups = w.numel // w.shape[0], w.shape[0], 1
+    positions = out.numel // max(out.shape[-1], 1)
+    patches_seen = samples * min(positions, MAX_PATCHES)
+    return 2.0 * k * k * (patches_seen * groups + 8 * rows) + 8.0 * groups * k ** 3
+
+
 def collect(graph: Graph, calib: CalibrationSet, ops: list[Operator], dtypes: tuple[str, ...] = ("int4",),
-            progress=None, budget: float = TIME_BUDGET) -> Rounder:
+            progress=None, budget: float = WORK_BUDGET) -> Rounder:
     """One float pass over the calibration samples, summing each op's input moments (fit and held back)."""
-    ops = [op for op in ops if roundable(graph, op)]
+    planned, taken, skipped = 0.0, [], []
+    for op in ops:
+        if not roundable(graph, op):
+            continue
+        cost = work(graph, op, calib.count)
+        (taken if planned + cost <= budget else skipped).append(op)
+        planned += cost if planned + cost <= budget else 0.0
+    if skipped and progress:
+        progress(f"GPTQ rounding: {len(skipped)} layer(s) past its budget of {budget:.0e} operations keep nearest "
+                 f"rounding: " + ", ".join(f"op {op.index}" for op in skipped))
+    ops = taken
     fit, holdout = {}, {}
     for op in ops:
         w = weight_tensor(graph, op)
@@ -288,7 +307,7 @@ def collect(graph: Graph, calib: CalibrationSet, ops: list[Operator], dtypes: tu
         for table in (fit, holdout):
             table[op.index] = _Moments(np.zeros((groups, k, k)), np.zeros((groups, k)))
     if not ops:
-        return Rounder(graph, fit, holdout, progress, dtypes, budget)
+        return Rounder(graph, fit, holdout, progress, dtypes)
     start = time.perf_counter()
     runner = FloatRunner(graph)
     wanted = sorted({op.inputs[0] for op in ops})
@@ -297,8 +316,9 @@ def collect(graph: Graph, calib: CalibrationSet, ops: list[Operator], dtypes: tu
         table = holdout if i % HOLDOUT_EVERY == HOLDOUT_EVERY - 1 else fit
         for op in ops:
             w = weight_tensor(graph, op)
-            table[op.index].add(patches(op, w.shape, values[op.inputs[0]], graph.tensors[op.outputs[0]].shape))
-    rounder = Rounder(graph, fit, holdout, progress, dtypes, budget)
+            p = patches(op, w.shape, values[op.inputs[0]], graph.tensors[op.outputs[0]].shape)
+            table[op.index].add(p[::-(-len(p) // MAX_PATCHES)] if op.op != "fully_connected" else p)
+    rounder = Rounder(graph, fit, holdout, progress, dtypes)
     rounder.spent = time.perf_counter() - start
     if progress:
         progress(f"GPTQ rounding: input statistics of {len(ops)} layers from {calib.count} samples "
