@@ -24,6 +24,7 @@ from tinyq.serial.qemu import QemuSerial, SerialSpec, free_port
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.reader import read_model_file
 from tinyq.tflite.writer import write_model
+from test_serial_link import ModelDevice, fake, small_model_file  # noqa: F401 (fake: the fixture)
 
 QEMU = pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
                           reason="needs qemu-system-arm and arm-none-eabi-gcc")
@@ -276,3 +277,17 @@ def test_over_serial_to_the_benchmark_firmware(capsys, tmp_path):
     for h, d in zip(host["models"], device["models"]):
         assert d["classification"] == h["classification"]
     assert device["comparison"] == host["comparison"]
+
+
+def test_on_a_board_the_timer_ticks_become_cycles(fake, capsys, tmp_path):
+    """A board (scripted as tests/test_serial_link.py's, its model run by TFLM) with a 1 MHz timer and a
+    133 MHz clock: figures as on the host, cycles per inference from its ticks."""
+    model = small_model_file(tmp_path)
+    rng = np.random.default_rng(9)
+    np.save(tmp_path / "x.npy", rng.uniform(-6, 6, (12, 8)).astype(np.float32))
+    np.save(tmp_path / "y.npy", rng.integers(0, 4, 12))
+    args = (model, "--data", tmp_path / "x.npy", "--labels", tmp_path / "y.npy")
+    board = fake(ModelDevice(model))
+    host, device = run_eval(capsys, *args), run_eval(capsys, *args, "--port", board.url, "--timeout", 8)
+    assert device["models"][0]["cycles_median"] == 133_000  # 1000 ticks of 1 us at 133 MHz
+    assert device["models"][0]["classification"] == host["models"][0]["classification"]

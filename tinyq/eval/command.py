@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -66,23 +67,23 @@ def eval_command(models: tuple[Path, ...], data_path: Path, labels_path: Path | 
     count = datasets[0].count
     labels = load_labels(labels_path, count)[:limit] if labels_path is not None else None
     task = resolve_task(task, labels, graphs, str(labels_path))
-    device_index = None
-    if port is not None:
-        device_index = execute.device_model(port, list(models), baud, timeout)
     b = None
     if board is not None:
         from tinyq.boards import get_board
 
         b = get_board(board)
     runs = []
-    for k, (path, graph, data) in enumerate(zip(models, graphs, datasets)):
-        records = model_records(data.head(limit), graph)
-        if b is not None:
-            runs.append(execute.run_generated(path, graph, records, b, _echo_err))
-        elif k == device_index:
-            runs.append(execute.run_device(path, graph, records, port, baud, timeout))
-        else:
-            runs.append(execute.run_host(path, graph, records))
+    with contextlib.ExitStack() as stack:
+        dut, info = stack.enter_context(execute.device(port, baud, timeout)) if port is not None else (None, None)
+        device_index = execute.device_model(info, list(models), port) if dut is not None else None
+        for k, (path, graph, data) in enumerate(zip(models, graphs, datasets)):
+            records = model_records(data.head(limit), graph)
+            if b is not None:
+                runs.append(execute.run_generated(path, graph, records, b, _echo_err))
+            elif k == device_index:
+                runs.append(execute.run_device(dut, info, path, graph, records, timeout))
+            else:
+                runs.append(execute.run_host(path, graph, records))
     inputs = _real_inputs(datasets[0].head(limit), graphs[0])
     ev = evaluate(runs, labels, task, top_k, inputs)
     text = format_json if as_json else format_text

@@ -11,6 +11,7 @@ is loaded with `db` and run with `tinyq-infer`, the outputs come back as raw byt
 from __future__ import annotations
 
 import statistics
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,15 +132,22 @@ def run_generated(path: Path, graph: Graph, records: list[list[np.ndarray]], boa
                     values=dequantized(graph, run.outputs), instructions=qemu.instructions)
 
 
-def device_model(port: str, paths: list[Path], baud: int, timeout: float) -> int:
-    """Which of `paths` the device's firmware was built from (by the hash it reports)."""
+@contextmanager
+def device(port: str, baud: int, timeout: float):
+    """One connection to a device running tinyq's benchmark firmware: (its Dut, what it reports)."""
     from tinyq.serial.dut import Dut
-    from tinyq.serial.firmware import model_hash
     from tinyq.serial.link import Link
 
     with Link(port, baud=baud, timeout=timeout) as link:
         link.sync()
-        info = Dut(link).info()
+        dut = Dut(link)
+        yield dut, dut.info()
+
+
+def device_model(info, paths: list[Path], port: str) -> int:
+    """Which of `paths` the device's firmware was built from (by the hash it reports)."""
+    from tinyq.serial.firmware import model_hash
+
     for k, path in enumerate(paths):
         if model_hash(path) == info.hash:
             return k
@@ -148,29 +156,21 @@ def device_model(port: str, paths: list[Path], baud: int, timeout: float) -> int
                      hint="flash the firmware built from the model to evaluate: tinyq flash DIR (QEMU: tinyq qemu DIR)")
 
 
-def run_device(path: Path, graph: Graph, records: list[list[np.ndarray]], port: str, baud: int,
-               timeout: float) -> ModelRun:
+def run_device(dut, info, path: Path, graph: Graph, records: list[list[np.ndarray]], timeout: float) -> ModelRun:
     """Every sample through the device's benchmark firmware: `db load` + `tinyq-infer 1 0`."""
-    from tinyq.serial.dut import Dut
-    from tinyq.serial.firmware import model_hash
-    from tinyq.serial.link import Link
     from tinyq.verify.compare import split_outputs
 
     out_bytes = sum(graph.tensors[i].nbytes for i in graph.outputs)
     outputs, ticks = [], []
+    port = dut.link.url
     progress = _Progress(f"{Path(path).name} on {port}")
     try:
-        with Link(port, baud=baud, timeout=timeout) as link:
-            link.sync()
-            dut = Dut(link)
-            info = dut.info()
-            dut.check_model(info, path, model_hash(path))
-            for record in records:
-                dut.load(b"".join(np.ascontiguousarray(a).tobytes() for a in record))
-                timed = dut.timed_runs(1, 0, out_bytes, timeout)
-                ticks.append(timed.ticks[0])
-                outputs.append(split_outputs(graph, timed.outputs))
-                progress.update(len(outputs), len(records))
+        for record in records:
+            dut.load(b"".join(np.ascontiguousarray(a).tobytes() for a in record))
+            timed = dut.timed_runs(1, 0, out_bytes, timeout)
+            ticks.append(timed.ticks[0])
+            outputs.append(split_outputs(graph, timed.outputs))
+            progress.update(len(outputs), len(records))
     finally:
         progress.close()
     values = dequantized(graph, outputs)
