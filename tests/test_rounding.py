@@ -249,3 +249,25 @@ def test_past_the_work_budget_layers_keep_nearest_rounding():
     qw = QuantizedWeights(quantize_symmetric(w, scales, 0, 7), scales, 0, "int4")
     assert rounder.round(op, w, qw, False) is qw
     assert any("budget" in line for line in said)
+
+
+def test_mixed_weights_and_activations_under_both_budgets():
+    """--weights mixed --activations auto: int4 layers chosen within the flash budget, int16 activations within the
+    SRAM budget (an int4 layer keeps int8 activations: TFLM has no 16x4 kernels), bit-exact with TFLM."""
+    from tinyq.quantize.summary import weight_bytes
+
+    rng = seeded("two budgets")
+    graph, data = int4_graph(rng)
+    int8 = quantize_graph(graph, [data[:40]], QuantizeConfig(self_check=False))
+    flash = int(0.75 * weight_bytes(int8.graph))
+    probe = quantize_graph(graph, [data[:40]], QuantizeConfig(weights="mixed", flash_budget=flash, activations="auto",
+                                                              self_check=False))
+    sram = probe.widths.int8_arena + (probe.widths.int16_arena - probe.widths.int8_arena) // 2
+    result = quantize_graph(graph, [data[:40]], QuantizeConfig(weights="mixed", flash_budget=flash,
+                                                               activations="auto", sram_budget=sram))
+    assert weight_bytes(result.graph) <= flash and result.mixed.int4_ops
+    assert result.widths.arena <= sram
+    for op in result.mixed.int4_ops:  # the quantized graph keeps the float graph's tensor indices
+        x = result.float_graph.operators[op].inputs[0]
+        assert result.graph.tensors[x].dtype == "int8"
+    assert_bit_exact(result.graph, n_inputs=8)

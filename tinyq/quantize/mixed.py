@@ -62,10 +62,12 @@ class MixedPlan:
     budget: int
     int8_bytes: int  # all weight ops with int8 weights
     planned_bytes: int
+    int64_biases: bool = False  # int8-weight layers counted with 16x8's int64 bias (activations int16/auto)
 
     def describe(self) -> str:
+        wide = "; int8-weight layers with int64 biases, as 16x8 layers store them" if self.int64_biases else ""
         lines = [f"mixed precision: weights+biases {self.planned_bytes:,} B of budget {self.budget:,} B "
-                 f"(all int8: {self.int8_bytes:,} B); per layer, output SQNR with int4 weights:"]
+                 f"(all int8: {self.int8_bytes:,} B{wide}); per layer, output SQNR with int4 weights:"]
         for layer in self.layers:
             mark = "int4" if layer.op in self.int4_ops else "int8"
             lines.append(f"    op {layer.op:>3} {layer.op_name:<16} {layer.sqnr_db:6.1f} dB  saves {layer.saving:>7,} B"
@@ -77,11 +79,14 @@ def eligible_ops(graph: Graph) -> list:
     return [op for op in weight_ops(graph) if op.op in INT4_OPS]
 
 
-def _layer_bytes(graph: Graph, op, dtype: str) -> int:
+def _layer_bytes(graph: Graph, op, dtype: str, activations: str = "int8") -> int:
+    """Weights + bias as stored. With int16 activations possible (--activations int16/auto) an int8-weight layer
+    is counted with the int64 bias a 16x8 layer stores: the budget holds whatever widths are chosen after."""
     w = weight_tensor(graph, op)
     b = bias_tensor(graph, op)
     w_bytes = (w.numel + 1) // 2 if dtype == "int4" else w.numel
-    return w_bytes + (stored_bytes(replace(b, dtype="int32")) if b is not None else 0)
+    bias = "int64" if dtype == "int8" and activations != "int8" else "int32"
+    return w_bytes + (stored_bytes(replace(b, dtype=bias)) if b is not None else 0)
 
 
 def with_fake_quant_weights(graph: Graph, op, acts, config: QuantizeConfig, stats, dtype: str,
@@ -107,6 +112,7 @@ def measure_points(graph: Graph) -> list[int]:
 
 def layer_sensitivities(graph: Graph, calib: CalibrationSet, config: QuantizeConfig, acts, stats,
                         progress=None, rounder=None) -> list[LayerSensitivity]:
+    size = config.activations
     records = calib.records(graph, SENSITIVITY_SAMPLES)
     points = measure_points(graph)
     reference = FloatRunner(graph)
@@ -116,8 +122,8 @@ def layer_sensitivities(graph: Graph, calib: CalibrationSet, config: QuantizeCon
     for n, op in enumerate(ops):
         runner = FloatRunner(with_fake_quant_weights(graph, op, acts, config, stats, "int4", rounder))
         got = [np.concatenate([np.ravel(runner.run(r, points)[t]) for t in points]) for r in records]
-        result.append(LayerSensitivity(op.index, op.op, _layer_bytes(graph, op, "int8"),
-                                       _layer_bytes(graph, op, "int4"),
+        result.append(LayerSensitivity(op.index, op.op, _layer_bytes(graph, op, "int8", size),
+                                       _layer_bytes(graph, op, "int4", size),
                                        qparams.sqnr_db(np.concatenate(want), np.concatenate(got))))
         if progress:
             progress(f"int4 sensitivity: {n + 1}/{len(ops)} layers (op {op.index}: {result[-1].sqnr_db:.1f} dB)")
@@ -167,9 +173,10 @@ def choose_weight_dtypes(graph: Graph, calib: CalibrationSet, config: QuantizeCo
     ops = eligible_ops(graph)
     if config.weights == "int4":
         return {op.index: "int4" for op in ops}, None
-    all_int8 = sum(_layer_bytes(graph, op, "int8") for op in weight_ops(graph))
+    size = config.activations
+    all_int8 = sum(_layer_bytes(graph, op, "int8", size) for op in weight_ops(graph))
     budget = config.flash_budget if config.flash_budget is not None else int(all_int8 * DEFAULT_BUDGET)
-    floor = all_int8 - sum(_layer_bytes(graph, op, "int8") - _layer_bytes(graph, op, "int4") for op in ops)
+    floor = all_int8 - sum(_layer_bytes(graph, op, "int8", size) - _layer_bytes(graph, op, "int4", size) for op in ops)
     if budget < floor:
         raise TinyqError(f"--budget-flash {budget:,} B is below the smallest mixed size {floor:,} B "
                          f"(every conv, depthwise and FC weight in int4; all int8 is {all_int8:,} B)",
@@ -177,5 +184,5 @@ def choose_weight_dtypes(graph: Graph, calib: CalibrationSet, config: QuantizeCo
     layers = layer_sensitivities(graph, calib, config, acts, stats, progress, rounder)
     int4 = pick_int4_layers(layers, all_int8 - budget)
     planned = all_int8 - sum(layer.saving for layer in layers if layer.op in int4)
-    plan = MixedPlan(tuple(layers), int4, budget, all_int8, planned)
+    plan = MixedPlan(tuple(layers), int4, budget, all_int8, planned, size != "int8")
     return {op: "int4" for op in int4}, plan
