@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from tinyq.bench.cores_command import cores
 from tinyq.bench.latency_command import latency, latency_options, run_latency
 
 
@@ -54,6 +55,7 @@ def memory(model_paths: tuple[Path, ...], no_tflm: bool, synthetic: bool, fmt: s
 
 
 bench.add_command(latency)
+bench.add_command(cores)
 
 
 @bench.command("fuzz")
