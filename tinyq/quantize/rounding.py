@@ -20,7 +20,7 @@ is on centred inputs (H the covariance).
 The scales are the ones given (max or MSE clip, raised for the bias); only the
 integers change. Work per layer is about K^2 (patches + 8 rows) + 8 K^3 floating
 point operations for K inputs per row (a conv takes at most MAX_PATCHES output
-positions of each sample, evenly spaced); layers are taken in order until
+positions of each sample, a seeded random choice); layers are taken in order until
 WORK_BUDGET operations are planned, the rest keep nearest rounding and the
 progress line says so. A budget in operations, not seconds, so the same model
 and data give the same integers on any machine.
@@ -317,7 +317,9 @@ def collect(graph: Graph, calib: CalibrationSet, ops: list[Operator], dtypes: tu
         for op in ops:
             w = weight_tensor(graph, op)
             p = patches(op, w.shape, values[op.inputs[0]], graph.tensors[op.outputs[0]].shape)
-            table[op.index].add(p[::-(-len(p) // MAX_PATCHES)] if op.op != "fully_connected" else p)
+            if len(p) > MAX_PATCHES and op.op != "fully_connected":  # a strided pick would miss borders
+                p = p[np.sort(np.random.default_rng([i, op.index]).choice(len(p), MAX_PATCHES, replace=False))]
+            table[op.index].add(p)
     rounder = Rounder(graph, fit, holdout, progress, dtypes)
     rounder.spent = time.perf_counter() - start
     if progress:
