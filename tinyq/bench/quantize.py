@@ -4,13 +4,15 @@ Cases (the ../shared ones skipped when absent):
 * digits (scikit-learn's bundled digits, 200 calibration / 540 labelled test
   samples): cnn_digits and mlp_digits, each with the converter's full-int8
   model beside the float one. Reported: top-1 of float (LiteRT), tinyq int8,
-  converter int8, tinyq int4 and mixed, tinyq int16 (16x8) and auto (int8 and
-  int16 activations per layer) (all integer results from TFLM).
+  converter int8, tinyq int4 (nearest and GPTQ rounding) and mixed, tinyq int16
+  (16x8) and auto (int8 and int16 activations per layer) (all integer results from TFLM).
 * MLPerf Tiny float models (KWS DS-CNN, ResNet-8, AD autoencoder). No data
   ships with them, so calibration (64) and test (64, disjoint) inputs are
   uniform random over the input range of the MLPerf int8 model - the one
   thing the files say about their inputs. The MLPerf int8 files were
   calibrated on the real data: on these inputs they are at a disadvantage.
+  Without labels, a classifier's measure is its top-1 agreement with the float
+  model on the test inputs (beside the output and logits SQNR).
 * MobileNetV1-0.25 96x96 built in code with near-dead channels
   (tinyq.bench.float_mobilenet), ReLU like MLPerf's visual wake words model
   and a ReLU6 variant, on random images.
@@ -22,9 +24,13 @@ prepared, i.e. hybrid weights made float, which the 16x8 quantizer refuses):
 the like-for-like comparison. Every integer model runs in TFLM; SQNR is against
 the float model (LiteRT) on the test inputs, at the outputs and at the logits
 under an output softmax. The arena of each model is tinyq's plan for it (host,
-reference kernels).
+reference kernels). The int4 table puts the weight-precision rows side by side:
+output SQNR, top-1 (or agreement with float), weight bytes against tinyq int8,
+seconds per quantize, and whether the row is within 3 dB of tinyq int8's output
+SQNR at 30% or more fewer weight bytes.
 
-    tinyq bench quantize [--cases all|digits|mlperf|mobilenet] [--converter-python PY] [--ablation]
+    tinyq bench quantize [--cases all|digits|mlperf|mobilenet] [--variants int8,int4,...] [--converter-python PY]
+                         [--ablation]
 """
 
 from __future__ import annotations
@@ -63,7 +69,8 @@ PLAIN = QuantizeConfig(self_check=False, observer="minmax", bias_correction=Fals
 VARIANTS = {  # name -> config; int8 is the default configuration
     "int8": QuantizeConfig(),
     "plain min/max": PLAIN,
-    "int4": QuantizeConfig(weights="int4"),
+    "int4 nearest": QuantizeConfig(weights="int4", rounding="nearest"),
+    "int4": QuantizeConfig(weights="int4"),  # GPTQ rounding (the default for int4 weights)
     "mixed": QuantizeConfig(weights="mixed"),
     "int16": QuantizeConfig(activations="int16"),
     "auto": QuantizeConfig(activations="auto"),
@@ -96,6 +103,7 @@ class Variant:
     kept: str | None = None  # the optional steps the self-check kept
     arena_bytes: int | None = None  # tinyq's plan (None: tinyq cannot lower it)
     int16_layers: str = ""  # "k/n": layers with int16 activations
+    agreement: float | None = None  # top-1 agreement with the float model (classifiers: an output softmax)
 
     @property
     def output_sqnr_db(self) -> float:
@@ -133,15 +141,23 @@ def _int16_layers(result) -> str:
     return f"{sum(r.dtype == 'int16' for r in result.widths.rows)}/{len(result.widths.rows)}"
 
 
+def _top1(values: np.ndarray, samples: int) -> np.ndarray:
+    return values.reshape(samples, -1).argmax(axis=1)
+
+
 def _evaluate(name: str, graph: Graph, file_bytes: int, ref: Reference, labels, seconds=None, kept=None,
               int16_layers: str = "") -> Variant:
     values = point_values(graph, ref)
+    samples = len(ref.records)
     accuracy = None
     if labels is not None:
-        accuracy = float(np.mean(values[0].reshape(len(labels), -1).argmax(axis=1) == labels))
+        accuracy = float(np.mean(_top1(values[0], samples) == labels))
+    agreement = None
+    if len(ref.values) > ref.outputs:  # a softmax output: a classifier
+        agreement = float(np.mean(_top1(values[0], samples) == _top1(ref.values[0], samples)))
     sqnrs = tuple(sqnr_db(want, got) for want, got in zip(ref.values, values))
     return Variant(name, accuracy, sqnrs, ref.outputs, file_bytes, weight_bytes(graph), seconds, kept, _arena(graph),
-                   int16_layers)
+                   int16_layers, agreement)
 
 
 def run_converter(python: str, float_bytes: bytes, calib: np.ndarray, activations: str = "int8") -> tuple[bytes, float]:
@@ -161,7 +177,9 @@ def run_converter(python: str, float_bytes: bytes, calib: np.ndarray, activation
         return (folder / "int8.tflite").read_bytes(), seconds
 
 
-def run_case(case: Case, progress: Callable[[str], None], converter_python: str | None = None) -> CaseResult:
+def run_case(case: Case, progress: Callable[[str], None], converter_python: str | None = None,
+             only: tuple[str, ...] | None = None) -> CaseResult:
+    """Every variant (or int8 and those in `only`), then the converter's models, on one case."""
     float_graph = prepare_float_graph(case.graph, case.name)
     shape = float_graph.tensors[float_graph.inputs[0]].shape
     ref = float_reference(float_graph, [[x.reshape(shape)] for x in case.test])
@@ -169,8 +187,9 @@ def run_case(case: Case, progress: Callable[[str], None], converter_python: str 
     if case.labels is not None:
         float_accuracy = float(np.mean(ref.values[0].reshape(len(case.labels), -1).argmax(axis=1) == case.labels))
     calib_set = check_calibration([case.calib.reshape((len(case.calib),) + shape[1:])], float_graph, case.inputs)
+    todo = {name: config for name, config in VARIANTS.items() if only is None or name in only or name == "int8"}
     variants, int8 = [], None
-    for name, config in VARIANTS.items():
+    for name, config in todo.items():
         progress(f"{case.name}: quantizing ({name})")
         start = time.perf_counter()
         result = quantize_graph(case.graph, calib_set, config)
@@ -191,6 +210,7 @@ def run_case(case: Case, progress: Callable[[str], None], converter_python: str 
         data, seconds = run_converter(converter_python, case.float_bytes, calib_set.arrays[0])
         variants.append(_evaluate(SAME_CALIB_ROW, fold_constants(read_model(data)), len(data), ref, case.labels,
                                   seconds))
+    if converter_python and {"int16", "auto"} & set(todo):
         progress(f"{case.name}: the converter's 16x8 mode, same calibration inputs")
         data, seconds = run_converter(converter_python, write_model(float_graph), calib_set.arrays[0], "int16")
         variants.append(_evaluate(SAME_CALIB_16X8_ROW, fold_constants(read_model(data)), len(data), ref, case.labels,
@@ -339,6 +359,37 @@ def format_comparison(results: list[CaseResult]) -> str:
     return "\n".join(lines)
 
 
+INT4_ROWS = (SAME_CALIB_ROW, FILE_ROW, "tinyq int8", "tinyq int4 nearest", "tinyq int4", "tinyq mixed")
+WITHIN_DB, FEWER_BYTES = 3.0, 0.30  # issue #17's mark: within 3 dB of tinyq int8 at >= 30% fewer weight bytes
+
+
+def meets_mark(v: Variant, int8: Variant) -> bool:
+    return (v.output_sqnr_db >= int8.output_sqnr_db - WITHIN_DB
+            and v.weight_bytes <= (1 - FEWER_BYTES) * int8.weight_bytes)
+
+
+def format_int4(results: list[CaseResult]) -> str:
+    """Weight precision side by side: the converter's int8, tinyq int8, int4 (nearest, GPTQ) and mixed."""
+    lines = [f"weights: output / logits SQNR vs float (dB, TFLM, test inputs), top-1 (labels) or top-1 agreement "
+             f"with float (no labels), weight bytes vs tinyq int8, seconds per quantize; mark: within {WITHIN_DB:g} dB "
+             f"of tinyq int8's output SQNR at >= {FEWER_BYTES:.0%} fewer weight bytes",
+             f"  {'model':<20} {'variant':<26} {'out dB':>7} {'logit dB':>8} {'top-1':>7} {'agree':>7} "
+             f"{'weights B':>10} {'vs int8':>7} {'time s':>7}  mark"]
+    for r in results:
+        int8 = r.variant("tinyq int8")
+        for name in INT4_ROWS:
+            v = r.variant(name)
+            if v is None or (name == FILE_ROW and r.variant(SAME_CALIB_ROW) is not None):
+                continue
+            secs = f"{v.seconds:7.2f}" if v.seconds is not None else ""
+            mark = ("yes" if meets_mark(v, int8) else "no") if name in ("tinyq int4 nearest", "tinyq int4",
+                                                                        "tinyq mixed") else ""
+            lines.append(f"  {r.case:<20} {v.name:<26} {v.output_sqnr_db:7.1f} {_db(v.logits_sqnr_db):>8} "
+                         f"{_pct(v.accuracy):>7} {_pct(v.agreement):>7} {v.weight_bytes:>10,} "
+                         f"{v.weight_bytes / int8.weight_bytes:7.0%} {secs:>7}  {mark}")
+    return "\n".join(lines)
+
+
 ABLATION = {  # each step alone, without the self-check, on the digits test set; the last line is the default steps
     "minmax (the converter's choice)": PLAIN,
     "minmax + bias correction": QuantizeConfig(self_check=False, observer="minmax", equalize=False),
@@ -377,11 +428,19 @@ def ablation(progress) -> str:
                    "calibration inputs (default: $TINYQ_CONVERTER_PYTHON; without it, only the converter's files).")
 @click.option("--ablation", "run_ablation", is_flag=True,
               help="Also measure observers, bias correction and equalization one by one on the digits cases.")
-def quantize_bench(cases: str, converter_python: str | None, run_ablation: bool):
+@click.option("--variants", "only", default=None, metavar="NAMES",
+              help=f"Comma-separated tinyq variants to run (int8 always runs): {', '.join(VARIANTS)} (default: all).")
+def quantize_bench(cases: str, converter_python: str | None, run_ablation: bool, only: str | None):
     """tinyq int8/int4/mixed vs TFLiteConverter int8: accuracy, SQNR, bytes, time, the steps the self-check kept."""
     def progress(message: str) -> None:
         click.echo(f"  {message}", err=True)
 
+    names = None
+    if only is not None:  # checked before any work
+        names = tuple(n.strip() for n in only.split(",") if n.strip())
+        unknown = [n for n in names if n not in VARIANTS]
+        if unknown:
+            raise TinyqError(f"--variants: unknown {', '.join(unknown)}", hint=f"choose from {', '.join(VARIANTS)}")
     if run_ablation:
         click.echo(ablation(progress))
         click.echo("")
@@ -395,8 +454,10 @@ def quantize_bench(cases: str, converter_python: str | None, run_ablation: bool)
     if not todo:
         click.echo("no benchmark data under ../shared: nothing to run (skipped)")
         return
-    results = [run_case(case, progress, converter_python) for case in todo]
+    results = [run_case(case, progress, converter_python, names) for case in todo]
     click.echo(format_table(results))
+    click.echo("")
+    click.echo(format_int4(results))
     click.echo("")
     click.echo(format_comparison(results))
     click.echo("")
