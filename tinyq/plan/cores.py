@@ -12,7 +12,11 @@ Bit-exact by construction: both parts run the reference kernel itself over a sub
 the output (the same sums for every output element), and they write disjoint bytes. The
 cut balances an estimate of each part's multiply-accumulates (windows that cross the
 padding have fewer taps). A split op never writes its output over its input (its in-place
-rule is dropped): core 1 would overwrite input rows core 0 has still to read.
+rule is dropped): core 1 would overwrite input rows core 0 has still to read. (With the parts
+running in any interleaving, every byte one core writes must miss every input byte the other
+reads; for the output `shift` bytes before the input that asks shift <= cut * out_row - end of
+core 0's input rows, while each core's own raster order asks at least a pixel's output more;
+for the MLPerf models' convolutions (1x1 and 3x3, strides 1 and 2) no shift does both.)
 """
 
 from __future__ import annotations
