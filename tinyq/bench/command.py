@@ -11,6 +11,7 @@ import click
 
 from tinyq.bench.cores_command import cores
 from tinyq.bench.latency_command import latency, latency_options, run_latency
+from tinyq.bench.patches_command import patches
 
 
 @click.group("bench", invoke_without_command=True)
@@ -56,6 +57,7 @@ def memory(model_paths: tuple[Path, ...], no_tflm: bool, synthetic: bool, fmt: s
 
 bench.add_command(latency)
 bench.add_command(cores)
+bench.add_command(patches)
 
 
 @bench.command("fuzz")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tinyq.errors import TinyqError
 
-REQUESTS = ("auto", "min")
+REQUESTS = ("auto", "min", "4x2")
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ def patch_rows(model: Path, requests=REQUESTS, board_name: str = "host", backend
             ins, exact = _instructions(compiled, board, n_inputs)
         rows.append(PatchRow(
             model.name, request, untiled.arena_bytes, patched.plan.arena_bytes,
-            stage=f"ops {s.layers[0].position}-{s.layers[-1].position}", grid=f"{s.grid[0]}x{s.grid[1]}",
+            stage=f"ops {s.layers[0].position}-{s.layers[-1].position}",
+            grid="lines" if s.lines else f"{s.grid[0]}x{s.grid[1]}",
             band_bytes=s.band_bytes, workspace_bytes=s.workspace_bytes,
             stage_macs_ratio=s.macs / max(s.untiled_macs, 1),
             network_macs_ratio=(total + s.macs - s.untiled_macs) / max(total, 1),
@@ -113,10 +114,11 @@ def format_patch_table(rows: list[PatchRow]) -> str:
         lines.append(line)
     lines += ["",
               "untiled: the arena with the whole input in it. patched: the arena with the first layers (stage) run",
-              "  patch by patch; it holds the input's band (rows of the input the current row of tiles reads, fetched",
-              "  once each) and the workspace (a layer's input and output regions for one tile): the model's whole SRAM.",
-              "  stage MACs / net MACs: multiply-accumulates of the stage / of every convolution, over the untiled run",
-              "  (overlapping regions are recomputed). auto: the smallest arena with net MACs <= 1.5x; min: the smallest."]
+              "  patch by patch (grid RxC: tiles of the stage's output, overlaps recomputed) or line by line (lines:",
+              "  every layer a row at a time, each row computed once); it holds the input's band (the input rows being",
+              "  read, each fetched once) and the workspace (a tile's regions; lines: each layer's window of rows): the",
+              "  model's whole SRAM. stage MACs / net MACs: multiply-accumulates of the stage / of every convolution,",
+              "  over the untiled run. auto: the smallest arena with net MACs <= 1.5x; min: the smallest arena."]
     if qemu:
         lines.append("  instr: median instructions per inference under QEMU (instructions, not cycles or time).")
     return "\n".join(lines)

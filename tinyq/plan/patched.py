@@ -7,10 +7,11 @@ reference kernels whatever the backend (the patch loop rewrites their parameter 
 the rest of the graph keeps the backend's kernels. The planner (memory.py) then sees an ordinary
 graph: it plans it with the streamed input left out of the arena, and proves the plan.
 
-`choose` picks the stage (how many layers) and the tile grid: every prefix of the patchable
-chain (patches.chain) and every grid up to MAX_GRID per axis is scored by its live-set bound
-(the exact planner runs on the few best), the smallest total arena wins; among plans within
-TOLERANCE of it, the one recomputing least.
+`choose` picks the stage (how many layers) and how it runs: line by line (PatchStage.lines:
+nothing recomputed, window-sized bands) or in a grid of tiles. Every prefix of the patchable chain
+(patches.chain), line by line and in every grid up to MAX_GRID per axis, is scored by a lower bound
+of its arena (the exact planner runs on the best few); the smallest arena wins, and among plans
+within TOLERANCE of it, the one computing the fewest MACs.
 """
 
 from __future__ import annotations
@@ -119,21 +120,22 @@ def _rest_bound(bound: BoundGraph, stage: PatchStage) -> int:
     return layout(planning.lowered, range(len(planning.ops)), rules, scratch).bound
 
 
-def candidates(bound: BoundGraph, grid: tuple[int, int] | None = None, max_grid: int = MAX_GRID
+def candidates(bound: BoundGraph, request: PatchRequest = PatchRequest(), max_grid: int = MAX_GRID
                ) -> list[tuple[int, PatchStage]]:
-    """(estimated arena, stage) of every stage (a prefix of the chain) with the grid asked for, or
-    with every grid up to max_grid per axis. The estimate is a lower bound: the larger of what the
-    rest of the graph needs and the stage's own step (its output, band and workspace)."""
+    """(estimated arena, stage) of every stage (a prefix of the chain) run line by line and in the
+    grid asked for, or in every grid up to max_grid per axis. The estimate is a lower bound: the
+    larger of what the rest of the graph needs and the stage's own step (output, band, workspace)."""
     layers = chain(bound.lowered)
     found = []
     for n in range(1, len(layers) + 1):
         h, w, _ = layers[n - 1].out_shape
-        grids = [grid] if grid else [(r, c) for r in range(1, min(h, max_grid) + 1)
-                                     for c in range(1, min(w, max_grid) + 1) if r * c > 1]
-        rest = None
-        for g in grids:
-            stage = make_stage(bound.lowered, layers[:n], g)
-            rest = rest if rest is not None else _rest_bound(bound, stage)
+        stages = [make_stage(bound.lowered, layers[:n], (1, 1), lines=True)] if "lines" in request.modes else []
+        if "patches" in request.modes:
+            grids = [request.grid] if request.grid else [(r, c) for r in range(1, min(h, max_grid) + 1)
+                                                         for c in range(1, min(w, max_grid) + 1) if r * c > 1]
+            stages += [make_stage(bound.lowered, layers[:n], g) for g in grids]
+        rest = _rest_bound(bound, stages[0]) if stages else 0
+        for stage in stages:
             own = align_up(bound.graph.tensors[stage.output].nbytes, 16) + stage.scratch_bytes
             found.append((max(rest, own), stage))
     return found
@@ -145,7 +147,7 @@ def choose(bound: BoundGraph, request: PatchRequest = PatchRequest()) -> Patched
         raise TinyqError("patches and control flow (subgraphs) do not mix", where="graph",
                          hint="drop --patches for this model")
     total = network_macs(bound.lowered)
-    scored = [(e, s) for e, s in candidates(bound, request.grid)
+    scored = [(e, s) for e, s in candidates(bound, request)
               if request.max_recompute is None or total + s.macs - s.untiled_macs <= request.max_recompute * total]
     if not scored:
         raise UnsupportedError("no stage to run in patches", where="graph",

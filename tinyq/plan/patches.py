@@ -1,4 +1,5 @@
-"""Patch-based execution of a model's first layers (MCUNetV2), below the live-set bound.
+"""Patch-based (and line-based) execution of a model's first layers (MCUNetV2), below the
+live-set bound.
 
 A CNN's first layers hold its largest activations. Run them *per patch* instead: split the
 output of the stage's last layer into a grid of tiles; for each tile, compute every layer of
@@ -15,7 +16,11 @@ i1 - i0, so its bounds checks skip exactly the taps the whole-image run skips: t
 kernel on the sub-region gives the same bytes (TFLM's kernels skip taps outside the image,
 they never read a padding value).
 
-Memory of a stage: its output (whole, in the arena), the input band (the most rows any tile
+Line by line (`lines`), the overlaps are kept instead of recomputed: every layer computes one
+output row at a time, full width, into a band that holds the rows its consumer's window reads,
+in an order planned offline (`PatchStage.schedule`); the input band is a window of input rows.
+
+Memory of a stage in tiles: its output (whole, in the arena), the input band (the most rows any tile
 row reads, full width) and one workspace where each layer's input and output region sit at
 opposite ends (ping-pong); with a single column of tiles the first layer reads the band
 itself and the last one writes straight into the stage output. The workspace and band are
@@ -83,10 +88,54 @@ class PatchStage:
     cols: tuple[tuple[Span, ...], ...]  # cols[tile column][layer]
     input: int  # tensor index of the stage's (streamed) input
     output: int  # tensor index of the last layer's output
+    lines: bool = False  # streamed line by line: each layer keeps only the rows its consumer's window reads
+
+    @functools.cached_property
+    def schedule(self) -> tuple[tuple[tuple[int, int, int], ...], tuple[int, ...]]:
+        """lines: the steps, each (layer, output row, first row its output band keeps), and the most
+        rows each band holds (the input's first, then each layer's but the last's). To compute a row,
+        a layer drops the rows of its input band above the row's window (no later row reads them),
+        has the rows the window lacks computed (recursively, a row at a time; the input's fetched),
+        then computes its row: each row any window reads is computed once, in order; bands hold
+        about a window each; rows no window reads (a stride over a smaller window) are skipped."""
+        n = len(self.layers)
+        done, first, most = [0] * (n + 1), [0] * (n + 1), [0] * (n + 1)  # band b: rows [first[b], done[b])
+        steps: list[tuple[int, int, int]] = []
+
+        def compute(i: int) -> None:  # layer i computes the next row of band i + 1, reading band i
+            layer = self.layers[i]
+            s, p, k, size = layer.stride[0], layer.pad[0], layer.window[0], layer.in_shape[0]
+            row = done[i + 1]
+            i0, i1 = max(0, row * s - p), min(size, row * s - p + k)
+            first[i] = max(first[i], i0)
+            done[i] = max(done[i], first[i])
+            while done[i] < i1:
+                if i == 0:
+                    done[0] = i1
+                    most[0] = max(most[0], done[0] - first[0])
+                else:
+                    compute(i - 1)
+            steps.append((i, row, first[i + 1]))
+            done[i + 1] = row + 1
+            most[i + 1] = max(most[i + 1], done[i + 1] - first[i + 1])
+
+        for _ in range(self.layers[-1].out_shape[0]):
+            compute(n - 1)
+        return tuple(steps), tuple(most[:n])
+
+    @functools.cached_property
+    def layer_band_offsets(self) -> tuple[int, ...]:
+        """lines: where each layer's band starts in the workspace (the last layer writes the output),
+        and the workspace's end."""
+        offsets, at = [], 0
+        for i, layer in enumerate(self.layers[:-1]):
+            offsets.append(at)
+            at += align_up(self.schedule[1][i + 1] * layer.out_shape[1] * layer.out_shape[2], 16)
+        return tuple(offsets + [at])
 
     @property
     def band_rows(self) -> int:
-        return max(r[0].ins for r in self.rows)
+        return self.schedule[1][0] if self.lines else max(r[0].ins for r in self.rows)
 
     @property
     def row_bytes(self) -> int:
@@ -102,20 +151,16 @@ class PatchStage:
         """One column of tiles: the first layer reads the band, the last writes the stage output."""
         return self.grid[1] == 1
 
-    def region_bytes(self, ty: int, tx: int, layer: int, side: str) -> int:
-        """Bytes of a layer's input ("in") or output ("out") region for tile (ty, tx)."""
-        r, c = self.rows[ty][layer], self.cols[tx][layer]
-        if side == "in":
-            return r.ins * c.ins * self.layers[layer].in_shape[2]
-        return r.outs * c.outs * self.layers[layer].out_shape[2]
-
     def in_workspace(self, layer: int, side: str) -> bool:
         last = len(self.layers) - 1
         return not self.direct or not ((layer == 0 and side == "in") or (layer == last and side == "out"))
 
     @functools.cached_property
     def workspace_bytes(self) -> int:
-        """The most any layer of any tile holds in the workspace: its input and output regions."""
+        """The most any layer of any tile holds in the workspace: its input and output regions
+        (lines: every layer's band but the last's, side by side)."""
+        if self.lines:
+            return self.layer_band_offsets[-1]
         need = 0
         for i, layer in enumerate(self.layers):
             total = 0
@@ -139,6 +184,8 @@ class PatchStage:
     @functools.cached_property
     def macs(self) -> int:
         """Multiply-accumulates the tiles compute, recomputed overlaps included."""
+        if self.lines:  # every row a window reads, once
+            return sum(self.layers[i].out_shape[1] * self.layers[i].macs_per_pixel for i, _, _ in self.schedule[0])
         return sum(self.rows[ty][i].outs * self.cols[tx][i].outs * layer.macs_per_pixel
                    for ty in range(self.grid[0]) for tx in range(self.grid[1]) for i, layer in enumerate(self.layers))
 
@@ -148,7 +195,8 @@ class PatchStage:
 
     def describe(self) -> str:
         first, last = self.layers[0].position, self.layers[-1].position
-        return (f"ops {first}-{last} in {self.grid[0]}x{self.grid[1]} patches: band {self.band_rows} rows "
+        grid = "1-row" if self.lines else f"{self.grid[0]}x{self.grid[1]}"
+        return (f"ops {first}-{last} in {grid} {'lines' if self.lines else 'patches'}: band {self.band_rows} rows "
                 f"({self.band_bytes:,} B), workspace {self.workspace_bytes:,} B, MACs x{self.macs / max(self.untiled_macs, 1):.2f}")
 
 
@@ -215,13 +263,17 @@ def spans(layers: tuple[Layer, ...], axis: int, out0: int, out1: int) -> tuple[S
     return tuple(reversed(result))
 
 
-def make_stage(lowered: LoweredGraph, layers: list[Layer] | tuple[Layer, ...], grid: tuple[int, int]) -> PatchStage:
+def make_stage(lowered: LoweredGraph, layers: list[Layer] | tuple[Layer, ...], grid: tuple[int, int],
+               lines: bool = False) -> PatchStage:
+    """The stage of `layers` in `grid` tiles; `lines`: streamed a row at a time instead, each layer
+    keeping the rows its consumer's window reads (no recomputation; `grid` is ignored)."""
     layers = tuple(layers)
     h, w, _ = layers[-1].out_shape
-    rows, cols = min(grid[0], h), min(grid[1], w)
+    rows, cols = (h, 1) if lines else (min(grid[0], h), min(grid[1], w))
     first, last = lowered.ops[layers[0].position], lowered.ops[layers[-1].position]
     return PatchStage(layers, (rows, cols), tuple(spans(layers, 0, a, b) for a, b in cuts(h, rows)),
-                      tuple(spans(layers, 1, a, b) for a, b in cuts(w, cols)), first.inputs[0], last.outputs[0])
+                      tuple(spans(layers, 1, a, b) for a, b in cuts(w, cols)), first.inputs[0], last.outputs[0],
+                      lines)
 
 
 @dataclass(frozen=True)
@@ -229,19 +281,22 @@ class PatchRequest:
     """What `--patches` asks for: a grid, or the planner's choice under a recomputation cap."""
 
     grid: tuple[int, int] | None = None  # (rows, columns) of tiles; None: the planner chooses
+    modes: tuple[str, ...] = ("patches", "lines")  # which executions to consider
     max_recompute: float | None = AUTO_RECOMPUTE  # the network's MACs over its untiled MACs at most (None: any)
 
 
 def parse_request(text: str) -> PatchRequest:
     """`--patches`: "auto" (the smallest arena while the network computes at most AUTO_RECOMPUTE
-    times its convolution MACs), "min" (the smallest arena), "N" (N x N tiles) or "RxC" (R rows by C columns of tiles)."""
+    times its convolution MACs), "lines" (line by line, nothing recomputed), "min" (the smallest arena), "N" (N x N tiles) or "RxC" (R rows by C columns of tiles)."""
     if text in ("auto", "min"):
         return PatchRequest(max_recompute=AUTO_RECOMPUTE if text == "auto" else None)
+    if text == "lines":
+        return PatchRequest(modes=("lines",), max_recompute=None)
     try:
         parts = [int(v) for v in text.lower().split("x")]
     except ValueError:
         parts = []
     if len(parts) not in (1, 2) or min(parts) < 1:
-        raise TinyqError(f"--patches {text!r} is not auto, min, N or RxC", where="options",
+        raise TinyqError(f"--patches {text!r} is not auto, lines, min, N or RxC", where="options",
                          hint="e.g. --patches auto, --patches 4 (4x4 tiles) or --patches 8x2 (8 rows by 2 columns)")
-    return PatchRequest(grid=(parts[0], parts[-1]), max_recompute=None)
+    return PatchRequest(grid=(parts[0], parts[-1]), modes=("patches",), max_recompute=None)

@@ -1,6 +1,6 @@
 #include "tq_patch.h"
 
-int tq_band_advance(tq_band_t *band, int32_t row0, int32_t row1) {
+void tq_band_keep(tq_band_t *band, int32_t row0) {
   const int32_t rb = band->row_bytes;
   if (row0 > band->first) {
     if (band->end > row0) {
@@ -10,6 +10,11 @@ int tq_band_advance(tq_band_t *band, int32_t row0, int32_t row1) {
     }
     band->first = row0;
   }
+}
+
+int tq_band_advance(tq_band_t *band, int32_t row0, int32_t row1) {
+  const int32_t rb = band->row_bytes;
+  tq_band_keep(band, row0);
   if (row1 > band->end) {
     const int rc = band->fetch(band->ctx, band->end, row1 - band->end, band->rows + (band->end - band->first) * rb);
     if (rc != 0) return rc;

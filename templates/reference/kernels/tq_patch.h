@@ -33,6 +33,10 @@ typedef struct {
  * skipped). Returns the source's non-zero result, else 0. */
 int tq_band_advance(tq_band_t *band, int32_t row0, int32_t row1);
 
+/* Drops the rows above row0 (moving the rest up); a band of computed rows (no source) then
+ * gets its new rows written after `end`. */
+void tq_band_keep(tq_band_t *band, int32_t row0);
+
 /* Copies `rows` rows of `bytes` bytes from src (rows `src_stride` apart) to dst (`dst_stride`). */
 void tq_patch_copy(const uint8_t *src, int32_t src_stride, uint8_t *dst, int32_t dst_stride, int32_t rows,
                    int32_t bytes);
