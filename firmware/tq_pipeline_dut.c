@@ -13,6 +13,7 @@
  *                         m-tinyq-outputs-[hex of every classifier output]  m-tinyq-frames-[N]
  *                         m-tinyq-classifier-ticks-[T]
  *   tinyq-features%       m-tinyq-features-[hex of the classifier's input rows]
+ *   tinyq-capture N%      (tq_capture.h) the classifier's input rows as a record, once new rows came
  *
  * MLPerf Tiny's streaming wake word benchmark (sww01), its UART mode: the runner loads one stride of
  * mono samples with `db load N` / `db <hex>` (tq_dut.c), then
@@ -105,6 +106,18 @@ static void cmd_pipeline(void) {
   say("m-tinyq-classifier-hash-[" TQ_PIPELINE_CLASSIFIER_HASH "]");
 }
 
+/* Capture mode (tq_capture.h, `tinyq calibrate`): this firmware's sensor is its frontend. A frame is
+ * the classifier's input, the rows the frontend computed from the audio sent so far, ready once a new
+ * row arrived since the last frame taken. */
+static int new_rows;
+
+int tq_sensor_read(uint8_t *input, uint32_t bytes) {
+  if (!new_rows || bytes != TQ_PIPELINE_FRAMES * TQ_PIPELINE_FEATURE_BYTES) return 0;
+  memcpy(input, tq_pipeline_features(), bytes);
+  new_rows = 0;
+  return 1;
+}
+
 static void cmd_audio(const char *hex) {
   const uint32_t digits = (uint32_t)strlen(hex);
   if (digits % (2 * TQ_PIPELINE_SAMPLE_BYTES) != 0 || digits / 2 > MAX_LINE_BYTES) {
@@ -119,9 +132,11 @@ static void cmd_audio(const char *hex) {
     }
     samples[i / 2] = (uint8_t)(hi << 4 | lo);
   }
+  const uint32_t before = tq_pipeline_frames();
   const uint64_t start = tq_timer_ticks();
   const int status = tq_pipeline_push(samples, digits / 2 / TQ_PIPELINE_SAMPLE_BYTES);
   const uint64_t ticks = tq_timer_ticks() - start;
+  new_rows |= tq_pipeline_frames() != before;
   if (status != 0) {
     tq_puts("e-[Frontend invoke returned ");
     tq_put_u64((uint64_t)(uint32_t)status);
@@ -180,6 +195,7 @@ static void cmd_extract_uart_stream(void) {
   }
   const uint32_t before = tq_pipeline_frames();
   int status = tq_pipeline_push(db, bytes / TQ_PIPELINE_SAMPLE_BYTES);
+  new_rows |= tq_pipeline_frames() != before;
   if (status == 0) status = tq_pipeline_classify(outputs);
   if (status != 0) {
     tq_puts("e-[Invoke returned ");
@@ -219,6 +235,7 @@ int tq_dut_extension(char **argv, int argc) {
     cmd_pipeline();
   } else if (strcmp(argv[0], "tinyq-audio-reset") == 0) {
     tq_pipeline_reset();
+    new_rows = 0;
     say_value("frames", 0);
   } else if (strcmp(argv[0], "tinyq-audio") == 0) {
     if (argc < 2)

@@ -215,6 +215,34 @@ def test_bad_usage_is_one_line(capsys, tmp_path):
     assert not (tmp_path / "c.npy").exists()
 
 
+@pytest.mark.slow
+@QEMU
+def test_a_pipeline_captures_the_features_its_frontend_computed(capsys, tmp_path):
+    """TFLM's micro_speech as one firmware (audio preprocessor + classifier) in QEMU: its sensor is the
+    frontend, so each record is the classifier's input computed on the device from an audio clip sent
+    over the UART, byte for byte the feature rows TFLM computes from the same clip."""
+    from test_micro_speech import LABELS, micro_speech_paths, synthesized
+    from tinyq.build.pipeline import compile_pipeline
+    from tinyq.pipeline import golden_classification
+
+    pre, cls = micro_speech_paths()
+    root = tmp_path / "micro_speech"
+    main(["generate", str(pre), str(cls), "-o", str(root), "--board", BOARD, "--stride", "320", "--labels", LABELS])
+    clips = np.stack([synthesized(0.25, seed) for seed in (1, 2, 3)])
+    np.save(tmp_path / "clips.npy", clips)
+    main(["calibrate", str(root), "--board", BOARD, "--sensor", str(tmp_path / "clips.npy"), "--raw",
+          "-o", str(tmp_path / "c.npy"), "--timeout", str(TIMEOUT)])
+    assert "captured 3 frames" in capsys.readouterr().out
+    got = np.load(tmp_path / "c.npy")
+    p = compile_pipeline(pre, cls, get_board("host"), stride=320, labels=tuple(LABELS.split(",")))
+    for record, clip in zip(got, clips):
+        want = golden_classification(pre.read_bytes(), cls.read_bytes(), p.shape, p.classifier.graph, clip)
+        assert record.tobytes() == want.features
+    np.save(tmp_path / "short.npy", clips[:, :400])
+    assert "shorter than the frontend's window (480)" in cli_error(capsys, root, "--board", BOARD, "--sensor",
+                                                                   tmp_path / "short.npy", "-o", tmp_path / "d.npy")
+
+
 class SensorBoard:
     """A scripted board (as tests/test_serial_link.py's) with the capture commands over a UART sensor:
     the captures numbered in `tear` (from 0) are answered with a torn line."""

@@ -5,13 +5,16 @@ the model; N of them become calib.npy, which `tinyq quantize --calib` takes as i
 quantized input are dequantized with its scale and zero point into the float values the float model
 takes (N x the input's shape without its batch), or kept in the input's type with --raw.
 `--board qemu-*` builds the firmware of MODEL (or a project folder) and boots it in QEMU, whose sensor
-is the UART stand-in: the frames of --sensor FILE are fed over the emulated UART one by one.
+is the UART stand-in: the frames of --sensor FILE are fed over the emulated UART one by one. A
+pipeline's firmware (frontend + classifier) captures the classifier's input, the feature rows its
+frontend computed on the device; its --sensor is audio, one clip per frame.
 """
 
 from __future__ import annotations
 
 import io
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import click
@@ -72,19 +75,68 @@ def capture(url: str, frames: int | None, sensor: Path | None, baud: int, timeou
             dut.check_model(info, model, model_hash(model))
         device = CaptureDevice(link)
         specs = device.inputs()
-        feed = sensor_frames(sensor, specs) if sensor is not None else None
-        if feed is not None and frames is not None and frames > len(feed):
-            raise TinyqError(f"the sensor file holds {len(feed)} frames; -n asks for {frames}", where=str(sensor))
-        count = frames or (len(feed) if feed is not None else DEFAULT_FRAMES)
+        stream = _pipeline(link)
+        feeds = None
+        if sensor is not None and stream is not None:  # a pipeline's sensor is its frontend: audio clips
+            feeds = [partial(_stream_clip, stream, clip) for clip in audio_clips(sensor, stream.info)]
+        elif sensor is not None:  # the UART stand-in: one frame loaded into db per capture
+            feeds = [partial(dut.load, frame) for frame in sensor_frames(sensor, specs)]
+        if feeds is not None and frames is not None and frames > len(feeds):
+            raise TinyqError(f"the sensor file holds {len(feeds)} frames; -n asks for {frames}", where=str(sensor))
+        count = frames or (len(feeds) if feeds is not None else DEFAULT_FRAMES)
         records: list[bytes] = []
         progress = _Progress(f"capturing from {info.model}")
         try:
             for k in range(count):
-                records.append(device.take(dut, feed[k] if feed is not None else None, timeout))
+                records.append(device.take(feeds[k] if feeds is not None else None, timeout))
                 progress.update(len(records), count)
         finally:
             progress.close()
     return device, device.decode(records), f"{info.model} on {info.board}"
+
+
+def _pipeline(link):
+    """The device's streaming commands when it runs a frontend + classifier pipeline, else None."""
+    from tinyq.serial.link import DeviceError
+    from tinyq.serial.pipeline import PipelineDevice
+
+    try:
+        link.command("tinyq-pipeline", answers=True)
+    except DeviceError:  # not a pipeline; its m-ready is still on the way: back in step first
+        link.sync(after="'tinyq-pipeline'")
+        return None
+    stream = PipelineDevice(link)
+    stream.describe()
+    return stream
+
+
+def audio_clips(path: Path, info) -> list[bytes]:
+    """A pipeline's --sensor: a .npy of clips (one per row; 1-D: one clip) of the frontend's samples, or
+    a 16-bit mono .wav (one clip); each clip must fill at least one window."""
+    from tinyq.eval.data import read_array
+
+    if path.suffix.lower() == ".wav":
+        from tinyq.serial.pipeline import read_audio
+
+        clips = [read_audio(path, np.int16)]
+    else:
+        array = read_array(path, "audio")
+        if array.dtype.itemsize != info.sample_bytes or array.ndim not in (1, 2):
+            raise TinyqError(f"holds {array.dtype} values of shape {tuple(array.shape)}; the frontend takes "
+                             f"{info.sample_bytes}-byte samples, one clip per row", where=str(path),
+                             hint="a .npy of N x samples (int16 audio) or a 16-bit mono .wav")
+        clips = list(array) if array.ndim == 2 else [array]
+    short = [len(c) for c in clips if len(c) < info.window]
+    if short:
+        raise TinyqError(f"a clip of {short[0]} samples is shorter than the frontend's window ({info.window})",
+                         where=str(path), hint="give clips of at least one window, e.g. a second of audio")
+    return [np.ascontiguousarray(c).tobytes() for c in clips]
+
+
+def _stream_clip(stream, clip: bytes) -> None:
+    """A fresh stream with this clip's audio pushed through the frontend (its rows: the next frame)."""
+    stream.reset()
+    stream.push(clip)
 
 
 def calibration_arrays(device: CaptureDevice, arrays: list[np.ndarray], raw: bool) -> list[np.ndarray]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from tinyq.errors import TinyqError
 from tinyq.ir import DTYPES, Quant, Tensor
-from tinyq.serial.dut import HEX, RETRIES, TINYQ_LINE, Dut
+from tinyq.serial.dut import HEX, RETRIES, TINYQ_LINE
 from tinyq.serial.link import MAX_LINE, DeviceError, GarbledReply, Link
 
 INPUT_FIELDS = re.compile(r"^([a-z0-9]+),([0-9x]+),([-+.0-9eE]+|inf|nan),(-?[0-9]+),(.*)$")
@@ -110,13 +110,14 @@ class CaptureDevice:
                                f"{'no count' if count is None else f'the count {count}'}", where=self.link.url)
         return records
 
-    def take(self, dut: Dut, frame: bytes | None = None, timeout: float | None = None) -> bytes:
-        """One record; `frame` is fed to the stand-in sensor first. After a garbled reply the link is
-        resynced and the exchange tried once more (the frame fed again; a real sensor gives its next)."""
+    def take(self, feed=None, timeout: float | None = None) -> bytes:
+        """One record; `feed()` first gives the sensor its data (the UART stand-in's frame, a pipeline's
+        audio). After a garbled reply the link is resynced and the exchange tried once more (fed again;
+        a real sensor gives its next frame)."""
         for attempt in range(RETRIES + 1):
             try:
-                if frame is not None:
-                    dut.load(frame)
+                if feed is not None:
+                    feed()
                 return self.capture(1, timeout)[0]
             except GarbledReply:
                 if attempt == RETRIES:
