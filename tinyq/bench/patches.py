@@ -62,7 +62,8 @@ def patch_rows(model: Path, requests=REQUESTS, board_name: str = "host", backend
         base = driver.compile_file(model, board, backend)
         base_ins, exact = _instructions(base, board, n_inputs)
         if not exact:
-            return [PatchRow(model.name, r, untiled.arena_bytes, None, note="untiled build not bit-exact") for r in requests]
+            return [PatchRow(model.name, r, untiled.arena_bytes, None, note="untiled build not bit-exact")
+                    for r in requests]
     rows = []
     total = network_macs(bound.lowered)
     for request in requests:
@@ -108,7 +109,8 @@ def format_patch_table(rows: list[PatchRow]) -> str:
                 f"{r.stage:>10} {r.grid:>6} {_num(r.band_bytes):>7} {_num(r.workspace_bytes):>9} "
                 f"{r.stage_macs_ratio:>9.2f}x {r.network_macs_ratio:>7.2f}x")
         if qemu:
-            ratio = f"{r.instructions / r.untiled_instructions:.2f}x" if r.instructions and r.untiled_instructions else "-"
+            both = r.instructions and r.untiled_instructions
+            ratio = f"{r.instructions / r.untiled_instructions:.2f}x" if both else "-"
             line += (f" {_num(r.untiled_instructions):>14} {_num(r.instructions):>14} {ratio:>6} "
                      f"{'yes' if r.bit_exact else 'NO'}")
         lines.append(line)
@@ -116,9 +118,9 @@ def format_patch_table(rows: list[PatchRow]) -> str:
               "untiled: the arena with the whole input in it. patched: the arena with the first layers (stage) run",
               "  patch by patch (grid RxC: tiles of the stage's output, overlaps recomputed) or line by line (lines:",
               "  every layer a row at a time, each row computed once); it holds the input's band (the input rows being",
-              "  read, each fetched once) and the workspace (a tile's regions; lines: each layer's window of rows): the",
-              "  model's whole SRAM. stage MACs / net MACs: multiply-accumulates of the stage / of every convolution,",
-              "  over the untiled run. auto: the smallest arena with net MACs <= 1.5x; min: the smallest arena."]
+              "  read, each fetched once) and the workspace (a tile's regions; lines: each layer's window of rows):",
+              "  the model's whole SRAM. stage MACs / net MACs: multiply-accumulates of the stage / of every",
+              "  convolution, over the untiled run. auto: the smallest arena with net MACs <= 1.5x; min: the smallest."]
     if qemu:
         lines.append("  instr: median instructions per inference under QEMU (instructions, not cycles or time).")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ import click
 @click.option("--models", "model_paths", multiple=True, type=click.Path(path_type=Path),
               help="A folder of .tflite models (all of them) or one model; repeatable (default: a MobileNetV1-0.25 "
                    "96x96 built in code and the int8 models in ../shared/models/mlperf-tiny).")
-@click.option("--patches", "requests", multiple=True, metavar="auto|min|N|RxC",
+@click.option("--patches", "requests", multiple=True, metavar="auto|lines|min|N|RxC",
               help="The --patches requests to compare; repeatable (default: auto and min).")
 @click.option("--board", default="host", show_default=True, help="Board whose kernels and scratch are planned.")
 @click.option("--backend", default=None, help="Kernel backend for the layers after the stage (default: the board's).")

@@ -28,7 +28,8 @@ from tinyq.plan.memory import MemoryPlan, layout, plan_memory
 from tinyq.plan.patches import MAX_GRID, PATCHABLE, PatchRequest, PatchStage, chain, make_stage, network_macs
 
 PATCH_KERNEL = Kernel(name="patch_stage", template="reference/patch_stage.c.j2",
-                      doc="a stage of layers run patch by patch from a streamed input (tinyq/plan/patches.py)")
+                      doc="a stage of layers run patch by patch or line by line from a streamed input "
+                          "(tinyq/plan/patches.py)")
 PATCH_LAYER = "patches"
 TOLERANCE = 1.05  # auto: plans within 5% of the smallest arena compete on recomputation
 EXACT_PLANS = 4  # auto: candidates planned exactly (the rest are scored by their bound)
@@ -80,7 +81,6 @@ class Patched:
     bound: BoundGraph  # the graph with the stage fused, what is generated
     plan: MemoryPlan
     stage: PatchStage
-    untiled_arena: int  # the same graph's arena without patches
 
 
 def fuse(bound: BoundGraph, stage: PatchStage) -> BoundGraph:
@@ -142,7 +142,7 @@ def candidates(bound: BoundGraph, request: PatchRequest = PatchRequest(), max_gr
 
 
 def choose(bound: BoundGraph, request: PatchRequest = PatchRequest()) -> Patched:
-    """The stage and grid with the smallest verified arena (see the module's docstring)."""
+    """The stage, and how it runs, with the smallest verified arena (see the module's docstring)."""
     if getattr(bound, "subgraphs", ()):
         raise TinyqError("patches and control flow (subgraphs) do not mix", where="graph",
                          hint="drop --patches for this model")
@@ -163,4 +163,4 @@ def choose(bound: BoundGraph, request: PatchRequest = PatchRequest()) -> Patched
         plans.append((plan.arena_bytes, scored[i][1].macs, i, fused, plan))
     best = min(p[0] for p in plans)
     _, _, i, fused, plan = min((p for p in plans if p[0] <= best * TOLERANCE), key=lambda p: (p[1], p[0]))
-    return Patched(fused, plan, scored[i][1], plan_memory(bound).arena_bytes)
+    return Patched(fused, plan, scored[i][1])

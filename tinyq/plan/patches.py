@@ -197,7 +197,8 @@ class PatchStage:
         first, last = self.layers[0].position, self.layers[-1].position
         grid = "1-row" if self.lines else f"{self.grid[0]}x{self.grid[1]}"
         return (f"ops {first}-{last} in {grid} {'lines' if self.lines else 'patches'}: band {self.band_rows} rows "
-                f"({self.band_bytes:,} B), workspace {self.workspace_bytes:,} B, MACs x{self.macs / max(self.untiled_macs, 1):.2f}")
+                f"({self.band_bytes:,} B), workspace {self.workspace_bytes:,} B, "
+                f"MACs x{self.macs / max(self.untiled_macs, 1):.2f}")
 
 
 def layer_of(lowered: LoweredGraph, position: int) -> Layer | None:
@@ -287,7 +288,8 @@ class PatchRequest:
 
 def parse_request(text: str) -> PatchRequest:
     """`--patches`: "auto" (the smallest arena while the network computes at most AUTO_RECOMPUTE
-    times its convolution MACs), "lines" (line by line, nothing recomputed), "min" (the smallest arena), "N" (N x N tiles) or "RxC" (R rows by C columns of tiles)."""
+    times its convolution MACs), "lines" (line by line, nothing recomputed), "min" (the smallest
+    arena), "N" (N x N tiles) or "RxC" (R rows by C columns of tiles)."""
     if text in ("auto", "min"):
         return PatchRequest(max_recompute=AUTO_RECOMPUTE if text == "auto" else None)
     if text == "lines":
