@@ -140,9 +140,9 @@ def pick_int4_layers(layers: list[LayerSensitivity], must_save: int) -> tuple[in
     if sum(layer.saving for layer in layers) < must_save:
         return tuple(layer.op for layer in layers)
     step = -(-must_save // KNAPSACK_STEPS)
+    while step > 1 and sum(layer.saving // step for layer in layers) < -(-must_save // step):
+        step //= 2  # rounding each saving down lost the slack there was: finer steps
     need = -(-must_save // step)
-    if sum(layer.saving // step for layer in layers) < need:  # the rounding lost too much: 1-byte steps
-        step, need = 1, must_save
     best = np.full(need + 1, np.inf)  # best[j]: least noise of a set saving j steps (need: at least need)
     best[0] = 0.0
     came_from = []  # per layer: for each j, the j before taking it (-1: not taken)
