@@ -24,12 +24,12 @@ needs_tflm = pytest.mark.skipif(not tflm_available(), reason="tflite-micro is no
 RNG = np.random.default_rng(11)
 
 
-def _mlp(hidden_shape=(1, 16), w1_shape=(16, 8), b1_shape=(16,), w1_scale=1.0, beta=1.0):
+def _mlp(hidden_shape=(1, 16), w1_shape=(16, 8), b1_shape=(16,), w1_scale=1.0, beta=1.0, hidden_dtype="float32"):
     """input [1, 8] -> FC (ReLU) -> FC [1, 4] -> softmax, with one part made wrong; read back from its file
     (the reader's own checks pass it)."""
     b = GraphBuilder("mlp")
     x = b.input((1, 8), "float32")
-    h, z, y = b.activation(hidden_shape, "float32"), b.activation((1, 4), "float32"), b.activation((1, 4), "float32")
+    h, z, y = b.activation(hidden_shape, hidden_dtype), b.activation((1, 4), "float32"), b.activation((1, 4), "float32")
     b.op("fully_connected", [x, b.const((RNG.normal(size=w1_shape) * w1_scale).astype(np.float32)),
                              b.const(RNG.normal(size=b1_shape).astype(np.float32))], [h],
          fused_activation_function="RELU")
@@ -64,14 +64,33 @@ def test_an_output_shape_its_op_does_not_compute_is_refused():
     assert "op 0 (fully_connected)" in text and "declared [1, 32768]" in text and "computes [1, 16]" in text
 
 
+def test_an_output_type_its_op_does_not_compute_is_refused():
+    """ADD of two float32 tensors declared int32: LiteRT quietly computes float32; the quantizer looked the
+    output up among the float activations (KeyError)."""
+    b = GraphBuilder("add")
+    x, y, z = b.input((1, 4), "float32"), b.activation((1, 4), "int32"), b.activation((1, 4), "float32")
+    b.op("add", [x, b.const(np.ones((1, 4), np.float32))], [y], fused_activation_function="NONE")
+    b.op("add", [x, b.const(np.ones((1, 4), np.float32))], [z], fused_activation_function="NONE")
+    text = _refusal(read_model(write_model(b.build([y, z])), where="add.tflite"))
+    assert "op 0 (add): output 1 (t1) is declared int32 but the op computes float32" in text
+
+
+def test_a_tensor_of_a_type_the_quantizer_does_not_compute_is_refused():
+    """A string tensor crashed LiteRT (SIGSEGV) in the user's process; bfloat16 had no numpy type."""
+    text = _refusal(_mlp(hidden_dtype="string"))
+    assert "op 0 (fully_connected): tensor 1 (t1) is string" in text
+
+
 def test_weights_of_the_wrong_rank_are_refused():
     text = _refusal(_mlp(w1_shape=(16,), b1_shape=(16,)))
     assert "op 0 (fully_connected)" in text and "have shape [16]" in text and "2-D weights" in text
 
 
-def test_a_bias_of_the_wrong_length_is_refused():
-    text = _refusal(_mlp(b1_shape=(32,)))
-    assert "bias" in text and "shape [32] for 16 output channels" in text
+@pytest.mark.parametrize("shape", [(32,), (16, 1)])
+def test_a_bias_of_the_wrong_length_or_rank_is_refused(shape):
+    """[32] for 16 channels broke equalization (ValueError), [16, 1] the bias rewrite (a [16, 16] broadcast)."""
+    text = _refusal(_mlp(b1_shape=shape))
+    assert "bias" in text and f"shape {list(shape)} for 16 output channels" in text
 
 
 @pytest.mark.parametrize("scale", [1e23, 1e37])
@@ -112,6 +131,11 @@ def test_a_child_that_aborts_is_one_error_line_and_this_process_lives():
     assert str(info.value) == ("m.tflite: TFLM crashed (SIGABRT) while running the quantized model: native code says "
                                "goodbye (the float model's shapes or values are probably inconsistent: tinyq inspect "
                                "MODEL shows its ops)")
+
+
+def test_the_crashing_engine_is_named():
+    with pytest.raises(TinyqError, match=r"^LiteRT crashed \(SIGABRT\) while running the float model: native"):
+        in_child(_abort, engine="LiteRT", doing="running the float model")
 
 
 def test_a_refusal_in_the_child_keeps_its_class_and_hint_and_gains_tflm_log():

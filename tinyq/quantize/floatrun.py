@@ -34,9 +34,8 @@ class FloatRunner:
                     model_content=write_model(graph), experimental_preserve_all_tensors=True,
                     experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
                 self._interp.allocate_tensors()
-        except (RuntimeError, ValueError) as exc:
-            raise TinyqError(f"LiteRT cannot run the float model: {str(exc).strip().splitlines()[0][:200]}",
-                             where=graph.name) from None
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            raise TinyqError(f"LiteRT cannot run the float model: {_first_line(exc)}", where=graph.name) from None
         self._inputs = [d["index"] for d in self._interp.get_input_details()]
 
     def run(self, record: list[np.ndarray], tensors: Iterable[int]) -> dict[int, np.ndarray]:
@@ -45,26 +44,36 @@ class FloatRunner:
         self._invoke()
         return {t: self._interp.get_tensor(t) for t in tensors}
 
-    def computed_shapes(self) -> dict[int, tuple[int, ...]]:
-        """Every IR tensor's shape as LiteRT's shape inference gives it (after one run of zeros: ops that
-        size their outputs at run time have done so)."""
+    def computed(self, tensors: Iterable[int]) -> dict[int, tuple[tuple[int, ...], str]]:
+        """(shape, type) of each of `tensors` as LiteRT computes them: its Prepare sets op outputs' shapes and
+        types from the inputs, whatever the file declares (after one run of zeros, so ops that size their
+        outputs at run time have done so too)."""
         for d in self._interp.get_input_details():
             self._interp.set_tensor(d["index"], np.zeros(d["shape"], dtype=d["dtype"]))
         self._invoke()
-        count = len(self.graph.tensors)  # LiteRT's own scratch tensors come after the model's
-        return {d["index"]: tuple(int(n) for n in d["shape"]) for d in self._interp.get_tensor_details()
-                if d["index"] < count}
+        wanted = set(tensors)
+        return {d["index"]: (tuple(int(n) for n in d["shape"]), np.dtype(d["dtype"]).name)
+                for d in self._interp.get_tensor_details() if d["index"] in wanted}
 
     def _invoke(self) -> None:
         try:
             self._interp.invoke()
-        except (RuntimeError, ValueError) as exc:
-            raise TinyqError(f"LiteRT cannot run the float model: {str(exc).strip().splitlines()[0][:200]}",
-                             where=self.graph.name) from None
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            raise TinyqError(f"LiteRT cannot run the float model: {_first_line(exc)}", where=self.graph.name) from None
 
     def outputs(self, record: list[np.ndarray]) -> list[np.ndarray]:
         values = self.run(record, self.graph.outputs)
         return [values[t] for t in self.graph.outputs]
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0][:200] if lines else f"{type(exc).__name__} without a message (out of memory?)"
+
+
+def computed_outputs(graph: Graph) -> dict[int, tuple[tuple[int, ...], str]]:
+    """(shape, type) of every op output as LiteRT computes it (FloatRunner.computed)."""
+    return FloatRunner(graph).computed([t for op in graph.operators for t in op.outputs])
 
 
 def activation_tensors(graph: Graph) -> list[int]:

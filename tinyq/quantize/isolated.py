@@ -85,7 +85,7 @@ def _log_line(log_file) -> str:
 
 
 def in_child(fn: Callable[..., T], *args, doing: str = "running the quantized model", where: str | None = None,
-             graph: Graph | None = None) -> T:
+             graph: Graph | None = None, engine: str = "TFLM") -> T:
     """fn(*args) in a forked child: its result, or its TinyqError, or a TinyqError when it dies (naming the
     first op of `graph`, the model TFLM ran, that tinyq's own support checks refuse: they mirror TFLM's)."""
     read_end, write_end = os.pipe()
@@ -104,7 +104,7 @@ def in_child(fn: Callable[..., T], *args, doing: str = "running the quantized mo
             raise
         log = _log_line(log_file)
     if not data:  # it died before replying
-        what = f"TFLM {_death(status)} while {doing}"
+        what = f"{engine} {_death(status)} while {doing}"
         refusal = first_refusal(graph) if graph is not None else None
         if refusal is not None:
             raise TinyqError(f"{what}; its {refusal.where}: {refusal.what}", where=where, hint=refusal.hint)
@@ -114,7 +114,7 @@ def in_child(fn: Callable[..., T], *args, doing: str = "running the quantized mo
         return reply[1]
     if reply[0] == "refused":
         kind, what, error_where, hint = reply[1:]
-        if log and log not in what:  # TFLM's log says why; the interpreter's exception often does not
+        if log and log not in what:  # the native log says why; the interpreter's exception often does not
             what = f"{what} ({log})"
         raise kind(what, where=error_where or where, hint=hint)
     exc, text = reply[1], reply[2]

@@ -4,10 +4,10 @@ Passes, in order: fold constant subgraphs (dynamic-batch reshapes), turn hybrid
 weights (int8 weights next to float activations) back into float, give every
 weight and bias tensor a single user, and check that every op can be quantized:
 weights and biases constant, finite, of their op's rank and channel count, and
-every activation of the shape its op computes. The last check is LiteRT's shape
-inference (the float reference runs it anyway) against the shapes the file
-declares: TFLM trusts the declared ones, so a model whose ops disagree with them
-would make the self-check read or write out of bounds.
+every activation of the shape and type its op computes. The last check is
+LiteRT's shape inference (the float reference runs it anyway) against what the
+file declares: TFLM trusts the declared shapes, so a model whose ops disagree
+with them would make the self-check read or write out of bounds.
 Tensor indices of the prepared graph are the ones the int8 graph keeps, which is
 how reports pair a float tensor with its quantized twin.
 """
@@ -19,10 +19,11 @@ from dataclasses import replace
 import numpy as np
 
 from tinyq.errors import TinyqError, UnsupportedError
-from tinyq.ir import NO_TENSOR, Graph, describe_op
+from tinyq.ir import DTYPES, NO_TENSOR, Graph, describe_op
 from tinyq.passes.fold import dequantized_data, fold_constants
 from tinyq.passes.graph_edit import option, renumber_ops
-from tinyq.quantize.floatrun import FloatRunner
+from tinyq.quantize.floatrun import computed_outputs
+from tinyq.quantize.isolated import in_child
 from tinyq.quantize.qparams import VALUE_LIMIT
 from tinyq.quantize.rules import RULES, supported_ops
 
@@ -37,9 +38,10 @@ def prepare_float_graph(graph: Graph, where: str = "model") -> Graph:
     graph = _dequantize_hybrid_weights(graph)
     graph = _unshare_parameters(graph)
     _check_ops(graph)
+    _check_types(graph)
     _check_options(graph)
     _check_weights(graph)
-    _check_shapes(graph)
+    _check_shapes(graph, where)
     return graph
 
 
@@ -166,17 +168,35 @@ def _check_weight_shapes(graph: Graph, op) -> None:
     channels = w.shape[rule.channel_axis]
     if rule.bias is not None and rule.bias < len(op.inputs) and op.inputs[rule.bias] != NO_TENSOR:
         b = graph.tensors[op.inputs[rule.bias]]
-        if b.numel != channels:
+        if len(b.shape) != 1 or b.numel != channels:
             raise TinyqError(f"bias {b.index} ({b.name}) has shape {list(b.shape)} for {channels} output channels "
                              f"(weights {list(w.shape)})", where=describe_op(graph, op), hint=REEXPORT)
 
 
-def _check_shapes(graph: Graph) -> None:
-    """Every op output has the shape the file declares, as LiteRT computes it from the op's inputs."""
-    computed = FloatRunner(graph).computed_shapes()
+def _check_types(graph: Graph) -> None:
+    """Every tensor an op reads or writes has a type the quantizer computes with (float32 data; integer and
+    bool shapes, indices and counts), before LiteRT sees the model."""
+    for op in graph.operators:
+        for t in graph.op_inputs(op) + [graph.tensors[i] for i in op.outputs]:
+            if t is not None and t.dtype not in DTYPES:
+                raise UnsupportedError(f"tensor {t.index} ({t.name}) is {t.dtype}", where=describe_op(graph, op),
+                                       hint="the quantizer takes float32 models, with integer tensors for shapes "
+                                            "and indices")
+
+
+def _check_shapes(graph: Graph, where: str) -> None:
+    """Every op output has the shape and type the file declares, as LiteRT computes them from the op's inputs.
+    LiteRT meets the model here first, in a child process: a crash on a malformed model is one error line."""
+    computed = in_child(computed_outputs, graph, engine="LiteRT", doing="running the float model", where=where)
     for op in graph.operators:
         for t in op.outputs:
-            declared, got = tuple(graph.tensors[t].shape), computed.get(t)
-            if got is not None and got != declared:
-                raise TinyqError(f"output {t} ({graph.tensors[t].name}) is declared {list(declared)} but the op "
-                                 f"computes {list(got)} from its inputs", where=describe_op(graph, op), hint=REEXPORT)
+            tensor = graph.tensors[t]
+            if t not in computed:
+                continue
+            shape, dtype = computed[t]
+            if shape != tuple(tensor.shape):
+                raise TinyqError(f"output {t} ({tensor.name}) is declared {list(tensor.shape)} but the op computes "
+                                 f"{list(shape)} from its inputs", where=describe_op(graph, op), hint=REEXPORT)
+            if dtype != tensor.dtype and tensor.dtype in DTYPES:
+                raise TinyqError(f"output {t} ({tensor.name}) is declared {tensor.dtype} but the op computes {dtype} "
+                                 "from its inputs", where=describe_op(graph, op), hint=REEXPORT)
