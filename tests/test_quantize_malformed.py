@@ -151,8 +151,19 @@ def test_a_bug_in_the_child_is_raised_again_with_the_childs_traceback():
     assert "ZeroDivisionError" in str(info.value.__cause__) and "lambda" in str(info.value.__cause__)
 
 
-def test_the_childs_result_comes_back():
+def test_the_childs_result_comes_back_from_another_process():
     assert in_child(lambda a, b: {"sum": np.arange(a) + b}, 3, 1)["sum"].tolist() == [1, 2, 3]
+    assert in_child(os.getpid) != os.getpid()
+
+
+def test_without_fork_the_call_runs_in_process(monkeypatch):
+    """macOS and Windows (LiteRT's float runs there, TFLM does not): no child, the same results and errors."""
+    import tinyq.quantize.isolated as isolated
+
+    monkeypatch.setattr(isolated, "FORKS", False)
+    assert in_child(os.getpid) == os.getpid()
+    with pytest.raises(TinyqError, match="failed to allocate"):
+        in_child(_refuse)
 
 
 @needs_tflm

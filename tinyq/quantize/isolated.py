@@ -1,17 +1,19 @@
-"""The quantizer's TFLM runs, each in a forked child: an abort in native code becomes one error line.
+"""The quantizer's native runs in a forked child: an abort in native code becomes one error line.
 
 TFLM's Python interpreter trusts the model it is given: a model whose shapes or parameters
 slipped past every check can make it abort (SIGABRT) or read out of bounds (SIGSEGV), and
 that would take the user's whole process with it - a traceback-free death with nothing
-written, or, inside a notebook, the kernel. So each run forks: the child runs TFLM with its
+written, or, inside a notebook, the kernel. LiteRT, given a malformed float model, can too (a
+string tensor did). So every TFLM run, and LiteRT's first look at the float model (prepare.py),
+forks: the child runs the interpreter with its
 stdout/stderr (TFLM's MicroPrintf log, C code writing straight to fd 2) captured in a file,
 pickles the result back through a pipe and exits; the parent turns a death by a signal into a
 TinyqError naming the signal and the log's first line, and a refusal into the same one-line
 error with TFLM's own reason. Forking costs a few milliseconds; TFLM is imported before it.
 
-TFLM's Python package exists for Linux x86-64 only, so fork is always there when TFLM is. The
-child gets the kernel's parent-death signal (tinyq/proc.py's mechanism): however tinyq ends,
-even by SIGKILL, the child goes with it.
+The child gets the kernel's parent-death signal (tinyq/proc.py's mechanism): however tinyq ends,
+even by SIGKILL, the child goes with it. Forking is Linux's here (TFLM's Python package exists for
+Linux x86-64 only); elsewhere - LiteRT's float runs on macOS and Windows - the call runs in-process.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import faulthandler
 import os
 import pickle
 import signal
+import sys
 import tempfile
 import traceback
 from typing import Callable, TypeVar
@@ -32,6 +35,7 @@ from tinyq.ir import Graph
 from tinyq.proc import _PRCTL, PR_SET_PDEATHSIG
 
 T = TypeVar("T")
+FORKS = sys.platform.startswith("linux")  # macOS: fork after loading system frameworks is unsafe; Windows: none
 LOG_LINE = 160  # characters of TFLM's log kept in an error line
 CRASH_HINT = "the float model's shapes or values are probably inconsistent: tinyq inspect MODEL shows its ops"
 
@@ -88,6 +92,8 @@ def in_child(fn: Callable[..., T], *args, doing: str = "running the quantized mo
              graph: Graph | None = None, engine: str = "TFLM") -> T:
     """fn(*args) in a forked child: its result, or its TinyqError, or a TinyqError when it dies (naming the
     first op of `graph`, the model TFLM ran, that tinyq's own support checks refuse: they mirror TFLM's)."""
+    if not FORKS:
+        return fn(*args)
     read_end, write_end = os.pipe()
     with tempfile.TemporaryFile() as log_file:
         pid = os.fork()
