@@ -17,6 +17,10 @@ from tinyq.ir import Graph
 from tinyq.tflite.writer import write_model
 
 
+# LiteRT checks each op of the file as TFLite defines it: a failed check is the file's fault
+LITERT_HINT = "LiteRT, the quantizer's float reference, finds the file inconsistent: re-export the model"
+
+
 class FloatRunner:
     """Runs one float graph sample by sample; tensor indices are the IR's."""
 
@@ -35,7 +39,8 @@ class FloatRunner:
                     experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
                 self._interp.allocate_tensors()
         except (RuntimeError, ValueError, MemoryError) as exc:
-            raise TinyqError(f"LiteRT cannot run the float model: {_first_line(exc)}", where=graph.name) from None
+            raise TinyqError(f"LiteRT cannot run the float model: {_first_line(exc)}", where=graph.name,
+                             hint=LITERT_HINT) from None
         self._inputs = [d["index"] for d in self._interp.get_input_details()]
 
     def run(self, record: list[np.ndarray], tensors: Iterable[int]) -> dict[int, np.ndarray]:
@@ -59,7 +64,8 @@ class FloatRunner:
         try:
             self._interp.invoke()
         except (RuntimeError, ValueError, MemoryError) as exc:
-            raise TinyqError(f"LiteRT cannot run the float model: {_first_line(exc)}", where=self.graph.name) from None
+            raise TinyqError(f"LiteRT cannot run the float model: {_first_line(exc)}", where=self.graph.name,
+                             hint=LITERT_HINT) from None
 
     def outputs(self, record: list[np.ndarray]) -> list[np.ndarray]:
         values = self.run(record, self.graph.outputs)

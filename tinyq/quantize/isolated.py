@@ -122,7 +122,7 @@ def in_child(fn: Callable[..., T], *args, doing: str = "running the quantized mo
         kind, what, error_where, hint = reply[1:]
         if log and log not in what:  # the native log says why; the interpreter's exception often does not
             what = f"{what} ({log})"
-        raise kind(what, where=error_where or where, hint=hint)
+        raise kind(what, where=error_where or where, hint=hint or CRASH_HINT)
     exc, text = reply[1], reply[2]
     raise exc from _RemoteTraceback(text)
 

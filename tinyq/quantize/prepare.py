@@ -132,14 +132,17 @@ def _check_weights(graph: Graph) -> None:
         for role, name in ((rule.weights, "weights"), (rule.bias, "bias")):
             if role is None or role >= len(op.inputs) or op.inputs[role] == NO_TENSOR:
                 if name == "weights" and role is not None:
-                    raise UnsupportedError("has no weights input", where=describe_op(graph, op))
+                    raise UnsupportedError("has no weights input", where=describe_op(graph, op), hint=REEXPORT)
                 continue
             t = graph.tensors[op.inputs[role]]
             if not t.is_const:
                 raise UnsupportedError(f"{name} are computed at run time; tinyq quantizes constant {name} only",
-                                       where=describe_op(graph, op))
+                                       where=describe_op(graph, op), hint="export the model with constant "
+                                                                          f"{name} (frozen variables)")
             if t.dtype != "float32":
-                raise UnsupportedError(f"{name} are {t.dtype}; expected float32", where=describe_op(graph, op))
+                raise UnsupportedError(f"{name} are {t.dtype}; expected float32", where=describe_op(graph, op),
+                                       hint="the quantizer takes float32 weights and biases, or int8 weights "
+                                            "with quantization parameters beside float activations")
         if rule.weights is not None:
             _check_weight_shapes(graph, op)
         for t in graph.op_inputs(op):
