@@ -5,6 +5,7 @@ padding are what is checked there); on QEMU's mps2-an521 core 1 really runs its 
 (firmware/tq_cores_an521.c), and `tinyq bench cores` counts each core's instructions."""
 
 import dataclasses
+import json
 import subprocess
 import sys
 import zlib
@@ -192,3 +193,21 @@ def test_rp2040_and_esp32s3_projects_get_their_port(tmp_path):
         for source in sources:
             subprocess.run(cc + ["-O2", "-std=c99", "-Wall", "-Werror", "-Wno-unused-function", "-DTQ_CORES_PORT=1",
                                  "-I", str(out / model_dir), source], check=True)
+
+
+def test_bench_cores_command(tmp_path):
+    """`tinyq bench cores`: the table and the JSON rows; a one-core board is refused in one line."""
+    rng = seeded("command")
+    model = tmp_path / "fc.tflite"
+    model.write_bytes(write_model(fc_graph(rng, depth=256, units=48)))
+    out = tmp_path / "rows.json"
+    run = subprocess.run([sys.executable, "-m", "tinyq", "bench", "cores", "--models", model, "--inputs", "2",
+                          "--json", out], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr
+    (row,) = json.loads(out.read_text())
+    assert row["bit_exact"] and row["splits"] == 1 and row["speedup"] > 1.3
+    assert f"| fc | {DUAL} | {row['one_core']:,} |" in run.stdout
+    refused = subprocess.run([sys.executable, "-m", "tinyq", "bench", "cores", "--models", model, "--board", "qemu-m55"],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "tinyq: error: board qemu-m55: the board runs its models on one core" in refused.stderr
