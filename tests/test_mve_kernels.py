@@ -178,3 +178,35 @@ def test_weights_with_a_zero_point_keep_the_library_call():
     graph = dataclasses.replace(graph, tensors=tensors)
     choice = compile_graph(graph, get_board("qemu-m55"), backend="cmsis-nn").bound.ops[0]
     assert choice.function == "arm_fully_connected_s8"
+
+
+def _with_weight(graph, op_index: int, value: int, taps: tuple[int, ...], channel: int):
+    """`graph` with the depthwise weights of op `op_index` set to `value` at `taps` of `channel`."""
+    weights_index = graph.operators[op_index].inputs[1]
+    tensors = list(graph.tensors)
+    data = tensors[weights_index].data.copy()
+    for t in taps:
+        data.reshape(1, -1, data.shape[-1])[0, t, channel] = value
+    tensors[weights_index] = dataclasses.replace(tensors[weights_index], data=data)
+    return dataclasses.replace(graph, tensors=tuple(tensors))
+
+
+@needs_qemu
+def test_depthwise_3x3_pairs_taps_only_without_a_weight_of_minus_128(tmp_path):
+    """Two taps' int16 products are added before widening only when no weight is -128: with -128 in
+    both taps of a pair and an all -128 input record (make_inputs' first), their sum would be 32768."""
+    from tinyq.verify import verify_qemu
+    rng = seeded("mve-dw-pairs")
+    b = GraphBuilder("mve_dw_pairs")
+    outs = []
+    for _ in range(2):
+        x = b.input((1, 5, 4, 16), scale=0.05, zero_point=0)
+        outs.append(add_depthwise(b, rng, x, (1, 5, 4, 16), multiplier=1, kernel=(3, 3), stride=(1, 1),
+                                  dilation=(1, 1), padding="SAME"))
+    graph = _with_weight(b.build(outs), 1, -128, taps=(0, 1), channel=5)
+    board = get_board("qemu-m55")
+    compiled = compile_graph(graph, board, backend="cmsis-nn")
+    model_c = next(text for name, text in compiled.source.files.items() if name.endswith("_model.c"))
+    assert model_c.count(".paired_taps = 1") == 1 and model_c.count(".paired_taps = 0") == 1
+    report = verify_qemu(compiled, board, n_inputs=4, work_dir=tmp_path)
+    assert report.result.ok, summarize(report.result, compiled.graph)

@@ -35,8 +35,11 @@ TFLM_M55_REFERENCE = {"kws_dscnn_int8": 41_919_230, "ic_resnet8_int8": 97_427_28
 TFLM_M55_CMSIS_NN = {"kws_dscnn_int8": 1_813_661, "ic_resnet8_int8": 4_912_287,
                      "ad_fc_autoencoder_int8": 149_992}
 # TFLM + CMSIS-NN's estimated cycles per inference (tinyq/bench/cycles.py, the cortex-m55 model) from
-# one traced MicroInterpreter::Invoke on the same QEMU; how it was built and run: docs/cycles.md
-TFLM_M55_CMSIS_NN_CYCLES: dict[str, int] = {}
+# one traced MicroInterpreter::Invoke on the same QEMU, TFLM 90b983c2b with CMSIS-NN 99f736a6 (the pin;
+# its traced instructions: 149,997 / 1,813,715 / 4,913,353, within 0.03% of the v7.0.0 figures above);
+# how it was built and run: docs/cycles.md and tinyq/bench/tflm_anchor/
+TFLM_M55_CMSIS_NN_CYCLES = {"kws_dscnn_int8": 2_030_454, "ic_resnet8_int8": 5_201_074,
+                            "ad_fc_autoencoder_int8": 160_047}
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,8 @@ def format_table(rows: list[FirmwareRow]) -> str:
     lines.append("est. cycles: one traced inference through tinyq's Cortex-M55 timing model (docs/cycles.md), "
                  "an estimate, not a time;")
     lines.append("vs TFLM ref: TFLM's reference kernels, vs TFLM+CMSIS-NN: TFLM with CMSIS-NN v7.0.0 (Helium), "
-                 "both on the same QEMU mps3-an547 (-mcpu=cortex-m55); a ratio is shown for bit-exact rows.")
+                 "both on the same QEMU mps3-an547 (-mcpu=cortex-m55); its cycles: TFLM with CMSIS-NN 99f736a6 "
+                 "through the same model; a ratio is shown for bit-exact rows.")
     return "\n".join(lines)
 
 

@@ -162,73 +162,102 @@ __attribute__((always_inline)) static inline void tq_mve_dot_2x4_runs(const int8
 }
 
 /* Requantize (TFLM's double rounding: vrshl rounds half up, so negative values
- * step down by one first to round half away from zero), offset, clamp and
- * store 4 channels of two pixels; q: the quad's bias, multiplier, left shift,
- * right shift vectors; bounds: output offset, lower and upper bound vectors. */
-static inline void tq_mve_store_2x4(int32x4_t a, int32x4_t b, const int8_t *q, const int32_t *bounds,
-                                    int8_t **out0, int8_t **out1) {
-  int8_t *o0 = *out0, *o1 = *out1;
-  __asm volatile("vldrw.32 q0, [%[q]]\n\t"
-                 "vadd.i32 %q[a], %q[a], q0\n\t"
-                 "vadd.i32 %q[b], %q[b], q0\n\t"
-                 "vldrw.32 q0, [%[q], #32]\n\t"
-                 "vshl.s32 %q[a], %q[a], q0\n\t"
-                 "vshl.s32 %q[b], %q[b], q0\n\t"
-                 "vldrw.32 q0, [%[q], #16]\n\t"
-                 "vqrdmulh.s32 %q[a], %q[a], q0\n\t"
-                 "vqrdmulh.s32 %q[b], %q[b], q0\n\t"
-                 "vldrw.32 q0, [%[q], #48]\n\t"
-                 "vand q1, %q[a], q0\n\t"
-                 "vshr.s32 q1, q1, #31\n\t"
-                 "vqadd.s32 %q[a], %q[a], q1\n\t"
-                 "vrshl.s32 %q[a], %q[a], q0\n\t"
-                 "vand q1, %q[b], q0\n\t"
-                 "vshr.s32 q1, q1, #31\n\t"
-                 "vqadd.s32 %q[b], %q[b], q1\n\t"
-                 "vrshl.s32 %q[b], %q[b], q0\n\t"
-                 "vldrw.32 q0, [%[bounds]]\n\t"
-                 "vadd.i32 %q[a], %q[a], q0\n\t"
-                 "vadd.i32 %q[b], %q[b], q0\n\t"
-                 "vldrw.32 q0, [%[bounds], #16]\n\t"
-                 "vmax.s32 %q[a], %q[a], q0\n\t"
-                 "vmax.s32 %q[b], %q[b], q0\n\t"
-                 "vldrw.32 q0, [%[bounds], #32]\n\t"
-                 "vmin.s32 %q[a], %q[a], q0\n\t"
-                 "vmin.s32 %q[b], %q[b], q0\n\t"
-                 "vstrb.32 %q[a], [%[o0]], #4\n\t"
-                 "vstrb.32 %q[b], [%[o1]], #4\n\t"
-                 : [a] "+w"(a), [b] "+w"(b), [o0] "+l"(o0), [o1] "+l"(o1)
-                 : [q] "r"(q), [bounds] "r"(bounds)
-                 : "q0", "q1", "memory");
-  *out0 = o0;
-  *out1 = o1;
+ * step down by one first to round half away from zero) the accumulator x with
+ * the quad's q: bias, multiplier, left shift, right shift vectors (the
+ * multiplier or shift vector is in q0 before each step). */
+#define TQ_MVE_LEFT(x) "vshl.s32 %q[" #x "], %q[" #x "], q0\n\t"
+#define TQ_MVE_MULTIPLY(x) "vqrdmulh.s32 %q[" #x "], %q[" #x "], q0\n\t"
+#define TQ_MVE_ROUND_ANY(x)                              \
+  "vand q1, %q[" #x "], q0\n\t"                          \
+  "vshr.s32 q1, q1, #31\n\t"                             \
+  "vqadd.s32 %q[" #x "], %q[" #x "], q1\n\t"             \
+  "vrshl.s32 %q[" #x "], %q[" #x "], q0\n\t"
+/* where every channel shifts right, the step down applies to every negative lane */
+#define TQ_MVE_ROUND_RIGHT(x)                            \
+  "vshr.s32 q1, %q[" #x "], #31\n\t"                     \
+  "vqadd.s32 %q[" #x "], %q[" #x "], q1\n\t"             \
+  "vrshl.s32 %q[" #x "], %q[" #x "], q0\n\t"
+
+#define TQ_MVE_REQUANTIZE_ANY(each)                      \
+  "vldrw.32 q0, [%[q], #32]\n\t" each(TQ_MVE_LEFT)       \
+  "vldrw.32 q0, [%[q], #16]\n\t" each(TQ_MVE_MULTIPLY)   \
+  "vldrw.32 q0, [%[q], #48]\n\t" each(TQ_MVE_ROUND_ANY)
+/* right_shift_only layers: no left shift step, the shorter rounding */
+#define TQ_MVE_REQUANTIZE_RIGHT(each)                    \
+  "vldrw.32 q0, [%[q], #16]\n\t" each(TQ_MVE_MULTIPLY)   \
+  "vldrw.32 q0, [%[q], #48]\n\t" each(TQ_MVE_ROUND_RIGHT)
+
+/* a step on one pixel's accumulators, or on two pixels' */
+#define TQ_MVE_ON_A(step) step(a)
+#define TQ_MVE_ON_AB(step) step(a) step(b)
+
+/* Requantize, offset, clamp and store 4 channels of two pixels; bounds: output
+ * offset, lower and upper bound vectors. */
+#define TQ_MVE_STORE_2X4(name, requantize)                                                            \
+  static inline void name(int32x4_t a, int32x4_t b, const int8_t *q, const int32_t *bounds,          \
+                          int8_t **out0, int8_t **out1) {                                            \
+    int8_t *o0 = *out0, *o1 = *out1;                                                                 \
+    __asm volatile("vldrw.32 q0, [%[q]]\n\t"                                                         \
+                   "vadd.i32 %q[a], %q[a], q0\n\t"                                                   \
+                   "vadd.i32 %q[b], %q[b], q0\n\t"                                                   \
+                   requantize(TQ_MVE_ON_AB)                                                          \
+                   "vldrw.32 q0, [%[bounds]]\n\t"                                                    \
+                   "vadd.i32 %q[a], %q[a], q0\n\t"                                                   \
+                   "vadd.i32 %q[b], %q[b], q0\n\t"                                                   \
+                   "vldrw.32 q0, [%[bounds], #16]\n\t"                                               \
+                   "vmax.s32 %q[a], %q[a], q0\n\t"                                                   \
+                   "vmax.s32 %q[b], %q[b], q0\n\t"                                                   \
+                   "vldrw.32 q0, [%[bounds], #32]\n\t"                                               \
+                   "vmin.s32 %q[a], %q[a], q0\n\t"                                                   \
+                   "vmin.s32 %q[b], %q[b], q0\n\t"                                                   \
+                   "vstrb.32 %q[a], [%[o0]], #4\n\t"                                                 \
+                   "vstrb.32 %q[b], [%[o1]], #4\n\t"                                                 \
+                   : [a] "+w"(a), [b] "+w"(b), [o0] "+l"(o0), [o1] "+l"(o1)                          \
+                   : [q] "r"(q), [bounds] "r"(bounds)                                                \
+                   : "q0", "q1", "memory");                                                          \
+    *out0 = o0;                                                                                      \
+    *out1 = o1;                                                                                      \
+  }
+
+/* The same for one pixel. */
+#define TQ_MVE_STORE_1X4(name, requantize)                                                            \
+  static inline void name(int32x4_t a, const int8_t *q, const int32_t *bounds, int8_t **out0) {      \
+    int8_t *o0 = *out0;                                                                              \
+    __asm volatile("vldrw.32 q0, [%[q]]\n\t"                                                         \
+                   "vadd.i32 %q[a], %q[a], q0\n\t"                                                   \
+                   requantize(TQ_MVE_ON_A)                                                           \
+                   "vldrw.32 q0, [%[bounds]]\n\t"                                                    \
+                   "vadd.i32 %q[a], %q[a], q0\n\t"                                                   \
+                   "vldrw.32 q0, [%[bounds], #16]\n\t"                                               \
+                   "vmax.s32 %q[a], %q[a], q0\n\t"                                                   \
+                   "vldrw.32 q0, [%[bounds], #32]\n\t"                                               \
+                   "vmin.s32 %q[a], %q[a], q0\n\t"                                                   \
+                   "vstrb.32 %q[a], [%[o0]], #4\n\t"                                                 \
+                   : [a] "+w"(a), [o0] "+l"(o0)                                                      \
+                   : [q] "r"(q), [bounds] "r"(bounds)                                                \
+                   : "q0", "q1", "memory");                                                          \
+    *out0 = o0;                                                                                      \
+  }
+
+TQ_MVE_STORE_2X4(tq_mve_store_2x4_any, TQ_MVE_REQUANTIZE_ANY)
+TQ_MVE_STORE_2X4(tq_mve_store_2x4_right, TQ_MVE_REQUANTIZE_RIGHT)
+TQ_MVE_STORE_1X4(tq_mve_store_1x4_any, TQ_MVE_REQUANTIZE_ANY)
+TQ_MVE_STORE_1X4(tq_mve_store_1x4_right, TQ_MVE_REQUANTIZE_RIGHT)
+
+/* bounds[12]: the layer's right_shift_only */
+static inline void tq_mve_store_2x4(int32x4_t a, int32x4_t b, const int8_t *q, const int32_t *bounds, int8_t **out0,
+                                    int8_t **out1) {
+  if (bounds[12])
+    tq_mve_store_2x4_right(a, b, q, bounds, out0, out1);
+  else
+    tq_mve_store_2x4_any(a, b, q, bounds, out0, out1);
 }
 
-/* The same for one pixel: 4 channels requantized, offset, clamped and stored. */
 static inline void tq_mve_store_1x4(int32x4_t a, const int8_t *q, const int32_t *bounds, int8_t **out0) {
-  int8_t *o0 = *out0;
-  __asm volatile("vldrw.32 q0, [%[q]]\n\t"
-                 "vadd.i32 %q[a], %q[a], q0\n\t"
-                 "vldrw.32 q0, [%[q], #32]\n\t"
-                 "vshl.s32 %q[a], %q[a], q0\n\t"
-                 "vldrw.32 q0, [%[q], #16]\n\t"
-                 "vqrdmulh.s32 %q[a], %q[a], q0\n\t"
-                 "vldrw.32 q0, [%[q], #48]\n\t"
-                 "vand q1, %q[a], q0\n\t"
-                 "vshr.s32 q1, q1, #31\n\t"
-                 "vqadd.s32 %q[a], %q[a], q1\n\t"
-                 "vrshl.s32 %q[a], %q[a], q0\n\t"
-                 "vldrw.32 q0, [%[bounds]]\n\t"
-                 "vadd.i32 %q[a], %q[a], q0\n\t"
-                 "vldrw.32 q0, [%[bounds], #16]\n\t"
-                 "vmax.s32 %q[a], %q[a], q0\n\t"
-                 "vldrw.32 q0, [%[bounds], #32]\n\t"
-                 "vmin.s32 %q[a], %q[a], q0\n\t"
-                 "vstrb.32 %q[a], [%[o0]], #4\n\t"
-                 : [a] "+w"(a), [o0] "+l"(o0)
-                 : [q] "r"(q), [bounds] "r"(bounds)
-                 : "q0", "q1", "memory");
-  *out0 = o0;
+  if (bounds[12])
+    tq_mve_store_1x4_right(a, q, bounds, out0);
+  else
+    tq_mve_store_1x4_any(a, q, bounds, out0);
 }
 
 /* out0 [0 .. out_d) for the lone row x0 (chunks * 16 bytes), quad by quad. */
@@ -290,18 +319,31 @@ static inline void tq_mve_block(const int8_t *x0, const int8_t *x1, const int8_t
 }
 
 /* whole vectors, then one predicated vector for the rest */
+/* whole vectors, then one predicated vector for the rest, or below 8 bytes words and bytes
+ * (the im2col rows of few-channel inputs are runs of a few bytes) */
 static inline void tq_mve_copy(int8_t *dst, const int8_t *src, int32_t n) {
   for (; n >= 16; n -= 16, src += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(src));
-  if (n > 0) {
+  if (n >= 8) {
     const mve_pred16_t p = vctp8q((uint32_t)n);
     vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
+    return;
   }
+  for (; n >= 4; n -= 4, src += 4, dst += 4) {
+    uint32_t word;
+    memcpy(&word, src, 4);
+    memcpy(dst, &word, 4);
+  }
+  for (; n > 0; n--) *dst++ = *src++;
 }
 
 static inline void tq_mve_fill(int8_t *dst, int8_t value, int32_t n) {
   const int8x16_t v = vdupq_n_s8(value);
   for (; n >= 16; n -= 16, dst += 16) vstrbq_s8(dst, v);
-  if (n > 0) vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
+  if (n >= 8) {
+    vstrbq_p_s8(dst, v, vctp8q((uint32_t)n));
+    return;
+  }
+  for (; n > 0; n--) *dst++ = value;
 }
 
 #else /* plain C: the same packed data, for builds without Helium */
@@ -368,6 +410,14 @@ static void tq_mve_im2col(const tq_mve_conv_params *p, const int8_t *input, int3
       tq_mve_copy(row, line + x0 * c, taps_w);
       continue;
     }
+    if (dilation_w == 1) { /* zero points left of the input, the taps inside, zero points right of it */
+      const int32_t lo = x0 < 0 ? -x0 : 0, hi = in_w - x0 < filter_w ? in_w - x0 : filter_w;
+      const int32_t inner = hi > lo ? hi : lo;
+      tq_mve_fill(row, zero, lo * c);
+      tq_mve_copy(row + lo * c, line + (x0 + lo) * c, (inner - lo) * c);
+      tq_mve_fill(row + inner * c, zero, (filter_w - inner) * c);
+      continue;
+    }
     for (int32_t kx = 0; kx < filter_w; kx++) {
       const int32_t x = x0 + kx * dilation_w;
       if (x < 0 || x >= in_w)
@@ -377,6 +427,13 @@ static void tq_mve_im2col(const tq_mve_conv_params *p, const int8_t *input, int3
     }
   }
 }
+
+/* An output pixel waiting for its pair partner. */
+typedef struct {
+  int32_t b, oy, ox;
+  int32_t start; /* input offset of its window's first tap (the pixel's row itself when direct) */
+  int inside;    /* the window lies inside the input and may be read in place */
+} tq_mve_pixel;
 
 void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed, int8_t *output,
                     int8_t *scratch) {
@@ -404,54 +461,55 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
   const int windows = 0;
 #endif
   const tq_mve_rows in_place = {filter_h, run_bytes / 16, p->dilation_h * in_w * in_d - run_bytes};
-  int32_t bounds[12]; /* output offset, activation minimum and maximum, 4 lanes each */
+  int32_t bounds[13]; /* output offset, activation minimum and maximum (4 lanes each), right_shift_only */
   for (int i = 0; i < 4; i++) {
     bounds[i] = p->output_offset;
     bounds[4 + i] = p->act_min;
     bounds[8 + i] = p->act_max;
   }
+  bounds[12] = p->right_shift_only;
   int8_t held[TQ_MVE_CONV_HOLD];
-  const int hold_second = out_d <= TQ_MVE_CONV_HOLD;
-  int32_t pixel[2][3]; /* b, oy, ox of a pending row */
+  /* an output that does not overlap the input at all needs no held pixel */
+  const int disjoint = output >= input + input_bytes || output + batches * out_h * out_w * out_d <= input;
+  const int hold_second = !disjoint && out_d <= TQ_MVE_CONV_HOLD;
+  const int32_t x_step = stride_w * in_d;
+  tq_mve_pixel pixel[2]; /* the pending pair: where its windows start, whether they are inside */
   int pending = 0;
   for (int32_t b = 0; b < batches; b++) {
     for (int32_t oy = 0; oy < out_h; oy++) {
-      for (int32_t ox = 0; ox < out_w; ox++) {
-        pixel[pending][0] = b;
-        pixel[pending][1] = oy;
-        pixel[pending][2] = ox;
+      const int32_t y0 = oy * stride_h - pad_h;
+      const int rows_inside = windows && y0 >= 0 && y0 + y_span < in_h;
+      int32_t x0 = -pad_w, start = ((b * in_h + y0) * in_w - pad_w) * in_d;
+      for (int32_t ox = 0; ox < out_w; ox++, x0 += stride_w, start += x_step) {
+        tq_mve_pixel *now = &pixel[pending];
+        now->b = b;
+        now->oy = oy;
+        now->ox = ox;
+        now->start = start;
+        /* padded runs read past the window row: never past the input's end */
+        now->inside = rows_inside && x0 >= 0 && x0 + filter_w <= in_w && start + last_run <= input_bytes;
         if (++pending < 2) continue;
         pending = 0;
-        const int8_t *x[2];
+        const int8_t *x0_row, *x1_row;
         const tq_mve_rows *layout = &copied;
-        int inside = windows;
-        for (int r = 0; r < 2 && inside; r++) {
-          const int32_t y0 = pixel[r][1] * stride_h - pad_h, x0 = pixel[r][2] * stride_w - pad_w;
-          const int32_t start = ((pixel[r][0] * in_h + y0) * in_w + x0) * in_d;
-          /* padded runs read past the window row: never past the input's end */
-          inside = y0 >= 0 && y0 + y_span < in_h && x0 >= 0 && x0 + filter_w <= in_w &&
-                   start + last_run <= input_bytes;
-        }
-        for (int r = 0; r < 2; r++) {
-          const int32_t pb = pixel[r][0], py = pixel[r][1], px = pixel[r][2];
-          if (direct) {
-            x[r] = input + ((pb * in_h + py * stride_h) * in_w + px * stride_w) * in_d;
-          } else if (inside) {
-            x[r] = input + ((pb * in_h + py * stride_h - pad_h) * in_w + px * stride_w - pad_w) * in_d;
-            layout = &in_place;
-          } else {
-            x[r] = scratch + r * row_bytes;
-            tq_mve_im2col(p, input, pb, py, px, run_bytes, scratch + r * row_bytes);
-          }
+        if (direct || (pixel[0].inside && pixel[1].inside)) {
+          x0_row = input + pixel[0].start;
+          x1_row = input + pixel[1].start;
+          layout = direct ? &copied : &in_place;
+        } else {
+          x0_row = scratch;
+          x1_row = scratch + row_bytes;
+          tq_mve_im2col(p, input, pixel[0].b, pixel[0].oy, pixel[0].ox, run_bytes, scratch);
+          tq_mve_im2col(p, input, pixel[1].b, pixel[1].oy, pixel[1].ox, run_bytes, scratch + row_bytes);
         }
         /* the second pixel's outputs are held until both rows were read for every quad: written
          * straight away they could overwrite the first pixel's row while it is still read, where
          * the output overlaps the input (tinyq/backends/tq_mve/conv_2d.py's in-place rule) */
         if (hold_second) {
-          tq_mve_block(x[0], x[1], w, layout, out_d, bounds, output, held);
+          tq_mve_block(x0_row, x1_row, w, layout, out_d, bounds, output, held);
           tq_mve_copy(output + out_d, held, out_d);
         } else {
-          tq_mve_block(x[0], x[1], w, layout, out_d, bounds, output, output + out_d);
+          tq_mve_block(x0_row, x1_row, w, layout, out_d, bounds, output, output + out_d);
         }
         output += 2 * out_d;
       }
@@ -460,9 +518,9 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
   if (pending) { /* a lone last row */
     const int8_t *x0 = scratch;
     if (direct)
-      x0 = input + ((pixel[0][0] * in_h + pixel[0][1] * stride_h) * in_w + pixel[0][2] * stride_w) * in_d;
+      x0 = input + pixel[0].start;
     else
-      tq_mve_im2col(p, input, pixel[0][0], pixel[0][1], pixel[0][2], run_bytes, scratch);
+      tq_mve_im2col(p, input, pixel[0].b, pixel[0].oy, pixel[0].ox, run_bytes, scratch);
     tq_mve_block_single(x0, w, chunks, out_d, bounds, output);
   }
 }

@@ -21,6 +21,7 @@ typedef struct {
   int32_t filter_h, filter_w;
   int32_t stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w;
   int32_t input_offset, output_offset, act_min, act_max;
+  int32_t right_shift_only; /* every channel's requantization shifts right: a shorter rounding step */
 } tq_mve_conv_params;
 
 /* An im2col row is filter_h * filter_w * in_d bytes padded to whole 16-byte

@@ -21,6 +21,8 @@ typedef struct {
   int32_t filter_h, filter_w;
   int32_t stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w;
   int32_t input_offset, output_offset, act_min, act_max;
+  int32_t paired_taps;      /* no weight is -128: two taps' int16 products may be added before widening */
+  int32_t right_shift_only; /* every channel's requantization shifts right: a shorter rounding step */
 } tq_mve_dw_params;
 
 void tq_mve_depthwise_s8(const tq_mve_dw_params *p, const int8_t *input, const int32_t *packed, int8_t *output);

@@ -7,9 +7,15 @@ tinyq's kernels do what can be done offline offline: the weights are packed per
 quad of output channels and zero-padded to whole 16-byte vectors, the input
 offset is folded into the bias, the requantization shifts are split in two, and
 the inner loop is 2 pixels x 4 channels of bare 16-lane dot products
-(tq_mve_conv_s8, also for fully connected layers). The depthwise kernel runs 16
-channels per vector with taps outside the input reading the zero point; the add
-kernel is TFLM's arithmetic on 4 lanes. All are bit-exact with TFLM
+(tq_mve_conv_s8, also for fully connected layers; a lone row - a batch-1 fully
+connected layer - runs 1 row x 4 channels instead of computing the row twice).
+The depthwise kernel runs 16 channels per vector with taps outside the input
+reading the zero point, and adds two taps' int16 products before widening them
+when no weight is -128; the add kernel is TFLM's arithmetic on 4 lanes. Layers
+whose every channel shifts right get a shorter rounding step. The instruction
+order is chosen with tinyq's cycle estimate (tinyq/bench/cycles.py,
+docs/cycles.md): loads between dot products, so the load/store and multiply
+units overlap. All are bit-exact with TFLM
 (tests/test_mve_kernels.py); measured per layer in the benchmark issue's report.
 
 This layer comes first in the cmsis-nn backend: where a kernel's condition holds
