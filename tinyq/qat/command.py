@@ -49,7 +49,7 @@ def _progress(message: str) -> None:
 @click.option("--patience", type=click.IntRange(1, 1000), default=DEFAULTS.patience, show_default=True,
               help="Epochs without a better held-out score before stopping.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.lr, show_default=True,
-              help="Adam's learning rate for weights and biases (ranges learn at 10x).")
+              help="Adam's learning rate (weights, biases, weight clip ratios and activation ranges).")
 @click.option("--batch-size", type=click.IntRange(1, 65536), default=DEFAULTS.batch_size, show_default=True)
 @click.option("--holdout", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True,
               help="Fraction of the samples held out: early stopping, and the post-training/finetuned choice.")
@@ -79,7 +79,7 @@ def finetune(model: Path, data_path: Path, labels_path: Path | None, distill: bo
         raise TinyqError("--labels and --distill exclude each other", hint="labels: cross-entropy; distill: none")
     from tinyq.qat.pipeline import finetune_graph
 
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, range_lr=10 * lr, patience=patience,
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, range_lr=lr, patience=patience,
                          seed=seed)
     click.echo(f"fine-tuning {model} on {data.count} samples from {data_path} ({weights} weights)", err=True)
     result = finetune_graph(graph, data, labels, distill, weights, io_type, config, holdout, _progress,

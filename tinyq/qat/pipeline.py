@@ -94,7 +94,6 @@ def finetune_graph(graph: Graph, data: CalibrationSet, labels=None, distill: boo
     prepared = prepare_float_graph(graph, where)
     check_ops(prepared, where)
     holdout = split_holdout(data.count, holdout_fraction, train_config.seed)
-    train_idx = np.setdiff1d(np.arange(data.count), holdout)
     arrays = [np.asarray(a, dtype=np.float32).reshape((data.count,) + graph_shape(prepared, t))
               for a, t in zip(data.arrays, prepared.inputs)]
 
@@ -109,11 +108,11 @@ def finetune_graph(graph: Graph, data: CalibrationSet, labels=None, distill: boo
     else:
         targets = Targets(None, teacher, softmax_out)
 
-    calib = CalibrationSet(tuple(a[train_idx] for a in data.arrays), data.source)
+    # the start is what `tinyq quantize --calib DATA` writes: calibration uses every sample (no labels)
     config = QuantizeConfig(weights=weights, io=io)
     if progress:
-        progress(f"quantizing ({weights} weights) on the {len(train_idx)} training samples: the start")
-    result = quantize_graph(graph, calib, config, progress=progress, where=where)
+        progress(f"quantizing ({weights} weights) on the {data.count} samples: the start")
+    result = quantize_graph(graph, data, config, progress=progress, where=where)
 
     model = QatGraph(start_from(result))
     torch.manual_seed(train_config.seed)
@@ -133,9 +132,10 @@ def finetune_graph(graph: Graph, data: CalibrationSet, labels=None, distill: boo
     kept = "finetuned"
     if tflm_available():
         hold_data = [a[holdout] for a in arrays]
-        scores["post-training"] = _score(int_outputs(result.graph, hold_data), hold)
-        scores["finetuned"] = _score(int_outputs(finetuned, hold_data), hold)
-        if scores["post-training"] > scores["finetuned"]:
+        ptq_out, ft_out = int_outputs(result.graph, hold_data), int_outputs(finetuned, hold_data)
+        scores["post-training"], scores["finetuned"] = _score(ptq_out, hold), _score(ft_out, hold)
+        # the choice by held-out loss, as the epochs were chosen (a score on a few dozen samples is coarse)
+        if _holdout_loss(ptq_out, hold) < _holdout_loss(ft_out, hold):
             kept = "post-training"
     else:
         scores["post-training"] = scores["finetuned"] = None
@@ -178,6 +178,19 @@ def int_outputs(qgraph: Graph, arrays: list[np.ndarray]) -> list[np.ndarray]:
             values = (values - tensor.quant.zp) * tensor.quant.s
         outputs.append(values.astype(np.float32))
     return outputs
+
+
+def _holdout_loss(outputs: list[np.ndarray], targets: Targets) -> float:
+    """The training loss of an integer model's outputs (a softmax's probabilities stand in for its logits)."""
+    import torch
+
+    from tinyq.qat.train import Targets, loss_of
+
+    outs = [torch.from_numpy(o.astype(np.float64)) for o in outputs]
+    logits = [torch.log(torch.clamp(o, min=1.0 / 512)) if soft else o
+              for o, soft in zip(outs, targets.softmax_outputs)]
+    teacher = None if targets.teacher is None else [t.astype(np.float64) for t in targets.teacher]
+    return float(loss_of(outs, logits, Targets(targets.labels, teacher, targets.softmax_outputs)))
 
 
 def _score(outputs: list[np.ndarray], targets: Targets) -> float:

@@ -1,8 +1,11 @@
 """The fine-tuning loop: Adam with a cosine schedule, early stopping on held-out data, a progress bar.
 
+Loss: with labels, cross-entropy (on the logits a final softmax reads); without (distillation), the float
+model's outputs: KL divergence for a softmax output, squared error relative to the output's power otherwise.
+
 Epoch 0 is the model as the quantizer made it, measured on the held-out samples before any step; the
-state kept is the best held-out one (accuracy, then loss; distillation: loss), so fine-tuning never
-returns a model that measured worse on data it did not train on than the one it started from.
+state kept is the one of lowest held-out loss (smoother than accuracy on a few dozen samples), so
+fine-tuning never returns a model that measured worse on data it did not train on than its start.
 """
 
 from __future__ import annotations
@@ -98,12 +101,6 @@ def evaluate(model: QatGraph, arrays: list[np.ndarray], targets: Targets, batch:
     return loss, score_of(cat, targets, loss)
 
 
-def _better(row: EpochRow, best: EpochRow, by_score: bool) -> bool:
-    if by_score and row.holdout_score != best.holdout_score:
-        return row.holdout_score > best.holdout_score
-    return row.holdout_loss < best.holdout_loss
-
-
 def train(model: QatGraph, arrays: list[np.ndarray], targets: Targets, holdout: np.ndarray,
           config: TrainConfig = TrainConfig(), on_epoch: Callable[[EpochRow], None] | None = None,
           show_progress: bool = True) -> TrainResult:
@@ -115,7 +112,6 @@ def train(model: QatGraph, arrays: list[np.ndarray], targets: Targets, holdout: 
     train_idx = np.setdiff1d(np.arange(n), holdout)
     hold_arrays = [a[holdout] for a in arrays]
     hold_targets = targets.take(holdout)
-    by_score = targets.labels is not None or bool(targets.softmax_outputs and targets.softmax_outputs[0])
 
     steps_per_epoch = max(1, math.ceil(len(train_idx) / config.batch_size))
     optimizer = torch.optim.Adam([{"params": model.weight_params(), "lr": config.lr},
@@ -154,7 +150,7 @@ def train(model: QatGraph, arrays: list[np.ndarray], targets: Targets, holdout: 
             rows.append(row)
             if on_epoch:
                 on_epoch(row)
-            if _better(row, best, by_score):
+            if row.holdout_loss < best.holdout_loss:
                 best, stale = row, 0
                 best_state = copy.deepcopy(model.state_dict())
             else:
