@@ -15,7 +15,7 @@ from tinyq.cli import main
 from tinyq.errors import TinyqError
 from tinyq.serial.dut import DeviceInfo, Dut
 from tinyq.serial.firmware import model_hash
-from tinyq.serial.link import GarbledReply, Link
+from tinyq.serial.link import DeviceError, DeviceReset, GarbledReply, Link
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.writer import write_model
 
@@ -169,6 +169,34 @@ def test_device_error_line_becomes_the_message(fake):
     with Link(device.url, timeout=TIMEOUT) as link:
         err, _ = timed(lambda: Dut(link).load(bytes(9)))
     assert "refused 'db load 9': Supplied buffer size 9 exceeds maximum of 8" in str(err)
+
+
+def test_a_refused_command_leaves_the_link_in_step(fake):
+    """The refusal's m-ready is read with it: the next command gets its own reply, not a stale m-ready
+    taken for a reboot's, and no resync is needed in between."""
+    device = fake(protocol())
+    with Link(device.url, timeout=TIMEOUT) as link:
+        link.sync()
+        for _ in range(3):
+            with pytest.raises(DeviceError, match="refused 'tinyq-pipeline': Unknown command: tinyq-pipeline"):
+                link.command("tinyq-pipeline", answers=True)
+            assert Dut(link).name() == "tinyq"
+    assert sum(c.startswith("tinyq-sync-") for c in device.commands) == 1  # the first sync only
+
+
+def test_a_refusal_then_a_reboot_is_a_reset(fake):
+    refusal_then_boot = "e-[Unknown command: x]\r\nm-timestamp-mode-performance\r\nm-init-done\r\n"
+    device = fake(protocol({"x": lambda cmd: refusal_then_boot}))
+    with Link(device.url, timeout=TIMEOUT) as link:
+        err, _ = timed(lambda: link.command("x"))
+    assert isinstance(err, DeviceReset) and "after the device refused it" in str(err)
+
+
+def test_a_refusal_without_its_ready_line_is_still_the_refusal(fake):
+    device = fake(protocol({"x": lambda cmd: b"e-[Busy]\r\n"}))  # no m-ready follows
+    with Link(device.url, timeout=1.0) as link:
+        err, took = timed(lambda: link.command("x"))
+    assert isinstance(err, DeviceError) and "refused 'x': Busy" in str(err) and took < 1.0 + SLACK
 
 
 def test_firmware_without_tinyq_commands_is_refused(fake):

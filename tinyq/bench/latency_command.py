@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from tinyq.errors import TinyqError
+from tinyq.progress import Progress
 
 PATH = click.Path(path_type=Path)
 
@@ -73,9 +74,8 @@ def run_latency(port: str | None, model: Path | None, inputs_dir: Path | None, n
 
         def progress(done: int) -> None:
             if not bars:  # the bar appears once the device answered: a failure to connect is one line alone
-                bars.append(stack.enter_context(click.progressbar(
-                    length=total, label=f"benchmarking {total} inputs x {runs} runs", file=sys.stderr, show_pos=True)))
-            bars[0].update(done - bars[0].pos)
+                bars.append(stack.enter_context(Progress(f"benchmarking {total} inputs x {runs} runs", total)))
+            bars[0].update(done)
         report = run_bench(port, model, records, warmup=warmup, runs=runs, timeout=timeout, baud=baud,
                            progress=progress)
     write_outputs(report, json_path, csv_path)

@@ -135,16 +135,20 @@ def synthetic_models(folder: Path) -> list[Path]:
 
 
 def bench_memory(models: list[Path], tflm: bool = True, progress=None) -> list[MemoryRow]:
+    from tinyq.progress import Progress
+
     rows = []
-    for model in models:
-        row = tinyq_row(model)
-        if tflm and row.tinyq_arena is not None:
-            if progress:
-                progress(f"{model.name}: searching TFLM's smallest arena ...")
-            arena = smallest_tflm_arena(model, start=max(row.tinyq_arena, 1024))
-            note = "" if arena is not None else f"TFLM runs it with no arena up to {TFLM_CEILING // 2**20} MB"
-            row = MemoryRow(**{**row.__dict__, "tflm_arena": arena, "note": note})
-        rows.append(row)
+    with Progress("bench memory: models", total=len(models)) as bar:
+        for model in models:
+            row = tinyq_row(model)
+            if tflm and row.tinyq_arena is not None:
+                if progress:
+                    progress(f"{model.name}: searching TFLM's smallest arena ...")
+                arena = smallest_tflm_arena(model, start=max(row.tinyq_arena, 1024))
+                note = "" if arena is not None else f"TFLM runs it with no arena up to {TFLM_CEILING // 2**20} MB"
+                row = MemoryRow(**{**row.__dict__, "tflm_arena": arena, "note": note})
+            rows.append(row)
+            bar.update(len(rows))
     return rows
 
 

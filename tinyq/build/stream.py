@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 from tinyq import proc as child
 from tinyq.errors import TinyqError
+from tinyq.progress import Progress
 
 NINJA_STEP = re.compile(r"^\[(\d+)/(\d+)\]")
 PERCENT = re.compile(r"^\[\s*(\d+)%\]")
@@ -38,46 +38,12 @@ def progress_of(line: str) -> tuple[int, int] | None:
     return None
 
 
-class _Progress:
-    """A rich progress bar on a terminal; plain lines every tenth of the way elsewhere (CI logs)."""
-
-    def __init__(self, label: str, stream=None):
-        self.stream = stream or sys.stderr
-        self.label = label
-        self.rich = None
-        self.shown = -1
-        if getattr(self.stream, "isatty", lambda: False)():
-            try:
-                from rich.console import Console
-                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-                self.rich = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeElapsedColumn(), console=Console(file=self.stream), transient=True)
-                self.task = self.rich.add_task(label, total=None)
-                self.rich.start()
-            except ImportError:
-                self.rich = None
-
-    def update(self, done: int, total: int) -> None:
-        if self.rich is not None:
-            self.rich.update(self.task, completed=done, total=total)
-            return
-        tenth = 10 * done // max(total, 1)
-        if tenth > self.shown:
-            self.shown = tenth
-            print(f"  {self.label}: {done}/{total}", file=self.stream, flush=True)
-
-    def close(self) -> None:
-        if self.rich is not None:
-            self.rich.stop()
-
-
 def run_logged(cmd: list[str], cwd: Path, log: Path, label: str, timeout: float = STEP_TIMEOUT_S,
                env: dict | None = None, stream=None) -> None:
     """Run one build step: output appended to `log`, progress shown, failure one TinyqError."""
     log.parent.mkdir(parents=True, exist_ok=True)
     lines: list[str] = []
-    progress = _Progress(label, stream)
+    progress = Progress(label, stream=stream, quiet=0)  # a build is long work: its tenths from the start
     with open(log, "a", encoding="utf-8", errors="replace") as out:
         out.write(f"$ {' '.join(cmd)}\n")
         out.flush()

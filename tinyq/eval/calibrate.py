@@ -62,7 +62,7 @@ def sensor_frames(path: Path, specs: tuple[InputSpec, ...]) -> list[bytes]:
 def capture(url: str, frames: int | None, sensor: Path | None, baud: int, timeout: float,
             model: Path | None = None) -> tuple[CaptureDevice, list[np.ndarray], str]:
     """N frames from the device at `url`: (the device, one array per input, what runs there)."""
-    from tinyq.build.stream import _Progress
+    from tinyq.progress import Progress
     from tinyq.serial.dut import Dut
     from tinyq.serial.firmware import model_hash
     from tinyq.serial.link import Link
@@ -85,7 +85,7 @@ def capture(url: str, frames: int | None, sensor: Path | None, baud: int, timeou
             raise TinyqError(f"the sensor file holds {len(feeds)} frames; -n asks for {frames}", where=str(sensor))
         count = frames or (len(feeds) if feeds is not None else DEFAULT_FRAMES)
         records: list[bytes] = []
-        progress = _Progress(f"capturing from {info.model}")
+        progress = Progress(f"capturing from {info.model}")
         try:
             for k in range(count):
                 records.append(device.take(feeds[k] if feeds is not None else None, timeout))
@@ -102,8 +102,7 @@ def _pipeline(link):
 
     try:
         link.command("tinyq-pipeline", answers=True)
-    except DeviceError:  # not a pipeline; its m-ready is still on the way: back in step first
-        link.sync(after="'tinyq-pipeline'")
+    except DeviceError:  # not a pipeline (the link has read the refusal's m-ready)
         return None
     stream = PipelineDevice(link)
     stream.describe()

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyq.build.stream import _Progress
 from tinyq.errors import TinyqError
 from tinyq.ir import DTYPES, Graph
+from tinyq.progress import Progress
 
 @dataclass(frozen=True)
 class ModelRun:
@@ -99,7 +99,7 @@ def run_host(path: Path, graph: Graph, records: list[list[np.ndarray]]) -> Model
     if runtime == "TFLM":
         require_tflm()
     model = Path(path).read_bytes()
-    progress = _Progress(f"{Path(path).name} under {runtime}")
+    progress = Progress(f"{Path(path).name} under {runtime}")
     outputs: list[list[np.ndarray]] = []
     try:
         stateful = any(t.is_variable for t in graph.tensors)
@@ -163,7 +163,7 @@ def run_device(dut, info, path: Path, graph: Graph, records: list[list[np.ndarra
     out_bytes = sum(graph.tensors[i].nbytes for i in graph.outputs)
     outputs, ticks = [], []
     port = dut.link.url
-    progress = _Progress(f"{Path(path).name} on {port}")
+    progress = Progress(f"{Path(path).name} on {port}")
     try:
         for record in records:
             dut.load(b"".join(np.ascontiguousarray(a).tobytes() for a in record))

@@ -62,6 +62,7 @@ def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_ch
              equalize: bool, self_check: bool, report: bool, report_samples: int):
     """Quantize a float MODEL to a full-integer .tflite for TFLM and tinyq: int8, 16x8 or both per layer."""
     from tinyq.codegen.output import check_output_file, write_output_file
+    from tinyq.progress import MessageProgress
     from tinyq.quantize.data import load_calibration
     from tinyq.quantize.pipeline import quantize_graph
     from tinyq.quantize.prepare import prepare_float_graph
@@ -76,7 +77,11 @@ def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_ch
     graph = read_model_file(model)
     calib = load_calibration(calib_path, prepare_float_graph(graph, str(model)))
     click.echo(f"quantizing {model} with {calib.count} calibration samples from {calib_path}", err=True)
-    result = quantize_graph(graph, calib, config, progress=_progress, where=str(model))
+    progress = MessageProgress()  # on a terminal the calibration's counts are a bar
+    try:
+        result = quantize_graph(graph, calib, config, progress=progress, where=str(model))
+    finally:
+        progress.close()
     data = write_model(result.graph)
     write_output_file(out_path, data)  # a temporary file renamed over it: never half-written
     click.echo(summary_text(result, str(out_path), len(data)))

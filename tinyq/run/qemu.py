@@ -30,6 +30,7 @@ import numpy as np
 from tinyq import proc as child
 from tinyq.boards import Board, get_board
 from tinyq.errors import TinyqError
+from tinyq.progress import Progress
 
 RECORDS_FILE = "tinyq-records.bin"  # the name firmware/tq_records_semihost.c opens
 QEMU = "qemu-system-arm"
@@ -136,7 +137,8 @@ def run_qemu(elf: Path, board: Board, inputs: list[list[np.ndarray]],
     with tempfile.TemporaryDirectory(prefix="tinyq-qemu-") as tmp:
         (Path(tmp) / RECORDS_FILE).write_bytes(
             b"".join(np.ascontiguousarray(a).tobytes() for record in inputs for a in record))
-        with _Session(board, Path(elf).resolve(), Path(tmp), trace) as session:
+        with _Session(board, Path(elf).resolve(), Path(tmp), trace) as session, \
+                Progress(f"inputs in QEMU {board.qemu.machine}", total=len(inputs)) as progress:
             while not session.next_line(deadline, "ready line").startswith("tinyq-ready"):
                 pass
             session.send("f\n")
@@ -145,6 +147,7 @@ def run_qemu(elf: Path, board: Board, inputs: list[list[np.ndarray]],
                 line = session.next_line(deadline, f"result {len(records) + 1} of {len(inputs)}")
                 if line.startswith("r "):
                     records.append(_parse_result(line, sum(out_bytes), session))
+                    progress.update(len(records))
                 elif line.startswith("d "):
                     done = line
                     break

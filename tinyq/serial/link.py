@@ -260,11 +260,25 @@ class Link:
             if line.startswith("tinyq-fault"):
                 raise TinyqError(f"the firmware crashed while running '{_short(cmd)}': {line}", where=self.url)
             if line.startswith("e-"):
+                self._finish_refusal(cmd, wait)
                 raise DeviceError(f"the device refused '{_short(cmd)}': {line[2:].strip('[]')}", where=self.url)
             if not line.startswith("m-") or not _printable(line):
                 raise GarbledReply(f"garbled reply to '{_short(cmd)}': '{line[:60]}'", where=self.url,
                                    hint="noise on the line or a wrong baud rate")
             lines.append(line)
+
+    def _finish_refusal(self, cmd: str, wait: Wait) -> None:
+        """Read the rest of a refused command's reply, up to its m-ready: left unread, the next command
+        would take that m-ready for its own (a bare one: a reboot). Past the wait's limits the refusal
+        is still the story; the next command's sync or reply sorts out the line."""
+        try:
+            while (line := self.read_line(wait)) != READY:
+                if boot_line(line):
+                    raise self.reset(cmd, f"boot banner '{line[-30:]}' after the device refused it")
+        except DeviceReset:
+            raise
+        except TinyqError:
+            pass
 
     def reset(self, cmd: str, evidence: str) -> DeviceReset:
         return DeviceReset(f"the device reset during '{_short(cmd)}' ({evidence})", where=self.url, hint=RESET_HINT)

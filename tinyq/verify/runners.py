@@ -97,6 +97,7 @@ class SerialRunner:
 
     def run(self, compiled: Compiled, inputs, layers: bool = False) -> RunResult:
         from tinyq.errors import TinyqError
+        from tinyq.progress import Progress
         from tinyq.serial.dut import Dut
         from tinyq.serial.link import Link
 
@@ -111,9 +112,11 @@ class SerialRunner:
             info = dut.info()
             dut.check_model(info, Path(compiled.source.name + ".tflite"),
                             hashlib.sha256(compiled.model).hexdigest()[:16])
-            for record in inputs:
-                dut.load(b"".join(np.ascontiguousarray(a).tobytes() for a in record))
-                timed = dut.timed_runs(1, 0, out_bytes, self.timeout)
-                ticks.append(timed.ticks[0])
-                outputs.append(split_outputs(graph, timed.outputs))
+            with Progress(f"inputs on {self.port}", total=len(inputs)) as progress:
+                for record in inputs:
+                    dut.load(b"".join(np.ascontiguousarray(a).tobytes() for a in record))
+                    timed = dut.timed_runs(1, 0, out_bytes, self.timeout)
+                    ticks.append(timed.ticks[0])
+                    outputs.append(split_outputs(graph, timed.outputs))
+                    progress.update(len(outputs))
         return RunResult(outputs=outputs, details={"device": info, "ticks": tuple(ticks)})
