@@ -72,6 +72,7 @@ VARIANTS = {  # name -> config; int8 is the default configuration
     "int4 nearest": QuantizeConfig(weights="int4", rounding="nearest"),
     "int4": QuantizeConfig(weights="int4"),  # GPTQ rounding (the default for int4 weights)
     "mixed": QuantizeConfig(weights="mixed"),
+    "mixed+a16": QuantizeConfig(weights="mixed", activations="auto"),  # both budgets: flash 70%, SRAM halfway
     "int16": QuantizeConfig(activations="int16"),
     "auto": QuantizeConfig(activations="auto"),
 }
@@ -347,6 +348,8 @@ def format_comparison(results: list[CaseResult]) -> str:
         delta = f"{ours.output_sqnr_db - theirs.output_sqnr_db:+.1f}" if theirs else "-"
         lines.append(f"  {r.case:<20} {pair(file_row):>11} {pair(same):>11} {pair(plain):>11} {pair(ours):>11} "
                      f"{delta:>6} {ours.seconds:7.2f}  {ours.kept}")
+    if not any(r.variant("tinyq int16") for r in results):
+        return "\n".join(lines)
     lines += ["16x8 (int16 activations) output/logits SQNR vs float (dB); delta = tinyq int16 - the converter's 16x8 "
               "mode at the output (same calibration inputs; needs --converter-python)",
               f"  {'model':<20} {'conv. 16x8':>11} {'tinyq':>11} {'delta':>6} {'time s':>7}  self-check kept"]
@@ -359,7 +362,9 @@ def format_comparison(results: list[CaseResult]) -> str:
     return "\n".join(lines)
 
 
-INT4_ROWS = (SAME_CALIB_ROW, FILE_ROW, "tinyq int8", "tinyq int4 nearest", "tinyq int4", "tinyq mixed")
+INT4_ROWS = (SAME_CALIB_ROW, FILE_ROW, "tinyq int8", "tinyq int4 nearest", "tinyq int4", "tinyq mixed",
+             "tinyq mixed+a16")
+WEIGHT_ROWS = INT4_ROWS[3:]  # the rows the mark applies to
 WITHIN_DB, FEWER_BYTES = 3.0, 0.30  # issue #17's mark: within 3 dB of tinyq int8 at >= 30% fewer weight bytes
 
 
@@ -374,7 +379,7 @@ def format_int4(results: list[CaseResult]) -> str:
              f"with float (no labels), weight bytes vs tinyq int8, seconds per quantize; mark: within {WITHIN_DB:g} dB "
              f"of tinyq int8's output SQNR at >= {FEWER_BYTES:.0%} fewer weight bytes",
              f"  {'model':<20} {'variant':<26} {'out dB':>7} {'logit dB':>8} {'top-1':>7} {'agree':>7} "
-             f"{'weights B':>10} {'vs int8':>7} {'time s':>7}  mark"]
+             f"{'weights B':>10} {'vs int8':>7} {'arena B':>8} {'time s':>7}  mark"]
     for r in results:
         int8 = r.variant("tinyq int8")
         for name in INT4_ROWS:
@@ -382,11 +387,10 @@ def format_int4(results: list[CaseResult]) -> str:
             if v is None or (name == FILE_ROW and r.variant(SAME_CALIB_ROW) is not None):
                 continue
             secs = f"{v.seconds:7.2f}" if v.seconds is not None else ""
-            mark = ("yes" if meets_mark(v, int8) else "no") if name in ("tinyq int4 nearest", "tinyq int4",
-                                                                        "tinyq mixed") else ""
+            mark = ("yes" if meets_mark(v, int8) else "no") if name in WEIGHT_ROWS else ""
             lines.append(f"  {r.case:<20} {v.name:<26} {v.output_sqnr_db:7.1f} {_db(v.logits_sqnr_db):>8} "
                          f"{_pct(v.accuracy):>7} {_pct(v.agreement):>7} {v.weight_bytes:>10,} "
-                         f"{v.weight_bytes / int8.weight_bytes:7.0%} {secs:>7}  {mark}")
+                         f"{v.weight_bytes / int8.weight_bytes:7.0%} {_bytes(v.arena_bytes):>8} {secs:>7}  {mark}")
     return "\n".join(lines)
 
 
@@ -460,8 +464,9 @@ def quantize_bench(cases: str, converter_python: str | None, run_ablation: bool,
     click.echo(format_int4(results))
     click.echo("")
     click.echo(format_comparison(results))
-    click.echo("")
-    click.echo(format_activations(results))
+    if any(r.variant(name) for r in results for name in ("tinyq int16", "tinyq auto")):
+        click.echo("")
+        click.echo(format_activations(results))
 
 
 if __name__ == "__main__":
