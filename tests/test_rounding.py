@@ -271,3 +271,22 @@ def test_mixed_weights_and_activations_under_both_budgets():
         x = result.float_graph.operators[op].inputs[0]
         assert result.graph.tensors[x].dtype == "int8"
     assert_bit_exact(result.graph, n_inputs=8)
+
+
+@pytest.mark.parametrize("case", ["cnn_digits", "mlp_digits"])
+def test_gptq_int4_closer_to_float_than_nearest_on_real_digits(case):
+    """Real (digits) data, held-out test set: GPTQ's int4 model is closer to float than nearest rounding's."""
+    from conftest import shared_file
+    from tinyq.quantize.selfcheck import float_reference, point_sqnrs
+    from tinyq.tflite.reader import read_model_file
+
+    data = shared_file("quant", "data", "digits")
+    graph = read_model_file(shared_file("quant", "models", case, "float32.tflite"))
+    shape = graph.tensors[graph.inputs[0]].shape
+    calib = np.load(data / "x_calib.npy").reshape((-1,) + shape[1:])
+    test = [[x.reshape(shape)] for x in np.load(data / "x_test.npy")[:200]]
+    ref = float_reference(prepare_float_graph(graph), test)
+    tuned = quantize_graph(graph, [calib], QuantizeConfig(weights="int4"))
+    nearest = quantize_graph(graph, [calib], QuantizeConfig(weights="int4", rounding="nearest"))
+    assert tuned.rounding and sum(r.accepted for r in tuned.rounding) > 0
+    assert point_sqnrs(tuned.graph, ref)[0] > point_sqnrs(nearest.graph, ref)[0]
