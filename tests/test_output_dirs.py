@@ -352,7 +352,7 @@ def test_outputs_checked_before_the_work(tmp_path, model):
     line = one_error_line(tinyq("demo", "-o", busy))
     assert f"{busy}: the folder is not empty and holds no tinyq output" in line
     line = one_error_line(tinyq("bench", "--port", "socket://127.0.0.1:9", "--model", model,
-                                "--json", "/proc/report.json"))
+                                "--json-file", "/proc/report.json"))
     assert "/proc/report.json: cannot be created" in line  # not a connection error: checked first
 
 

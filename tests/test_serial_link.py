@@ -308,7 +308,7 @@ def test_bench_report_json_csv_and_verdict(fake, tmp_path, capsys):
     out_json, out_csv = tmp_path / "r.json", tmp_path / "r.csv"
     with pytest.raises(SystemExit) as exit_info:
         main(["bench", "--port", device.url, "--model", str(model), "--random", "4", "--runs", "3", "--warmup", "2",
-              "--timeout", str(TIMEOUT), "--json", str(out_json), "--csv", str(out_csv)])
+              "--timeout", str(TIMEOUT), "--json-file", str(out_json), "--csv", str(out_csv)])
     assert exit_info.value.code == 0
     import json
     report = json.loads(out_json.read_text())
@@ -322,6 +322,33 @@ def test_bench_report_json_csv_and_verdict(fake, tmp_path, capsys):
     assert "tinyq-infer 3 2" in device.commands
     out = capsys.readouterr().out
     assert "cycles       median 133,133" in out and "ms           median 1.001" in out
+
+
+def test_bench_json_prints_the_report_and_the_old_json_path_still_writes_it(fake, tmp_path, capsys):
+    """--json means one thing in every command (print the report as JSON); bench's old --json PATH
+    writes the file as --json-file does, with a warning naming the new option."""
+    import json
+    model = small_model_file(tmp_path)
+    args = ["bench", "--port", None, "--model", str(model), "--random", "2", "--runs", "1", "--timeout", str(TIMEOUT)]
+    args[2] = fake(ModelDevice(model)).url
+    with pytest.raises(SystemExit) as exit_info:
+        main(args + ["--json"])
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 0 and "warning" not in captured.err
+    printed = json.loads(captured.out)
+    assert printed["bit_exact"] and printed["ticks"] == [[1000], [1000]] and printed["unit"] == "cycles"
+    old = tmp_path / "old.json"
+    args[2] = fake(ModelDevice(model)).url
+    with pytest.raises(SystemExit) as exit_info:
+        main(args + ["--json", str(old)])
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 0 and "cycles       median" in captured.out
+    assert f"tinyq: warning: bench --json PATH is deprecated (--json alone prints the JSON): use --json-file {old}" \
+        in captured.err
+    assert json.loads(old.read_text())["ticks"] == printed["ticks"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args + ["--json", str(old), "--json-file", str(old)])
+    assert exit_info.value.code == 2 and "give one of them" in capsys.readouterr().err
 
 
 def test_bench_fails_when_a_device_output_differs(fake, tmp_path, capsys):

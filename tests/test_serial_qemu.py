@@ -58,7 +58,7 @@ def bench_cli(url, root, tmp_path, n_inputs):
     out_json, out_csv = tmp_path / "bench.json", tmp_path / "bench.csv"
     with pytest.raises(SystemExit) as exit_info:
         main(["bench", "--port", url, "--model", str(root), "--random", str(n_inputs), "--runs", "2",
-              "--warmup", "1", "--timeout", str(TIMEOUT), "--json", str(out_json), "--csv", str(out_csv)])
+              "--warmup", "1", "--timeout", str(TIMEOUT), "--json-file", str(out_json), "--csv", str(out_csv)])
     return exit_info.value.code, json.loads(out_json.read_text()), out_csv.read_text().splitlines()
 
 

@@ -21,7 +21,7 @@ def bench(ctx, **options):
     """Benchmarks: on-device latency over serial (--port), memory and quantization against TFLM.
 
     \b
-    tinyq bench --port P --model M [--random N | --inputs DIR] [--warmup K --runs R]
+    tinyq bench --port P --model M [--random N | --input-dir DIR] [--warmup K --runs R] [--json]
     """
     if ctx.invoked_subcommand is None:
         run_latency(**options)

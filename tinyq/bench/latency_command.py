@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from pathlib import Path
 
 import click
 
+from tinyq.commands.options import json_choice, json_options
 from tinyq.errors import TinyqError
 from tinyq.progress import Progress
 
@@ -31,7 +33,7 @@ LATENCY_OPTIONS = [
     click.option("--timeout", default=10.0, show_default=True,
                  help="Seconds a reply may take (per inference for the timed runs); no wait is longer."),
     click.option("--baud", default=115200, show_default=True, help="Baud rate (ignored by socket:// URLs)."),
-    click.option("--json", "json_path", type=PATH, default=None, help="Write the report as JSON."),
+    json_options("Write the report as JSON to PATH."),
     click.option("--csv", "csv_path", type=PATH, default=None, help="Write every timed run as CSV."),
 ]
 
@@ -43,11 +45,13 @@ def latency_options(fn):
 
 
 def run_latency(port: str | None, model: Path | None, inputs_dir: Path | None, n_random: int | None, seed: int,
-                warmup: int, runs: int, timeout: float, baud: int, json_path: Path | None,
+                warmup: int, runs: int, timeout: float, baud: int, json_arg: str | None, json_file: Path | None,
                 csv_path: Path | None, old_inputs_dir: Path | None = None) -> None:
     """Benchmark the board at PORT: latency per inference and outputs against TFLM. Exits 1 on a mismatch."""
     from tinyq.bench.latency import format_report, load_graph, read_inputs, run_bench, write_outputs
     from tinyq.verify import make_inputs
+
+    as_json, json_path = json_choice("bench", json_arg, json_file)
 
     if old_inputs_dir is not None:
         click.echo(f"tinyq: warning: bench --inputs DIR is deprecated (--inputs is a count in verify and run): "
@@ -79,7 +83,7 @@ def run_latency(port: str | None, model: Path | None, inputs_dir: Path | None, n
         report = run_bench(port, model, records, warmup=warmup, runs=runs, timeout=timeout, baud=baud,
                            progress=progress)
     write_outputs(report, json_path, csv_path)
-    click.echo(format_report(report))
+    click.echo(json.dumps(report.to_json(), indent=2) if as_json else format_report(report))
     sys.exit(0 if report.bit_exact else 1)
 
 
