@@ -38,9 +38,11 @@ from tinyq.errors import TinyqError
 from tinyq.lower import LoweredGraph
 from tinyq.plan.buffers import align_up
 
-# The int8 kernels a stage may hold: their parameter blocks share the Window2D fields the
-# patch loop rewrites per tile (in_h/in_w/out_h/out_w/pad_h/pad_w), and their C type.
+# The kernels a stage may hold (int8 activations; int8 or int4 weights): their parameter blocks
+# share the Window2D fields the patch loop rewrites per tile (in_h/in_w/out_h/out_w/pad_h/pad_w),
+# and their C type.
 PATCHABLE = {"conv_2d": "tq_conv_2d_params_t", "depthwise_conv_2d": "tq_depthwise_conv_2d_params_t",
+             "conv_2d_s4": "tq_conv_2d_params_t", "depthwise_conv_2d_s4": "tq_depthwise_conv_2d_params_t",
              "max_pool_2d": "tq_pool_params_t", "average_pool_2d": "tq_pool_params_t"}
 MAX_GRID = 12  # tiles per axis the automatic choice tries
 AUTO_RECOMPUTE = 1.5  # auto: patches may make the network compute at most 1.5x its convolution MACs
@@ -208,13 +210,14 @@ def layer_of(lowered: LoweredGraph, position: int) -> Layer | None:
     if k.kernel not in PATCHABLE or len(k.inputs) != 1 or len(k.outputs) != 1 or p.batches != 1:
         return None
     window = ((p.filter_h - 1) * p.dilation_h + 1, (p.filter_w - 1) * p.dilation_w + 1)
-    if k.kernel == "conv_2d":
+    kind = k.kernel.removesuffix("_s4")  # int4 weights: the int8 kernel's parameter block
+    if kind == "conv_2d":
         macs = p.filter_h * p.filter_w * p.filter_d * p.out_d
-    elif k.kernel == "depthwise_conv_2d":
+    elif kind == "depthwise_conv_2d":
         macs = p.filter_h * p.filter_w * p.in_d * p.depth_multiplier
     else:
         macs = 0
-    out_d = p.in_d * p.depth_multiplier if k.kernel == "depthwise_conv_2d" else p.out_d
+    out_d = p.in_d * p.depth_multiplier if kind == "depthwise_conv_2d" else p.out_d
     return Layer(position, k.kernel, (p.in_h, p.in_w, p.in_d), (p.out_h, p.out_w, out_d), window,
                  (p.stride_h, p.stride_w), (p.pad_h, p.pad_w), macs)
 
