@@ -22,6 +22,7 @@ from tinyq.boards import get_board
 from tinyq.driver import compile_graph
 from tinyq.errors import TinyqError
 from tinyq.plan.cores import CHANNEL_BLOCK, split_across_cores, splits
+from tinyq.tflite.reader import read_model_file
 from tinyq.tflite.writer import write_model
 from tinyq.verify import summarize, verify_host
 from tinyq.verify.core import verify_qemu
@@ -152,6 +153,36 @@ def test_kws_and_conv_bit_exact_on_two_cores_in_qemu():
     assert_split_and_exact(fc_graph(rng, depth=96, units=37), board, n_inputs=4)
 
 
+@pytest.mark.parametrize("shape, conv", [
+    ((1, 14, 9, 8), dict(kernel=(3, 3), stride=(1, 1), dilation=(1, 1), padding="SAME")),  # arm_convolve_s8
+    ((1, 15, 7, 16), dict(kernel=(1, 1), stride=(1, 1), padding="VALID")),  # arm_convolve_1x1_s8_fast
+    ((1, 17, 9, 8), dict(kernel=(5, 3), stride=(2, 2), dilation=(1, 1), padding="SAME")),
+    ((1, 16, 8, 8), dict(kernel=(1, 1), stride=(2, 2), padding="VALID")),  # arm_convolve_1x1_s8
+])
+def test_cmsis_nn_conv_bands_bit_exact_on_two_cores_in_qemu(shape, conv):
+    """CMSIS-NN convolutions in two row bands, each its own call, scratch and top padding."""
+    rng = seeded("cmsis conv", shape)
+    graph = conv_model(rng, shape, branches=1, cout=16, **conv)
+    compiled = compile_graph(graph, get_board(DUAL), backend="cmsis-nn")
+    (op,) = compiled.bound.ops
+    assert op.library == "cmsis-nn" and splits(compiled.bound), op.function
+    result = verify_qemu(compiled, get_board(DUAL), n_inputs=4).result
+    assert result.ok, summarize(result, graph)
+
+
+@pytest.mark.parametrize("multiplier, stride, kernel", [(1, (1, 1), (3, 3)), (1, (2, 2), (3, 3)), (2, (1, 2), (5, 3))])
+def test_cmsis_nn_depthwise_bands_bit_exact_on_two_cores_in_qemu(multiplier, stride, kernel):
+    """arm_depthwise_conv_3x3_s8, _s8_opt and _s8 in two row bands."""
+    rng = seeded("cmsis dw", multiplier, stride)
+    graph = dw_model(rng, (1, 15, 9, 16), branches=1, multiplier=multiplier, stride=stride, kernel=kernel,
+                     dilation=(1, 1), padding="SAME")
+    compiled = compile_graph(graph, get_board(DUAL), backend="cmsis-nn")
+    (op,) = compiled.bound.ops
+    assert op.library == "cmsis-nn" and splits(compiled.bound), op.function
+    result = verify_qemu(compiled, get_board(DUAL), n_inputs=4).result
+    assert result.ok, summarize(result, graph)
+
+
 def test_counts_per_core_in_qemu(tmp_path):
     """A balanced conv: both cores work, and the critical path is close to half of one core's."""
     rng = seeded("counts")
@@ -206,8 +237,34 @@ def test_bench_cores_command(tmp_path):
     assert run.returncode == 0, run.stderr
     (row,) = json.loads(out.read_text())
     assert row["bit_exact"] and row["splits"] == 1 and row["speedup"] > 1.3
-    assert f"| fc | {DUAL} | {row['one_core']:,} |" in run.stdout
+    assert f"| fc | {DUAL} | reference | {row['one_core']:,} |" in run.stdout
     refused = subprocess.run([sys.executable, "-m", "tinyq", "bench", "cores", "--models", model, "--board", "qemu-m55"],
                              capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
     assert "tinyq: error: board qemu-m55: the board runs its models on one core" in refused.stderr
+
+
+def test_cmsis_nn_layer_carries_the_same_tq_cores_files():
+    """A layer's templates take their C files from its own kernels/ folder: the CMSIS-NN split ops'
+    copy of tq_cores.{h,c} must stay the reference one."""
+    from tinyq.resources import templates_dir
+
+    for name in ("tq_cores.h", "tq_cores.c"):
+        assert (templates_dir() / "cmsis_nn" / "kernels" / name).read_text() == \
+            (templates_dir() / "reference" / "kernels" / name).read_text()
+
+
+@pytest.mark.parametrize("backend", ["reference", "cmsis-nn"])
+def test_split_templates_read_exactly_the_bound_arrays(backend):
+    """As tests/test_bind.py for one core: each two-core call template references exactly the flash
+    arrays its op declares (KWS: conv, 1x1 conv, depthwise and fully connected split)."""
+    from tinyq.codegen.generate import render_call
+    from tinyq.plan.flash import array_table
+
+    graph = read_model_file(shared_file("models", "mlperf-tiny", "kws_dscnn_int8.tflite"))
+    compiled = compile_graph(graph, get_board(DUAL), backend=backend)
+    bound, table = compiled.bound, array_table(compiled.bound)
+    assert len(splits(bound)) >= 8
+    for position, op in enumerate(bound.ops):
+        *_, referenced = render_call(op, position, bound.graph, compiled.plan, table.symbols[position])
+        assert referenced == {c.name for c in op.consts}, (backend, op.lowered.kernel, op.function)

@@ -184,6 +184,7 @@ def one_core(board: Board) -> Board:
 class CoresRow:
     model: str
     board: str
+    backend: str
     one_core: int  # instructions of one inference on core 0 alone (the one-core build)
     core0: int
     core1: int
@@ -211,7 +212,7 @@ def _image(compiled, board: Board, work_dir: Path):
 
 
 def bench_model(model: Path, board: Board, n_inputs: int, seed: int, work_dir: Path,
-                timeout: float = 3600.0) -> CoresRow:
+                timeout: float = 3600.0, backend: str | None = None) -> CoresRow:
     """One model on `board` (a two-core QEMU machine): the one-core and the two-core build."""
     from tinyq.driver import compile_file
     from tinyq.run.qemu import run_qemu
@@ -221,7 +222,7 @@ def bench_model(model: Path, board: Board, n_inputs: int, seed: int, work_dir: P
 
     counts, arenas, exact = {}, {}, True
     for cores, target in ((1, one_core(board)), (2, board)):
-        compiled = compile_file(model, target)
+        compiled = compile_file(model, target, backend)
         specs = output_specs(compiled.graph)
         image = _image(compiled, target, work_dir / f"{cores}core")
         inputs = make_inputs(compiled.graph, n_inputs, seed)
@@ -232,20 +233,20 @@ def bench_model(model: Path, board: Board, n_inputs: int, seed: int, work_dir: P
         exact &= compare_outputs(compiled.model, compiled.graph, inputs[-1:], traced.outputs).ok
         arenas[cores] = compiled.plan.arena_bytes
     two = counts[2]
-    return CoresRow(model=model.stem, board=board.name, one_core=counts[1].critical_path, core0=two.core0,
+    return CoresRow(model=model.stem, board=board.name, backend=backend or board.default_backend, one_core=counts[1].critical_path, core0=two.core0,
                     core1=two.core1, critical_path=two.critical_path, splits=two.splits, arena_one=arenas[1],
                     arena_two=arenas[2], inputs=n_inputs, bit_exact=exact)
 
 
 def format_table(rows: list[CoresRow]) -> str:
-    head = ("model", "board", "1 core", "core 0", "core 1", "2-core critical path", "speed-up", "split ops",
+    head = ("model", "board", "backend", "1 core", "core 0", "core 1", "2-core critical path", "speed-up", "split ops",
             "arena 1 / 2 cores", "bit-exact")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         if r.note:
-            lines.append(f"| {r.model} | {r.board} | {r.note} |" + " |" * (len(head) - 3))
+            lines.append(f"| {r.model} | {r.board} | {r.backend} | {r.note} |" + " |" * (len(head) - 4))
             continue
-        lines.append(f"| {r.model} | {r.board} | {r.one_core:,} | {r.core0:,} | {r.core1:,} | {r.critical_path:,} | "
+        lines.append(f"| {r.model} | {r.board} | {r.backend} | {r.one_core:,} | {r.core0:,} | {r.core1:,} | {r.critical_path:,} | "
                      f"{r.speedup:.2f}x | {r.splits} | {r.arena_one:,} / {r.arena_two:,} | "
                      f"{'yes' if r.bit_exact else 'NO'} ({r.inputs} inputs) |")
     lines.append("")

@@ -17,11 +17,13 @@ DEFAULT_MODELS = ("kws_dscnn_int8", "ic_resnet8_int8")
               help="A .tflite model; repeatable (default: KWS and ResNet-8 from ../shared/models/mlperf-tiny).")
 @click.option("--board", "board_name", default="qemu-an521-dual", show_default=True,
               help="A QEMU board with `cores = 2`.")
+@click.option("--backend", default=None, help="Kernel backend (default: the board's); the reference kernels and "
+              "CMSIS-NN's convolutions are split, other kernels run on core 0.")
 @click.option("--inputs", "n_inputs", type=click.IntRange(1, 1000), default=5, show_default=True,
               help="Records compared with TFLM per build (the last one is also traced).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the rows as JSON here.")
-def cores(model_paths: tuple[Path, ...], board_name: str, n_inputs: int, seed: int, json_path: Path | None):
+def cores(model_paths: tuple[Path, ...], board_name: str, backend: str | None, n_inputs: int, seed: int, json_path: Path | None):
     """One core against two on a two-core QEMU machine: per model, instructions per inference on one
     core and, for the two-core build, each core's and the critical path's (from QEMU's per-instruction
     log, minutes per model), both builds compared with TFLM byte for byte."""
@@ -48,7 +50,7 @@ def cores(model_paths: tuple[Path, ...], board_name: str, n_inputs: int, seed: i
     with tempfile.TemporaryDirectory(prefix="tinyq-bench-cores-") as tmp:
         for model in models:
             click.echo(f"{model.stem}: one core, then two, each traced ...", err=True)
-            rows.append(bench_model(model, board, n_inputs, seed, Path(tmp) / model.stem))
+            rows.append(bench_model(model, board, n_inputs, seed, Path(tmp) / model.stem, backend=backend))
     click.echo(format_table(rows))
     if json_path:
         write_output_file(json_path, json.dumps([asdict(r) | {"speedup": round(r.speedup, 3)} for r in rows], indent=2))

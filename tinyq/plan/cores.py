@@ -8,8 +8,11 @@ computes its own, and waits for core 1 (`tq_cores_join`): the port of the board 
 the two (firmware/tq_cores_an521.c, the Pico SDK and ESP-IDF ports; without one, the
 model's weak default runs both parts on the calling core).
 
-Bit-exact by construction: both parts run the reference kernel itself over a sub-range of
-the output (the same sums for every output element), and they write disjoint bytes. The
+Bit-exact by construction: both parts run the bound kernel itself over a sub-range of the
+output (the same sums for every output element), and they write disjoint bytes. The reference
+kernels take the sub-range directly; CMSIS-NN's convolution and depthwise functions get each
+band as a call of its own over the input rows its windows reach, with its own top padding and
+its own half of the op's scratch (templates/cmsis_nn/_2core.j2). The
 cut balances an estimate of each part's multiply-accumulates (windows that cross the
 padding have fewer taps). A split op never writes its output over its input (its in-place
 rule is dropped): core 1 would overwrite input rows core 0 has still to read. (With the parts
@@ -28,12 +31,21 @@ from typing import Any
 from tinyq.bind import REFERENCE_LAYER, BoundGraph, BoundOp
 from tinyq.errors import TinyqError
 
-# lowered kernel -> (how its output is cut, the two-core call template)
+# (layer, lowered kernel) -> (how its output is cut, the two-core call template)
 SPLITTABLE = {
-    "conv_2d": ("rows", "reference/conv_2d_2core.c.j2"),
-    "depthwise_conv_2d": ("rows", "reference/depthwise_conv_2d_2core.c.j2"),
-    "fully_connected": ("channels", "reference/fully_connected_2core.c.j2"),
+    (REFERENCE_LAYER, "conv_2d"): ("rows", "reference/conv_2d_2core.c.j2"),
+    (REFERENCE_LAYER, "depthwise_conv_2d"): ("rows", "reference/depthwise_conv_2d_2core.c.j2"),
+    (REFERENCE_LAYER, "fully_connected"): ("channels", "reference/fully_connected_2core.c.j2"),
+    ("cmsis-nn", "conv_2d"): ("rows", "cmsis_nn/conv_2d_2core.c.j2"),
+    ("cmsis-nn", "depthwise_conv_2d"): ("rows", "cmsis_nn/depthwise_conv_2d_2core.c.j2"),
 }
+# CMSIS-NN functions that compute any band of output rows from the input rows it reaches (the
+# 1xN kernel needs one row; the library's other kernels are not split yet: docs/dual_core.md)
+CMSIS_NN_ROW_FUNCTIONS = {
+    "conv_2d": ("arm_convolve_s8", "arm_convolve_1x1_s8_fast", "arm_convolve_1x1_s8"),
+    "depthwise_conv_2d": ("arm_depthwise_conv_3x3_s8", "arm_depthwise_conv_s8_opt", "arm_depthwise_conv_s8"),
+}
+SCRATCH_ALIGN = 16  # each core's half of a split op's scratch starts aligned
 MIN_SPLIT_MACS = 2048  # below this, handing work to core 1 costs about what it saves
 CHANNEL_BLOCK = 8  # the blocked weights' channels a pass (tq_dot.h TQ_BLOCK)
 
@@ -89,12 +101,14 @@ def _balanced_cut(costs: list[int], allowed) -> tuple[int, tuple[int, int]] | No
 def plan_split(op: BoundOp) -> CoreSplit | None:
     """The split of one bound op, or None when it stays on core 0."""
     kernel = op.lowered.kernel
-    if kernel not in SPLITTABLE or op.layer != REFERENCE_LAYER or op.lowered.alias_of is not None:
+    if (op.layer, kernel) not in SPLITTABLE or op.lowered.alias_of is not None:
+        return None
+    if op.library == "cmsis-nn" and op.function not in CMSIS_NN_ROW_FUNCTIONS[kernel]:
         return None
     p = op.lowered.params
     if p.batches != 1:  # the kernels step their output pointer over batches: one batch only
         return None
-    axis = SPLITTABLE[kernel][0]
+    axis = SPLITTABLE[op.layer, kernel][0]
     if axis == "rows":
         depth_per_tap = p.filter_d if kernel == "conv_2d" else 1
         costs = _row_macs(p, depth_per_tap)
@@ -122,9 +136,10 @@ def split_across_cores(bound: BoundGraph, cores: int) -> BoundGraph:
         if split is None:
             ops.append(op)
             continue
-        kernel = dataclasses.replace(op.kernel, template=SPLITTABLE[op.lowered.kernel][1], inplace=None)
+        kernel = dataclasses.replace(op.kernel, template=SPLITTABLE[op.layer, op.lowered.kernel][1], inplace=None)
         lowered = dataclasses.replace(op.lowered, params=SplitParams(op.lowered.params, split))
-        ops.append(dataclasses.replace(op, kernel=kernel, lowered=lowered, inplace=None))
+        scratch = 2 * -(-op.scratch_bytes // SCRATCH_ALIGN) * SCRATCH_ALIGN  # one half per core
+        ops.append(dataclasses.replace(op, kernel=kernel, lowered=lowered, inplace=None, scratch_bytes=scratch))
     return dataclasses.replace(bound, ops=tuple(ops))
 
 
