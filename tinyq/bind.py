@@ -57,6 +57,7 @@ class BoundGraph:
     ops: tuple[BoundOp, ...]  # by op position, as lowered.ops
     backend: Backend
     target: Target
+    subgraphs: tuple["BoundGraph", ...] = ()  # the main graph's: the model's other subgraphs, bound
 
     @property
     def graph(self) -> Graph:
@@ -65,7 +66,8 @@ class BoundGraph:
     @property
     def libraries(self) -> tuple[str, ...]:
         """The C libraries the bound kernels call."""
-        return tuple(sorted({b.library for b in self.ops if b.library}))
+        return tuple(sorted({b.library for b in self.ops if b.library} |
+                            {lib for sub in self.subgraphs for lib in sub.libraries}))
 
 
 def bind_op(k: Lowered, backend: Backend, target: Target) -> BoundOp:
@@ -93,4 +95,5 @@ def bind_op(k: Lowered, backend: Backend, target: Target) -> BoundOp:
 def bind(lowered: LoweredGraph, backend: Backend, target: Target) -> BoundGraph:
     """Choose every op's kernel for `backend` on `target`."""
     return BoundGraph(lowered=lowered, ops=tuple(bind_op(k, backend, target) for k in lowered.ops),
-                      backend=backend, target=target)
+                      backend=backend, target=target,
+                      subgraphs=tuple(bind(sub, backend, target) for sub in lowered.subgraphs))

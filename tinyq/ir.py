@@ -100,13 +100,30 @@ class Operator:
 
 @dataclass(frozen=True, eq=False)
 class Graph:
+    """One subgraph of a model: its own tensors (indices local to it), operators, inputs and outputs.
+
+    The main graph (`index` 0, the one invoke runs) holds the model's other subgraphs in
+    `subgraphs` (subgraph i at position i - 1), each a Graph of its own with an empty `subgraphs`;
+    control-flow ops (WHILE, IF, CALL_ONCE) name them by index in their options.
+    """
+
     tensors: tuple[Tensor, ...]
     operators: tuple[Operator, ...]  # in execution order
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
-    name: str = "model"
+    name: str = "model"  # the main graph: the model's C name; another subgraph: its name in the file
     description: str = ""
     metadata: tuple[tuple[str, bytes], ...] = field(default=())
+    index: int = 0  # which of the model's subgraphs this is
+    subgraphs: tuple["Graph", ...] = ()  # the main graph's: the model's subgraphs 1, 2, ...
+
+    def subgraph(self, i: int) -> "Graph":
+        """The model's subgraph i, as seen from this graph (which knows `subgraphs`)."""
+        if i == self.index:
+            return self
+        if not 1 <= i <= len(self.subgraphs):
+            raise IndexError(f"subgraph {i} of a model with {len(self.subgraphs) + 1}")
+        return self.subgraphs[i - 1]
 
     def tensor(self, index: int) -> Tensor | None:
         return None if index == NO_TENSOR else self.tensors[index]
@@ -133,5 +150,5 @@ class Graph:
 
 
 def describe_op(graph: Graph, op: Operator) -> str:
-    """`op 3 (conv_2d)`: how errors and reports name an operator."""
-    return f"op {op.index} ({op.op})"
+    """`op 3 (conv_2d)`, `subgraph 2 op 3 (add)`: how errors and reports name an operator."""
+    return f"subgraph {graph.index} op {op.index} ({op.op})" if graph.index else f"op {op.index} ({op.op})"

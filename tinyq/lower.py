@@ -1,14 +1,23 @@
-"""IR graph -> kernel calls: each op's description computes its parameters offline."""
+"""IR graph -> kernel calls: each op's description computes its parameters offline.
+
+A model with several subgraphs (control flow: WHILE, IF, CALL_ONCE) is lowered subgraph by
+subgraph; the main graph's LoweredGraph holds the others' (`subgraphs`). Their state lives in
+the main graph's tensors (passes/subgraph_state.py: `shared_state` links each subgraph's
+variable tensors to them), and an op running a subgraph lists among its inputs the main-graph
+state its callees (and theirs) read or update, so the planner keeps it, and orders it, as state.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tinyq import ops
 from tinyq.errors import UnsupportedError
 from tinyq.ir import Graph, Operator, describe_op
 from tinyq.ops.base import Lowered
+from tinyq.ops.control_flow import callees
 from tinyq.passes.signal_state import add_state_tensors
+from tinyq.passes.subgraph_state import share_state
 
 
 MAX_IO_RANK = 6  # tinyq_io_t.dims in templates/model.h.j2
@@ -18,6 +27,8 @@ MAX_IO_RANK = 6  # tinyq_io_t.dims in templates/model.h.j2
 class LoweredGraph:
     graph: Graph
     ops: tuple[Lowered, ...]
+    subgraphs: tuple["LoweredGraph", ...] = ()  # the main graph's: the model's subgraphs 1, 2, ... lowered
+    shared_state: tuple[tuple[int, int], ...] = ()  # another subgraph's: (its tensor, main-graph tensor holding it)
 
 
 def lower_op(graph: Graph, op: Operator) -> Lowered:
@@ -43,16 +54,81 @@ def lower_graph(graph: Graph) -> LoweredGraph:
         if len(graph.tensors[t].shape) > MAX_IO_RANK:
             raise UnsupportedError(f"graph input/output tensor {t} has rank {len(graph.tensors[t].shape)}",
                                    where="graph", hint=f"tinyq_io_t describes up to {MAX_IO_RANK} dimensions")
-    graph = add_state_tensors(graph)  # signal ops keep state TFLM holds inside its kernels
-    return LoweredGraph(graph=graph, ops=tuple(lower_op(graph, op) for op in graph.operators))
+    graph, links = share_state(graph)  # state TFLM keeps in kernels, resource variables, other subgraphs' state
+    if not graph.subgraphs:
+        return LoweredGraph(graph=graph, ops=tuple(lower_op(graph, op) for op in graph.operators))
+    live = _refuse_recursion(graph)
+    subgraphs = tuple(LoweredGraph(graph=sub, ops=_lower_ops(graph, sub), shared_state=linked)
+                      if sub.index in live else LoweredGraph(graph=sub, ops=())  # never run: no code
+                      for sub, linked in zip(graph.subgraphs, links))
+    state = _state_reached(graph, subgraphs)
+    root_ops = tuple(replace(k, inputs=k.inputs + state[k.op.index]) if state.get(k.op.index) else k
+                     for k in _lower_ops(graph, graph))
+    return LoweredGraph(graph=graph, ops=root_ops, subgraphs=subgraphs)
+
+
+def _lower_ops(root: Graph, sub: Graph) -> tuple[Lowered, ...]:
+    """A subgraph's ops, lowered where the model's other subgraphs are in view (control flow)."""
+    view = sub if sub.index == 0 else replace(sub, subgraphs=root.subgraphs)
+    for t in sub.inputs if sub.index else ():
+        tensor = sub.tensors[t]
+        if tensor.is_const or tensor.is_variable:
+            kind = "constant" if tensor.is_const else "variable"
+            raise UnsupportedError(f"input tensor {t} ({tensor.name}) is a {kind}", where=f"subgraph {sub.index}",
+                                   hint="the op running it copies its operands there")
+    return tuple(lower_op(view, op) for op in sub.operators)
+
+
+def _refuse_recursion(graph: Graph) -> set[int]:
+    """The subgraphs the main graph runs, directly or not. A subgraph that runs itself recurses
+    without end in TFLM; tinyq plans each subgraph's memory below its callers', so it refuses that."""
+    live: set[int] = set()
+
+    def visit(sub: Graph, path: tuple[int, ...]) -> None:
+        live.add(sub.index)
+        for op in sub.operators:
+            for k in callees(op):
+                if k in path or k == sub.index:
+                    raise UnsupportedError(f"runs subgraph {k}, which is already running (recursion)",
+                                           where=describe_op(sub, op), hint="TFLM would recurse until its stack "
+                                                                            "overflows; re-export the model")
+                if 0 < k <= len(graph.subgraphs):
+                    visit(graph.subgraph(k), path + (sub.index,))
+
+    visit(graph, ())
+    return live
+
+
+def _state_reached(graph: Graph, subgraphs: tuple[LoweredGraph, ...]) -> dict[int, tuple[int, ...]]:
+    """main-graph op index -> the main-graph state tensors the subgraphs it runs (and theirs) use."""
+    def reached(k: int, seen: frozenset[int]) -> list[int]:
+        found = [root for _, root in subgraphs[k - 1].shared_state]
+        for op in graph.subgraph(k).operators:
+            for callee in callees(op):
+                if callee not in seen:
+                    found += reached(callee, seen | {callee})
+        return found
+
+    result = {}
+    for op in graph.operators:
+        found = [t for k in callees(op) for t in reached(k, frozenset((k,)))]
+        if found:
+            result[op.index] = tuple(dict.fromkeys(found))
+    return result
 
 
 def support_report(graph: Graph) -> list[tuple[Operator, str | None]]:
     """(op, None) when tinyq can lower the op, else (op, the reason it cannot)."""
     result = []
-    graph = add_state_tensors(graph)
+    try:
+        graph, _ = share_state(graph)
+        refused = None
+    except UnsupportedError as exc:  # a resource handle tinyq cannot resolve: said on its op
+        graph, refused = add_state_tensors(graph), exc
     for op in graph.operators:
         try:
+            if refused is not None and refused.where == describe_op(graph, op):
+                raise refused
             lower_op(graph, op)
             result.append((op, None))
         except UnsupportedError as exc:

@@ -20,6 +20,7 @@ import numpy as np
 from tinyq import __version__
 from tinyq.backends import Backend
 from tinyq.bind import BoundGraph, BoundOp
+from tinyq.codegen.subgraphs import subgraph_functions
 from tinyq.ir import Graph, Tensor
 from tinyq.ops.base import ConstArray
 from tinyq.plan import MemoryPlan
@@ -52,13 +53,15 @@ def environment() -> jinja2.Environment:
 class KernelView:
     """What a call template sees of one op: pointers, constant symbols, parameters."""
 
-    def __init__(self, op: BoundOp, position: int, graph: Graph, plan: MemoryPlan, const_syms: dict[str, str]):
+    def __init__(self, op: BoundOp, position: int, graph: Graph, plan: MemoryPlan, const_syms: dict[str, str],
+                 sym: str | None = None, calls: dict | None = None):
         self.bound = op
         self.lowered = op.lowered
         self.function = op.function  # the library function the call ends in
         self.op = op.lowered.op
         self.params = op.lowered.params
-        self.sym = f"tq_op{position}"
+        self.sym = sym or f"tq_op{position}"
+        self._calls = calls or {}  # subgraph index -> CalleeView (codegen/subgraphs.py)
         self.position = position
         self._graph = graph
         self._plan = plan
@@ -99,10 +102,15 @@ class KernelView:
     def tensor(self, index: int) -> Tensor:
         return self._graph.tensors[index]
 
+    def callee(self, subgraph: int):
+        """A subgraph this op runs (WHILE, IF, CALL_ONCE): its C call and its tensors' pointers."""
+        return self._calls[subgraph]
 
-def render_call(op: BoundOp, position: int, graph: Graph, plan: MemoryPlan, const_syms: dict[str, str]):
+
+def render_call(op: BoundOp, position: int, graph: Graph, plan: MemoryPlan, const_syms: dict[str, str],
+                sym: str | None = None, calls: dict | None = None):
     """(decl text, call text, kernel files, the array names the template referenced) of one op."""
-    view = KernelView(op, position, graph, plan, const_syms)
+    view = KernelView(op, position, graph, plan, const_syms, sym, calls)
     module = environment().get_template(op.template).make_module({"view": view})
     decl, call = str(module.decl(view)).strip(), str(module.call(view)).strip()
     folder = op.template.split("/")[0]
@@ -145,12 +153,27 @@ def generate_c(bound: BoundGraph, plan: MemoryPlan, name: str, source: str = "")
     graph = bound.graph
     table = array_table(bound)
     op_blocks, kernel_files = [], {}
+    functions = subgraph_functions(bound, plan)
     for position in plan.execution_order(len(bound.ops)):  # the planner may run branches in another order
         op = bound.ops[position]
-        decl, call, files, _ = render_call(op, position, graph, plan, table.symbols[position])
+        decl, call, files, _ = render_call(op, position, graph, plan, table.symbols[position],
+                                           calls=functions.calls.get(("", position)))
         op_blocks.append({"position": position, "op": op.lowered.op, "kernel": op.lowered.kernel,
                           "backend": op.layer, "decl": decl, "call": call, "traced": list(op.lowered.outputs)})
         kernel_files.update(files)
+    subgraphs = []
+    for f in functions.instances:  # subgraph functions: their ops in the file's order, not traced
+        sub, symbols = bound.subgraphs[f.subgraph - 1], table.subgraph_symbols[f.subgraph - 1]
+        blocks = []
+        for position, op in enumerate(sub.ops):
+            decl, call, files, _ = render_call(op, position, sub.graph, f.plan, symbols[position],
+                                               sym=f"{f.symbol}_op{position}",
+                                               calls=functions.calls.get((f.symbol, position)))
+            blocks.append({"position": position, "op": op.lowered.op, "kernel": op.lowered.kernel,
+                           "backend": op.layer, "decl": decl, "call": call})
+            kernel_files.update(files)
+        subgraphs.append({"sym": f.symbol, "index": f.subgraph, "name": sub.graph.name, "base": f.base,
+                          "bytes": f.plan.arena_bytes, "ops": blocks})
     if kernel_files:
         kernel_files["tq_common.h"] = "reference/kernels/tq_common.h"
     arrays = [{"sym": a.symbol, "ctype": a.ctype, "count": max(np.asarray(c.values).size, 1),
@@ -165,6 +188,7 @@ def generate_c(bound: BoundGraph, plan: MemoryPlan, name: str, source: str = "")
         "tensor_offset": plan.tensor_offset,
         "flash_bytes": sum(a["bytes"] for a in arrays),
         "state": state_resets(graph, persistent_tensors(bound.lowered), plan.tensor_offset),
+        "subgraphs": subgraphs,
     }
     files = {
         f"{name}_model.h": env.get_template("model.h.j2").render(context),

@@ -174,7 +174,10 @@ FOLDERS: dict[str, Callable[[Operator, list, Tensor], np.ndarray | None]] = {
 
 
 def fold_constants(graph: Graph) -> Graph:
-    """Replace every op a folder can compute by its constant result, then drop dead tensors."""
+    """Replace every op a folder can compute by its constant result, then drop dead tensors (in every
+    subgraph of the model)."""
+    if graph.subgraphs:
+        graph = replace(graph, subgraphs=tuple(fold_constants(sub) for sub in graph.subgraphs))
     tensors = list(graph.tensors)
     kept = []
     for op in graph.operators:

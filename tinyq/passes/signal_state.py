@@ -2,7 +2,8 @@
 
 TFLM's SignalFramer, SignalStacker, SignalDelay, SignalOverlapAdd and
 SignalFilterBankSpectralSubtraction hold buffers in their persistent memory (circular buffers,
-noise estimates) from one invoke to the next, and restore them at MicroInterpreter::Reset(). The
+noise estimates) from one invoke to the next, and restore them at MicroInterpreter::Reset()
+(so does CIRCULAR_BUFFER, its count of invokes since it last let the graph run). The
 graph has no tensor for that memory, so before lowering each such op gets one: a variable uint8
 tensor appended to its inputs (named tinyq_state:op<N>, at a new index: the file's tensors keep
 theirs). tinyq then keeps it as it keeps any variable tensor (tinyq/plan/state.py): in the arena's
@@ -17,7 +18,7 @@ from typing import Callable
 
 from tinyq.errors import UnsupportedError
 from tinyq.ir import Graph, Operator, Tensor
-from tinyq.ops import signal_filter_bank, signal_framing
+from tinyq.ops import circular_buffer, signal_filter_bank, signal_framing
 from tinyq.ops.signal_common import STATE_PREFIX
 
 # op name -> its state in bytes (raising UnsupportedError when the op is invalid: lowering says why)
@@ -27,6 +28,7 @@ STATE_BYTES: dict[str, Callable[[Graph, Operator], int]] = {
     signal_framing.STACKER: signal_framing.stacker_state_bytes,
     signal_framing.DELAY: signal_framing.delay_state_bytes,
     signal_framing.OVERLAP_ADD: signal_framing.overlap_add_state_bytes,
+    circular_buffer.NAME: circular_buffer.state_bytes,
 }
 
 

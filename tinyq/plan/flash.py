@@ -68,29 +68,37 @@ class ArrayTable:
     arrays: tuple[FlashArray, ...]  # in emission order (the first op using an array names it)
     contents: tuple[ConstArray, ...]  # the values of arrays[i]
     symbols: tuple[dict[str, str], ...]  # per op position: array name -> symbol
+    subgraph_symbols: tuple[tuple[dict[str, str], ...], ...] = ()  # the same per op of subgraph 1, 2, ...
 
 
 def array_table(bound: BoundGraph) -> ArrayTable:
+    """The arrays of the main graph's ops, then of the other subgraphs' (named tq_sg<k>_op<p>_...;
+    `users` lists main-graph op positions only)."""
     by_key: dict[tuple[str, str], int] = {}
     arrays: list[FlashArray] = []
     contents: list[ConstArray] = []
-    symbols: list[dict[str, str]] = []
-    for position, op in enumerate(bound.ops):
-        names = {}
-        for c in op.consts:
-            raw = np.ascontiguousarray(c.values)
-            key = (c.ctype, hashlib.sha256(raw.tobytes() + str(raw.dtype).encode()).hexdigest())
-            if key in by_key:
-                i = by_key[key]
-                arrays[i] = dataclasses.replace(arrays[i], users=arrays[i].users + (position,))
-            else:
-                by_key[key] = i = len(arrays)
-                size = max(raw.size, 1) * C_SIZES.get(c.ctype, raw.itemsize)  # the C array: count x sizeof(ctype)
-                arrays.append(FlashArray(f"tq_op{position}_{c.name}", c.ctype, size, (position,)))
-                contents.append(c)
-            names[c.name] = arrays[i].symbol
-        symbols.append(names)
-    return ArrayTable(tuple(arrays), tuple(contents), tuple(symbols))
+    tables: list[tuple[dict[str, str], ...]] = []
+    for k, graph in enumerate((bound, *bound.subgraphs)):
+        prefix = f"tq_sg{k}_op" if k else "tq_op"
+        symbols: list[dict[str, str]] = []
+        for position, op in enumerate(graph.ops):
+            names = {}
+            users = () if k else (position,)
+            for c in op.consts:
+                raw = np.ascontiguousarray(c.values)
+                key = (c.ctype, hashlib.sha256(raw.tobytes() + str(raw.dtype).encode()).hexdigest())
+                if key in by_key:
+                    i = by_key[key]
+                    arrays[i] = dataclasses.replace(arrays[i], users=arrays[i].users + users)
+                else:
+                    by_key[key] = i = len(arrays)
+                    size = max(raw.size, 1) * C_SIZES.get(c.ctype, raw.itemsize)  # the C array: count x sizeof(ctype)
+                    arrays.append(FlashArray(f"{prefix}{position}_{c.name}", c.ctype, size, users))
+                    contents.append(c)
+                names[c.name] = arrays[i].symbol
+            symbols.append(names)
+        tables.append(tuple(symbols))
+    return ArrayTable(tuple(arrays), tuple(contents), tables[0], tuple(tables[1:]))
 
 
 def weight_regions(board: Board | None) -> list[Memory]:

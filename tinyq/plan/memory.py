@@ -12,6 +12,9 @@
 4. The smallest arena wins; `strategies.verify` (buffers) and
    `verify.verify_tensors` (every pair of tensors) prove it before it is returned.
    The in-place options the winning offsets use become `Alias` records.
+
+A model with several subgraphs plans each of them first (subgraphs.py), in the region of the
+arena the op running it holds as scratch (`regions`); `verify.verify_calls` proves the whole.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from tinyq.plan.buffers import (Buffer, activation_sizes, align_up, aligned_lowe
                                 lower_bound, scratch_buffers, tensor_lifetimes)
 from tinyq.plan.order import candidate_orders
 from tinyq.plan.strategies import HEURISTICS, arena_of, exact, pair_moves, place, verify
-from tinyq.plan.verify import verify_tensors
+from tinyq.plan.verify import verify_calls, verify_tensors
 
 EXACT_MAX_BUFFERS = 24  # the exact search runs on graphs with at most this many buffers
 ORDERS_PLANNED = 3  # how many of the best-scoring orders get every strategy
@@ -49,6 +52,7 @@ class MemoryPlan:
     alignment: int = 16
     scratch: tuple[int, ...] = ()  # scratch bytes of each op (by position)
     overlaps: tuple[tuple[int, int, int], ...] = ()  # (below, above, gap): buffer pairs allowed to overlap
+    subgraphs: tuple["MemoryPlan", ...] = ()  # the model's subgraphs 1, 2, ...: offsets from their region
 
     def tensor_offset(self, tensor: int) -> int:
         for buf, off in zip(self.buffers, self.offsets):
@@ -144,11 +148,21 @@ def used_in_place(lay: Layout, offsets: Sequence[int]) -> tuple[Alias, ...]:
 
 def plan_memory(bound: BoundGraph, alignment: int = 16, *, reorder: bool = True,
                 in_place: bool = True, strategies: Sequence[str] | None = None,
-                exact_budget: int = 5000) -> MemoryPlan:
-    """The smallest verified plan over candidate orders, aliasing and strategies."""
+                exact_budget: int = 5000, regions: Sequence[int] | None = None) -> MemoryPlan:
+    """The smallest verified plan over candidate orders, aliasing and strategies. `regions[p]`: the
+    bytes op p holds beyond its kernel's scratch for the subgraphs it runs (computed here for the
+    main graph of a model with subgraphs)."""
     lowered = bound.lowered
+    subgraphs: tuple[MemoryPlan, ...] = ()
+    if bound.subgraphs:
+        from tinyq.plan.subgraphs import plan_subgraphs, region_bytes
+
+        subgraphs = plan_subgraphs(bound, lambda sub, regions: plan_memory(
+            sub, alignment, reorder=False, in_place=in_place, strategies=strategies, exact_budget=exact_budget,
+            regions=regions))
+        regions = region_bytes(bound, dict(enumerate(subgraphs, start=1)))
     rules = tuple(b.inplace for b in bound.ops)
-    scratch = tuple(b.scratch_bytes for b in bound.ops)
+    scratch = tuple(b.scratch_bytes + (regions[p] if regions else 0) for p, b in enumerate(bound.ops))
     n = len(lowered.ops)
     file_order = tuple(range(n))
     baseline = layout(lowered, file_order, rules, scratch, alignment, in_place=False)
@@ -173,7 +187,9 @@ def plan_memory(bound: BoundGraph, alignment: int = 16, *, reorder: bool = True,
         strategy=name, order=lay.order if lay.order != file_order else (),
         aliases=lay.views + used_in_place(lay, offsets), candidates=tuple(tried), proven_optimal=proven,
         baseline_lower_bound_bytes=baseline.bound, alignment=alignment, scratch=scratch,
-        overlaps=tuple((b, a, g) for (b, a), g in sorted(lay.overlaps.items())))
+        overlaps=tuple((b, a, g) for (b, a), g in sorted(lay.overlaps.items())), subgraphs=subgraphs)
     verify(plan.buffers, plan.offsets, lay.overlaps)
     verify_tensors(lowered, plan, rules)
+    if subgraphs:
+        verify_calls(bound, plan)
     return plan

@@ -14,13 +14,21 @@ from __future__ import annotations
 from typing import Iterator
 
 from tinyq.lower import LoweredGraph
+from tinyq.plan.state import persistent_tensors
 
 
 def predecessors(lowered: LoweredGraph) -> list[set[int]]:
-    """preds[p]: positions of the ops whose outputs op p reads."""
+    """preds[p]: positions of the ops whose outputs op p reads, and of the ops before it in the file
+    that use a persistent tensor it uses (state is read and updated in place: READ_VARIABLE before
+    ASSIGN_VARIABLE, CALL_ONCE's initial values before their first use)."""
     producer = {t: p for p, k in enumerate(lowered.ops) for t in k.outputs}
-    return [{producer[t] for t in k.inputs if t in producer and producer[t] != p}
-            for p, k in enumerate(lowered.ops)]
+    preds = [{producer[t] for t in k.inputs if t in producer and producer[t] != p}
+             for p, k in enumerate(lowered.ops)]
+    for t in persistent_tensors(lowered):
+        users = [p for p, k in enumerate(lowered.ops) if t in k.inputs or t in k.outputs]
+        for before, after in zip(users, users[1:]):
+            preds[after].add(before)
+    return preds
 
 
 def topological_orders(lowered: LoweredGraph, limit: int = 256) -> Iterator[tuple[int, ...]]:

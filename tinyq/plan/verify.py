@@ -150,3 +150,36 @@ def _joined(edges: dict[int, set[int]], span: dict[int, tuple[int, int]], t: int
                 seen.add(y)
                 todo.append(y)
     return False
+
+
+def verify_calls(bound, plan: "MemoryPlan") -> None:
+    """A model with subgraphs (plan/subgraphs.py): the main graph's plan and each subgraph's are
+    proven on their own (verify_tensors); this proves they compose. Every op that runs subgraphs
+    has a scratch region holding the largest of its callees' plans (scratch is live at its step
+    only and overlaps no live tensor, so a callee's tensors overlap only the caller's dead ones,
+    whatever the depth of calls), and every subgraph tensor linked to the main graph's state is
+    one of its persistent tensors and absent from the subgraph's own plan."""
+    from tinyq.ops.control_flow import callees
+
+    graphs = [(bound, plan)] + list(zip(bound.subgraphs, plan.subgraphs))
+    for graph, graph_plan in graphs:
+        sizes = {b.name: b.size for b in graph_plan.buffers}
+        for position, b in enumerate(graph.ops):
+            called = callees(b.lowered.op)
+            need = max((plan.subgraphs[k - 1].arena_bytes for k in called), default=0)
+            if need == 0:
+                continue
+            have = sizes.get(f"op{position}.scratch", 0) - b.scratch_bytes
+            if have < need:
+                raise AssertionError(f"op {position} runs subgraphs {list(called)} needing {need} B in a region "
+                                     f"of {have} B")
+    state = set(persistent_tensors(bound.lowered))
+    for sub, sub_plan in zip(bound.subgraphs, plan.subgraphs):
+        planned = {t for buf in sub_plan.buffers for t in buf.tensors}
+        for t, root in sub.lowered.shared_state:
+            if root not in state:
+                raise AssertionError(f"subgraph {sub.graph.index} tensor {t} is linked to main-graph tensor {root}, "
+                                     "which is not in the state region")
+            if t in planned:
+                raise AssertionError(f"subgraph {sub.graph.index} tensor {t} is linked state but has a buffer of "
+                                     "its own")

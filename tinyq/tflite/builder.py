@@ -6,6 +6,14 @@
     y = b.activation((1, 8), scale=0.1, zero_point=5)
     b.op("fully_connected", [x, w, -1], [y], fused_activation_function="RELU")
     graph = b.build(outputs=[y])
+
+A model with several subgraphs (WHILE, IF, CALL_ONCE name them by index):
+
+    body = b.subgraph("body")            # subgraph body.index, built with the main graph
+    s = body.input((1, 4), dtype="int32")
+    ...
+    body.set_outputs([t])
+    b.op("while", [...], [...], cond_subgraph_index=cond.index, body_subgraph_index=body.index)
 """
 
 from __future__ import annotations
@@ -20,11 +28,26 @@ from tinyq.ir import DTYPES, Graph, Operator, Quant, Tensor
 
 
 class GraphBuilder:
-    def __init__(self, name: str = "model"):
+    def __init__(self, name: str = "model", index: int = 0, root: "GraphBuilder | None" = None):
         self.name = name
+        self.index = index  # the subgraph this builds (0: the main graph)
+        self._root = root or self
         self._tensors: list[Tensor] = []
         self._ops: list[Operator] = []
         self._inputs: list[int] = []
+        self._outputs: list[int] = []
+        self._subgraphs: list[GraphBuilder] = []  # the main graph's: subgraph i at i - 1
+
+    def subgraph(self, name: str = "") -> "GraphBuilder":
+        """A builder for the model's next subgraph; its `index` is what control-flow options name."""
+        root = self._root
+        child = GraphBuilder(name or f"subgraph{len(root._subgraphs) + 1}", len(root._subgraphs) + 1, root)
+        root._subgraphs.append(child)
+        return child
+
+    def set_outputs(self, outputs: Sequence[int]) -> None:
+        """A subgraph's outputs (the main graph's are build()'s argument)."""
+        self._outputs = list(outputs)
 
     def _add(self, shape, dtype, scale, zero_point, axis, data, name) -> int:
         quant = None
@@ -76,5 +99,6 @@ class GraphBuilder:
         return len(self._ops) - 1
 
     def build(self, outputs: Sequence[int]) -> Graph:
+        subgraphs = tuple(sub.build(sub._outputs) for sub in self._subgraphs)
         return Graph(tensors=tuple(self._tensors), operators=tuple(self._ops), inputs=tuple(self._inputs),
-                     outputs=tuple(outputs), name=self.name)
+                     outputs=tuple(outputs), name=self.name, index=self.index, subgraphs=subgraphs)

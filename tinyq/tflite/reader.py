@@ -1,8 +1,10 @@
-""".tflite bytes -> ir.Graph (subgraph 0), with every malformation a TinyqError."""
+""".tflite bytes -> ir.Graph (the main graph, holding the model's other subgraphs), with every
+malformation a TinyqError."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ from tinyq.errors import TinyqError
 from tinyq.ir import DTYPES, NO_TENSOR, Graph, Operator, Quant, Tensor
 from tinyq.ops.base import CustomOptions, options_from_fb
 from tinyq.tflite.schema import BUILTIN_NAMES, OPTIONS_NAMES, TENSOR_TYPE_NAMES, TFLITE_MAGIC, fb
-from tinyq.tflite.validate import check_options_kind, short_name, validate_graph
+from tinyq.tflite.validate import check_options_kind, short_name, validate_calls, validate_graph
 
 
 def read_model_file(path: str | Path) -> Graph:
@@ -50,8 +52,28 @@ def read_model(data: bytes, where: str = "model", name: str = "model") -> Graph:
 def _to_graph(model, data: bytes, where: str, name: str) -> Graph:
     if not model.subgraphs:
         raise TinyqError("model has no subgraph", where=where, hint="the file is corrupt")
-    sub = model.subgraphs[0]
     buffers = model.buffers or []
+    read = [_subgraph(model, k, buffers, data, where) for k in range(len(model.subgraphs))]
+    metadata = []
+    for m in model.metadata or []:
+        if 0 <= m.buffer < len(buffers):
+            metadata.append((_text(m.name), _buffer_bytes(buffers[m.buffer], data, where)))
+    graph = replace(read[0][0], name=name, description=_text(model.description), metadata=tuple(metadata),
+                    subgraphs=tuple(sub for sub, _ in read[1:]))
+    for sub, builtins in read:  # the main graph (holding the others) first
+        validate_graph(graph if sub.index == 0 else sub, _where(where, sub.index), builtins)
+    validate_calls(graph, where)
+    return graph
+
+
+def _where(where: str, index: int) -> str:
+    return f"{where}: subgraph {index}" if index else where
+
+
+def _subgraph(model, index: int, buffers, data: bytes, where: str) -> tuple[Graph, dict[int, str]]:
+    """Subgraph `index` of the file, and each op's TFLite builtin name (by op index)."""
+    sub = model.subgraphs[index]
+    where = _where(where, index)
     tensors = tuple(_tensor(i, t, buffers, data, where) for i, t in enumerate(sub.tensors or []))
     n = len(tensors)
 
@@ -66,9 +88,9 @@ def _to_graph(model, data: bytes, where: str, name: str) -> Graph:
     codes = model.operatorCodes or []
     operators = []
     builtins: dict[int, str] = {}
-    for index, o in enumerate(sub.operators or []):
+    for index_op, o in enumerate(sub.operators or []):
         if not 0 <= o.opcodeIndex < len(codes):
-            raise TinyqError(f"op {index} has opcode index {o.opcodeIndex}, but there are {len(codes)}",
+            raise TinyqError(f"op {index_op} has opcode index {o.opcodeIndex}, but there are {len(codes)}",
                              where=where, hint="the file is corrupt")
         code = codes[o.opcodeIndex]
         builtin = BUILTIN_NAMES.get(max(code.builtinCode, code.deprecatedBuiltinCode), "")
@@ -80,28 +102,21 @@ def _to_graph(model, data: bytes, where: str, name: str) -> Graph:
             op_name = f"custom:{_text(code.customCode)}"
         else:
             op_name = spec.name if spec else (builtin.lower() or f"builtin:{code.builtinCode}")
-        check_options_kind(index, op_name, builtin, spec.fb_options if spec else None, kind, where)
-        builtins[index] = builtin
+        check_options_kind(index_op, op_name, builtin, spec.fb_options if spec else None, kind, where)
+        builtins[index_op] = builtin
         options = options_from_fb(spec.options if spec else None, kind, o.builtinOptions)
         if builtin == "CUSTOM" and options is None:
             options = CustomOptions(_custom_options(o, data, where))
         operators.append(Operator(
-            index=index, op=op_name,
-            inputs=check_indices(o.inputs, f"op {index} input"),
-            outputs=check_indices(o.outputs, f"op {index} output"),
+            index=index_op, op=op_name,
+            inputs=check_indices(o.inputs, f"op {index_op} input"),
+            outputs=check_indices(o.outputs, f"op {index_op} output"),
             options=options, version=int(code.version or 1)))
-
-    metadata = []
-    for m in model.metadata or []:
-        if 0 <= m.buffer < len(buffers):
-            metadata.append((_text(m.name), _buffer_bytes(buffers[m.buffer], data, where)))
-    graph = Graph(
-        tensors=tensors, operators=tuple(operators),
-        inputs=check_indices(sub.inputs, "graph input"),
-        outputs=check_indices(sub.outputs, "graph output"),
-        name=name, description=_text(model.description), metadata=tuple(metadata))
-    validate_graph(graph, where, builtins)
-    return graph
+    graph = Graph(tensors=tensors, operators=tuple(operators),
+                  inputs=check_indices(sub.inputs, "graph input"),
+                  outputs=check_indices(sub.outputs, "graph output"),
+                  name=_text(sub.name), index=index)
+    return graph, builtins
 
 
 def _text(value) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from tinyq.errors import TinyqError
 from tinyq.ir import ITEM_BITS, NO_TENSOR, Graph, Operator, Tensor
-from tinyq.ops.base import ENUM_FIELDS
+from tinyq.ops.base import ENUM_FIELDS, RawOptions
 from tinyq.tflite.schema import enum_names
 
 # Sizes the generated C holds in `int` / `int32_t` (offsets, element counts, loop bounds): no tensor,
@@ -79,6 +79,15 @@ OPERANDS: dict[str, Operands] = {
     "TRANSPOSE_CONV": Operands(3, 1),
     # the LSTM's optional tensors sit among the required ones: its lowering checks each position
     "UNIDIRECTIONAL_SEQUENCE_LSTM": Operands(1, 23), "SVDF": Operands(3, 2),
+    "VAR_HANDLE": Operands(0), "READ_VARIABLE": Operands(1), "ASSIGN_VARIABLE": Operands(2, outputs=0),
+    "CALL_ONCE": Operands(0, outputs=0),
+}
+
+# Control-flow builtins: the option fields naming the subgraphs they run (validate_calls checks the counts).
+CALLS: dict[str, tuple[str, ...]] = {
+    "WHILE": ("cond_subgraph_index", "body_subgraph_index"),
+    "IF": ("then_subgraph_index", "else_subgraph_index"),
+    "CALL_ONCE": ("init_subgraph_index",),
 }
 
 
@@ -202,7 +211,8 @@ def _check_operands(graph: Graph, op: Operator, builtin: str, where: str) -> Non
         if t == NO_TENSOR:
             fail(f"input {position} is -1 (no tensor), but {builtin} requires it")
     if len(op.outputs) != spec.outputs and not (spec.outputs is None and op.outputs):
-        fail(f"has {len(op.outputs)} outputs; {builtin} writes {spec.outputs or 'one or more'}")
+        fail(f"has {len(op.outputs)} outputs; {builtin} writes "
+             f"{'one or more' if spec.outputs is None else spec.outputs}")
 
 
 def _check_options(op: Operator, where: str) -> None:
@@ -222,7 +232,7 @@ def _check_options(op: Operator, where: str) -> None:
 def _check_dataflow(graph: Graph, where: str, builtins: dict[int, str]) -> None:
     """Each tensor is written at most once, never a constant or a graph input, and read only after
     it is written (unless it is a constant, a graph input or a variable)."""
-    if not graph.outputs:
+    if not graph.outputs and graph.index == 0:  # another subgraph may only have effects (CALL_ONCE's)
         raise TinyqError("the graph has no outputs", where=where, hint=CORRUPT)
     for role, indices in (("input", graph.inputs), ("output", graph.outputs)):
         seen = set()
@@ -237,7 +247,8 @@ def _check_dataflow(graph: Graph, where: str, builtins: dict[int, str]) -> None:
     written: dict[int, Operator] = {}
     for op in graph.operators:
         for i in op.inputs:
-            if i == NO_TENSOR or i in written or i in inputs or builtins.get(op.index) not in OPERANDS:
+            builtin = builtins.get(op.index)
+            if i == NO_TENSOR or i in written or i in inputs or (builtin not in OPERANDS and builtin not in CALLS):
                 continue  # an op tinyq does not know may read scratch or state (Vela's ethos-u op does)
             t = graph.tensors[i]
             if not (t.is_const or t.is_variable):
@@ -259,3 +270,63 @@ def _check_dataflow(graph: Graph, where: str, builtins: dict[int, str]) -> None:
         t = graph.tensors[i]
         if i not in written and i not in inputs and not (t.is_const or t.is_variable):
             raise TinyqError(f"graph output {label(t)} is never written", where=where, hint=CORRUPT)
+
+
+# --- control flow: the subgraphs WHILE, IF and CALL_ONCE run ---
+
+def validate_calls(graph: Graph, where: str) -> None:
+    """Every subgraph a control-flow op names exists and takes and gives what the op passes, as
+    TFLM's Prepare (and, for IF's else branch, the invoke that takes it) requires."""
+    program = [graph, *graph.subgraphs]
+    for sub in program:
+        here = f"{where}: subgraph {sub.index}" if sub.index else where
+        for op in sub.operators:
+            fields = CALLS.get(_builtin_of(op))
+            if fields is None or op.options is None:
+                continue
+            callees = []
+            for name in fields:
+                k = _option(op, name)
+                if not isinstance(k, int) or not 0 <= k < len(program):
+                    raise TinyqError(f"{_op_label(op)} option {name} is {k}, but the model has {len(program)} "
+                                     "subgraphs", where=here, hint=CORRUPT)
+                callees.append(program[k])
+            _check_call_counts(op, callees, here)
+
+
+def _option(op: Operator, name: str):
+    if isinstance(op.options, RawOptions):  # an op without a description keeps the file's camelCase names
+        head, *rest = name.split("_")
+        return dict(op.options.values).get(head + "".join(part.title() for part in rest))
+    return getattr(op.options, name, None)
+
+
+def _builtin_of(op: Operator) -> str:
+    return {"while": "WHILE", "if": "IF", "call_once": "CALL_ONCE"}.get(op.op, "")
+
+
+def _check_call_counts(op: Operator, callees: list[Graph], where: str) -> None:
+    n_in, n_out = len(op.inputs), len(op.outputs)
+
+    def need(what: str, have: int, want: int) -> None:
+        if have != want:
+            raise TinyqError(f"{_op_label(op)} {what} {have}, not {want}", where=where, hint=CORRUPT)
+
+    if op.op == "while":
+        cond, body = callees
+        need(f"has {n_in} inputs and {n_out} outputs: outputs", n_out, n_in)
+        need(f"runs cond subgraph {cond.index}, whose inputs number", len(cond.inputs), n_in)
+        need(f"runs body subgraph {body.index}, whose inputs number", len(body.inputs), n_in)
+        need(f"runs body subgraph {body.index}, whose outputs number", len(body.outputs), n_out)
+        if not cond.outputs:
+            raise TinyqError(f"{_op_label(op)} runs cond subgraph {cond.index}, which has no output", where=where,
+                             hint=CORRUPT)
+    elif op.op == "if":
+        if n_in == 0:
+            raise TinyqError(f"{_op_label(op)} has no condition input", where=where, hint=CORRUPT)
+        for branch in callees:
+            need(f"passes {n_in - 1} inputs to subgraph {branch.index}, which takes", len(branch.inputs), n_in - 1)
+        then, other = callees
+        need(f"writes {n_out} outputs; then subgraph {then.index} gives", len(then.outputs), n_out)
+        if other.outputs:  # an else branch without outputs leaves the op's outputs as they are
+            need(f"writes {n_out} outputs; else subgraph {other.index} gives", len(other.outputs), n_out)

@@ -1,4 +1,4 @@
-"""ir.Graph -> .tflite bytes that TFLM and LiteRT load (subgraph 0 only)."""
+"""ir.Graph -> .tflite bytes that TFLM and LiteRT load (the main graph, then its other subgraphs)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,25 @@ def write_model(graph: Graph) -> bytes:
     model.operatorCodes = []
     code_index: dict[tuple, int] = {}
 
+    model.subgraphs = [_subgraph(g, "main" if g.index == 0 else g.name, model, code_index)
+                       for g in (graph, *graph.subgraphs)]
+
+    model.metadata = []
+    for name, payload in graph.metadata:
+        m = fb.MetadataT()
+        m.name = name
+        m.buffer = len(model.buffers)
+        model.buffers.append(_buffer(payload))
+        model.metadata.append(m)
+
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=TFLITE_MAGIC)
+    return bytes(builder.Output())
+
+
+def _subgraph(graph: Graph, name: str, model, code_index: dict[tuple, int]):
     sub = fb.SubGraphT()
-    sub.name = "main"
+    sub.name = name
     sub.tensors = [_tensor(t, model.buffers) for t in graph.tensors]
     sub.inputs = list(graph.inputs)
     sub.outputs = list(graph.outputs)
@@ -44,19 +61,7 @@ def write_model(graph: Graph) -> bytes:
             o.builtinOptionsType = OPTIONS_CODES[kind]
             o.builtinOptions = options_to_fb(kind, op.options)
         sub.operators.append(o)
-    model.subgraphs = [sub]
-
-    model.metadata = []
-    for name, payload in graph.metadata:
-        m = fb.MetadataT()
-        m.name = name
-        m.buffer = len(model.buffers)
-        model.buffers.append(_buffer(payload))
-        model.metadata.append(m)
-
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=TFLITE_MAGIC)
-    return bytes(builder.Output())
+    return sub
 
 
 def _options_kind(op) -> str | None:
