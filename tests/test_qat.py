@@ -337,3 +337,21 @@ def test_mlperf_float_models_run_as_litert_and_fake_quant_as_tflm(name):
         t = op.outputs[0]
         steps = np.abs(per_op[t].numpy() - tflm[t]) / written.tensors[t].quant.s
         assert steps.max() <= 1.0 + 1e-3, f"{op.op} (tensor {t}): {steps.max():.2f} steps from TFLM"
+
+
+def test_mixed_weights_keep_the_quantizers_choice_of_int4_layers():
+    from tinyq.qat.config import TrainConfig
+    from tinyq.qat.pipeline import finetune_graph
+    from tinyq.quantize import CalibrationSet
+
+    graph = small_cnn()
+    x = _inputs(7, 60, (6, 6, 2))
+    result = finetune_graph(graph, CalibrationSet((x,)), labels=_teacher_labels(graph, x), weights="mixed",
+                            train_config=TrainConfig(epochs=1), show_progress=False)
+
+    def weight_types(g):
+        return [g.tensors[op.inputs[1]].dtype for op in g.operators
+                if op.op in ("conv_2d", "depthwise_conv_2d", "fully_connected")]
+
+    assert weight_types(result.finetuned) == weight_types(result.post_training)
+    assert {"int4", "int8"} <= set(weight_types(result.finetuned))
