@@ -469,6 +469,8 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
   }
   bounds[12] = p->right_shift_only;
   int8_t held[TQ_MVE_CONV_HOLD];
+  int8_t rows_on_stack[2 * TQ_MVE_CONV_STACK_ROW] __attribute__((aligned(16)));
+  if (row_bytes <= TQ_MVE_CONV_STACK_ROW) scratch = rows_on_stack;
   /* an output that does not overlap the input at all needs no held pixel */
   const int disjoint = output >= input + input_bytes || output + batches * out_h * out_w * out_d <= input;
   const int hold_second = !disjoint && out_d <= TQ_MVE_CONV_HOLD;

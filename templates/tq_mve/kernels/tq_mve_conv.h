@@ -26,7 +26,8 @@ typedef struct {
 
 /* An im2col row is filter_h * filter_w * in_d bytes padded to whole 16-byte
  * chunks. A 1x1 unpadded convolution over whole chunks of channels reads its
- * rows in place ("direct"); any other needs 2 rows of scratch (tinyq sizes it:
+ * rows in place ("direct"); any other needs 2 rows of scratch, on the stack up to
+ * TQ_MVE_CONV_STACK_ROW bytes a row, else in the arena (tinyq sizes it:
  * conv_scratch_bytes in tinyq/backends/tq_mve/conv_2d.py). Channels
  * come in whole quads (zeros past out_d). */
 void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed, int8_t *output,
@@ -36,5 +37,9 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
  * on the stack until the pair's rows were read for every channel, so the output may overwrite the
  * input as closely as the reference convolution's (TQ_MVE_CONV_HOLD in tinyq/backends/tq_mve/conv_2d.py). */
 #define TQ_MVE_CONV_HOLD 256
+
+/* im2col rows up to this many bytes are kept on the stack, not in the arena (STACK_ROW in
+ * tinyq/backends/tq_mve/conv_2d.py: such layers plan no scratch) */
+#define TQ_MVE_CONV_STACK_ROW 256
 
 #endif /* TQ_MVE_CONV_H */

@@ -42,8 +42,17 @@ def conv_direct(p) -> bool:
     return (p.filter_h, p.filter_w, p.pad_h, p.pad_w) == (1, 1, 0, 0) and p.in_d % LANES == 0
 
 
+STACK_ROW = 256  # TQ_MVE_CONV_STACK_ROW in tq_mve_conv.h: im2col rows up to this size are on the stack
+
+
+def rows_scratch_bytes(row_bytes: int) -> int:
+    """Two im2col rows in the arena, or none when they fit tq_mve_conv_s8's stack buffer (the peak
+    of a network is usually a large tensor with a small row: its scratch would add to the arena)."""
+    return 0 if row_bytes <= STACK_ROW else 2 * row_bytes
+
+
 def conv_scratch_bytes(p) -> int:
-    return 0 if conv_direct(p) else 2 * LANES * conv_chunks(p)  # two im2col rows
+    return 0 if conv_direct(p) else rows_scratch_bytes(LANES * conv_chunks(p))
 
 
 def conv_consts(k: Lowered, target: Target) -> tuple[ConstArray, ...]:

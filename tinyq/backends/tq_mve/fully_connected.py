@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tinyq.backends.tq_mve import LANES, isa_reason
-from tinyq.backends.tq_mve.conv_2d import HOLD
+from tinyq.backends.tq_mve.conv_2d import HOLD, rows_scratch_bytes
 from tinyq.backends.tq_mve.packing import pack_quads, requant_columns
 from tinyq.ops.base import ConstArray, Kernel, Lowered, Target
 from tinyq.ops.inplace import gemm_rows
@@ -33,7 +33,7 @@ PAIRED_ROWS = gemm_rows(2, "tq_mve_conv_s8 over the batch rows: two rows read fo
 
 
 def fc_scratch_bytes(p) -> int:
-    return 0 if p.accum_depth % LANES == 0 else 2 * LANES * (-(-p.accum_depth // LANES))
+    return 0 if p.accum_depth % LANES == 0 else rows_scratch_bytes(LANES * (-(-p.accum_depth // LANES)))
 
 
 KERNELS = [Kernel(name="fully_connected", template="tq_mve/fully_connected.c.j2", uses=(), derived=fc_consts,
