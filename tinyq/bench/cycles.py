@@ -304,11 +304,12 @@ def model_for(core: str) -> TimingModel | None:
 
 def measure_firmware(elf: Path, board, record: list, output_specs, entry: str,
                      timeout: float = 600.0) -> CycleReport:
-    """Boot `elf` on `board`'s QEMU machine with the per-instruction log on, run one input record,
-    and estimate the cycles of the call of `entry` (the model's invoke function)."""
+    """Boot `elf` on `board`'s QEMU machine (its stand-in's for a real board: the RA8M1's Cortex-M85
+    build runs on qemu-m55) with the per-instruction log on, run one input record, and estimate the
+    cycles of the call of `entry` (the model's invoke function) with the model of `board`'s core."""
     import tempfile
 
-    from tinyq.run.qemu import run_qemu
+    from tinyq.run.qemu import qemu_board_for, run_qemu
 
     model = model_for(board.core)
     if model is None:
@@ -316,5 +317,5 @@ def measure_firmware(elf: Path, board, record: list, output_specs, entry: str,
                          hint=f"cycle estimates exist for {', '.join(MODELS)}")
     with tempfile.TemporaryDirectory(prefix="tinyq-trace-") as tmp:
         trace = Path(tmp) / "exec.log"
-        run_qemu(elf, board, [record], output_specs, timeout=timeout, trace=trace)
+        run_qemu(elf, qemu_board_for(board), [record], output_specs, timeout=timeout, trace=trace)
         return estimate_trace(elf, trace, entry, model)
