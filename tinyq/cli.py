@@ -36,7 +36,9 @@ def cli():
               help="Per-tensor SQNR of an int8 model against its float model (needs --calib).")
 @click.option("--calib", type=click.Path(path_type=Path), default=None, help="Inputs for --compare (.npy/.npz/folder).")
 @click.option("--samples", default=64, show_default=True, help="Samples --compare runs.")
-def inspect(model: Path | None, board: str, backend: str | None, compare, calib: Path | None, samples: int):
+@click.option("--json", "as_json", is_flag=True, help="Print the ops, kernels and tensors as JSON.")
+def inspect(model: Path | None, board: str, backend: str | None, compare, calib: Path | None, samples: int,
+            as_json: bool):
     """Show a model's ops, tensors and sizes, and which ops tinyq can lower."""
     if compare:
         from tinyq.quantize.command import compare as compare_models
@@ -59,8 +61,15 @@ def inspect(model: Path | None, board: str, backend: str | None, compare, calib:
     except UnsupportedError:
         bound = None  # the op table below says which ops and why
     target = f"{backend or b.default_backend} on {b.name} ({target_of(b).isa} code path)"
-    click.echo(inspect_text(graph, str(model), bound, kernels_for=target,
-                            folded=len(read.operators) - len(graph.operators), board=b))
+    folded = len(read.operators) - len(graph.operators)
+    if as_json:
+        import json
+
+        from tinyq.inspect_report import inspect_data
+
+        click.echo(json.dumps(inspect_data(graph, str(model), bound, target, folded), indent=2))
+        return
+    click.echo(inspect_text(graph, str(model), bound, kernels_for=target, folded=folded, board=b))
 
 
 @cli.command()

@@ -47,23 +47,19 @@ def inspect_text(graph: Graph, path: str, bound=None, kernels_for: str = "", fol
     if kernels_for:
         lines.append(f"  kernels: {kernels_for}")
     lines.append(f"  {'#':>3}  {'op':<20} {'output':<26} {'kernel':<42} {'scratch':>8}  status")
-    report = support_report(graph)
-    for (op, reason), position in zip(report, range(len(report))):
-        out = graph.tensors[op.outputs[0]] if op.outputs else None
+    rows = op_rows(graph, bound)
+    for row in rows:
+        out = graph.tensors[row["outputs"][0]] if row["outputs"] else None
         out_text = f"{out.dtype} {_shape(out.shape)}" if out else ""
-        if len(op.outputs) > 1:  # SPLIT, UNPACK: the first output, and how many follow
-            out_text += f" +{len(op.outputs) - 1}"
-        kernel, scratch, why = "", "", ""
-        if bound is not None and reason is None:
-            b = bound.ops[position]
-            kernel = f"{b.layer} {b.function}".strip()
-            scratch = f"{b.scratch_bytes:,} B" if b.scratch_bytes else ""
-            why = "".join(f" ({layer}: {text})" for layer, text in b.passed_over)
-        status = "ok" + why if reason is None else f"UNSUPPORTED: {reason}"
-        lines.append(f"  {op.index:>3}  {op.op:<20} {out_text:<26} {kernel:<42} {scratch:>8}  {status}")
-    bad = sum(1 for _, r in report if r)
+        if len(row["outputs"]) > 1:  # SPLIT, UNPACK: the first output, and how many follow
+            out_text += f" +{len(row['outputs']) - 1}"
+        scratch = f"{row['scratch_bytes']:,} B" if row["scratch_bytes"] else ""
+        why = "".join(f" ({layer}: {text})" for layer, text in row["passed_over"])
+        status = "ok" + why if row["supported"] else f"UNSUPPORTED: {row['reason']}"
+        lines.append(f"  {row['index']:>3}  {row['op']:<20} {out_text:<26} {row['kernel']:<42} {scratch:>8}  {status}")
+    bad = sum(1 for row in rows if not row["supported"])
     lines.append("")
-    lines.append(f"  {len(report) - bad} of {len(report)} ops supported" +
+    lines.append(f"  {len(rows) - bad} of {len(rows)} ops supported" +
                  ("" if not bad else " - tinyq generate will stop at the first unsupported op"))
     if board is not None:
         lines += _float_lines(graph, path, bound, board)
@@ -73,3 +69,38 @@ def inspect_text(graph: Graph, path: str, bound=None, kernels_for: str = "", fol
         lines.append(f"    t{t.index:<4} {kind:<5} {t.dtype:<8} {_shape(t.shape):<16} {t.nbytes:>9,} B  "
                      f"{_quant(t):<28} {t.name}")
     return "\n".join(lines)
+
+
+def op_rows(graph: Graph, bound=None) -> list[dict]:
+    """Each op: what it is, whether tinyq lowers it (and why not), and its bound kernel when every op lowers."""
+    rows = []
+    for position, (op, reason) in enumerate(support_report(graph)):
+        b = bound.ops[position] if bound is not None and reason is None else None
+        rows.append({"index": op.index, "op": op.op, "inputs": [int(t) for t in op.inputs],
+                     "outputs": [int(t) for t in op.outputs], "supported": reason is None, "reason": reason,
+                     "kernel": f"{b.layer} {b.function}".strip() if b else "",
+                     "scratch_bytes": b.scratch_bytes if b else 0,
+                     "passed_over": [list(p) for p in b.passed_over] if b else []})
+    return rows
+
+
+def _tensor(t) -> dict:
+    quant = None
+    if t.quant is not None:
+        quant = {"scale": [float(x) for x in t.quant.scale], "zero_point": [int(z) for z in t.quant.zero_point],
+                 "axis": t.quant.axis if t.quant.per_channel else None}
+    return {"index": t.index, "name": t.name, "dtype": t.dtype, "shape": [int(d) for d in t.shape],
+            "bytes": t.nbytes, "constant": t.is_const, "quant": quant}
+
+
+def inspect_data(graph: Graph, path: str, bound=None, kernels_for: str = "", folded: int = 0) -> dict:
+    """`tinyq inspect --json`: what inspect_text shows, as data."""
+    rows = op_rows(graph, bound)
+    return {"model": path, "op_count": len(graph.operators), "tensor_count": len(graph.tensors), "folded_ops": folded,
+            "constant_bytes": sum(t.nbytes for t in graph.tensors if t.is_const),
+            "activation_bytes": sum(t.nbytes for t in graph.tensors if not t.is_const),
+            "inputs": [_tensor(graph.tensors[i]) for i in graph.inputs],
+            "outputs": [_tensor(graph.tensors[i]) for i in graph.outputs],
+            "kernels_for": kernels_for, "supported_ops": sum(r["supported"] for r in rows),
+            "all_supported": all(r["supported"] for r in rows), "ops": rows,
+            "tensors": [_tensor(t) for t in graph.tensors]}
