@@ -57,9 +57,10 @@ def _progress(message: str) -> None:
                    "clipping search), run each in TFLM, keep the best not below plain min/max on the calibration data.")
 @click.option("--report", is_flag=True, help="Print per-tensor SQNR, chosen ranges and the layers that lose most.")
 @click.option("--report-samples", default=64, show_default=True, help="Calibration samples the report runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary (and --report's rows) as JSON.")
 def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_channel: bool, observer: str,
              weights: str, flash_budget: int | None, rounding: str, activations: str, sram_budget: int | None, bias_correction: bool,
-             equalize: bool, self_check: bool, report: bool, report_samples: int):
+             equalize: bool, self_check: bool, report: bool, report_samples: int, as_json: bool):
     """Quantize a float MODEL to a full-integer .tflite for TFLM and tinyq: int8, 16x8 or both per layer."""
     from tinyq.codegen.output import check_output_file, write_output_file
     from tinyq.progress import MessageProgress
@@ -84,13 +85,23 @@ def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_ch
         progress.close()
     data = write_model(result.graph)
     write_output_file(out_path, data)  # a temporary file renamed over it: never half-written
-    click.echo(summary_text(result, str(out_path), len(data)))
+    if not as_json:
+        click.echo(summary_text(result, str(out_path), len(data)))
+    rep = None
     if report:
         from tinyq.quantize.report import format_report, sqnr_report
 
         _progress(f"report: running float (LiteRT) and the quantized model (TFLM) on "
                   f"{min(report_samples, calib.count)} samples")
         rep = sqnr_report(result.float_graph, result.graph, calib.records(result.float_graph, report_samples))
+    if as_json:
+        import json
+
+        from tinyq.quantize.summary import summary_data
+
+        click.echo(json.dumps(summary_data(result, str(out_path), len(data), rep), indent=2))
+        return
+    if report:
         click.echo(format_report(rep, result.activations))
         if result.check is not None:
             click.echo(result.check.describe())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import asdict
+
 from tinyq.ir import Graph
 from tinyq.quantize.selfcheck import steps_text
 from tinyq.quantize.weights import weight_ops
@@ -63,3 +66,35 @@ def summary_text(result, out_path: str, file_bytes: int) -> str:
             lines.append(f"  input '{t.name}' {t.dtype} scale {t.quant.s:.6g} zero point {zp}: "
                          f"q = round(x / {t.quant.s:.6g}) {'-' if zp < 0 else '+'} {abs(zp)}")
     return "\n".join(lines)
+
+
+def _db(x: float) -> float | None:
+    """A dB figure for JSON: an exact match (infinite SQNR) is null."""
+    return round(float(x), 3) if math.isfinite(x) else None
+
+
+def _io(g: Graph, tensors) -> list[dict]:
+    return [{"name": t.name, "dtype": t.dtype, "shape": list(t.shape),
+             "scale": float(t.quant.s) if t.quant else None, "zero_point": int(t.quant.zp) if t.quant else None}
+            for t in (g.tensors[i] for i in tensors)]
+
+
+def summary_data(result, out_path: str, file_bytes: int, report=None) -> dict:
+    """`tinyq quantize --json`: what summary_text says (and --report's rows), as data."""
+    g = result.graph
+    check = result.check
+    data = {"output": out_path, "file_bytes": file_bytes, "ops": len(g.operators), "constant_bytes": const_bytes(g),
+            "float_constant_bytes": const_bytes(result.float_graph), "weight_bytes": weight_bytes(g),
+            "samples": result.samples, "seconds": round(result.seconds, 3), "config": asdict(result.config),
+            "inputs": _io(g, g.inputs), "outputs": _io(g, g.outputs),
+            "int4_layers": sorted(i for i, d in result.weight_dtypes.items() if d == "int4"),
+            "warnings": [w.describe() for w in result.warnings], "self_check": None, "report": None}
+    if check is not None:
+        data["self_check"] = {
+            "samples": check.samples, "seconds": round(check.seconds, 3), "kept": check.kept, "why": check.why(),
+            "candidates": [{"steps": steps_text(c.steps, c.config), "output_sqnr_db": _db(c.output_sqnr_db),
+                            "sqnr_db": [_db(x) for x in c.sqnr_db]} for c in check.candidates]}
+    if report is not None:
+        data["report"] = {"samples": report.samples, "output_sqnr_db": [_db(x) for x in report.output_sqnr_db],
+                          "tensors": [{**asdict(r), "sqnr_db": _db(r.sqnr_db)} for r in report.rows]}
+    return data
