@@ -244,34 +244,26 @@ TQ_MVE_STORE_2X4(tq_mve_store_2x4_right, TQ_MVE_REQUANTIZE_RIGHT)
 TQ_MVE_STORE_1X4(tq_mve_store_1x4_any, TQ_MVE_REQUANTIZE_ANY)
 TQ_MVE_STORE_1X4(tq_mve_store_1x4_right, TQ_MVE_REQUANTIZE_RIGHT)
 
-/* bounds[12]: the layer's right_shift_only */
-static inline void tq_mve_store_2x4(int32x4_t a, int32x4_t b, const int8_t *q, const int32_t *bounds, int8_t **out0,
-                                    int8_t **out1) {
-  if (bounds[12])
-    tq_mve_store_2x4_right(a, b, q, bounds, out0, out1);
-  else
-    tq_mve_store_2x4_any(a, b, q, bounds, out0, out1);
-}
-
-static inline void tq_mve_store_1x4(int32x4_t a, const int8_t *q, const int32_t *bounds, int8_t **out0) {
-  if (bounds[12])
-    tq_mve_store_1x4_right(a, q, bounds, out0);
-  else
-    tq_mve_store_1x4_any(a, q, bounds, out0);
-}
-
 /* out0 [0 .. out_d) for the lone row x0 (chunks * 16 bytes), quad by quad. */
 __attribute__((noinline)) static void tq_mve_block_single(const int8_t *x0, const int8_t *w, int32_t chunks,
                                                           int32_t out_d, const int32_t *bounds, int8_t *out0) {
-  for (int32_t quads = out_d >> 2; quads > 0; quads--, w += TQ_MVE_QUAD_WORDS * 4) {
+  const int right = bounds[12]; /* the layer's requantization, chosen once, not per quad */
+  for (int32_t quads = out_d >> 2; quads > 0 && right; quads--, w += TQ_MVE_QUAD_WORDS * 4) {
+    const int32x4_t r0 = tq_mve_dot_1x4(x0, &w, chunks); /* moves w on to the quad's columns */
+    tq_mve_store_1x4_right(r0, w, bounds, &out0);
+  }
+  for (int32_t quads = out_d >> 2; quads > 0 && !right; quads--, w += TQ_MVE_QUAD_WORDS * 4) {
     const int32x4_t r0 = tq_mve_dot_1x4(x0, &w, chunks);
-    tq_mve_store_1x4(r0, w, bounds, &out0);
+    tq_mve_store_1x4_any(r0, w, bounds, &out0);
   }
   if (out_d & 3) { /* the last, partial quad: a scratch copy of its bytes */
     int8_t last[4];
     int8_t *l0 = last;
     const int32x4_t r0 = tq_mve_dot_1x4(x0, &w, chunks);
-    tq_mve_store_1x4(r0, w, bounds, &l0);
+    if (right)
+      tq_mve_store_1x4_right(r0, w, bounds, &l0);
+    else
+      tq_mve_store_1x4_any(r0, w, bounds, &l0);
     for (int32_t j = 0; j < (out_d & 3); j++) out0[j] = last[j];
   }
 }
@@ -280,33 +272,42 @@ __attribute__((noinline)) static void tq_mve_block_single(const int8_t *x0, cons
  * build's lone row passes x1 == x0 and out1 == out0 (the same bytes twice). */
 /* A quad loop per row layout, each its own function: the dot products want
  * every even register, so each loop inlines just one of them. */
-#define TQ_MVE_QUADS(dot)                                                                            \
+#define TQ_MVE_QUADS(dot, store)                                                                     \
+  {                                                                                                  \
   int32x4_t r0, r1;                                                                                  \
   for (int32_t quads = out_d >> 2; quads > 0; quads--, w += TQ_MVE_QUAD_WORDS * 4) {                 \
     dot;                                                                                             \
-    tq_mve_store_2x4(r0, r1, w, bounds, &out0, &out1);                                               \
+    store(r0, r1, w, bounds, &out0, &out1);                                                          \
   }                                                                                                  \
   if (out_d & 3) { /* the last, partial quad: a scratch copy of its bytes */                         \
     int8_t last[2][4];                                                                               \
     int8_t *l0 = last[0], *l1 = last[1];                                                             \
     dot;                                                                                             \
-    tq_mve_store_2x4(r0, r1, w, bounds, &l0, &l1);                                                   \
+    store(r0, r1, w, bounds, &l0, &l1);                                                              \
     for (int32_t j = 0; j < (out_d & 3); j++) {                                                      \
       out1[j] = last[1][j];                                                                          \
       out0[j] = last[0][j]; /* after out1: a lone row has out1 == out0 and last[0] == last[1] */     \
     }                                                                                                \
+  }                                                                                                  \
+  }
+/* the layer's requantization chosen once per block, not per quad (bounds[12]: right_shift_only) */
+#define TQ_MVE_QUADS_EITHER(dot)                                                                     \
+  if (bounds[12]) {                                                                                  \
+    TQ_MVE_QUADS(dot, tq_mve_store_2x4_right)                                                        \
+  } else {                                                                                           \
+    TQ_MVE_QUADS(dot, tq_mve_store_2x4_any)                                                          \
   }
 
 __attribute__((noinline)) static void tq_mve_block_copied(const int8_t *x0, const int8_t *x1, const int8_t *w,
                                                           int32_t chunks, int32_t out_d, const int32_t *bounds,
                                                           int8_t *out0, int8_t *out1) {
-  TQ_MVE_QUADS(tq_mve_dot_2x4(x0, x1, &w, chunks, &r0, &r1))
+  TQ_MVE_QUADS_EITHER(tq_mve_dot_2x4(x0, x1, &w, chunks, &r0, &r1))
 }
 
 __attribute__((noinline)) static void tq_mve_block_runs(const int8_t *x0, const int8_t *x1, const int8_t *w,
                                                         const tq_mve_rows *rows, int32_t out_d,
                                                         const int32_t *bounds, int8_t *out0, int8_t *out1) {
-  TQ_MVE_QUADS(tq_mve_dot_2x4_runs(x0, x1, &w, rows, &r0, &r1))
+  TQ_MVE_QUADS_EITHER(tq_mve_dot_2x4_runs(x0, x1, &w, rows, &r0, &r1))
 }
 
 /* out0, out1 [0 .. out_d) for rows x0, x1 (a lone row goes to tq_mve_block_single). */
