@@ -355,3 +355,19 @@ def test_mixed_weights_keep_the_quantizers_choice_of_int4_layers():
 
     assert weight_types(result.finetuned) == weight_types(result.post_training)
     assert {"int4", "int8"} <= set(weight_types(result.finetuned))
+
+
+def test_the_same_data_and_seed_give_the_same_file():
+    from tinyq.qat.config import TrainConfig
+    from tinyq.qat.pipeline import finetune_graph
+    from tinyq.quantize import CalibrationSet
+
+    graph = small_cnn()
+    x = _inputs(7, 60, (6, 6, 2))
+    labels = _teacher_labels(graph, x)
+    runs = [finetune_graph(graph, CalibrationSet((x,)), labels=labels, weights="int4",
+                           train_config=TrainConfig(epochs=2, patience=2), show_progress=False) for _ in range(2)]
+    first = runs[0].training.rows
+    assert first[1].holdout_loss != first[0].holdout_loss  # the runs trained: their equality means something
+    assert [r.holdout_loss for r in first] == [r.holdout_loss for r in runs[1].training.rows]
+    assert write_model(runs[0].finetuned) == write_model(runs[1].finetuned)
