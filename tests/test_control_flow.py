@@ -19,6 +19,7 @@ from tinyq.boards import get_board
 from tinyq.codegen.subgraphs import subgraph_functions
 from tinyq.driver import compile_file, compile_graph
 from tinyq.errors import TinyqError, UnsupportedError
+from tinyq.golden import tflm_run
 from tinyq.lower import lower_graph
 from tinyq.plan import plan_memory
 from tinyq.plan.buffers import tensor_lifetimes
@@ -30,6 +31,7 @@ from tinyq.tflite.reader import read_model
 from tinyq.tflite.writer import write_model
 from tinyq.verify import verify_host, verify_qemu
 from tinyq.verify.compare import compare_outputs
+from tinyq.verify.inputs import make_inputs
 from tinyq.verify.runners import HostRunner
 
 MODELS = Path(__file__).parent / "data" / "models"
@@ -73,6 +75,24 @@ def _edit_subgraph(graph, k, edit):
 def test_malformed_calls_are_refused_when_read(edit, message):
     with pytest.raises(TinyqError, match=message):
         read_model(write_model(edit(counting_loop_graph())))
+
+
+@pytest.mark.parametrize("dtype", ["string", "variant", "int2", "uint4"])
+@pytest.mark.parametrize("k", [0, 2])
+def test_an_unused_tensor_tflm_cannot_allocate_is_refused_in_any_subgraph(dtype, k):
+    """TFLM's AllocateTensors sizes every tensor of every subgraph, used or not, and refuses these types (a
+    fuzzed converter GRU with a dangling output turned variant: tinyq accepted it, TFLM did not load it)."""
+    graph = counting_loop_graph()
+
+    def extra(g):
+        return replace(g, tensors=g.tensors + (replace(g.tensors[0], index=len(g.tensors), name="extra", dtype=dtype,
+                                                       data=None, quant=None),))
+    model = write_model(extra(graph) if k == 0 else _edit_subgraph(graph, k, extra))
+    with pytest.raises(TinyqError, match=f"(subgraph {k}: )?tensor .* \\(extra\\) has type {dtype}, which TFLM cannot "
+                                         "allocate \\(no op uses it\\)"):
+        read_model(model)
+    with pytest.raises(TinyqError, match="TFLM failed to allocate tensors"):
+        tflm_run(model, make_inputs(graph, 1))
 
 
 # --- bit-exact: host ---------------------------------------------------------------------------------

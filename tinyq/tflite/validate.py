@@ -137,10 +137,25 @@ def validate_graph(graph: Graph, where: str, builtins: dict[int, str] | None = N
     for op in graph.operators:
         _check_operands(graph, op, builtins.get(op.index, ""), where)
         _check_options(op, where)
+    _check_unused_types(graph, where)
     _check_dataflow(graph, where, builtins)
 
 
 # --- tensors ---
+
+# Types TFLM's AllocateTensors cannot size (TfLiteTypeSizeOf: TfLiteTypeGetSize is 0): it refuses a model
+# holding a tensor of one anywhere, in any subgraph, used or not.
+UNALLOCATABLE = ("string", "variant", "int2", "uint4")
+
+
+def _check_unused_types(graph: Graph, where: str) -> None:
+    """A tensor no op reads or writes but TFLM refuses to allocate (an op's tensors: its lowering says why)."""
+    used = {t for op in graph.operators for t in op.inputs + op.outputs}
+    for t in graph.tensors:
+        if t.dtype in UNALLOCATABLE and t.index not in used:
+            raise TinyqError(f"{label(t)} has type {t.dtype}, which TFLM cannot allocate (no op uses it)", where=where,
+                             hint="TFLM refuses a model holding such a tensor; remove it or re-export the model")
+
 
 def _check_tensor(t: Tensor, where: str) -> None:
     def fail(what: str, hint: str = CORRUPT):
