@@ -233,7 +233,7 @@ def test_bench_cores_command(tmp_path):
     model.write_bytes(write_model(fc_graph(rng, depth=256, units=48)))
     out = tmp_path / "rows.json"
     run = subprocess.run([sys.executable, "-m", "tinyq", "bench", "cores", "--models", model, "--inputs", "2",
-                          "--json", out], capture_output=True, text=True, timeout=900)
+                          "--json-file", out], capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr
     (row,) = json.loads(out.read_text())
     assert row["bit_exact"] and row["splits"] == 1 and row["speedup"] > 1.3

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from tinyq import __version__
+from tinyq.commands.options import json_format
 from tinyq.errors import TinyqError, path_error, printable, shorten
 
 MODEL = click.Path(dir_okay=False, path_type=Path)
@@ -202,6 +203,7 @@ def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: 
 
 @cli.command("doctor")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@json_format
 @click.option("--strict", is_flag=True, help="Exit 1 when a pinned component differs or is missing.")
 def doctor_command(fmt: str, strict: bool):
     """Versions of what decides tinyq's answers: TFLM (the golden model), LiteRT, numpy, the
@@ -222,6 +224,7 @@ def doctor_command(fmt: str, strict: bool):
 
 @cli.command("boards")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@json_format
 def boards_command(fmt: str):
     """List the boards (boards/*.toml): core, ISA, memory, backend, how code runs on them."""
     from tinyq.boards import all_boards
@@ -264,6 +267,7 @@ def build_command(project_dir: Path, board: str | None, as_json: bool):
 @click.option("--seed", default=0, show_default=True, help="Random seed for the inputs.")
 @click.option("--timeout", default=None, type=float, help="Seconds before QEMU is killed (default 60 + 5 per input).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@json_format
 def run_command(project_dir: Path, use_qemu: bool, board: str | None, n_inputs: int, seed: int,
                 timeout: float | None, fmt: str):
     """Build and boot a generated firmware project, feed it inputs, compare with TFLM.

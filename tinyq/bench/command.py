@@ -12,6 +12,7 @@ import click
 from tinyq.bench.cores_command import cores
 from tinyq.bench.latency_command import latency, latency_options, run_latency
 from tinyq.bench.patches_command import patches
+from tinyq.commands.options import json_format
 
 
 @click.group("bench", invoke_without_command=True)
@@ -35,6 +36,7 @@ def bench(ctx, **options):
 @click.option("--synthetic/--no-synthetic", default=True, show_default=True,
               help="Add a MobileNetV1-0.25 96x96 built in code (random weights; memory depends on shapes only).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@json_format
 def memory(model_paths: tuple[Path, ...], no_tflm: bool, synthetic: bool, fmt: str):
     """Arena bytes per model: tinyq's plan, TFLM's smallest working arena, the lower bound; whether
     tinyq's arena is at most TFLM's on every model. Models tinyq refuses get a row with the reason."""
@@ -73,6 +75,7 @@ bench.add_command(patches)
 @click.option("--verify", "verify", default=0, show_default=True,
               help="Compare this many accepted models with TFLM (tinyq verify): accepted but wrong?")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@json_format
 def fuzz_command(model_paths, files: int, seed: int, jobs: int, timeout: float, sanitize: int, verify: int,
                  fmt: str):
     """Mutated models through inspect, plan, generate and quantize: every outcome must be a success or a

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from tinyq.commands.options import json_choice, json_options
+
 DEFAULT_MODELS = ("kws_dscnn_int8", "ic_resnet8_int8")
 
 
@@ -22,8 +24,9 @@ DEFAULT_MODELS = ("kws_dscnn_int8", "ic_resnet8_int8")
 @click.option("--inputs", "n_inputs", type=click.IntRange(1, 1000), default=5, show_default=True,
               help="Records compared with TFLM per build (the last one is also traced).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the rows as JSON here.")
-def cores(model_paths: tuple[Path, ...], board_name: str, backend: str | None, n_inputs: int, seed: int, json_path: Path | None):
+@json_options("Also write the rows as JSON to PATH.")
+def cores(model_paths: tuple[Path, ...], board_name: str, backend: str | None, n_inputs: int, seed: int,
+          json_arg: str | None, json_file: Path | None):
     """One core against two on a two-core QEMU machine: per model, instructions per inference on one
     core and, for the two-core build, each core's and the critical path's (from QEMU's per-instruction
     log, minutes per model), both builds compared with TFLM byte for byte."""
@@ -35,6 +38,7 @@ def cores(model_paths: tuple[Path, ...], board_name: str, backend: str | None, n
     from tinyq.plan.cores import board_cores
     from tinyq.run.qemu import require_qemu
 
+    as_json, json_path = json_choice("bench cores", json_arg, json_file)
     if json_path:
         check_output_file(json_path)  # before minutes of tracing
     board = get_board(board_name)
@@ -51,6 +55,7 @@ def cores(model_paths: tuple[Path, ...], board_name: str, backend: str | None, n
         for model in models:
             click.echo(f"{model.stem}: one core, then two, each traced ...", err=True)
             rows.append(bench_model(model, board, n_inputs, seed, Path(tmp) / model.stem, backend=backend))
-    click.echo(format_table(rows))
+    data = json.dumps([asdict(r) | {"speedup": round(r.speedup, 3)} for r in rows], indent=2)
+    click.echo(data if as_json else format_table(rows))
     if json_path:
-        write_output_file(json_path, json.dumps([asdict(r) | {"speedup": round(r.speedup, 3)} for r in rows], indent=2))
+        write_output_file(json_path, data)

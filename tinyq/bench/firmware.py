@@ -21,6 +21,7 @@ from pathlib import Path
 
 import click
 
+from tinyq.commands.options import json_format
 from tinyq.errors import TinyqError
 
 DEFAULT_BOARDS = ("qemu-m55", "qemu-m0-an385")
@@ -227,6 +228,7 @@ def _check_backends(backends: tuple[str, ...]) -> None:
 @click.option("--cycles/--no-cycles", default=True, show_default=True,
               help="Estimate cycles on Helium boards (one more QEMU run, traced instruction by instruction).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@json_format
 def firmware_bench(models_dir: Path | None, boards: tuple[str, ...], backends: tuple[str, ...], n_inputs: int,
                    seed: int, cycles: bool, fmt: str):
     """Flash, SRAM, instructions and estimated cycles per inference of each model's firmware under QEMU.

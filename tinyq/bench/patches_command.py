@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from tinyq.commands.options import json_format
+
 
 @click.command("patches")
 @click.option("--models", "model_paths", multiple=True, type=click.Path(path_type=Path),
@@ -24,6 +26,7 @@ import click
                    "instructions per inference.")
 @click.option("--inputs", "n_inputs", default=3, show_default=True, help="Inputs per QEMU run.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@json_format
 def patches(model_paths: tuple[Path, ...], requests: tuple[str, ...], board: str, backend: str | None,
             qemu: str | None, n_inputs: int, fmt: str):
     """SRAM saved and MACs (and with --qemu instructions) spent by patch-based execution, per model."""

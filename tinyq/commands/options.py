@@ -34,3 +34,8 @@ def json_choice(command: str, json_arg: str | None, json_file: Path | None) -> t
     if json_file is not None:
         raise click.UsageError("--json PATH is the deprecated form of --json-file PATH: give one of them")
     return False, Path(json_arg)
+
+
+# For commands whose output is chosen with --format text|json: --json is its shorthand (the option
+# must follow --format's, and the command's parameter be `fmt`).
+json_format = click.option("--json", "fmt", flag_value="json", help="Print the report as JSON (--format json).")

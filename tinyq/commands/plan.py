@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from tinyq.commands.options import json_format
+
 MODEL = click.Path(dir_okay=False, path_type=Path)
 
 
@@ -16,6 +18,7 @@ MODEL = click.Path(dir_okay=False, path_type=Path)
                                              "path decides the kernels' scratch (default: the host).")
 @click.option("--backend", default=None, help="Kernel backend (default: the board's).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@json_format
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Draw the arena over time into this PNG (needs matplotlib: pip install 'tinyq[plot]').")
 @click.option("--elf", "elf", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
