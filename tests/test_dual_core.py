@@ -268,3 +268,14 @@ def test_split_templates_read_exactly_the_bound_arrays(backend):
     for position, op in enumerate(bound.ops):
         *_, referenced = render_call(op, position, bound.graph, compiled.plan, table.symbols[position])
         assert referenced == {c.name for c in op.consts}, (backend, op.lowered.kernel, op.function)
+
+
+def test_rp2040_dual_runs_on_its_one_core_stand_in():
+    """The RP2040's QEMU stand-in has one core and no port: the model's own tq_cores.c runs core 1's
+    parts at the fork, bit-exact."""
+    rng = seeded("stand-in")
+    board = get_board("rp2040-dual")
+    compiled = compile_graph(dw_model(rng, (1, 12, 8, 16), branches=1, multiplier=1, kernel=(3, 3)), board)
+    assert splits(compiled.bound) and "tq_cores.c" in compiled.source.files
+    report = verify_qemu(compiled, board, n_inputs=4)
+    assert report.board == "qemu-m0-an385" and report.result.ok
