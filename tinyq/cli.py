@@ -86,8 +86,10 @@ def inspect(model: Path | None, board: str, backend: str | None, compare, calib:
               help="With a CLASSIFIER: samples between the frontend's windows (default: one window).")
 @click.option("--labels", default=None, help="With a CLASSIFIER: its class names, comma separated.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was written (files, arena) as JSON.")
+@click.option("--patches", default=None, metavar="auto|lines|min|N|RxC",
+              help="Run the first layers patch by patch (or line by line) from a streamed input (docs/patches.md).")
 def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | None, board: str,
-             backend: str | None, stride: int | None, labels: str | None, as_json: bool):
+             backend: str | None, stride: int | None, labels: str | None, as_json: bool, patches: str | None):
     """Generate C sources for MODEL: <name>_model.c/.h and the kernels it calls.
 
     \b
@@ -113,11 +115,13 @@ def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | N
 
         if name is not None:
             raise click.UsageError("--name names one model; a pipeline's models are named after their files")
+        if patches is not None:
+            raise click.UsageError("--patches runs one model's first layers in patches; give one MODEL")
         click.echo(generate_pipeline(models[0], models[1], out_dir, force, b, backend, stride,
                                      tuple(labels.split(",")) if labels is not None else None))
         return
     model = models[0]
-    compiled = compile_file(model, b, backend=backend, name=name)
+    compiled = compile_file(model, b, backend=backend, name=name, patches=patches)
     files = generated_files(compiled, b, model)  # other boards: a firmware or vendor SDK project
     out = write_output_dir(out_dir, files, force=force)
     plan = compiled.plan
@@ -148,8 +152,10 @@ def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | N
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (mismatches, QEMU figures).")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write a JUnit XML report (one test case per input) for CI.")
+@click.option("--patches", default=None, metavar="auto|lines|min|N|RxC",
+              help="Run the first layers patch by patch (or line by line) from a streamed input (docs/patches.md).")
 def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: bool, seed: int, port: str | None,
-           as_json: bool, junit_path: Path | None):
+           as_json: bool, junit_path: Path | None, patches: str | None):
     """Generate, compile and run MODEL, and compare with TFLM byte for byte.
 
     \b
@@ -178,7 +184,7 @@ def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: 
         check_output_file(junit_path)
     b = get_board(board)
     kernels = backend or b.default_backend
-    compiled = compile_file(model, b, backend=backend)
+    compiled = compile_file(model, b, backend=backend, patches=patches)
     start = time.monotonic()
     if port is None and b.runner != "host":
         if layers:

@@ -137,12 +137,18 @@ def _c_values(c: ConstArray) -> str:
     return "\n".join("  " + ", ".join(items[i:i + 20]) + "," for i in range(0, len(items), 20))
 
 
+def _arena_offset(plan: MemoryPlan, tensor: int) -> int | None:
+    """None for an input the plan keeps out of the arena: a patch stage streams it (plan/patches.py)."""
+    return next((off + b.place_of(tensor) for b, off in zip(plan.buffers, plan.offsets) if tensor in b.tensors), None)
+
+
 def _io_info(graph: Graph, plan: MemoryPlan, indices) -> list[dict]:
     result = []
     for i in indices:
         t = graph.tensors[i]
+        offset = _arena_offset(plan, i)
         result.append({"index": i, "name": t.name, "ctype": CTYPES[t.dtype], "dtype_code": DTYPE_CODES[t.dtype],
-                       "bytes": t.nbytes, "shape": list(t.shape) or [1], "offset": plan.tensor_offset(i),
+                       "bytes": t.nbytes, "shape": list(t.shape) or [1], "offset": offset, "streamed": offset is None,
                        "scale": repr(float(np.float32(t.quant.s))) + "f" if t.quant else "0.0f",
                        "zero_point": t.quant.zp if t.quant else 0})
     return result
@@ -190,6 +196,7 @@ def generate_c(bound: BoundGraph, plan: MemoryPlan, name: str, source: str = "")
         "state": state_resets(graph, persistent_tensors(bound.lowered), plan.tensor_offset),
         "subgraphs": subgraphs,
     }
+    context["streamed"] = next((t for t in context["inputs"] if t["streamed"]), None)
     files = {
         f"{name}_model.h": env.get_template("model.h.j2").render(context),
         f"{name}_model.c": env.get_template("model.c.j2").render(context),
