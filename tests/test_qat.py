@@ -371,3 +371,15 @@ def test_the_same_data_and_seed_give_the_same_file():
     assert first[1].holdout_loss != first[0].holdout_loss  # the runs trained: their equality means something
     assert [r.holdout_loss for r in first] == [r.holdout_loss for r in runs[1].training.rows]
     assert write_model(runs[0].finetuned) == write_model(runs[1].finetuned)
+
+
+def test_without_torch_the_command_says_how_to_get_it(monkeypatch):
+    from tinyq.errors import TinyqError
+    from tinyq.qat import command
+
+    real = command.importlib.util.find_spec
+    monkeypatch.setattr(command.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch" else real(name, *a))
+    with pytest.raises(TinyqError, match=r"PyTorch") as info:
+        command.require_torch()
+    assert "tinyq[qat]" in str(info.value)
