@@ -91,10 +91,15 @@ def verify_qemu(compiled: Compiled, board: Board, n_inputs: int = 20, seed: int 
     return _qemu_report(compiled.source.name, board, verification)
 
 
+# SDK projects whose model sources (model/) and harness binding (firmware/tq_model.h) also build bare metal.
+SDK_ON_QEMU = ("pico-sdk",)
+
+
 def run_project(root: Path, board: Board | None, n_inputs: int = 20, seed: int = 0,
                 timeout: float | None = None) -> QemuReport:
-    """`tinyq run DIR --qemu`: (re)build the project's own sources for the QEMU board and verify them
-    against TFLM running the project's copy of the model."""
+    """`tinyq run DIR --qemu`: (re)build the project's own sources for the QEMU board (an SDK project's
+    model sources with the bare-metal harness of its board's QEMU stand-in) and verify them against
+    TFLM running the project's copy of the model."""
     from tinyq.build.arm import build_firmware
     from tinyq.build.project import load_project
     from tinyq.run.qemu import qemu_board_for, require_qemu, run_qemu
@@ -104,17 +109,34 @@ def run_project(root: Path, board: Board | None, n_inputs: int = 20, seed: int =
     project = load_project(root)
     board = qemu_board_for(board or get_board(project.board))
     require_qemu(board)
-    if project.kind != "firmware":
-        raise TinyqError(f"a {project.kind} project has no bare-metal firmware to boot in QEMU",
-                         where=str(project.root),
-                         hint=f"tinyq generate {project.model_path} -o DIR --board {board.name}")
-    image = build_firmware(project.root, board)
+    image = build_firmware(project.root, board) if project.kind == "firmware" else _build_sdk_model(project, board)
     graph = read_model_file(project.model_path)  # its inputs and outputs are the generated code's
     inputs = make_inputs(graph, n_inputs, seed)
     run = run_qemu(image.elf, board, inputs, output_specs(graph), timeout=timeout)
     result = compare_outputs(project.model_path.read_bytes(), graph, inputs, run.outputs)
     return _qemu_report(project.name, board, Verification(result, RunResult(
         outputs=run.outputs, details={"qemu": run, "sizes": image.sizes})))
+
+
+def _build_sdk_model(project, board: Board):
+    """An SDK project's own model sources linked with the bare-metal harness of `board` (its board's QEMU
+    stand-in): the code the SDK build compiles, booted in QEMU."""
+    from tinyq.build.arm import FirmwareImage, _model_sources, link_firmware
+    from tinyq.build.elf import size_report
+    from tinyq.build.firmware import FIRMWARE_SRC, harness_sources
+    from tinyq.build.toolchain import board_cflags
+
+    if project.kind not in SDK_ON_QEMU:
+        raise TinyqError(f"a {project.kind} project has no firmware to boot in QEMU", where=str(project.root),
+                         hint=f"tinyq generate {project.model_path} -o DIR --board {board.name}")
+    if not (project.root / "firmware" / "tq_model.h").is_file():
+        raise TinyqError("the project lacks firmware/tq_model.h (made by an older tinyq?)", where=str(project.root),
+                         hint=f"regenerate it: tinyq generate {project.model_path} -o DIR --board {project.board}")
+    sources = _model_sources(project.root) + [FIRMWARE_SRC / name for name in harness_sources(board)]
+    # tinyq's harness headers first; the project's firmware/ adds the model binding (tq_model.h)
+    elf = link_firmware(project.root, board, sources, project.root / "build" / board.name,
+                        [FIRMWARE_SRC, project.root / "firmware"], f"{board.name} firmware build")
+    return FirmwareImage(elf=elf, board=board.name, cflags=board_cflags(board), sizes=size_report(elf, board))
 
 
 def format_report(report: QemuReport, graph) -> str:
