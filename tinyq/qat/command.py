@@ -26,10 +26,6 @@ def require_torch() -> None:
         raise TinyqError(TORCH_MISSING[0], hint=TORCH_MISSING[1])
 
 
-def _progress(message: str) -> None:
-    click.echo(f"  {message}", err=True)
-
-
 @click.command("finetune")
 @click.argument("model", type=MODEL)
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
@@ -82,8 +78,14 @@ def finetune(model: Path, data_path: Path, labels_path: Path | None, distill: bo
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, range_lr=lr, patience=patience,
                          seed=seed)
     click.echo(f"fine-tuning {model} on {data.count} samples from {data_path} ({weights} weights)", err=True)
-    result = finetune_graph(graph, data, labels, distill, weights, io_type, config, holdout, _progress,
-                            str(model))
+    from tinyq.progress import MessageProgress
+
+    progress = MessageProgress()  # on a terminal the quantizer's counts are bars, other messages lines
+    try:
+        result = finetune_graph(graph, data, labels, distill, weights, io_type, config, holdout, progress,
+                                str(model))
+    finally:
+        progress.close()
     payload = write_model(result.graph)
     write_output_file(out_path, payload)  # a temporary file renamed over it: never half-written
     click.echo(summary_text(result, str(out_path), len(payload)))

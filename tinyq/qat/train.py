@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from tinyq.qat.config import TrainConfig
+from tinyq.progress import Progress
 from tinyq.qat.model import QatGraph
 
 
@@ -126,11 +127,16 @@ def train(model: QatGraph, arrays: list[np.ndarray], targets: Targets, holdout: 
     best_state = copy.deepcopy(model.state_dict())
     stale = 0
     stopped = False
-    with _progress_bar(show_progress, config.epochs * steps_per_epoch) as bar:
-        for epoch in range(1, config.epochs + 1):
-            t0 = time.perf_counter()
-            order = rng.permutation(train_idx)
-            total, count = 0.0, 0
+    for epoch in range(1, config.epochs + 1):
+        t0 = time.perf_counter()
+        order = rng.permutation(train_idx)
+        total, count = 0.0, 0
+        # a bar per epoch on a terminal, named with the last epoch's figures (off a terminal the caller's
+        # line per epoch says it: the bar's own plain lines are kept quiet)
+        last = rows[-1]
+        label = (f"epoch {epoch}/{config.epochs} (epoch {last.epoch}: held-out loss {last.holdout_loss:.4f}, "
+                 f"{_score_text(last.holdout_score, targets)})")
+        with Progress(label, steps_per_epoch, quiet=float("inf")) if show_progress else _NoBar() as bar:
             for step in range(steps_per_epoch):
                 idx = order[step * config.batch_size:(step + 1) * config.batch_size]
                 if len(idx) == 0:
@@ -143,21 +149,20 @@ def train(model: QatGraph, arrays: list[np.ndarray], targets: Targets, holdout: 
                 scheduler.step()
                 total += float(loss.detach()) * len(idx)
                 count += len(idx)
-                bar.advance(f"epoch {epoch}/{config.epochs}  loss {total / count:.4f}  "
-                            f"held-out {_score_text(best.holdout_score, targets)} (best)")
-            h_loss, h_score = evaluate(model, hold_arrays, hold_targets)
-            row = EpochRow(epoch, total / max(count, 1), h_loss, h_score, time.perf_counter() - t0)
-            rows.append(row)
-            if on_epoch:
-                on_epoch(row)
-            if row.holdout_loss < best.holdout_loss:
-                best, stale = row, 0
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                stale += 1
-                if stale >= config.patience:
-                    stopped = True
-                    break
+                bar.advance()
+        h_loss, h_score = evaluate(model, hold_arrays, hold_targets)
+        row = EpochRow(epoch, total / max(count, 1), h_loss, h_score, time.perf_counter() - t0)
+        rows.append(row)
+        if on_epoch:
+            on_epoch(row)
+        if row.holdout_loss < best.holdout_loss:
+            best, stale = row, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale += 1
+            if stale >= config.patience:
+                stopped = True
+                break
     model.load_state_dict(best_state)
     return TrainResult(tuple(rows), best.epoch, stopped, time.perf_counter() - start_time)
 
@@ -170,32 +175,12 @@ def _score_text(score: float, targets: Targets) -> str:
     return f"loss {-score:.5f}"
 
 
-class _progress_bar:
-    """rich's bar on a terminal (stderr); nothing elsewhere (each epoch's line is printed by the caller)."""
-
-    def __init__(self, enabled: bool, total: int):
-        self.enabled = enabled
-        self.total = total
-        self.bar = None
-
+class _NoBar:
     def __enter__(self):
-        import sys
-
-        if self.enabled and sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=Console(stderr=True), transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("fine-tuning", total=self.total)
         return self
 
-    def advance(self, description: str) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, advance=1, description=description)
-
     def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.stop()
         return False
+
+    def advance(self, steps: int = 1) -> None:
+        pass
