@@ -383,3 +383,43 @@ def test_without_torch_the_command_says_how_to_get_it(monkeypatch):
     with pytest.raises(TinyqError, match=r"PyTorch") as info:
         command.require_torch()
     assert "tinyq[qat]" in str(info.value)
+
+
+def test_the_other_ops_fake_quantize_within_one_step():
+    """pad, logistic, tanh, mul, sub, relu6, leaky_relu, concatenation and mean: each op, fed TFLM's inputs,
+    within one step of TFLM (mean requantizes its sum: often one off, never more)."""
+    rng = np.random.default_rng(0)
+    b = GraphBuilder("misc")
+    x = b.input((1, 4, 4, 3), dtype="float32")
+    c = b.activation((1, 4, 4, 4), dtype="float32")
+    b.op("conv_2d", [x, b.const(_f32(rng, 4, 1, 1, 3, scale=0.5)), b.const(_f32(rng, 4, scale=0.1))], [c],
+         padding="SAME", stride_w=1, stride_h=1)
+
+    def unary(op, src, shape=(1, 6, 6, 4), extra=(), **options):
+        out = b.activation(shape, dtype="float32")
+        b.op(op, [*src, *extra], [out], **options)
+        return out
+
+    p = unary("pad", [c], extra=[b.const(np.array([[0, 0], [1, 1], [1, 1], [0, 0]], dtype=np.int32), "int32")])
+    logistic, tanh = unary("logistic", [p]), unary("tanh", [p])
+    s = unary("sub", [unary("mul", [logistic, tanh]), tanh])
+    cat = unary("concatenation", [unary("relu6", [s]), unary("leaky_relu", [s], alpha=0.2)], shape=(1, 6, 6, 8),
+                axis=3)
+    mean = unary("mean", [cat], shape=(1, 8), extra=[b.const(np.array([1, 2], dtype=np.int32), "int32")],
+                 keep_dims=False)
+    graph = b.build(outputs=[mean])
+    x_data = _inputs(0, 32, (4, 4, 3))
+    result = quantize_graph(graph, [x_data], QuantizeConfig(self_check=False))
+    model = QatGraph(start_from(result))
+    written = quantized_graph(model, result, epochs=0)
+    tflm = _tflm_values(written, x_data)
+    with torch.no_grad():
+        per_op, _ = model.run([torch.from_numpy(x_data)],
+                              given={t: torch.from_numpy(v).float() for t, v in tflm.items()})
+    seen = set()
+    for op in result.float_graph.operators:
+        t = op.outputs[0]
+        steps = np.abs(per_op[t].numpy() - tflm[t]) / written.tensors[t].quant.s
+        assert steps.max() <= 1.0 + 1e-3, f"{op.op}: {steps.max():.2f} steps from TFLM"
+        seen.add(op.op)
+    assert {"pad", "logistic", "tanh", "mul", "sub", "relu6", "leaky_relu", "concatenation", "mean"} <= seen
