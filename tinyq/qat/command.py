@@ -105,6 +105,7 @@ def summary_text(result, out: str, size: int) -> str:
     lines = [f"wrote {out} ({size:,} bytes): {result.kept} model kept",
              f"  held-out {result.score_name} on {result.holdout} samples (integer models in TFLM):"]
     for name in ("float", "post-training", "finetuned"):
-        lines.append(f"    {name:<14} {_fmt(result.scores.get(name), result.score_name)}")
+        loss = f"  (loss {result.losses[name]:.4f})" if name in result.losses else ""
+        lines.append(f"    {name:<14} {_fmt(result.scores.get(name), result.score_name)}{loss}")
     lines.append(f"  training: best epoch {t.best_epoch}, {stop}, {t.seconds:.1f} s; total {result.seconds:.1f} s")
     return "\n".join(lines)

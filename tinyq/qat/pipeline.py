@@ -42,6 +42,7 @@ class FinetuneResult:
     kept: str  # "finetuned" | "post-training"
     holdout: int  # held-out samples
     scores: dict  # "float", "post-training", "finetuned" -> held-out score (None: not measured)
+    losses: dict  # "post-training", "finetuned" -> held-out loss of the integer model (empty: not measured)
     score_name: str  # "accuracy" | "float top-1 agreement" | "output SQNR (dB)"
     training: TrainResult
     seconds: float
@@ -129,18 +130,21 @@ def finetune_graph(graph: Graph, data: CalibrationSet, labels=None, distill: boo
 
     hold = targets.take(holdout)
     scores: dict = {"float": _score([t[holdout] for t in teacher], hold)}
+    losses: dict = {}
     kept = "finetuned"
     if tflm_available():
         hold_data = [a[holdout] for a in arrays]
         ptq_out, ft_out = int_outputs(result.graph, hold_data), int_outputs(finetuned, hold_data)
         scores["post-training"], scores["finetuned"] = _score(ptq_out, hold), _score(ft_out, hold)
-        # the choice by held-out loss, as the epochs were chosen (a score on a few dozen samples is coarse)
-        if _holdout_loss(ptq_out, hold) < _holdout_loss(ft_out, hold):
+        losses["post-training"], losses["finetuned"] = _holdout_loss(ptq_out, hold), _holdout_loss(ft_out, hold)
+        # never a model that scored worse on the held-out samples; equal scores (common on a few dozen
+        # samples): the lower loss, as the epochs were chosen
+        if (scores["post-training"], -losses["post-training"]) > (scores["finetuned"], -losses["finetuned"]):
             kept = "post-training"
     else:
         scores["post-training"] = scores["finetuned"] = None
     return FinetuneResult(graph=finetuned if kept == "finetuned" else result.graph, post_training=result.graph,
-                          finetuned=finetuned, kept=kept, holdout=len(holdout), scores=scores,
+                          finetuned=finetuned, kept=kept, holdout=len(holdout), scores=scores, losses=losses,
                           score_name=_score_name(targets), training=training, seconds=time.perf_counter() - start)
 
 
