@@ -5,7 +5,10 @@ TFLM's reset; on the host and under QEMU."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +27,8 @@ from tinyq.lower import lower_graph
 from tinyq.ops.base import CustomOptions
 from tinyq.plan.state import persistent_tensors
 from tinyq.tflite.builder import GraphBuilder
+from tinyq.tflite.writer import write_model
+from tinyq.verify import HostRunner, summarize, verify, verify_qemu
 from tinyq.verify.inputs import make_inputs
 
 QB = dict(scale=0.1, zero_point=-5)
@@ -39,14 +44,14 @@ def options(**values) -> CustomOptions:
     return CustomOptions(bytes(fbb.Finish()))
 
 
-def buffer_graph(slots=4, h=1, w=6, batch=1, cycles=1, opts=None, variable=True, dtype="int8"):
+def buffer_graph(slots=4, h=1, w=6, batch=1, cycles=1, opts=None, variable=True, dtype="int8", out_zp=3):
     """input [batch, 1, h, w] -> CIRCULAR_BUFFER -> buffer [batch, slots, h, w] -> RELU (the graph's output)."""
     b = GraphBuilder("cb")
     x = b.input((batch, 1, h, w), dtype=dtype, **QB)
     make = b.variable if variable else b.activation
     buf = make((batch, slots, h, w), dtype=dtype, **QB)
     b.op("custom:CIRCULAR_BUFFER", [x], [buf], options=opts if opts is not None else options(cycles_max=cycles))
-    y = b.activation((batch, slots, h, w), scale=0.2, zero_point=3)
+    y = b.activation((batch, slots, h, w), scale=0.2, zero_point=out_zp)
     b.op("relu", [buf], [y])
     return b.build(outputs=[y])
 
@@ -159,3 +164,60 @@ def test_ends_early_and_resets_in_qemu_as_tflm(board, tmp_path):
         assert [(-1 if s == 1 else s) for s, _ in theirs] == [s for s, _ in ours]
         assert [o for (s, o) in ours if s == 0] == [o for (s, o) in theirs if s == 0]
         assert sum(s == 0 for s, _ in ours) >= 15
+
+
+def _verify_cli(path: Path, *args):
+    return subprocess.run([sys.executable, "-m", "tinyq", "verify", str(path), *map(str, args)], capture_output=True,
+                          text=True, timeout=900)
+
+
+@pytest.mark.parametrize("cycles", [2, 3])
+def test_verify_passes_with_the_invokes_that_end_early(cycles, tmp_path):
+    """`tinyq verify` on the host (outputs and --layers) and in QEMU: the invokes that end early (TFLM's
+    kTfLiteAbort) are the same on both sides and not compared, the others bit-exact."""
+    path = tmp_path / f"cb{cycles}.tflite"
+    path.write_bytes(write_model(buffer_graph(slots=4, h=2, w=3, cycles=cycles)))
+    n = 24
+    for args in (("--board", "host"), ("--board", "host", "--layers"), ("--board", "qemu-m55")):
+        run = _verify_cli(path, *args, "--inputs", n, "--json")
+        assert run.returncode == 0, run.stderr
+        data = json.loads(run.stdout)
+        assert data["bit_exact"] and data["inputs"] == n
+        assert data["ended_early"] == n - n // cycles  # every invoke but each period's last
+        if "qemu" in data:  # instructions of the inferences that ran, not of the ones that ended early
+            assert data["qemu"]["instructions_per_inference"]["min"] > 0
+    text = _verify_cli(path, "--inputs", n)
+    assert text.returncode == 0 and f"({n - n // cycles} ended early as TFLM's: not compared)" in text.stdout
+
+
+def _wrong(cycles_ours: int, cycles_theirs: int, **kwargs):
+    """Code generated for a buffer that runs every `cycles_ours`-th invoke, checked against a model file (what
+    TFLM runs) whose buffer runs every `cycles_theirs`-th; kwargs change TFLM's graph further."""
+    compiled = compile_graph(buffer_graph(slots=4, h=2, w=3, cycles=cycles_ours), get_board("host"))
+    return dataclasses.replace(compiled, model=write_model(buffer_graph(slots=4, h=2, w=3, cycles=cycles_theirs,
+                                                                        **kwargs)))
+
+
+@pytest.mark.parametrize("runner", ["host", "layers", "qemu-m55"])
+def test_verify_fails_when_the_invokes_end_early_elsewhere(runner):
+    """Generated code whose buffer runs every 2nd invoke against TFLM's every 3rd: the records where only one
+    side ended early fail (either side, named), the ones both ran still compare."""
+    compiled, n = _wrong(2, 3), 12
+    if runner == "qemu-m55":
+        result = verify_qemu(compiled, get_board(runner), n_inputs=n).result
+    else:
+        result = verify(compiled, HostRunner(get_board("host")), n_inputs=n, layers=runner == "layers").result
+    assert not result.ok
+    # tinyq's invoke r runs when r % 2 == 1, TFLM's when r % 3 == 2
+    expected = {r: "tinyq" if r % 3 == 2 else "TFLM" for r in range(n) if (r % 2 == 1) != (r % 3 == 2)}
+    assert {m.record: m.ended_early for m in result.mismatches if m.ended_early} == expected
+    assert result.ended_early == sum(r % 2 == 0 and r % 3 != 2 for r in range(n))
+    assert "input 1: TFLM's invoke ended early (kTfLiteAbort), tinyq's ran" in summarize(result, compiled.graph, 20)
+
+
+def test_verify_fails_on_wrong_outputs_of_the_invokes_that_ran():
+    """The same cycles, but TFLM's output has another zero point: the invokes that ran differ and fail, the
+    ones that ended early on both sides are not compared."""
+    result = verify(_wrong(2, 2, out_zp=-7), HostRunner(get_board("host")), n_inputs=12).result
+    assert not result.ok and not any(m.ended_early for m in result.mismatches)
+    assert {m.record for m in result.mismatches} == set(range(1, 12, 2)) and result.ended_early == 6

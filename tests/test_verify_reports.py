@@ -45,6 +45,19 @@ def test_junit_names_each_failing_input():
     assert "tensor 7 'logits': 1 bytes differ from TFLM's, the first at byte 2" in cases[1].find("failure").get("message")
 
 
+def test_junit_names_the_inputs_that_ended_early_on_one_side():
+    """A CIRCULAR_BUFFER model whose invoke ended early (kTfLiteAbort) on one side only: a failure of its own
+    kind; the ones that ended early on both sides pass."""
+    result = VerifyResult(records=3, tensors_compared=1, ended_early=1, mismatches=(
+        Mismatch(record=2, tensor=-1, tensor_name="", op=None, first_byte=0, bytes_differing=0, max_abs_diff=0,
+                 ended_early="tinyq"),))
+    suite = ET.fromstring(junit_xml("m", "host", result)).find("testsuite")
+    failures = [c.find("failure") for c in suite.findall("testcase")]
+    assert [f is not None for f in failures] == [False, False, True]
+    assert failures[2].get("type") == "ended early"
+    assert failures[2].get("message") == "only tinyq's invoke ended early (kTfLiteAbort)"
+
+
 def test_generate_and_build_json(tmp_path):
     model = tmp_path / "json_cnn.tflite"
     model.write_bytes(_int8_model(seed=6))

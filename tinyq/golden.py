@@ -21,6 +21,7 @@ TFLM_MISSING = ("the golden model needs TFLM's Python package, tflite-micro, whi
                 "only", "pip install 'tinyq[tflm]' on Linux x86-64, or run this there")
 
 DEFAULT_ARENA = 32 * 1024 * 1024
+ABORT = 15  # TFLM's kTfLiteAbort: an op (CIRCULAR_BUFFER between its runs) ended the invoke early
 
 
 def tflm_available() -> bool:
@@ -59,16 +60,18 @@ def _output_count(model: bytes) -> int:
     return _tflm_schema().Model.GetRootAs(model, 0).Subgraphs(0).OutputsLength()
 
 
-def tflm_run(model: bytes, inputs: list[list[np.ndarray]], arena_size: int = DEFAULT_ARENA) -> list[list[np.ndarray]]:
-    """Outputs of TFLM for each record of inputs."""
+def tflm_run(model: bytes, inputs: list[list[np.ndarray]], arena_size: int = DEFAULT_ARENA,
+             aborts: bool = False) -> list[list[np.ndarray] | None]:
+    """Outputs of TFLM for each record of inputs. `aborts`: None for a record whose invoke TFLM ended early
+    (its Python invoke() returns kTfLiteAbort rather than raising: the outputs hold an older invoke's values)."""
     interp = _interpreter(model, arena_size)
     n_out = _output_count(model)
     results = []
     for record in inputs:
         for i, array in enumerate(record):
             interp.set_input(array, i)
-        interp.invoke()
-        results.append([np.array(interp.get_output(i)) for i in range(n_out)])
+        ended_early = interp.invoke() == ABORT
+        results.append(None if aborts and ended_early else [np.array(interp.get_output(i)) for i in range(n_out)])
     return results
 
 
@@ -83,11 +86,12 @@ def with_outputs(model: bytes, tensors: list[int]) -> bytes:
     return bytes(builder.Output())
 
 
-def tflm_run_tensors(model: bytes, tensors: list[int], inputs: list[list[np.ndarray]]) -> list[dict[int, np.ndarray]]:
-    """The values TFLM computes for `tensors` (indices in the file), per record."""
+def tflm_run_tensors(model: bytes, tensors: list[int], inputs: list[list[np.ndarray]],
+                     aborts: bool = False) -> list[dict[int, np.ndarray] | None]:
+    """The values TFLM computes for `tensors` (indices in the file), per record (`aborts`: as tflm_run)."""
     exposed = with_outputs(model, tensors)
     order = [int(t) for t in _tflm_schema().ModelT.InitFromPackedBuf(exposed, 0).subgraphs[0].outputs]
-    return [dict(zip(order, record)) for record in tflm_run(exposed, inputs)]
+    return [None if record is None else dict(zip(order, record)) for record in tflm_run(exposed, inputs, aborts=aborts)]
 
 
 def activations(graph: Graph) -> list[int]:

@@ -12,10 +12,13 @@ import numpy as np
 from tinyq import proc as child
 from tinyq.errors import TinyqError
 
+ENDED_EARLY = "ended early "  # the harness's stderr line for a record whose invoke returned -1
+
 
 def run_host(exe: Path, inputs: list[list[np.ndarray]], output_specs: list[tuple[tuple[int, ...], np.dtype]],
              trace: bool = False, timeout: float = 300.0):
-    """Return (outputs per record, traces per record); a trace maps tensor -> bytes."""
+    """Return (outputs per record, traces per record); a trace maps tensor -> bytes. A record whose invoke
+    ended early (a CIRCULAR_BUFFER between its runs: the harness says so on stderr) has None for outputs."""
     stdin = b"".join(np.ascontiguousarray(a).tobytes() for record in inputs for a in record)
     with tempfile.TemporaryDirectory() as tmp:
         trace_path = Path(tmp) / "trace.bin"
@@ -28,9 +31,14 @@ def run_host(exe: Path, inputs: list[list[np.ndarray]], output_specs: list[tuple
             raise TinyqError(f"generated model exited with {proc.returncode}: "
                              f"{proc.stderr.decode(errors='replace').strip()[:200]}", where=str(exe))
         traces = _read_trace(trace_path.read_bytes(), len(inputs)) if trace else None
+    ended_early = {int(line.split()[-1]) for line in proc.stderr.decode(errors="replace").splitlines()
+                   if line.startswith(ENDED_EARLY)}
     outputs, pos = [], 0
     data = proc.stdout
-    for _ in inputs:
+    for r in range(len(inputs)):
+        if r in ended_early:
+            outputs.append(None)
+            continue
         record = []
         for shape, dtype in output_specs:
             n = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize

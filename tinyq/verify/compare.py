@@ -23,12 +23,14 @@ class Mismatch:
     max_ulp: int = 0  # floats: the largest distance in units in the last place (0 for integers)
     nan_only: bool = False  # floats: every difference is a NaN against a NaN of other bits
     nan_vs_number: int = 0  # floats: values that are a NaN on one side and a number on the other
+    ended_early: str = ""  # "TFLM" or "tinyq": whose invoke alone ended early (kTfLiteAbort); no tensor compared
 
 @dataclass(frozen=True)
 class VerifyResult:
     records: int
     tensors_compared: int
     mismatches: tuple[Mismatch, ...] = field(default=())
+    ended_early: int = 0  # records whose invoke both ended early (CIRCULAR_BUFFER between its runs), not compared
 
     @property
     def ok(self) -> bool:
@@ -85,27 +87,43 @@ def split_outputs(graph: Graph, raw: bytes) -> list[np.ndarray]:
     return arrays
 
 
+def _endings(ours: list, golden: list) -> tuple[list[Mismatch], int]:
+    """Records (None where the invoke ended early, as TFLM's kTfLiteAbort) that ended early on one side only,
+    and how many on both."""
+    one_side = [Mismatch(r, -1, "", None, 0, 0, 0, ended_early="tinyq" if mine is None else "TFLM")
+                for r, (mine, gold) in enumerate(zip(ours, golden)) if (mine is None) != (gold is None)]
+    return one_side, sum(mine is None and gold is None for mine, gold in zip(ours, golden))
+
+
 def compare_outputs(model: bytes, graph: Graph, inputs: list[list[np.ndarray]],
-                    ours: list[list[np.ndarray]]) -> VerifyResult:
-    """Any runner's outputs against TFLM running `model` (the user's file) on the same inputs."""
-    golden = tflm_run(model, inputs)
-    mismatches = []
+                    ours: list[list[np.ndarray] | None]) -> VerifyResult:
+    """Any runner's outputs against TFLM running `model` (the user's file) on the same inputs; a record
+    whose invoke ended early (None) must have ended early in TFLM too, and only completed ones are compared."""
+    golden = tflm_run(model, inputs, aborts=True)
+    mismatches, ended_early = _endings(ours, golden)
     for r, (mine, gold) in enumerate(zip(ours, golden)):
+        if mine is None or gold is None:
+            continue
         for i, a, b in zip(graph.outputs, mine, gold):
             m = _compare(r, graph.tensors[i], np.ascontiguousarray(a).tobytes(), b.reshape(a.shape), None)
             if m:
                 mismatches.append(m)
-    return VerifyResult(records=len(inputs), tensors_compared=len(graph.outputs), mismatches=tuple(mismatches))
+    return VerifyResult(records=len(inputs), tensors_compared=len(graph.outputs), mismatches=tuple(mismatches),
+                        ended_early=ended_early)
 
 
 def compare_traces(model: bytes, graph: Graph, producer: dict[int, int], inputs: list[list[np.ndarray]],
-                   traces: list[dict[int, bytes]]) -> VerifyResult:
-    """Every traced intermediate tensor against TFLM's value of the same tensor of `model`."""
+                   traces: list[dict[int, bytes]], outputs: list | None = None) -> VerifyResult:
+    """Every traced intermediate tensor against TFLM's value of the same tensor of `model`; `outputs` (the
+    runner's, None where an invoke ended early) for the records to skip, as compare_outputs."""
     traced = sorted({t for trace in traces for t in trace})
-    golden = tflm_run_tensors(model, traced, inputs)
-    mismatches = []
+    golden = tflm_run_tensors(model, traced, inputs, aborts=True)
+    ran = outputs if outputs is not None else [()] * len(traces)  # no outputs: every invoke ran
+    mismatches, ended_early = _endings(ran, golden)
     compared = set()
-    for r, (trace, gold) in enumerate(zip(traces, golden)):
+    for r, (trace, gold, mine) in enumerate(zip(traces, golden, ran)):
+        if gold is None or mine is None:
+            continue
         for tensor, ours in trace.items():
             if tensor not in gold:
                 continue
@@ -113,26 +131,32 @@ def compare_traces(model: bytes, graph: Graph, producer: dict[int, int], inputs:
             m = _compare(r, graph.tensors[tensor], ours, gold[tensor].reshape(-1), producer.get(tensor))
             if m:
                 mismatches.append(m)
-    if not compared:
+    if not compared and not mismatches:
         raise TinyqError("no intermediate tensor could be compared", hint="this is a tinyq bug")
     mismatches.sort(key=lambda m: (m.op if m.op is not None else 1 << 30, m.record))
-    return VerifyResult(records=len(inputs), tensors_compared=len(compared), mismatches=tuple(mismatches))
+    return VerifyResult(records=len(inputs), tensors_compared=len(compared), mismatches=tuple(mismatches),
+                        ended_early=ended_early)
 
 
 def summarize(result: VerifyResult, graph: Graph, limit: int = 10) -> str:
     lines = []
+    early = f" ({result.ended_early} ended early as TFLM's: not compared)" if result.ended_early else ""
     if result.ok:
-        lines.append(f"PASS: {result.records} inputs, {result.tensors_compared} tensor(s) each, "
+        lines.append(f"PASS: {result.records} inputs{early}, {result.tensors_compared} tensor(s) each, "
                      f"bit-exact with TFLM")
         return "\n".join(lines)
     bad_records = len({m.record for m in result.mismatches})
-    lines.append(f"FAIL: {bad_records} of {result.records} inputs differ from TFLM "
+    lines.append(f"FAIL: {bad_records} of {result.records} inputs{early} differ from TFLM "
                  f"({len(result.mismatches)} tensor mismatches)")
     first = result.mismatches[0]
     if first.op is not None:
         op = graph.operators[first.op]
         lines.append(f"first diverging op: op {first.op} ({op.op}) -> tensor {first.tensor} '{first.tensor_name}'")
     for m in result.mismatches[:limit]:
+        if m.ended_early:
+            other = "tinyq's" if m.ended_early == "TFLM" else "TFLM's"
+            lines.append(f"  input {m.record}: {m.ended_early}'s invoke ended early (kTfLiteAbort), {other} ran")
+            continue
         if m.nan_only:
             how = "all NaN against NaN of other bits (sign/payload)"
         elif m.max_ulp:

@@ -16,7 +16,7 @@ from tinyq.verify.compare import VerifyResult
 
 def result_dict(model: str, board: str, backend: str, result: VerifyResult, qemu_summary: dict | None = None) -> dict:
     data = {"model": model, "board": board, "backend": backend, "inputs": result.records,
-            "tensors_compared": result.tensors_compared, "bit_exact": result.ok,
+            "tensors_compared": result.tensors_compared, "bit_exact": result.ok, "ended_early": result.ended_early,
             "mismatches": [dataclasses.asdict(m) for m in result.mismatches]}
     if qemu_summary is not None:
         data["qemu"] = qemu_summary
@@ -40,7 +40,10 @@ def junit_xml(model: str, board: str, result: VerifyResult, seconds: float = 0.0
             where = f" (op {m.op})" if m.op is not None else ""
             text = (f"tensor {m.tensor} '{m.tensor_name}'{where}: {m.bytes_differing} bytes differ from TFLM's, "
                     f"the first at byte {m.first_byte}, largest difference {m.max_abs_diff}")
-            ET.SubElement(case, "failure", message=text, type="mismatch").text = text
+            kind = "mismatch"
+            if m.ended_early:  # no tensor compared: only one side's invoke ran
+                text, kind = f"only {m.ended_early}'s invoke ended early (kTfLiteAbort)", "ended early"
+            ET.SubElement(case, "failure", message=text, type=kind).text = text
     root = ET.Element("testsuites", tests=str(result.records), failures=str(len(failed)))
     root.append(suite)
     ET.indent(root)

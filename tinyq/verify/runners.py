@@ -25,7 +25,7 @@ from tinyq.verify.compare import split_outputs
 
 @dataclass(frozen=True)
 class RunResult:
-    outputs: list[list[np.ndarray]]  # per record, per graph output
+    outputs: list[list[np.ndarray] | None]  # per record, per graph output; None: the invoke ended early (-1)
     traces: list[dict[int, bytes]] | None = None  # per record: tensor -> bytes (host, layer by layer)
     details: dict[str, Any] = field(default_factory=dict)  # what the runner measured
 
