@@ -291,3 +291,17 @@ def test_on_a_board_the_timer_ticks_become_cycles(fake, capsys, tmp_path):
     host, device = run_eval(capsys, *args), run_eval(capsys, *args, "--port", board.url, "--timeout", 8)
     assert device["models"][0]["cycles_median"] == 133_000  # 1000 ticks of 1 us at 133 MHz
     assert device["models"][0]["classification"] == host["models"][0]["classification"]
+
+
+def test_invokes_that_end_early_are_one_line(capsys, tmp_path):
+    """A CIRCULAR_BUFFER with cycles_max 2 ends every other invoke early, without outputs: tinyq's run of it
+    has no values to score for those samples, and says so in one line."""
+    from test_circular_buffer import buffer_graph
+
+    model = tmp_path / "cb.tflite"
+    model.write_bytes(write_model(buffer_graph(slots=4, cycles=2)))
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.integers(-128, 128, (10, 1, 1, 6)).astype(np.int8))
+    np.save(tmp_path / "y.npy", np.ones((10, 1, 4, 1, 6), np.float32))
+    err = eval_error(capsys, model, "--data", tmp_path / "x.npy", "--labels", tmp_path / "y.npy", "--board", "host")
+    assert "invoke ended early on 5 of 10 samples" in err

@@ -40,6 +40,11 @@ class ModelRun:
 
 def dequantized(graph: Graph, records: list[list[np.ndarray]]) -> tuple[np.ndarray, ...]:
     """Per output, the N records' values as floats: (q - zero point) * scale for quantized outputs."""
+    ended = sum(r is None for r in records)  # the runners' None: an invoke that wrote no outputs
+    if ended:
+        raise TinyqError(f"the model's invoke ended early on {ended} of {len(records)} samples, without outputs "
+                         "(a CIRCULAR_BUFFER runs the graph every cycles_max-th invoke only)",
+                         hint="evaluate a model whose every invoke runs; `tinyq verify` checks this one")
     values = []
     for k, index in enumerate(graph.outputs):
         t = graph.tensors[index]
