@@ -169,17 +169,21 @@ def _finite_multiplier(real) -> tuple[int, int] | None:
     return quantize_multiplier(float(real)) if np.isfinite(real) else None
 
 
-def ratio_rescale_f32(numerator: float, denominator: float) -> tuple[int, int] | None:
-    """QuantizeMultiplier of a ratio TFLM divides in float32 before widening
-    (RELU's and LEAKY_RELU's input/output scale ratio); None if the ratio overflows float32."""
-    with np.errstate(over="ignore"):
-        return _finite_multiplier(np.float32(numerator) / np.float32(denominator))
+def scale_ratio_rescale(numerator: float, denominator: float) -> tuple[int, int] | None:
+    """QuantizeMultiplier of RELU's, LEAKY_RELU's and ABS's input/output scale ratio; None if it
+    is not finite. TFLM's source divides the float32 scales in float32 before widening, but the
+    pinned tflite-micro build evaluates the expression at double precision (measured on every
+    int16 input: tests/test_scale_ratio_precision.py), and that build is the golden model."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return _finite_multiplier(np.float64(np.float32(numerator)) / np.float64(np.float32(denominator)))
 
 
 def leaky_alpha_rescale(in_scale: float, alpha: float, out_scale: float) -> tuple[int, int] | None:
-    """LEAKY_RELU's alpha multiplier: in_scale * alpha / out_scale, all in float32 (None on overflow)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _finite_multiplier(np.float32(np.float32(in_scale) * np.float32(alpha)) / np.float32(out_scale))
+    """LEAKY_RELU's alpha multiplier: in_scale * alpha / out_scale of the float32 values, at double
+    precision as the golden build evaluates it (see scale_ratio_rescale); None if not finite."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        f64 = [np.float64(np.float32(v)) for v in (in_scale, alpha, out_scale)]
+        return _finite_multiplier(f64[0] * f64[1] / f64[2])
 
 
 def requantize_rescale(in_scale: float, out_scale: float) -> tuple[int, int]:
@@ -340,11 +344,11 @@ def float_lut_int8(in_scale: float, in_zp: int, out_scale: float, out_zp: int, t
 
 
 def abs_rescale(in_scale: float, out_scale: float) -> tuple[int, int] | None:
-    """ABS (int8): QuantizeMultiplier of in/out divided in float32 then widened; None when the
-    scales are equal as float32 (TFLM then adds the zero points without rescaling)."""
+    """ABS: QuantizeMultiplier of in/out (scale_ratio_rescale); None when the scales are equal as
+    float32 (TFLM then adds the zero points without rescaling)."""
     if np.float32(in_scale) == np.float32(out_scale):
         return None
-    return ratio_rescale_f32(in_scale, out_scale)
+    return scale_ratio_rescale(in_scale, out_scale)
 
 
 def rsqrt_rescale(in_scale: float, out_scale: float) -> tuple[int, int] | None:

@@ -82,7 +82,7 @@ def lower_relu(graph: Graph, op: Operator) -> Lowered:
     x, y, suffix = _unary(graph, op)
     if suffix:
         require_zero_point_0(graph, op, x, y, why="TFLM's int16 RELU")
-    multiplier, shift = _ratio(graph, op, qmath.ratio_rescale_f32(x.quant.s, y.quant.s), "input/output scale ratio")
+    multiplier, shift = _ratio(graph, op, qmath.scale_ratio_rescale(x.quant.s, y.quant.s), "input/output scale ratio")
     act_min, act_max = fused_range(graph, op, "RELU", y)
     params = ReluParams(size=x.numel, input_zero_point=x.quant.zp, output_zero_point=y.quant.zp,
                         multiplier=multiplier, shift=shift, act_min=act_min, act_max=act_max)
@@ -105,7 +105,7 @@ def lower_leaky_relu(graph: Graph, op: Operator) -> Lowered:
     if f32.takes_float(graph, op):  # val > 0 ? val : val * alpha, alpha as the float32 option
         return lower_unary_f32(graph, op, alpha=float(np.float32(op.options.alpha)))
     x, y, suffix = _unary(graph, op)
-    identity_m, identity_s = _ratio(graph, op, qmath.ratio_rescale_f32(x.quant.s, y.quant.s),
+    identity_m, identity_s = _ratio(graph, op, qmath.scale_ratio_rescale(x.quant.s, y.quant.s),
                                     "input/output scale ratio")
     alpha_m, alpha_s = _ratio(graph, op, qmath.leaky_alpha_rescale(x.quant.s, op.options.alpha, y.quant.s),
                               "alpha multiplier")
