@@ -305,3 +305,14 @@ def test_invokes_that_end_early_are_one_line(capsys, tmp_path):
     np.save(tmp_path / "y.npy", np.ones((10, 1, 4, 1, 6), np.float32))
     err = eval_error(capsys, model, "--data", tmp_path / "x.npy", "--labels", tmp_path / "y.npy", "--board", "host")
     assert "invoke ended early on 5 of 10 samples" in err
+
+
+def test_regression_against_an_all_zero_reference():
+    """No signal: SQNR and L2 relative error are unbounded, and JSON carries them as null."""
+    from tinyq.eval.metrics import regression
+
+    r = regression(np.ones((3, 4)), np.zeros((3, 4)))
+    assert r.sqnr_db == -math.inf and r.l2_relative == math.inf and r.rmse == 1.0
+    assert r.as_dict()["sqnr_db"] is None and r.as_dict()["l2_relative"] is None
+    json.dumps(r.as_dict(), allow_nan=False)
+    assert regression(np.zeros((2, 2)), np.zeros((2, 2))).sqnr_db == math.inf

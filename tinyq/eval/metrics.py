@@ -41,8 +41,9 @@ class Regression:
     sqnr_db: float  # inf when y equals ref exactly
 
     def as_dict(self) -> dict:
-        return {"samples": self.count, "rmse": self.rmse, "mae": self.mae, "l2_relative": self.l2_relative,
-                "cosine": self.cosine, "sqnr_db": None if math.isinf(self.sqnr_db) else self.sqnr_db}
+        values = {"rmse": self.rmse, "mae": self.mae, "l2_relative": self.l2_relative, "cosine": self.cosine,
+                  "sqnr_db": self.sqnr_db}
+        return {"samples": self.count, **{k: v if math.isfinite(v) else None for k, v in values.items()}}  # JSON numbers
 
 
 def class_indices(labels: np.ndarray, classes: int, where: str = "labels") -> np.ndarray:
@@ -99,4 +100,11 @@ def regression(values: np.ndarray, reference: np.ndarray) -> Regression:
     return Regression(count=len(y), rmse=math.sqrt(noise / err.size), mae=float(np.mean(np.abs(err))),
                       l2_relative=math.sqrt(noise / signal) if signal > 0 else math.inf,
                       cosine=float(np.sum(y * ref)) / norms if norms > 0 else 0.0,
-                      sqnr_db=10 * math.log10(signal / noise) if noise > 0 else math.inf)
+                      sqnr_db=_sqnr_db(signal, noise))
+
+
+def _sqnr_db(signal: float, noise: float) -> float:
+    """inf for an exact match, -inf for any error against an all-zero reference."""
+    if noise == 0:
+        return math.inf
+    return 10 * math.log10(signal / noise) if signal > 0 else -math.inf
