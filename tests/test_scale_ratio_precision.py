@@ -33,7 +33,7 @@ def _every_value(op: str, dtype: str, **options):
     *((op, options, dtype) for op, options in (("relu", {}), ("leaky_relu", dict(alpha=0.3)),
                                                 ("leaky_relu", dict(alpha=-0.7)))
       for dtype in ("int8", "int16")),
-    ("abs", {}, "int8"),  # tinyq's ABS is int8 only
+    ("abs", {}, "int8"), ("abs", {}, "int16"),
 ])
 def test_ratio_matches_the_golden_build(op, options, dtype):
     assert_bit_exact(_every_value(op, dtype, **options), n_inputs=6)

@@ -1,13 +1,16 @@
-"""ABS and RSQRT, int8: TFLM's elementwise.cc arithmetic, tabulated over the 256 inputs.
+"""ABS and RSQRT, int8 and int16: TFLM's elementwise.cc arithmetic.
 
 Both compute each element from that element alone, so their whole int8 Eval runs here,
-offline, into the shared lookup kernel's table (tinyq/ops/lut.py).
+offline, into the shared lookup kernel's table (tinyq/ops/lut.py). int16 (zero points 0, as
+TFLM's Prepare requires) would need a 64 KB table: the `_s16` kernels compute it at run
+time from parameters computed here. The pinned TFLM build takes int16 RSQRT although its
+source's type check reads int8 only (measured: tests/test_abs_rsqrt_s16.py).
 
 ABS: |x - zp_in| plus the output zero point when the scales are equal as float32, else
 rescaled by QuantizeMultiplier(s_in / s_out) first (the ratio divided in float32).
 
 RSQRT: 1/sqrt(x - zp_in) by GetInvSqrtQuantizedMultiplierExp, applied to 1 with 20 bits of
-headroom, then the multiplier 1 / (sqrtf(s_in) * s_out) with 20 bits shifted back out; an
+headroom, then the multiplier 1 / (sqrt(s_in) * s_out) (qmath.rsqrt_rescale) with 20 bits shifted back out; an
 input at the zero point gives 127. TFLM's Invoke fails on an input below the zero point
 ("Rsqrt is only defined for positive values"); tinyq cannot fail there, and writes what
 TFLM's arithmetic gives without that check (GetInvSqrtQuantizedMultiplierExp treats every
@@ -24,16 +27,27 @@ from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops import f32
 from tinyq.ops.unary_f32 import kernel as f32_kernel, lower_unary_f32
-from tinyq.ops.base import Lowered, OpSpec, QuantRule, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops.common import io, require_int8_or_int16, require_zero_point_0
+from tinyq.ops.inplace import ELEMENTWISE
 from tinyq.ops.lut import LUT, lut_lowered, unary_int8
 
 RSQRT_HEADROOM = 20  # kShift in RsqrtEvalQuantized
 MAX_DIFFERENCE = 255  # the largest |x - zero point| of int8 values
+MAX_DIFFERENCE_S16 = 32768  # |-32768| with zero point 0
 
 
 @dataclass(frozen=True)
 class AbsOptions:
     pass
+
+
+@dataclass(frozen=True)
+class AbsRsqrtS16Params:
+    size: int
+    rescale: bool  # ABS: False when the scales are equal as float32 (TFLM's needs_rescale); RSQRT: True
+    multiplier: int
+    shift: int  # RSQRT: QuantizeMultiplier's shift less the 20 bits of headroom
 
 
 def _fits_left_shift(largest: int, shift: int) -> bool:
@@ -64,7 +78,7 @@ def _rsqrt_of(difference: int) -> int:
 def rsqrt_table(graph: Graph, op: Operator, in_q, out_q) -> np.ndarray:
     rescale = qmath.rsqrt_rescale(in_q.s, out_q.s)
     if rescale is None:
-        raise unsupported(graph, op, f"sqrt(input scale) * output scale overflows float32 ({in_q.s:.6g}, "
+        raise unsupported(graph, op, f"1 / (sqrt(input scale) * output scale) is not finite ({in_q.s:.6g}, "
                                      f"{out_q.s:.6g})", "the scales are implausible; re-quantize the model")
     multiplier, shift = rescale
     out_shift = shift - RSQRT_HEADROOM
@@ -79,9 +93,55 @@ def rsqrt_table(graph: Graph, op: Operator, in_q, out_q) -> np.ndarray:
     return qmath.lut_order(out)
 
 
+def _takes_int16(graph: Graph, op: Operator):
+    """(input, output) of an int16 ABS or RSQRT after TFLM's Prepare checks, or None for int8."""
+    (x, *_), (y,) = io(graph, op, 1)
+    if x.dtype != "int16" and y.dtype != "int16":
+        return None
+    require_int8_or_int16(graph, op, x, y)
+    require_zero_point_0(graph, op, x, y, why=f"TFLM's int16 {op.op.upper()}")
+    if x.numel != y.numel:
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
+    return x, y
+
+
+def _s16_lowered(op: Operator, x, y, kernel: str, rescale: bool, multiplier: int, shift: int) -> Lowered:
+    params = AbsRsqrtS16Params(size=x.numel, rescale=rescale, multiplier=multiplier, shift=shift)
+    return Lowered(op=op, kernel=kernel, params=params, inputs=(x.index,), outputs=(y.index,))
+
+
+def abs_s16_rescale(graph: Graph, op: Operator, in_q, out_q) -> tuple[int, int] | None:
+    rescale = qmath.abs_rescale(in_q.s, out_q.s)
+    if rescale is not None and not _fits_left_shift(MAX_DIFFERENCE_S16, rescale[1]):
+        raise unsupported(graph, op, f"input scale / output scale ({in_q.s:.6g} / {out_q.s:.6g}) is "
+                                     f"2^{rescale[1] - 1} or more: TFLM's int32 rescaling overflows on int16",
+                          "the scales are implausible; re-quantize the model")
+    return rescale
+
+
+def rsqrt_s16_rescale(graph: Graph, op: Operator, in_q, out_q) -> tuple[int, int]:
+    rescale = qmath.rsqrt_rescale(in_q.s, out_q.s)
+    if rescale is None:
+        raise unsupported(graph, op, f"1 / (sqrt(input scale) * output scale) is not finite ({in_q.s:.6g}, "
+                                     f"{out_q.s:.6g})", "the scales are implausible; re-quantize the model")
+    multiplier, shift = rescale
+    out_shift = shift - RSQRT_HEADROOM
+    # every difference up to 1 gives the largest `data` (1/sqrt(1) * 2^20)
+    if out_shift < -31 or not _fits_left_shift(_rsqrt_of(1), out_shift):
+        raise unsupported(graph, op, f"1 / (sqrt(input scale) * output scale) = 1 / (sqrt({in_q.s:.6g}) * "
+                                     f"{out_q.s:.6g}) is outside [2^-12, 2^30]: TFLM's shifts are undefined there",
+                          "the scales are implausible; re-quantize the model")
+    return multiplier, out_shift
+
+
 def lower_abs(graph: Graph, op: Operator) -> Lowered:
     if f32.takes_float(graph, op):
         return lower_unary_f32(graph, op)
+    int16 = _takes_int16(graph, op)
+    if int16 is not None:
+        x, y = int16
+        rescale = abs_s16_rescale(graph, op, x.quant, y.quant)
+        return _s16_lowered(op, x, y, "abs_s16", rescale is not None, *(rescale or (0, 0)))
     x, y = unary_int8(graph, op)
     return lut_lowered(op, x, y, abs_table(graph, op, x.quant, y.quant))
 
@@ -89,16 +149,21 @@ def lower_abs(graph: Graph, op: Operator) -> Lowered:
 def lower_rsqrt(graph: Graph, op: Operator) -> Lowered:
     if f32.takes_float(graph, op):  # 1.f / std::sqrt(f)
         return lower_unary_f32(graph, op)
+    int16 = _takes_int16(graph, op)
+    if int16 is not None:
+        x, y = int16
+        return _s16_lowered(op, x, y, "rsqrt_s16", True, *rsqrt_s16_rescale(graph, op, x.quant, y.quant))
     x, y = unary_int8(graph, op)
     return lut_lowered(op, x, y, rsqrt_table(graph, op, x.quant, y.quant))
 
 
 SPECS = [
     OpSpec(name="abs", builtin="ABS", options=AbsOptions, fb_options="AbsOptions", lower=lower_abs,
-           kernels=(LUT, f32_kernel("abs")), quant=QuantRule(2),
-           doc="int8, any scales and zero points (a 256-entry table in flash); float32"),
-    OpSpec(name="rsqrt", builtin="RSQRT", lower=lower_rsqrt, kernels=(LUT, f32_kernel("rsqrt")), quant=QuantRule(2),
-           doc="int8, any scales and zero points (a 256-entry table in flash); inputs below the input zero "
-               "point, where TFLM's Invoke fails, give the output of zero point + 1; float32 (1 / sqrt, correctly "
-               "rounded)"),
+           kernels=(LUT, reference_kernel("abs_s16", inplace=ELEMENTWISE), f32_kernel("abs")), quant=QuantRule(2),
+           doc="int8, any scales and zero points (a 256-entry table in flash); int16 (zero points 0); float32"),
+    OpSpec(name="rsqrt", builtin="RSQRT", lower=lower_rsqrt,
+           kernels=(LUT, reference_kernel("rsqrt_s16", inplace=ELEMENTWISE), f32_kernel("rsqrt")), quant=QuantRule(2),
+           doc="int8, any scales and zero points (a 256-entry table in flash); int16 (zero points 0); inputs below "
+               "the input zero point, where TFLM's Invoke fails, give the output of zero point + 1; float32 "
+               "(1 / sqrt, correctly rounded)"),
 ]
