@@ -334,3 +334,24 @@ def test_every_shared_model_passes_validation():
         pytest.skip(f"{SHARED} holds no models")
     for path in files:
         read_model(path.read_bytes(), where=str(path))  # raises on a false refusal
+
+
+def test_every_op_tinyq_lowers_has_its_operands_checked():
+    """An op missing from OPERANDS is not followed by the dataflow check (the fuzzer's SUB that read its own
+    output, whatever TFLM's arena held, was accepted)."""
+    from tinyq.ops import all_specs
+    from tinyq.tflite.validate import CALLS, OPERANDS
+
+    unchecked = [s.builtin for s in all_specs() if s.lower is not None and not s.builtin.startswith("CUSTOM")
+                 and s.builtin not in OPERANDS and s.builtin not in CALLS]
+    assert not unchecked
+
+
+@pytest.mark.parametrize("op, dtype", [("sub", "int16"), ("floor", "float32"), ("sin", "float32")])
+def test_an_op_reading_its_own_output_is_refused(op, dtype):
+    quant = {"scale": 0.1, "zero_point": 0} if dtype == "int16" else {}
+    b = GraphBuilder("own_output")
+    x = b.input((1, 4), dtype=dtype, **quant)
+    y = b.activation((1, 4), dtype=dtype, **quant)
+    b.op(op, [y, x] if op == "sub" else [y], [y])  # TFLM would read whatever its arena held there
+    assert f"op 0 ({op}) reads tensor 1 (t1) before any op writes it" in refusal(write_model(b.build(outputs=[y])))

@@ -47,7 +47,8 @@ class Operands:
     outputs: int | None = 1  # None: one or more (SPLIT, UNPACK)
 
 
-# TFLite builtins tinyq lowers or folds; other ops are only checked for valid tensor indices.
+# TFLite builtins tinyq lowers or folds; other ops are only checked for valid tensor indices (and their reads
+# are not followed: a builtin missing here lets an op read its own output, whatever TFLM's arena held).
 OPERANDS: dict[str, Operands] = {
     "CONV_2D": Operands(2, 1), "DEPTHWISE_CONV_2D": Operands(2, 1), "FULLY_CONNECTED": Operands(2, 1),
     "AVERAGE_POOL_2D": Operands(1), "MAX_POOL_2D": Operands(1),
@@ -58,7 +59,8 @@ OPERANDS: dict[str, Operands] = {
     "QUANTIZE": Operands(1), "DEQUANTIZE": Operands(1),
     "ABS": Operands(1), "RSQRT": Operands(1), "ELU": Operands(1), "LOG_SOFTMAX": Operands(1),
     "L2_NORMALIZATION": Operands(1), "NEG": Operands(1), "SQUARE": Operands(1), "SQRT": Operands(1),
-    "EXP": Operands(1), "LOG": Operands(1), "GELU": Operands(1),
+    "EXP": Operands(1), "LOG": Operands(1), "GELU": Operands(1), "FLOOR": Operands(1), "CEIL": Operands(1),
+    "ROUND": Operands(1), "SIN": Operands(1), "COS": Operands(1), "SUB": Operands(2),
     "MAXIMUM": Operands(2), "MINIMUM": Operands(2), "SQUARED_DIFFERENCE": Operands(2), "DIV": Operands(2),
     "FLOOR_DIV": Operands(2), "FLOOR_MOD": Operands(2), "EQUAL": Operands(2), "NOT_EQUAL": Operands(2),
     "GREATER": Operands(2), "GREATER_EQUAL": Operands(2), "LESS": Operands(2), "LESS_EQUAL": Operands(2),
