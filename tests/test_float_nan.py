@@ -4,15 +4,20 @@ TFLM's float arithmetic makes a NaN from an invalid operation (0 / 0, inf - inf,
 CPU's default NaN: x86 (the golden model) sets its sign bit, Arm clears it. tinyq's C library
 functions return x86's bits on every target, but a plain C division on Arm gives Arm's NaN. verify
 does not hide this: the comparison fails and names the values that differ only as NaNs of other bits
-(and, for numbers, their distance in ULPs)."""
+(and, for numbers, their distance in ULPs). A NaN already in the model (a weight) is passed on with its
+own bits by both sides, and must be bit-exact."""
 
 import numpy as np
 
+from conftest import assert_bit_exact_on_targets
 from tinyq.boards import get_board
 from tinyq.driver import compile_graph
+from tinyq.golden import tflm_run
 from tinyq.ir import Tensor
 from tinyq.tflite.builder import GraphBuilder
+from tinyq.tflite.writer import write_model
 from tinyq.verify.compare import _compare, compare_outputs, summarize
+from tinyq.verify.inputs import make_inputs
 from tinyq.verify.runners import HostRunner, QemuRunner
 
 
@@ -59,3 +64,23 @@ def test_default_nan_sign_differs_on_arm_and_verify_says_so():
             (m,) = result.mismatches
             assert m.nan_only and m.bytes_differing == 2  # 0/0 and -0/0: NaN on both sides, other sign
             assert "NaN against NaN of other bits" in summarize(result, graph)
+
+
+# NaN weights of every kind: TFLM's float kernels pass a NaN operand's sign and payload through (a signaling
+# NaN comes out quiet, payload kept), so the generated constants must hold each NaN's own bits, not math.h's NAN
+NAN_WEIGHTS = (0xFFFF88BD, 0x7FC00000, 0xFFC00000, 0x7FC00001, 0x7F800001, 0xFFBFFFFF)
+
+
+def test_nan_weights_keep_their_bits_through_fully_connected():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((len(NAN_WEIGHTS) + 1, 8)).astype(np.float32)
+    for row, bits in enumerate(NAN_WEIGHTS):  # one NaN per output: which of two NaNs wins is the CPU's choice
+        w.view(np.uint32)[row, row] = bits
+    b = GraphBuilder("nan_weights")
+    x = b.input((1, 8), dtype="float32")
+    y = b.activation((1, len(w)), dtype="float32")
+    b.op("fully_connected", [x, b.const(w), -1], [y], fused_activation_function="NONE")
+    graph = b.build([y])
+    assert_bit_exact_on_targets(graph, n_inputs=4)  # Arm's FPU and soft float pass a NaN operand on too
+    (golden,), = tflm_run(write_model(graph), make_inputs(graph, 1))
+    assert golden.reshape(-1).view(np.uint32)[:-1].tolist() == [bits | 0x400000 for bits in NAN_WEIGHTS]

@@ -119,19 +119,28 @@ def render_call(op: BoundOp, position: int, graph: Graph, plan: MemoryPlan, cons
 
 
 def _c_float(v: float) -> str:
-    """A float32 literal; NaN and the infinities through math.h's macros (model.c includes it)."""
-    v = float(np.float32(v))
-    if v != v:
-        return "NAN"
+    """A float32 value that is not NaN (a Python float holding it exactly) as a literal; the infinities
+    through math.h's macros (model.c includes it)."""
     if v in (float("inf"), float("-inf")):
         return "INFINITY" if v > 0 else "-INFINITY"
     return repr(v) + "f"
 
 
+def _c_nan(bits: int) -> str:
+    """A float32 NaN with exactly these bits: TFLM's float kernels carry a NaN weight's sign and payload
+    through to the outputs, so math.h's one NAN would differ from it. GCC's builtins (as TQ_ALIGNED's
+    __attribute__) set the payload; their quiet bit is implied by nanf, clear with nansf."""
+    sign, payload = "-" if bits >> 31 else "", bits & 0x3FFFFF
+    if not bits & 0x400000:
+        return f'{sign}__builtin_nansf("{payload:#x}")'
+    return f"{sign}NAN" if not payload else f'{sign}__builtin_nanf("{payload:#x}")'
+
+
 def _c_values(c: ConstArray) -> str:
     values = np.asarray(c.values).reshape(-1)
     if values.dtype.kind == "f":
-        items = [_c_float(v) for v in values.tolist()]
+        f32 = values.astype(np.float32, copy=False)  # a float32 array's own bits: a signaling NaN stays one
+        items = [_c_float(v) if v == v else _c_nan(bits) for v, bits in zip(f32.tolist(), f32.view(np.uint32).tolist())]
     else:
         items = [str(v) for v in values.tolist()]
     return "\n".join("  " + ", ".join(items[i:i + 20]) + "," for i in range(0, len(items), 20))
