@@ -347,14 +347,19 @@ static void say_outputs(void) {
   say("]");
 }
 
-/* Every timed run alone, so the host gets a distribution, not just a mean. */
+/* The invoke's -1: a CIRCULAR_BUFFER between its runs ended it early, as TFLM's kTfLiteAbort
+ * does; not a failure, but its outputs are an older invoke's. */
+#define INVOKE_ENDED_EARLY (-1)
+
+/* Every timed run alone, so the host gets a distribution, not just a mean. A run that ends
+ * early ends the reply with its ticks and m-tinyq-ended-early-[run], without outputs. */
 static void cmd_tinyq_infer(char **argv, int argc) {
   int32_t n, w;
   int changed = 0;
   if (!parse_runs(argv, argc, 0, &n, &w) || !load_input(0)) return;
   while (w-- > 0) {
     int status = invoke();
-    if (status) {
+    if (status && status != INVOKE_ENDED_EARLY) {
       say_status(status);
       return;
     }
@@ -364,6 +369,13 @@ static void cmd_tinyq_infer(char **argv, int argc) {
     int status = TQ_MODEL_INVOKE_V(inputs, outputs);
     uint64_t ticks = tq_timer_ticks() - start;
     have_outputs = 1;
+    if (status == INVOKE_ENDED_EARLY) {
+      say_number("m-tinyq-ticks-", ticks);
+      tq_puts("m-tinyq-ended-early-[");
+      tq_put_u64((uint64_t)r);
+      say("]");
+      return;
+    }
     if (status) {
       say_status(status);
       return;

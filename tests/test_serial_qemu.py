@@ -193,3 +193,38 @@ def test_verify_over_a_serial_port(tmp_path, capsys):
         with pytest.raises(SystemExit) as exit_info:
             main(["verify", str(other), "--port", q.url, "--inputs", "1"])
         assert exit_info.value.code == 2 and "wrong firmware" in capsys.readouterr().err
+
+
+def test_verify_over_a_serial_port_with_invokes_that_end_early(tmp_path, capsys):
+    """A CIRCULAR_BUFFER that runs every 3rd invoke: the firmware says which timed run ended early
+    (m-tinyq-ended-early-[r], no outputs), `tinyq verify --port` takes those records as TFLM's ended
+    (not compared) and the others bit-exact; timing such a run is a one-line error, not garbage."""
+    from test_circular_buffer import buffer_graph
+
+    cycles, n = 3, 9
+    model_path = tmp_path / "cb3.tflite"
+    model_path.write_bytes(write_model(buffer_graph(slots=4, h=2, w=3, cycles=cycles)))
+    root = make_project(tmp_path, model_path)
+    build = build_dut_firmware(root, get_board(BOARD))
+    with serve(build.elf) as q:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["verify", str(model_path), "--port", q.url, "--inputs", str(n), "--json"])
+        out = capsys.readouterr()
+        assert exit_info.value.code == 0, out.out + out.err
+        data = json.loads(out.out)
+        assert data["bit_exact"] and data["inputs"] == n and data["ended_early"] == n - n // cycles
+        with Link(q.url, timeout=TIMEOUT) as link:
+            link.sync()
+            dut = Dut(link)
+            info = dut.info()
+            dut.load(bytes(info.input_bytes))
+            # 9 invokes so far: the next two end early, the third runs
+            ended = dut.timed_runs(1, 0, info.output_bytes, may_end_early=True)
+            assert ended.ended_early and ended.outputs is None and len(ended.ticks) == 1
+            with pytest.raises(TinyqError, match="timed run 0 ended early"):
+                dut.timed_runs(1, 0, info.output_bytes)
+            ran = dut.timed_runs(1, 0, info.output_bytes, may_end_early=True)
+            assert not ran.ended_early and len(ran.outputs) == info.output_bytes
+            # two warmups end early, as they may; the timed run is the third invoke and runs
+            ran = dut.timed_runs(1, 2, info.output_bytes)
+            assert not ran.ended_early and len(ran.outputs) == info.output_bytes

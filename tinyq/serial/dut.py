@@ -47,8 +47,9 @@ class DeviceInfo:
 
 @dataclass(frozen=True)
 class TimedRuns:
-    ticks: tuple[int, ...]  # one per timed inference
-    outputs: bytes  # every output, back to back, of the last run
+    ticks: tuple[int, ...]  # one per timed inference (that ran, or ended early)
+    outputs: bytes | None  # every output, back to back, of the last run; None: it ended early
+    ended_early: bool = False  # the last run's invoke returned -1 (a CIRCULAR_BUFFER: TFLM's kTfLiteAbort)
 
 
 INFO_FIELDS = {"model": ("model", str), "hash": ("hash", str), "board": ("board", str), "mlperf": ("mlperf", str),
@@ -139,12 +140,14 @@ class Dut:
             if reply != (["m-load-done"] if last else []):
                 raise GarbledReply(f"unexpected reply to db line at byte {start}: {reply}", where=self.link.url)
 
-    def timed_runs(self, runs: int, warmups: int, output_bytes: int, timeout: float | None = None) -> TimedRuns:
+    def timed_runs(self, runs: int, warmups: int, output_bytes: int, timeout: float | None = None,
+                   may_end_early: bool = False) -> TimedRuns:
         """`tinyq-infer`: per-run ticks and the raw outputs. `timeout` (default: the link's) is per
         inference: warmups print nothing, so the silence allowed is one timeout per warmup and one
-        more; the whole reply gets one per inference."""
+        more; the whole reply gets one per inference. A run whose invoke ends early (a CIRCULAR_BUFFER
+        between its runs) ends the reply: TimedRuns(ended_early=True) when `may_end_early`, else an error."""
         def parse(lines):
-            ticks, outputs = [], None
+            ticks, outputs, ended = [], None, None
             for line in lines:
                 m = TICKS_LINE.match(line)
                 if m:
@@ -153,14 +156,23 @@ class Dut:
                 m = TINYQ_LINE.match(line)
                 if m and m.group(1) == "outputs" and HEX.match(m.group(2)):
                     outputs = bytes.fromhex(m.group(2))
+                elif m and m.group(1) == "ended-early" and m.group(2).isdigit():
+                    ended = int(m.group(2))
+            if ended is not None and outputs is None and len(ticks) == ended + 1 <= runs:
+                return TimedRuns(ticks=tuple(ticks), outputs=None, ended_early=True)
             if len(ticks) != runs or outputs is None or len(outputs) != output_bytes:
                 got = "no outputs" if outputs is None else f"{len(outputs)} output bytes"
                 raise GarbledReply(f"reply to 'tinyq-infer {runs} {warmups}' has {len(ticks)} of {runs} "
                                    f"timings and {got} (expected {output_bytes})", where=self.link.url)
             return TimedRuns(ticks=tuple(ticks), outputs=outputs)
         per_run = self.link.timeout if timeout is None else timeout
-        return self._exchange(f"tinyq-infer {runs} {warmups}", parse, timeout=per_run * (1 + warmups + runs),
-                              silence=per_run * (1 + warmups), max_line=max(MAX_LINE, 2 * output_bytes + 64))
+        timed = self._exchange(f"tinyq-infer {runs} {warmups}", parse, timeout=per_run * (1 + warmups + runs),
+                               silence=per_run * (1 + warmups), max_line=max(MAX_LINE, 2 * output_bytes + 64))
+        if timed.ended_early and not may_end_early:
+            raise TinyqError(f"timed run {len(timed.ticks) - 1} ended early: the model's invoke returned -1 "
+                             "(a CIRCULAR_BUFFER between its runs, TFLM's kTfLiteAbort), so it has no outputs",
+                             where=self.link.url, hint="time a model that runs on every invoke, or use tinyq verify")
+        return timed
 
     def infer(self, runs: int, warmups: int, timeout: float | None = None) -> dict:
         """The MLPerf `infer N W` exchange as the official runner parses it (`timeout` per inference)."""
