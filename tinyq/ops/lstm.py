@@ -157,6 +157,27 @@ def _effective_biases(weights: list[Tensor], biases: list[Tensor] | None, offset
     return stacked if wide else ((stacked + 2**31) % 2**32 - 2**31).astype(np.int32)
 
 
+def _geometry(graph: Graph, op: Operator, x: Tensor, h: Tensor, c: Tensor, y: Tensor) -> tuple[int, int, int, int]:
+    """(batches, steps, input size, hidden size), refusing the options and shapes TFLM's LSTM does not take."""
+    opts: UnidirectionalSequenceLSTMOptions = op.options
+    if opts.fused_activation_function not in CELL_GATE_ACTIVATIONS:
+        raise unsupported(graph, op, f"cell gate activation {opts.fused_activation_function} is not supported",
+                          "TFLM's LSTM takes TANH (it asserts on any other)")
+    if opts.diagonal_recurrent_tensors:
+        raise unsupported(graph, op, "diagonal recurrent weights are not supported",
+                          "TFLM's LSTM takes full recurrent weight matrices")
+    if len(x.shape) != 3 or len(y.shape) != 3 or len(h.shape) < 2:
+        raise unsupported(graph, op, f"input {list(x.shape)}, output {list(y.shape)} and hidden state "
+                                     f"{list(h.shape)} must be 3-D, 3-D and 2-D", "TFLM's LSTM reads them so")
+    batches, steps = (x.shape[1], x.shape[0]) if opts.time_major else (x.shape[0], x.shape[1])
+    n_input, n_hidden = x.shape[2], h.shape[1]
+    if h.numel != batches * n_hidden or c.numel != batches * n_hidden or \
+            tuple(y.shape) != (x.shape[0], x.shape[1], n_hidden):
+        raise unsupported(graph, op, f"input {list(x.shape)}, output {list(y.shape)}, hidden {list(h.shape)} and "
+                                     f"cell {list(c.shape)} do not agree", "the model's shapes are inconsistent")
+    return batches, steps, n_input, n_hidden
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
     opts: UnidirectionalSequenceLSTMOptions = op.options
     if len(op.inputs) != 24 or len(op.outputs) != 1:
@@ -180,21 +201,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     if c.dtype != "int16" or c.quant is None:
         raise unsupported(graph, op, f"cell state is {c.dtype}; TFLM's integer LSTM needs a quantized int16 cell",
                           "quantize with an int16 cell state (the TFLite converter does)")
-    if opts.fused_activation_function not in CELL_GATE_ACTIVATIONS:
-        raise unsupported(graph, op, f"cell gate activation {opts.fused_activation_function} is not supported",
-                          "TFLM's LSTM takes TANH (it asserts on any other)")
-    if opts.diagonal_recurrent_tensors:
-        raise unsupported(graph, op, "diagonal recurrent weights are not supported",
-                          "TFLM's LSTM takes full recurrent weight matrices")
-    if len(x.shape) != 3 or len(y.shape) != 3 or len(h.shape) < 2:
-        raise unsupported(graph, op, f"input {list(x.shape)}, output {list(y.shape)} and hidden state "
-                                     f"{list(h.shape)} must be 3-D, 3-D and 2-D", "TFLM's LSTM reads them so")
-    batches, steps = (x.shape[1], x.shape[0]) if opts.time_major else (x.shape[0], x.shape[1])
-    n_input, n_hidden = x.shape[2], h.shape[1]
-    if h.numel != batches * n_hidden or c.numel != batches * n_hidden or \
-            tuple(y.shape) != (x.shape[0], x.shape[1], n_hidden):
-        raise unsupported(graph, op, f"input {list(x.shape)}, output {list(y.shape)}, hidden {list(h.shape)} and "
-                                     f"cell {list(c.shape)} do not agree", "the model's shapes are inconsistent")
+    batches, steps, n_input, n_hidden = _geometry(graph, op, x, h, c, y)
     bias_dtype = "int64" if dtype == "int16" else "int32"
     w_in = _gate_tensors(graph, op, INPUT_WEIGHTS, "input weights", "int8", (n_hidden, n_input))
     w_rec = _gate_tensors(graph, op, RECURRENT_WEIGHTS, "recurrent weights", "int8", (n_hidden, n_hidden))
@@ -258,21 +265,7 @@ def lower_f32(graph: Graph, op: Operator, x: Tensor, h: Tensor, c: Tensor, y: Te
     reference float kernels (tq_lstm_f32.c)."""
     opts: UnidirectionalSequenceLSTMOptions = op.options
     f32.require_float32(graph, op, x, h, c, y, what="LSTM tensor")
-    if opts.fused_activation_function not in CELL_GATE_ACTIVATIONS:
-        raise unsupported(graph, op, f"cell gate activation {opts.fused_activation_function} is not supported",
-                          "TFLM's LSTM takes TANH (it asserts on any other)")
-    if opts.diagonal_recurrent_tensors:
-        raise unsupported(graph, op, "diagonal recurrent weights are not supported",
-                          "TFLM's LSTM takes full recurrent weight matrices")
-    if len(x.shape) != 3 or len(y.shape) != 3 or len(h.shape) < 2:
-        raise unsupported(graph, op, f"input {list(x.shape)}, output {list(y.shape)} and hidden state "
-                                     f"{list(h.shape)} must be 3-D, 3-D and 2-D", "TFLM's LSTM reads them so")
-    batches, steps = (x.shape[1], x.shape[0]) if opts.time_major else (x.shape[0], x.shape[1])
-    n_input, n_hidden = x.shape[2], h.shape[1]
-    if h.numel != batches * n_hidden or c.numel != batches * n_hidden or \
-            tuple(y.shape) != (x.shape[0], x.shape[1], n_hidden):
-        raise unsupported(graph, op, f"input {list(x.shape)}, output {list(y.shape)}, hidden {list(h.shape)} and "
-                                     f"cell {list(c.shape)} do not agree", "the model's shapes are inconsistent")
+    batches, steps, n_input, n_hidden = _geometry(graph, op, x, h, c, y)
     w_in = _gate_tensors(graph, op, INPUT_WEIGHTS, "input weights", "float32", (n_hidden, n_input))
     w_rec = _gate_tensors(graph, op, RECURRENT_WEIGHTS, "recurrent weights", "float32", (n_hidden, n_hidden))
     biases = _gate_tensors(graph, op, BIASES, "bias", "float32", (n_hidden,))
