@@ -75,13 +75,18 @@ def _rsqrt_of(difference: int) -> int:
     return int(qmath.multiply_by_quantized_multiplier(1, multiplier, shift + RSQRT_HEADROOM))
 
 
-def rsqrt_table(graph: Graph, op: Operator, in_q, out_q) -> np.ndarray:
+def _rsqrt_multiplier(graph: Graph, op: Operator, in_q, out_q) -> tuple[int, int]:
+    """1 / (sqrt(input scale) * output scale) as TFLM's multiplier, its shift less RSQRT_HEADROOM."""
     rescale = qmath.rsqrt_rescale(in_q.s, out_q.s)
     if rescale is None:
         raise unsupported(graph, op, f"1 / (sqrt(input scale) * output scale) is not finite ({in_q.s:.6g}, "
                                      f"{out_q.s:.6g})", "the scales are implausible; re-quantize the model")
     multiplier, shift = rescale
-    out_shift = shift - RSQRT_HEADROOM
+    return multiplier, shift - RSQRT_HEADROOM
+
+
+def rsqrt_table(graph: Graph, op: Operator, in_q, out_q) -> np.ndarray:
+    multiplier, out_shift = _rsqrt_multiplier(graph, op, in_q, out_q)
     differences = qmath.INT8_VALUES - in_q.zp
     data = np.array([_rsqrt_of(int(d)) for d in differences], dtype=np.int64)
     if out_shift < -31 or not _fits_left_shift(int(data.max()), out_shift):
@@ -120,12 +125,7 @@ def abs_s16_rescale(graph: Graph, op: Operator, in_q, out_q) -> tuple[int, int] 
 
 
 def rsqrt_s16_rescale(graph: Graph, op: Operator, in_q, out_q) -> tuple[int, int]:
-    rescale = qmath.rsqrt_rescale(in_q.s, out_q.s)
-    if rescale is None:
-        raise unsupported(graph, op, f"1 / (sqrt(input scale) * output scale) is not finite ({in_q.s:.6g}, "
-                                     f"{out_q.s:.6g})", "the scales are implausible; re-quantize the model")
-    multiplier, shift = rescale
-    out_shift = shift - RSQRT_HEADROOM
+    multiplier, out_shift = _rsqrt_multiplier(graph, op, in_q, out_q)
     # every difference up to 1 gives the largest `data` (1/sqrt(1) * 2^20)
     if out_shift < -31 or not _fits_left_shift(_rsqrt_of(1), out_shift):
         raise unsupported(graph, op, f"1 / (sqrt(input scale) * output scale) = 1 / (sqrt({in_q.s:.6g}) * "
