@@ -61,6 +61,29 @@ def _require_2d(graph: Graph, op: Operator, t: Tensor, role: str) -> None:
         raise unsupported(graph, op, f"{role} {list(t.shape)} must be 2-D", "TFLM's SVDF reads it so")
 
 
+def _geometry(graph: Graph, op: Operator, x: Tensor, y: Tensor, w_feature: Tensor, w_time: Tensor, state: Tensor,
+              bias: Tensor | None = None) -> tuple[int, int, int, int, int]:
+    """(batches, input size, filters, memory, units), refusing shapes that do not agree (and a bias,
+    when given, that does not have one value per unit)."""
+    for t, role in ((x, "input"), (y, "output"), (w_feature, "feature weights"), (w_time, "time weights"),
+                    (state, "state")):
+        _require_2d(graph, op, t, role)
+    rank = op.options.rank
+    if rank <= 0 or w_feature.shape[0] % rank:
+        raise unsupported(graph, op, f"rank {rank} does not divide the {w_feature.shape[0]} filters",
+                          "the file is corrupt")
+    batches, input_size = x.shape
+    filters, memory = w_feature.shape[0], w_time.shape[1]
+    units = filters // rank
+    if w_feature.shape[1] != input_size or w_time.shape[0] != filters or tuple(y.shape) != (batches, units) \
+            or tuple(state.shape) != (batches, memory * filters) or (bias is not None and bias.shape[:1] != (units,)):
+        shown = f"bias {list(bias.shape)}, " if bias is not None else ""
+        raise unsupported(graph, op, f"input {list(x.shape)}, feature weights {list(w_feature.shape)}, time weights "
+                                     f"{list(w_time.shape)}, {shown}state {list(state.shape)} and "
+                                     f"output {list(y.shape)} do not agree", "the model's shapes are inconsistent")
+    return batches, input_size, filters, memory, units
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
     opts: SVDFOptions = op.options
     ins, outs = graph.op_inputs(op), graph.op_outputs(op)
@@ -87,20 +110,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     for t, role in ((w_feature, "feature weights"), (w_time, "time weights"), (state, "state"), (bias, "bias")):
         if t.quant is None or t.quant.per_channel:
             raise unsupported(graph, op, f"{role} must be quantized per tensor", "TFLM's SVDF reads one scale")
-    for t, role in ((x, "input"), (y, "output"), (w_feature, "feature weights"), (w_time, "time weights"),
-                    (state, "state")):
-        _require_2d(graph, op, t, role)
-    if opts.rank <= 0 or w_feature.shape[0] % opts.rank:
-        raise unsupported(graph, op, f"rank {opts.rank} does not divide the {w_feature.shape[0]} filters",
-                          "the file is corrupt")
-    batches, input_size = x.shape
-    filters, memory = w_feature.shape[0], w_time.shape[1]
-    units = filters // opts.rank
-    if w_feature.shape[1] != input_size or w_time.shape[0] != filters or tuple(y.shape) != (batches, units) \
-            or tuple(state.shape) != (batches, memory * filters) or bias.shape[:1] != (units,):
-        raise unsupported(graph, op, f"input {list(x.shape)}, feature weights {list(w_feature.shape)}, time weights "
-                                     f"{list(w_time.shape)}, bias {list(bias.shape)}, state {list(state.shape)} and "
-                                     f"output {list(y.shape)} do not agree", "the model's shapes are inconsistent")
+    batches, input_size, filters, memory, units = _geometry(graph, op, x, y, w_feature, w_time, state, bias)
     f32 = np.float32
     state_scale = f32(state.quant.s)
     if abs(qmath.f32(bias.quant.s) - float(state_scale * f32(w_time.quant.s))) >= BIAS_SCALE_TOLERANCE:
@@ -153,20 +163,7 @@ def lower_f32(graph: Graph, op: Operator, x, w_feature, w_time, bias, state, y) 
                           "TFLM's SVDF keeps its memory in a variable tensor")
     if opts.fused_activation_function not in F32_ACTIVATIONS:
         raise unsupported(graph, op, f"fused activation {opts.fused_activation_function} is not supported")
-    for t, role in ((x, "input"), (y, "output"), (w_feature, "feature weights"), (w_time, "time weights"),
-                    (state, "state")):
-        _require_2d(graph, op, t, role)
-    if opts.rank <= 0 or w_feature.shape[0] % opts.rank:
-        raise unsupported(graph, op, f"rank {opts.rank} does not divide the {w_feature.shape[0]} filters",
-                          "the file is corrupt")
-    batches, input_size = x.shape
-    filters, memory = w_feature.shape[0], w_time.shape[1]
-    units = filters // opts.rank
-    if w_feature.shape[1] != input_size or w_time.shape[0] != filters or tuple(y.shape) != (batches, units) \
-            or tuple(state.shape) != (batches, memory * filters):
-        raise unsupported(graph, op, f"input {list(x.shape)}, feature weights {list(w_feature.shape)}, time weights "
-                                     f"{list(w_time.shape)}, state {list(state.shape)} and output {list(y.shape)} "
-                                     "do not agree", "the model's shapes are inconsistent")
+    batches, input_size, filters, memory, units = _geometry(graph, op, x, y, w_feature, w_time, state)
     biases = f32_ops.bias_array(graph, op, bias, units)
     params = SvdfF32Params(batches=batches, input_size=input_size, filters=filters, units=units, rank=opts.rank,
                            memory=memory, activation=F32_ACTIVATIONS.index(opts.fused_activation_function),
