@@ -206,3 +206,28 @@ def test_addresses_that_cannot_work_are_one_line_errors_with_hints(capsys, tmp_p
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("tinyq: error: socket://localhost: no port in the address")
+
+
+
+def burst_then_quiet(conn, stop):
+    conn.sendall(b"x" * (100 << 10))  # fits the socket buffers: all of it waits when the client opens
+    stop.wait(LIFETIME_S)
+
+
+def test_opening_a_port_does_not_drain_it_so_a_flood_cannot_hold_open_up(device, monkeypatch):
+    """pyserial's socket open() reads until the line is quiet, which a flooding device never is. Here
+    the burst waits before the client opens: had open() read it, the resync would meet silence."""
+    connect = socket.create_connection
+
+    def connect_then_stall(*args, **kwargs):
+        sock = connect(*args, **kwargs)
+        time.sleep(0.3)  # as on a loaded machine: the device is talking before open() is done
+        return sock
+
+    monkeypatch.setattr(socket, "create_connection", connect_then_stall)
+    d = device(burst_then_quiet)
+    start = time.monotonic()
+    with Link(d.url, timeout=TIMEOUT) as link:
+        assert time.monotonic() - start < SLACK
+        with pytest.raises(TinyqError, match="bytes without a line end while waiting for the device to answer"):
+            link.sync()

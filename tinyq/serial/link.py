@@ -85,8 +85,14 @@ def open_port(url: str, baud: int) -> serial.SerialBase:
     check_url(url)
     is_socket = url.startswith("socket://")
     try:
-        return serial.serial_for_url(url, baudrate=baud, timeout=0 if is_socket else POLL_S, write_timeout=10,
-                                     exclusive=True)
+        port = serial.serial_for_url(url, baudrate=baud, timeout=0 if is_socket else POLL_S, write_timeout=10,
+                                     exclusive=True, do_not_open=True)
+        if is_socket:
+            # pyserial's socket open() drains the input until the line is quiet, which a flooding
+            # device never is: open() would sit there for the whole flood. Link.sync drops stale input.
+            port.reset_input_buffer = lambda: None
+        port.open()
+        return port
     except (serial.SerialException, OSError, ValueError) as exc:
         raise _open_error(url, str(exc)) from None
 
