@@ -228,3 +228,12 @@ def test_verify_over_a_serial_port_with_invokes_that_end_early(tmp_path, capsys)
             # two warmups end early, as they may; the timed run is the third invoke and runs
             ran = dut.timed_runs(1, 2, info.output_bytes)
             assert not ran.ended_early and len(ran.outputs) == info.output_bytes
+        # eval on the device counts the samples whose invoke ended early, in the host's words
+        rng = np.random.default_rng(1)
+        np.save(tmp_path / "x.npy", rng.integers(-128, 128, (6, 1, 2, 3)).astype(np.int8))
+        np.save(tmp_path / "y.npy", np.ones((6, 1, 4, 2, 3), np.float32))
+        with pytest.raises(SystemExit) as exit_info:
+            main(["eval", str(model_path), "--data", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy"),
+                  "--port", q.url, "--timeout", str(TIMEOUT)])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and "invoke ended early on 4 of 6 samples" in err, err
