@@ -48,7 +48,7 @@ USAGE_ERRORS = [
     (["generate", "{model}", "-o", "x", "--board"], "option '--board' requires an argument", "tinyq generate"),
     (["verify", "{model}", "--inputs", "many"], "invalid value for '--inputs': 'many' is not a valid integer",
      "tinyq verify"),
-    (["boards", "--format", "xml"], "invalid value for '--format': 'xml' is not one of 'table', 'json'",
+    (["boards", "--format", "xml"], "invalid value for '--format': 'xml' is not one of 'text', 'json', 'table'",
      "tinyq boards"),
     (["generate", "{model}", "--bogus"], "no such option '--bogus'", "tinyq generate"),
     (["bench", "memory", "--bogus"], "no such option '--bogus'", "tinyq bench memory"),

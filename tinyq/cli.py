@@ -229,13 +229,17 @@ def doctor_command(fmt: str, strict: bool):
 
 
 @cli.command("boards")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "table"]), default="text", show_default=True,
+              help="text or json (table: the old name of text, deprecated).")
 @json_format
 def boards_command(fmt: str):
     """List the boards (boards/*.toml): core, ISA, memory, backend, how code runs on them."""
     from tinyq.boards import all_boards
     from tinyq.build.commands import boards_text
 
+    if fmt == "table":  # every other command says text|json
+        click.echo("tinyq: warning: boards --format table is deprecated: use --format text", err=True)
+        fmt = "text"
     click.echo(boards_text(all_boards(), fmt))
 
 

@@ -46,15 +46,13 @@ def boards_text(boards: list[Board], fmt: str) -> str:
     rows = [board_row(b) for b in boards]
     if fmt == "json":
         return json.dumps(rows, indent=2)
+    from tinyq.tables import table
+
     header = ("board", "core", "ISA features", "MHz", "RAM", "flash", "backend", "runs on")
-    table = [header] + [(r["name"], r["core"], ",".join(r["isa_features"]) or "-",
-                         f"{r['clock_mhz']:g}" if r["clock_mhz"] else "-",
-                         _kib(r["ram_bytes"]) + (f" +{_kib(r['psram_bytes'])} PSRAM" if r["psram_bytes"] else ""),
-                         _kib(r["flash_bytes"]), r["default_backend"], r["runs_on"]) for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return table(header, [(r["name"], r["core"], ",".join(r["isa_features"]) or "-",
+                           f"{r['clock_mhz']:g}" if r["clock_mhz"] else "-",
+                           _kib(r["ram_bytes"]) + (f" +{_kib(r['psram_bytes'])} PSRAM" if r["psram_bytes"] else ""),
+                           _kib(r["flash_bytes"]), r["default_backend"], r["runs_on"]) for r in rows], align="lllrllll")
 
 
 @dataclass(frozen=True)
