@@ -109,13 +109,12 @@ def test_verify_under_qemu_piped_writes_no_escape_code(tmp_path):
     assert "bit-exact" in out.stdout and ESC not in out.stderr and ESC not in out.stdout
 
 
-@pytest.mark.skipif(not hasattr(pty, "openpty"), reason="no pseudo-terminals here")
-def test_verify_under_qemu_on_a_terminal_draws_the_qemu_bar(tmp_path):
-    model = _model(tmp_path)
+def _verify_on_a_terminal(*args) -> tuple[int, str, str]:
+    """(exit code, what the terminal showed on stderr, stdout) of tinyq verify with stderr on a pseudo-terminal."""
     leader, follower = pty.openpty()
     env = {**os.environ, "TERM": "xterm", "COLUMNS": "120"}
-    proc = subprocess.Popen([sys.executable, "-m", "tinyq", "verify", str(model), "--board", "qemu-m0",
-                             "--inputs", "200"], stdout=subprocess.PIPE, stderr=follower, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "tinyq", "verify", *args], stdout=subprocess.PIPE,
+                            stderr=follower, env=env)
     os.close(follower)
     shown = b""
     deadline = time.monotonic() + 900
@@ -133,7 +132,29 @@ def test_verify_under_qemu_on_a_terminal_draws_the_qemu_bar(tmp_path):
             break
     stdout = proc.communicate(timeout=60)[0].decode()
     os.close(leader)
-    assert proc.returncode == 0, shown.decode(errors="replace")[-500:]
-    text = shown.decode(errors="replace")
+    return proc.returncode, shown.decode(errors="replace"), stdout
+
+
+@pytest.mark.skipif(not hasattr(pty, "openpty"), reason="no pseudo-terminals here")
+def test_verify_under_qemu_on_a_terminal_draws_the_qemu_bar(tmp_path):
+    code, text, stdout = _verify_on_a_terminal(str(_model(tmp_path)), "--board", "qemu-m0", "--inputs", "200")
+    assert code == 0, text[-500:]
     assert "inputs in QEMU microbit" in text and ESC in text  # rich's bar, redrawn in place
     assert ESC not in stdout and "bit-exact" in stdout  # the report itself stays plain
+
+
+@pytest.mark.skipif(not hasattr(pty, "openpty"), reason="no pseudo-terminals here")
+@pytest.mark.parametrize("layers", [(), ("--layers",)])
+def test_verify_on_the_host_on_a_terminal_draws_its_bars(tmp_path, layers):
+    code, text, stdout = _verify_on_a_terminal(str(_model(tmp_path)), "--inputs", "1500", *layers)
+    assert code == 0, text[-500:]
+    assert "inputs on the host" in text and "inputs under TFLM" in text and ESC in text
+    assert ESC not in stdout and "PASS: 1500 inputs" in stdout
+
+
+def test_verify_on_the_host_piped_writes_its_progress_as_plain_lines(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "tinyq", "verify", str(_model(tmp_path)), "--inputs", "20"],
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr
+    assert ESC not in out.stderr and "PASS: 20 inputs" in out.stdout
+    assert "inputs under TFLM" not in out.stderr  # short work: no progress line in a log

@@ -61,9 +61,10 @@ def _output_count(model: bytes) -> int:
 
 
 def tflm_run(model: bytes, inputs: list[list[np.ndarray]], arena_size: int = DEFAULT_ARENA,
-             aborts: bool = False) -> list[list[np.ndarray] | None]:
+             aborts: bool = False, progress=None) -> list[list[np.ndarray] | None]:
     """Outputs of TFLM for each record of inputs. `aborts`: None for a record whose invoke TFLM ended early
-    (its Python invoke() returns kTfLiteAbort rather than raising: the outputs hold an older invoke's values)."""
+    (its Python invoke() returns kTfLiteAbort rather than raising: the outputs hold an older invoke's values).
+    `progress(done)` after each record."""
     interp = _interpreter(model, arena_size)
     n_out = _output_count(model)
     results = []
@@ -72,6 +73,8 @@ def tflm_run(model: bytes, inputs: list[list[np.ndarray]], arena_size: int = DEF
             interp.set_input(array, i)
         ended_early = interp.invoke() == ABORT
         results.append(None if aborts and ended_early else [np.array(interp.get_output(i)) for i in range(n_out)])
+        if progress is not None:
+            progress(len(results))
     return results
 
 
@@ -87,11 +90,12 @@ def with_outputs(model: bytes, tensors: list[int]) -> bytes:
 
 
 def tflm_run_tensors(model: bytes, tensors: list[int], inputs: list[list[np.ndarray]],
-                     aborts: bool = False) -> list[dict[int, np.ndarray] | None]:
-    """The values TFLM computes for `tensors` (indices in the file), per record (`aborts`: as tflm_run)."""
+                     aborts: bool = False, progress=None) -> list[dict[int, np.ndarray] | None]:
+    """The values TFLM computes for `tensors` (indices in the file), per record (`aborts`, `progress`: as tflm_run)."""
     exposed = with_outputs(model, tensors)
     order = [int(t) for t in _tflm_schema().ModelT.InitFromPackedBuf(exposed, 0).subgraphs[0].outputs]
-    return [None if record is None else dict(zip(order, record)) for record in tflm_run(exposed, inputs, aborts=aborts)]
+    return [None if record is None else dict(zip(order, record))
+            for record in tflm_run(exposed, inputs, aborts=aborts, progress=progress)]
 
 
 def activations(graph: Graph) -> list[int]:

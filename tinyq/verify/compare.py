@@ -96,10 +96,11 @@ def _endings(ours: list, golden: list) -> tuple[list[Mismatch], int]:
 
 
 def compare_outputs(model: bytes, graph: Graph, inputs: list[list[np.ndarray]],
-                    ours: list[list[np.ndarray] | None]) -> VerifyResult:
+                    ours: list[list[np.ndarray] | None], progress=None) -> VerifyResult:
     """Any runner's outputs against TFLM running `model` (the user's file) on the same inputs; a record
-    whose invoke ended early (None) must have ended early in TFLM too, and only completed ones are compared."""
-    golden = tflm_run(model, inputs, aborts=True)
+    whose invoke ended early (None) must have ended early in TFLM too, and only completed ones are compared.
+    `progress(done)` after each record TFLM ran."""
+    golden = tflm_run(model, inputs, aborts=True, progress=progress)
     mismatches, ended_early = _endings(ours, golden)
     for r, (mine, gold) in enumerate(zip(ours, golden)):
         if mine is None or gold is None:
@@ -113,11 +114,11 @@ def compare_outputs(model: bytes, graph: Graph, inputs: list[list[np.ndarray]],
 
 
 def compare_traces(model: bytes, graph: Graph, producer: dict[int, int], inputs: list[list[np.ndarray]],
-                   traces: list[dict[int, bytes]], outputs: list | None = None) -> VerifyResult:
+                   traces: list[dict[int, bytes]], outputs: list | None = None, progress=None) -> VerifyResult:
     """Every traced intermediate tensor against TFLM's value of the same tensor of `model`; `outputs` (the
-    runner's, None where an invoke ended early) for the records to skip, as compare_outputs."""
+    runner's, None where an invoke ended early) for the records to skip, and `progress`, as compare_outputs."""
     traced = sorted({t for trace in traces for t in trace})
-    golden = tflm_run_tensors(model, traced, inputs, aborts=True)
+    golden = tflm_run_tensors(model, traced, inputs, aborts=True, progress=progress)
     ran = outputs if outputs is not None else [()] * len(traces)  # no outputs: every invoke ran
     mismatches, ended_early = _endings(ran, golden)
     compared = set()

@@ -28,13 +28,17 @@ class Verification:
 
 def verify(compiled: Compiled, runner: Runner, n_inputs: int = 100, seed: int = 0,
            layers: bool = False) -> Verification:
+    from tinyq.progress import Progress
+
     inputs = make_inputs(compiled.graph, n_inputs, seed)
     run = runner.run(compiled, inputs, layers)
-    if layers:
-        producer = {t: pos for pos, k in enumerate(compiled.lowered.ops) for t in k.outputs}
-        result = compare_traces(compiled.model, compiled.graph, producer, inputs, run.traces, run.outputs)
-    else:
-        result = compare_outputs(compiled.model, compiled.graph, inputs, run.outputs)
+    with Progress("inputs under TFLM", total=len(inputs)) as bar:  # TFLM's Python interpreter: the long half
+        if layers:
+            producer = {t: pos for pos, k in enumerate(compiled.lowered.ops) for t in k.outputs}
+            result = compare_traces(compiled.model, compiled.graph, producer, inputs, run.traces, run.outputs,
+                                    progress=bar.update)
+        else:
+            result = compare_outputs(compiled.model, compiled.graph, inputs, run.outputs, progress=bar.update)
     return Verification(result, run)
 
 

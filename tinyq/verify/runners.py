@@ -50,12 +50,16 @@ class HostRunner:
 
     def run(self, compiled: Compiled, inputs, layers: bool = False) -> RunResult:
         from tinyq.build.host import build_host
+        from tinyq.progress import Progress
         from tinyq.run.host import run_host
 
         with tempfile.TemporaryDirectory(prefix="tinyq-verify-") as tmp:
             build_dir = write_output_dir(Path(self.work_dir or tmp) / "host", compiled.source.files)
             exe = build_host(build_dir, compiled.source, self.board, trace=layers)
-            outputs, traces = run_host(exe.path, inputs, output_specs(compiled.graph), trace=layers)
+            # one process takes every record: the bar moves once, its clock shows the run is alive
+            with Progress("inputs on the host", total=len(inputs)) as bar:
+                outputs, traces = run_host(exe.path, inputs, output_specs(compiled.graph), trace=layers)
+                bar.update(len(inputs))
         return RunResult(outputs=outputs, traces=traces)
 
 
