@@ -7,7 +7,9 @@ time from parameters computed here. The pinned TFLM build takes int16 RSQRT alth
 source's type check reads int8 only (measured: tests/test_abs_rsqrt_s16.py).
 
 ABS: |x - zp_in| plus the output zero point when the scales are equal as float32, else
-rescaled by QuantizeMultiplier(s_in / s_out) first (the ratio divided in float32).
+rescaled by QuantizeMultiplier(s_in / s_out) first (the ratio divided in float32). An int16
+input without quantization parameters takes TFLM's plain path instead (EvalImpl with
+std::abs, whatever the output's parameters): |x| stored back in int16, so -32768 stays -32768.
 
 RSQRT: 1/sqrt(x - zp_in) by GetInvSqrtQuantizedMultiplierExp, applied to 1 with 20 bits of
 headroom, then the multiplier 1 / (sqrt(s_in) * s_out) (qmath.rsqrt_rescale) with 20 bits shifted back out; an
@@ -48,6 +50,7 @@ class AbsRsqrtS16Params:
     rescale: bool  # ABS: False when the scales are equal as float32 (TFLM's needs_rescale); RSQRT: True
     multiplier: int
     shift: int  # RSQRT: QuantizeMultiplier's shift less the 20 bits of headroom
+    wraps: bool = False  # ABS of an unquantized input: |-32768| wraps to -32768 (else it saturates to 32767)
 
 
 def _fits_left_shift(largest: int, shift: int) -> bool:
@@ -110,8 +113,22 @@ def _takes_int16(graph: Graph, op: Operator):
     return x, y
 
 
-def _s16_lowered(op: Operator, x, y, kernel: str, rescale: bool, multiplier: int, shift: int) -> Lowered:
-    params = AbsRsqrtS16Params(size=x.numel, rescale=rescale, multiplier=multiplier, shift=shift)
+def _plain_int16_abs(graph: Graph, op: Operator):
+    """(input, output) of an ABS TFLM runs as plain integers (an int16 input without quantization), or None."""
+    (x, *_), (y,) = io(graph, op, 1)
+    if x.dtype != "int16" or x.quant is not None:
+        return None
+    if y.dtype != "int16":
+        raise unsupported(graph, op, f"output {y.index} ({y.name}) is {y.dtype}; TFLM's ABS writes its input's type",
+                          "give the output the input's type")
+    if x.numel != y.numel:
+        raise unsupported(graph, op, f"input {list(x.shape)} and output {list(y.shape)} differ in size")
+    return x, y
+
+
+def _s16_lowered(op: Operator, x, y, kernel: str, rescale: bool, multiplier: int, shift: int,
+                 wraps: bool = False) -> Lowered:
+    params = AbsRsqrtS16Params(size=x.numel, rescale=rescale, multiplier=multiplier, shift=shift, wraps=wraps)
     return Lowered(op=op, kernel=kernel, params=params, inputs=(x.index,), outputs=(y.index,))
 
 
@@ -137,6 +154,9 @@ def rsqrt_s16_rescale(graph: Graph, op: Operator, in_q, out_q) -> tuple[int, int
 def lower_abs(graph: Graph, op: Operator) -> Lowered:
     if f32.takes_float(graph, op):
         return lower_unary_f32(graph, op)
+    plain = _plain_int16_abs(graph, op)
+    if plain is not None:  # the output's parameters, if any, are not read
+        return _s16_lowered(op, *plain, "abs_s16", False, 0, 0, wraps=True)
     int16 = _takes_int16(graph, op)
     if int16 is not None:
         x, y = int16
@@ -160,7 +180,8 @@ def lower_rsqrt(graph: Graph, op: Operator) -> Lowered:
 SPECS = [
     OpSpec(name="abs", builtin="ABS", options=AbsOptions, fb_options="AbsOptions", lower=lower_abs,
            kernels=(LUT, reference_kernel("abs_s16", inplace=ELEMENTWISE), f32_kernel("abs")), quant=QuantRule(2),
-           doc="int8, any scales and zero points (a 256-entry table in flash); int16 (zero points 0); float32"),
+           doc="int8, any scales and zero points (a 256-entry table in flash); int16 (zero points 0), or int16 without "
+               "quantization (the integer absolute value, -32768 wraps to itself as in TFLM); float32"),
     OpSpec(name="rsqrt", builtin="RSQRT", lower=lower_rsqrt,
            kernels=(LUT, reference_kernel("rsqrt_s16", inplace=ELEMENTWISE), f32_kernel("rsqrt")), quant=QuantRule(2),
            doc="int8, any scales and zero points (a 256-entry table in flash); int16 (zero points 0); inputs below "
