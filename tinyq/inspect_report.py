@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tinyq.ir import Graph
 from tinyq.lower import support_report
+from tinyq.tables import table
 
 
 def _shape(shape) -> str:
@@ -46,8 +47,8 @@ def inspect_text(graph: Graph, path: str, bound=None, kernels_for: str = "", fol
     lines.append("")
     if kernels_for:
         lines.append(f"  kernels: {kernels_for}")
-    lines.append(f"  {'#':>3}  {'op':<20} {'output':<26} {'kernel':<42} {'scratch':>8}  status")
     rows = op_rows(graph, bound)
+    cells = []
     for row in rows:
         out = graph.tensors[row["outputs"][0]] if row["outputs"] else None
         out_text = f"{out.dtype} {_shape(out.shape)}" if out else ""
@@ -56,7 +57,8 @@ def inspect_text(graph: Graph, path: str, bound=None, kernels_for: str = "", fol
         scratch = f"{row['scratch_bytes']:,} B" if row["scratch_bytes"] else ""
         why = "".join(f" ({layer}: {text})" for layer, text in row["passed_over"])
         status = "ok" + why if row["supported"] else f"UNSUPPORTED: {row['reason']}"
-        lines.append(f"  {row['index']:>3}  {row['op']:<20} {out_text:<26} {row['kernel']:<42} {scratch:>8}  {status}")
+        cells.append((str(row["index"]), row["op"], out_text, row["kernel"], scratch, status))
+    lines.append(table(("#", "op", "output", "kernel", "scratch", "status"), cells, align="rlllrl", indent="  "))
     bad = sum(1 for row in rows if not row["supported"])
     lines.append("")
     lines.append(f"  {len(rows) - bad} of {len(rows)} ops supported" +
@@ -64,10 +66,9 @@ def inspect_text(graph: Graph, path: str, bound=None, kernels_for: str = "", fol
     if board is not None:
         lines += _float_lines(graph, path, bound, board)
     lines.append("  tensors:")
-    for t in graph.tensors:
-        kind = "const" if t.is_const else "act"
-        lines.append(f"    t{t.index:<4} {kind:<5} {t.dtype:<8} {_shape(t.shape):<16} {t.nbytes:>9,} B  "
-                     f"{_quant(t):<28} {t.name}")
+    lines.append(table(("tensor", "kind", "type", "shape", "bytes", "quantization", "name"),
+                       [(f"t{t.index}", "const" if t.is_const else "act", t.dtype, _shape(t.shape), f"{t.nbytes:,}",
+                         _quant(t), t.name) for t in graph.tensors], align="llllrll", indent="    "))
     return "\n".join(lines)
 
 

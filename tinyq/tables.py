@@ -77,8 +77,8 @@ def _columns(header: tuple[str, ...], rows: list[tuple[str, ...]], aligns: str, 
         return "  ".join(text).rstrip()
 
     lines = [line(row) for row in full]
-    if rule:
-        lines.insert(1, "  ".join("-" * w for w in widths))
+    if rule:  # the last column is never padded: its rule is as wide as its header (a long name widens nothing)
+        lines.insert(1, "  ".join("-" * w for w in widths[:-1] + [len(header[-1])]).rstrip())
     return lines
 
 
