@@ -77,8 +77,9 @@ def _columns(header: tuple[str, ...], rows: list[tuple[str, ...]], aligns: str, 
         return "  ".join(text).rstrip()
 
     lines = [line(row) for row in full]
-    if rule:  # the last column is never padded: its rule is as wide as its header (a long name widens nothing)
-        lines.insert(1, "  ".join("-" * w for w in widths[:-1] + [len(header[-1])]).rstrip())
+    if rule:  # a left-aligned last column is never padded: its rule is as wide as its header (a long name)
+        last = widths[-1] if aligns[-1] == "r" else len(header[-1])
+        lines.insert(1, "  ".join("-" * w for w in widths[:-1] + [last]).rstrip())
     return lines
 
 

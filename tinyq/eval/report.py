@@ -9,6 +9,7 @@ import numpy as np
 
 from tinyq.eval.evaluate import Evaluation, ModelFigures
 from tinyq.eval.metrics import Regression
+from tinyq.tables import table
 
 MAX_CONFUSION_CLASSES = 20  # a larger confusion matrix is in --json only: no one reads a 1000-column table
 REGRESSION_COLUMNS = (("RMSE", "rmse"), ("MAE", "mae"), ("L2 rel", "l2_relative"), ("cosine", "cosine"),
@@ -34,13 +35,6 @@ def _timing(f: ModelFigures) -> str:
     return ""
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[c]) for r in [header] + rows) for c in range(len(header))]
-    line = lambda cells: "  " + "  ".join(c.ljust(w) if i < 2 else c.rjust(w)  # noqa: E731
-                                          for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-    return [line(header)] + [line(r) for r in rows]
-
-
 def _model_rows(ev: Evaluation) -> list[str]:
     header = ["model", "runs on"]
     rows = [[f.run.path.name, f.run.where] for f in ev.models]
@@ -59,16 +53,14 @@ def _model_rows(ev: Evaluation) -> list[str]:
         header.append("on target")
         for row, f in zip(rows, ev.models):
             row.append(_timing(f))
-    return _table(header, rows)
+    return [table(header, rows, align="llr", indent="  ")]  # model and where left, figures right
 
 
 def _confusion(f: ModelFigures) -> list[str]:
     m = f.classification.confusion
-    width = max(3, len(str(int(m.max()))) + 1)
-    lines = [f"confusion matrix of {f.run.path.name} (rows: true class, columns: predicted)",
-             "    " + "".join(str(c).rjust(width) for c in range(m.shape[1]))]
-    lines += [str(r).rjust(4) + "".join(str(int(v)).rjust(width) for v in row) for r, row in enumerate(m)]
-    return lines
+    return [f"confusion matrix of {f.run.path.name} (rows: true class, columns: predicted)",
+            table(["true"] + [str(c) for c in range(m.shape[1])],
+                  [[str(r)] + [str(int(v)) for v in row] for r, row in enumerate(m)], align="r", indent="  ")]
 
 
 def format_text(ev: Evaluation, data: str, labels: str | None) -> str:
