@@ -30,40 +30,14 @@ static const void *inputs[TQ_MODEL_NUM_INPUTS];
 static void *outputs[TQ_MODEL_NUM_OUTPUTS];
 static int have_outputs;
 
-static void say(const char *s) {
-  tq_puts(s);
-  tq_puts("\r\n");
-}
-
-static void fail(const char *s) {
-  tq_puts("e-[");
-  tq_puts(s);
-  say("]");
-}
-
 static void say_number(const char *prefix, uint64_t v) {
   tq_puts(prefix);
   tq_put_u64(v);
-  say("");
+  tq_say("");
 }
 
-/* Decimal digits only; -1 for anything else (EEMBC's atoi reads "x" as 0). */
-static int32_t parse_count(const char *s) {
-  int32_t v = 0;
-  if (!s || !*s) return -1;
-  for (; *s; ++s) {
-    if (*s < '0' || *s > '9' || v > 100000000) return -1;
-    v = v * 10 + (*s - '0');
-  }
-  return v;
-}
-
-static int hex_value(int c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+/* EEMBC's atoi reads "x" as 0; tinyq's commands take digits only. */
+#define MAX_COUNT 1000000000
 
 static uint64_t micros(void) {
   uint64_t t = tq_timer_ticks();
@@ -79,40 +53,40 @@ static void cmd_timestamp(char **argv, int argc) {
 static void cmd_name(char **argv, int argc) {
   (void)argv;
   (void)argc;
-  say("m-name-dut-[tinyq]");
+  tq_say("m-name-dut-[tinyq]");
 }
 
 static void cmd_profile(char **argv, int argc) {
   (void)argv;
   (void)argc;
-  say("m-profile-[ULPMark for tinyML Firmware V0.0.1]");
-  say("m-model-[" TQ_DUT_MLPERF_MODEL "]");
+  tq_say("m-profile-[ULPMark for tinyML Firmware V0.0.1]");
+  tq_say("m-model-[" TQ_DUT_MLPERF_MODEL "]");
 }
 
 static void cmd_help(char **argv, int argc) {
   (void)argv;
   (void)argc;
-  say("tinyq MLPerf Tiny DUT firmware, model " TQ_MODEL_NAME);
-  say("name | profile | timestamp | db load N | db HH[HH]* | db print | infer N [W] | results");
-  say("tinyq | tinyq-infer N [W] | tinyq-outputs | tinyq-inputs | tinyq-capture N");
+  tq_say("tinyq MLPerf Tiny DUT firmware, model " TQ_MODEL_NAME);
+  tq_say("name | profile | timestamp | db load N | db HH[HH]* | db print | infer N [W] | results");
+  tq_say("tinyq | tinyq-infer N [W] | tinyq-outputs | tinyq-inputs | tinyq-capture N");
 }
 
 /* --- the db buffer -------------------------------------------------------------------------- */
 
 static void db_load(const char *arg) {
-  int32_t n = parse_count(arg);
+  int32_t n = tq_parse_count(arg, MAX_COUNT);
   if (n <= 0) {
-    fail("Command 'db load' must be >0 bytes");
+    tq_fail("Command 'db load' must be >0 bytes");
   } else if ((uint32_t)n > TQ_DUT_DB_BYTES) {
     tq_puts("e-[Supplied buffer size ");
     tq_put_u64((uint32_t)n);
-    say(" exceeds maximum of " TQ_STR(TQ_DUT_DB_BYTES) "]");
+    tq_say(" exceeds maximum of " TQ_STR(TQ_DUT_DB_BYTES) "]");
   } else {
     db_size = (uint32_t)n;
     db_pos = 0;
     tq_puts("m-[Expecting ");
     tq_put_u64(db_size);
-    say(" bytes]");
+    tq_say(" bytes]");
   }
 }
 
@@ -132,26 +106,26 @@ static void db_print(void) {
 static void db_append(const char *hex) {
   uint32_t n = (uint32_t)strlen(hex);
   if (db_size == 0) {
-    fail("Send 'db load N' first");
+    tq_fail("Send 'db load N' first");
     return;
   }
   if (n & 1u) {
-    fail("Insufficent number of hex digits");
+    tq_fail("Insufficent number of hex digits");
     return;
   }
   for (uint32_t i = 0; i < n; i += 2) {
-    int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+    int hi = tq_hex_value(hex[i]), lo = tq_hex_value(hex[i + 1]);
     if (hi < 0 || lo < 0) {
-      fail("Invalid hex digit");
+      tq_fail("Invalid hex digit");
       return;
     }
     if (db_pos == db_size) {
-      fail("Buffer already full; 'db load N' starts over");
+      tq_fail("Buffer already full; 'db load N' starts over");
       return;
     }
     db_buf[db_pos++] = (uint8_t)(hi << 4 | lo);
     if (db_pos == db_size) {
-      say("m-load-done");
+      tq_say("m-load-done");
       return; /* like EEMBC: digits after the last byte are ignored */
     }
   }
@@ -159,7 +133,7 @@ static void db_append(const char *hex) {
 
 static void cmd_db(char **argv, int argc) {
   if (argc < 2) {
-    fail("Command 'db' requires a subcommand");
+    tq_fail("Command 'db' requires a subcommand");
   } else if (strcmp(argv[1], "load") == 0) {
     db_load(argc > 2 ? argv[2] : 0);
   } else if (strcmp(argv[1], "print") == 0) {
@@ -174,7 +148,7 @@ static void cmd_db(char **argv, int argc) {
 /* Fills in_buf from the db buffer; `mlperf` applies the benchmark's input conversion. */
 static int load_input(int mlperf) {
   if (db_pos != db_size || db_size == 0) {
-    fail("No complete input loaded ('db load N', then db lines)");
+    tq_fail("No complete input loaded ('db load N', then db lines)");
     return 0;
   }
 #if TQ_DUT_INPUT_MODE == TQ_DUT_INPUT_FLOAT
@@ -192,7 +166,7 @@ static int load_input(int mlperf) {
   if (db_pos != TQ_MODEL_INPUT_BYTES) {
     tq_puts("e-[Loaded ");
     tq_put_u64(db_pos);
-    say(" bytes; the model takes " TQ_STR(TQ_MODEL_INPUT_BYTES) "]");
+    tq_say(" bytes; the model takes " TQ_STR(TQ_MODEL_INPUT_BYTES) "]");
     return 0;
   }
   memcpy(in_buf, db_buf, TQ_MODEL_INPUT_BYTES);
@@ -220,7 +194,7 @@ void tq_dut_db_clear(void) { db_size = db_pos = 0; }
 static void say_status(int status) {
   tq_puts("e-[Invoke returned ");
   tq_put_u64((uint64_t)(uint32_t)status);
-  say("]");
+  tq_say("]");
 }
 
 static float output_value(const tq_dut_output_t *o, uint32_t i) {
@@ -244,29 +218,6 @@ static float output_value(const tq_dut_output_t *o, uint32_t i) {
   return (float)(q - o->zero_point) * o->scale;
 }
 
-/* printf's %0.3f without printf (round half up on the magnitude). */
-static void put_milli(float v) {
-  if (v != v) {
-    tq_puts("nan");
-    return;
-  }
-  if (v < 0.0f) {
-    tq_io_putc('-');
-    v = -v;
-  }
-  if (v > 1e15f) {
-    tq_puts("inf");
-    return;
-  }
-  uint64_t m = (uint64_t)(v * 1000.0f + 0.5f);
-  uint32_t frac = (uint32_t)(m % 1000u);
-  tq_put_u64(m / 1000u);
-  tq_io_putc('.');
-  tq_io_putc('0' + (int)(frac / 100u));
-  tq_io_putc('0' + (int)(frac / 10u % 10u));
-  tq_io_putc('0' + (int)(frac % 10u));
-}
-
 #if TQ_DUT_RESULTS_MSE
 static float input_value(uint32_t i) {
   if (db_pos == 4u * TQ_DUT_INPUT_ELEMENTS) {
@@ -283,7 +234,7 @@ static void put_results(void) {
     float d = output_value(&tq_dut_outputs[0], i) - input_value(i);
     sum += d * d;
   }
-  put_milli(sum / (float)tq_dut_outputs[0].count);
+  tq_put_milli(sum / (float)tq_dut_outputs[0].count);
 }
 #else
 static void put_results(void) {
@@ -291,7 +242,7 @@ static void put_results(void) {
   for (int k = 0; k < TQ_DUT_NUM_OUTPUTS; ++k) {
     for (uint32_t i = 0; i < tq_dut_outputs[k].count; ++i) {
       tq_puts(sep);
-      put_milli(output_value(&tq_dut_outputs[k], i));
+      tq_put_milli(output_value(&tq_dut_outputs[k], i));
       sep = ",";
     }
   }
@@ -302,24 +253,24 @@ static void cmd_results(char **argv, int argc) {
   (void)argv;
   (void)argc;
   if (!have_outputs) {
-    fail("No inference has run yet");
+    tq_fail("No inference has run yet");
     return;
   }
   tq_puts("m-results-[");
   put_results();
-  say("]");
+  tq_say("]");
 }
 
 /* "infer N [W]" counts: N >= 1 (default 1), W >= 0 (default `w_default`); 0 on a bad count. */
 static int parse_runs(char **argv, int argc, int32_t w_default, int32_t *n, int32_t *w) {
-  *n = argc > 1 ? parse_count(argv[1]) : 1;
-  *w = argc > 2 ? parse_count(argv[2]) : w_default;
+  *n = argc > 1 ? tq_parse_count(argv[1], MAX_COUNT) : 1;
+  *w = argc > 2 ? tq_parse_count(argv[2], MAX_COUNT) : w_default;
   if (*n <= 0) {
-    fail("Inference iterations must be >0");
+    tq_fail("Inference iterations must be >0");
     return 0;
   }
   if (*w < 0) {
-    fail("Inference warmup must be >=0");
+    tq_fail("Inference warmup must be >=0");
     return 0;
   }
   return 1;
@@ -331,12 +282,12 @@ static void cmd_infer(char **argv, int argc) {
   if (!parse_runs(argv, argc, DEFAULT_WARMUPS, &n, &w) || !load_input(1)) return;
   say_number("m-warmup-start-", (uint32_t)w);
   while (w-- > 0) status |= invoke();
-  say("m-warmup-done");
+  tq_say("m-warmup-done");
   say_number("m-infer-start-", (uint32_t)n);
   say_number("m-lap-us-", micros());
   while (n-- > 0) status |= invoke();
   say_number("m-lap-us-", micros());
-  say("m-infer-done");
+  tq_say("m-infer-done");
   if (status) say_status(status);
   cmd_results(argv, 0);
 }
@@ -344,7 +295,7 @@ static void cmd_infer(char **argv, int argc) {
 static void say_outputs(void) {
   tq_puts("m-tinyq-outputs-[");
   tq_put_hex_bytes(out_buf, TQ_MODEL_OUTPUT_BYTES);
-  say("]");
+  tq_say("]");
 }
 
 /* The invoke's -1: a CIRCULAR_BUFFER between its runs ended it early, as TFLM's kTfLiteAbort
@@ -373,7 +324,7 @@ static void cmd_tinyq_infer(char **argv, int argc) {
       say_number("m-tinyq-ticks-", ticks);
       tq_puts("m-tinyq-ended-early-[");
       tq_put_u64((uint64_t)r);
-      say("]");
+      tq_say("]");
       return;
     }
     if (status) {
@@ -386,7 +337,7 @@ static void cmd_tinyq_infer(char **argv, int argc) {
     else
       changed |= memcmp(first_out, out_buf, TQ_MODEL_OUTPUT_BYTES) != 0;
   }
-  if (changed) fail("Outputs changed between runs of the same input");
+  if (changed) tq_fail("Outputs changed between runs of the same input");
   say_outputs();
 }
 
@@ -396,23 +347,23 @@ static void cmd_tinyq_outputs(char **argv, int argc) {
   if (have_outputs)
     say_outputs();
   else
-    fail("No inference has run yet");
+    tq_fail("No inference has run yet");
 }
 
 static void cmd_tinyq(char **argv, int argc) {
   (void)argv;
   (void)argc;
-  say("m-tinyq-model-[" TQ_MODEL_NAME "]");
-  say("m-tinyq-hash-[" TQ_DUT_MODEL_HASH "]");
-  say("m-tinyq-board-[" TQ_BOARD_NAME "]");
-  say("m-tinyq-mlperf-[" TQ_DUT_MLPERF_MODEL "]");
-  say("m-tinyq-arena-[" TQ_STR(TQ_DUT_ARENA_BYTES) "]");
-  say("m-tinyq-input-bytes-[" TQ_STR(TQ_MODEL_INPUT_BYTES) "]");
-  say("m-tinyq-output-bytes-[" TQ_STR(TQ_MODEL_OUTPUT_BYTES) "]");
-  say("m-tinyq-db-bytes-[" TQ_STR(TQ_DUT_DB_BYTES) "]");
-  say("m-tinyq-tick-hz-[" TQ_STR(TQ_TICK_HZ) "]");
-  say("m-tinyq-clock-hz-[" TQ_STR(TQ_DUT_CLOCK_HZ) "]");
-  say("m-tinyq-qemu-[" TQ_STR(TQ_DUT_QEMU_ICOUNT_SHIFT) "]");
+  tq_say("m-tinyq-model-[" TQ_MODEL_NAME "]");
+  tq_say("m-tinyq-hash-[" TQ_DUT_MODEL_HASH "]");
+  tq_say("m-tinyq-board-[" TQ_BOARD_NAME "]");
+  tq_say("m-tinyq-mlperf-[" TQ_DUT_MLPERF_MODEL "]");
+  tq_say("m-tinyq-arena-[" TQ_STR(TQ_DUT_ARENA_BYTES) "]");
+  tq_say("m-tinyq-input-bytes-[" TQ_STR(TQ_MODEL_INPUT_BYTES) "]");
+  tq_say("m-tinyq-output-bytes-[" TQ_STR(TQ_MODEL_OUTPUT_BYTES) "]");
+  tq_say("m-tinyq-db-bytes-[" TQ_STR(TQ_DUT_DB_BYTES) "]");
+  tq_say("m-tinyq-tick-hz-[" TQ_STR(TQ_TICK_HZ) "]");
+  tq_say("m-tinyq-clock-hz-[" TQ_STR(TQ_DUT_CLOCK_HZ) "]");
+  tq_say("m-tinyq-qemu-[" TQ_STR(TQ_DUT_QEMU_ICOUNT_SHIFT) "]");
 }
 
 /* --- command loop --------------------------------------------------------------------------- */
@@ -478,20 +429,20 @@ static void dispatch(void) {
   if (tq_dut_extension(argv, argc)) return;
   tq_puts("e-[Unknown command: ");
   tq_puts(argv[0]);
-  say("]");
+  tq_say("]");
 }
 
 void tq_dut_run(void) {
   for (int i = 0; i < TQ_MODEL_NUM_INPUTS; ++i) inputs[i] = in_buf + tq_model_input_offset[i];
   for (int i = 0; i < TQ_MODEL_NUM_OUTPUTS; ++i) outputs[i] = out_buf + tq_model_output_offset[i];
-  say("m-timestamp-mode-performance");
-  say("m-init-done");
-  say("m-ready");
+  tq_say("m-timestamp-mode-performance");
+  tq_say("m-init-done");
+  tq_say("m-ready");
   for (;;) {
     if (read_line() < 0)
-      fail("Command longer than " TQ_STR(LINE_MAX) " characters");
+      tq_fail("Command longer than " TQ_STR(LINE_MAX) " characters");
     else
       dispatch();
-    say("m-ready");
+    tq_say("m-ready");
   }
 }

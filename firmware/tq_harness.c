@@ -15,13 +15,6 @@
 static uint8_t in_buf[TQ_MODEL_INPUT_BYTES] __attribute__((aligned(16)));
 static uint8_t out_buf[TQ_MODEL_OUTPUT_BYTES] __attribute__((aligned(16)));
 
-static int hex_value(int c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 static void skip_line(int c) {
   while (c != '\n') c = tq_io_getc();
 }
@@ -30,9 +23,9 @@ static void skip_line(int c) {
 static int read_record(void) {
   for (uint32_t i = 0; i < TQ_MODEL_INPUT_BYTES; ++i) {
     int c1 = tq_io_getc();
-    int hi = hex_value(c1);
+    int hi = tq_hex_value(c1);
     int c2 = hi < 0 ? c1 : tq_io_getc();
-    int lo = hex_value(c2);
+    int lo = tq_hex_value(c2);
     if (hi < 0 || lo < 0) {
       tq_puts("e bad hex digit in input byte ");
       tq_put_u64(i);

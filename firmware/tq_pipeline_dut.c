@@ -41,57 +41,16 @@ const uint8_t *tq_dut_db(uint32_t *bytes) __attribute__((weak));
 static uint8_t outputs[TQ_PIPELINE_OUTPUT_BYTES] __attribute__((aligned(16)));
 static uint8_t samples[MAX_LINE_BYTES] __attribute__((aligned(16)));
 
-static void say(const char *s) {
-  tq_puts(s);
-  tq_puts("\r\n");
-}
-
-static void fail(const char *s) {
-  tq_puts("e-[");
-  tq_puts(s);
-  say("]");
-}
-
 static void say_value(const char *key, uint64_t v) {
   tq_puts("m-tinyq-");
   tq_puts(key);
   tq_puts("-[");
   tq_put_u64(v);
-  say("]");
-}
-
-static int hex_value(int c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-/* printf's %0.3f without printf, as tq_dut.c's results (round half up on the magnitude). */
-static void put_milli(float v) {
-  if (v != v) {
-    tq_puts("nan");
-    return;
-  }
-  if (v < 0.0f) {
-    tq_io_putc('-');
-    v = -v;
-  }
-  if (v > 1e15f) {
-    tq_puts("inf");
-    return;
-  }
-  uint64_t m = (uint64_t)(v * 1000.0f + 0.5f);
-  uint32_t frac = (uint32_t)(m % 1000u);
-  tq_put_u64(m / 1000u);
-  tq_io_putc('.');
-  tq_io_putc('0' + (int)(frac / 100u));
-  tq_io_putc('0' + (int)(frac / 10u % 10u));
-  tq_io_putc('0' + (int)(frac % 10u));
+  tq_say("]");
 }
 
 static void cmd_pipeline(void) {
-  say("m-tinyq-pipeline-[window=" TQ_STR(TQ_PIPELINE_WINDOW) ",stride=" TQ_STR(TQ_PIPELINE_STRIDE)
+  tq_say("m-tinyq-pipeline-[window=" TQ_STR(TQ_PIPELINE_WINDOW) ",stride=" TQ_STR(TQ_PIPELINE_STRIDE)
       ",frames=" TQ_STR(TQ_PIPELINE_FRAMES) ",feature-bytes=" TQ_STR(TQ_PIPELINE_FEATURE_BYTES)
       ",sample-bytes=" TQ_STR(TQ_PIPELINE_SAMPLE_BYTES) ",classes=" TQ_STR(TQ_PIPELINE_CLASSES) "]");
   tq_puts("m-tinyq-labels-[");
@@ -99,11 +58,11 @@ static void cmd_pipeline(void) {
     if (i) tq_puts(",");
     tq_puts(tq_pipeline_labels[i]);
   }
-  say("]");
-  say("m-tinyq-frontend-[" TQ_PIPELINE_FRONTEND_NAME "]");
-  say("m-tinyq-frontend-hash-[" TQ_PIPELINE_FRONTEND_HASH "]");
-  say("m-tinyq-classifier-[" TQ_PIPELINE_CLASSIFIER_NAME "]");
-  say("m-tinyq-classifier-hash-[" TQ_PIPELINE_CLASSIFIER_HASH "]");
+  tq_say("]");
+  tq_say("m-tinyq-frontend-[" TQ_PIPELINE_FRONTEND_NAME "]");
+  tq_say("m-tinyq-frontend-hash-[" TQ_PIPELINE_FRONTEND_HASH "]");
+  tq_say("m-tinyq-classifier-[" TQ_PIPELINE_CLASSIFIER_NAME "]");
+  tq_say("m-tinyq-classifier-hash-[" TQ_PIPELINE_CLASSIFIER_HASH "]");
 }
 
 /* Capture mode (tq_capture.h, `tinyq calibrate`): this firmware's sensor is its frontend. A frame is
@@ -121,13 +80,13 @@ int tq_sensor_read(uint8_t *input, uint32_t bytes) {
 static void cmd_audio(const char *hex) {
   const uint32_t digits = (uint32_t)strlen(hex);
   if (digits % (2 * TQ_PIPELINE_SAMPLE_BYTES) != 0 || digits / 2 > MAX_LINE_BYTES) {
-    fail("tinyq-audio takes whole samples, at most 128 bytes, as hex digits");
+    tq_fail("tinyq-audio takes whole samples, at most 128 bytes, as hex digits");
     return;
   }
   for (uint32_t i = 0; i < digits; i += 2) {
-    const int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+    const int hi = tq_hex_value(hex[i]), lo = tq_hex_value(hex[i + 1]);
     if (hi < 0 || lo < 0) {
-      fail("Invalid hex digit");
+      tq_fail("Invalid hex digit");
       return;
     }
     samples[i / 2] = (uint8_t)(hi << 4 | lo);
@@ -140,7 +99,7 @@ static void cmd_audio(const char *hex) {
   if (status != 0) {
     tq_puts("e-[Frontend invoke returned ");
     tq_put_u64((uint64_t)(uint32_t)status);
-    say("]");
+    tq_say("]");
     return;
   }
   say_value("frames", tq_pipeline_frames());
@@ -154,23 +113,23 @@ static void cmd_classify(void) {
   if (status != 0) {
     tq_puts("e-[Classifier invoke returned ");
     tq_put_u64((uint64_t)(uint32_t)status);
-    say("]");
+    tq_say("]");
     return;
   }
   const uint32_t best = tq_pipeline_best(outputs);
   tq_puts("m-tinyq-label-[");
   tq_puts(tq_pipeline_labels[best]);
-  say("]");
+  tq_say("]");
   say_value("class", best);
   tq_puts("m-tinyq-scores-[");
   for (uint32_t i = 0; i < TQ_PIPELINE_CLASSES; ++i) {
     if (i) tq_puts(",");
-    put_milli(tq_pipeline_score(outputs, i));
+    tq_put_milli(tq_pipeline_score(outputs, i));
   }
-  say("]");
+  tq_say("]");
   tq_puts("m-tinyq-outputs-[");
   tq_put_hex_bytes(outputs, TQ_PIPELINE_OUTPUT_BYTES);
-  say("]");
+  tq_say("]");
   say_value("frames", tq_pipeline_frames());
   say_value("classifier-ticks", ticks);
 }
@@ -178,7 +137,7 @@ static void cmd_classify(void) {
 static void cmd_features(void) {
   tq_puts("m-tinyq-features-[");
   tq_put_hex_bytes(tq_pipeline_features(), TQ_PIPELINE_FRAMES * TQ_PIPELINE_FEATURE_BYTES);
-  say("]");
+  tq_say("]");
 }
 
 static void put_signed(int v) {
@@ -190,7 +149,7 @@ static void cmd_extract_uart_stream(void) {
   uint32_t bytes = 0;
   const uint8_t *db = tq_dut_db ? tq_dut_db(&bytes) : 0;
   if (db == 0 || bytes == 0 || bytes % TQ_PIPELINE_SAMPLE_BYTES != 0) {
-    fail("extract_uart_stream needs whole samples loaded with 'db load N' and 'db <hex>' first");
+    tq_fail("extract_uart_stream needs whole samples loaded with 'db load N' and 'db <hex>' first");
     return;
   }
   const uint32_t before = tq_pipeline_frames();
@@ -200,7 +159,7 @@ static void cmd_extract_uart_stream(void) {
   if (status != 0) {
     tq_puts("e-[Invoke returned ");
     tq_put_u64((uint64_t)(uint32_t)status);
-    say("]");
+    tq_say("]");
     return;
   }
   tq_puts("m-features-[");
@@ -215,17 +174,17 @@ static void cmd_extract_uart_stream(void) {
 #endif
     }
   }
-  say("]");
+  tq_say("]");
   tq_puts("m-activations-[");
   for (uint32_t i = 0; i < TQ_PIPELINE_CLASSES; ++i) {
     if (i) tq_puts(", ");
 #if TQ_PIPELINE_SCORE_INT8
     put_signed((int8_t)outputs[i]);
 #else
-    put_milli(tq_pipeline_score(outputs, i));
+    tq_put_milli(tq_pipeline_score(outputs, i));
 #endif
   }
-  say("]");
+  tq_say("]");
 }
 
 int tq_dut_extension(char **argv, int argc) {
@@ -239,7 +198,7 @@ int tq_dut_extension(char **argv, int argc) {
     say_value("frames", 0);
   } else if (strcmp(argv[0], "tinyq-audio") == 0) {
     if (argc < 2)
-      fail("tinyq-audio needs the samples as hex digits");
+      tq_fail("tinyq-audio needs the samples as hex digits");
     else
       cmd_audio(argv[1]);
   } else if (strcmp(argv[0], "tinyq-classify") == 0) {

@@ -20,7 +20,7 @@ from tinyq.golden import tflm_run
 from tinyq.serial.capture import CaptureDevice
 from tinyq.serial.dut import Dut
 from tinyq.serial.firmware import build_dut_firmware
-from tinyq.serial.link import Link
+from tinyq.serial.link import DeviceError, Link
 from tinyq.serial.qemu import QemuSerial, SerialSpec, free_port
 from tinyq.tflite.reader import read_model_file
 from test_serial_link import fake, info_reply, protocol  # noqa: F401 (fake: the fixture)
@@ -124,6 +124,9 @@ def test_capture_over_the_port_of_a_kws_firmware(capsys, tmp_path):
             outputs = link.command("tinyq-outputs", answers=True)
             want = tflm_run(model.read_bytes(), [[frames[3].reshape(1, 49, 10, 1)]])[0][0]
             assert outputs == [f"m-tinyq-outputs-[{want.tobytes().hex()}]"]
+            for count in ("0", "x", "1000001", "99999999999"):  # digits only, 1-1000000, no overflow
+                with pytest.raises(DeviceError, match="Capture needs a frame count 1-1000000"):
+                    link.command(f"tinyq-capture {count}")
 
         assert "the device's sensor gave no frame" in cli_error(capsys, "--port", q.url, "-o", tmp_path / "c.npy",
                                                                 "--timeout", TIMEOUT)
