@@ -71,7 +71,7 @@ def test_prelu_every_pair_of_values():
     (Case("add_n", ((2, 3), (3,)), out_shape=(2, 3)), "does not broadcast"),
     (Case("add_n", ((2, 3), (2, 3)), quants=(q(1.0, 0), q(1.0, 0), q(1e-7, 0))), "output scale is too small"),
     (Case("add_n", ((2, 3), (2, 3)), "int32"), "is int32; only int8"),
-    (Case("prelu", ((2, 3), (2, 3)), "int16", quants=(q(0.1, 0),) * 3), "input and alpha are int16; tinyq runs prelu on int8"),
+    (Case("prelu", ((2, 3), (2, 3)), "int16", quants=(q(0.1, 0),) * 3), "int16 PRELU takes an int8 alpha"),
     (Case("prelu", ((2, 3), (4, 3)), out_shape=(2, 3)), "do not broadcast"),
 ])
 def test_unsupported_variants(case, message):

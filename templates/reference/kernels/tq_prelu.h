@@ -2,7 +2,7 @@
 #define TQ_PRELU_H
 #include "tq_broadcast.h"
 
-/* PRELU (int8): x >= 0 rescaled by s_in / s_out, x < 0 multiplied by alpha and rescaled by
+/* PRELU (int8; int16 with an int8 alpha): x >= 0 rescaled by s_in / s_out, x < 0 multiplied by alpha and rescaled by
  * s_in * s_alpha / s_out; alpha broadcasts against x (TFLM's BroadcastPrelu4DSlow). */
 typedef struct {
   tq_ndloop_t loops; /* over the output; stride_a steps x, stride_b alpha */
@@ -12,4 +12,5 @@ typedef struct {
 } tq_prelu_params_t;
 
 void tq_prelu_s8(const tq_prelu_params_t *p, const int8_t *x, const int8_t *alpha, int8_t *output);
+void tq_prelu_s16(const tq_prelu_params_t *p, const int16_t *x, const int8_t *alpha, int16_t *output);
 #endif
