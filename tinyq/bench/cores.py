@@ -239,16 +239,20 @@ def bench_model(model: Path, board: Board, n_inputs: int, seed: int, work_dir: P
 
 
 def format_table(rows: list[CoresRow]) -> str:
+    """A Markdown table off a terminal (docs/dual_core.md quotes it), a rich one on a terminal."""
+    from tinyq.tables import table
+
     head = ("model", "board", "backend", "1 core", "core 0", "core 1", "2-core critical path", "speed-up", "split ops",
             "arena 1 / 2 cores", "bit-exact")
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    cells = []
     for r in rows:
         if r.note:
-            lines.append(f"| {r.model} | {r.board} | {r.backend} | {r.note} |" + " |" * (len(head) - 4))
+            cells.append((r.model, r.board, r.backend, r.note))
             continue
-        lines.append(f"| {r.model} | {r.board} | {r.backend} | {r.one_core:,} | {r.core0:,} | {r.core1:,} | {r.critical_path:,} | "
-                     f"{r.speedup:.2f}x | {r.splits} | {r.arena_one:,} / {r.arena_two:,} | "
-                     f"{'yes' if r.bit_exact else 'NO'} ({r.inputs} inputs) |")
+        cells.append((r.model, r.board, r.backend, f"{r.one_core:,}", f"{r.core0:,}", f"{r.core1:,}",
+                      f"{r.critical_path:,}", f"{r.speedup:.2f}x", str(r.splits), f"{r.arena_one:,} / {r.arena_two:,}",
+                      f"{'yes' if r.bit_exact else 'NO'} ({r.inputs} inputs)"))
+    lines = [table(head, cells, align="lll" + "r" * 7 + "l", plain="markdown")]
     lines.append("")
     lines.append("Instructions per inference, counted per core from QEMU's instruction log (waiting left out); "
                  "critical path = core 0 alone + the longer core's part of each split op; "

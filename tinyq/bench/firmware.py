@@ -173,31 +173,24 @@ def _ratio(value: float | None) -> str:
 
 HEADER = ("model", "board", "backend", "bit-exact", "flash B", "SRAM B", "arena", "stack (used)", "static",
           "instructions", "est. cycles", "vs TFLM ref", "vs TFLM+CMSIS-NN instr.", "cycles")
-LEFT_ALIGNED = 3  # model, board, backend
+ALIGN = "lll" + "r" * (len(HEADER) - 3)  # model, board, backend left; figures right
 
 
 def format_table(rows: list[FirmwareRow]) -> str:
-    table = [HEADER]
+    from tinyq.tables import table
+
+    cells = []
     for r in rows:
-        if r.bit_exact is None:  # the note follows the first columns without widening the others
-            table.append((r.model, r.board, r.backend, "-", r.note))
+        if r.bit_exact is None:  # a note row: the note follows the first columns
+            cells.append((r.model, r.board, r.backend, "-", r.note))
             continue
-        table.append((r.model, r.board, r.backend, f"{'yes' if r.bit_exact else 'NO'} ({r.inputs})",
+        cells.append((r.model, r.board, r.backend, f"{'yes' if r.bit_exact else 'NO'} ({r.inputs})",
                       f"{r.flash_bytes:,}", f"{r.sram_bytes:,}", f"{r.arena_bytes:,}",
                       f"{r.stack_bytes:,} ({r.stack_used_bytes:,})", f"{r.static_bytes:,}",
                       f"{r.instructions_per_inference:,}",
                       f"{r.cycles_per_inference:,}" if r.cycles_per_inference else "",
                       _ratio(r.vs_tflm_reference), _ratio(r.vs_tflm_cmsis_nn), _ratio(r.cycles_vs_tflm_cmsis_nn)))
-    widths = [max(len(row[i]) for row in table if len(row) == len(HEADER) or i < 4) for i in range(len(HEADER))]
-
-    def line(row) -> str:
-        full = len(row) == len(HEADER)
-        cells = [c.ljust(w) if i < LEFT_ALIGNED else c.rjust(w)
-                 for i, (c, w) in enumerate(zip(row if full else row[:4], widths))]
-        return "  ".join(cells if full else cells + [row[4]])
-
-    lines = [line(row).rstrip() for row in table]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = [table(HEADER, cells, align=ALIGN)]
     lines.append("SRAM = arena + reserved stack + static; instructions: median per inference under QEMU -icount;")
     lines.append("est. cycles: one traced inference through tinyq's Cortex-M55 timing model (docs/cycles.md), "
                  "an estimate, not a time;")

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import asdict
 
 from tinyq.bench.fuzz import COMMANDS, MAX_MESSAGE, FuzzReport, Outcome
+from tinyq.tables import table
 
 STATUS_ORDER = ("accepted", "refused", "crash", "hang", "died", "partial", "bad message")
 VERIFY_ORDER = ("accepted", "differs", "tflm refuses", "crash", "hang", "died")
@@ -31,12 +32,10 @@ def format_table(report: FuzzReport) -> str:
     commands = [c for c in COMMANDS if any(o.command == c for o in report.outcomes)]
     lines = [f"tinyq bench fuzz: {report.files():,} mutated files, {len(report.outcomes):,} command runs, "
              f"{report.seconds:.0f} s", ""]
-    lines.append(f"{'command':<10}" + "".join(f"{s:>12}" for s in statuses))
-    for c in commands:
-        counts = Counter(o.status for o in report.outcomes if o.command == c)
-        lines.append(f"{c:<10}" + "".join(f"{counts.get(s, 0):>12,}" for s in statuses))
-    total = Counter(o.status for o in report.outcomes)
-    lines.append(f"{'all':<10}" + "".join(f"{total.get(s, 0):>12,}" for s in statuses))
+    counts = {c: Counter(o.status for o in report.outcomes if o.command == c) for c in commands}
+    counts["all"] = Counter(o.status for o in report.outcomes)
+    lines.append(table(("command",) + tuple(statuses),
+                       [(c,) + tuple(f"{n.get(s, 0):,}" for s in statuses) for c, n in counts.items()], align="lr"))
     refused = [o for o in report.outcomes if o.status == "refused"]
     if refused:
         no_hint = sum(1 for o in refused if not o.has_hint)

@@ -177,16 +177,16 @@ def summary(rows: list[MemoryRow]) -> list[str]:
 
 
 def format_table(rows: list[MemoryRow]) -> str:
-    width = max([38] + [len(r.model) for r in rows])
-    head = (f"{'model':<{width}} {'tinyq arena':>12} {'TFLM arena':>11} {'tinyq/TFLM':>10} {'lower bound':>12} "
-            f"{'views-only bound':>17}  strategy")
-    lines = [head, "-" * len(head)]
+    from tinyq.tables import table
+
+    cells = []
     for r in rows:
         ratio = f"{r.tinyq_arena / r.tflm_arena:.0%}" if r.tinyq_arena and r.tflm_arena else "-"
         note = ("  " if r.strategy else "") + r.note if r.note else ""
-        lines.append(f"{r.model:<{width}} {_num(r.tinyq_arena):>12} {_num(r.tflm_arena):>11} {ratio:>10} "
-                     f"{_num(r.lower_bound):>12} {_num(r.views_only_bound):>17}  {r.strategy}{note}")
-    lines += [""] + (summary(rows) if any(r.tflm_arena is not None for r in rows) else [])
+        cells.append((r.model, _num(r.tinyq_arena), _num(r.tflm_arena), ratio, _num(r.lower_bound),
+                      _num(r.views_only_bound), r.strategy + note))
+    header = ("model", "tinyq arena", "TFLM arena", "tinyq/TFLM", "lower bound", "views-only bound", "strategy")
+    lines = [table(header, cells, align="lrrrrrl"), ""] + (summary(rows) if any(r.tflm_arena is not None for r in rows) else [])
     lines += ["",
               "tinyq arena: the generated C's whole SRAM for the model (parameters and requantization tables are in",
               "  flash). TFLM arena: smallest arena_size tflite_micro's interpreter loads and invokes the model with",

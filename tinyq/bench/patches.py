@@ -93,27 +93,27 @@ def _num(v) -> str:
 
 
 def format_patch_table(rows: list[PatchRow]) -> str:
-    width = max([24] + [len(r.model) for r in rows])
-    head = (f"{'model':<{width}} {'patches':>7} {'untiled':>8} {'patched':>8} {'saved':>6} {'stage':>10} "
-            f"{'grid':>6} {'band':>7} {'workspace':>9} {'stage MACs':>10} {'net MACs':>8}")
+    from tinyq.tables import table
+
+    header = ("model", "patches", "untiled", "patched", "saved", "stage", "grid", "band", "workspace", "stage MACs",
+              "net MACs")
     qemu = any(r.untiled_instructions is not None for r in rows)
     if qemu:
-        head += f" {'instr untiled':>14} {'instr patched':>14} {'ratio':>6} exact"
-    lines = [head, "-" * len(head)]
+        header += ("instr untiled", "instr patched", "ratio", "exact")
+    cells = []
     for r in rows:
-        if r.arena is None:
-            lines.append(f"{r.model:<{width}} {r.request:>7} {_num(r.untiled_arena):>8}  {r.note}")
+        if r.arena is None:  # a note row
+            cells.append((r.model, r.request, _num(r.untiled_arena), r.note))
             continue
         saved = f"{1 - r.arena / r.untiled_arena:.0%}" if r.untiled_arena else "-"
-        line = (f"{r.model:<{width}} {r.request:>7} {_num(r.untiled_arena):>8} {_num(r.arena):>8} {saved:>6} "
-                f"{r.stage:>10} {r.grid:>6} {_num(r.band_bytes):>7} {_num(r.workspace_bytes):>9} "
-                f"{r.stage_macs_ratio:>9.2f}x {r.network_macs_ratio:>7.2f}x")
+        row = (r.model, r.request, _num(r.untiled_arena), _num(r.arena), saved, r.stage, r.grid, _num(r.band_bytes),
+               _num(r.workspace_bytes), f"{r.stage_macs_ratio:.2f}x", f"{r.network_macs_ratio:.2f}x")
         if qemu:
             both = r.instructions and r.untiled_instructions
-            ratio = f"{r.instructions / r.untiled_instructions:.2f}x" if both else "-"
-            line += (f" {_num(r.untiled_instructions):>14} {_num(r.instructions):>14} {ratio:>6} "
-                     f"{'yes' if r.bit_exact else 'NO'}")
-        lines.append(line)
+            row += (_num(r.untiled_instructions), _num(r.instructions),
+                    f"{r.instructions / r.untiled_instructions:.2f}x" if both else "-", "yes" if r.bit_exact else "NO")
+        cells.append(row)
+    lines = [table(header, cells, align="l" + "r" * (len(header) - 2) + ("l" if qemu else "r"))]
     lines += ["",
               "untiled: the arena with the whole input in it. patched: the arena with the first layers (stage) run",
               "  patch by patch (grid RxC: tiles of the stage's output, overlaps recomputed) or line by line (lines:",

@@ -57,6 +57,7 @@ from tinyq.quantize.qparams import sqnr_db
 from tinyq.quantize.report import sqnr_report
 from tinyq.quantize.selfcheck import Reference, float_reference, point_values, steps_text
 from tinyq.quantize.summary import weight_bytes
+from tinyq.tables import table
 from tinyq.tflite.reader import read_model, read_model_file
 from tinyq.tflite.writer import write_model
 
@@ -284,20 +285,20 @@ def _bytes(x: int | None) -> str:
 
 
 def format_table(results: list[CaseResult]) -> str:
-    lines = [f"{'case':<20} {'model':<26} {'top-1':>7} {'out dB':>7} {'logit dB':>8} {'file B':>9} {'weights B':>10} "
-             f"{'vs int8':>7} {'arena B':>8} {'a16':>5} {'time s':>7}"]
+    header = ("case", "model", "top-1", "out dB", "logit dB", "file B", "weights B", "vs int8", "arena B", "a16",
+              "time s")
+    rows = []
     for r in results:
-        lines.append(f"{r.case:<20} {'float':<26} {_pct(r.float_accuracy):>7} {'':>7} {'':>8} {r.float_file_bytes:>9,} "
-                     f"{r.float_weight_bytes:>10,}")
+        rows.append((r.case, "float", _pct(r.float_accuracy), "", "", f"{r.float_file_bytes:,}",
+                     f"{r.float_weight_bytes:,}", "", "", "", ""))
         int8_bytes = r.variants[0].weight_bytes
         for v in r.variants:
-            ratio = f"{v.weight_bytes / int8_bytes:6.0%}" if int8_bytes else ""
-            secs = f"{v.seconds:7.2f}" if v.seconds is not None else ""
-            lines.append(f"{'':<20} {v.name:<26} {_pct(v.accuracy):>7} {v.output_sqnr_db:7.1f} "
-                         f"{_db(v.logits_sqnr_db):>8} {v.file_bytes:>9,} {v.weight_bytes:>10,} {ratio:>7} "
-                         f"{_bytes(v.arena_bytes):>8} {v.int16_layers:>5} {secs}")
-        lines.append(f"{'':<20} inputs: {r.calib}")
-    lines.append("")
+            ratio = f"{v.weight_bytes / int8_bytes:.0%}" if int8_bytes else ""
+            rows.append(("", v.name, _pct(v.accuracy), f"{v.output_sqnr_db:.1f}", _db(v.logits_sqnr_db),
+                         f"{v.file_bytes:,}", f"{v.weight_bytes:,}", ratio, _bytes(v.arena_bytes), str(v.int16_layers),
+                         f"{v.seconds:.2f}" if v.seconds is not None else ""))
+        rows.append(("", f"inputs: {r.calib}"))  # a note row
+    lines = [table(header, rows, align="llr"), ""]
     lines.append("per-layer SQNR (dB) vs float, int8: tinyq / the converter's int8 file")
     for r in results:
         parts = [f"op{op} {kind[:7]} {a:.1f}/{_db(b)}" for op, kind, a, b in r.layers]
@@ -317,10 +318,9 @@ def auto_wins(r: CaseResult) -> bool:
 
 def format_activations(results: list[CaseResult]) -> str:
     """int8, auto and int16 activations side by side: accuracy, output SQNR, arena; and the converter's 16x8."""
-    lines = ["activations: int8 / auto (a8+a16 per layer, default budget) / int16 (16x8) / converter 16x8 same calib: "
-             "top-1, output dB, arena B; 'wins': auto above int8 at less arena than int16",
-             f"  {'model':<20} " + " ".join(f"{name:>27}" for name in ("int8", "auto", "int16", "converter 16x8"))
-             + "  wins"]
+    title = ("activations: int8 / auto (a8+a16 per layer, default budget) / int16 (16x8) / converter 16x8 same calib: "
+             "top-1, output dB, arena B; 'wins': auto above int8 at less arena than int16")
+    rows = []
     for r in results:
         cells = []
         for name in ("tinyq int8", "tinyq auto", "tinyq int16", SAME_CALIB_16X8_ROW):
@@ -328,8 +328,9 @@ def format_activations(results: list[CaseResult]) -> str:
             cells.append("-" if v is None else
                          f"{_pct(v.accuracy) if v.accuracy is not None else ''} {v.output_sqnr_db:.1f} dB "
                          f"{_bytes(v.arena_bytes)} B".strip())
-        lines.append(f"  {r.case:<20} " + " ".join(f"{c:>27}" for c in cells) + f"  {'yes' if auto_wins(r) else 'no'}")
-    return "\n".join(lines)
+        rows.append((r.case, *cells, "yes" if auto_wins(r) else "no"))
+    return table(("model", "int8", "auto", "int16", "converter 16x8", "wins"), rows, align="lrrrrl", indent="  ",
+                 title=title)
 
 
 def format_comparison(results: list[CaseResult]) -> str:
@@ -337,28 +338,31 @@ def format_comparison(results: list[CaseResult]) -> str:
     def pair(v: Variant | None) -> str:
         return "-" if v is None else f"{v.output_sqnr_db:.1f}/{_db(v.logits_sqnr_db)}"
 
-    lines = ["int8 output/logits SQNR vs float (dB), TFLM, on the test inputs; delta = tinyq - converter at the "
-             "output (same-calibration converter when run, else its file)",
-             f"  {'model':<20} {'conv. file':>11} {'conv. same':>11} {'plain':>11} {'tinyq':>11} {'delta':>6} "
-             f"{'time s':>7}  self-check kept"]
+    rows = []
     for r in results:
         ours, plain = r.variant("tinyq int8"), r.variant("tinyq plain min/max")
         file_row, same = r.variant(FILE_ROW), r.variant(SAME_CALIB_ROW)
         theirs = same or file_row
         delta = f"{ours.output_sqnr_db - theirs.output_sqnr_db:+.1f}" if theirs else "-"
-        lines.append(f"  {r.case:<20} {pair(file_row):>11} {pair(same):>11} {pair(plain):>11} {pair(ours):>11} "
-                     f"{delta:>6} {ours.seconds:7.2f}  {ours.kept}")
+        rows.append((r.case, pair(file_row), pair(same), pair(plain), pair(ours), delta, f"{ours.seconds:.2f}",
+                     ours.kept))
+    lines = [table(("model", "conv. file", "conv. same", "plain", "tinyq", "delta", "time s", "self-check kept"), rows,
+                   align="lrrrrrrl", indent="  ",
+                   title="int8 output/logits SQNR vs float (dB), TFLM, on the test inputs; delta = tinyq - converter "
+                         "at the output (same-calibration converter when run, else its file)")]
     if not any(r.variant("tinyq int16") for r in results):
         return "\n".join(lines)
-    lines += ["16x8 (int16 activations) output/logits SQNR vs float (dB); delta = tinyq int16 - the converter's 16x8 "
-              "mode at the output (same calibration inputs; needs --converter-python)",
-              f"  {'model':<20} {'conv. 16x8':>11} {'tinyq':>11} {'delta':>6} {'time s':>7}  self-check kept"]
+    rows = []
     for r in results:
         ours, theirs = r.variant("tinyq int16"), r.variant(SAME_CALIB_16X8_ROW)
         if ours is None:
             continue
         delta = f"{ours.output_sqnr_db - theirs.output_sqnr_db:+.1f}" if theirs else "-"
-        lines.append(f"  {r.case:<20} {pair(theirs):>11} {pair(ours):>11} {delta:>6} {ours.seconds:7.2f}  {ours.kept}")
+        rows.append((r.case, pair(theirs), pair(ours), delta, f"{ours.seconds:.2f}", ours.kept))
+    lines.append(table(("model", "conv. 16x8", "tinyq", "delta", "time s", "self-check kept"), rows,
+                       align="lrrrrl", indent="  ",
+                       title="16x8 (int16 activations) output/logits SQNR vs float (dB); delta = tinyq int16 - the "
+                             "converter's 16x8 mode at the output (same calibration inputs; needs --converter-python)"))
     return "\n".join(lines)
 
 
@@ -375,23 +379,22 @@ def meets_mark(v: Variant, int8: Variant) -> bool:
 
 def format_int4(results: list[CaseResult]) -> str:
     """Weight precision side by side: the converter's int8, tinyq int8, int4 (nearest, GPTQ) and mixed."""
-    lines = [f"weights: output / logits SQNR vs float (dB, TFLM, test inputs), top-1 (labels) or top-1 agreement "
+    title = (f"weights: output / logits SQNR vs float (dB, TFLM, test inputs), top-1 (labels) or top-1 agreement "
              f"with float (no labels), weight bytes vs tinyq int8, seconds per quantize; mark: within {WITHIN_DB:g} dB "
-             f"of tinyq int8's output SQNR at >= {FEWER_BYTES:.0%} fewer weight bytes",
-             f"  {'model':<20} {'variant':<26} {'out dB':>7} {'logit dB':>8} {'top-1':>7} {'agree':>7} "
-             f"{'weights B':>10} {'vs int8':>7} {'arena B':>8} {'time s':>7}  mark"]
+             f"of tinyq int8's output SQNR at >= {FEWER_BYTES:.0%} fewer weight bytes")
+    rows = []
     for r in results:
         int8 = r.variant("tinyq int8")
         for name in INT4_ROWS:
             v = r.variant(name)
             if v is None or (name == FILE_ROW and r.variant(SAME_CALIB_ROW) is not None):
                 continue
-            secs = f"{v.seconds:7.2f}" if v.seconds is not None else ""
             mark = ("yes" if meets_mark(v, int8) else "no") if name in WEIGHT_ROWS else ""
-            lines.append(f"  {r.case:<20} {v.name:<26} {v.output_sqnr_db:7.1f} {_db(v.logits_sqnr_db):>8} "
-                         f"{_pct(v.accuracy):>7} {_pct(v.agreement):>7} {v.weight_bytes:>10,} "
-                         f"{v.weight_bytes / int8.weight_bytes:7.0%} {_bytes(v.arena_bytes):>8} {secs:>7}  {mark}")
-    return "\n".join(lines)
+            rows.append((r.case, v.name, f"{v.output_sqnr_db:.1f}", _db(v.logits_sqnr_db), _pct(v.accuracy),
+                         _pct(v.agreement), f"{v.weight_bytes:,}", f"{v.weight_bytes / int8.weight_bytes:.0%}",
+                         _bytes(v.arena_bytes), f"{v.seconds:.2f}" if v.seconds is not None else "", mark))
+    return table(("model", "variant", "out dB", "logit dB", "top-1", "agree", "weights B", "vs int8", "arena B",
+                  "time s", "mark"), rows, align="llrrrrrrrrl", indent="  ", title=title)
 
 
 ABLATION = {  # each step alone, without the self-check, on the digits test set; the last line is the default steps
@@ -408,7 +411,7 @@ def ablation(progress) -> str:
     if not (data / "x_calib.npy").exists():
         return "digits data absent: ablation skipped"
     calib, test, labels = (np.load(data / f) for f in ("x_calib.npy", "x_test.npy", "y_test.npy"))
-    lines = [f"{'case':<11} {'configuration':<38} {'top-1':>7} {'mean layer':>10} {'logits':>7} {'output':>7}  dB"]
+    table_rows = []
     for case in ("cnn_digits", "mlp_digits"):
         graph = read_model_file(DIGITS / "models" / case / "float32.tflite")
         shape = graph.tensors[graph.inputs[0]].shape
@@ -420,9 +423,10 @@ def ablation(progress) -> str:
             ref = float_reference(result.float_graph, records)
             top1 = _evaluate(label, result.graph, 0, ref, labels).accuracy
             mean = float(np.mean([r.sqnr_db for r in rows[:-1]]))
-            lines.append(f"{case:<11} {label:<38} {_pct(top1):>7} {mean:10.2f} {rows[-2].sqnr_db:7.2f} "
-                         f"{rows[-1].sqnr_db:7.2f}")
-    return "\n".join(lines)
+            table_rows.append((case, label, _pct(top1), f"{mean:.2f}", f"{rows[-2].sqnr_db:.2f}",
+                               f"{rows[-1].sqnr_db:.2f}"))
+    return table(("case", "configuration", "top-1", "mean layer dB", "logits dB", "output dB"), table_rows,
+                 align="llr")
 
 
 @click.command("quantize")
