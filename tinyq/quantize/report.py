@@ -186,17 +186,19 @@ def _short(name: str, width: int = 34) -> str:
 
 def format_report(report: Report, choices: dict | None = None, worst: int = 3) -> str:
     """The table the CLI prints; `choices` (tensor -> ActivationChoice) adds why each range was chosen."""
-    lines = [f"per-tensor SQNR, quantized (TFLM) vs float (LiteRT), over {report.samples} sample(s):",
-             f"  {'op':>3} {'kind':<18} {'tensor':<34} {'type':<5} {'float range':>20} {'quantized range':>20} "
-             f"{'scale':>10} {'zp':>4} {'SQNR dB':>7} {'loss':>6}  range from"]
+    from tinyq.tables import table
+
+    rows = []
     for r in report.rows:
-        op = "in" if r.op_index is None else str(r.op_index)
         loss = report.input_sqnr.get(r.float_tensor)
-        loss_text = f"{loss - r.sqnr_db:6.1f}" if loss is not None and np.isfinite(loss) and np.isfinite(r.sqnr_db) else ""
+        loss_text = f"{loss - r.sqnr_db:.1f}" if loss is not None and np.isfinite(loss) and np.isfinite(r.sqnr_db) else ""
         why = choices[r.float_tensor].reason if choices and r.float_tensor in choices else ""
-        lines.append(f"  {op:>3} {r.op:<18} {_short(r.name):<34} {r.dtype:<5} "
-                     f"{'[%.3g, %.3g]' % r.float_range:>20} {'[%.3g, %.3g]' % r.int8_range:>20} "
-                     f"{r.scale:10.4g} {r.zero_point:4d} {_db(r.sqnr_db):>7} {loss_text:>6}  {why}")
+        rows.append(("in" if r.op_index is None else str(r.op_index), r.op, _short(r.name), r.dtype,
+                     "[%.3g, %.3g]" % r.float_range, "[%.3g, %.3g]" % r.int8_range, f"{r.scale:.4g}",
+                     str(r.zero_point), _db(r.sqnr_db).strip(), loss_text, why))
+    lines = [table(("op", "kind", "tensor", "type", "float range", "quantized range", "scale", "zp", "SQNR dB", "loss",
+                    "range from"), rows, align="rlllrrrrrrl", indent="  ",
+                   title=f"per-tensor SQNR, quantized (TFLM) vs float (LiteRT), over {report.samples} sample(s):")]
     lines.append("  output SQNR: " + ", ".join(f"{s:.1f} dB" for s in report.output_sqnr_db))
     losses = [(report.input_sqnr[r.float_tensor] - r.sqnr_db, r) for r in report.rows
               if r.float_tensor in report.input_sqnr and np.isfinite(report.input_sqnr[r.float_tensor])
