@@ -51,7 +51,7 @@ def test_every_broadcast(dtype):
 
 
 @pytest.mark.parametrize("graph_args, message", [
-    (("int16",), "operands are int16; tinyq runs squared_difference on int8, int32"),
+    (("int64",), "operands are int64; tinyq runs squared_difference on int8, int16, int32"),
     (("int8", "int32"), "output is int32, operands int8"),
 ])
 def test_unsupported_variants(graph_args, message):
