@@ -9,6 +9,7 @@ import numpy as np
 from tinyq.errors import TinyqError
 from tinyq.golden import tflm_run, tflm_run_tensors
 from tinyq.ir import Graph, Tensor
+from tinyq.tables import table
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,21 @@ def compare_traces(model: bytes, graph: Graph, producer: dict[int, int], inputs:
                         ended_early=ended_early)
 
 
+def _how(m: Mismatch) -> str:
+    """How far apart a mismatch's values are."""
+    if m.nan_only:
+        how = "all NaN against NaN of other bits (sign/payload)"
+    elif m.max_ulp:
+        how = f"max |diff| {m.max_abs_diff:g} ({m.max_ulp} ULP)"
+    elif m.max_abs_diff == 0 and not m.nan_vs_number:
+        how = "only the signs of zeros differ"
+    else:
+        how = f"max |diff| {m.max_abs_diff:g}"
+    if m.nan_vs_number:
+        how += f", {m.nan_vs_number} NaN against a number"
+    return how
+
+
 def summarize(result: VerifyResult, graph: Graph, limit: int = 10) -> str:
     lines = []
     early = f" ({result.ended_early} ended early as TFLM's: not compared)" if result.ended_early else ""
@@ -153,23 +169,16 @@ def summarize(result: VerifyResult, graph: Graph, limit: int = 10) -> str:
     if first.op is not None:
         op = graph.operators[first.op]
         lines.append(f"first diverging op: op {first.op} ({op.op}) -> tensor {first.tensor} '{first.tensor_name}'")
+    rows = []
     for m in result.mismatches[:limit]:
-        if m.ended_early:
+        if m.ended_early:  # a note row: no tensor was compared
             other = "tinyq's" if m.ended_early == "TFLM" else "TFLM's"
-            lines.append(f"  input {m.record}: {m.ended_early}'s invoke ended early (kTfLiteAbort), {other} ran")
+            rows.append((str(m.record), f"{m.ended_early}'s invoke ended early (kTfLiteAbort), {other} ran"))
             continue
-        if m.nan_only:
-            how = "all NaN against NaN of other bits (sign/payload)"
-        elif m.max_ulp:
-            how = f"max |diff| {m.max_abs_diff:g} ({m.max_ulp} ULP)"
-        elif m.max_abs_diff == 0 and not m.nan_vs_number:
-            how = "only the signs of zeros differ"
-        else:
-            how = f"max |diff| {m.max_abs_diff:g}"
-        if m.nan_vs_number:
-            how += f", {m.nan_vs_number} NaN against a number"
-        lines.append(f"  input {m.record}: tensor {m.tensor} '{m.tensor_name}': {m.bytes_differing} value(s) differ, "
-                     f"first at byte {m.first_byte}, {how}")
+        rows.append((str(m.record), f"{m.tensor} '{m.tensor_name}'", str(m.bytes_differing), str(m.first_byte),
+                     _how(m)))
+    lines.append(table(("input", "tensor", "values differing", "first byte", "how"), rows, align="rlrrl",
+                       indent="  "))
     if len(result.mismatches) > limit:
         lines.append(f"  ... and {len(result.mismatches) - limit} more")
     return "\n".join(lines)
