@@ -244,16 +244,6 @@ def test_bench_cores_command(tmp_path):
     assert "tinyq: error: board qemu-m55: the board runs its models on one core" in refused.stderr
 
 
-def test_cmsis_nn_layer_carries_the_same_tq_cores_files():
-    """A layer's templates take their C files from its own kernels/ folder: the CMSIS-NN split ops'
-    copy of tq_cores.{h,c} must stay the reference one."""
-    from tinyq.resources import templates_dir
-
-    for name in ("tq_cores.h", "tq_cores.c"):
-        assert (templates_dir() / "cmsis_nn" / "kernels" / name).read_text() == \
-            (templates_dir() / "reference" / "kernels" / name).read_text()
-
-
 @pytest.mark.parametrize("backend", ["reference", "cmsis-nn"])
 def test_split_templates_read_exactly_the_bound_arrays(backend):
     """As tests/test_bind.py for one core: each two-core call template references exactly the flash

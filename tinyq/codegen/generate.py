@@ -5,7 +5,8 @@ Each bound op's kernel names its call template (`Kernel.template`, e.g.
 parameter block) and `call(k)` (the statement in the invoke function); `k` is a
 KernelView giving arena pointers, constant array symbols and the op's parameters.
 A template lists the kernel sources it needs (`kernel_files`), found in the
-`kernels/` folder beside it, with `tq_common.h`. The arrays emitted are the flash
+`kernels/` folder beside it, or in another layer's as "reference/tq_lstm.h" (one
+file shared, never a copy); `tq_common.h` comes with every kernel. The arrays emitted are the flash
 plan's table (tinyq/plan/flash.py): exactly the ones the calls read.
 """
 
@@ -114,8 +115,16 @@ def render_call(op: BoundOp, position: int, graph: Graph, plan: MemoryPlan, cons
     module = environment().get_template(op.template).make_module({"view": view})
     decl, call = str(module.decl(view)).strip(), str(module.call(view)).strip()
     folder = op.template.split("/")[0]
-    files = {rel: f"{folder}/kernels/{rel}" for rel in getattr(module, "kernel_files", ())}
+    files = dict(kernel_source(folder, entry) for entry in getattr(module, "kernel_files", ()))
     return decl, call, files, frozenset(view.used_consts)
+
+
+def kernel_source(folder: str, entry: str) -> tuple[str, str]:
+    """(the file's name in the output, its template path) for one `kernel_files` entry of a template in
+    `folder`: "tq_x.c" is the layer's own, "reference/tq_x.c" another layer's. Names are unique across
+    layers (tests/test_codegen_kernels.py), so a model that calls both layers gets one copy."""
+    owner, _, rel = entry.rpartition("/")
+    return rel, f"{owner or folder}/kernels/{rel}"
 
 
 def _c_float(v: float) -> str:

@@ -40,41 +40,7 @@ static inline void tq_mve_lstm_dots(const int8_t *x, const int8_t *w, int32_t st
 }
 #endif
 
-static inline int16_t tq_mve_lstm_sat16(int32_t x) {
-  return (int16_t)TQ_CLAMP(x, INT16_MIN, INT16_MAX);
-}
-
-/* reference_integer_ops::Logistic (int16) of x on the table's grid. */
-static inline int32_t tq_mve_lstm_sigmoid(int32_t x, const uint16_t *table) {
-  const uint32_t ax = (uint32_t)(x < 0 ? -x : x);
-  const uint32_t h = ax >> 9;
-  uint32_t r;
-  if (h >= 255) {
-    r = (uint32_t)0x7FFF << 10;
-  } else {
-    const uint32_t a = table[h], b = table[h + 1];
-    r = (a << 9) + (ax & 0x1FF) * (b - a);
-  }
-  r = x >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u;
-  return (int16_t)(r >> 10);
-}
-
-/* reference_integer_ops::Tanh (int16) of x on the same grid. */
-static inline int32_t tq_mve_lstm_tanh(int32_t x, const uint16_t *table) {
-  const uint32_t ax = (uint32_t)(x < 0 ? -x : x);
-  const uint32_t h = ax >> 8;
-  int32_t r;
-  if (h >= 255) {
-    r = 0xFFFF << 8;
-  } else {
-    const int32_t a = table[h], b = table[h + 1];
-    r = (a << 8) + (int32_t)(ax & 0xFF) * (b - a);
-  }
-  r = x >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
-  return (int16_t)(r >> 8);
-}
-
-void tq_mve_lstm_s8(const tq_mve_lstm_params_t *p, const int8_t *in, int8_t *hidden_state, int16_t *cell_state,
+void tq_mve_lstm_s8(const tq_lstm_params_t *p, const int8_t *in, int8_t *hidden_state, int16_t *cell_state,
                     int8_t *out) {
   const int32_t n_in = p->input_size, n_h = p->hidden_size, rows = p->rows;
   const int32_t *bias = (const int32_t *)p->effective_bias;
@@ -96,20 +62,20 @@ void tq_mve_lstm_s8(const tq_mve_lstm_params_t *p, const int8_t *in, int8_t *hid
           tq_mve_lstm_dots(x, p->input_weights + u * n_in, n_h * n_in, n_in, acc_in);
           tq_mve_lstm_dots(h, p->recurrent_weights + u * n_h, n_h * n_h, n_h, acc_h);
           for (int g = 0; g < 4; ++g) {
-            const int32_t a = tq_mve_lstm_sat16(tq_mbqm_q(acc_in[g], p->fc_multiplier[2 * g], p->fc_shift[2 * g]));
-            const int32_t b = tq_mve_lstm_sat16(tq_mbqm_q(acc_h[g], p->fc_multiplier[2 * g + 1], p->fc_shift[2 * g + 1]));
-            gate[g] = tq_mve_lstm_sat16(a + b) * 3;
+            const int32_t a = tq_sat16(tq_mbqm_q(acc_in[g], p->fc_multiplier[2 * g], p->fc_shift[2 * g]));
+            const int32_t b = tq_sat16(tq_mbqm_q(acc_h[g], p->fc_multiplier[2 * g + 1], p->fc_shift[2 * g + 1]));
+            gate[g] = tq_sat16(a + b) * 3;
           }
-          const int32_t f = tq_mve_lstm_sigmoid(gate[0], table);
-          const int32_t i = tq_mve_lstm_sigmoid(gate[1], table);
-          const int32_t cg = tq_mve_lstm_tanh(gate[2], table);
-          const int32_t o = tq_mve_lstm_sigmoid(gate[3], table);
-          const int32_t kept = tq_mve_lstm_sat16(tq_mbqm_q(f * c[u], p->forget_multiplier, p->forget_shift));
-          const int32_t added = tq_mve_lstm_sat16(tq_mbqm_q(i * cg, p->update_multiplier, p->update_shift));
-          int32_t cu = tq_mve_lstm_sat16(kept + added);
+          const int32_t f = tq_lstm_sigmoid(gate[0], table);
+          const int32_t i = tq_lstm_sigmoid(gate[1], table);
+          const int32_t cg = tq_lstm_tanh(gate[2], table);
+          const int32_t o = tq_lstm_sigmoid(gate[3], table);
+          const int32_t kept = tq_sat16(tq_mbqm_q(f * c[u], p->forget_multiplier, p->forget_shift));
+          const int32_t added = tq_sat16(tq_mbqm_q(i * cg, p->update_multiplier, p->update_shift));
+          int32_t cu = tq_sat16(kept + added);
           if (p->cell_clip >= 0) cu = TQ_CLAMP(cu, -p->cell_clip, p->cell_clip);
           c[u] = (int16_t)cu;
-          const int32_t th = tq_mve_lstm_tanh((cu * p->cell_tanh_multiplier + half) >> p->cell_tanh_shift, table);
+          const int32_t th = tq_lstm_tanh((cu * p->cell_tanh_multiplier + half) >> p->cell_tanh_shift, table);
           const int32_t v = p->hidden_zero_point + tq_mbqm_q(th * o, p->hidden_multiplier, p->hidden_shift);
           y[u] = (int8_t)TQ_CLAMP(v, p->hidden_min, p->hidden_max);
         }
