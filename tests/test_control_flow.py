@@ -307,3 +307,9 @@ def test_converter_gru_while_bit_exact_in_qemu(model, board, tmp_path):
     assert_stream_in_qemu(model, board, tmp_path, inputs=stream, resets=_utterance_starts(stream))
     for backend in ("reference", "cmsis-nn"):
         assert verify_qemu(compile_file(model, b, backend=backend), b, n_inputs=60).result.ok, backend
+
+
+def test_patches_refuse_control_flow_in_one_line():
+    """Patch planning rebuilds the main graph only: with subgraphs it says so instead of dropping them."""
+    with pytest.raises(TinyqError, match="patches and control flow"):
+        compile_graph(counting_loop_graph(), get_board("host"), patches="auto")
