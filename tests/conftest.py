@@ -29,6 +29,10 @@ for _env, _snapshot in VENDOR_SNAPSHOTS.items():
     if not os.environ.get(_env) and (VENDOR / _snapshot).is_dir():
         os.environ[_env] = str(VENDOR / _snapshot)
 
+# Tables as plain columns even under `pytest -s` on a terminal: the tests read the text (tests/test_tables.py
+# draws the rich ones on purpose).
+os.environ["TINYQ_TABLES"] = "plain"
+
 
 def shared_file(*parts: str) -> Path:
     """A file from ../shared, or skip the test with the reason."""

@@ -132,15 +132,16 @@ def _fix(c: Component) -> str:
 
 
 def report(items: list[Component]) -> str:
-    rows = [("component", "found", "pinned", "")]
+    from tinyq.tables import table
+
+    rows = []
     for c in items:
         status = "ok" if c.ok else ("unset" if c.name in LIBRARIES and not c.found
                                     else "MISSING" if not c.found else "DIFFERS")
         if not c.pinned and c.found:
             status = "ok"
         rows.append((c.name, c.found or "-", c.pinned or "-", status + (f"  {c.note}" if c.note else "")))
-    width = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = ["  ".join(r[i].ljust(width[i]) for i in range(3)) + "  " + r[3] for r in rows]
+    lines = [table(("component", "found", "pinned", "status"), rows)]
     differs = [c for c in items if c.found and c.pinned and c.found != c.pinned]
     if differs:
         lines.append("")

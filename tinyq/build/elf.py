@@ -114,20 +114,20 @@ STACK_SECTIONS = (".stack", ".stack_dummy", ".stack1_dummy")
 
 def format_size_report(report: SizeReport, board: Board, arena_bytes: int | None = None) -> str:
     """Sections, region use and totals; `arena_bytes` when the arena sits inside .bss (SDK builds)."""
-    width = max([len(p.section.name) for p in report.sections] + [len("section")])
-    lines = [f"{'section':<{width}} {'address':>10} {'size':>10}  region", "-" * (width + 34)]
+    from tinyq.tables import table
+
+    rows = []
     for p in sorted(report.sections, key=lambda p: p.section.address):
         s = p.section
         where = p.region or "?"
         if s.has_contents and s.load_address != s.address:
             where += f" (stored in {p.load_region or '?'})"
-        lines.append(f"{s.name:<{width}} {s.address:#010x} {s.size:>10,}  {where}")
-    lines.append("-" * (width + 34))
-    for name, used in sorted(report.region_use().items()):
-        if not name:
-            continue
-        size = board.memory_named(name).size
-        lines.append(f"{name:<{width}} {used:>10,} of {size:>10,} B ({100.0 * used / size:5.1f}%)")
+        rows.append((s.name, f"{s.address:#010x}", f"{s.size:,}", where))
+    lines = [table(("section", "address", "size", "region"), rows, align="lrrl")]
+    regions = [(name, f"{used:,}", f"{board.memory_named(name).size:,}",
+                f"{100.0 * used / board.memory_named(name).size:.1f}%")
+               for name, used in sorted(report.region_use().items()) if name]
+    lines.append(table(("region", "used B", "of B", "used"), regions, align="lrrr"))
     arena = report.ram_of(".tq_arena") or (arena_bytes or 0)
     stack = report.ram_of(*STACK_SECTIONS)
     where = "" if report.ram_of(".tq_arena") or not arena else " in .bss"
