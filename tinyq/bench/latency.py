@@ -163,15 +163,19 @@ def run_bench(port: str, model: Path, records: list[list[np.ndarray]], warmup: i
         arena_bytes=info.arena_bytes)
 
 
+STATS = ("median", "p90", "min", "max")
+
+
 def format_report(r: LatencyReport) -> str:
+    from tinyq.tables import table
+
     where = f"{r.board} (QEMU, -icount)" if r.on_qemu else f"{r.board} at {r.clock_hz / 1e6:g} MHz"
-    lines = [f"{r.model} on {where} via {r.port}: {r.inputs} inputs x {r.runs} runs ({r.warmup} warmup)",
-             f"  {r.unit:<12} median {r.counts.median:,.0f}  p90 {r.counts.p90:,.0f}  "
-             f"min {r.counts.min:,.0f}  max {r.counts.max:,.0f}"]
+    rows = [(r.unit, *(f"{getattr(r.counts, k):,.0f}" for k in STATS))]
     if r.ms is not None:
-        lines.append(f"  {'ms':<12} median {r.ms.median:.3f}  p90 {r.ms.p90:.3f}  min {r.ms.min:.3f}  "
-                     f"max {r.ms.max:.3f}")
-    else:
+        rows.append(("ms", *(f"{getattr(r.ms, k):.3f}" for k in STATS)))
+    lines = [f"{r.model} on {where} via {r.port}: {r.inputs} inputs x {r.runs} runs ({r.warmup} warmup)",
+             table(("per inference",) + STATS, rows, align="lr", indent="  ")]
+    if r.ms is None:
         lines.append("  (QEMU counts instructions, not cycles: no milliseconds)")
     if r.bit_exact:
         lines.append(f"  outputs: bit-exact with TFLM on all {r.inputs} inputs")
