@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyq.backends.cmsis_nn import rules_s16, too_large, window_limits
+from tinyq.backends.cmsis_nn.inplace import by_function
 from tinyq.backends.common import per_tensor_requant, shift32
 from tinyq.ops.base import Kernel, Lowered, Target
 
@@ -73,13 +74,13 @@ KERNELS = [
            function=lambda k, t: "arm_convolve_wrapper_s16",
            scratch=lambda k, t: rules_s16.conv_scratch_bytes(k.params.in_d, k.params.filter_h, k.params.filter_w,
                                                              t.isa),
-           doc="no groups; weights whose int32 partial sums cannot overflow"),
+           inplace=by_function, doc="no groups; weights whose int32 partial sums cannot overflow"),
     Kernel(name="depthwise_conv_2d_s16", template="cmsis_nn/depthwise_conv_2d_s16.c.j2",
            uses=("filter", "multiplier", "bias"), derived=lambda k, t: (shift32(k),), applies=_depthwise_applies,
            function=lambda k, t: "arm_depthwise_conv_fast_s16" if _depthwise_fast(k, t) else "arm_depthwise_conv_s16",
            scratch=lambda k, t: rules_s16.depthwise_scratch_bytes(_depthwise_fast(k, t), k.params.in_d,
                                                                   k.params.filter_h, k.params.filter_w, t.isa),
-           doc="the wrapper's kernel choice made offline; extents up to 32767"),
+           inplace=by_function, doc="the wrapper's kernel choice made offline; extents up to 32767"),
     Kernel(name="fully_connected_s16", template="cmsis_nn/fully_connected_s16.c.j2", uses=("filter", "bias"),
            applies=_fc_applies, function=lambda k, t: "arm_fully_connected_s16",
            doc="per-tensor weights, int64 bias, zero points 0"),

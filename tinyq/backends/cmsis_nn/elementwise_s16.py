@@ -13,6 +13,7 @@ either (tests/test_int16_cmsis_nn.py checks every sum such rows can have).
 from __future__ import annotations
 
 from tinyq.backends.cmsis_nn import rules, too_large, window_limits
+from tinyq.backends.cmsis_nn.inplace import by_function
 from tinyq.backends.common import broadcast_reason
 from tinyq.ops.base import Kernel, Lowered, Target
 from tinyq.ops.inplace import ELEMENTWISE, ROWWISE
@@ -48,10 +49,10 @@ KERNELS = [
     Kernel(name="mul_s16", template="cmsis_nn/mul_s16.c.j2", applies=lambda k, t: broadcast_reason(k),
            function=lambda k, t: "arm_elementwise_mul_s16", inplace=ELEMENTWISE, doc="no broadcast"),
     Kernel(name="average_pool_2d_s16", template="cmsis_nn/average_pool_2d_s16.c.j2", applies=_pool_applies,
-           function=lambda k, t: "arm_avgpool_s16",
+           function=lambda k, t: "arm_avgpool_s16", inplace=by_function,
            scratch=lambda k, t: rules.avgpool_scratch_bytes(k.params.depth, t.isa), doc="extents up to 65535"),
     Kernel(name="max_pool_2d_s16", template="cmsis_nn/max_pool_2d_s16.c.j2", applies=_pool_applies,
-           function=lambda k, t: "arm_max_pool_s16", doc="extents up to 65535"),
+           function=lambda k, t: "arm_max_pool_s16", inplace=by_function, doc="extents up to 65535"),
     Kernel(name="softmax_s16", template="cmsis_nn/softmax_s16.c.j2", uses=("exp_lut", "recip_lut"),
            # reads a row for its max, then input c just before caching exp c in output c (Source/SoftmaxFunctions)
            applies=_softmax_applies, function=lambda k, t: "arm_softmax_s16", inplace=ROWWISE,
