@@ -13,6 +13,7 @@ generator and `tinyq inspect` read the bound graph; nothing chooses kernels agai
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 from tinyq.backends import REFERENCE_LAYER, Backend, chain, layer, layer_library
 from tinyq.errors import TinyqError
@@ -29,6 +30,7 @@ class BoundOp:
     function: str  # the library function the call ends in ("" for tinyq's own C)
     consts: tuple[ConstArray, ...]  # the flash arrays the call reads, in emission order
     scratch_bytes: int  # working memory the kernel needs on the target
+    stack_bytes: int = 0  # working memory it keeps on the stack instead of the arena
     library: str = ""  # the C library it calls (tinyq.libraries), if any
     passed_over: tuple[tuple[str, str], ...] = ()  # (layer, why its kernel did not apply), in chain order
     inplace: InPlace | None = None  # the in-place rule of the code that runs (keyed on `function`)
@@ -70,8 +72,10 @@ class BoundGraph:
                             {lib for sub in self.subgraphs for lib in sub.libraries}))
 
 
-def bind_op(k: Lowered, backend: Backend, target: Target) -> BoundOp:
-    passed_over = []
+def candidates(k: Lowered, backend: Backend, target: Target) -> Iterator[BoundOp]:
+    """Every kernel of the chain that can run `k`, in chain order (the reference kernel last), each
+    with the reasons of the layers above it; bound one at a time, as they are asked for."""
+    passed_over, found = [], 0
     for name in chain(backend):
         display, kernels = layer(name)
         kernel = kernels.get(k.kernel)
@@ -84,16 +88,31 @@ def bind_op(k: Lowered, backend: Backend, target: Target) -> BoundOp:
             passed_over.append((display, why))
             continue
         function = kernel.function(k, target)
-        return BoundOp(lowered=k, kernel=kernel, layer=display, function=function,
-                       consts=kernel.arrays(k, target), scratch_bytes=kernel.scratch(k, target),
-                       library=layer_library(name), passed_over=tuple(passed_over),
-                       inplace=kernel.inplace_rule(k, target, function))
-    raise TinyqError(f"no kernel implements {k.kernel}", where=f"op {k.op.index} ({k.op.op})",
-                     hint="this is a tinyq bug: the op lowers to a kernel nobody declares")
+        found += 1
+        yield BoundOp(lowered=k, kernel=kernel, layer=display, function=function,
+                      consts=kernel.arrays(k, target), scratch_bytes=kernel.scratch(k, target),
+                      stack_bytes=kernel.stack(k, target), library=layer_library(name),
+                      passed_over=tuple(passed_over), inplace=kernel.inplace_rule(k, target, function))
+        passed_over.append((display, f"{function or display + ' kernel'} kept off: its scratch or in-place "
+                                     "rule would make the arena larger than the reference kernels'"))
+    if not found:
+        raise TinyqError(f"no kernel implements {k.kernel}", where=f"op {k.op.index} ({k.op.op})",
+                         hint="this is a tinyq bug: the op lowers to a kernel nobody declares")
 
 
-def bind(lowered: LoweredGraph, backend: Backend, target: Target) -> BoundGraph:
-    """Choose every op's kernel for `backend` on `target`."""
-    return BoundGraph(lowered=lowered, ops=tuple(bind_op(k, backend, target) for k in lowered.ops),
-                      backend=backend, target=target,
-                      subgraphs=tuple(bind(sub, backend, target) for sub in lowered.subgraphs))
+def bind_op(k: Lowered, backend: Backend, target: Target) -> BoundOp:
+    return next(candidates(k, backend, target))
+
+
+def bind(lowered: LoweredGraph, backend: Backend, target: Target, keep_arena: bool = False) -> BoundGraph:
+    """Choose every op's kernel for `backend` on `target`: the first of its chain that applies;
+    with `keep_arena`, not where that would make the memory (arena and kernels' stack buffers)
+    larger than with the reference kernels (tinyq/plan/keep_arena.py)."""
+    bound = BoundGraph(lowered=lowered, ops=tuple(bind_op(k, backend, target) for k in lowered.ops),
+                       backend=backend, target=target,
+                       subgraphs=tuple(bind(sub, backend, target, keep_arena=False) for sub in lowered.subgraphs))
+    if keep_arena and backend.layers:
+        from tinyq.plan.keep_arena import keep_reference_arena  # the planner imports this module
+
+        bound = keep_reference_arena(bound)
+    return bound

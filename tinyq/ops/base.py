@@ -146,6 +146,7 @@ class Kernel:
     applies: Callable[[Lowered, Target], str | None] = _applies  # None, or why it cannot run this op
     function: Callable[[Lowered, Target], str] = _no_function  # the library function the call ends in
     scratch: Callable[[Lowered, Target], int] = _no_scratch  # working memory on the target, bytes
+    stack: Callable[[Lowered, Target], int] = _no_scratch  # working memory it keeps on the stack instead, bytes
     inplace: InPlace | InPlaceChoice | None = None  # may write its output over a dying input (None: never)
     doc: str = ""  # when it applies, for docs/ops.md
 

@@ -469,12 +469,14 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
     bounds[8 + i] = p->act_max;
   }
   bounds[12] = p->right_shift_only;
-  int8_t held[TQ_MVE_CONV_HOLD];
-  int8_t rows_on_stack[2 * TQ_MVE_CONV_STACK_ROW] __attribute__((aligned(16)));
-  if (row_bytes <= TQ_MVE_CONV_STACK_ROW) scratch = rows_on_stack;
   /* an output that does not overlap the input at all needs no held pixel */
   const int disjoint = output >= input + input_bytes || output + batches * out_h * out_w * out_d <= input;
   const int hold_second = !disjoint && out_d <= TQ_MVE_CONV_HOLD;
+  const int rows_here = !direct && row_bytes <= TQ_MVE_CONV_STACK_ROW;
+  /* sized to the layer: tinyq counts these bytes as the kernel's stack (tq_mve/conv_2d.py conv_stack_bytes) */
+  int8_t held[hold_second ? out_d : 1];
+  int8_t rows_on_stack[rows_here ? 2 * row_bytes : 16] __attribute__((aligned(16)));
+  if (rows_here) scratch = rows_on_stack;
   const int32_t x_step = stride_w * in_d;
   tq_mve_pixel pixel[2]; /* the pending pair: where its windows start, whether they are inside */
   int pending = 0;

@@ -1,0 +1,98 @@
+"""The fast backends at the reference kernels' memory (tinyq/plan/keep_arena.py).
+
+Over every model of the TFLM corpus and MLPerf Tiny, on each code path a backend has: the
+arena plus the kernels' stack buffers with the backend's kernels is at most the reference
+kernels' arena wherever binding keeps the arena; the optimized kernels that stay are
+most of them; the ops moved say why in `passed_over`; a model with ops moved runs bit-exact.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import MLPERF, SHARED
+from tinyq import driver
+from tinyq.driver import Compiled
+from tinyq.verify import summarize, verify_host
+from tinyq.backends import get_backend
+from tinyq.bind import bind
+from tinyq.ops.base import Target
+from tinyq.plan.keep_arena import footprint, stack_bytes
+
+CORPUS = SHARED / "models" / "tflm-corpus"
+PATHS = {"cmsis-nn": ("scalar", "dsp", "mve"), "esp-nn": ("scalar", "esp32s3")}
+CONFIGS = [(backend, isa) for backend, paths in PATHS.items() for isa in paths]
+
+
+def _models():
+    if not CORPUS.is_dir() or not MLPERF.is_dir():
+        pytest.skip(f"{CORPUS} or {MLPERF} is absent (tests that use ../shared models skip without it)")
+    return sorted(CORPUS.glob("*.tflite")) + sorted(MLPERF.glob("*.tflite"))
+
+
+def _lowered(path):
+    from tinyq.errors import UnsupportedError
+
+    try:
+        _, graph = driver.read(path)
+        return driver.lower(driver.fold(graph))
+    except UnsupportedError:
+        return None  # a model tinyq refuses (the Ethos-U custom op) binds nothing
+
+
+@pytest.mark.parametrize("backend,isa", CONFIGS)
+def test_every_model_keeps_the_reference_memory(backend, isa):
+    target, bound_some, larger_unguarded, kept, optimized = Target(isa=isa), 0, [], 0, 0
+    for path in _models():
+        lowered = _lowered(path)
+        if lowered is None:
+            continue
+        fast = bind(lowered, get_backend(backend), target)
+        if not any(b.optimized for b in fast.ops):
+            continue
+        bound_some += 1
+        reference = footprint(bind(lowered, get_backend("reference"), target))
+        guarded = bind(lowered, get_backend(backend), target, keep_arena=True)
+        assert footprint(guarded) <= reference, f"{path.name}: {footprint(guarded)} B > reference {reference} B"
+        if footprint(fast) > reference:
+            larger_unguarded.append(path.name)
+            moved = [b for b, f in zip(guarded.ops, fast.ops) if b.layer != f.layer]
+            assert moved and all("kept off" in b.passed_over[-1][1] for b in moved), path.name
+        else:  # nothing to give back: binding changes nothing
+            assert [b.function for b in guarded.ops] == [b.function for b in fast.ops], path.name
+        kept += sum(b.optimized for b in guarded.ops)
+        optimized += sum(b.optimized for b in fast.ops)
+    assert bound_some >= 10, f"only {bound_some} models bind a {backend} kernel on {isa}"
+    assert kept >= optimized // 2, f"{kept} of {optimized} optimized kernels kept"
+
+
+def test_stack_buffers_count():
+    """tq_mve_conv_s8's held pixel and on-stack im2col rows are part of the memory compared."""
+    path = MLPERF / "kws_dscnn_int8.tflite"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (tests that use ../shared models skip without it)")
+    fast = bind(_lowered(path), get_backend("cmsis-nn"), Target(isa="mve"))
+    held = [b for b in fast.ops if b.function == "tq_mve_conv_s8"]
+    assert held and all(b.stack_bytes >= b.lowered.params.out_d for b in held if hasattr(b.lowered.params, "out_d"))
+    assert footprint(fast) == driver.plan(fast).arena_bytes + stack_bytes(fast)
+
+
+def test_a_model_with_ops_moved_runs_bit_exact():
+    """person_detect with CMSIS-NN's plain C kernels: the 1x1 convolution at the peak (no in-place
+    rule for arm_convolve_1x1_s8_fast) runs the reference kernel, the rest CMSIS-NN, bit-exact."""
+    from tinyq.boards import get_board
+
+    path = CORPUS / "models_person_detect.tflite"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (tests that use ../shared models skip without it)")
+    _, graph = driver.read(path)
+    lowered = driver.lower(driver.fold(graph))
+    guarded = bind(lowered, get_backend("cmsis-nn"), Target(), keep_arena=True)
+    moved = [b for b in guarded.ops if not b.optimized and b.passed_over and "kept off" in b.passed_over[-1][1]]
+    assert moved and sum(b.optimized for b in guarded.ops) > len(moved)
+    memory = driver.plan(guarded)
+    assert memory.arena_bytes == driver.plan(bind(lowered, get_backend("reference"), Target())).arena_bytes
+    compiled = Compiled(model=path.read_bytes(), graph=guarded.graph, bound=guarded, plan=memory,
+                        source=driver.generate(guarded, memory, "person_detect"))
+    result = verify_host(compiled, get_board("host"), n_inputs=3)
+    assert result.ok, summarize(result, graph)
