@@ -64,3 +64,27 @@ def test_unknown_variant_is_one_line(capsys):
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.startswith("tinyq: error:") and "int3" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_json_holds_the_figures_the_tables_show(capsys):
+    """--json: every case and variant with its figures (the text table's, unrounded) and what produced them."""
+    import json
+    import re
+
+    from conftest import shared_file
+    from tinyq.cli import main
+
+    shared_file("quant", "data", "digits", "x_test.npy")
+    args = ["bench", "quantize", "--cases", "digits", "--variants", "int8"]
+    main(args + ["--json"])
+    report = json.loads(capsys.readouterr().out)
+    main(args)
+    text = capsys.readouterr().out
+    assert [c["case"] for c in report["cases"]] == ["cnn_digits", "mlp_digits"]
+    assert report["ablation"] is None and report["versions"]["tflite-micro"]
+    for case in report["cases"]:
+        int8 = next(v for v in case["variants"] if v["name"] == "tinyq int8")
+        assert 0 < int8["accuracy"] <= 1 and int8["weight_bytes"] > 0
+        assert int8["output_sqnr_db"] == min(int8["sqnr_db"][:int8["outputs"]])
+        row = f"{int8['output_sqnr_db']:.1f}\\s+\\S+\\s+{int8['file_bytes']:,}\\s+{int8['weight_bytes']:,}"
+        assert re.search(r"^\s+tinyq int8\s+\S+\s+" + row, text, re.M), text

@@ -47,6 +47,7 @@ import click
 import numpy as np
 
 from tinyq import qmath
+from tinyq.commands.options import json_format
 from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.ir import Graph
 from tinyq.passes.fold import fold_constants
@@ -406,10 +407,11 @@ ABLATION = {  # each step alone, without the self-check, on the digits test set;
 }
 
 
-def ablation(progress) -> str:
+def ablation(progress) -> list[dict] | None:
+    """Each ABLATION configuration on the digits cases (None: the digits data is absent)."""
     data = DIGITS / "data" / "digits"
     if not (data / "x_calib.npy").exists():
-        return "digits data absent: ablation skipped"
+        return None
     calib, test, labels = (np.load(data / f) for f in ("x_calib.npy", "x_test.npy", "y_test.npy"))
     table_rows = []
     for case in ("cnn_digits", "mlp_digits"):
@@ -423,10 +425,41 @@ def ablation(progress) -> str:
             ref = float_reference(result.float_graph, records)
             top1 = _evaluate(label, result.graph, 0, ref, labels).accuracy
             mean = float(np.mean([r.sqnr_db for r in rows[:-1]]))
-            table_rows.append((case, label, _pct(top1), f"{mean:.2f}", f"{rows[-2].sqnr_db:.2f}",
-                               f"{rows[-1].sqnr_db:.2f}"))
-    return table(("case", "configuration", "top-1", "mean layer dB", "logits dB", "output dB"), table_rows,
-                 align="llr")
+            table_rows.append({"case": case, "configuration": label, "top1": top1, "mean_layer_sqnr_db": mean,
+                               "logits_sqnr_db": rows[-2].sqnr_db, "output_sqnr_db": rows[-1].sqnr_db})
+    return table_rows
+
+
+def format_ablation(rows: list[dict] | None) -> str:
+    if rows is None:
+        return "digits data absent: ablation skipped"
+    return table(("case", "configuration", "top-1", "mean layer dB", "logits dB", "output dB"),
+                 [(r["case"], r["configuration"], _pct(r["top1"]), f"{r['mean_layer_sqnr_db']:.2f}",
+                   f"{r['logits_sqnr_db']:.2f}", f"{r['output_sqnr_db']:.2f}") for r in rows], align="llr")
+
+
+def _json_value(value):
+    """Tuples as lists, inf/NaN (an exact match's SQNR) as null: standard JSON."""
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def as_json(results: list[CaseResult], ablation_rows: list[dict] | None) -> str:
+    """The cases (each variant with its output and logits SQNR), the ablation, and what produced them."""
+    import json
+    from dataclasses import asdict
+
+    from tinyq.doctor import versions
+
+    cases = [{**asdict(r), "variants": [{**asdict(v), "output_sqnr_db": v.output_sqnr_db,
+                                         "logits_sqnr_db": v.logits_sqnr_db} for v in r.variants]}
+             for r in results]
+    return json.dumps(_json_value({"cases": cases, "ablation": ablation_rows, "versions": versions()}), indent=2)
 
 
 @click.command("quantize")
@@ -438,7 +471,9 @@ def ablation(progress) -> str:
               help="Also measure observers, bias correction and equalization one by one on the digits cases.")
 @click.option("--variants", "only", default=None, metavar="NAMES",
               help=f"Comma-separated tinyq variants to run (int8 always runs): {', '.join(VARIANTS)} (default: all).")
-def quantize_bench(cases: str, converter_python: str | None, run_ablation: bool, only: str | None):
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@json_format
+def quantize_bench(cases: str, converter_python: str | None, run_ablation: bool, only: str | None, fmt: str):
     """tinyq int8/int4/mixed vs TFLiteConverter int8: accuracy, SQNR, bytes, time, the steps the self-check kept."""
     def progress(message: str) -> None:
         click.echo(f"  {message}", err=True)
@@ -449,8 +484,9 @@ def quantize_bench(cases: str, converter_python: str | None, run_ablation: bool,
         unknown = [n for n in names if n not in VARIANTS]
         if unknown:
             raise TinyqError(f"--variants: unknown {', '.join(unknown)}", hint=f"choose from {', '.join(VARIANTS)}")
-    if run_ablation:
-        click.echo(ablation(progress))
+    ablation_rows = ablation(progress) if run_ablation else None
+    if run_ablation and fmt == "text":
+        click.echo(format_ablation(ablation_rows))
         click.echo("")
     todo = []
     if cases in ("all", "digits"):
@@ -459,10 +495,13 @@ def quantize_bench(cases: str, converter_python: str | None, run_ablation: bool,
         todo += mlperf_cases(progress)
     if cases in ("all", "mobilenet"):
         todo += mobilenet_cases()
-    if not todo:
+    if not todo and fmt == "text":
         click.echo("no benchmark data under ../shared: nothing to run (skipped)")
         return
     results = [run_case(case, progress, converter_python, names) for case in todo]
+    if fmt == "json":
+        click.echo(as_json(results, ablation_rows))
+        return
     click.echo(format_table(results))
     click.echo("")
     click.echo(format_int4(results))
