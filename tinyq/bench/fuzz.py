@@ -346,6 +346,7 @@ def fuzz(dirs=DEFAULT_MODEL_DIRS, files: int = 1000, seed: int = 0, workers: int
     """Mutate `files` files from the models in `dirs` and run every command on each; then compile and run
     `sanitize` accepted generated models under ASan+UBSan, and compare `verify` of them with TFLM."""
     from tinyq.bench.mutate import mutate
+    from tinyq.progress import Progress
 
     start = time.perf_counter()
     report = FuzzReport()
@@ -356,25 +357,26 @@ def fuzz(dirs=DEFAULT_MODEL_DIRS, files: int = 1000, seed: int = 0, workers: int
     def describe(job: Job) -> str:
         return "" if job.seed is None else mutate(Path(job.model).read_bytes(), job.seed)[1]
 
-    def tick(done: int, total: int) -> None:
-        if done % 200 == 0 or done == total:
-            progress(f"  {done}/{total} commands ({time.perf_counter() - start:.0f} s)")
+    def run(label: str, jobs: list[Job]) -> list[Outcome]:
+        """The jobs with a bar (plain lines each tenth off a terminal)."""
+        with Progress(label, total=len(jobs)) as bar:
+            return run_jobs(jobs, workers, timeout, describe, bar.update)
 
     with tempfile.TemporaryDirectory(prefix="tinyq-fuzz-calib-") as calib_dir:
         calibs = {m: c for m in models if (c := calibration_file(m, Path(calib_dir))) is not None}
         progress(f"baseline: {len(models)} unmutated models ({len(calibs)} float models also quantized)")
-        report.baseline = run_jobs(baseline_jobs(models, calibs, commands), workers, timeout, describe, tick)
+        report.baseline = run("baseline commands", baseline_jobs(models, calibs, commands))
         supported = {Path(o.path) for o in report.baseline if o.command == "generate" and o.status == "accepted"}
         progress(f"fuzz: {files} mutated files from {len(models)} models ({len(supported)} generate unmutated)")
         jobs = plan_jobs(models, calibs, supported, files, seed, commands)
-        report.outcomes = run_jobs(jobs, workers, timeout, describe, tick)
+        report.outcomes = run("fuzz commands", jobs)
     accepted = [(Path(o.path), o.seed) for o in report.outcomes if o.command == "generate" and o.status == "accepted"]
     if verify:
         from tinyq.bench.sanitize import spread_sample
 
         picked = spread_sample(accepted, verify, seed + 1)
         progress(f"verify: {len(picked)} accepted files against TFLM ({VERIFY_INPUTS} inputs each)")
-        report.verified = run_jobs([Job(str(m), s, "verify") for m, s in picked], workers, timeout, describe, tick)
+        report.verified = run("verify against TFLM", [Job(str(m), s, "verify") for m, s in picked])
     if sanitize:
         from tinyq.bench.sanitize import sanitize_sample
 
