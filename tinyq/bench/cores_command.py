@@ -36,6 +36,7 @@ def cores(model_paths: tuple[Path, ...], board_name: str, backend: str | None, n
     from tinyq.codegen.output import check_output_file, write_output_file
     from tinyq.errors import TinyqError
     from tinyq.plan.cores import board_cores
+    from tinyq.progress import Progress
     from tinyq.run.qemu import require_qemu
 
     as_json, json_path = json_choice("bench cores", json_arg, json_file)
@@ -51,10 +52,12 @@ def cores(model_paths: tuple[Path, ...], board_name: str, backend: str | None, n
     if missing:
         raise TinyqError(f"no model {', '.join(missing)}", hint="give --models FILE")
     rows = []
-    with tempfile.TemporaryDirectory(prefix="tinyq-bench-cores-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tinyq-bench-cores-") as tmp, \
+            Progress("bench cores: models", total=len(models)) as bar:
         for model in models:
             click.echo(f"{model.stem}: one core, then two, each traced ...", err=True)
             rows.append(bench_model(model, board, n_inputs, seed, Path(tmp) / model.stem, backend=backend))
+            bar.update(len(rows))
     data = json.dumps([asdict(r) | {"speedup": round(r.speedup, 3)} for r in rows], indent=2)
     click.echo(data if as_json else format_table(rows))
     if json_path:

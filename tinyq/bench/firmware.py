@@ -158,12 +158,15 @@ def bench_firmware(models: list[Path], boards: list[str], n_inputs: int, seed: i
                    cycles: bool = True) -> list[FirmwareRow]:
     """One row per model, board and backend (each board's default when `backends` is empty),
     the backends of a model and board next to each other; `cycles`: estimate them on Helium cores."""
+    from tinyq.progress import Progress
+
+    runs = [(model, board, backend) for model in models for board in boards for backend in backends or (None,)]
     rows = []
-    for model in models:
-        for board in boards:
-            for backend in backends or (None,):
-                progress(f"{model.stem} on {board}{f' with {backend}' if backend else ''} ...")
-                rows.append(_row(model, board, backend, n_inputs, seed, cycles))
+    with Progress("bench firmware: runs", total=len(runs)) as bar:  # each run's QEMU bar goes under it
+        for model, board, backend in runs:
+            progress(f"{model.stem} on {board}{f' with {backend}' if backend else ''} ...")
+            rows.append(_row(model, board, backend, n_inputs, seed, cycles))
+            bar.update(len(rows))
     return rows
 
 

@@ -33,6 +33,7 @@ def patches(model_paths: tuple[Path, ...], requests: tuple[str, ...], board: str
     from tinyq.bench.memory import DEFAULT_MODELS, collect_models
     from tinyq.bench.patches import REQUESTS, format_patch_table, patch_rows
     from tinyq.bench.synthetic import mobilenet_v1
+    from tinyq.progress import Progress
     from tinyq.plan.patches import parse_request
     from tinyq.tflite.writer import write_model
 
@@ -47,7 +48,9 @@ def patches(model_paths: tuple[Path, ...], requests: tuple[str, ...], board: str
             vww.write_bytes(write_model(mobilenet_v1(alpha=0.25, size=96)))
             models = [vww] + (sorted(DEFAULT_MODELS.glob("*int8*.tflite")) if DEFAULT_MODELS.is_dir() else [])
         rows = []
-        for model in models:
-            click.echo(f"{model.name} ...", err=True)
-            rows += patch_rows(model, requests, board, backend, qemu, n_inputs)
+        with Progress("bench patches: models", total=len(models)) as bar:
+            for done, model in enumerate(models, 1):
+                click.echo(f"{model.name} ...", err=True)
+                rows += patch_rows(model, requests, board, backend, qemu, n_inputs)
+                bar.update(done)
     click.echo(json.dumps([asdict(r) for r in rows], indent=2) if fmt == "json" else format_patch_table(rows))
