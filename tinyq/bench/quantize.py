@@ -498,7 +498,13 @@ def quantize_bench(cases: str, converter_python: str | None, run_ablation: bool,
     if not todo and fmt == "text":
         click.echo("no benchmark data under ../shared: nothing to run (skipped)")
         return
-    results = [run_case(case, progress, converter_python, names) for case in todo]
+    from tinyq.progress import Progress
+
+    results = []
+    with Progress("bench quantize: cases", total=len(todo)) as bar:
+        for case in todo:
+            results.append(run_case(case, progress, converter_python, names))
+            bar.update(len(results))
     if fmt == "json":
         click.echo(as_json(results, ablation_rows))
         return
