@@ -33,6 +33,7 @@ from typing import Iterable, Iterator
 from tinyq.errors import TinyqError
 
 OBJDUMP = "arm-none-eabi-objdump"
+OBJDUMP_TIMEOUT_S = 300.0  # a bounded wait: a large image disassembles in seconds
 DIVIDE_CYCLES = 4  # the M55's SDIV/UDIV take 2-12 cycles depending on the operands: a middle value
 MVE_BEATS_CYCLES = 2  # cycles a Helium instruction holds its unit
 
@@ -222,8 +223,11 @@ def disassemble(elf: Path) -> dict[int, Instruction]:
     if tool is None:
         raise TinyqError(f"{OBJDUMP} not found", where="cycle estimate",
                          hint="install the Arm GNU toolchain (Debian: binutils-arm-none-eabi)")
-    text = subprocess.run([tool, "-d", "-marmv8.1-m.main", str(elf)], check=True, capture_output=True,
-                          text=True).stdout
+    try:
+        text = subprocess.run([tool, "-d", "-marmv8.1-m.main", str(elf)], check=True, capture_output=True,
+                              text=True, timeout=OBJDUMP_TIMEOUT_S).stdout
+    except subprocess.TimeoutExpired:
+        raise TinyqError(f"{OBJDUMP} did not finish within {OBJDUMP_TIMEOUT_S:g} s", where=str(elf)) from None
     return parse_disassembly(text)
 
 

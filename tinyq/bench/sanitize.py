@@ -23,6 +23,7 @@ CFLAGS = ("-std=c99", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-fsanitize=ad
           "-fno-sanitize-recover=all", "-fno-omit-frame-pointer")
 FILL_BYTES = (0x00, 0x7F, 0x80)  # then random records
 RANDOM_RECORDS = 2
+COMPILE_TIMEOUT_S = 600.0
 NAME = "fuzz"  # the mutated file is written as fuzz.tflite, so the C names are tinyq_fuzz_*
 
 
@@ -82,8 +83,11 @@ def run_sanitized(gen: Path, name: str, sizes: list[int], seed: int = 0, timeout
     Returns ("clean", "", outputs) or (the stage that failed, the first lines that say why, b"")."""
     _harness(gen, name)
     sources = sorted(p.name for p in gen.glob("*.c"))
-    proc = subprocess.run(["cc", *CFLAGS, "-I.", *sources, "-o", "model_test", "-lm"], cwd=gen,
-                          capture_output=True, text=True)
+    try:  # a bounded wait: ASan builds of a large generated model take long, but not forever
+        proc = subprocess.run(["cc", *CFLAGS, "-I.", *sources, "-o", "model_test", "-lm"], cwd=gen,
+                              capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return "compile", f"cc did not finish within {COMPILE_TIMEOUT_S:g} s", b""
     if proc.returncode != 0:
         first = [line for line in proc.stderr.splitlines() if "error" in line][:2] or proc.stderr.splitlines()[:2]
         return "compile", " | ".join(first), b""
