@@ -288,6 +288,23 @@ def test_a_torn_capture_reply_is_resynced_and_the_frame_fed_again(fake, tmp_path
     assert board.commands.count("tinyq-capture 1") == 12
 
 
+def test_json_says_what_was_captured_and_written(fake, tmp_path, capsys):
+    frames = np.arange(-20, 20, dtype=np.int8).reshape(5, 8)
+    (tmp_path / "f.bin").write_bytes(frames.tobytes())
+    for raw in ([], ["--raw"]):
+        board = fake(SensorBoard())  # a scripted board serves one connection
+        out = tmp_path / f"c{len(raw)}.npy"
+        main(["calibrate", "--port", board.url, "--sensor", str(tmp_path / "f.bin"), "-o", str(out), "--timeout", "8",
+              "--json", *raw])
+        report = json.loads(capsys.readouterr().out)  # stdout is the JSON alone
+        saved = np.load(out)
+        assert report["output"] == str(out) and report["frames"] == 5 and report["port"] == board.url
+        (spec,) = report["inputs"]
+        assert (spec["dtype"], spec["shape"], spec["scale"], spec["zero_point"]) == ("int8", [1, 8], 0.5, -3)
+        assert (spec["saved_dtype"], spec["saved_shape"]) == (str(saved.dtype), list(saved.shape))
+        assert spec["saved_dtype"] == ("int8" if raw else "float32")
+
+
 def test_capture_faults_are_one_line(fake, tmp_path, capsys):
     (tmp_path / "f.bin").write_bytes(bytes(16))
     old = fake(SensorBoard(capture_mode=False))

@@ -13,6 +13,7 @@ frontend computed on the device; its --sensor is audio, one clip per frame.
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 from functools import partial
 from pathlib import Path
@@ -180,8 +181,9 @@ def save(path: Path, specs: tuple[InputSpec, ...], arrays: list[np.ndarray]) -> 
               "what tinyq quantize --calib takes).")
 @click.option("--baud", default=115200, show_default=True)
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds a frame (or an exchange) may take.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was captured and written as JSON.")
 def calibrate_command(model: Path | None, port: str | None, board: str | None, sensor: Path | None, out_path: Path,
-                      frames: int | None, raw: bool, baud: int, timeout: float):
+                      frames: int | None, raw: bool, baud: int, timeout: float, as_json: bool):
     """Collect the inputs a device's model sees into calibration data for tinyq quantize.
 
     \b
@@ -205,6 +207,13 @@ def calibrate_command(model: Path | None, port: str | None, board: str | None, s
         device, arrays, source = _capture_in_qemu(model, board, frames, sensor, baud, timeout)
     values = calibration_arrays(device, arrays, raw)
     save(out_path, device.specs, values)
+    if as_json:
+        click.echo(json.dumps({"output": str(out_path), "frames": len(arrays[0]), "source": source, "port": port,
+                               "inputs": [{"name": spec.name, "dtype": spec.dtype, "shape": list(spec.shape),
+                                           "scale": spec.scale, "zero_point": spec.zero_point,
+                                           "saved_dtype": str(v.dtype), "saved_shape": list(v.shape)}
+                                          for spec, v in zip(device.specs, values)]}, indent=2))
+        return
     shapes = ", ".join(f"{v.dtype} {tuple(v.shape)}" for v in values)
     via = f" via {port}" if port else ""
     click.echo(f"captured {len(arrays[0])} frames from {source}{via} into {out_path}: {shapes}")
