@@ -17,7 +17,7 @@ from tinyq.verify import summarize, verify_host
 from tinyq.backends import get_backend
 from tinyq.bind import bind
 from tinyq.ops.base import Target
-from tinyq.plan.keep_arena import footprint, stack_bytes
+from tinyq.plan.keep_arena import footprint, kernel_stack
 
 CORPUS = SHARED / "models" / "tflm-corpus"
 PATHS = {"cmsis-nn": ("scalar", "dsp", "mve"), "esp-nn": ("scalar", "esp32s3")}
@@ -67,14 +67,22 @@ def test_every_model_keeps_the_reference_memory(backend, isa):
 
 
 def test_stack_buffers_count():
-    """tq_mve_conv_s8's held pixel and on-stack im2col rows are part of the memory compared."""
+    """tq_mve_conv_s8's on-stack im2col rows, and its held pixel where the plan overlaps its output
+    with its input, are part of the memory compared and reported."""
     path = MLPERF / "kws_dscnn_int8.tflite"
     if not path.is_file():
         pytest.skip(f"{path} is absent (tests that use ../shared models skip without it)")
     fast = bind(_lowered(path), get_backend("cmsis-nn"), Target(isa="mve"))
-    held = [b for b in fast.ops if b.function == "tq_mve_conv_s8"]
-    assert held and all(b.stack_bytes >= b.lowered.params.out_d for b in held if hasattr(b.lowered.params, "out_d"))
-    assert footprint(fast) == driver.plan(fast).arena_bytes + stack_bytes(fast)
+    plan = driver.plan(fast)
+    in_place = {a.position for a in plan.aliases if a.kind == "in-place"}
+    held = [p for p, b in enumerate(fast.ops) if b.function == "tq_mve_conv_s8" and p in in_place]
+    assert held, "no tq_mve_conv_s8 writes over its input in KWS's plan"
+    p = held[0]
+    assert fast.ops[p].stack_of(fast.target, True) >= fast.ops[p].stack_of(fast.target, False) + \
+        fast.ops[p].lowered.params.out_d
+    stack, _ = kernel_stack(fast, plan)
+    assert stack >= fast.ops[p].stack_of(fast.target, True) > 0
+    assert footprint(fast) == plan.arena_bytes + stack
 
 
 def test_a_model_with_ops_moved_runs_bit_exact():

@@ -30,7 +30,7 @@ class BoundOp:
     function: str  # the library function the call ends in ("" for tinyq's own C)
     consts: tuple[ConstArray, ...]  # the flash arrays the call reads, in emission order
     scratch_bytes: int  # working memory the kernel needs on the target
-    stack_bytes: int = 0  # working memory it keeps on the stack instead of the arena
+    stack_bytes: int = 0  # working memory it keeps on the stack instead of the arena, at most (stack_of)
     library: str = ""  # the C library it calls (tinyq.libraries), if any
     passed_over: tuple[tuple[str, str], ...] = ()  # (layer, why its kernel did not apply), in chain order
     inplace: InPlace | None = None  # the in-place rule of the code that runs (keyed on `function`)
@@ -38,6 +38,10 @@ class BoundOp:
     @property
     def template(self) -> str:
         return self.kernel.template
+
+    def stack_of(self, target: Target, in_place: bool) -> int:
+        """Its stack buffers when the plan writes its output over its input (`in_place`) or not."""
+        return self.kernel.stack(self.lowered, target, in_place)
 
     @property
     def optimized(self) -> bool:
@@ -91,7 +95,7 @@ def candidates(k: Lowered, backend: Backend, target: Target) -> Iterator[BoundOp
         found += 1
         yield BoundOp(lowered=k, kernel=kernel, layer=display, function=function,
                       consts=kernel.arrays(k, target), scratch_bytes=kernel.scratch(k, target),
-                      stack_bytes=kernel.stack(k, target), library=layer_library(name),
+                      stack_bytes=kernel.stack(k, target, True), library=layer_library(name),
                       passed_over=tuple(passed_over), inplace=kernel.inplace_rule(k, target, function))
         passed_over.append((display, f"{function or display + ' kernel'} kept off: its scratch or in-place "
                                      "rule would make the arena larger than the reference kernels'"))

@@ -3,7 +3,8 @@ buffer or missing in-place rule would make a model need more RAM than with tinyq
 kernels, that op runs the next kernel of its chain that does not (bind.candidates).
 
 RAM here is the planned arena plus the largest stack buffer a kernel keeps instead of arena
-scratch (`footprint`). The search starts from every op at its first kernel whose memory facts
+scratch under that plan (`footprint`; tq_mve_conv_s8 holds a pixel only where the plan overlaps
+its output with its input). The search starts from every op at its first kernel whose memory facts
 (scratch, stack, in-place shift) are the reference kernel's, which plans exactly the reference
 arena, then gives each op back the fastest kernel that keeps the footprint within it, heaviest
 ops first. Most models keep every optimized kernel: only the ops at the peak can move it.
@@ -15,16 +16,21 @@ import dataclasses
 
 from tinyq.bind import BoundGraph, BoundOp, bind_op, candidates
 from tinyq.backends import get_backend
-from tinyq.plan.memory import plan_memory
+from tinyq.plan.memory import MemoryPlan, plan_memory
 
 
 def footprint(bound: BoundGraph) -> int:
-    """The arena plus the largest stack buffer any kernel keeps instead of scratch."""
-    return plan_memory(bound).arena_bytes + stack_bytes(bound)
+    """The arena plus the largest stack buffer any kernel keeps instead of scratch, as planned."""
+    plan = plan_memory(bound)
+    return plan.arena_bytes + kernel_stack(bound, plan)[0]
 
 
-def stack_bytes(bound: BoundGraph) -> int:
-    return max((b.stack_bytes for b in bound.ops), default=0)
+def kernel_stack(bound: BoundGraph, plan: MemoryPlan) -> tuple[int, int | None]:
+    """(bytes, op position) of the largest stack buffer a kernel keeps under `plan` (0, None: none)."""
+    in_place = {a.position for a in plan.aliases if a.kind == "in-place"}
+    sizes = [b.stack_of(bound.target, p in in_place) for p, b in enumerate(bound.ops)]
+    biggest = max(range(len(sizes)), key=sizes.__getitem__, default=None)
+    return (sizes[biggest], biggest) if biggest is not None and sizes[biggest] else (0, None)
 
 
 def _shift(op: BoundOp):

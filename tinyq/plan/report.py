@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from tinyq.bind import BoundGraph
 from tinyq.plan.buffers import live_bytes, tensor_lifetimes
 from tinyq.plan.fit import Fit
+from tinyq.plan.keep_arena import kernel_stack
 from tinyq.plan.flash import FlashPlan
 from tinyq.plan.memory import MemoryPlan
 
@@ -63,8 +64,7 @@ def plan_report(model: str, bound: BoundGraph, plan: MemoryPlan, flash: FlashPla
                         "tensors": [{"tensor": t, "offset": off + b.place_of(t), "bytes": graph.tensors[t].nbytes,
                                      "name": graph.tensors[t].name} for t in b.tensors]})
     flash_bytes = elf_flash_bytes if elf_flash_bytes is not None else flash.flash_bytes
-    stack_op = max(range(len(bound.ops)), key=lambda p: bound.ops[p].stack_bytes, default=None)
-    stack = bound.ops[stack_op].stack_bytes if stack_op is not None else 0
+    stack, stack_op = kernel_stack(bound, plan)
     return Report(
         model=model, board=bound.target.board, backend=bound.backend.name, code_path=bound.target.isa,
         fits=fit.ok if fit is not None else None, arena_bytes=plan.arena_bytes, lower_bound_bytes=plan.lower_bound_bytes,
@@ -77,7 +77,7 @@ def plan_report(model: str, bound: BoundGraph, plan: MemoryPlan, flash: FlashPla
                for a in flash.arrays],
         flash_regions=flash.region_bytes(), fit=asdict(fit) if fit is not None else None,
         code_bytes=elf_flash_bytes - flash.flash_bytes if elf_flash_bytes is not None else None,
-        kernel_stack_bytes=stack, kernel_stack_op=stack_op if stack else None)
+        kernel_stack_bytes=stack, kernel_stack_op=stack_op)
 
 
 def as_json(report: Report) -> str:

@@ -55,16 +55,16 @@ def conv_scratch_bytes(p) -> int:
     return 0 if conv_direct(p) else rows_scratch_bytes(LANES * conv_chunks(p))
 
 
-def stack_bytes(row_bytes: int, direct: bool, out_d: int) -> int:
+def stack_bytes(row_bytes: int, direct: bool, out_d: int, in_place: bool) -> int:
     """What tq_mve_conv_s8 keeps on the stack for a layer: its two im2col rows when they fit
-    STACK_ROW, and the held second pixel (out_d <= HOLD; counted whether or not the plan overlaps
-    the output with the input). Part of the model's RAM (tinyq/plan/keep_arena.py, tinyq plan)."""
+    STACK_ROW, and the held second pixel when the output overlaps the input (out_d <= HOLD).
+    Part of the model's RAM (tinyq/plan/keep_arena.py, tinyq plan)."""
     rows = 0 if direct or row_bytes > STACK_ROW else 2 * row_bytes
-    return rows + (out_d if out_d <= HOLD else 0)
+    return rows + (out_d if in_place and out_d <= HOLD else 0)
 
 
-def conv_stack_bytes(p) -> int:
-    return stack_bytes(LANES * conv_chunks(p), conv_direct(p), p.out_d)
+def conv_stack_bytes(p, in_place: bool) -> int:
+    return stack_bytes(LANES * conv_chunks(p), conv_direct(p), p.out_d, in_place)
 
 
 def conv_consts(k: Lowered, target: Target) -> tuple[ConstArray, ...]:
@@ -95,6 +95,6 @@ def conv_inplace(k: Lowered, target: Target, function: str) -> InPlace:
 
 KERNELS = [Kernel(name="conv_2d", template="tq_mve/conv_2d.c.j2", uses=(), derived=conv_consts,
                   applies=conv_reason, function=lambda k, t: "tq_mve_conv_s8",
-                  scratch=lambda k, t: conv_scratch_bytes(k.params), stack=lambda k, t: conv_stack_bytes(k.params),
+                  scratch=lambda k, t: conv_scratch_bytes(k.params), stack=lambda k, t, i: conv_stack_bytes(k.params, i),
                   inplace=conv_inplace,
                   doc="Helium targets; no groups")]

@@ -39,7 +39,7 @@ def fc_scratch_bytes(p) -> int:
 KERNELS = [Kernel(name="fully_connected", template="tq_mve/fully_connected.c.j2", uses=(), derived=fc_consts,
                   applies=fc_reason, function=lambda k, t: "tq_mve_conv_s8",
                   scratch=lambda k, t: fc_scratch_bytes(k.params),
-                  stack=lambda k, t: stack_bytes(LANES * -(-k.params.accum_depth // LANES),
-                                                 k.params.accum_depth % LANES == 0, k.params.output_depth),
+                  stack=lambda k, t, i: stack_bytes(LANES * -(-k.params.accum_depth // LANES),
+                                                    k.params.accum_depth % LANES == 0, k.params.output_depth, i),
                   inplace=lambda k, t, f: HELD_ROWS if k.params.output_depth <= HOLD else PAIRED_ROWS,
                   doc="Helium targets; weights without a zero point")]
