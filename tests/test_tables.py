@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -124,3 +125,17 @@ def test_boards_on_a_terminal_is_a_rich_table():
     assert proc.wait(timeout=60) == 0
     text = shown.decode(errors="replace")
     assert "╭" in text and ESC in text and "qemu-m55" in text
+
+
+@pytest.mark.parametrize("args", [("doctor",), ("inspect", "{model}")])
+def test_commands_draw_their_tables_both_ways(tmp_path, args):
+    from test_api import _int8_model
+
+    model = tmp_path / "tables_cnn.tflite"
+    model.write_bytes(_int8_model(seed=3))
+    argv = [a.format(model=model) for a in args]
+    plain, boxed = _tinyq(*argv, env={"TINYQ_TABLES": "plain"}), _tinyq(*argv, env={"TINYQ_TABLES": "rich"})
+    assert plain.returncode == boxed.returncode == 0, plain.stderr + boxed.stderr
+    assert ESC not in plain.stdout and "╭" not in plain.stdout
+    assert re.search(r"^\s*-+(  -+)+$", plain.stdout, re.M)  # the plain table's rule under its header
+    assert "╭" in boxed.stdout and "…" not in boxed.stdout  # a cell too long for its column folds, whole

@@ -101,7 +101,7 @@ def _rich(header: tuple[str, ...], rows: list[tuple[str, ...]], aligns: str, tit
     grid = Table(box=box.ROUNDED if utf else box.ASCII, header_style="bold", title=Text(title) if title else None,
                  title_justify="left", caption_justify="left")
     for name, a in zip(header, aligns):
-        grid.add_column(Text(name), justify="right" if a == "r" else "left")
+        grid.add_column(Text(name), justify="right" if a == "r" else "left", overflow="fold")  # a long path folds
     for row in rows:
         if len(row) < len(header):
             notes.append(row[-1])
