@@ -89,6 +89,8 @@ def _bar(value: int, peak: int, width: int = 30) -> str:
 
 
 def as_text(report: Report) -> str:
+    from tinyq.tables import table
+
     r = report
     out = [f"model: {r.model}",
            f"kernels: {r.backend} on {r.board} ({r.code_path} code path)"
@@ -100,16 +102,16 @@ def as_text(report: Report) -> str:
            f"strategy {r.strategy}{' (optimal for this order and aliasing)' if r.proven_optimal else ''}; tried "
            + ", ".join(f"{c['strategy']} {c['arena_bytes']:,}" for c in r.candidates),
            f"order: {'reordered ' + ' '.join(map(str, r.order)) if r.reordered else 'as in the file'}",
-           "", "timeline (live: bytes the plan reserves at each step; tensors: the live tensors' own bytes):",
-           f"  {'step':>4} {'op':>4}  {'kernel':<20} {'live':>9} {'tensors':>9}"]
+           "", "timeline (live: bytes the plan reserves at each step; tensors: the live tensors' own bytes):"]
     peak = max((s["live_bytes"] for s in r.steps), default=0)
-    for s in r.steps:
-        out.append(f"  {s['step']:>4} {s['op']:>4}  {s['kernel']:<20} {s['live_bytes']:>9,} {s['tensor_bytes']:>9,}  "
-                   f"{_bar(s['live_bytes'], peak)}")
-    out += ["", "buffers:", f"  {'offset':>8} {'size':>8}  {'steps':<9} tensors (offset)"]
-    for b in r.buffers:
-        tensors = ", ".join(f"t{t['tensor']}@{t['offset']}" for t in b["tensors"]) or "scratch"
-        out.append(f"  {b['offset']:>8,} {b['size']:>8,}  {b['first_step']:>3}-{b['last_step']:<5} {tensors}")
+    out.append(table(("step", "op", "kernel", "live", "tensors", ""),
+                     [(str(s["step"]), str(s["op"]), s["kernel"], f"{s['live_bytes']:,}", f"{s['tensor_bytes']:,}",
+                       _bar(s["live_bytes"], peak)) for s in r.steps], align="rrlrrl", indent="  "))
+    out += ["", "buffers:"]
+    out.append(table(("offset", "size", "steps", "tensors (offset)"),
+                     [(f"{b['offset']:,}", f"{b['size']:,}", f"{b['first_step']}-{b['last_step']}",
+                       ", ".join(f"t{t['tensor']}@{t['offset']}" for t in b["tensors"]) or "scratch")
+                      for b in r.buffers], align="rrll", indent="  "))
     if r.aliases:
         out += ["", "shared storage:"]
         for a in r.aliases:
@@ -122,8 +124,9 @@ def as_text(report: Report) -> str:
     for region, used in sorted(r.flash_regions.items()):
         out.append(f"  {region or '(unplaced)'}: {used:,} B")
     biggest = sorted(r.flash, key=lambda a: -a["bytes"])[:8]
-    for a in biggest:
-        out.append(f"    {a['symbol']:<28} {a['ctype']:<8} {a['bytes']:>9,} B  {a['region'] or '-'} +{a['offset']:,}")
+    out.append(table(("array", "type", "bytes", "placed at"),
+                     [(a["symbol"], a["ctype"], f"{a['bytes']:,}", f"{a['region'] or '-'} +{a['offset']:,}")
+                      for a in biggest], align="llrl", indent="    "))
     if len(r.flash) > len(biggest):
         out.append(f"    ... and {len(r.flash) - len(biggest)} smaller arrays (--format json lists all)")
     if r.fit is not None and not r.fits:
