@@ -195,7 +195,22 @@ def test_other_refusals():
     y = b.activation((1, 4, 3, 1), scale=0.1, zero_point=0)
     b.op("batch_to_space_nd", [x, b.const(np.array([2, 2], np.int32), "int32"),
                                b.const(np.array([[0, 0], [0, 0]], np.int32), "int32")], [y])
-    with pytest.raises(TinyqError, match="is not input .* joined from blocks"):
+    with pytest.raises(TinyqError, match="is not input .* joined from blocks") as refused:
+        _compile(b.build([y]))
+    assert "only the batch size is off" not in str(refused.value)
+
+
+def test_an_unknown_batch_size_is_named():
+    """A dilated Conv1D exported with batch None: the file says batch 1 after SPACE_TO_BATCH_ND, where
+    the blocks make 2, and 1 before BATCH_TO_SPACE_ND. TFLM would fill one block only; tinyq says why."""
+    with pytest.raises(TinyqError, match=r"only the batch size is off.*\(re-export with a fixed batch size, e.g. keras.Input\(shape, batch_size=1\)\)"):
+        _compile(_s2b((1, 15, 24), (2,), (1, 0), (1, 8, 24)))
+    b = GraphBuilder("bad")
+    x = b.input((1, 6, 32), scale=0.1, zero_point=0)
+    y = b.activation((1, 11, 32), scale=0.1, zero_point=0)
+    b.op("batch_to_space_nd", [x, b.const(np.array([2], np.int32), "int32"),
+                               b.const(np.array([[0, 1]], np.int32), "int32")], [y])
+    with pytest.raises(TinyqError, match="only the batch size is off"):
         _compile(b.build([y]))
 
 

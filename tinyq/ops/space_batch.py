@@ -30,6 +30,19 @@ class BatchToSpaceNDOptions:
     pass
 
 
+SHAPES_HINT = "the model's shapes are inconsistent; re-export it"
+
+
+def _mismatch(expected: tuple[int, ...], actual: tuple[int, ...]) -> tuple[str, str]:
+    """(what to add to the refusal, its hint). A dilated convolution exported with an unknown batch size
+    (Keras Input without batch_size) stores batch 1 where the blocks make more: TFLM then fills one
+    block and leaves the rest of the output unwritten."""
+    if tuple(expected) != tuple(actual):
+        return "", SHAPES_HINT
+    return ("; only the batch size is off, as after an export with an unknown batch size (TFLM would fill "
+            "one block only)", "re-export with a fixed batch size, e.g. keras.Input(shape, batch_size=1)")
+
+
 def _nhwc(shape) -> tuple[int, int, int, int]:
     """TFLM's ExtendShapeSpaceToBatch: NHC -> NH1C."""
     return tuple(shape) if len(shape) == 4 else (shape[0], shape[1], 1, shape[2])
@@ -59,8 +72,7 @@ def _operands(graph: Graph, op: Operator, role: str):
     top, bottom = int(p[0]), int(p[1])
     left, right = (int(p[2]), int(p[3])) if rank == 4 else (0, 0)
     if bh < 1 or bw < 1:
-        raise unsupported(graph, op, f"block_shape {b[:spatial].tolist()} must be positive",
-                          "the model's shapes are inconsistent; re-export it")
+        raise unsupported(graph, op, f"block_shape {b[:spatial].tolist()} must be positive", SHAPES_HINT)
     if min(top, bottom, left, right) < 0:
         raise unsupported(graph, op, f"{role} {p[:2 * spatial].tolist()} must not be negative", "pad with PAD first")
     return x, y, (bh, bw), (top, bottom, left, right)
@@ -72,8 +84,9 @@ def lower_space_to_batch(graph: Graph, op: Operator) -> Lowered:
     ob, oh, ow, od = _nhwc(y.shape)
     expected = (ib * bh * bw, (ih + top + bottom) // bh, (iw + left + right) // bw, depth)
     if (ih + top + bottom) % bh or (iw + left + right) % bw or (ob, oh, ow, od) != expected:
+        extra, hint = _mismatch(expected[1:], (oh, ow, od))
         raise unsupported(graph, op, f"output {list(y.shape)} is not input {list(x.shape)} padded and split "
-                                     f"into blocks {[bh, bw]}", "the model's shapes are inconsistent; re-export it")
+                                     f"into blocks {[bh, bw]}{extra}", hint)
     if top or bottom or left or right:
         _check_padding(graph, op, y)
     item = DTYPES[x.dtype][1]
@@ -105,9 +118,9 @@ def lower_batch_to_space(graph: Graph, op: Operator) -> Lowered:
     ob, oh, ow, od = _nhwc(y.shape)
     expected = (ib // (bh * bw), ih * bh - top - bottom, iw * bw - left - right, depth)
     if ib % (bh * bw) or (ob, oh, ow, od) != expected or oh < 1 or ow < 1:
+        extra, hint = _mismatch(expected[1:], (oh, ow, od)) if oh >= 1 and ow >= 1 else ("", SHAPES_HINT)
         raise unsupported(graph, op, f"output {list(y.shape)} is not input {list(x.shape)} joined from blocks "
-                                     f"{[bh, bw]} and cropped by {[top, bottom, left, right]}",
-                          "the model's shapes are inconsistent; re-export it")
+                                     f"{[bh, bw]} and cropped by {[top, bottom, left, right]}{extra}", hint)
     item = DTYPES[x.dtype][1]
     # output (b, h, w) is input pixel (h + top, w + left) of the block's batch: TFLM's loop inverted
     in_h, shift_h = np.divmod(np.arange(oh) + top, bh)
