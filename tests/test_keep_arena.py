@@ -56,7 +56,7 @@ def test_every_model_keeps_the_reference_memory(backend, isa):
         assert footprint(guarded) <= reference, f"{path.name}: {footprint(guarded)} B > reference {reference} B"
         if footprint(fast) > reference:
             larger_unguarded.append(path.name)
-            moved = [b for b, f in zip(guarded.ops, fast.ops) if b.layer != f.layer]
+            moved = [b for b, f in zip(guarded.ops, fast.ops) if b.kernel is not f.kernel]
             assert moved and all("kept off" in b.passed_over[-1][1] for b in moved), path.name
         else:  # nothing to give back: binding changes nothing
             assert [b.function for b in guarded.ops] == [b.function for b in fast.ops], path.name
@@ -86,21 +86,59 @@ def test_stack_buffers_count():
 
 
 def test_a_model_with_ops_moved_runs_bit_exact():
-    """person_detect with CMSIS-NN's plain C kernels: the 1x1 convolution at the peak (no in-place
-    rule for arm_convolve_1x1_s8_fast) runs the reference kernel, the rest CMSIS-NN, bit-exact."""
+    """ResNet-8 with CMSIS-NN's plain C kernels: the convolutions at the peak (arm_convolve_s8's im2col
+    columns would raise the arena) run the reference kernel, the rest CMSIS-NN, bit-exact on the host."""
     from tinyq.boards import get_board
 
-    path = CORPUS / "models_person_detect.tflite"
+    path = MLPERF / "ic_resnet8_int8.tflite"
     if not path.is_file():
         pytest.skip(f"{path} is absent (tests that use ../shared models skip without it)")
-    _, graph = driver.read(path)
-    lowered = driver.lower(driver.fold(graph))
-    guarded = bind(lowered, get_backend("cmsis-nn"), Target(), keep_arena=True)
+    compiled, graph = _guarded(path, get_board("host"))
+    guarded = compiled.bound
     moved = [b for b in guarded.ops if not b.optimized and b.passed_over and "kept off" in b.passed_over[-1][1]]
     assert moved and sum(b.optimized for b in guarded.ops) > len(moved)
-    memory = driver.plan(guarded)
-    assert memory.arena_bytes == driver.plan(bind(lowered, get_backend("reference"), Target())).arena_bytes
-    compiled = Compiled(model=path.read_bytes(), graph=guarded.graph, bound=guarded, plan=memory,
-                        source=driver.generate(guarded, memory, "person_detect"))
+    reference = bind(guarded.lowered, get_backend("reference"), guarded.target)
+    assert footprint(guarded) <= footprint(reference)
     result = verify_host(compiled, get_board("host"), n_inputs=3)
+    assert result.ok, summarize(result, graph)
+
+
+def _guarded(path, board):
+    """`path` compiled for `board` with cmsis-nn bound to keep the reference arena."""
+    from tinyq.backends import target_of
+
+    data, graph = driver.read(path)
+    bound = bind(driver.lower(driver.fold(graph)), get_backend("cmsis-nn"), target_of(board), keep_arena=True)
+    memory = driver.plan(bound)
+    return Compiled(model=data, graph=bound.graph, bound=bound, plan=memory,
+                    source=driver.generate(bound, memory, path.stem)), graph
+
+
+@pytest.mark.parametrize("board_name", ["host", "qemu-m4-an386", "qemu-m0-an385"])
+def test_per_pixel_1x1_keeps_kws_at_the_reference_arena(board_name):
+    """KWS's DS-CNN off Helium: the 1x1 layers at the peak call arm_convolve_1x1_s8_fast one pixel
+    at a time (the reference convolution's in-place order) instead of falling back to the reference
+    kernels; the arena is the reference's, every op keeps CMSIS-NN, bit-exact with TFLM."""
+    from test_backend_cmsis_nn import _checking_scratch, _qemu_board
+    from tinyq.boards import get_board
+    from tinyq.verify import verify_qemu
+
+    path = MLPERF / "kws_dscnn_int8.tflite"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (tests that use ../shared models skip without it)")
+    board = get_board("host") if board_name == "host" else _qemu_board(board_name)
+    compiled, graph = _guarded(path, board)
+    ops = compiled.bound.ops
+    pixels = [b for b in ops if b.template == "cmsis_nn/conv_2d_pixels.c.j2"]
+    assert pixels and all(b.inplace is not None for b in pixels)
+    in_place = {a.position for a in compiled.plan.aliases if a.kind == "in-place"}
+    assert any(ops.index(b) in in_place for b in pixels), "no per-pixel 1x1 overwrites its input in the plan"
+    fast = bind(compiled.bound.lowered, get_backend("cmsis-nn"), compiled.bound.target)
+    assert [b.optimized for b in ops] == [b.optimized for b in fast.ops]  # nothing fell back to the reference
+    reference = bind(compiled.bound.lowered, get_backend("reference"), compiled.bound.target)
+    assert compiled.plan.arena_bytes == driver.plan(reference).arena_bytes < driver.plan(fast).arena_bytes
+    if board_name == "host":
+        result = verify_host(compiled, board, n_inputs=3)
+    else:
+        result = verify_qemu(_checking_scratch(compiled), board, n_inputs=3).result
     assert result.ok, summarize(result, graph)

@@ -83,13 +83,15 @@ def candidates(k: Lowered, backend: Backend, target: Target) -> Iterator[BoundOp
     for name in chain(backend):
         display, kernels = layer(name)
         kernel = kernels.get(k.kernel)
+        said = display in (d for d, _ in passed_over)  # a second layer of one library keeps the first's reason
         if kernel is None:
-            if name != REFERENCE_LAYER and k.alias_of is None:
+            if name != REFERENCE_LAYER and k.alias_of is None and not said:
                 passed_over.append((display, f"{display} has no {k.kernel} kernel"))
             continue
         why = kernel.applies(k, target)
         if why is not None:
-            passed_over.append((display, why))
+            if not said:
+                passed_over.append((display, why))
             continue
         function = kernel.function(k, target)
         found += 1
