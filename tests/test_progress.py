@@ -152,7 +152,7 @@ def test_verify_on_the_host_on_a_terminal_draws_its_bars(tmp_path, layers):
     assert ESC not in stdout and "PASS: 1500 inputs" in stdout
 
 
-def test_verify_on_the_host_piped_writes_its_progress_as_plain_lines(tmp_path):
+def test_verify_on_the_host_piped_writes_no_escape_code_and_no_line_for_short_work(tmp_path):
     out = subprocess.run([sys.executable, "-m", "tinyq", "verify", str(_model(tmp_path)), "--inputs", "20"],
                          capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr
