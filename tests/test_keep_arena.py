@@ -112,33 +112,3 @@ def _guarded(path, board):
     memory = driver.plan(bound)
     return Compiled(model=data, graph=bound.graph, bound=bound, plan=memory,
                     source=driver.generate(bound, memory, path.stem)), graph
-
-
-@pytest.mark.parametrize("board_name", ["host", "qemu-m4-an386", "qemu-m0-an385"])
-def test_per_pixel_1x1_keeps_kws_at_the_reference_arena(board_name):
-    """KWS's DS-CNN off Helium: the 1x1 layers at the peak call arm_convolve_1x1_s8_fast one pixel
-    at a time (the reference convolution's in-place order) instead of falling back to the reference
-    kernels; the arena is the reference's, every op keeps CMSIS-NN, bit-exact with TFLM."""
-    from test_backend_cmsis_nn import _checking_scratch, _qemu_board
-    from tinyq.boards import get_board
-    from tinyq.verify import verify_qemu
-
-    path = MLPERF / "kws_dscnn_int8.tflite"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent (tests that use ../shared models skip without it)")
-    board = get_board("host") if board_name == "host" else _qemu_board(board_name)
-    compiled, graph = _guarded(path, board)
-    ops = compiled.bound.ops
-    pixels = [b for b in ops if b.template == "cmsis_nn/conv_2d_pixels.c.j2"]
-    assert pixels and all(b.inplace is not None for b in pixels)
-    in_place = {a.position for a in compiled.plan.aliases if a.kind == "in-place"}
-    assert any(ops.index(b) in in_place for b in pixels), "no per-pixel 1x1 overwrites its input in the plan"
-    fast = bind(compiled.bound.lowered, get_backend("cmsis-nn"), compiled.bound.target)
-    assert [b.optimized for b in ops] == [b.optimized for b in fast.ops]  # nothing fell back to the reference
-    reference = bind(compiled.bound.lowered, get_backend("reference"), compiled.bound.target)
-    assert compiled.plan.arena_bytes == driver.plan(reference).arena_bytes < driver.plan(fast).arena_bytes
-    if board_name == "host":
-        result = verify_host(compiled, board, n_inputs=3)
-    else:
-        result = verify_qemu(_checking_scratch(compiled), board, n_inputs=3).result
-    assert result.ok, summarize(result, graph)

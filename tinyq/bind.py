@@ -83,15 +83,13 @@ def candidates(k: Lowered, backend: Backend, target: Target) -> Iterator[BoundOp
     for name in chain(backend):
         display, kernels = layer(name)
         kernel = kernels.get(k.kernel)
-        said = display in (d for d, _ in passed_over)  # a second layer of one library keeps the first's reason
         if kernel is None:
-            if name != REFERENCE_LAYER and k.alias_of is None and not said:
+            if name != REFERENCE_LAYER and k.alias_of is None:
                 passed_over.append((display, f"{display} has no {k.kernel} kernel"))
             continue
         why = kernel.applies(k, target)
         if why is not None:
-            if not said:
-                passed_over.append((display, why))
+            passed_over.append((display, why))
             continue
         function = kernel.function(k, target)
         found += 1
