@@ -216,20 +216,23 @@ def test_finetune_command_writes_a_model_tflm_and_tinyq_run_bit_exact(tmp_path):
     assert v.returncode == 0, v.stdout + v.stderr
 
 
-def test_finetune_distill_improves_or_keeps_an_autoencoder(tmp_path):
-    from tinyq.qat.config import TrainConfig
+def test_finetune_distill_on_an_autoencoder(tmp_path):
     from tinyq.qat.pipeline import finetune_graph
     from tinyq.quantize import CalibrationSet
 
     graph = small_autoencoder()
     x = _inputs(3, 200, (16,))
-    result = finetune_graph(graph, CalibrationSet((x,)), distill=True, weights="int4",
-                            train_config=TrainConfig(epochs=4, lr=1e-3, range_lr=1e-2), show_progress=False)
+    result = finetune_graph(graph, CalibrationSet((x,)), distill=True, weights="int4", show_progress=False)
     assert result.score_name == "output SQNR (dB)"
     assert result.scores["finetuned"] is not None
-    # one output: SQNR and the relative squared error order the two models alike, so the one kept scores best
-    other = "post-training" if result.kept == "finetuned" else "finetuned"
-    assert result.scores[result.kept] >= result.scores[other]
+    assert result.scores["post-training"] is not None
+    from tinyq.qat.train import clearly_worse
+
+    rows = result.training.rows
+    lowest = min(rows, key=lambda r: r.holdout_loss)
+    assert not clearly_worse(rows[result.training.best_epoch].holdout_losses, lowest.holdout_losses)
+    # post-training is kept only where the held-out samples clearly prefer it
+    assert result.kept == "finetuned" or result.losses["post-training"] < result.losses["finetuned"]
     assert result.holdout >= 5 and result.training.rows[0].epoch == 0
     assert result.graph is (result.finetuned if result.kept == "finetuned" else result.post_training)
 

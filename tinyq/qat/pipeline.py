@@ -1,6 +1,6 @@
 """finetune in one screen: prepare -> split off held-out samples -> tinyq quantize (the start) -> fake-quant
 training -> the quantizer's rewrite of the learned values -> both integer models measured on the held-out
-samples in TFLM, the better kept.
+samples in TFLM: the finetuned one kept unless the post-training one is clearly better there.
 
     graph = read_model_file("float.tflite")
     data = load_calibration("x.npy", prepare_float_graph(graph))
@@ -87,7 +87,7 @@ def finetune_graph(graph: Graph, data: CalibrationSet, labels=None, distill: boo
 
     from tinyq.qat.export import quantized_graph, start_from
     from tinyq.qat.model import QatGraph
-    from tinyq.qat.train import EpochRow, Targets, train
+    from tinyq.qat.train import EpochRow, Targets, clearly_worse, train
 
     start = time.perf_counter()
     if (labels is None) == (not distill):
@@ -136,10 +136,11 @@ def finetune_graph(graph: Graph, data: CalibrationSet, labels=None, distill: boo
         hold_data = [a[holdout] for a in arrays]
         ptq_out, ft_out = int_outputs(result.graph, hold_data), int_outputs(finetuned, hold_data)
         scores["post-training"], scores["finetuned"] = _score(ptq_out, hold), _score(ft_out, hold)
-        losses["post-training"], losses["finetuned"] = _holdout_loss(ptq_out, hold), _holdout_loss(ft_out, hold)
-        # never a model that scored worse on the held-out samples; equal scores (common on a few dozen
-        # samples): the lower loss, as the epochs were chosen
-        if (scores["post-training"], -losses["post-training"]) > (scores["finetuned"], -losses["finetuned"]):
+        ptq_losses, ft_losses = _holdout_losses(ptq_out, hold), _holdout_losses(ft_out, hold)
+        losses["post-training"], losses["finetuned"] = float(ptq_losses.mean()), float(ft_losses.mean())
+        # as the epochs were chosen: the held-out samples overrule training only when they are sure (a few
+        # dozen cannot rank models a sample or two apart; a model that clearly lost there is not kept)
+        if clearly_worse(ft_losses, ptq_losses):
             kept = "post-training"
     else:
         scores["post-training"] = scores["finetuned"] = None
@@ -184,17 +185,18 @@ def int_outputs(qgraph: Graph, arrays: list[np.ndarray]) -> list[np.ndarray]:
     return outputs
 
 
-def _holdout_loss(outputs: list[np.ndarray], targets: Targets) -> float:
-    """The training loss of an integer model's outputs (a softmax's probabilities stand in for its logits)."""
+def _holdout_losses(outputs: list[np.ndarray], targets: Targets) -> np.ndarray:
+    """The training loss of an integer model's outputs per sample (a softmax's probabilities stand in for its
+    logits)."""
     import torch
 
-    from tinyq.qat.train import Targets, loss_of
+    from tinyq.qat.train import Targets, sample_losses
 
     outs = [torch.from_numpy(o.astype(np.float64)) for o in outputs]
     logits = [torch.log(torch.clamp(o, min=1.0 / 512)) if soft else o
               for o, soft in zip(outs, targets.softmax_outputs)]
     teacher = None if targets.teacher is None else [t.astype(np.float64) for t in targets.teacher]
-    return float(loss_of(outs, logits, Targets(targets.labels, teacher, targets.softmax_outputs)))
+    return sample_losses(outs, logits, Targets(targets.labels, teacher, targets.softmax_outputs)).numpy()
 
 
 def _score(outputs: list[np.ndarray], targets: Targets) -> float:
