@@ -18,6 +18,7 @@ from tinyq.ops.base import Lowered
 from tinyq.ops.control_flow import callees
 from tinyq.passes.signal_state import add_state_tensors
 from tinyq.passes.subgraph_state import share_state
+from tinyq.tflm_ops import tflm_runs
 
 
 MAX_IO_RANK = 6  # tinyq_io_t.dims in templates/model.h.j2
@@ -34,9 +35,12 @@ class LoweredGraph:
 def lower_op(graph: Graph, op: Operator) -> Lowered:
     spec = ops.by_name(op.op)
     if spec is None or spec.lower is None:
-        supported = ", ".join(s.name for s in ops.all_specs())
-        raise UnsupportedError(f"op {op.op} is not supported", where=describe_op(graph, op),
-                               hint=f"tinyq lowers: {supported}")
+        if tflm_runs(op.op):
+            raise UnsupportedError(f"op {op.op} is not supported yet, although TFLM runs it", where=describe_op(graph, op),
+                                   hint="docs/ops.md lists what tinyq lowers; please report the model")
+        raise UnsupportedError(f"op {op.op} is not supported: TFLM has no kernel for it either, so no TFLM build "
+                               "runs this model", where=describe_op(graph, op),
+                               hint="express that part with ops TFLM has (docs/ops.md lists them) and re-export")
     return spec.lower(graph, op)
 
 
