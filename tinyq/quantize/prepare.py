@@ -14,6 +14,7 @@ how reports pair a float tensor with its quantized twin.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 import numpy as np
@@ -76,9 +77,12 @@ def _dequantize_hybrid_weights(graph: Graph) -> Graph:
 
 
 def _unshare_parameters(graph: Graph) -> Graph:
-    """A weight or bias used by two ops gets a copy per op: each is quantized for its own op."""
+    """A weight or bias used by two ops gets a copy per op: each is quantized for its own op. So does
+    one that another op reads as data (an unrolled LSTM's bias is an FC's bias and each step's ADD
+    operand): the bias becomes int32 at the FC's scale, the ADDs keep the float data to quantize."""
     tensors = list(graph.tensors)
     operators = list(graph.operators)
+    uses = Counter(i for op in graph.operators for i in op.inputs if i != NO_TENSOR)
     seen: set[int] = set()
     for pos, op in enumerate(graph.operators):
         rule = RULES.get(op.op)
@@ -89,7 +93,7 @@ def _unshare_parameters(graph: Graph) -> Graph:
             if role is None or role >= len(inputs) or inputs[role] == NO_TENSOR:
                 continue
             t = tensors[inputs[role]]
-            if t.index in seen:
+            if t.index in seen or uses[t.index] > 1:
                 copy = replace(t, index=len(tensors), name=f"{t.name}_{op.index}")
                 tensors.append(copy)
                 inputs[role] = copy.index

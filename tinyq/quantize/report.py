@@ -170,6 +170,10 @@ def layer_warnings(report: Report, graph: Graph, drop_db: float = WARN_DROP_DB) 
         op = graph.operators[r.op_index]
         if op.op in RULES and RULES[op.op].fixed_output is not None:
             continue  # softmax, logistic, tanh: TFLM fixes their output parameters, there is nothing to choose
+        if op.op in RULES and RULES[op.op].output_as_input:
+            # split, slice, max pool...: values kept at the input's parameters add no error; a part's SQNR
+            # is lower than the whole's when its values are smaller (an LSTM gate's quarter of the sums)
+            continue
         ins = [min(sqnr[t], INT8_CEILING_DB) for t in op.inputs if t in sqnr]
         if ins and r.sqnr_db < min(ins) - drop_db:
             result.append(LayerWarning(r.op_index, r.op, r.name, r.sqnr_db, min(ins)))
