@@ -83,6 +83,13 @@ def test_stack_buffers_count():
     stack, _ = kernel_stack(fast, plan)
     assert stack >= fast.ops[p].stack_of(fast.target, True) > 0
     assert footprint(fast) == plan.arena_bytes + stack
+    from tinyq.boards import get_board
+    from tinyq.plan.flash import plan_flash
+    from tinyq.plan.report import as_text, plan_report
+
+    report = plan_report(path.name, fast, plan, plan_flash(fast, get_board("qemu-m55")))
+    assert (report.kernel_stack_bytes, fast.ops[report.kernel_stack_op].function) == (stack, "tq_mve_conv_s8")
+    assert f"kernel stack {stack:,} B beside the arena" in as_text(report)
 
 
 def test_a_model_with_ops_moved_runs_bit_exact():
