@@ -15,7 +15,7 @@ import numpy as np
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops import f32
-from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.broadcast_binary import lowered
 from tinyq.ops.common import io, require_int8
 from tinyq.ops.inplace import ELEMENTWISE
@@ -79,5 +79,7 @@ def _lower_f32(graph: Graph, op: Operator, ins, y) -> Lowered:
 
 SPECS = [OpSpec(name="add_n", builtin="ADD_N", lower=lower,
                 kernels=(reference_kernel("add_n", inplace=ELEMENTWISE), reference_kernel("add_n_f32", inplace=ELEMENTWISE)),
+                # TFLM: every input of one quantization; its sums start at the input offset, true at zero point 0
+                quant=QuantRule(1, inputs_as_output=True, zero_point_0=True),
                 doc="int8, two or more inputs of one shape and quantization (TFLM's rescaling, its offset "
                     "start too), constant inputs in flash; float32")]

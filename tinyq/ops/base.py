@@ -186,6 +186,7 @@ class QuantRule:
     inputs_as_output: bool = False  # every input shares the output's params (concatenation)
     fixed_output: tuple[float, int] | None = None
     activation_inputs: tuple[int, ...] | None = None  # inputs that are data (None: every float input)
+    zero_point_0: bool = False  # int8 data and output at zero point 0 (TFLM's BATCH_MATMUL; SPACE_TO_BATCH_ND pads with 0)
 
 
 SOFTMAX_OUT = (1.0 / 256, -128)  # softmax/logistic outputs in [0, 1)

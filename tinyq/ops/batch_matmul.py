@@ -19,7 +19,7 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
-from tinyq.ops.base import ConstArray, Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.base import ConstArray, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops import f32, s16
 from tinyq.ops.common import ACTIVATION_SUFFIX, io, require_int8_or_int16, require_shifts, require_zero_point_0
 from tinyq.ops.ndloops import LoopNest, broadcast_loops, broadcast_shape
@@ -155,6 +155,6 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 SPECS = [OpSpec(name="batch_matmul", builtin="BATCH_MATMUL", options=BatchMatMulOptions,
                 fb_options="BatchMatMulOptions", lower=lower,
                 kernels=(reference_kernel("batch_matmul"), reference_kernel("batch_matmul_s16"),
-                         reference_kernel("batch_matmul_f32")),
+                         reference_kernel("batch_matmul_f32")), quant=QuantRule(2, zero_point_0=True),
                 doc=f"int8 and int16 (zero points 0), float32, adj_x/adj_y, ranks {MIN_RANK}-{MAX_RANK} with broadcast batch dimensions, "
                     "either operand constant (in flash)")]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops import f32
-from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, C_SUFFIX, broadcast_operands, lowered
 from tinyq.ops.inplace import ELEMENTWISE
 from tinyq.ops.ndloops import LoopNest
@@ -89,5 +89,6 @@ def _doc(name: str) -> str:
             f"{MAX_BROADCAST_RANK}, constant operands in flash")
 
 
-SPECS = [OpSpec(name=name, builtin=name.upper(), lower=lower, kernels=(KERNEL, F32_KERNEL), doc=_doc(name))
+SPECS = [OpSpec(name=name, builtin=name.upper(), lower=lower, kernels=(KERNEL, F32_KERNEL),
+                quant=QuantRule(2), doc=_doc(name))
          for name in OUTCOMES]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops import f32
-from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.binary_f32 import kernel as f32_kernel, lower_binary_f32, refuse_non_float
 from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, C_SUFFIX, broadcast_operands, lowered
 from tinyq.ops.common import fused_range, require_int8
@@ -97,7 +97,7 @@ def lower_floor(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [
     OpSpec(name="div", builtin="DIV", options=DivOptions, fb_options="DivOptions", lower=lower,
-           kernels=(reference_kernel("div", inplace=ELEMENTWISE), f32_kernel("div_f32")),
+           kernels=(reference_kernel("div", inplace=ELEMENTWISE), f32_kernel("div_f32")), quant=QuantRule(1),
            doc=f"int8 (TFLM's reciprocal arithmetic, its zero-divisor result too), int32 (unquantized; a zero "
                f"divisor gives 0 where TFLM traps), float32, fused activation, broadcast up to rank "
                f"{MAX_BROADCAST_RANK}, constant operands in flash"),

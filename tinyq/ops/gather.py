@@ -24,7 +24,7 @@ import numpy as np
 from tinyq import qmath
 from tinyq.ir import DTYPES, Graph, Operator, Tensor
 from tinyq.ops import remap
-from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import io
 from tinyq.ops.operands import operand_sources
 
@@ -247,12 +247,13 @@ GATHER = reference_kernel("gather")
 
 SPECS = [
     OpSpec(name="gather", builtin="GATHER", options=GatherOptions, fb_options="GatherOptions", lower=lower_gather,
-           kernels=(remap.REMAP, GATHER),
+           kernels=(remap.REMAP, GATHER), quant=QuantRule(2, output_as_input=True, activation_inputs=(0,)),
            doc="int8/float32 data (arena or flash), int32 positions, any axis and batch_dims (negative too); "
                "constant positions become a copy through offsets computed offline, run-time positions are "
                "range-checked (TFLM does not check: tinyq's invoke fails)"),
     OpSpec(name="gather_nd", builtin="GATHER_ND", options=GatherNdOptions, fb_options="GatherNdOptions",
            lower=lower_gather_nd, kernels=(remap.REMAP, reference_kernel("gather_nd")),
+           quant=QuantRule(1, output_as_input=True, activation_inputs=(0,)),
            doc=f"int8/float32 params (arena or flash), int32 indices of depth up to {MAX_INDICES_ND}; constant "
                "indices become a copy, run-time ones fail invoke where TFLM's Eval fails"),
     OpSpec(name="embedding_lookup", builtin="EMBEDDING_LOOKUP", lower=lower_embedding_lookup,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from tinyq.ir import Graph, Operator
 from tinyq.ops import f32
-from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.binary_f32 import kernel as f32_kernel, lower_binary_f32
 from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, C_SUFFIX, broadcast_operands, lowered
 from tinyq.ops.inplace import ELEMENTWISE
@@ -57,6 +57,8 @@ _DOC = (f"int8/int16/int32/int64 (the stored integers, as TFLM: no requantizatio
         f"{MAX_BROADCAST_RANK}, constant operands in flash")
 
 SPECS = [
-    OpSpec(name="maximum", builtin="MAXIMUM", lower=lower, kernels=(KERNEL, F32_KERNEL), doc=_DOC),
-    OpSpec(name="minimum", builtin="MINIMUM", lower=lower, kernels=(KERNEL, F32_KERNEL), doc=_DOC),
+    OpSpec(name="maximum", builtin="MAXIMUM", lower=lower, kernels=(KERNEL, F32_KERNEL),
+           quant=QuantRule(2, inputs_as_output=True), doc=_DOC),
+    OpSpec(name="minimum", builtin="MINIMUM", lower=lower, kernels=(KERNEL, F32_KERNEL),
+           quant=QuantRule(2, inputs_as_output=True), doc=_DOC),
 ]

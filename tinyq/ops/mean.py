@@ -96,6 +96,6 @@ SPECS = [
            kernels=(MEAN, MEAN_S16, F32_KERNELS["mean"]), quant=QuantRule(2, activation_inputs=(0,)),
            doc="int8 and int16, float32 (TFLM's summation order), any axes, keep_dims or not"),
     OpSpec(name="sum", builtin="SUM", options=ReducerOptions, fb_options="ReducerOptions", lower=lower_sum,
-           kernels=(MEAN, MEAN_S16, F32_KERNELS["sum"]),
+           kernels=(MEAN, MEAN_S16, F32_KERNELS["sum"]), quant=QuantRule(2, activation_inputs=(0,)),
            doc="int8 and int16 (the MEAN kernel without the division), float32, any axes, keep_dims or not"),
 ]

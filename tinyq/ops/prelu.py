@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops import f32
-from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.binary_f32 import PRELU_MAX_RANK, kernel as f32_kernel, lower_binary_f32
 from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, broadcast_operands, loop_nest, lowered
 from tinyq.ops.common import io, require_int8, require_int8_or_int16, require_shifts
@@ -66,5 +66,6 @@ def _lowered(graph: Graph, op: Operator, x, alpha, y, loops, suffix: str) -> Low
 
 
 SPECS = [OpSpec(name="prelu", builtin="PRELU", lower=lower, kernels=(reference_kernel("prelu", inplace=ELEMENTWISE), f32_kernel("prelu_f32")),
+                quant=QuantRule(1),  # alpha: an int8 constant with its own parameters, as TFLite's quantizer
                 doc=f"int8, and int16 input and output with an int8 alpha (any zero points, as TFLM), alpha "
                     f"broadcast against the input up to rank {MAX_BROADCAST_RANK} (constant alpha in flash); float32 up to rank {PRELU_MAX_RANK}, as TFLM")]

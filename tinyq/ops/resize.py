@@ -199,7 +199,7 @@ SPECS = [
                "columns computed offline, a copy of depth-long runs"),
     OpSpec(name="resize_bilinear", builtin="RESIZE_BILINEAR", options=ResizeBilinearOptions,
            fb_options="ResizeBilinearOptions", lower=lower_bilinear,
-           kernels=(reference_kernel("resize_bilinear"), reference_kernel("resize_bilinear_f32")),
+           kernels=(reference_kernel("resize_bilinear"), reference_kernel("resize_bilinear_f32")), quant=_MOVES_DATA,
            doc="int8 NHWC (TFLM's integer path), constant size, align_corners or half_pixel_centers; "
                "source taps and weights computed offline; float32 (TFLM's float arithmetic)"),
 ]

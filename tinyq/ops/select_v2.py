@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from tinyq.ir import Graph, Operator
-from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, C_SUFFIX, lowered
 from tinyq.ops.common import io
 from tinyq.ops.inplace import ELEMENTWISE
@@ -59,5 +59,6 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [OpSpec(name="select_v2", builtin="SELECT_V2", lower=lower,
                 kernels=(reference_kernel("select_v2", inplace=ELEMENTWISE),),
+                quant=QuantRule(1, inputs_as_output=True, activation_inputs=(1, 2)),  # TFLM copies the values
                 doc=f"bool condition, int8/int16/float32 values (copied as TFLM does), all three broadcast up "
                     f"to rank {MAX_BROADCAST_RANK}, constant operands in flash")]

@@ -14,7 +14,7 @@ import numpy as np
 
 from tinyq.ir import DTYPES, Graph, Operator, Tensor
 from tinyq.ops import remap
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, unsupported
 from tinyq.ops.common import io, require_const
 
 DTYPES_SUPPORTED = ("int8", "float32")  # TFLM's kernels take these
@@ -134,10 +134,12 @@ def lower_batch_to_space(graph: Graph, op: Operator) -> Lowered:
 SPECS = [
     OpSpec(name="space_to_batch_nd", builtin="SPACE_TO_BATCH_ND", options=SpaceToBatchNDOptions,
            fb_options="SpaceToBatchNDOptions", lower=lower_space_to_batch, kernels=(remap.REMAP,),
+           quant=QuantRule(2, output_as_input=True, activation_inputs=(0,), zero_point_0=True),
            doc="int8/float32, 3-D or 4-D, constant int32 block shape and paddings; a copy through offsets "
                "computed offline (int8 padding needs output zero point 0: TFLM's pad value is uninitialized)"),
     OpSpec(name="batch_to_space_nd", builtin="BATCH_TO_SPACE_ND", options=BatchToSpaceNDOptions,
            fb_options="BatchToSpaceNDOptions", lower=lower_batch_to_space, kernels=(remap.REMAP,),
+           quant=QuantRule(2, output_as_input=True, activation_inputs=(0,)),
            doc="int8/float32, 3-D or 4-D, constant int32 block shape and crops; a copy through offsets "
                "computed offline"),
 ]

@@ -14,7 +14,7 @@ import numpy as np
 
 from tinyq.ir import DTYPES, Graph, Operator
 from tinyq.ops import remap
-from tinyq.ops.base import Lowered, OpSpec, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, unsupported
 from tinyq.ops.common import io
 
 DTYPES_SUPPORTED = ("int8", "float32")  # TFLM's kernels take these
@@ -74,8 +74,10 @@ def lower_space_to_depth(graph: Graph, op: Operator) -> Lowered:
 SPECS = [
     OpSpec(name="depth_to_space", builtin="DEPTH_TO_SPACE", options=DepthToSpaceOptions,
            fb_options="DepthToSpaceOptions", lower=lower_depth_to_space, kernels=(remap.REMAP,),
+           quant=QuantRule(2, output_as_input=True),
            doc="int8/float32, any block size; a copy in runs of block_size x depth"),
     OpSpec(name="space_to_depth", builtin="SPACE_TO_DEPTH", options=SpaceToDepthOptions,
            fb_options="SpaceToDepthOptions", lower=lower_space_to_depth, kernels=(remap.REMAP,),
+           quant=QuantRule(2, output_as_input=True),
            doc="int8/float32, any block size; a copy in runs of block_size x depth"),
 ]

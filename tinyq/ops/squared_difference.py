@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops import f32
-from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.binary_f32 import kernel as f32_kernel, lower_binary_f32
 from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, C_SUFFIX, broadcast_operands, lowered
 from tinyq.ops.common import require_int8, require_int8_or_int16, require_shifts, require_zero_point_0
@@ -68,6 +68,6 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [OpSpec(name="squared_difference", builtin="SQUARED_DIFFERENCE", lower=lower,
                 kernels=(reference_kernel("squared_difference", inplace=ELEMENTWISE),
-                         f32_kernel("squared_difference_f32")),
+                         f32_kernel("squared_difference_f32")), quant=QuantRule(2),
                 doc=f"int8 and int16 (zero points 0) with TFLM's rescaling, int32 (wrapping as TFLM's int arithmetic), float32, broadcast up to rank "
                     f"{MAX_BROADCAST_RANK}, constant operands in flash")]

@@ -27,7 +27,7 @@ from tinyq.errors import TinyqError
 from tinyq.ir import NO_TENSOR, Graph, Quant, describe_op
 from tinyq.passes.graph_edit import option
 from tinyq.quantize.observers import OBSERVERS, TensorStats
-from tinyq.quantize.qparams import INT16, VALUE_LIMIT, affine_params, f32, symmetric_params
+from tinyq.quantize.qparams import INT8, INT16, VALUE_LIMIT, affine_params, f32, symmetric_params
 from tinyq.quantize.rules import RULES
 
 # TFLite's 16x8 outputs of fixed range (operator_property.cc, restricted_value_int16)
@@ -93,11 +93,13 @@ class TieGroups:
     members: tuple[tuple[int, ...], ...]  # each group's tensors, in quantized_tensors order
     group_of: dict  # tensor -> position in members
     fixed_by: dict  # tensor -> the op (name) that fixes its output parameters
+    zero_point_0: frozenset = frozenset()  # groups holding one of these tensors are int8 at zero point 0
 
 
 def tie_groups(graph: Graph) -> TieGroups:
     groups = _Groups()
     fixed_by: dict[int, str] = {}
+    zero_point_0: set[int] = set()
     for op in graph.operators:
         rule = RULES[op.op]
         data_in = activation_inputs(graph, op)
@@ -110,6 +112,8 @@ def tie_groups(graph: Graph) -> TieGroups:
                 groups.union(t, outs[0])
         if rule.fixed_output is not None and outs:
             fixed_by[outs[0]] = op.op
+        if rule.zero_point_0:
+            zero_point_0.update(data_in + outs)
     by_root: dict[int, list[int]] = {}
     for t in quantized_tensors(graph):
         by_root.setdefault(groups.find(t), []).append(t)
@@ -121,7 +125,7 @@ def tie_groups(graph: Graph) -> TieGroups:
             op = next(o for o in graph.operators if m[0] in o.inputs + o.outputs)
             raise TinyqError(f"tensors {list(m)} must share parameters but two ops fix different ones",
                              where=describe_op(graph, op))
-    return TieGroups(members, group_of, fixed_by)
+    return TieGroups(members, group_of, fixed_by, frozenset(zero_point_0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,7 +158,7 @@ def activation_ranges(graph: Graph, stats: dict[int, TensorStats], observer: str
 
 
 def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, chosen,
-                  observer: str) -> tuple[Quant, tuple[float, float], str]:
+                  observer: str, zero_point_0: frozenset = frozenset()) -> tuple[Quant, tuple[float, float], str]:
     fixers = [fixed_by[t] for t in group if t in fixed_by]
     if fixers and dtype == "int16" and fixers[0] in INT16_FIXED_OUTPUT:
         scale, zp = INT16_FIXED_OUTPUT[fixers[0]]
@@ -171,6 +175,12 @@ def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, 
         lo, hi = qmath.real_range(scale, zp, *INT16)
         what = f"symmetric minmax x{INT16_HEADROOM:g}"
         reason = what if len(group) == 1 else f"{what}, shared by {len(group)} tensors"
+    elif zero_point_0.intersection(group):  # int8, symmetric over the observer's range: zero point 0
+        lo = min(chosen[t][0] for t in group)
+        hi = max(chosen[t][1] for t in group)
+        scale, zp = symmetric_params(lo, hi, INT8[1])
+        lo, hi = qmath.real_range(scale, zp)
+        reason = f"{observer}, zero point 0" + ("" if len(group) == 1 else f", shared by {len(group)} tensors")
     else:
         lo = min(chosen[t][0] for t in group)
         hi = max(chosen[t][1] for t in group)
@@ -220,7 +230,8 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
     def params(t: int, dtype: str):
         g = ties.group_of[t]
         if (g, dtype) not in cache:
-            cache[g, dtype] = _group_params(ties.members[g], dtype, ties.fixed_by, observed, chosen, observer)
+            cache[g, dtype] = _group_params(ties.members[g], dtype, ties.fixed_by, observed, chosen, observer,
+                                             ties.zero_point_0)
             beta = min((betas[m] for m in ties.members[g] if m in betas), default=None)
             if dtype == "int8" and beta is not None and beta > 0:
                 cache[g, dtype] = _widen_for_softmax(*cache[g, dtype], beta)

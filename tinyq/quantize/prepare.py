@@ -51,7 +51,9 @@ def _check_float_model(graph: Graph, where: str) -> None:
     if acts and all(t.dtype in ("int8", "uint8", "int16") and t.quant is not None for t in acts):
         raise TinyqError("the model is already quantized (its inputs are integer)", where=where,
                          hint="pass the float model; tinyq generate/verify take this one as it is")
-    if not any(graph.tensors[t].dtype == "float32" for op in graph.operators for t in op.outputs):
+    # a float input counts: a comparison's bool output is the whole model's result
+    if not any(graph.tensors[t].dtype == "float32" for op in graph.operators for t in op.outputs) and \
+            not any(t.dtype == "float32" for t in acts):
         raise TinyqError("the model has no float32 activations to quantize", where=where)
 
 

@@ -23,7 +23,7 @@ from tinyq.quantize.actparams import ActivationChoice
 from tinyq.quantize.config import QuantizeConfig
 from tinyq.passes.graph_edit import option, renumber_ops
 from tinyq.quantize.observers import TensorStats
-from tinyq.quantize.rules import RULES, int8_version
+from tinyq.quantize.rules import RULES, activation_op_version, int8_version
 from tinyq.quantize.weights import QuantizedWeights, bias_tensor, output_shift, quantize_weights, weight_tensor
 from tinyq.quantize.widths import Layout
 
@@ -120,7 +120,7 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
         inputs = tuple(reads.get((op.index, p), t) for p, t in enumerate(op.inputs))
         width = layout.op_dtypes.get(op.index, "int8") if layout is not None else "int8"
         rule = RULES[op.op]
-        version = rule.version
+        version = activation_op_version(graph, op) if rule.weights is None else rule.version
         if rule.weights is not None:
             dtype = weight_dtypes.get(op.index, "int8")
             x_quant = acts[inputs[rule.activation_inputs[0]]].quant
