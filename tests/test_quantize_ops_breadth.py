@@ -3,10 +3,13 @@ each is built as a small float model, quantized, run bit-exact against TFLM, and
 model. The SQNR floor is 30 dB at the output: one int8 op on a well-scaled input loses ~40-48 dB to
 rounding, so 30 dB leaves room for a second rounding yet fails a wrong scale, zero point or tie."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from conftest import assert_bit_exact
+from tinyq.errors import TinyqError
 from tinyq.quantize import quantize_graph
 from tinyq.quantize.data import sample_shape
 from tinyq.quantize.report import sqnr_report
@@ -266,3 +269,28 @@ EXPECTED_VERSIONS = {
 def test_operator_versions_are_tflites(name):
     q = quantized(name).graph
     assert {op.op: op.version for op in q.operators if op.op in EXPECTED_VERSIONS[name]} == EXPECTED_VERSIONS[name]
+
+
+def test_keras_dynamic_batch_shapes_take_the_computed_size():
+    """Keras exports a batch of -1 and declares every activation with batch 1, SPACE_TO_BATCH_ND's output
+    too, whose batch is block^2 = 4: the quantized model holds the size LiteRT computes, which TFLM needs."""
+    graph, calib = _model("dilated_conv2d")
+    tensors = list(graph.tensors)
+    for op in graph.operators:
+        for t in op.inputs[:1] + op.outputs:
+            shape = (1,) + tuple(tensors[t].shape[1:])
+            tensors[t] = replace(tensors[t], shape=shape, shape_signature=(-1,) + shape[1:])
+    graph = replace(graph, tensors=tuple(tensors))
+    q = quantize_graph(graph, calib).graph
+    s2b = next(op for op in q.operators if op.op == "space_to_batch_nd")
+    assert q.tensors[s2b.outputs[0]].shape == (4, 6, 6, 3)
+    assert_bit_exact(q, n_inputs=12)
+
+
+def test_a_static_shape_that_disagrees_is_still_refused():
+    graph, calib = _model("dilated_conv2d")
+    s2b = next(op for op in graph.operators if op.op == "space_to_batch_nd")
+    tensors = list(graph.tensors)
+    tensors[s2b.outputs[0]] = replace(tensors[s2b.outputs[0]], shape=(1, 6, 6, 3))
+    with pytest.raises(TinyqError, match="declared"):
+        quantize_graph(replace(graph, tensors=tuple(tensors)), calib)

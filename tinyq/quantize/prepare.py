@@ -42,8 +42,7 @@ def prepare_float_graph(graph: Graph, where: str = "model") -> Graph:
     _check_types(graph)
     _check_options(graph)
     _check_weights(graph)
-    _check_shapes(graph, where)
-    return graph
+    return _check_shapes(graph, where)
 
 
 def _check_float_model(graph: Graph, where: str) -> None:
@@ -193,19 +192,34 @@ def _check_types(graph: Graph) -> None:
                                             "and indices")
 
 
-def _check_shapes(graph: Graph, where: str) -> None:
+def _check_shapes(graph: Graph, where: str) -> Graph:
     """Every op output has the shape and type the file declares, as LiteRT computes them from the op's inputs.
-    LiteRT meets the model here first, in a child process: a crash on a malformed model is one error line."""
+    LiteRT meets the model here first, in a child process: a crash on a malformed model is one error line.
+    A dimension the file declares dynamic (-1 in its signature) takes the computed size: a Keras model's
+    dilated convolution declares SPACE_TO_BATCH_ND's output batch 1 where the block makes it 4, and TFLM,
+    which trusts the declared shape, would compute a quarter of it."""
     computed = in_child(computed_outputs, graph, engine="LiteRT", doing="running the float model", where=where)
+    tensors = list(graph.tensors)
     for op in graph.operators:
         for t in op.outputs:
             tensor = graph.tensors[t]
             if t not in computed:
                 continue
             shape, dtype = computed[t]
-            if shape != tuple(tensor.shape):
+            if shape != tuple(tensor.shape) and _dynamic_dims_differ(tensor, shape):
+                tensors[t] = replace(tensor, shape=tuple(shape))
+            elif shape != tuple(tensor.shape):
                 raise TinyqError(f"output {t} ({tensor.name}) is declared {list(tensor.shape)} but the op computes "
                                  f"{list(shape)} from its inputs", where=describe_op(graph, op), hint=REEXPORT)
             if dtype != tensor.dtype and tensor.dtype in DTYPES:
                 raise TinyqError(f"output {t} ({tensor.name}) is declared {tensor.dtype} but the op computes {dtype} "
                                  "from its inputs", where=describe_op(graph, op), hint=REEXPORT)
+    return replace(graph, tensors=tuple(tensors))
+
+
+def _dynamic_dims_differ(tensor, shape: tuple[int, ...]) -> bool:
+    """Only dimensions the file's shape signature leaves dynamic differ from the computed shape."""
+    signature = tensor.shape_signature
+    if not signature or len(signature) != len(shape) or len(tensor.shape) != len(shape):
+        return False
+    return all(d == c or s < 0 for d, c, s in zip(tensor.shape, shape, signature))
