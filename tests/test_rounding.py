@@ -19,7 +19,8 @@ from tinyq.quantize.floatrun import FloatRunner
 from tinyq.quantize.mixed import LayerSensitivity, eligible_ops, pick_int4_layers
 from tinyq.quantize.prepare import prepare_float_graph
 from tinyq.quantize.qparams import symmetric_scales, quantize_symmetric
-from tinyq.quantize.rounding import (_Moments, as_rows, collect, factor, gptq, patches, row_errors)
+from tinyq.quantize.rounding import (SEARCH_RATIOS, _Moments, _search_scales, as_rows, collect, factor, gptq, patches,
+                                     refine, row_errors)
 from tinyq.quantize.weights import QuantizedWeights, bias_tensor, weight_ops, weight_tensor
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.writer import write_model
@@ -124,6 +125,62 @@ def test_per_group_hessians_match_one_at_a_time():
         np.testing.assert_array_equal(batched[r], gptq(w[r:r + 1], factor(h[group[r]][None]), None, scales[r:r + 1], 7)[0])
 
 
+def _hessian(rng, k, rank=4, n=600):
+    x = _correlated(rng, n, k, rank)
+    return (x.T @ x / n)[None]
+
+
+def test_refine_lowers_gptqs_output_error_and_stays_on_the_grid():
+    """Coordinate descent after GPTQ: each row's d^T H d is never above GPTQ's, and lower on some rows."""
+    rng = seeded("refine")
+    h = _hessian(rng, 24)
+    w = rng.normal(size=(12, 24))
+    scales = symmetric_scales(w, 0, 7, True).astype(np.float64)
+    q = gptq(w, factor(h), None, scales, 7).astype(np.float64)
+    better = refine(q, w, scales, h, None, 7)
+    assert np.abs(better).max() <= 7 and np.array_equal(better, np.rint(better))
+    before = row_errors(q * scales[:, None] - w, h, None)
+    after = row_errors(better * scales[:, None] - w, h, None)
+    assert np.all(after <= before + 1e-12) and np.any(after < before - 1e-12)
+
+
+def test_refine_per_group_matches_one_row_at_a_time():
+    rng = seeded("refine groups")
+    h = np.concatenate([_hessian(rng, 9, 3) for _ in range(3)])
+    w = rng.normal(size=(6, 9))
+    group = np.arange(6) // 2
+    scales = np.abs(w).max(axis=1) / 7
+    q = gptq(w, factor(h), group, scales, 7)
+    batched = refine(q, w, scales, h, group, 7)
+    for r in range(6):
+        np.testing.assert_array_equal(batched[r], refine(q[r:r + 1], w[r:r + 1], scales[r:r + 1], h[group[r]][None],
+                                                         None, 7)[0])
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_scale_search_lowers_the_fit_error_above_the_bias_floor(shared):
+    """Per channel (or one scale for the tensor) the search never does worse on the fit H than the scales it was
+    given, keeps every scale at or above the bias's floor, stores float32 scales, and stays on the int4 grid."""
+    rng = seeded("search", shared)
+    h = _hessian(rng, 32)
+    w = rng.normal(size=(10, 32)) * rng.uniform(0.2, 3.0, size=(10, 1))
+    w[:, 0] *= 4  # an outlier per row: clipping it pays on the output
+    given = np.full(10, np.abs(w).max() / 7) if shared else np.abs(w).max(axis=1) / 7
+    floor = np.full(10, 0.0) if not shared else np.zeros(1)
+    floor[0] = given[0] * 1.2  # a bias that needs a larger scale than max|w| / 7 on one channel
+    given = np.maximum(given, floor.max() if shared else floor).astype(np.float32).astype(np.float64)
+    floor = floor.astype(np.float32)  # as the bias's floor and the scales are stored
+    f = factor(h)
+    tuned = gptq(w, f, None, given, 7).astype(np.float64)
+    q, s = _search_scales(w, f, h, None, given, floor, 7, tuned, shared)
+    assert np.abs(q).max() <= 7 and np.all(s >= floor - 1e-12) and np.array_equal(s, s.astype(np.float32))
+    assert np.all(row_errors(q * s[:, None] - w, h, None) <= row_errors(tuned * given[:, None] - w, h, None) + 1e-12) \
+        if not shared else row_errors(q * s[:, None] - w, h, None).sum() <= row_errors(tuned * given[:, None] - w, h,
+                                                                                         None).sum()
+    assert (np.unique(s).size == 1) if shared else np.unique(s).size > 1
+    assert len(SEARCH_RATIOS) > 1
+
+
 def test_moments_centre_on_request():
     rng = seeded("moments")
     x = rng.normal(loc=3.0, size=(500, 4))
@@ -154,6 +211,13 @@ def test_no_layer_worse_than_nearest_on_held_back_samples(centred):
             changed = np.any(as_rows(op, out.q) != as_rows(op, qw.q), axis=1).sum()
             assert changed <= outcome.accepted  # rows not accepted keep their nearest integers
             kept += outcome.accepted
+            floor = np.full(qw.scales.shape, qw.scales.min() * 0.9, dtype=np.float32)
+            searched = rounder.round(op, w, qw, centred, floor=floor, search=True)
+            found = rounder.outcome(op.index, searched.q)
+            assert found is not None and found.error <= outcome.error  # the search only replaces a lower error
+            assert searched.scales.dtype == np.float32 and np.all(searched.scales >= floor)
+            moved = (searched.scales != qw.scales).reshape(-1)  # one scale per output channel (row), or one
+            assert (moved.sum() <= found.accepted) if moved.size > 1 else True  # a rejected row keeps its scale
     assert kept > 0  # GPTQ did win somewhere on these correlated inputs
 
 

@@ -57,13 +57,14 @@ def quantize_op_weights(graph: Graph, op: Operator, input_quant: Quant, dtype: s
     clip = config.weight_clip(dtype)
     per_channel = config.per_channel and (dtype != "int4" or rule.int4_per_channel)
     qw = quantize_weights(w, rule.channel_axis, dtype, per_channel, clip)
+    floor = None
     if b is not None:
-        floor = qparams.min_weight_scales_for_bias(b, input_quant.s, qw.scales, bias_dtype,
+        floor = qparams.min_weight_scales_for_bias(b, input_quant.s, np.zeros_like(qw.scales), bias_dtype,
                                                    output_quant.s if output_quant is not None else None)
         if np.any(floor > qw.scales):
             qw = quantize_weights(w, rule.channel_axis, dtype, per_channel, clip, min_scales=floor)
-    if rounder is not None:  # GPTQ's integers for these scales, where they lower the layer's error (rounding.py)
-        qw = rounder.round(op, w, qw, centred=config.bias_correction and b is not None)
+    if rounder is not None:  # GPTQ's integers (and with the MSE clip, scales) that lower the layer's output error
+        qw = rounder.round(op, w, qw, centred=False, floor=floor, search=clip == "mse")
     shift = None
     x = op.inputs[rule.activation_inputs[0]]
     if config.bias_correction and b is not None and x in stats:
