@@ -44,7 +44,7 @@ def test_mlperf_tiny_models_are_bit_exact_under_qemu(model, board):
     report = verify_qemu(compiled, b, n_inputs=20, seed=3)
     assert report.result.records == 20
     assert report.result.ok, summarize(report.result, compiled.graph)
-    assert min(report.run.instructions) > 100_000
+    assert min(report.run.instructions) > 10_000  # it ran the model (the fast kernels: tens of thousands on AD)
     print(f"{model} on {board}: {sorted(report.run.instructions)[10]:,} instructions per inference, "
           f"flash {report.sizes.flash_bytes:,} B, SRAM {report.sizes.ram_bytes:,} B")
 
@@ -165,8 +165,10 @@ def test_bench_firmware_reports_each_model_and_board(tmp_path, capsys):
     main(["bench", "firmware", "--models", str(tmp_path), "--board", "qemu-m0", "--board", "qemu-m55",
           "--inputs", "3", "--format", "json"])
     rows = json.loads(capsys.readouterr().out)
-    assert [(r["model"], r["board"], r["backend"]) for r in rows] == [("fw_int8", "qemu-m0", "reference"),
-                                                                      ("fw_int8", "qemu-m55", "reference")]
+    # each board's default backend: the reference kernels on the Cortex-M0, CMSIS-NN on the M55
+    assert [(r["model"], r["board"], r["backend"]) for r in rows] == [
+        ("fw_int8", b, get_board(b).default_backend) for b in ("qemu-m0", "qemu-m55")]
+    assert rows[1]["backend"] == "cmsis-nn"
     for r in rows:
         assert r["bit_exact"] is True and r["inputs"] == 3
         assert r["sram_bytes"] == r["arena_bytes"] + r["stack_bytes"] + r["static_bytes"]

@@ -87,7 +87,7 @@ def check_bench(url, root, tmp_path, capsys, n_inputs, model_hash):
     assert report["bit_exact"] and report["on_qemu"] and report["unit"] == "instructions"
     assert report["model_hash"] == model_hash and report["inputs"] == n_inputs
     counts = report["counts"]
-    assert 100_000 < counts["min"] <= counts["median"] <= counts["p90"] <= counts["max"]
+    assert 10_000 < counts["min"] <= counts["median"] <= counts["p90"] <= counts["max"]  # (CMSIS-NN: AD ~54K)
     # deterministic guest: the runs of one input agree to within one SysTick phase
     assert all(max(t) - min(t) <= 2 for t in report["ticks"])
     assert len(rows) == 1 + n_inputs * 2 and rows[0].startswith("model,board,input,run,ticks,instructions")
