@@ -101,7 +101,7 @@ def finetune_graph(graph: Graph, data: CalibrationSet, labels=None, distill: boo
     teacher = float_outputs(prepared, data)
     softmax_out = tuple(_made_by(prepared, t) == "softmax" for t in prepared.outputs)
     if labels is not None:
-        targets = Targets(check_labels(labels, data.count), None, softmax_out)
+        targets = Targets(check_labels(labels, data.count), teacher, softmax_out)  # labels and the float model
         classes = int(np.prod(prepared.tensors[prepared.outputs[0]].shape))
         if targets.labels.max() >= classes:
             raise TinyqError(f"label {int(targets.labels.max())} is not one of the model's {classes} outputs",
