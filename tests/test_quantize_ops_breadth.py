@@ -11,6 +11,7 @@ import pytest
 from conftest import assert_bit_exact
 from tinyq.errors import TinyqError
 from tinyq.quantize import quantize_graph
+from tinyq.quantize.config import QuantizeConfig
 from tinyq.quantize.data import sample_shape
 from tinyq.quantize.report import sqnr_report
 from tinyq.quantize.rules import RULES
@@ -294,3 +295,12 @@ def test_a_static_shape_that_disagrees_is_still_refused():
     tensors[s2b.outputs[0]] = replace(tensors[s2b.outputs[0]], shape=(1, 6, 6, 3))
     with pytest.raises(TinyqError, match="declared"):
         quantize_graph(replace(graph, tensors=tuple(tensors)), calib)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_op_quantizes_with_int16_activations(name):
+    """16x8: each op runs its int16 kernel where tinyq (TFLM) has one, else stays int8 behind QUANTIZE ops;
+    a comparison (its bool output is in no layer) reads int8 copies, the only type TFLM compares."""
+    graph, calib = _model(name)
+    q = quantize_graph(graph, calib, QuantizeConfig(activations="int16")).graph
+    assert_bit_exact(q, n_inputs=6)

@@ -90,7 +90,7 @@ def plan_layout(graph: Graph, units: tuple[Unit, ...], unit_dtypes, io: str = "i
             if t not in dtypes:  # a constant in no unit: stored at its first reader's width
                 home[t] = width or "int8"
                 dtypes[t], origin[t] = home[t], t
-            want = width or home[t]
+            want = width or "int8"  # an op writing no unit (a comparison's bool) runs its int8 kernel
             if want == home[t]:
                 continue
             if (t, want) not in copies:
