@@ -31,7 +31,7 @@ def require_torch() -> None:
 @click.option("--data", "data_path", required=True, type=click.Path(path_type=Path),
               help="Training inputs: .npy (N x input shape), .npz (one array per input) or a folder of .npy.")
 @click.option("--labels", "labels_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Class labels, .npy of N integers: cross-entropy with them.")
+              help="Class labels, .npy of N integers: cross-entropy with them (plus the float model's outputs).")
 @click.option("--distill", is_flag=True,
               help="No labels: match the float model's outputs (classifiers, autoencoders, regressors).")
 @click.option("-o", "--output", "out_path", required=True, type=MODEL, help="The integer .tflite to write.")
@@ -40,10 +40,10 @@ def require_torch() -> None:
 @click.option("--io", "io_type", type=click.Choice(IO_TYPES), default="int", show_default=True,
               help="The model's input and output types, as tinyq quantize --io.")
 @click.option("--epochs", type=click.IntRange(1, 1000), default=DEFAULTS.epochs, show_default=True,
-              help="At most this many passes over the training samples (training stops early when the held-out "
-                   "score stops improving).")
+              help="At most this many epochs: an epoch is one pass over the training samples or 1/N of 300 steps, "
+                   "whichever is more (training stops early when the held-out loss is clearly worse).")
 @click.option("--patience", type=click.IntRange(1, 1000), default=DEFAULTS.patience, show_default=True,
-              help="Epochs without a better held-out score before stopping.")
+              help="Epochs in a row whose held-out loss is clearly worse than the lowest before stopping.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.lr, show_default=True,
               help="Adam's learning rate (weights, biases, weight clip ratios and activation ranges).")
 @click.option("--batch-size", type=click.IntRange(1, 65536), default=DEFAULTS.batch_size, show_default=True)
@@ -55,8 +55,8 @@ def finetune(model: Path, data_path: Path, labels_path: Path | None, distill: bo
     """Fine-tune a float MODEL with fake quantization and write the full-integer .tflite (int8/int4 weights,
     int8 activations) that TFLM and tinyq run bit-exact.
 
-    Training starts from what tinyq quantize makes of MODEL and keeps whichever of the two measures better on
-    the held-out samples (the integer models, run in TFLM).
+    Training starts from what tinyq quantize makes of MODEL; the post-training model is kept instead only when
+    it is clearly better on the held-out samples (the integer models, run in TFLM).
     """
     from tinyq.codegen.output import check_output_file, write_output_file
     from tinyq.quantize.data import _load_npy, load_calibration
