@@ -181,6 +181,17 @@ def batch_matmul_const(b):
     return [x], y
 
 
+def zeros_like(b):
+    """concat(x, zeros_like(x)): TFLM's zeros are raw 0 bytes, the value 0 only at zero point 0, and the
+    concatenation ties them to x's parameters."""
+    x = b.input((1, 6, 8), F32)
+    z = b.activation((1, 6, 8), F32)
+    b.op("zeros_like", [x], [z])
+    y = b.activation((1, 6, 16), F32)
+    b.op("concatenation", [x, z], [y], axis=2)
+    return [x], y
+
+
 COMPARISONS = ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")
 CASES = {
     "prelu": prelu, "maximum": _binary("maximum"), "minimum": _binary("minimum"), "maximum_const": maximum_const,
@@ -188,7 +199,7 @@ CASES = {
     "dilated_conv2d": dilated_conv2d, "dilated_conv1d": dilated_conv1d, "depth_space": depth_space,
     "padv2": padv2, "squared_difference": _binary("squared_difference"), "sum": reduce_sum, "div": div,
     "add_n": add_n, "gather": gather, "gather_nd": gather_nd,
-    "batch_matmul": batch_matmul, "batch_matmul_const": batch_matmul_const,
+    "batch_matmul": batch_matmul, "batch_matmul_const": batch_matmul_const, "zeros_like": zeros_like,
     **{f"{name}_select_v2": _compare_select(name) for name in COMPARISONS},
 }
 
@@ -232,9 +243,9 @@ def test_tflm_constraints_hold():
         op = next(o for o in q.operators if o.op in ("maximum", "minimum", "add_n", "padv2", "select_v2"))
         data = [t for t in op.inputs if q.tensors[t].dtype == "int8"]
         assert {quant(q, t) for t in data + list(op.outputs)} == {quant(q, op.outputs[0])}, name
-    for name in ("batch_matmul", "batch_matmul_const", "dilated_conv2d", "dilated_conv1d", "add_n"):
+    for name in ("batch_matmul", "batch_matmul_const", "dilated_conv2d", "dilated_conv1d", "add_n", "zeros_like"):
         q = quantized(name).graph
-        op = next(o for o in q.operators if o.op in ("batch_matmul", "space_to_batch_nd", "add_n"))
+        op = next(o for o in q.operators if o.op in ("batch_matmul", "space_to_batch_nd", "add_n", "zeros_like"))
         assert all(q.tensors[t].quant.zp == 0 for t in op.inputs[:2] + op.outputs
                    if q.tensors[t].dtype == "int8"), name
     q = quantized("prelu").graph

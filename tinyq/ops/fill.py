@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq.ir import DTYPES, Graph, Operator
-from tinyq.ops.base import Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.common import io, require_const
 from tinyq.ops.operands import operand_sources
 
@@ -84,5 +84,6 @@ SPECS = [
            doc="int8/int32/float32, constant dims, the value a constant or computed at run time"),
     OpSpec(name="zeros_like", builtin="ZEROS_LIKE", options=ZerosLikeOptions, fb_options="ZerosLikeOptions",
            lower=lower_zeros_like, kernels=(reference_kernel("zeros_like"),),
+           quant=QuantRule(1, zero_point_0=True),  # TFLM writes raw 0 bytes: the value 0 only at zero point 0
            doc="int8/int32/int64/float32: zero bytes (raw 0, whatever the zero point, as TFLM)"),
 ]
