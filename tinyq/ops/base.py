@@ -187,6 +187,9 @@ class QuantRule:
     fixed_output: tuple[float, int] | None = None
     activation_inputs: tuple[int, ...] | None = None  # inputs that are data (None: every float input)
     zero_point_0: bool = False  # int8 data and output at zero point 0 (TFLM's BATCH_MATMUL; SPACE_TO_BATCH_ND pads with 0)
+    # TFLM runs it in float32 only: it stays float between DEQUANTIZE and QUANTIZE, as the TFLite
+    # converter leaves such an op; its constant operands stay float
+    float_island: bool = False
 
 
 SOFTMAX_OUT = (1.0 / 256, -128)  # softmax/logistic outputs in [0, 1)

@@ -18,7 +18,7 @@ every int8 value exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -58,7 +58,8 @@ def activation_positions(graph: Graph, op) -> list[int]:
     rule = RULES[op.op]
     positions = rule.activation_inputs if rule.activation_inputs is not None else range(len(op.inputs))
     return [p for p in positions if p < len(op.inputs) and op.inputs[p] != NO_TENSOR
-            and graph.tensors[op.inputs[p]].dtype == "float32"]
+            and graph.tensors[op.inputs[p]].dtype == "float32"
+            and not (rule.float_island and graph.tensors[op.inputs[p]].is_const)]
 
 
 def quantized_tensors(graph: Graph) -> list[int]:
@@ -94,11 +95,15 @@ class TieGroups:
     group_of: dict  # tensor -> position in members
     fixed_by: dict  # tensor -> the op (name) that fixes its output parameters
     zero_point_0: frozenset = frozenset()  # groups holding one of these tensors are int8 at zero point 0
+    # group -> tensors whose ranges it covers without sharing their parameters: an op's fixed output
+    # (softmax, tanh, l2_normalization) read by a concatenation, requantized on the way in (rewrite.py)
+    range_only: dict = field(default_factory=dict)
 
 
 def tie_groups(graph: Graph) -> TieGroups:
     groups = _Groups()
     fixed_by: dict[int, str] = {}
+    requantized: list[tuple[int, int]] = []  # (a fixed output, the concatenation output it goes into)
     zero_point_0: set[int] = set()
     for op in graph.operators:
         rule = RULES[op.op]
@@ -109,7 +114,10 @@ def tie_groups(graph: Graph) -> TieGroups:
                 groups.union(t, data_in[0])
         if rule.inputs_as_output and outs:
             for t in data_in:
-                groups.union(t, outs[0])
+                if t in fixed_by:  # tied, the fixed parameters would clip the other inputs
+                    requantized.append((t, outs[0]))
+                else:
+                    groups.union(t, outs[0])
         if rule.fixed_output is not None and outs:
             fixed_by[outs[0]] = op.op
         if rule.zero_point_0:
@@ -125,7 +133,11 @@ def tie_groups(graph: Graph) -> TieGroups:
             op = next(o for o in graph.operators if m[0] in o.inputs + o.outputs)
             raise TinyqError(f"tensors {list(m)} must share parameters but two ops fix different ones",
                              where=describe_op(graph, op))
-    return TieGroups(members, group_of, fixed_by, frozenset(zero_point_0))
+    range_only: dict[int, list[int]] = {}
+    for t, out in requantized:
+        range_only.setdefault(group_of[out], []).append(t)
+    return TieGroups(members, group_of, fixed_by, frozenset(zero_point_0),
+                     {g: tuple(ts) for g, ts in range_only.items()})
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,8 +170,10 @@ def activation_ranges(graph: Graph, stats: dict[int, TensorStats], observer: str
 
 
 def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, chosen,
-                  observer: str, zero_point_0: frozenset = frozenset()) -> tuple[Quant, tuple[float, float], str]:
+                  observer: str, zero_point_0: frozenset = frozenset(),
+                  range_only: tuple[int, ...] = ()) -> tuple[Quant, tuple[float, float], str]:
     fixers = [fixed_by[t] for t in group if t in fixed_by]
+    covered = group + tuple(range_only)  # the values the group's parameters must hold
     if fixers and dtype == "int16" and fixers[0] in INT16_FIXED_OUTPUT:
         scale, zp = INT16_FIXED_OUTPUT[fixers[0]]
         lo, hi = qmath.real_range(scale, zp, *INT16)
@@ -169,21 +183,21 @@ def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, 
         lo, hi = qmath.real_range(scale, zp)
         reason = f"{fixers[0]} output"
     elif dtype == "int16":  # symmetric, over what calibration saw with INT16_HEADROOM
-        lo = min(observed[t][0] for t in group)
-        hi = max(observed[t][1] for t in group)
+        lo = min(observed[t][0] for t in covered)
+        hi = max(observed[t][1] for t in covered)
         scale, zp = symmetric_params(lo * INT16_HEADROOM, hi * INT16_HEADROOM, INT16[1])
         lo, hi = qmath.real_range(scale, zp, *INT16)
         what = f"symmetric minmax x{INT16_HEADROOM:g}"
         reason = what if len(group) == 1 else f"{what}, shared by {len(group)} tensors"
     elif zero_point_0.intersection(group):  # int8, symmetric over the observer's range: zero point 0
-        lo = min(chosen[t][0] for t in group)
-        hi = max(chosen[t][1] for t in group)
+        lo = min(chosen[t][0] for t in covered)
+        hi = max(chosen[t][1] for t in covered)
         scale, zp = symmetric_params(lo, hi, INT8[1])
         lo, hi = qmath.real_range(scale, zp)
         reason = f"{observer}, zero point 0" + ("" if len(group) == 1 else f", shared by {len(group)} tensors")
     else:
-        lo = min(chosen[t][0] for t in group)
-        hi = max(chosen[t][1] for t in group)
+        lo = min(chosen[t][0] for t in covered)
+        hi = max(chosen[t][1] for t in covered)
         scale, zp = affine_params(lo, hi)
         reason = observer if len(group) == 1 else f"{observer}, shared by {len(group)} tensors"
     return Quant(scale=(f32(scale),), zero_point=(int(zp),)), (lo, hi), reason
@@ -231,7 +245,7 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
         g = ties.group_of[t]
         if (g, dtype) not in cache:
             cache[g, dtype] = _group_params(ties.members[g], dtype, ties.fixed_by, observed, chosen, observer,
-                                             ties.zero_point_0)
+                                             ties.zero_point_0, ties.range_only.get(g, ()))
             beta = min((betas[m] for m in ties.members[g] if m in betas), default=None)
             if dtype == "int8" and beta is not None and beta > 0:
                 cache[g, dtype] = _widen_for_softmax(*cache[g, dtype], beta)

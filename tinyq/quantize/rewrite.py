@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from tinyq import qmath
-from tinyq.ir import Graph, Operator, Quant
+from tinyq.ir import NO_TENSOR, Graph, Operator, Quant
 from tinyq.quantize import qparams
 from tinyq.quantize.actparams import ActivationChoice
 from tinyq.quantize.config import QuantizeConfig
@@ -31,6 +31,7 @@ BIAS_DTYPE = {"int8": "int32", "int16": "int64"}
 # TFLite's op versions of the boundary ops (tools/versioning/op_version.cc)
 QUANTIZE_VERSION = {"int8": 1, "int16": 2}
 DEQUANTIZE_VERSION = {"int8": 2, "int16": 3}
+REQUANTIZE_VERSION = 2  # QUANTIZE from an integer type (TFLite's op versioning)
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,6 +122,12 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
         inputs = tuple(reads.get((op.index, p), t) for p, t in enumerate(op.inputs))
         width = layout.op_dtypes.get(op.index, "int8") if layout is not None else "int8"
         rule = RULES[op.op]
+        if rule.float_island:
+            operators += _float_island(graph, op, inputs, tensors, acts)
+            continue
+        if rule.inputs_as_output:
+            requantize, inputs = _requantized_inputs(op, inputs, tensors, acts)
+            operators += requantize
         version = activation_op_version(graph, op) if rule.weights is None else rule.version
         if rule.weights is not None:
             dtype = weight_dtypes.get(op.index, "int8")
@@ -153,6 +160,55 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
     if config.io == "float":
         qgraph = _float_boundaries(qgraph, graph)
     return qgraph, weights
+
+
+def _requantized_inputs(op: Operator, inputs: tuple[int, ...], tensors: list,
+                        acts: dict) -> tuple[list[Operator], tuple[int, ...]]:
+    """QUANTIZE (a requantize) before each input of a concatenation whose parameters are not its
+    output's: a fixed output (tie_groups' range_only) keeps its own, TFLM's kernel copies bytes."""
+    out = tensors[op.outputs[0]]
+    ops, reads = [], []
+    for t in inputs:
+        if t == NO_TENSOR or t not in acts or tensors[t].quant is None or tensors[t].quant == out.quant:
+            reads.append(t)
+            continue
+        tensors.append(replace(tensors[t], index=len(tensors), name=f"{tensors[t].name}_requantized",
+                               dtype=out.dtype, quant=out.quant, data=None, shape_signature=None))
+        ops.append(Operator(index=0, op="quantize", inputs=(t,), outputs=(len(tensors) - 1,),
+                            version=REQUANTIZE_VERSION))
+        reads.append(len(tensors) - 1)
+    return ops, tuple(reads)
+
+
+def _float_island(graph: Graph, op: Operator, inputs: tuple[int, ...], tensors: list, acts: dict) -> list[Operator]:
+    """`op` as it is in the float model, its integer inputs dequantized first and its outputs quantized
+    after (new float32 tensors appended to `tensors` carry the values in between)."""
+    def float_copy(t: int, suffix: str) -> int:
+        tensors.append(replace(graph.tensors[t], index=len(tensors), name=f"{graph.tensors[t].name}_{suffix}",
+                               quant=None, shape_signature=None))
+        return len(tensors) - 1
+
+    before, after, reads, writes = [], [], [], []
+    for t in inputs:
+        if t == NO_TENSOR or tensors[t].dtype == "float32":
+            reads.append(t)  # float constants (and tensors that stayed float) are read as they are
+        elif graph.tensors[t].is_const and t not in acts:
+            reads.append(float_copy(t, "float"))
+        elif t in acts:
+            f = float_copy(t, "float")
+            before.append(Operator(index=0, op="dequantize", inputs=(t,), outputs=(f,),
+                                   version=DEQUANTIZE_VERSION[tensors[t].dtype]))
+            reads.append(f)
+        else:
+            reads.append(t)
+    for t in op.outputs:
+        if t in acts:
+            f = float_copy(t, "float")
+            after.append(_conversion(f, t, {t: acts[t].dtype}))
+            writes.append(f)
+        else:
+            writes.append(t)
+    return before + [replace(op, inputs=tuple(reads), outputs=tuple(writes))] + after
 
 
 def _float_boundaries(qgraph: Graph, float_graph: Graph) -> Graph:
