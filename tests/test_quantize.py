@@ -314,13 +314,15 @@ def test_calibration_files(tmp_path):
 
 
 def test_unquantizable_float_op_is_one_line():
-    b = GraphBuilder("zeros_like")  # TFLM's ZEROS_LIKE takes no int8 (FLOOR now stays a float island)
+    b = GraphBuilder("cast")  # a float -> int32 CAST: nothing to quantize it to (FLOOR now stays a float island)
     x = b.input((1, 4), "float32")
-    y = b.activation((1, 4), "float32")
-    b.op("zeros_like", [x], [y])
+    y = b.activation((1, 4), "int32")
+    b.op("cast", [x], [y])
+    z = b.activation((1, 4), "float32")
+    b.op("relu", [x], [z])
     with pytest.raises(UnsupportedError) as err:
-        quantize_graph(b.build([y]), [np.zeros((10, 4), np.float32)])
-    assert "float op zeros_like cannot be quantized" in str(err.value) and "\n" not in str(err.value)
+        quantize_graph(b.build([y, z]), [np.zeros((10, 4), np.float32)])
+    assert "op cast" in str(err.value) and "cannot be quantized" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_already_quantized_model_is_refused():
