@@ -81,6 +81,27 @@ def run_demo(out_dir: Path, board_name: str = "qemu-m55", n_inputs: int = 20,
         return _demo_steps(stage, Path(out_dir), board_name, n_inputs, echo)
 
 
+def _demo_backend(board) -> tuple[str, str]:
+    """The board's default backend when its library is here or can be fetched now; else the reference
+    kernels and a note saying why: the demo must not stop for want of a network."""
+    from tinyq.backends import get_backend
+    from tinyq.build.libraries import available, fetch
+    from tinyq.errors import TinyqError
+    from tinyq.libraries import LIBRARIES
+
+    backend = get_backend(board.default_backend)
+    if not backend.library or available(backend.library):
+        return backend.name, ""
+    try:
+        fetch(backend.library)
+        return backend.name, ""
+    except TinyqError as exc:
+        lib = LIBRARIES[backend.library]
+        reason = str(exc.what).rpartition("failed: ")[2][:80]
+        return "reference", (f"({lib.short} is not on this machine and could not be fetched ({reason}): the demo "
+                             f"runs the reference kernels; set {lib.env} to a checkout of it to use it)")
+
+
 def _demo_steps(stage: Path, out_dir: Path, board_name: str, n_inputs: int,
                 echo: Callable[[str], None]) -> list[DemoStep]:
     from tinyq.boards import get_board
@@ -116,11 +137,12 @@ def _demo_steps(stage: Path, out_dir: Path, board_name: str, n_inputs: int,
 
     board = get_board(board_name)
     graph = read_model(int8_bytes, where="demo_int8.tflite", name="demo")
-    compiled = compile_graph(graph, board, name="demo", source="demo_int8.tflite")
+    backend, note = _demo_backend(board)
+    compiled = compile_graph(graph, board, backend=backend, name="demo", source="demo_int8.tflite")
     plan = compiled.plan
     step("planned memory and generated C",
          f"arena {plan.arena_bytes:,} B (lower bound {plan.lower_bound_bytes:,} B), "
-         f"{len(compiled.source.files)} files")
+         f"{len(compiled.source.files)} files, {backend} kernels" + (f"\n{note}" if note else ""))
     write_output_dir(stage / "model", compiled.source.files)
 
     host = get_board("host")
