@@ -97,3 +97,35 @@ def run(argv, *, input=None, timeout: float | None = None, capture_output: bool 
     if check:
         result.check_returncode()
     return result
+
+
+TOOL_TIMEOUT_S = 900.0  # one compile, link or archive step; TINYQ_TOOL_TIMEOUT (seconds) overrides
+
+
+def tool_timeout() -> float:
+    from tinyq.errors import TinyqError
+
+    text = os.environ.get("TINYQ_TOOL_TIMEOUT", "")
+    if not text:
+        return TOOL_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise TinyqError(f"TINYQ_TOOL_TIMEOUT={text} is not a number of seconds above 0",
+                         hint=f"unset it for the default ({TOOL_TIMEOUT_S:g} s)")
+    return value
+
+
+def run_tool(argv, what: str, where: str, **kwargs) -> subprocess.CompletedProcess:
+    """`run` for a compiler, linker or archiver: within tool_timeout(), else one TinyqError (the
+    process group killed), so a wedged toolchain never holds tinyq for ever."""
+    from tinyq.errors import TinyqError
+
+    limit = tool_timeout()
+    try:
+        return run(argv, timeout=limit, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise TinyqError(f"{what} took more than {limit:g} s and was stopped", where=where,
+                         hint="a loaded or slow machine: raise TINYQ_TOOL_TIMEOUT (seconds)") from None

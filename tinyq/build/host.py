@@ -43,7 +43,7 @@ def build_host(source_dir: Path, source: GeneratedSource, board: Board, trace: b
     cmd = [cc, *board.toolchain.cflags, *WARNINGS, "-I.", *libs.cflags, *checks,
            *(["-include", "tq_host_trace.h"] if trace else []),
            *sources, "-o", exe.name, *map(str, libs.archives), *board.toolchain.ldflags]
-    proc = child.run(cmd, cwd=source_dir, capture_output=True, text=True)
+    proc = child.run_tool(cmd, "host compile", str(source_dir), cwd=source_dir, capture_output=True, text=True)
     if proc.returncode != 0:
         first = next((line for line in proc.stderr.splitlines() if "error" in line), proc.stderr.strip()[:300])
         raise TinyqError(f"host compile failed: {first}", where=str(source_dir),

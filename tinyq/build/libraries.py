@@ -147,13 +147,14 @@ def _compile_archive(name: str, root: Path, cc: str, cflags: tuple[str, ...], so
     for i, src in enumerate(sources):
         obj = out.parent / f"{i:03d}_{src.stem}.o"
         cmd = [cc, *cflags, *includes, "-c", str(src), "-o", str(obj)]
-        proc = child.run(cmd, capture_output=True, text=True)
+        proc = child.run_tool(cmd, f"compiling {name}", str(src), capture_output=True, text=True)
         if proc.returncode != 0:
             first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[:300])
             raise TinyqError(f"compiling {name} failed: {first}", where=str(src),
                              hint=f"check that {get_library(name).env} points at {name} {get_library(name).version}")
         objects.append(str(obj))
-    proc = child.run([archiver_for(cc), "rcs", str(out), *objects], capture_output=True, text=True)
+    proc = child.run_tool([archiver_for(cc), "rcs", str(out), *objects], f"archiving {name}", str(out),
+                          capture_output=True, text=True)
     if proc.returncode != 0:
         raise TinyqError(f"archiving {name} failed: {proc.stderr.strip()[:300]}", where=str(out))
 

@@ -37,8 +37,8 @@ def require_compiler(board: Board) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _accepts(cc: str, flags: tuple[str, ...]) -> bool:
-    proc = child.run([cc, *flags, "-mthumb", "-E", "-x", "c", "-", "-o", "-"], input="", capture_output=True,
-                          text=True)
+    proc = child.run_tool([cc, *flags, "-mthumb", "-E", "-x", "c", "-", "-o", "-"], f"probing {cc}", cc,
+                          input="", capture_output=True, text=True)
     return proc.returncode == 0
 
 
@@ -60,7 +60,7 @@ def board_cflags(board: Board) -> tuple[str, ...]:
 
 
 def run_tool(cmd: list[str], cwd: Path, what: str) -> None:
-    proc = child.run(cmd, cwd=cwd, capture_output=True, text=True)
+    proc = child.run_tool(cmd, what, str(cwd), cwd=cwd, capture_output=True, text=True)
     if proc.returncode == 0:
         return
     lines = [TOOL_PREFIX.sub("", ln.strip()) for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
