@@ -5,6 +5,7 @@ Models are built here with GraphBuilder (random weights, fixed seeds), so nothin
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -214,6 +215,13 @@ def test_finetune_command_writes_a_model_tflm_and_tinyq_run_bit_exact(tmp_path):
     assert kinds == {"int4"}
     v = _run("verify", out, "--inputs", 20, cwd=tmp_path)
     assert v.returncode == 0, v.stdout + v.stderr
+    j = _run("finetune", model, "--data", tmp_path / "x.npy", "--labels", tmp_path / "y.npy", "--epochs", 1,
+             "-o", tmp_path / "again.tflite", "--json")
+    assert j.returncode == 0, j.stderr
+    summary = json.loads(j.stdout)
+    assert summary["bytes"] == (tmp_path / "again.tflite").stat().st_size and summary["score"] == "accuracy"
+    assert summary["kept"] in ("post-training", "finetuned") and summary["training"]["epochs"] == 1
+    assert set(summary["scores"]) == {"float", "post-training", "finetuned"}
 
 
 def test_finetune_distill_on_an_autoencoder(tmp_path):

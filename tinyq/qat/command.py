@@ -6,10 +6,13 @@ torch is imported only when the command runs: the rest of tinyq never needs it (
 from __future__ import annotations
 
 import importlib.util
+import json
+import math
 from pathlib import Path
 
 import click
 
+from tinyq.commands.options import json_format
 from tinyq.qat.config import TrainConfig
 from tinyq.quantize.config import IO_TYPES, WEIGHT_MODES
 
@@ -50,8 +53,12 @@ def require_torch() -> None:
 @click.option("--holdout", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True,
               help="Fraction of the samples held out: early stopping, and the post-training/finetuned choice.")
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="The summary as text or JSON (held-out scores, losses, the epochs).")
+@json_format
 def finetune(model: Path, data_path: Path, labels_path: Path | None, distill: bool, out_path: Path, weights: str,
-             io_type: str, epochs: int, patience: int, lr: float, batch_size: int, holdout: float, seed: int):
+             io_type: str, epochs: int, patience: int, lr: float, batch_size: int, holdout: float, seed: int,
+             fmt: str):
     """Fine-tune a float MODEL with fake quantization and write the full-integer .tflite (int8/int4 weights,
     int8 activations) that TFLM and tinyq run bit-exact.
 
@@ -88,7 +95,10 @@ def finetune(model: Path, data_path: Path, labels_path: Path | None, distill: bo
         progress.close()
     payload = write_model(result.graph)
     write_output_file(out_path, payload)  # a temporary file renamed over it: never half-written
-    click.echo(summary_text(result, str(out_path), len(payload)))
+    if fmt == "json":
+        click.echo(json.dumps(summary_json(result, str(out_path), len(payload)), indent=2))
+    else:
+        click.echo(summary_text(result, str(out_path), len(payload)))
 
 
 def _fmt(value, name: str) -> str:
@@ -97,6 +107,22 @@ def _fmt(value, name: str) -> str:
     if name.endswith("(dB)"):
         return "exact" if value == float("inf") else f"{value:.2f} dB"
     return f"{100 * value:.2f}%"
+
+
+def _finite(value):
+    return None if value is None or not math.isfinite(value) else value
+
+
+def summary_json(result, out: str, size: int) -> dict:
+    """What summary_text says, as values (an exact match's infinite SQNR is null)."""
+    t = result.training
+    return {"output": out, "bytes": size, "kept": result.kept, "score": result.score_name,
+            "holdout_samples": result.holdout,
+            "scores": {name: _finite(result.scores.get(name)) for name in ("float", "post-training", "finetuned")},
+            "losses": {name: _finite(v) for name, v in result.losses.items()},
+            "training": {"epochs": t.rows[-1].epoch, "best_epoch": t.best_epoch, "stopped_early": t.stopped_early,
+                         "seconds": round(t.seconds, 3)},
+            "seconds": round(result.seconds, 3)}
 
 
 def summary_text(result, out: str, size: int) -> str:
