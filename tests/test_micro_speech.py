@@ -9,6 +9,7 @@ files are not used here (they are TFLM's data); the report quotes a run on them 
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -249,6 +250,13 @@ def test_audio_in_label_out_over_serial_in_qemu(tmp_path, capsys):
         want = golden_classification(pre.read_bytes(), cls.read_bytes(), p.shape, p.classifier.graph, audio)
         assert f"clip.npy: {want.label} (" in out and "49 frames; bit-exact with TFLM" in out
         assert "instructions" in out
+        with pytest.raises(SystemExit) as exit_info:
+            main(["classify", "--port", q.url, "--model", str(root), "--timeout", "60", str(wav), "--json"])
+        report = json.loads(capsys.readouterr().out)
+        assert exit_info.value.code == 0 and report["bit_exact"]
+        (clip,) = report["clips"]
+        assert clip["label"] == want.label == clip["tflm_label"] and clip["frames"] == 49 and clip["bit_exact"]
+        assert set(clip["scores"]) == set(LABELS.split(",")) and clip["classifier_ticks"] > 0
         with Link(q.url, timeout=60) as link:
             link.sync()
             device = PipelineDevice(link)

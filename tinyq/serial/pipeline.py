@@ -9,6 +9,7 @@ classifier's output bytes and the feature rows must be equal.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import wave
@@ -18,6 +19,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from tinyq.commands.options import json_format
 from tinyq.errors import TinyqError
 from tinyq.serial.dut import HEX, TINYQ_LINE, Dut
 from tinyq.serial.link import MAX_LINE, GarbledReply, Link
@@ -187,7 +189,10 @@ def _clock(info):
               help="The project generated from the frontend and the classifier: the golden models.")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds one command may take.")
 @click.option("--baud", default=115200, show_default=True)
-def classify_command(audio: tuple[Path, ...], port: str, project_dir: Path, timeout: float, baud: int):
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="One line per clip, or JSON: label, scores, frames, bit-exact and timing per clip.")
+@json_format
+def classify_command(audio: tuple[Path, ...], port: str, project_dir: Path, timeout: float, baud: int, fmt: str):
     """Send AUDIO (16-bit mono .wav or .npy samples) through a pipeline firmware: the frontend over
     its windows, the classifier over the rows; print the label and scores and compare them with
     TFLM running the project's two models on the same samples, byte for byte.
@@ -202,7 +207,7 @@ def classify_command(audio: tuple[Path, ...], port: str, project_dir: Path, time
     frontend, classifier = read_model_file(project.frontend_path), read_model_file(project.classifier_path)
     shape = pipeline_shape(frontend, classifier, project.stride, project.labels)
     dtype = np.dtype(np.int16 if shape.sample_dtype == "int16" else shape.sample_dtype)
-    exact = True
+    exact, records = True, []
     with Link(port, baud=baud, timeout=timeout) as link:
         link.sync()
         clock = _clock(Dut(link).info())
@@ -220,9 +225,18 @@ def classify_command(audio: tuple[Path, ...], port: str, project_dir: Path, time
                                          shape, classifier, samples)
             same = got.outputs[:len(want.outputs)] == want.outputs and got.features == want.features
             exact &= same
+            records.append({"file": str(path), "label": got.label, "tflm_label": want.label,
+                            "scores": dict(zip(shape.labels, (float(v) for v in got.scores))), "frames": got.frames,
+                            "bit_exact": same, "frontend_ticks": got.frontend_ticks,
+                            "classifier_ticks": got.classifier_ticks})
+            if fmt == "json":
+                continue
             scores = ", ".join(f"{label} {score:.3f}" for label, score in zip(shape.labels, got.scores))
             click.echo(f"{path.name}: {got.label} ({scores}); {got.frames} frames; "
                        f"{'bit-exact with TFLM' if same else 'DIFFERS from TFLM (' + want.label + ')'}; "
                        f"frontend {clock(got.frontend_ticks)} ({got.frames} invokes), classifier "
                        f"{clock(got.classifier_ticks)}")
+    if fmt == "json":
+        click.echo(json.dumps({"port": port, "project": str(project_dir), "bit_exact": exact, "clips": records},
+                              indent=2))
     sys.exit(0 if exact else 1)
