@@ -259,6 +259,13 @@ def test_dry_run_needs_no_drive_and_flashing_without_one_says_bootsel(pico_elf, 
     assert out == f"would run: copy {uf2} to the RPI-RP2 drive (none is mounted now: hold BOOTSEL while plugging " \
                   "the Pico in; it mounts as RPI-RP2)\n"
     assert parse_uf2(uf2.read_bytes())[0].target == 0x10000000
+    main(["flash", "--board", "rp2040", "--image", str(pico_elf), "--dry-run", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report == {"board": "rp2040", "method": "uf2", "artifact": str(uf2), "action": out[len("would run: "):-1],
+                      "dry_run": True, "flashed": False, "next": "tinyq bench --port /dev/ttyACM0 --model MODEL.tflite"}
+    with pytest.raises(SystemExit) as refused:
+        main(["flash", "--board", "rp2040", "--image", str(pico_elf), "--dry-run", "--json", "--monitor"])
+    assert refused.value.code == 2 and "does not mix with --format json" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main(["flash", "--board", "rp2040", "--image", str(pico_elf)])
     captured = capsys.readouterr()

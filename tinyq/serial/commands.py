@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
+from tinyq.commands.options import json_format
 from tinyq.errors import TinyqError
 
 PROJECT = click.Path(file_okay=False, exists=True, path_type=Path)
@@ -67,9 +69,12 @@ def qemu_command(project_dir: Path, serial_spec: str, board: str | None, timeout
 @click.option("--timeout", default=60.0, show_default=True,
               help="Seconds pyocd / picotool may take, waiting for the probe or board included.")
 @click.option("--mlperf", default=None, help=MLPERF_HELP)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="What was (or, with --dry-run, would be) written, how, and the next command, as text or JSON.")
+@json_format
 def flash_command(project_dir: Path | None, board: str | None, serial_port: str | None, drive: Path | None,
                   probe: str | None, port: str | None, watch: bool, monitor_timeout: float, image: Path | None,
-                  dry_run: bool, timeout: float, mlperf: str | None):
+                  dry_run: bool, timeout: float, mlperf: str | None, fmt: str):
     """Build the benchmark firmware of PROJECT_DIR and flash it: UF2 (Pico), esptool (ESP32-S3), pyocd (RA8M1)."""
     from tinyq.boards import get_board
     from tinyq.build.project import load_project
@@ -78,6 +83,8 @@ def flash_command(project_dir: Path | None, board: str | None, serial_port: str 
 
     if image is None and project_dir is None:
         raise click.UsageError("flash needs PROJECT_DIR (from tinyq generate --board B) or --image FILE")
+    if fmt == "json" and watch:
+        raise click.UsageError("--monitor streams the board's text: it does not mix with --format json")
     if board is None and project_dir is None:
         raise click.UsageError("--image needs --board")
     b = get_board(board or load_project(project_dir).board)
@@ -95,16 +102,25 @@ def flash_command(project_dir: Path | None, board: str | None, serial_port: str 
         image = build.elf.parent if b.flash_method == "esptool" else build.elf
     plan = plan_flash(Path(image).resolve(), b, target)
     console = serial_port or (port if b.flash_method == "esptool" else None) or "/dev/ttyACM0"
+    model = project_dir or "MODEL.tflite"
+    report = {"board": b.name, "method": plan.method, "artifact": str(plan.artifact), "action": plan.describe(),
+              "dry_run": dry_run, "flashed": False, "next": f"tinyq bench --port {console} --model {model}"}
     if dry_run:
+        if fmt == "json":
+            click.echo(json.dumps(report, indent=2))
+            return
         click.echo("would run: " + plan.describe())
         if watch:
             click.echo(f"then: tinyq monitor --port {console} --timeout {monitor_timeout:g}")
         return
     require_target(plan)
-    click.echo("running: " + plan.describe())
+    if fmt != "json":
+        click.echo("running: " + plan.describe())
     execute(plan, timeout)
-    model = project_dir or "MODEL.tflite"
-    click.echo(f"flashed {b.name}; benchmark it with: tinyq bench --port {console} --model {model}")
+    if fmt == "json":
+        click.echo(json.dumps({**report, "flashed": True}, indent=2))
+    else:
+        click.echo(f"flashed {b.name}; benchmark it with: {report['next']}")
     if watch:
         from tinyq.serial.monitor import monitor
 
