@@ -98,3 +98,21 @@ def test_a_fixed_output_into_a_concatenation_is_requantized_not_clipping_the_oth
 def test_islands_and_requantizes_are_rules_of_the_table():
     assert all(RULES[o].float_island for o in FLOAT_ISLANDS)
     assert not any(r.float_island and (r.weights is not None or r.fixed_output) for r in RULES.values())
+
+
+@pytest.mark.parametrize("op,bound", [("minimum", 1e12), ("maximum", -1e12)])
+def test_a_clamp_bound_saturates_instead_of_setting_the_scale(op, bound):
+    """Keras's UnitNormalization is x * minimum(rsqrt(sum(x^2)), 1e12): the bound shared the output's
+    parameters, made them 1e12 / 255 a step, and the model neither ran in tinyq nor kept 12 dB."""
+    rng = np.random.default_rng(5)
+    b = GraphBuilder("clamp")
+    x = b.input((1, 8), dtype="float32")
+    h = _fc(b, rng, x, 8, 8)
+    c = b.activation((1, 8), dtype="float32")
+    b.op(op, [h, b.const(np.full((8,), bound, np.float32), "float32")], [c])
+    graph = b.build([_fc(b, rng, c, 8, 4)])
+    q = quantize_graph(graph, [CALIB]).graph
+    clamp = next(o for o in q.operators if o.op == op)
+    assert q.tensors[clamp.outputs[0]].quant.s < 0.1  # the data's range, not the bound's
+    assert _sqnr(graph, q) > 25  # 29 dB; at the bound's scale every value rounds to one step
+    assert_bit_exact(q, n_inputs=20)

@@ -190,6 +190,9 @@ class QuantRule:
     # TFLM runs it in float32 only: it stays float between DEQUANTIZE and QUANTIZE, as the TFLite
     # converter leaves such an op; its constant operands stay float
     float_island: bool = False
+    # a constant operand takes the other tensors' parameters, saturating, without widening their range:
+    # a clamp bound (Keras's UnitNormalization is minimum(rsqrt(sum), 1e12)) must not set the scale
+    constants_saturate: bool = False
 
 
 SOFTMAX_OUT = (1.0 / 256, -128)  # softmax/logistic outputs in [0, 1)

@@ -98,12 +98,14 @@ class TieGroups:
     # group -> tensors whose ranges it covers without sharing their parameters: an op's fixed output
     # (softmax, tanh, l2_normalization) read by a concatenation, requantized on the way in (rewrite.py)
     range_only: dict = field(default_factory=dict)
+    no_range: frozenset = frozenset()  # members whose values do not widen their group's range (clamp bounds)
 
 
 def tie_groups(graph: Graph) -> TieGroups:
     groups = _Groups()
     fixed_by: dict[int, str] = {}
     requantized: list[tuple[int, int]] = []  # (a fixed output, the concatenation output it goes into)
+    no_range: set[int] = set()
     zero_point_0: set[int] = set()
     for op in graph.operators:
         rule = RULES[op.op]
@@ -118,6 +120,8 @@ def tie_groups(graph: Graph) -> TieGroups:
                     requantized.append((t, outs[0]))
                 else:
                     groups.union(t, outs[0])
+                    if rule.constants_saturate and graph.tensors[t].is_const:
+                        no_range.add(t)
         if rule.fixed_output is not None and outs:
             fixed_by[outs[0]] = op.op
         if rule.zero_point_0:
@@ -137,7 +141,7 @@ def tie_groups(graph: Graph) -> TieGroups:
     for t, out in requantized:
         range_only.setdefault(group_of[out], []).append(t)
     return TieGroups(members, group_of, fixed_by, frozenset(zero_point_0),
-                     {g: tuple(ts) for g, ts in range_only.items()})
+                     {g: tuple(ts) for g, ts in range_only.items()}, frozenset(no_range))
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,9 +175,12 @@ def activation_ranges(graph: Graph, stats: dict[int, TensorStats], observer: str
 
 def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, chosen,
                   observer: str, zero_point_0: frozenset = frozenset(),
-                  range_only: tuple[int, ...] = ()) -> tuple[Quant, tuple[float, float], str]:
+                  range_only: tuple[int, ...] = (), no_range: frozenset = frozenset()
+                  ) -> tuple[Quant, tuple[float, float], str]:
     fixers = [fixed_by[t] for t in group if t in fixed_by]
-    covered = group + tuple(range_only)  # the values the group's parameters must hold
+    # the values the group's parameters must hold: a clamp bound only when nothing else is there
+    covered = tuple(t for t in group if t not in no_range) or group
+    covered += tuple(range_only)
     if fixers and dtype == "int16" and fixers[0] in INT16_FIXED_OUTPUT:
         scale, zp = INT16_FIXED_OUTPUT[fixers[0]]
         lo, hi = qmath.real_range(scale, zp, *INT16)
@@ -245,7 +252,7 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
         g = ties.group_of[t]
         if (g, dtype) not in cache:
             cache[g, dtype] = _group_params(ties.members[g], dtype, ties.fixed_by, observed, chosen, observer,
-                                             ties.zero_point_0, ties.range_only.get(g, ()))
+                                             ties.zero_point_0, ties.range_only.get(g, ()), ties.no_range)
             beta = min((betas[m] for m in ties.members[g] if m in betas), default=None)
             if dtype == "int8" and beta is not None and beta > 0:
                 cache[g, dtype] = _widen_for_softmax(*cache[g, dtype], beta)
