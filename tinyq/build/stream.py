@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 from tinyq import proc as child
@@ -53,9 +52,14 @@ def run_logged(cmd: list[str], cwd: Path, log: Path, label: str, timeout: float 
         except OSError as exc:
             progress.close()
             raise TinyqError(f"cannot run {cmd[0]}: {exc.strerror}", where=str(cwd)) from None
-        timer = threading.Timer(timeout, child.stop, args=(proc,))
+        overdue = threading.Event()  # set by the timer itself: elapsed time races with its kill
+
+        def stop_overdue():
+            overdue.set()
+            child.stop(proc)
+
+        timer = threading.Timer(timeout, stop_overdue)
         timer.start()
-        start = time.monotonic()
         try:
             for line in proc.stdout:
                 out.write(line)
@@ -68,7 +72,7 @@ def run_logged(cmd: list[str], cwd: Path, log: Path, label: str, timeout: float 
             timer.cancel()
             progress.close()
             child.stop(proc)
-    if time.monotonic() - start >= timeout and code != 0:
+    if overdue.is_set() and code != 0:
         raise TinyqError(f"{label} did not finish within {timeout:g} s (stopped)", where=str(cwd),
                          hint=f"the whole output is in {log}")
     if code != 0:
