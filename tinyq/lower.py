@@ -18,7 +18,7 @@ from tinyq.ops.base import Lowered
 from tinyq.ops.control_flow import callees
 from tinyq.passes.signal_state import add_state_tensors
 from tinyq.passes.subgraph_state import share_state
-from tinyq.tflm_ops import tflm_runs
+from tinyq.tflm_ops import NPU_ONLY, tflm_runs
 
 
 MAX_IO_RANK = 6  # tinyq_io_t.dims in templates/model.h.j2
@@ -35,6 +35,10 @@ class LoweredGraph:
 def lower_op(graph: Graph, op: Operator) -> Lowered:
     spec = ops.by_name(op.op)
     if spec is None or spec.lower is None:
+        if op.op.removeprefix("custom:") in NPU_ONLY:
+            raise UnsupportedError(f"op {op.op} is an Ethos-U NPU command stream (Vela's output): TFLM hands it to "
+                                   "the NPU, tinyq compiles for the CPU", where=describe_op(graph, op),
+                                   hint="give tinyq the model as it was before Vela compiled it")
         if tflm_runs(op.op):
             raise UnsupportedError(f"op {op.op} is not supported yet, although TFLM runs it", where=describe_op(graph, op),
                                    hint="docs/ops.md lists what tinyq lowers; please report the model")

@@ -27,12 +27,14 @@ CUSTOMS = frozenset({
     "SignalFftAutoScale", "SignalFilterBank", "SignalFilterBankLog", "SignalFilterBankSquareRoot",
     "SignalFramer", "SignalIrfft", "SignalOverlapAdd", "SignalPCAN", "SignalRfft", "SignalStacker",
     "SignalWindow", "SignalFilterBankSpectralSubtraction",
-    "ethos-u",  # the Ethos-U NPU's command stream: runs on the NPU only
 })
+
+# registered by TFLM, run by a coprocessor: Vela's Ethos-U command stream
+NPU_ONLY = frozenset({"ethos-u"})
 
 
 def tflm_runs(op: str) -> bool:
     """Whether TFLM has a kernel for `op` (tinyq's name: "conv_2d", "custom:CIRCULAR_BUFFER")."""
     if op.startswith("custom:"):
-        return op[len("custom:"):] in CUSTOMS
+        return op[len("custom:"):] in CUSTOMS | NPU_ONLY
     return op.upper() in BUILTINS
