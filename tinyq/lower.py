@@ -40,7 +40,8 @@ def lower_op(graph: Graph, op: Operator) -> Lowered:
                                    "the NPU, tinyq compiles for the CPU", where=describe_op(graph, op),
                                    hint="give tinyq the model as it was before Vela compiled it")
         if tflm_runs(op.op):
-            raise UnsupportedError(f"op {op.op} is not supported yet, although TFLM runs it", where=describe_op(graph, op),
+            raise UnsupportedError(f"op {op.op} is not supported yet, although TFLM runs it",
+                                   where=describe_op(graph, op),
                                    hint="docs/ops.md lists what tinyq lowers; please report the model")
         raise UnsupportedError(f"op {op.op} is not supported: TFLM has no kernel for it either, so no TFLM build "
                                "runs this model", where=describe_op(graph, op),
