@@ -62,6 +62,19 @@ def assert_bit_exact(graph, n_inputs: int = 20, backend: str | None = None, boar
     return compiled
 
 
+def assert_records_exact(graph, records, board: str = "host", backend: str | None = None):
+    """Compile `graph`, run these `records` on `board` (host or QEMU) and in TFLM, and require identical
+    bytes; (compiled, run)."""
+    from tinyq.verify import HostRunner, QemuRunner, compare_outputs
+
+    b = get_board(board)
+    compiled = compile_graph(graph, b, backend=backend)
+    run = (HostRunner(b) if b.runner == "host" else QemuRunner(b)).run(compiled, records)
+    result = compare_outputs(compiled.model, compiled.graph, records, run.outputs)
+    assert result.ok, f"{board}: " + summarize(result, graph)
+    return compiled, run
+
+
 QEMU_BOARDS = ("qemu-m55", "qemu-m0-an385")  # Cortex-M55 with Helium; the RP2040's ARMv6-M binary on a Cortex-M3
 
 

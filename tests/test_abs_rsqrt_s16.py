@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import QEMU_BOARDS
+from conftest import QEMU_BOARDS, assert_records_exact
 from tinyq import qmath
 from tinyq.boards import get_board
 from tinyq.driver import compile_graph
@@ -19,7 +19,7 @@ from tinyq.golden import tflm_run
 from tinyq.lower import lower_graph
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.writer import write_model
-from tinyq.verify import HostRunner, QemuRunner, compare_outputs, summarize
+from tinyq.verify import HostRunner
 
 EVERY = np.arange(-32768, 32768, dtype=np.int16)
 AT_OR_ABOVE_ZERO = np.arange(0, 32768, dtype=np.int16)
@@ -61,25 +61,15 @@ def _records(graph, values: np.ndarray, seed: int = 0):
     return [[o.reshape(1, -1).copy() for _ in graph.inputs] for o in orders]
 
 
-def _assert_exact(graph, records, board: str = "host"):
-    b = get_board(board)
-    compiled = compile_graph(graph, b)
-    runner = HostRunner(b) if board == "host" else QemuRunner(b)
-    run = runner.run(compiled, records)
-    result = compare_outputs(compiled.model, compiled.graph, records, run.outputs)
-    assert result.ok, f"{board}: " + summarize(result, graph)
-    return compiled
-
-
 def test_abs_every_int16_value_host():
     graph = _graph("abs", ABS_SCALES, EVERY.size)
-    compiled = _assert_exact(graph, _records(graph, EVERY))
+    compiled, _ = assert_records_exact(graph, _records(graph, EVERY))
     assert {k.kernel for k in compiled.lowered.ops} == {"abs_s16"}
 
 
 def test_rsqrt_every_valid_int16_value_host():
     graph = _graph("rsqrt", RSQRT_SCALES, AT_OR_ABOVE_ZERO.size)
-    compiled = _assert_exact(graph, _records(graph, AT_OR_ABOVE_ZERO))
+    compiled, _ = assert_records_exact(graph, _records(graph, AT_OR_ABOVE_ZERO))
     assert {k.kernel for k in compiled.lowered.ops} == {"rsqrt_s16"}
 
 
@@ -99,7 +89,7 @@ def test_every_value_on_qemu(board):
     for op, scales, values in (("abs", ABS_SCALES[:2], EVERY), ("rsqrt", RSQRT_SCALES[:2], AT_OR_ABOVE_ZERO)):
         graph = _graph(op, scales, QEMU_CHUNK)
         records = [[chunk.reshape(1, -1).copy() for _ in graph.inputs] for chunk in values.reshape(-1, QEMU_CHUNK)]
-        _assert_exact(graph, records, board)
+        assert_records_exact(graph, records, board)
 
 
 def test_rsqrt_below_zero_tflm_fails_tinyq_writes_the_output_of_one(capfd):

@@ -7,15 +7,12 @@ to 32767). An input with parameters and an output without is refused by TFLM's P
 import numpy as np
 import pytest
 
-from conftest import QEMU_BOARDS
-from tinyq.boards import get_board
-from tinyq.driver import compile_graph
+from conftest import QEMU_BOARDS, assert_records_exact
 from tinyq.errors import UnsupportedError
 from tinyq.golden import tflm_run
 from tinyq.lower import lower_graph
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.writer import write_model
-from tinyq.verify import HostRunner, QemuRunner, compare_outputs, summarize
 
 EVERY = np.arange(-32768, 32768, dtype=np.int16)
 OUTPUT_SCALES = [None, 0.01, 1 / 32768]  # the output's parameters, which the plain path does not read
@@ -31,21 +28,11 @@ def _graph(n: int, output_scales=OUTPUT_SCALES):
     return b.build(outs)
 
 
-def _assert_exact(graph, records, board: str = "host"):
-    b = get_board(board)
-    compiled = compile_graph(graph, b)
-    runner = HostRunner(b) if board == "host" else QemuRunner(b)
-    run = runner.run(compiled, records)
-    result = compare_outputs(compiled.model, compiled.graph, records, run.outputs)
-    assert result.ok, f"{board}: " + summarize(result, graph)
-    return compiled, run
-
-
 def test_every_int16_value_host():
     graph = _graph(EVERY.size)
     rng = np.random.default_rng(0)
     records = [[o.reshape(1, -1).copy() for _ in graph.inputs] for o in (EVERY, EVERY[::-1], rng.permutation(EVERY))]
-    compiled, run = _assert_exact(graph, records)
+    compiled, run = assert_records_exact(graph, records)
     assert {k.kernel for k in compiled.lowered.ops} == {"abs_s16"}
     first = run.outputs[0][0].ravel()  # what both sides gave: the integer |x|, -32768 wrapped
     assert first[0] == -32768 and first[1] == 32767 and (first[32768:] == EVERY[32768:]).all()
@@ -65,7 +52,7 @@ def test_differs_from_the_quantized_path_only_at_minus_32768():
     (plain, quantized), = tflm_run(write_model(graph), [[values, values]])
     assert plain.ravel().tolist() == [-32768, 32767, 1, 5]
     assert quantized.ravel().tolist() == [32767, 32767, 1, 5]
-    _assert_exact(graph, [[values, values]])
+    assert_records_exact(graph, [[values, values]])
 
 
 @pytest.mark.parametrize("board", QEMU_BOARDS)
@@ -73,7 +60,7 @@ def test_every_value_on_qemu(board):
     chunk = 8192  # the firmware holds one chunk per tensor
     graph = _graph(chunk, [None, 0.01])
     records = [[c.reshape(1, -1).copy() for _ in graph.inputs] for c in EVERY.reshape(-1, chunk)]
-    _assert_exact(graph, records, board)
+    assert_records_exact(graph, records, board)
 
 
 def test_quantized_input_with_unquantized_output_is_refused_as_tflm_does():

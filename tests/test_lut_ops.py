@@ -9,17 +9,15 @@ import numpy as np
 import pytest
 
 from branches import Branch, branches_graph
-from conftest import assert_bit_exact, assert_bit_exact_on_targets, bound_ops
+from conftest import assert_bit_exact, assert_bit_exact_on_targets, assert_records_exact, bound_ops
 from tinyq import qmath
-from tinyq.boards import get_board
-from tinyq.driver import compile_graph
 from tinyq.errors import UnsupportedError
 from tinyq.golden import tflm_run
 from tinyq.lower import lower_graph
 from tinyq.ops.elu import elu_f32
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.writer import write_model
-from tinyq.verify import HostRunner, compare_outputs, make_inputs, summarize
+from tinyq.verify import make_inputs
 
 SHAPE = (2, 1024)  # 3 edge-case records + 3 random ones: every int8 value occurs
 N_INPUTS = 6
@@ -98,12 +96,6 @@ def _records_at_or_above(graph, n: int, seed: int):
     return records
 
 
-def assert_bit_exact_on(graph, records):
-    board = get_board("host")
-    compiled = compile_graph(graph, board)
-    run = HostRunner(board).run(compiled, records)
-    result = compare_outputs(compiled.model, compiled.graph, records, run.outputs)
-    assert result.ok, summarize(result, graph)
 
 
 RSQRT_SPECIAL = [
@@ -123,7 +115,7 @@ def test_rsqrt_every_input_at_zero_point_minus_128():
 def test_rsqrt_other_zero_points_on_valid_inputs():
     quants = random_quants("rsqrt-zp", 12) + [((0.05, 127), (0.1, -3)), ((0.05, 0), (0.01, 0))]
     graph = graph_of("rsqrt", quants, shape=(3, 256))
-    assert_bit_exact_on(graph, _records_at_or_above(graph, 8, seed=1))
+    assert_records_exact(graph, _records_at_or_above(graph, 8, seed=1))
 
 
 def test_rsqrt_below_zero_point_tflm_fails_tinyq_writes_the_next_value(capfd):

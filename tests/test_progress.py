@@ -116,8 +116,15 @@ def _verify_on_a_terminal(*args) -> tuple[int, str, str]:
     proc = subprocess.Popen([sys.executable, "-m", "tinyq", "verify", *args], stdout=subprocess.PIPE,
                             stderr=follower, env=env)
     os.close(follower)
-    shown = b""
-    deadline = time.monotonic() + 900
+    shown = read_terminal(leader, proc, 900)
+    stdout = proc.communicate(timeout=60)[0].decode()
+    os.close(leader)
+    return proc.returncode, shown.decode(errors="replace"), stdout
+
+
+def read_terminal(leader: int, proc, seconds: float) -> bytes:
+    """What `proc` wrote to the pseudo-terminal whose `leader` end this is, until it closes its end or exits."""
+    shown, deadline = b"", time.monotonic() + seconds
     while time.monotonic() < deadline:
         ready, _, _ = select.select([leader], [], [], 1.0)
         if ready:
@@ -130,9 +137,7 @@ def _verify_on_a_terminal(*args) -> tuple[int, str, str]:
             shown += chunk
         elif proc.poll() is not None:
             break
-    stdout = proc.communicate(timeout=60)[0].decode()
-    os.close(leader)
-    return proc.returncode, shown.decode(errors="replace"), stdout
+    return shown
 
 
 @pytest.mark.skipif(not hasattr(pty, "openpty"), reason="no pseudo-terminals here")

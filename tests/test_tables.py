@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import pty
 import re
-import select
 import subprocess
 import sys
-import time
 
 import pytest
 
+from test_progress import read_terminal
 from tinyq.errors import TinyqError
 from tinyq.tables import table, table_style
 
@@ -108,19 +107,7 @@ def test_boards_on_a_terminal_is_a_rich_table():
     proc = subprocess.Popen([sys.executable, "-m", "tinyq", "boards"], stdout=follower, stderr=follower,
                             env={**env, "TERM": "xterm", "COLUMNS": "200"})
     os.close(follower)
-    shown, deadline = b"", time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([leader], [], [], 1.0)
-        if ready:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-        elif proc.poll() is not None:
-            break
+    shown = read_terminal(leader, proc, 120)
     os.close(leader)
     assert proc.wait(timeout=60) == 0
     text = shown.decode(errors="replace")

@@ -5,23 +5,13 @@ import os
 import subprocess
 import sys
 
-from tinyq.tflite.builder import GraphBuilder
-from tinyq.tflite.writer import write_model
-
-
-def _model(tmp_path):
-    b = GraphBuilder("tiny")
-    x = b.input((1, 8), scale=0.1, zero_point=0)
-    y = b.activation((1, 8), scale=0.1, zero_point=0)
-    b.op("relu", [x], [y])
-    path = tmp_path / "tiny.tflite"
-    path.write_bytes(write_model(b.build([y])))
-    return path
+from test_serial_link import small_model_file
 
 
 def _verify(tmp_path, timeout_text, *args):
     env = {**os.environ, "TINYQ_TOOL_TIMEOUT": timeout_text}
-    return subprocess.run([sys.executable, "-m", "tinyq", "verify", str(_model(tmp_path)), "--inputs", "2", *args],
+    model = small_model_file(tmp_path)
+    return subprocess.run([sys.executable, "-m", "tinyq", "verify", str(model), "--inputs", "2", *args],
                           capture_output=True, text=True, timeout=300, env=env)
 
 
@@ -38,6 +28,6 @@ def test_a_bad_limit_is_named(tmp_path):
     assert run.returncode == 2 and "TINYQ_TOOL_TIMEOUT=soon is not a number of seconds" in run.stderr
 
 
-def test_the_default_limit_lets_builds_run(tmp_path):
+def test_a_limit_the_build_fits_in_lets_it_run(tmp_path):
     run = _verify(tmp_path, "600")
     assert run.returncode == 0 and "PASS" in run.stdout, run.stdout + run.stderr
