@@ -195,6 +195,8 @@ class QuantRule:
     constants_saturate: bool = False
 
 
+# TFLM runs the op in float32 only: a quantized model keeps it float between DEQUANTIZE and QUANTIZE
+FLOAT_ISLAND = QuantRule(1, float_island=True)
 SOFTMAX_OUT = (1.0 / 256, -128)  # softmax/logistic outputs in [0, 1)
 TANH_OUT = (1.0 / 128, 0)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
 from tinyq.ops import f32
-from tinyq.ops.base import Lowered, OpSpec, QuantRule, reference_kernel, unsupported
+from tinyq.ops.base import FLOAT_ISLAND, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops.binary_f32 import kernel as f32_kernel, lower_binary_f32, refuse_non_float
 from tinyq.ops.broadcast_binary import MAX_BROADCAST_RANK, C_SUFFIX, broadcast_operands, lowered
 from tinyq.ops.common import fused_range, require_int8
@@ -102,9 +102,11 @@ SPECS = [
                f"divisor gives 0 where TFLM traps), float32, fused activation, broadcast up to rank "
                f"{MAX_BROADCAST_RANK}, constant operands in flash"),
     OpSpec(name="floor_div", builtin="FLOOR_DIV", lower=lower_floor, kernels=(f32_kernel("floor_div_f32"),),
+           quant=FLOAT_ISLAND,
            doc="float32 only, as TFLM (floor of the quotient in double); a zero divisor fails invoke as TFLM's "
                f"Eval does; broadcast up to rank {MAX_BROADCAST_RANK}"),
     OpSpec(name="floor_mod", builtin="FLOOR_MOD", lower=lower_floor, kernels=(f32_kernel("floor_mod_f32"),),
+           quant=FLOAT_ISLAND,
            doc=f"float32 only, as TFLM (fmodf moved into the divisor's sign); broadcast up to rank "
                f"{MAX_BROADCAST_RANK}"),
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinyq.ops.base import OpSpec
+from tinyq.ops.base import FLOAT_ISLAND, OpSpec
 from tinyq.ops.unary_f32 import kernel, lower_float_only
 
 
@@ -34,13 +34,14 @@ _DOC = "float32 only (TFLM's kernel is float-only, so an int8 model with it is r
 
 SPECS = [
     OpSpec(name="neg", builtin="NEG", options=NegOptions, fb_options="NegOptions", lower=lower_float_only,
-           kernels=(kernel("neg"),), doc=_DOC),
+           kernels=(kernel("neg"),), quant=FLOAT_ISLAND, doc=_DOC),
     OpSpec(name="square", builtin="SQUARE", options=SquareOptions, fb_options="SquareOptions",
-           lower=lower_float_only, kernels=(kernel("square"),), doc=_DOC),
-    OpSpec(name="sqrt", builtin="SQRT", lower=lower_float_only, kernels=(kernel("sqrt"),),
+           lower=lower_float_only, kernels=(kernel("square"),), quant=FLOAT_ISLAND, doc=_DOC),
+    OpSpec(name="sqrt", builtin="SQRT", lower=lower_float_only, kernels=(kernel("sqrt"),), quant=FLOAT_ISLAND,
            doc=_DOC + "; correctly rounded"),
     OpSpec(name="exp", builtin="EXP", options=ExpOptions, fb_options="ExpOptions", lower=lower_float_only,
-           kernels=(kernel("exp"),), doc=_DOC + "; glibc's expf (its x86-64 FMA build) in plain C on every target"),
-    OpSpec(name="log", builtin="LOG", lower=lower_float_only, kernels=(kernel("log"),),
+           kernels=(kernel("exp"),), quant=FLOAT_ISLAND,
+           doc=_DOC + "; glibc's expf (its x86-64 FMA build) in plain C on every target"),
+    OpSpec(name="log", builtin="LOG", lower=lower_float_only, kernels=(kernel("log"),), quant=FLOAT_ISLAND,
            doc=_DOC + "; glibc's logf (its x86-64 FMA build) in plain C on every target"),
 ]

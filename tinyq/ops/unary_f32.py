@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tinyq.ir import Graph, Operator
 from tinyq.ops import f32
-from tinyq.ops.base import Kernel, Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.base import FLOAT_ISLAND, Kernel, Lowered, OpSpec, reference_kernel, unsupported
 from tinyq.ops.common import io
 from tinyq.ops.inplace import ELEMENTWISE
 
@@ -57,5 +57,5 @@ _MATH_DOC = {
     "round": "float32 only, as TFLM: half to even (TFLM's RoundToNearest)",
 }
 
-SPECS = [OpSpec(name=name, builtin=name.upper(), lower=lower_float_only, kernels=(kernel(name),), doc=doc)
-         for name, doc in _MATH_DOC.items()]
+SPECS = [OpSpec(name=name, builtin=name.upper(), lower=lower_float_only, kernels=(kernel(name),), quant=FLOAT_ISLAND,
+                doc=doc) for name, doc in _MATH_DOC.items()]

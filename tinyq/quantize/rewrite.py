@@ -190,17 +190,15 @@ def _float_island(graph: Graph, op: Operator, inputs: tuple[int, ...], tensors: 
 
     before, after, reads, writes = [], [], [], []
     for t in inputs:
-        if t == NO_TENSOR or tensors[t].dtype == "float32":
-            reads.append(t)  # float constants (and tensors that stayed float) are read as they are
-        elif graph.tensors[t].is_const and t not in acts:
-            reads.append(float_copy(t, "float"))
-        elif t in acts:
+        if t == NO_TENSOR or t not in acts:
+            reads.append(t)  # its float constants, shapes and indices stay as they are
+        elif graph.tensors[t].is_const:
+            reads.append(float_copy(t, "float"))  # a constant another op quantized: its exact float values
+        else:
             f = float_copy(t, "float")
             before.append(Operator(index=0, op="dequantize", inputs=(t,), outputs=(f,),
                                    version=DEQUANTIZE_VERSION[tensors[t].dtype]))
             reads.append(f)
-        else:
-            reads.append(t)
     for t in op.outputs:
         if t in acts:
             f = float_copy(t, "float")

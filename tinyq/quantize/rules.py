@@ -13,11 +13,8 @@ from tinyq.passes.graph_edit import option
 
 RULES: dict[str, QuantRule] = {spec.name: spec.quant for spec in ops.all_specs() if spec.quant is not None}
 
-# ops TFLM has float32 kernels only for (neg.cc, exp.cc, floor.cc, ..., elementwise.cc's SIN/COS/LOG/
-# SQRT/SQUARE): a quantized model keeps them float, between a DEQUANTIZE and a QUANTIZE
-FLOAT_ISLANDS = ("ceil", "cos", "exp", "floor", "floor_div", "floor_mod", "l2_pool_2d", "log", "neg", "round",
-                 "sin", "sqrt", "square")
-RULES.update({name: QuantRule(1, float_island=True) for name in FLOAT_ISLANDS if name not in RULES})
+# ops TFLM runs in float32 only (their OpSpec's quant is FLOAT_ISLAND): they stay float in a quantized model
+FLOAT_ISLANDS = tuple(sorted(name for name, rule in RULES.items() if rule.float_island))
 
 
 def _ranks(graph: Graph, op: Operator) -> list[int]:
