@@ -66,7 +66,8 @@ def keep_reference_arena(bound: BoundGraph) -> BoundGraph:
 
     if footprint(graph()) > limit:  # the reference kernels' facts plan the reference arena
         chosen = [len(opts) - 1 for opts in options]
-    for position in sorted((p for p, i in enumerate(chosen) if i > 0), key=lambda p: -_weight(bound.ops[p], bound.graph)):
+    moved = [p for p, i in enumerate(chosen) if i > 0]
+    for position in sorted(moved, key=lambda p: -_weight(bound.ops[p], bound.graph)):
         keep = chosen[position]
         for faster in range(keep):
             chosen[position] = faster
