@@ -316,3 +316,54 @@ def test_regression_against_an_all_zero_reference():
     assert r.as_dict()["sqnr_db"] is None and r.as_dict()["l2_relative"] is None
     json.dumps(r.as_dict(), allow_nan=False)
     assert regression(np.zeros((2, 2)), np.zeros((2, 2))).sqnr_db == math.inf
+
+
+def two_output_models(tmp_path):
+    """A float model with a class head (softmax) and a regression head, and tinyq's int8 of it."""
+    from tinyq.quantize import QuantizeConfig, quantize_graph
+
+    rng = np.random.default_rng(5)
+    b = GraphBuilder("two_heads")
+    x = b.input((1, 16), "float32")
+    logits, probs, value = (b.activation(s, "float32") for s in ((1, 5), (1, 5), (1, 1)))
+    b.op("fully_connected", [x, b.const(rng.normal(size=(5, 16)).astype(np.float32)),
+                             b.const(np.zeros(5, np.float32))], [logits])
+    b.op("softmax", [logits], [probs], beta=1.0)
+    b.op("fully_connected", [x, b.const(rng.normal(size=(1, 16)).astype(np.float32)),
+                             b.const(rng.normal(size=1).astype(np.float32))], [value])
+    graph = b.build([probs, value])
+    float_path, int8_path = tmp_path / "float.tflite", tmp_path / "int8.tflite"
+    float_path.write_bytes(write_model(graph))
+    calib = rng.normal(size=(64, 16)).astype(np.float32)
+    int8_path.write_bytes(write_model(quantize_graph(graph, [calib], QuantizeConfig(self_check=False)).graph))
+    return float_path, int8_path, rng.normal(size=(40, 16)).astype(np.float32)
+
+
+def test_every_output_is_compared_and_output_picks_the_scored_one(capsys, tmp_path):
+    """A two-headed model: the class head by default, the regression head with --output 1 (or its name), and
+    the float and int8 models compared on both, each figure recomputed from TFLM's outputs."""
+    float_path, int8_path, x = two_output_models(tmp_path)
+    np.save(tmp_path / "x.npy", x)
+    graph = read_model_file(int8_path)
+    names = [graph.tensors[t].name for t in graph.outputs]
+    default = run_eval(capsys, float_path, int8_path, "--data", tmp_path / "x.npy")
+    assert default["task"] == "classification" and default["output"] == names[0]
+    by_name = run_eval(capsys, float_path, int8_path, "--data", tmp_path / "x.npy", "--output", names[1])
+    assert by_name["task"] == "regression" and by_name["output"] == names[1]
+    assert by_name == run_eval(capsys, float_path, int8_path, "--data", tmp_path / "x.npy", "--output", "1")
+    t_in = graph.tensors[graph.inputs[0]]
+    records = [[quantize_input(x[i], t_in).reshape(t_in.shape)] for i in range(len(x))]
+    per_output = {o["output"]: o for o in default["comparison"]["outputs"]}
+    assert list(per_output) == names
+    for k, name in enumerate(names):
+        t = graph.tensors[graph.outputs[k]]
+        quantized = np.stack([(out[k].reshape(-1).astype(np.float64) - t.quant.zp) * t.quant.s
+                              for out in tflm_run(int8_path.read_bytes(), records)])
+        floats = np.stack([out[k].reshape(-1) for out in tflm_run(float_path.read_bytes(), [[r] for r in x[:, None]])])
+        assert per_output[name]["sqnr_db"] == pytest.approx(sqnr(quantized, floats.astype(np.float64)), rel=1e-6)
+    assert by_name["comparison"]["sqnr_db"] == pytest.approx(per_output[names[1]]["sqnr_db"])
+    main(["eval", str(float_path), str(int8_path), "--data", str(tmp_path / "x.npy")])
+    text = capsys.readouterr().out
+    assert f"output {names[0]})" in text and "every output:" in text and names[1] in text
+    assert "--output 2: the model has no such output" in eval_error(capsys, int8_path, "--data", tmp_path / "x.npy",
+                                                                    "--output", "2")

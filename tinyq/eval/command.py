@@ -27,6 +27,9 @@ def _echo_err(message: str) -> None:
 @click.option("--task", type=click.Choice(TASKS), default="auto", show_default=True,
               help="auto: classification for class labels (without labels: for a vector of scores, unless the model "
                    "is an autoencoder), else regression.")
+@click.option("--output", "output_name", default="0", show_default=True, metavar="K|NAME",
+              help="The output the labels and the task are for, by position or tensor name (two models are compared "
+                   "on every output as well).")
 @click.option("--top-k", "top_k", default=1, show_default=True, help="Also report top-K accuracy (K > 1).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Evaluate the first N samples only.")
 @click.option("--board", default=None, help="Run the models as tinyq compiles them: in QEMU (qemu-m55, ..., or a "
@@ -36,7 +39,8 @@ def _echo_err(message: str) -> None:
 @click.option("--baud", default=115200, show_default=True, help="Baud rate of --port.")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds one exchange with --port may take.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def eval_command(models: tuple[Path, ...], data_path: Path, labels_path: Path | None, task: str, top_k: int,
+def eval_command(models: tuple[Path, ...], data_path: Path, labels_path: Path | None, task: str, output_name: str,
+                 top_k: int,
                  limit: int | None, board: str | None, port: str | None, baud: int, timeout: float, as_json: bool):
     """Accuracy of MODEL on --data: top-1/top-k and a confusion matrix against --labels, or RMSE, MAE,
     L2 relative error, cosine similarity and SQNR against reference outputs.
@@ -48,11 +52,11 @@ def eval_command(models: tuple[Path, ...], data_path: Path, labels_path: Path | 
     \b
     Runs under TFLM on the host; --board qemu-m55: the code tinyq generates, in QEMU (--board host:
     built with the host compiler); --port P: on a device running a model's benchmark firmware
-    ("benchmark on target"). Figures are for each model's first output.
+    ("benchmark on target"). Figures are for the first output, or --output's.
     """
     from tinyq.eval import execute
     from tinyq.eval.data import load_data, load_labels, model_records
-    from tinyq.eval.evaluate import evaluate, resolve_task
+    from tinyq.eval.evaluate import evaluate, output_index, resolve_task
     from tinyq.eval.report import format_json, format_text
     from tinyq.tflite.reader import read_model_file
 
@@ -66,7 +70,8 @@ def eval_command(models: tuple[Path, ...], data_path: Path, labels_path: Path | 
     datasets = [load_data(data_path, g) for g in graphs]  # the data must fit both models
     count = datasets[0].count
     labels = load_labels(labels_path, count)[:limit] if labels_path is not None else None
-    task = resolve_task(task, labels, graphs, str(labels_path))
+    output = output_index(graphs[0], output_name)
+    task = resolve_task(task, labels, graphs, str(labels_path), output)
     b = None
     if board is not None:
         from tinyq.boards import get_board
@@ -85,7 +90,7 @@ def eval_command(models: tuple[Path, ...], data_path: Path, labels_path: Path | 
             else:
                 runs.append(execute.run_host(path, graph, records))
     inputs = _real_inputs(datasets[0].head(limit), graphs[0])
-    ev = evaluate(runs, labels, task, top_k, inputs)
+    ev = evaluate(runs, labels, task, top_k, inputs, output)
     text = format_json if as_json else format_text
     click.echo(text(ev, str(data_path), str(labels_path) if labels_path else None))
 

@@ -68,7 +68,8 @@ def format_text(ev: Evaluation, data: str, labels: str | None) -> str:
     reference = next((f.reference for f in ev.models if f.regression), "")
     what = f"{ev.task}, against {scored_against.get(reference, 'labels ' + str(labels))}" if labels or reference \
         else f"{ev.task}, no labels"
-    lines = [f"eval of {ev.samples} samples from {data} ({what})"] + _model_rows(ev)
+    scored = f", output {ev.output}" if ev.output else ""
+    lines = [f"eval of {ev.samples} samples from {data} ({what}{scored})"] + _model_rows(ev)
     c = ev.comparison
     if c is not None:
         first, second = ev.models[0].run.path.name, ev.models[1].run.path.name
@@ -76,6 +77,10 @@ def format_text(ev: Evaluation, data: str, labels: str | None) -> str:
         r = c.regression
         lines.append(f"{second} against {first}: {agree}output SQNR {_number(r.sqnr_db)} dB, RMSE {_number(r.rmse)}, "
                      f"MAE {_number(r.mae)}, L2 rel {_number(r.l2_relative)}, cosine {_number(r.cosine)}")
+        if c.per_output:
+            lines += [f"{second} against {first}, every output:",
+                      table(["output"] + [name for name, _ in REGRESSION_COLUMNS],
+                            [[name] + _regression_cells(r) for name, r in c.per_output], align="lr", indent="  ")]
     for f in ev.models:
         if f.classification is None:
             continue
@@ -94,10 +99,13 @@ def as_dict(ev: Evaluation, data: str, labels: str | None) -> dict:
         if f.regression is not None:
             entry["regression"] = {"against": f.reference, **f.regression.as_dict()}
         models.append(entry)
-    result = {"data": data, "labels": labels, "task": ev.task, "samples": ev.samples, "models": models}
+    result = {"data": data, "labels": labels, "task": ev.task, "samples": ev.samples, "output": ev.output or None,
+              "models": models}
     if ev.comparison is not None:
         result["comparison"] = {"model": str(ev.models[1].run.path), "reference": str(ev.models[0].run.path),
                                 "top1_agreement": ev.comparison.agreement, **ev.comparison.regression.as_dict()}
+        if ev.comparison.per_output:
+            result["comparison"]["outputs"] = [{"output": name, **r.as_dict()} for name, r in ev.comparison.per_output]
     return result
 
 
