@@ -192,6 +192,20 @@ def zeros_like(b):
     return [x], y
 
 
+def _transpose_conv(padding, stride, bias, activation="NONE"):
+    """Keras Conv2DTranspose: filter [out, kh, kw, in], per-channel along out; the bias is optional."""
+    def build(b):
+        rng = np.random.default_rng(3)
+        x = b.input((1, 5, 4, 3), F32)
+        out_h, out_w = (5 * stride, 4 * stride) if padding == "SAME" else (4 * stride + 3, 3 * stride + 2)
+        y = b.activation((1, out_h, out_w, 6), F32)
+        inputs = [_i32(b, [1, out_h, out_w, 6]), _const(b, rng.normal(0, 0.4, (6, 3, 2, 3))), x]
+        b.op("transpose_conv", inputs + ([_const(b, rng.normal(0, 0.2, 6))] if bias else []), [y],
+             padding=padding, stride_w=stride, stride_h=stride, fused_activation_function=activation)
+        return [x], y
+    return build
+
+
 COMPARISONS = ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal")
 CASES = {
     "prelu": prelu, "maximum": _binary("maximum"), "minimum": _binary("minimum"), "maximum_const": maximum_const,
@@ -200,6 +214,8 @@ CASES = {
     "padv2": padv2, "squared_difference": _binary("squared_difference"), "sum": reduce_sum, "div": div,
     "add_n": add_n, "gather": gather, "gather_nd": gather_nd,
     "batch_matmul": batch_matmul, "batch_matmul_const": batch_matmul_const, "zeros_like": zeros_like,
+    "transpose_conv_same_s2_bias": _transpose_conv("SAME", 2, True, "RELU"),
+    "transpose_conv_valid_s1": _transpose_conv("VALID", 1, False),
     **{f"{name}_select_v2": _compare_select(name) for name in COMPARISONS},
 }
 
@@ -274,6 +290,7 @@ EXPECTED_VERSIONS = {
     "depth_space": {"depth_to_space": 2, "space_to_depth": 2}, "padv2": {"padv2": 2}, "sum": {"sum": 2},
     "div": {"div": 1}, "add_n": {"add_n": 1}, "gather": {"gather": 2}, "gather_nd": {"gather_nd": 1},
     "batch_matmul": {"batch_matmul": 2}, "less_select_v2": {"less": 2, "select_v2": 1},
+    "transpose_conv_same_s2_bias": {"transpose_conv": 3},
 }
 
 

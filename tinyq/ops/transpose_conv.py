@@ -21,7 +21,7 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import Graph, Operator
-from tinyq.ops.base import ConstArray, Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.base import ConstArray, Lowered, OpSpec, QuantRule, reference_kernel, unsupported
 from tinyq.ops import f32, s16
 from tinyq.ops.common import (bias_array, bias_array_s16, fused_range, io, require_int8_or_int16, require_shifts,
                               requant_arrays)
@@ -191,6 +191,8 @@ SPECS = [OpSpec(name="transpose_conv", builtin="TRANSPOSE_CONV", options=Transpo
                 kernels=(reference_kernel("transpose_conv", uses=("filter", "multiplier", "shift", "bias")),
                          reference_kernel("transpose_conv_s16", uses=("filter", "multiplier", "shift", "bias")),
                          reference_kernel("transpose_conv_f32")),
+                # inputs: output shape, filter [out, kh, kw, in], data, bias; version 3: with a bias
+                quant=QuantRule(3, weights=1, channel_axis=0, bias=3, activation_inputs=(2,)),
                 doc="int8 activations and weights (per-tensor or per-channel), optional int32 bias, SAME/VALID, "
                     "any strides and output size, fused activation; 16x8: int16 activations, int64 or int16 bias; float32 "
                     "(float weights and bias)")]

@@ -28,8 +28,9 @@ from tinyq.quantize.isolated import in_child
 from tinyq.quantize.qparams import VALUE_LIMIT
 from tinyq.quantize.rules import RULES, supported_ops
 
-# the weights' rank in TFLite's layout: conv [out, kh, kw, in], depthwise [1, kh, kw, out], FC [out, in]
-WEIGHT_RANK = {"conv_2d": 4, "depthwise_conv_2d": 4, "fully_connected": 2}
+# the weights' rank in TFLite's layout: conv and transpose conv [out, kh, kw, in], depthwise [1, kh, kw, out],
+# FC [out, in]
+WEIGHT_RANK = {"conv_2d": 4, "depthwise_conv_2d": 4, "fully_connected": 2, "transpose_conv": 4}
 REEXPORT = "the file does not match its ops: re-export the model"
 
 

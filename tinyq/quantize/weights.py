@@ -46,12 +46,15 @@ def quantize_weights(w: np.ndarray, axis: int, dtype: str, per_channel: bool, cl
 
 
 def output_shift(op: Operator, w: np.ndarray, w_deq: np.ndarray, input_mean: np.ndarray) -> np.ndarray:
-    """(Wq - W) E[x] per output channel, for conv_2d, depthwise_conv_2d and fully_connected."""
+    """(Wq - W) E[x] per output channel, for conv_2d, depthwise_conv_2d and fully_connected; none for
+    transpose_conv, whose output pixels sum a varying number of taps (strides, edges)."""
     delta = np.asarray(w_deq, dtype=np.float64) - np.asarray(w, dtype=np.float64)
     mean = np.asarray(input_mean, dtype=np.float64)
     if op.op == "depthwise_conv_2d":  # filter [1, kh, kw, in_ch * multiplier]
         multiplier = w.shape[3] // mean.size
         return delta.sum(axis=(0, 1, 2)) * np.repeat(mean, multiplier)
+    if op.op == "transpose_conv":
+        return np.zeros(w.shape[0])
     if op.op == "conv_2d":  # filter [out, kh, kw, in_ch / groups]
         if w.shape[3] != mean.size:
             return np.zeros(w.shape[0])  # grouped conv: skip rather than guess the grouping
