@@ -332,3 +332,26 @@ def test_op_quantizes_with_int16_activations(name):
     graph, calib = _model(name)
     q = quantize_graph(graph, calib, QuantizeConfig(activations="int16")).graph
     assert_bit_exact(q, n_inputs=6)
+
+
+def _refusal(op, inputs, out_shape):
+    b = GraphBuilder(op)
+    y = b.activation(out_shape, F32)
+    b.op(op, inputs(b), [y])
+    graph = b.build([y])
+    calib = [np.zeros((4,) + sample_shape(graph.tensors[i]), np.float32 if graph.tensors[i].dtype == F32 else np.int32)
+             for i in graph.inputs]
+    with pytest.raises(TinyqError) as error:
+        quantize_graph(graph, calib)
+    return error.value
+
+
+def test_an_op_the_quantizer_lacks_says_whether_tflm_runs_it():
+    """GELU: no TFLM kernel, so quantizing would not help and the refusal says so; EMBEDDING_LOOKUP: TFLM runs
+    it in float, and the refusal points to the float model or the converter's int8 file."""
+    gelu = _refusal("gelu", lambda b: [b.input((1, 8), F32)], (1, 8))
+    assert "TFLM has no kernel for it" in str(gelu) and "ops TFLM has" in gelu.hint
+    lookup = _refusal("embedding_lookup", lambda b: [b.input((1, 3), "int32"),
+                                                     _const(b, np.ones((10, 4)))], (1, 3, 4))
+    assert "float op embedding_lookup cannot be quantized" in str(lookup) and "TFLM has no kernel" not in str(lookup)
+    assert "TFLM runs it in float" in lookup.hint

@@ -60,9 +60,13 @@ def require_int8(graph: Graph, op: Operator, *tensors: Tensor | None, what: str 
                                          "activations must be per-tensor")
 
 
+# what a user can do about an operand the model computes while it runs
+CONST_HINT = "re-export with it constant (Keras RNN layers: unroll=True); tinyq sizes every tensor before the run"
+
+
 def require_const(graph: Graph, op: Operator, t: Tensor | None, role: str) -> Tensor:
     if t is None or not t.is_const:
-        raise unsupported(graph, op, f"{role} must be a constant tensor", "tinyq keeps it in flash, computed offline")
+        raise unsupported(graph, op, f"{role} must be a constant tensor", CONST_HINT)
     return t
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops.base import ConstArray, unsupported
+from tinyq.ops.common import CONST_HINT
 
 FLOAT32 = "float32"
 SUFFIX = "_f32"
@@ -49,7 +50,7 @@ def float_array(t: Tensor, name: str) -> ConstArray:
 
 def require_const_float(graph: Graph, op: Operator, t: Tensor | None, role: str) -> Tensor:
     if t is None or not t.is_const:
-        raise unsupported(graph, op, f"{role} must be a constant tensor", "tinyq keeps it in flash")
+        raise unsupported(graph, op, f"{role} must be a constant tensor", CONST_HINT)
     if t.dtype != FLOAT32:
         raise unsupported(graph, op, f"{role} is {t.dtype} beside float32 activations (a hybrid model); TFLM "
                                      "refuses hybrid models ('Hybrid models are not supported on TFLite Micro')",

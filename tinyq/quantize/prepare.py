@@ -26,7 +26,8 @@ from tinyq.passes.graph_edit import option, renumber_ops
 from tinyq.quantize.floatrun import computed_outputs
 from tinyq.quantize.isolated import in_child
 from tinyq.quantize.qparams import VALUE_LIMIT
-from tinyq.quantize.rules import RULES, supported_ops
+from tinyq.quantize.rules import RULES
+from tinyq.tflm_ops import tflm_runs
 
 # the weights' rank in TFLite's layout: conv and transpose conv [out, kh, kw, in], depthwise [1, kh, kw, out],
 # FC [out, in]
@@ -112,8 +113,13 @@ def _check_ops(graph: Graph) -> None:
             what = f"float op {op.op} cannot be quantized by tinyq" if floats else \
                 f"op {op.op} (on {graph.tensors[op.outputs[0]].dtype if op.outputs else 'no'} data) " \
                 "is not supported by the quantizer"
+            if not tflm_runs(op.op):  # quantizing it would not help: no TFLM build runs the op at all
+                raise UnsupportedError(f"{what}, and TFLM has no kernel for it: no TFLM build runs this model",
+                                       where=describe_op(graph, op), hint="express that part with ops TFLM has "
+                                       "(docs/ops.md lists them) and re-export")
             raise UnsupportedError(what, where=describe_op(graph, op),
-                                   hint=f"quantizable ops: {', '.join(supported_ops())}")
+                                   hint="TFLM runs it in float: generate the float model as it is, or give tinyq "
+                                        "the TFLite converter's int8 file of it (docs/ops.md: the ops tinyq quantizes)")
 
 
 # option values a float op may have that its int8 version in TFLM cannot: op -> (option, allowed, why)
