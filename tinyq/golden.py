@@ -20,6 +20,7 @@ from tinyq.tflite.writer import write_model
 TFLM_MISSING = ("the golden model needs TFLM's Python package, tflite-micro, which is on PyPI for Linux x86-64 "
                 "only", "pip install 'tinyq[tflm]' on Linux x86-64, or run this there")
 
+NO_GOLDEN_HINT = "TFLM is the reference tinyq checks against; tinyq inspect MODEL lists what each op needs"
 DEFAULT_ARENA = 32 * 1024 * 1024
 ABORT = 15  # TFLM's kTfLiteAbort: an op (CIRCULAR_BUFFER between its runs) ended the invoke early
 
@@ -53,7 +54,30 @@ def _interpreter(model: bytes, arena_size: int):
     try:
         return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
     except Exception as exc:  # TFLM reports init failures as RuntimeError with its log
+        missing = _without_kernel(model)
+        if missing:
+            raise TinyqError(f"TFLM cannot run the model: it has no kernel for {', '.join(missing)}",
+                             hint=NO_GOLDEN_HINT) from None
         raise TinyqError(f"TFLM could not load the model: {str(exc).strip().splitlines()[-1][:200]}") from None
+
+
+def _without_kernel(model: bytes) -> list[str]:
+    """The file's ops TFLM registers no kernel for (tinyq.tflm_ops), by builtin or custom name: TFLM's own
+    message ("Didn't find op for builtin opcode") goes to stderr, its exception says only "failed to allocate"."""
+    from tinyq.tflm_ops import BUILTINS, CUSTOMS, NPU_ONLY
+
+    schema = _tflm_schema()
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    try:
+        root = schema.Model.GetRootAs(model, 0)
+        codes = [root.OperatorCodes(i) for i in range(root.OperatorCodesLength())]
+        found = [(names.get(max(c.BuiltinCode(), c.DeprecatedBuiltinCode()), "?"), c.CustomCode()) for c in codes]
+    except Exception:  # a malformed file: TFLM's own message is the better one
+        return []
+    missing = [(custom or b"").decode(errors="replace") if name == "CUSTOM" else name for name, custom in found
+               if (name == "CUSTOM" and (custom or b"").decode(errors="replace") not in CUSTOMS | NPU_ONLY)
+               or (name != "CUSTOM" and name not in BUILTINS)]
+    return list(dict.fromkeys(missing))
 
 
 def _output_count(model: bytes) -> int:
@@ -71,7 +95,11 @@ def tflm_run(model: bytes, inputs: list[list[np.ndarray]], arena_size: int = DEF
     for record in inputs:
         for i, array in enumerate(record):
             interp.set_input(array, i)
-        ended_early = interp.invoke() == ABORT
+        try:
+            ended_early = interp.invoke() == ABORT
+        except RuntimeError:  # an op's Eval refused its operands; TFLM's log line above names the op
+            raise TinyqError("TFLM failed to run the model (its message above names the op)",
+                             hint=NO_GOLDEN_HINT) from None
         results.append(None if aborts and ended_early else [np.array(interp.get_output(i)) for i in range(n_out)])
         if progress is not None:
             progress(len(results))

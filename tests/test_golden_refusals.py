@@ -1,0 +1,39 @@
+"""TFLM (the golden model) refusing a model is one line that says why, not an internal error: a model with an
+op TFLM has no kernel for names that op (TFLM's exception says only "failed to allocate tensors"), and an op
+whose Eval rejects its operands (a converter's int8 LOG) is a TinyqError, not a RuntimeError traceback from
+`tinyq eval`. Both cases came from unseen Keras models (Dense(activation="gelu"), a log-magnitude front end)."""
+
+import numpy as np
+import pytest
+
+from tinyq.errors import TinyqError
+from tinyq.ops.gelu import GeluOptions
+from tinyq.golden import tflm_run
+from tinyq.tflite.builder import GraphBuilder
+from tinyq.tflite.writer import write_model
+
+
+def _unary(name, dtype, options=None):
+    b = GraphBuilder(name)
+    q = dict(scale=0.05, zero_point=0) if dtype != "float32" else {}
+    x = b.input((1, 8), dtype, **q)
+    y = b.activation((1, 8), dtype, **q)
+    b.op(name, [x], [y], options=options)
+    return write_model(b.build([y]))
+
+
+def test_an_op_tflm_has_no_kernel_for_is_named():
+    model = _unary("gelu", "int8", GeluOptions(approximate=False))
+    with pytest.raises(TinyqError, match="TFLM cannot run the model: it has no kernel for GELU"):
+        tflm_run(model, [[np.zeros((1, 8), np.int8)]])
+
+
+def test_an_op_whose_eval_fails_is_a_tinyq_error():
+    model = _unary("log", "int8")  # TFLM's LOG is float32 only: its Eval fails on int8
+    with pytest.raises(TinyqError, match="TFLM failed to run the model"):
+        tflm_run(model, [[np.ones((1, 8), np.int8)]])
+
+
+def test_a_model_tflm_runs_is_unchanged():
+    out = tflm_run(_unary("log", "float32"), [[np.full((1, 8), np.e, np.float32)]])
+    np.testing.assert_allclose(out[0][0], np.ones((1, 8)), rtol=1e-6)
