@@ -155,8 +155,18 @@ class QatGraph(torch.nn.Module):
         feed = values if given is None else {**values, **given}
         logits: dict[int, torch.Tensor] = {}
         for op in graph.operators:
-            ins = self._inputs(op, feed, quantize, quant, qparams)
-            y = fused(op)(OPS[op.op](op, ins, graph))
+            ins, steps = self._inputs(op, feed, quantize, quant, qparams)
+            stored = quantize and op.op in ROUNDS_STORED and self._shares_parameters(op)
+            if stored:  # the kernel averages the int8 values: on integers, its ties are exact ties
+                scale, zp = qparams(op.inputs[0])
+                ins = [fq.round_ste(ins[0] / scale) + zp] + ins[1:]
+            y = OPS[op.op](op, ins, graph)
+            if stored:
+                y = (fq.round_ste(y) - zp) * scale
+            if steps is not None and op.outputs[0] in self.quantized:  # the int32 sum requantized as TFLM does
+                x = op.inputs[RULES[op.op].activation_inputs[0]]
+                y = fq.requantize(y, qparams(x)[0], steps, qparams(op.outputs[0])[0])
+            y = fused(op)(y)
             if op.op == "softmax":
                 logits[op.outputs[0]] = ins[0] * op.options.beta
             values[op.outputs[0]] = quant(op.outputs[0], y, op.op in ROUNDS_STORED)
@@ -164,7 +174,12 @@ class QatGraph(torch.nn.Module):
                 feed[op.outputs[0]] = values[op.outputs[0]]
         return values, logits
 
-    def _inputs(self, op, values, quantize, quant, qparams) -> list:
+    def _shares_parameters(self, op) -> bool:
+        x, y = op.inputs[0], op.outputs[0]
+        return x in self.quantized and y in self.quantized and self.group_of[x] == self.group_of[y]
+
+    def _inputs(self, op, values, quantize, quant, qparams) -> tuple[list, torch.Tensor | None]:
+        """(the op's inputs, its weight steps when they are fake-quantized)."""
         graph = self.graph
         layer = self.layers.get(op.index)
         ins: list = []
@@ -178,7 +193,7 @@ class QatGraph(torch.nn.Module):
             else:
                 ins.append(None)  # shapes, axes, paddings: the op reads them from the graph
         if layer is None:
-            return ins
+            return ins, None
         w_pos, b_pos, _, _ = layer
         key = str(op.index)
         if quantize:
@@ -187,8 +202,8 @@ class QatGraph(torch.nn.Module):
             if b_pos is not None:
                 x_scale = qparams(op.inputs[RULES[op.op].activation_inputs[0]])[0]
                 ins[b_pos] = fq.fake_quant_bias(self.biases[key], x_scale, steps)
-        else:
-            ins[w_pos] = self.weights[key]
-            if b_pos is not None:
-                ins[b_pos] = self.biases[key]
-        return ins
+            return ins, steps
+        ins[w_pos] = self.weights[key]
+        if b_pos is not None:
+            ins[b_pos] = self.biases[key]
+        return ins, None
