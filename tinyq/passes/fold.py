@@ -1,8 +1,9 @@
 """Constant folding: ops whose result is known before the model runs become constants.
 
 TFLiteConverter keeps a dynamic-batch reshape as SHAPE -> STRIDED_SLICE -> PACK
--> RESHAPE; with the batch fixed at the IR's shape those all have constant
-results, and TFLM (and tinyq) want the reshape's shape as a constant. Each
+-> RESHAPE (a Dense on a sequence: SHAPE -> GATHER -> REDUCE_PROD -> PACK; an RNN's
+zero state: SHAPE -> ... -> FILL); with the batch fixed at the IR's shape those all
+have constant results, and TFLM (and tinyq) want the reshape's shape as a constant. Each
 folder below computes an op's output from constant inputs (SHAPE needs only its
 input's static shape); anything it cannot compute is left as it is, and operands
 that contradict each other (a stride of 0, shapes that do not stack, a result
@@ -137,6 +138,45 @@ def _broadcast_args(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.n
     return np.where(a == 1, b, a)
 
 
+def _gather(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndarray | None:
+    """Shape arithmetic only (index data): a gather of activations stays an op."""
+    if len(ins) != 2 or not _all_const(ins) or ins[0].dtype not in INDEX_DTYPES or _int_option(op, "batch_dims"):
+        return None
+    params, indices = ins[0].data, _index_array(ins[1], "indices")
+    axis = _int_option(op, "axis")
+    if not -params.ndim <= axis < params.ndim:
+        raise Inconsistent(f"axis {axis} is outside rank {params.ndim}")
+    if ((indices < 0) | (indices >= params.shape[axis])).any():
+        raise Inconsistent(f"indices {indices.tolist()} fall outside the {params.shape[axis]} entries of axis {axis}")
+    return np.take(params, indices, axis=axis)
+
+
+def _reduce_prod(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndarray | None:
+    """Shape arithmetic only (TFLM has no REDUCE_PROD): the product of index data over constant axes."""
+    if len(ins) != 2 or not _all_const(ins) or ins[0].dtype not in INDEX_DTYPES:
+        return None
+    data, axes = ins[0].data, _index_array(ins[1], "axes").reshape(-1)
+    if ((axes < -data.ndim) | (axes >= max(data.ndim, 1))).any():
+        raise Inconsistent(f"axes {axes.tolist()} are outside rank {data.ndim}")
+    return np.prod(data, axis=tuple(sorted({int(a) % max(data.ndim, 1) for a in axes})) if data.ndim else None)
+
+
+def _fill(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndarray | None:
+    """FILL of constant dims with a constant value (an RNN's zero state under a dynamic batch): a constant."""
+    if len(ins) != 2 or not _all_const(ins) or np.size(ins[1].data) != 1 or ins[1].dtype != out.dtype:
+        return None
+    dims = _index_vector(ins[0], "dims")
+    if dims.tolist() != list(out.shape):
+        raise Inconsistent(f"dims {dims.tolist()} are not the output's shape {list(out.shape)}")
+    return np.full(out.shape, np.asarray(ins[1].data).reshape(()), dtype=ins[1].data.dtype)
+
+
+def _index_array(t: Tensor, role: str) -> np.ndarray:
+    if t.dtype not in INDEX_DTYPES:
+        raise Inconsistent(f"{role} are {t.dtype}; they must be int32 or int64")
+    return np.asarray(t.data, dtype=np.int64)
+
+
 def _dequantize(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndarray | None:
     x = ins[0]
     if x is None or x.data is None:
@@ -170,6 +210,9 @@ FOLDERS: dict[str, Callable[[Operator, list, Tensor], np.ndarray | None]] = {
     "cast": _cast,
     "broadcast_args": _broadcast_args,
     "dequantize": _dequantize,
+    "gather": _gather,
+    "reduce_prod": _reduce_prod,
+    "fill": _fill,
 }
 
 

@@ -82,6 +82,13 @@ def computed_outputs(graph: Graph) -> dict[int, tuple[tuple[int, ...], str]]:
     return FloatRunner(graph).computed([t for op in graph.operators for t in op.outputs])
 
 
+def zero_input_values(graph: Graph, tensors: list[int]) -> dict[int, np.ndarray]:
+    """`tensors` as LiteRT computes them from all-zero inputs (for tensors no input reaches, their only value)."""
+    runner = FloatRunner(graph)
+    record = [np.zeros(d["shape"], dtype=d["dtype"]) for d in runner._interp.get_input_details()]
+    return {t: np.array(v) for t, v in runner.run(record, tensors).items()}
+
+
 def activation_tensors(graph: Graph) -> list[int]:
     """Every float tensor computed at run time, graph inputs included."""
     result = [t for t in graph.inputs if graph.tensors[t].dtype == "float32"]

@@ -22,8 +22,8 @@ import numpy as np
 from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.ir import DTYPES, NO_TENSOR, Graph, describe_op
 from tinyq.passes.fold import dequantized_data, fold_constants
-from tinyq.passes.graph_edit import option, renumber_ops
-from tinyq.quantize.floatrun import computed_outputs
+from tinyq.passes.graph_edit import compact, option, renumber_ops
+from tinyq.quantize.floatrun import computed_outputs, zero_input_values
 from tinyq.quantize.isolated import in_child
 from tinyq.quantize.qparams import VALUE_LIMIT
 from tinyq.quantize.rules import RULES
@@ -44,7 +44,39 @@ def prepare_float_graph(graph: Graph, where: str = "model") -> Graph:
     _check_types(graph)
     _check_options(graph)
     _check_weights(graph)
-    return _check_shapes(graph, where)
+    return _fold_constant_ops(_check_shapes(graph, where), where)
+
+
+# ops whose result is not a function of their constant operands alone
+KEEPS_STATE = frozenset({"var_handle", "read_variable", "assign_variable", "call_once", "while", "if",
+                         "custom:CIRCULAR_BUFFER"})
+
+
+def _fold_constant_ops(graph: Graph, where: str) -> Graph:
+    """Float ops that only constants reach become constants, computed by the float reference. A dynamic batch's
+    RNN zero state (FILL, folded) feeds FULLY_CONNECTED and MUL with constants only: TFLM runs those, but a
+    quantized kernel reads its data operand from the arena, where a constant has no place, so the TFLite
+    converter folds them too."""
+    const = {t.index for t in graph.tensors if t.is_const}
+    folded = []
+    for op in graph.operators:
+        ins = [i for i in op.inputs if i != NO_TENSOR]
+        if ins and all(i in const for i in ins) and op.op not in KEEPS_STATE and not graph.subgraphs and \
+                not set(op.outputs) & set(graph.outputs):
+            folded.append(op.index)
+            const.update(op.outputs)
+    if not folded:
+        return graph
+    wanted = [t for op in graph.operators if op.index in folded for t in op.outputs]
+    values = in_child(zero_input_values, graph, wanted, engine="LiteRT", doing="running the float model",
+                      where=where)
+    tensors = list(graph.tensors)
+    for t in wanted:
+        data = np.array(values[t], dtype=DTYPES[tensors[t].dtype][0]).reshape(tensors[t].shape)
+        data.flags.writeable = False
+        tensors[t] = replace(tensors[t], data=data, shape_signature=None)
+    kept = [op for op in graph.operators if op.index not in folded]
+    return compact(replace(graph, tensors=tuple(tensors), operators=renumber_ops(kept)))
 
 
 def _check_float_model(graph: Graph, where: str) -> None:
