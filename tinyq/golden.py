@@ -98,7 +98,7 @@ def tflm_run(model: bytes, inputs: list[list[np.ndarray]], arena_size: int = DEF
         try:
             ended_early = interp.invoke() == ABORT
         except RuntimeError:  # an op's Eval refused its operands; TFLM's log line above names the op
-            raise TinyqError("TFLM failed to run the model (its message above names the op)",
+            raise TinyqError("TFLM failed to run the model (its log line names the op)",
                              hint=NO_GOLDEN_HINT) from None
         results.append(None if aborts and ended_early else [np.array(interp.get_output(i)) for i in range(n_out)])
         if progress is not None:
