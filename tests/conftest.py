@@ -52,11 +52,16 @@ def bound_reference(lowered):
     return bind(lowered, get_backend("reference"), Target())
 
 
+# Tests of a backend's kernels bind each op's fastest kernel (arena "fast"): the pipeline's default arena
+# guard could give a kernel under test the reference's way (the guard's own tests: test_keep_arena.py)
+TESTED_ARENA = "fast"
+
+
 def assert_bit_exact(graph, n_inputs: int = 20, backend: str | None = None, board: str = "host",
                      layers: bool = False, seed: int = 0):
     """Compile `graph`, run it on the host and in TFLM, and require identical bytes."""
     b = get_board(board)
-    compiled = compile_graph(graph, b, backend=backend)
+    compiled = compile_graph(graph, b, backend=backend, arena=TESTED_ARENA)
     result = verify_host(compiled, b, n_inputs=n_inputs, layers=layers, seed=seed)
     assert result.ok, summarize(result, graph)
     return compiled
@@ -68,7 +73,7 @@ def assert_records_exact(graph, records, board: str = "host", backend: str | Non
     from tinyq.verify import HostRunner, QemuRunner, compare_outputs
 
     b = get_board(board)
-    compiled = compile_graph(graph, b, backend=backend)
+    compiled = compile_graph(graph, b, backend=backend, arena=TESTED_ARENA)
     run = (HostRunner(b) if b.runner == "host" else QemuRunner(b)).run(compiled, records)
     result = compare_outputs(compiled.model, compiled.graph, records, run.outputs)
     assert result.ok, f"{board}: " + summarize(result, graph)
@@ -86,5 +91,6 @@ def assert_bit_exact_on_targets(graph, n_inputs: int = 8, backends=("reference",
         assert_bit_exact(graph, n_inputs, backend=backend, seed=seed)
         for name in QEMU_BOARDS:
             board = get_board(name)
-            report = verify_qemu(compile_graph(graph, board, backend=backend), board, n_inputs=n_inputs, seed=seed)
+            report = verify_qemu(compile_graph(graph, board, backend=backend, arena=TESTED_ARENA), board,
+                                 n_inputs=n_inputs, seed=seed)
             assert report.result.ok, f"{name} {backend}: " + summarize(report.result, graph)

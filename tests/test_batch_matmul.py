@@ -105,7 +105,7 @@ def test_converter_attention(backend):
         pytest.skip("set TINYQ_CMSIS_NN_DIR to a CMSIS-NN v7.0.0 checkout")
     board = get_board("host")
     compiled = compile_file(Path(__file__).resolve().parent / "data" / "converter" / "attention.tflite", board,
-                            backend=backend)
+                            backend=backend, arena="fast")
     result = verify_host(compiled, board, n_inputs=20)
     assert result.ok, summarize(result, compiled.graph)
     if backend == "cmsis-nn":
@@ -170,7 +170,8 @@ def test_cmsis_nn_in_qemu(board_name):
     from tinyq.verify import verify_qemu
 
     board = _qemu_board(board_name)
-    compiled = compile_graph(bmm_graph("bmm_qemu", CMSIS_CASES, _rng("cmsis")), board, backend="cmsis-nn")
+    compiled = compile_graph(bmm_graph("bmm_qemu", CMSIS_CASES, _rng("cmsis")), board, backend="cmsis-nn",
+                             arena="fast")
     report = verify_qemu(_checking_scratch(compiled), board, n_inputs=4)
     assert report.result.ok, summarize(report.result, compiled.graph)
 

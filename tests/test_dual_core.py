@@ -163,7 +163,7 @@ def test_cmsis_nn_conv_bands_bit_exact_on_two_cores_in_qemu(shape, conv):
     """CMSIS-NN convolutions in two row bands, each its own call, scratch and top padding."""
     rng = seeded("cmsis conv", shape)
     graph = conv_model(rng, shape, branches=1, cout=16, **conv)
-    compiled = compile_graph(graph, get_board(DUAL), backend="cmsis-nn")
+    compiled = compile_graph(graph, get_board(DUAL), backend="cmsis-nn", arena="fast")
     (op,) = compiled.bound.ops
     assert op.library == "cmsis-nn" and splits(compiled.bound), op.function
     result = verify_qemu(compiled, get_board(DUAL), n_inputs=4).result
@@ -176,7 +176,7 @@ def test_cmsis_nn_depthwise_bands_bit_exact_on_two_cores_in_qemu(multiplier, str
     rng = seeded("cmsis dw", multiplier, stride)
     graph = dw_model(rng, (1, 15, 9, 16), branches=1, multiplier=multiplier, stride=stride, kernel=kernel,
                      dilation=(1, 1), padding="SAME")
-    compiled = compile_graph(graph, get_board(DUAL), backend="cmsis-nn")
+    compiled = compile_graph(graph, get_board(DUAL), backend="cmsis-nn", arena="fast")
     (op,) = compiled.bound.ops
     assert op.library == "cmsis-nn" and splits(compiled.bound), op.function
     result = verify_qemu(compiled, get_board(DUAL), n_inputs=4).result
@@ -252,7 +252,7 @@ def test_split_templates_read_exactly_the_bound_arrays(backend):
     from tinyq.plan.flash import array_table
 
     graph = read_model_file(shared_file("models", "mlperf-tiny", "kws_dscnn_int8.tflite"))
-    compiled = compile_graph(graph, get_board(DUAL), backend=backend)
+    compiled = compile_graph(graph, get_board(DUAL), backend=backend, arena="fast")
     bound, table = compiled.bound, array_table(compiled.bound)
     assert len(splits(bound)) >= 8
     for position, op in enumerate(bound.ops):

@@ -190,7 +190,7 @@ def test_chains_in_place_under_qemu(board_name, library_only):
     for backend, make in QEMU_CASES[board_name]:
         if backend == "esp-nn" and not libraries.available("esp-nn"):
             continue
-        compiled = compile_graph(make(), board, backend=backend)
+        compiled = compile_graph(make(), board, backend=backend, arena="fast")
         in_place_everywhere(compiled)
         checked = _checking_scratch(compiled) if "cmsis-nn" in compiled.source.libraries else compiled
         report = verify_qemu(checked, board, n_inputs=3)
@@ -219,14 +219,14 @@ def test_a_shift_below_the_rule_is_wrong_under_qemu(channels, monkeypatch):
 
     board = get_board("qemu-m55")
     graph = chains.Chain(f"pair{channels}", shape=(1, 8, 8, channels)).conv((1, 1), padding="VALID").build()
-    good = compile_graph(graph, board, backend="cmsis-nn")
+    good = compile_graph(graph, board, backend="cmsis-nn", arena="fast")
     pixels = 1 if channels <= HOLD else 2
     assert good.bound.ops[0].inplace is (HELD if pixels == 1 else PAIRS)
     assert good.plan.aliases[0].shift == pixels * channels
     assert verify_qemu(good, board, n_inputs=2).result.ok
     rule = good.bound.ops[0].inplace
     _with_rule(monkeypatch, lambda k, g, i: rule.shift(k, g, i) - (16 if pixels == 1 else channels))
-    bad = compile_graph(graph, board, backend="cmsis-nn")
+    bad = compile_graph(graph, board, backend="cmsis-nn", arena="fast")
     assert bad.plan.aliases[0].shift < good.plan.aliases[0].shift
     assert not verify_qemu(bad, board, n_inputs=2).result.ok
 
@@ -265,7 +265,40 @@ def test_s16_chain_in_place(board_name, s16_rules):
         in_place_everywhere(assert_bit_exact(chains.int16_paths(), n_inputs=6, backend="cmsis-nn", layers=True))
         return
     board = _qemu_board(board_name)
-    compiled = compile_graph(chains.int16_paths(), board, backend="cmsis-nn")
+    compiled = compile_graph(chains.int16_paths(), board, backend="cmsis-nn", arena="fast")
     in_place_everywhere(compiled)
     report = verify_qemu(_checking_scratch(compiled), board, n_inputs=3)
     assert report.result.ok, summarize(report.result, compiled.graph)
+
+
+# --- the arena guard's Helium convolutions, at the reference's shift ---------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("function,before", [("tq_mve_conv_inplace_s8", ("tq_mve",)),
+                                             ("tq_mve_conv_single_s8", ("tq_mve", "tq_mve_inplace"))])
+def test_guard_conv_chain_in_place_under_qemu(function, before, monkeypatch):
+    """With the layers before it taken out, the chain's convolutions with borders run `function` and
+    overwrite their input at the reference convolution's shift (tq_mve_conv_inplace_s8 holding a pair's
+    second pixel in its scratch): zero-point borders, window rows padded to whole chunks (8 channels);
+    16 fewer bytes of shift and the Helium build's bytes differ."""
+    from tinyq.ops.base import InPlace
+    from tinyq.plan import memory
+    from tinyq.verify import verify_qemu
+
+    for name in before:
+        monkeypatch.delitem(layer(name)[1], "conv_2d")
+    board = get_board("qemu-m55")
+    c = chains.Chain(f"guard_{function}").conv((3, 3)).conv((1, 1), padding="VALID")
+    graph = c.reshape((1, 64, 16, 8)).conv((3, 3)).reshape(chains.IMAGE).conv((3, 1)).build()
+    good = compile_graph(graph, board, backend="cmsis-nn", arena="fast")
+    assert set(in_place_everywhere(good)) == {function, "tq_mve_conv_single_s8"}
+    assert all(op.inplace.shift is WINDOW.shift for op in good.bound.ops if op.lowered.alias_of is None)
+    assert verify_qemu(good, board, n_inputs=3).result.ok
+    _, kernels = layer("tq_mve_inplace" if function == "tq_mve_conv_inplace_s8" else "tq_mve_single")
+    rule = good.bound.ops[0].inplace
+    monkeypatch.setitem(kernels, "conv_2d", dataclasses.replace(
+        kernels["conv_2d"], inplace=InPlace(lambda k, g, i: rule.shift(k, g, i) - 16, "test")))
+    monkeypatch.setattr(memory, "verify_tensors", lambda *args: None)
+    bad = compile_graph(graph, board, backend="cmsis-nn", arena="fast")
+    assert bad.plan.arena_bytes < good.plan.arena_bytes
+    assert not verify_qemu(bad, board, n_inputs=3).result.ok

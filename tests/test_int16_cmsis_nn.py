@@ -164,7 +164,7 @@ def host_run_backend(graph, records):
     from tinyq.run.host import run_host
 
     board = get_board("host")
-    compiled = compile_graph(graph, board, backend="cmsis-nn")
+    compiled = compile_graph(graph, board, backend="cmsis-nn", arena="fast")
     specs = [(compiled.graph.tensors[i].shape, DTYPES[compiled.graph.tensors[i].dtype][0])
              for i in compiled.graph.outputs]
     with tempfile.TemporaryDirectory(prefix="tinyq-s16-") as tmp:
@@ -362,7 +362,8 @@ def test_families_on_the_dsp_code_path_with_library_scratch_checks():
     from tinyq.verify import verify_qemu
     for name in ("qemu-m4-an386", "qemu-m55", "qemu-m0-an385"):
         board = _qemu_board(name)
-        compiled = compile_graph(merge([conv_family(), elementwise_family()], "s16_dsp"), board, backend="cmsis-nn")
+        compiled = compile_graph(merge([conv_family(), elementwise_family()], "s16_dsp"), board, backend="cmsis-nn",
+                                 arena="fast")
         report = verify_qemu(_checking_scratch(compiled), board, n_inputs=3)
         assert report.result.ok, f"{name}: " + summarize(report.result, compiled.graph)
 

@@ -372,7 +372,8 @@ def test_cmsis_nn_s4_bit_exact_in_qemu(board_name):
     from tinyq.verify import verify_qemu
 
     board = _qemu_board(board_name)
-    compiled = compile_graph(merge([make() for make in GRAPHS.values()], "s4_paths"), board, backend="cmsis-nn")
+    compiled = compile_graph(merge([make() for make in GRAPHS.values()], "s4_paths"), board, backend="cmsis-nn",
+                             arena="fast")
     if board_name == "qemu-m55":
         assert {c.function for c in compiled.bound.ops if c.optimized} == EXPECTED["mve"]
     report = verify_qemu(_checking_scratch(compiled), board, n_inputs=4)

@@ -219,7 +219,7 @@ def test_cmsis_nn_lstm_bit_exact_with_the_fixed_release(fixed_cmsis_nn):
         ["arm_lstm_unidirectional_s16"] * 2
     for name in QEMU_BOARDS:
         board = get_board(name)
-        report = verify_qemu(compile_graph(graph, board, backend="cmsis-nn"), board, n_inputs=50)
+        report = verify_qemu(compile_graph(graph, board, backend="cmsis-nn", arena="fast"), board, n_inputs=50)
         assert report.result.ok, name
 
 
@@ -228,7 +228,7 @@ def test_cmsis_nn_lstm_falls_back_on_a_release_that_clears_the_state(monkeypatch
 
     lib = libraries.LIBRARIES["cmsis-nn"]
     monkeypatch.setitem(libraries.LIBRARIES, "cmsis-nn", replace(lib, version="v7.0.0", fixes=frozenset()))
-    compiled = compile_graph(lstm_graph(SMALL_WEIGHTS[0]), get_board("host"), backend="cmsis-nn")
+    compiled = compile_graph(lstm_graph(SMALL_WEIGHTS[0]), get_board("host"), backend="cmsis-nn", arena="fast")
     (op,) = compiled.bound.ops
     assert op.layer == "reference" and "CMSIS-NN#219" in dict(op.passed_over)["cmsis-nn"]
 
@@ -247,13 +247,13 @@ def test_cmsis_nn_lstm_bounds_are_needed(fixed_cmsis_nn, case, reason):
     import tinyq.backends.cmsis_nn.lstm as cmsis_lstm
 
     graph = lstm_graph(case, seed=1)
-    (op,) = compile_graph(graph, get_board("host"), backend="cmsis-nn").bound.ops
+    (op,) = compile_graph(graph, get_board("host"), backend="cmsis-nn", arena="fast").bound.ops
     assert op.layer == "reference" and reason in dict(op.passed_over)["cmsis-nn"]
     saved = [k.applies for k in cmsis_lstm.KERNELS]
     try:
         for k in cmsis_lstm.KERNELS:
             object.__setattr__(k, "applies", lambda lowered, target: None)
-        forced = compile_graph(graph, get_board("host"), backend="cmsis-nn")
+        forced = compile_graph(graph, get_board("host"), backend="cmsis-nn", arena="fast")
         assert forced.bound.ops[0].layer == "cmsis-nn"
         assert not verify_host(forced, get_board("host"), n_inputs=SEQUENCE).ok
     finally:
@@ -263,7 +263,7 @@ def test_cmsis_nn_lstm_bounds_are_needed(fixed_cmsis_nn, case, reason):
 
 def test_cmsis_nn_lstm_refuses_a_clip_below_one_cell_unit(fixed_cmsis_nn):
     (op,) = compile_graph(lstm_graph(LstmCase(weight_scale=0.002, cell_clip=1e-5)), get_board("host"),
-                          backend="cmsis-nn").bound.ops
+                          backend="cmsis-nn", arena="fast").bound.ops
     assert op.layer == "reference" and "below one cell unit" in dict(op.passed_over)["cmsis-nn"]
 
 
@@ -276,7 +276,7 @@ def test_tq_mve_lstm_bit_exact_on_qemu_m55():
 
     board = get_board("qemu-m55")
     graph = merged_graph(INT8_CASES + SMALL_WEIGHTS[:1], seed=9)
-    compiled = compile_graph(graph, board, backend="cmsis-nn")
+    compiled = compile_graph(graph, board, backend="cmsis-nn", arena="fast")
     functions = [op.function for op in compiled.bound.ops]
     assert functions.count("tq_mve_lstm_s8") >= len(INT8_CASES) - 2 and functions[-1] == "arm_lstm_unidirectional_s8"
     for op in compiled.bound.ops:

@@ -49,16 +49,16 @@ CONV_VARIANTS = [
     # windows whose rows are whole chunks are read in place away from the borders
     ((2, 5, 7, 16), dict(cout=6, kernel=(3, 3), stride=(1, 1), padding="SAME", activation="RELU")),
     ((1, 9, 5, 32), dict(cout=4, kernel=(3, 1), stride=(1, 2), dilation=(2, 1), padding="VALID")),
-    # im2col rows above TQ_MVE_CONV_STACK_ROW (3 x 120 taps, each window row padded: 384 bytes) in the arena
+    # long im2col rows (3 x 120 taps, each window row padded: 384 bytes)
     ((1, 6, 5, 40), dict(cout=6, kernel=(3, 3), stride=(1, 1), padding="SAME", activation="RELU")),
 ]
 
 
-def conv_variants():
+def conv_variants(cases=CONV_VARIANTS):
     rng = seeded("mve-conv")
     b = GraphBuilder("mve_conv")
     outs = []
-    for i, (shape, options) in enumerate(CONV_VARIANTS):
+    for i, (shape, options) in enumerate(cases):
         x = b.input(shape, scale=float(rng.uniform(0.01, 0.1)), zero_point=int(rng.integers(-60, 60)))
         outs.append(add_conv(b, rng, x, shape, **{"dilation": (1, 1), **options}))
     return b.build(outs)
@@ -114,10 +114,11 @@ def test_variants_choose_the_kernel_on_mve_only():
     assert [c.function for c in m55] == (["tq_mve_conv_s8"] * convs + ["tq_mve_depthwise_s8"] * len(DEPTHWISE_VARIANTS)
                                          + ["tq_mve_add_s8"] * 3 + [""])
     assert "broadcasts" in m55[-1].reason
-    # scratch only where an im2col row exceeds the stack's 256 bytes: the last conv variant
-    in_arena = [c.scratch_bytes > 0 for c in m55[:convs]]
-    assert in_arena == [False] * (len(CONV_VARIANTS) - 1) + [True] + [False] * len(FC_VARIANTS)
-    assert m55[len(CONV_VARIANTS) - 1].scratch_bytes == 2 * 384
+    # the arena scratch: two im2col rows unless rows are read in place (1x1 over whole chunks), then
+    # the held pixel of a pair; a lone row (batch-1 fully connected) needs neither
+    assert m55[0].scratch_bytes == 13  # 1x1 over 16 channels: the held pixel only
+    assert m55[len(CONV_VARIANTS) - 1].scratch_bytes == 2 * 384 + 6  # 3 x 120 taps, each window row padded
+    assert [c.scratch_bytes for c in m55[len(CONV_VARIANTS):convs]] == [0, 2 * 48 + 9, 2 * 16 + 128]
     host = compile_graph(graph, get_board("host"), backend="cmsis-nn").bound.ops
     assert not any(c.function == "tq_mve_conv_s8" for c in host)
 
@@ -214,3 +215,64 @@ def test_depthwise_3x3_pairs_taps_only_without_a_weight_of_minus_128(tmp_path):
     assert model_c.count(".paired_taps = 1") == 1 and model_c.count(".paired_taps = 0") == 1
     report = verify_qemu(compiled, board, n_inputs=4, work_dir=tmp_path)
     assert report.result.ok, summarize(report.result, compiled.graph)
+
+
+# the guard's convolutions (tinyq/plan/keep_arena.py): the layers in front of one taken out, so it runs
+# every conv_2d it can; tq_mve_conv_inplace_s8 leaves 1x1 layers over whole chunks (which copy nothing)
+# to the next layer
+GUARD_KERNELS = {"tq_mve_conv_inplace_s8": ("tq_mve",), "tq_mve_conv_single_s8": ("tq_mve", "tq_mve_inplace")}
+
+
+@pytest.fixture(params=sorted(GUARD_KERNELS))
+def guard_kernel(request, monkeypatch):
+    from tinyq.backends import layer
+
+    for name in GUARD_KERNELS[request.param]:
+        monkeypatch.delitem(layer(name)[1], "conv_2d")
+    return request.param
+
+
+# the conv variants both take: all but KWS's first layer, whose 10x4 taps of one channel are packed
+# across chunks
+WINDOW_VARIANTS = [case for case in CONV_VARIANTS if case[1]["kernel"] != (10, 4)]
+
+
+def _direct(case) -> bool:
+    (_, _, _, channels), options = case
+    return options["kernel"] == (1, 1) and channels % 16 == 0  # a 1x1 window never pads
+
+
+def test_guard_kernels_take_windows_read_in_place(guard_kernel):
+    ops = compile_graph(conv_variants(), get_board("qemu-m55"), backend="cmsis-nn").bound.ops
+    expected = [guard_kernel if case in WINDOW_VARIANTS and not (guard_kernel == "tq_mve_conv_inplace_s8" and
+                                                                 _direct(case))
+                else "tq_mve_conv_single_s8" if case in WINDOW_VARIANTS else "arm_convolve_s8" for case in CONV_VARIANTS]
+    assert [op.function for op in ops] == expected
+    for case, op in zip(CONV_VARIANTS, ops):
+        if op.function == "tq_mve_conv_single_s8":
+            assert op.scratch_bytes == 0
+        if op.function == "tq_mve_conv_inplace_s8":  # the held pixel only
+            assert op.scratch_bytes == case[1]["cout"]
+        if op.function == "arm_convolve_s8":
+            assert "packed across chunks" in op.passed_over[-1][1]
+
+
+@needs_qemu
+def test_guard_kernels_bit_exact_under_qemu_m55(guard_kernel, tmp_path):
+    """Borders (zero-point lanes from predicated loads), windows read where they lie, padded window
+    rows, a lone channel quad, strides, batches, a lone last pixel: byte for byte with TFLM."""
+    from tinyq.verify import verify_qemu
+    board = get_board("qemu-m55")
+    compiled = compile_graph(conv_variants(), board, backend="cmsis-nn")
+    assert sum(op.function == guard_kernel for op in compiled.bound.ops) >= 8
+    report = verify_qemu(compiled, board, n_inputs=4, work_dir=tmp_path)
+    assert report.result.ok, summarize(report.result, compiled.graph)
+
+
+@pytest.mark.skipif(not libraries.available("cmsis-nn"),
+                    reason="set TINYQ_CMSIS_NN_DIR: the host build links the backend's library")
+def test_guard_kernels_plain_c_fallback_bit_exact_on_host(guard_kernel):
+    compiled = compile_graph(conv_variants(WINDOW_VARIANTS), get_board("qemu-m55"), backend="cmsis-nn")
+    assert {op.function for op in compiled.bound.ops} <= {guard_kernel, "tq_mve_conv_single_s8"}
+    result = verify_host(compiled, get_board("host"), n_inputs=4)
+    assert result.ok, summarize(result, compiled.graph)

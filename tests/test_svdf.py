@@ -130,7 +130,7 @@ def test_cmsis_nn_runs_zero_point_states_and_passes_the_others():
         else:
             assert op.function == ("arm_svdf_s8" if case.state == "int8" else "arm_svdf_state_s16_s8")
             assert op.scratch_bytes == 4 * case.batches * case.units * (case.rank + 1)
-    helium = compile_graph(merged_graph(CASES[:2]), get_board("qemu-m55"), backend="cmsis-nn")
+    helium = compile_graph(merged_graph(CASES[:2]), get_board("qemu-m55"), backend="cmsis-nn", arena="fast")
     assert [c.name for c in helium.bound.ops[1].consts].count("kernel_sum") == 1  # int8 state: sums in flash
     assert "kernel_sum" not in [c.name for c in helium.bound.ops[0].consts]
 

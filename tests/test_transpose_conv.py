@@ -113,7 +113,7 @@ def test_converter_decoder(backend):
     if backend == "cmsis-nn" and not HAVE_CMSIS:
         pytest.skip("set TINYQ_CMSIS_NN_DIR to a checkout of the pinned CMSIS-NN")
     board = get_board("host")
-    compiled = compile_file(CONVERTER / "tconv_decoder.tflite", board, backend=backend)
+    compiled = compile_file(CONVERTER / "tconv_decoder.tflite", board, backend=backend, arena="fast")
     result = verify_host(compiled, board, n_inputs=20)
     assert result.ok, summarize(result, compiled.graph)
     if backend == "cmsis-nn":
@@ -177,12 +177,12 @@ def test_cmsis_nn_in_qemu(board_name):
 
     board = _qemu_board(board_name)
     graph = tconv_graph("tconv_qemu", CASES + random_cases(_rng("qemu"), 20), _rng("qemu"))
-    compiled = compile_graph(graph, board, backend="cmsis-nn")
+    compiled = compile_graph(graph, board, backend="cmsis-nn", arena="fast")
     assert sum(op.optimized for op in compiled.bound.ops) >= len(CASES)
     report = verify_qemu(_checking_scratch(compiled), board, n_inputs=3)
     assert report.result.ok, summarize(report.result, compiled.graph)
     if board_name == "qemu-m55":  # as users build it: no scratch checks, every declaration still used
-        plain = compile_file(CONVERTER / "tconv_decoder.tflite", board, backend="cmsis-nn")
+        plain = compile_file(CONVERTER / "tconv_decoder.tflite", board, backend="cmsis-nn", arena="fast")
         report = verify_qemu(plain, board, n_inputs=2)
         assert report.result.ok, summarize(report.result, plain.graph)
 

@@ -30,7 +30,6 @@ class BoundOp:
     function: str  # the library function the call ends in ("" for tinyq's own C)
     consts: tuple[ConstArray, ...]  # the flash arrays the call reads, in emission order
     scratch_bytes: int  # working memory the kernel needs on the target
-    stack_bytes: int = 0  # working memory it keeps on the stack instead of the arena, at most (stack_of)
     library: str = ""  # the C library it calls (tinyq.libraries), if any
     passed_over: tuple[tuple[str, str], ...] = ()  # (layer, why its kernel did not apply), in chain order
     inplace: InPlace | None = None  # the in-place rule of the code that runs (keyed on `function`)
@@ -38,10 +37,6 @@ class BoundOp:
     @property
     def template(self) -> str:
         return self.kernel.template
-
-    def stack_of(self, target: Target, in_place: bool) -> int:
-        """Its stack buffers when the plan writes its output over its input (`in_place`) or not."""
-        return self.kernel.stack(self.lowered, target, in_place)
 
     @property
     def optimized(self) -> bool:
@@ -80,25 +75,34 @@ def candidates(k: Lowered, backend: Backend, target: Target) -> Iterator[BoundOp
     """Every kernel of the chain that can run `k`, in chain order (the reference kernel last), each
     with the reasons of the layers above it; bound one at a time, as they are asked for."""
     passed_over, found = [], 0
+
+    def passed(display: str, why: str) -> None:
+        # a backend's layers may share a name (tq_mve, tq_mve_single): each reason once, and
+        # "has no kernel" only for a name that said nothing yet
+        if (display, why) not in passed_over and not (why.endswith(" kernel") and why.startswith(f"{display} has no")
+                                                       and any(d == display for d, _ in passed_over)):
+            passed_over.append((display, why))
+
     for name in chain(backend):
         display, kernels = layer(name)
         kernel = kernels.get(k.kernel)
         if kernel is None:
             if name != REFERENCE_LAYER and k.alias_of is None:
-                passed_over.append((display, f"{display} has no {k.kernel} kernel"))
+                passed(display, f"{display} has no {k.kernel} kernel")
             continue
         why = kernel.applies(k, target)
         if why is not None:
-            passed_over.append((display, why))
+            passed(display, why)
             continue
         function = kernel.function(k, target)
         found += 1
         yield BoundOp(lowered=k, kernel=kernel, layer=display, function=function,
                       consts=kernel.arrays(k, target), scratch_bytes=kernel.scratch(k, target),
-                      stack_bytes=kernel.stack(k, target, True), library=layer_library(name),
+                      library=layer_library(name),
                       passed_over=tuple(passed_over), inplace=kernel.inplace_rule(k, target, function))
         passed_over.append((display, f"{function or display + ' kernel'} kept off: its scratch or in-place "
-                                     "rule would make the arena larger than the reference kernels'"))
+                                     "rule would make the arena larger than the reference kernels' (--arena fast "
+                                     "runs it)"))
     if not found:
         raise TinyqError(f"no kernel implements {k.kernel}", where=f"op {k.op.index} ({k.op.op})",
                          hint="this is a tinyq bug: the op lowers to a kernel nobody declares")
@@ -108,10 +112,16 @@ def bind_op(k: Lowered, backend: Backend, target: Target) -> BoundOp:
     return next(candidates(k, backend, target))
 
 
+# --arena: what binding may do to the arena (tinyq/plan/keep_arena.py)
+ARENAS = {"reference": "at most the reference kernels' arena: an op whose fast kernel would raise it runs "
+                       "the next kernel of its chain that does not (the default)",
+          "fast": "every op's fastest kernel, whatever its scratch and in-place rule cost in arena"}
+
+
 def bind(lowered: LoweredGraph, backend: Backend, target: Target, keep_arena: bool = False) -> BoundGraph:
     """Choose every op's kernel for `backend` on `target`: the first of its chain that applies;
-    with `keep_arena`, not where that would make the memory (arena and kernels' stack buffers)
-    larger than with the reference kernels (tinyq/plan/keep_arena.py)."""
+    with `keep_arena`, not where that would make the arena larger than with the reference kernels
+    (tinyq/plan/keep_arena.py; the pipeline's default, tinyq.driver.bind)."""
     bound = BoundGraph(lowered=lowered, ops=tuple(bind_op(k, backend, target) for k in lowered.ops),
                        backend=backend, target=target,
                        subgraphs=tuple(bind(sub, backend, target, keep_arena=False) for sub in lowered.subgraphs))

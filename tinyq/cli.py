@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from tinyq import __version__
-from tinyq.commands.options import json_format
+from tinyq.commands.options import arena_option, json_format
 from tinyq.errors import TinyqError, path_error, printable, shorten
 
 MODEL = click.Path(dir_okay=False, path_type=Path)
@@ -33,13 +33,14 @@ def cli():
 @click.argument("model", type=MODEL, required=False)
 @click.option("--board", default="host", show_default=True, help="Board whose default backend to show.")
 @click.option("--backend", default=None, help="Kernel backend (default: the board's).")
+@arena_option
 @click.option("--compare", nargs=2, type=MODEL, default=None, metavar="FLOAT INT8",
               help="Per-tensor SQNR of an int8 model against its float model (needs --calib).")
 @click.option("--calib", type=click.Path(path_type=Path), default=None, help="Inputs for --compare (.npy/.npz/folder).")
 @click.option("--samples", default=64, show_default=True, help="Samples --compare runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ops, kernels and tensors as JSON.")
-def inspect(model: Path | None, board: str, backend: str | None, compare, calib: Path | None, samples: int,
-            as_json: bool):
+def inspect(model: Path | None, board: str, backend: str | None, arena: str, compare, calib: Path | None,
+            samples: int, as_json: bool):
     """Show a model's ops, tensors and sizes, and which ops tinyq can lower."""
     if compare:
         from tinyq.quantize.command import compare as compare_models
@@ -58,7 +59,7 @@ def inspect(model: Path | None, board: str, backend: str | None, compare, calib:
     graph = driver.fold(read)
     b = get_board(board)
     try:
-        bound = driver.bind(driver.lower(graph), b, backend)
+        bound = driver.bind(driver.lower(graph), b, backend, arena)
     except UnsupportedError:
         bound = None  # the op table below says which ops and why
     target = f"{backend or b.default_backend} on {b.name} ({target_of(b).isa} code path)"
@@ -82,6 +83,7 @@ def inspect(model: Path | None, board: str, backend: str | None, compare, calib:
 @click.option("--name", default=None, help="C name of the model (default: from the file name).")
 @click.option("--board", default="host", show_default=True, help="Target board (see tinyq boards).")
 @click.option("--backend", default=None, help="Kernel backend: reference, ... (default: the board's).")
+@arena_option
 @click.option("--stride", type=int, default=None,
               help="With a CLASSIFIER: samples between the frontend's windows (default: one window).")
 @click.option("--labels", default=None, help="With a CLASSIFIER: its class names, comma separated.")
@@ -89,7 +91,8 @@ def inspect(model: Path | None, board: str, backend: str | None, compare, calib:
 @click.option("--patches", default=None, metavar="auto|lines|min|N|RxC",
               help="Run the first layers patch by patch (or line by line) from a streamed input (docs/patches.md).")
 def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | None, board: str,
-             backend: str | None, stride: int | None, labels: str | None, as_json: bool, patches: str | None):
+             backend: str | None, arena: str, stride: int | None, labels: str | None, as_json: bool,
+             patches: str | None):
     """Generate C sources for MODEL: <name>_model.c/.h and the kernels it calls.
 
     \b
@@ -121,7 +124,7 @@ def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | N
                                      tuple(labels.split(",")) if labels is not None else None))
         return
     model = models[0]
-    compiled = compile_file(model, b, backend=backend, name=name, patches=patches)
+    compiled = compile_file(model, b, backend=backend, name=name, patches=patches, arena=arena)
     files = generated_files(compiled, b, model)  # other boards: a firmware or vendor SDK project
     out = write_output_dir(out_dir, files, force=force)
     plan = compiled.plan
@@ -143,6 +146,7 @@ def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | N
 @click.argument("model", type=MODEL)
 @click.option("--board", default="host", show_default=True, help="Where to run the generated code.")
 @click.option("--backend", default=None, help="Kernel backend (default: the board's).")
+@arena_option
 @click.option("--inputs", "n_inputs", default=100, show_default=True,
               help="Number of inputs (3 edge cases, then uniform random).")
 @click.option("--layers", is_flag=True, help="Compare every intermediate tensor, to find the first diverging op.")
@@ -154,8 +158,8 @@ def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | N
               help="Also write a JUnit XML report (one test case per input) for CI.")
 @click.option("--patches", default=None, metavar="auto|lines|min|N|RxC",
               help="Run the first layers patch by patch (or line by line) from a streamed input (docs/patches.md).")
-def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: bool, seed: int, port: str | None,
-           as_json: bool, junit_path: Path | None, patches: str | None):
+def verify(model: Path, board: str, backend: str | None, arena: str, n_inputs: int, layers: bool, seed: int,
+           port: str | None, as_json: bool, junit_path: Path | None, patches: str | None):
     """Generate, compile and run MODEL, and compare with TFLM byte for byte.
 
     \b
@@ -184,7 +188,7 @@ def verify(model: Path, board: str, backend: str | None, n_inputs: int, layers: 
         check_output_file(junit_path)
     b = get_board(board)
     kernels = backend or b.default_backend
-    compiled = compile_file(model, b, backend=backend, patches=patches)
+    compiled = compile_file(model, b, backend=backend, patches=patches, arena=arena)
     start = time.monotonic()
     if port is None and b.runner != "host":
         if layers:

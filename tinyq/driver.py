@@ -15,6 +15,7 @@ from tinyq.backends import get_backend, target_of
 from tinyq.bind import BoundGraph
 from tinyq.boards import Board
 from tinyq.codegen import GeneratedSource, generate_c
+from tinyq.errors import TinyqError
 from tinyq.ir import Graph
 from tinyq.lower import LoweredGraph, lower_graph
 from tinyq.passes.fold import fold_constants
@@ -54,16 +55,20 @@ def lower(graph: Graph) -> LoweredGraph:
     return lower_graph(graph)
 
 
-def bind(lowered: LoweredGraph, board: Board, backend: str | None = None) -> BoundGraph:
-    """Each op's kernel: the backend's layers on the board's code path, then the reference;
-    on a two-core board the heavy ops' output shared between the cores (plan/cores.py)."""
-    bound = binding.bind(lowered, get_backend(backend or board.default_backend), target_of(board))
+def bind(lowered: LoweredGraph, board: Board, backend: str | None = None, arena: str = "reference") -> BoundGraph:
+    """Each op's kernel: the backend's layers on the board's code path, then the reference, at most
+    the reference kernels' arena unless `arena` is "fast" (binding.ARENAS); on a two-core board the
+    heavy ops' output shared between the cores (plan/cores.py)."""
+    if arena not in binding.ARENAS:
+        raise TinyqError(f"unknown arena choice '{arena}'", hint=f"choose one of: {', '.join(binding.ARENAS)}")
+    bound = binding.bind(lowered, get_backend(backend or board.default_backend), target_of(board),
+                         keep_arena=arena == "reference")
     return split_across_cores(bound, board_cores(board))
 
 
-def front(graph: Graph, board: Board, backend: str | None = None) -> BoundGraph:
+def front(graph: Graph, board: Board, backend: str | None = None, arena: str = "reference") -> BoundGraph:
     """fold -> lower -> bind: everything before planning."""
-    return bind(lower(fold(graph)), board, backend)
+    return bind(lower(fold(graph)), board, backend, arena)
 
 
 def plan(bound: BoundGraph) -> MemoryPlan:
@@ -84,10 +89,12 @@ def generate(bound: BoundGraph, memory: MemoryPlan, name: str, source: str = "")
 
 
 def compile_graph(graph: Graph, board: Board, backend: str | None = None, name: str | None = None,
-                  source: str = "", model: bytes | None = None, patches: str | None = None) -> Compiled:
+                  source: str = "", model: bytes | None = None, patches: str | None = None,
+                  arena: str = "reference") -> Compiled:
     """Every stage after reading. `model`: the file's bytes (default: the graph written as it is);
-    `patches`: run the first layers patch by patch from a streamed input (plan_patches)."""
-    bound = front(graph, board, backend)
+    `patches`: run the first layers patch by patch from a streamed input (plan_patches);
+    `arena`: "fast" lets the backend's kernels raise the arena above the reference kernels' (bind)."""
+    bound = front(graph, board, backend, arena)
     if patches:
         bound, memory = plan_patches(bound, patches)
     else:
@@ -100,11 +107,12 @@ def compile_graph(graph: Graph, board: Board, backend: str | None = None, name: 
 
 
 def compile_file(path: str | Path, board: Board, backend: str | None = None, name: str | None = None,
-                 patches: str | None = None) -> Compiled:
+                 patches: str | None = None, arena: str = "reference") -> Compiled:
     model, graph = read(path)
-    return compile_graph(graph, board, backend, name, source=Path(path).name, model=model, patches=patches)
+    return compile_graph(graph, board, backend, name, source=Path(path).name, model=model, patches=patches,
+                         arena=arena)
 
 
 def compile_bytes(model: bytes, board: Board, backend: str | None = None, name: str | None = None,
-                  patches: str | None = None) -> Compiled:
-    return compile_graph(read_model(model), board, backend, name, model=model, patches=patches)
+                  patches: str | None = None, arena: str = "reference") -> Compiled:
+    return compile_graph(read_model(model), board, backend, name, model=model, patches=patches, arena=arena)

@@ -49,7 +49,7 @@ class Backend:
 _CMSIS, _ESP = LIBRARIES["cmsis-nn"], LIBRARIES["esp-nn"]
 BACKENDS: dict[str, Backend] = {b.name: b for b in (
     Backend("reference", (), doc="tinyq's portable C99 kernels, bit-exact with TFLM's reference kernels"),
-    Backend("cmsis-nn", ("tq_mve", "cmsis_nn"), library="cmsis-nn",
+    Backend("cmsis-nn", ("tq_mve", "tq_mve_inplace", "tq_mve_single", "cmsis_nn"), library="cmsis-nn",
             doc=f"Arm CMSIS-NN {_CMSIS.version} s8 and s4 kernels (pure C, DSP or Helium, as the target has), "
                 "with tinyq's own Helium kernels first on MVE targets"),
     Backend("esp-nn", ("esp_nn",), library="esp-nn",

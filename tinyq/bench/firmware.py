@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from tinyq.commands.options import json_format
+from tinyq.commands.options import arena_option, json_format
 from tinyq.errors import TinyqError
 
 DEFAULT_BOARDS = ("qemu-m55", "qemu-m0-an385")
@@ -62,6 +62,8 @@ class FirmwareRow:
     cycles_per_inference: int | None = None  # estimated (Helium cores), one traced inference
     mve_mac_instructions: int | None = None  # of which on the Helium multiply/MAC unit
     tflm_cmsis_nn_cycles: int | None = None  # TFLM + CMSIS-NN's estimate on the M55, where measured
+    arena: str = "reference"  # the --arena choice the model was bound with
+    reference_arena_bytes: int | None = None  # the arena with the reference kernels, planned for the same board
     note: str = ""
 
     @property
@@ -113,7 +115,7 @@ def _cycles(compiled, board, work_dir: Path, seed: int):
 
 
 def _row(model: Path, board_name: str, backend: str | None, n_inputs: int, seed: int,
-         cycles: bool = True) -> FirmwareRow:
+         cycles: bool = True, arena: str = "reference") -> FirmwareRow:
     from tinyq.bench.cycles import model_for
     from tinyq.boards import get_board
     from tinyq.driver import compile_file
@@ -129,13 +131,14 @@ def _row(model: Path, board_name: str, backend: str | None, n_inputs: int, seed:
 
     def failed(note: str) -> FirmwareRow:
         return FirmwareRow(model.stem, board_name, backend, None, 0, 0, 0, 0, 0, 0, 0, 0, reference, cmsis_nn,
-                           tflm_cmsis_nn_cycles=cmsis_nn_cycles, note=note[:160])
+                           tflm_cmsis_nn_cycles=cmsis_nn_cycles, arena=arena, note=note[:160])
 
     missing = _missing_library(backend)
     if missing:
         return failed(missing)
     try:
-        compiled = compile_file(model, board, backend=backend)
+        compiled = compile_file(model, board, backend=backend, arena=arena)
+        reference_arena = _reference_arena(compiled, board)
         with tempfile.TemporaryDirectory(prefix="tinyq-bench-") as tmp:
             report = verify_qemu(compiled, board, n_inputs=n_inputs, seed=seed, work_dir=Path(tmp))
             estimate = _cycles(compiled, board, Path(tmp), seed) if timed else None
@@ -150,14 +153,25 @@ def _row(model: Path, board_name: str, backend: str | None, n_inputs: int, seed:
                        tflm_reference_instructions=reference, tflm_cmsis_nn_instructions=cmsis_nn,
                        cycles_per_inference=estimate.cycles if estimate else None,
                        mve_mac_instructions=estimate.mve_macs if estimate else None,
-                       tflm_cmsis_nn_cycles=cmsis_nn_cycles)
+                       tflm_cmsis_nn_cycles=cmsis_nn_cycles, arena=arena,
+                       reference_arena_bytes=reference_arena)
+
+
+def _reference_arena(compiled, board) -> int:
+    """The arena the reference kernels plan for the same model and board (nothing is built or run)."""
+    from tinyq import driver
+
+    if compiled.bound.backend.name == "reference":
+        return compiled.plan.arena_bytes
+    return driver.plan(driver.bind(compiled.lowered, board, "reference")).arena_bytes
 
 
 def bench_firmware(models: list[Path], boards: list[str], n_inputs: int, seed: int = 0,
                    backends: list[str] | tuple[str, ...] = (), progress=lambda message: None,
-                   cycles: bool = True) -> list[FirmwareRow]:
+                   cycles: bool = True, arena: str = "reference") -> list[FirmwareRow]:
     """One row per model, board and backend (each board's default when `backends` is empty),
-    the backends of a model and board next to each other; `cycles`: estimate them on Helium cores."""
+    the backends of a model and board next to each other; `cycles`: estimate them on Helium cores;
+    `arena`: bind at most the reference kernels' arena, or "fast" (tinyq/bind.py ARENAS)."""
     from tinyq.progress import Progress
 
     runs = [(model, board, backend) for model in models for board in boards for backend in backends or (None,)]
@@ -165,7 +179,7 @@ def bench_firmware(models: list[Path], boards: list[str], n_inputs: int, seed: i
     with Progress("bench firmware: runs", total=len(runs)) as bar:  # each run's QEMU bar goes under it
         for model, board, backend in runs:
             progress(f"{model.stem} on {board}{f' with {backend}' if backend else ''} ...")
-            rows.append(_row(model, board, backend, n_inputs, seed, cycles))
+            rows.append(_row(model, board, backend, n_inputs, seed, cycles, arena))
             bar.update(len(rows))
     return rows
 
@@ -174,9 +188,16 @@ def _ratio(value: float | None) -> str:
     return f"{value:.2f}x" if value is not None else ""
 
 
-HEADER = ("model", "board", "backend", "bit-exact", "flash B", "SRAM B", "arena", "stack (used)", "static",
+HEADER = ("model", "board", "backend", "bit-exact", "flash B", "SRAM B", "arena (ref.)", "stack (used)", "static",
           "instructions", "est. cycles", "vs TFLM ref", "vs TFLM+CMSIS-NN instr.", "cycles")
 ALIGN = "lll" + "r" * (len(HEADER) - 3)  # model, board, backend left; figures right
+
+
+def _arena_cell(r: FirmwareRow) -> str:
+    """The arena, with the reference kernels' beside it for another backend (marked * when --arena fast)."""
+    if r.reference_arena_bytes is None or r.backend == "reference":
+        return f"{r.arena_bytes:,}"
+    return f"{r.arena_bytes:,} ({r.reference_arena_bytes:,}){'*' if r.arena == 'fast' else ''}"
 
 
 def format_table(rows: list[FirmwareRow]) -> str:
@@ -188,13 +209,15 @@ def format_table(rows: list[FirmwareRow]) -> str:
             cells.append((r.model, r.board, r.backend, "-", r.note))
             continue
         cells.append((r.model, r.board, r.backend, f"{'yes' if r.bit_exact else 'NO'} ({r.inputs})",
-                      f"{r.flash_bytes:,}", f"{r.sram_bytes:,}", f"{r.arena_bytes:,}",
+                      f"{r.flash_bytes:,}", f"{r.sram_bytes:,}", _arena_cell(r),
                       f"{r.stack_bytes:,} ({r.stack_used_bytes:,})", f"{r.static_bytes:,}",
                       f"{r.instructions_per_inference:,}",
                       f"{r.cycles_per_inference:,}" if r.cycles_per_inference else "",
                       _ratio(r.vs_tflm_reference), _ratio(r.vs_tflm_cmsis_nn), _ratio(r.cycles_vs_tflm_cmsis_nn)))
     lines = [table(HEADER, cells, align=ALIGN)]
-    lines.append("SRAM = arena + reserved stack + static; instructions: median per inference under QEMU -icount;")
+    lines.append("SRAM = arena + reserved stack + static; arena (ref.): the reference kernels' arena for the same "
+                 "board in brackets (* bound with --arena fast, which lets a kernel raise it);")
+    lines.append("instructions: median per inference under QEMU -icount;")
     lines.append("est. cycles: one traced inference through tinyq's Cortex-M55 timing model (docs/cycles.md), "
                  "an estimate, not a time;")
     lines.append("vs TFLM ref: TFLM's reference kernels, vs TFLM+CMSIS-NN: TFLM with CMSIS-NN v7.0.0 (Helium), "
@@ -221,12 +244,13 @@ def _check_backends(backends: tuple[str, ...]) -> None:
               help="Kernel backend, repeatable: rows side by side per model and board (default: the board's).")
 @click.option("--inputs", "n_inputs", default=20, show_default=True, help="Inputs per model and board.")
 @click.option("--seed", default=0, show_default=True, help="Random seed for the inputs.")
+@arena_option
 @click.option("--cycles/--no-cycles", default=True, show_default=True,
               help="Estimate cycles on Helium boards (one more QEMU run, traced instruction by instruction).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @json_format
 def firmware_bench(models_dir: Path | None, boards: tuple[str, ...], backends: tuple[str, ...], n_inputs: int,
-                   seed: int, cycles: bool, fmt: str):
+                   seed: int, arena: str, cycles: bool, fmt: str):
     """Flash, SRAM, instructions and estimated cycles per inference of each model's firmware under QEMU.
 
     Example: tinyq bench firmware --board qemu-m55 --backend reference --backend cmsis-nn
@@ -238,7 +262,7 @@ def firmware_bench(models_dir: Path | None, boards: tuple[str, ...], backends: t
         click.echo(f"no int8 .tflite models in {folder}: nothing to benchmark (skipped)")
         return
     rows = bench_firmware(models, list(boards or DEFAULT_BOARDS), n_inputs, seed, backends,
-                          progress=lambda m: click.echo(m, err=True), cycles=cycles)
+                          progress=lambda m: click.echo(m, err=True), cycles=cycles, arena=arena)
     if fmt == "json":
         from tinyq.doctor import versions
 

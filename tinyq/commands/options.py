@@ -39,3 +39,10 @@ def json_choice(command: str, json_arg: str | None, json_file: Path | None) -> t
 # For commands whose output is chosen with --format text|json: --json is its shorthand (the option
 # must follow --format's, and the command's parameter be `fmt`).
 json_format = click.option("--json", "fmt", flag_value="json", help="Print the report as JSON (--format json).")
+
+
+# --arena: whether binding keeps the reference kernels' arena (tinyq/bind.py ARENAS, tinyq/plan/keep_arena.py)
+arena_option = click.option(
+    "--arena", type=click.Choice(["reference", "fast"]), default="reference", show_default=True,
+    help="reference: at most the reference kernels' arena (an op whose fast kernel would raise it runs one that "
+         "does not); fast: every op's fastest kernel, whatever its scratch costs in arena.")

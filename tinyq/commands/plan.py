@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tinyq.commands.options import json_format
+from tinyq.commands.options import arena_option, json_format
 
 MODEL = click.Path(dir_okay=False, path_type=Path)
 
@@ -17,16 +17,18 @@ MODEL = click.Path(dir_okay=False, path_type=Path)
 @click.option("--board", default=None, help="Check that the model fits this board (see tinyq boards); its code "
                                              "path decides the kernels' scratch (default: the host).")
 @click.option("--backend", default=None, help="Kernel backend (default: the board's).")
+@arena_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @json_format
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Draw the arena over time into this PNG (needs matplotlib: pip install 'tinyq[plot]').")
 @click.option("--elf", "elf", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A firmware ELF built for --board: report its real flash use (code included).")
-def plan(model: Path, board: str | None, backend: str | None, fmt: str, plot_path: Path | None, elf: Path | None):
+def plan(model: Path, board: str | None, backend: str | None, arena: str, fmt: str, plot_path: Path | None,
+         elf: Path | None):
     """Show MODEL's memory plan: live bytes per op, buffer offsets, flash layout.
 
-    The plan is the one `tinyq generate` uses for the same --board and --backend.
+    The plan is the one `tinyq generate` uses for the same --board, --backend and --arena.
     With --board, exit 2 if the arena or the weights do not fit (the JSON report
     still prints, with "fits": false and the problems).
     """
@@ -42,7 +44,7 @@ def plan(model: Path, board: str | None, backend: str | None, fmt: str, plot_pat
         require_matplotlib()  # fail before any output
     b = get_board(board or "host")
     _, graph = driver.read(model)
-    bound = driver.front(graph, b, backend)
+    bound = driver.front(graph, b, backend, arena)
     memory_plan = driver.plan(bound)
     flash = plan_flash(bound, b)
     fit = check_fit(memory_plan, flash, b) if board else None

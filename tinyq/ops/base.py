@@ -146,8 +146,6 @@ class Kernel:
     applies: Callable[[Lowered, Target], str | None] = _applies  # None, or why it cannot run this op
     function: Callable[[Lowered, Target], str] = _no_function  # the library function the call ends in
     scratch: Callable[[Lowered, Target], int] = _no_scratch  # working memory on the target, bytes
-    # working memory it keeps on the stack instead, bytes, when its output overlaps its input or not
-    stack: Callable[[Lowered, Target, bool], int] = lambda k, target, in_place: 0
     inplace: InPlace | InPlaceChoice | None = None  # may write its output over a dying input (None: never)
     doc: str = ""  # when it applies, for docs/ops.md
 

@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass
 from tinyq.bind import BoundGraph
 from tinyq.plan.buffers import live_bytes, tensor_lifetimes
 from tinyq.plan.fit import Fit
-from tinyq.plan.keep_arena import kernel_stack
 from tinyq.plan.flash import FlashPlan
 from tinyq.plan.memory import MemoryPlan
 
@@ -40,8 +39,6 @@ class Report:
     fit: dict | None
     code_bytes: int | None  # from a built ELF, when given
     # the largest working buffer a kernel keeps on the stack instead of in the arena (RAM beside the arena)
-    kernel_stack_bytes: int = 0
-    kernel_stack_op: int | None = None  # the op position that keeps it
 
 
 def plan_report(model: str, bound: BoundGraph, plan: MemoryPlan, flash: FlashPlan, fit: Fit | None = None,
@@ -64,7 +61,6 @@ def plan_report(model: str, bound: BoundGraph, plan: MemoryPlan, flash: FlashPla
                         "tensors": [{"tensor": t, "offset": off + b.place_of(t), "bytes": graph.tensors[t].nbytes,
                                      "name": graph.tensors[t].name} for t in b.tensors]})
     flash_bytes = elf_flash_bytes if elf_flash_bytes is not None else flash.flash_bytes
-    stack, stack_op = kernel_stack(bound, plan)
     return Report(
         model=model, board=bound.target.board, backend=bound.backend.name, code_path=bound.target.isa,
         fits=fit.ok if fit is not None else None, arena_bytes=plan.arena_bytes, lower_bound_bytes=plan.lower_bound_bytes,
@@ -76,8 +72,7 @@ def plan_report(model: str, bound: BoundGraph, plan: MemoryPlan, flash: FlashPla
         flash=[{"symbol": a.symbol, "ctype": a.ctype, "bytes": a.bytes, "region": a.region, "offset": a.offset}
                for a in flash.arrays],
         flash_regions=flash.region_bytes(), fit=asdict(fit) if fit is not None else None,
-        code_bytes=elf_flash_bytes - flash.flash_bytes if elf_flash_bytes is not None else None,
-        kernel_stack_bytes=stack, kernel_stack_op=stack_op)
+        code_bytes=elf_flash_bytes - flash.flash_bytes if elf_flash_bytes is not None else None)
 
 
 def as_json(report: Report) -> str:
@@ -97,8 +92,6 @@ def as_text(report: Report) -> str:
            + ("" if r.fit is not None else "; pass --board B for a board's kernels, scratch and fit"),
            f"arena {r.arena_bytes:,} B, lower bound {r.lower_bound_bytes:,} B (this order and aliasing); "
            f"{r.baseline_lower_bound_bytes:,} B with views only in file order",
-           *([f"kernel stack {r.kernel_stack_bytes:,} B beside the arena (op {r.kernel_stack_op}: working buffers "
-              f"on the stack): {r.arena_bytes + r.kernel_stack_bytes:,} B of RAM in all"] if r.kernel_stack_bytes else []),
            f"strategy {r.strategy}{' (optimal for this order and aliasing)' if r.proven_optimal else ''}; tried "
            + ", ".join(f"{c['strategy']} {c['arena_bytes']:,}" for c in r.candidates),
            f"order: {'reordered ' + ' '.join(map(str, r.order)) if r.reordered else 'as in the file'}",

@@ -127,6 +127,16 @@ _SIZE = _by(lambda bs, i: (-bs[i].size, i))
 _START = _by(lambda bs, i: (bs[i].first, -bs[i].size, i))
 _END_REVERSED = _by(lambda bs, i: (-bs[i].last, -bs[i].first, -bs[i].size, i))
 
+
+def _scratch_last(sequence: Callable[[Sequence[Buffer]], list[int]]) -> Callable[[Sequence[Buffer]], list[int]]:
+    """`sequence` with the ops' scratch buffers placed after every tensor: a chain of in-place ops
+    descends the arena, and a scratch placed among its tensors pushes the next one up, where placed
+    last it takes the room the chain left above (a few bytes at most at the peak)."""
+    def ordered(buffers: Sequence[Buffer]) -> list[int]:
+        order = sequence(buffers)
+        return sorted(order, key=lambda i: buffers[i].name.endswith(".scratch"))  # stable: tensors, then scratch
+    return ordered
+
 # name -> (sequence, fit)
 HEURISTICS: dict[str, tuple[Callable[[Sequence[Buffer]], list[int]], Callable]] = {
     "greedy-by-size": (_SIZE, lowest_fit),
@@ -138,6 +148,7 @@ HEURISTICS: dict[str, tuple[Callable[[Sequence[Buffer]], list[int]], Callable]] 
     "greedy-by-area": (_by(lambda bs, i: (-bs[i].size * (bs[i].last - bs[i].first + 1), -bs[i].size, i)),
                        lowest_fit),
     "greedy-by-breadth": (_breadth_sequence, lowest_fit),
+    "first-fit-by-end-reversed-scratch-last": (_scratch_last(_END_REVERSED), lowest_fit),
 }
 
 

@@ -429,6 +429,233 @@ static void tq_mve_im2col(const tq_mve_conv_params *p, const int8_t *input, int3
   }
 }
 
+/* --- one pixel at a time, no buffer (tq_mve_conv_single_s8) --------------------------------------- */
+
+/* The input bytes [lo, hi) of a window row that lie inside the input, counted from the
+ * window's first tap (x0 may be left of the input or the window reach past its right edge). */
+static inline void tq_mve_window_cols(const tq_mve_conv_params *p, int32_t x0, int32_t *lo, int32_t *hi) {
+  const int32_t first = x0 < 0 ? -x0 : 0, end = p->in_w - x0 < p->filter_w ? p->in_w - x0 : p->filter_w;
+  *lo = first * p->in_d;
+  *hi = (end > first ? end : first) * p->in_d;
+}
+
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+
+/* out0 [0 .. out_d) for one pixel whose window is read where it lies: `rows` runs of whole chunks. */
+__attribute__((noinline)) static void tq_mve_single_inside(const int8_t *x0, const int8_t *w, const tq_mve_rows *rows,
+                                                           int32_t out_d, const int32_t *bounds, int8_t *out0) {
+  const int32_t segments = rows->segments, chunks = rows->chunks, step = 16 * chunks + rows->skip;
+  const int right = bounds[12];
+  for (int32_t n0 = 0; n0 < out_d; n0 += 4, w += TQ_MVE_QUAD_WORDS * 4) {
+    int32x4_t acc = tq_mve_dot_1x4(x0, &w, chunks); /* moves w on through the quad's weights */
+    for (int32_t s = 1; s < segments; s++) acc = vaddq_s32(acc, tq_mve_dot_1x4(x0 + s * step, &w, chunks));
+    int8_t last[4];
+    int8_t *o = out_d - n0 >= 4 ? out0 : last; /* the last, partial quad: a scratch copy of its bytes */
+    if (right)
+      tq_mve_store_1x4_right(acc, w, bounds, &o);
+    else
+      tq_mve_store_1x4_any(acc, w, bounds, &o);
+    if (out_d - n0 < 4)
+      for (int32_t j = 0; j < out_d - n0; j++) out0[j] = last[j];
+    out0 += 4;
+  }
+}
+
+/* out0 [0 .. out_d) for one pixel whose window leaves the input mid-chunk (or would read past its end):
+ * each chunk loaded with only its lanes inside the input, the others the zero point. */
+__attribute__((noinline)) static void tq_mve_single_lanes(const tq_mve_conv_params *p, const int8_t *input,
+                                                          int32_t b, int32_t y0, int32_t x0, const int8_t *w,
+                                                          int32_t run_chunks, const int32_t *bounds, int8_t *out0) {
+  const int8x16_t zero = vdupq_n_s8((int8_t)(-p->input_offset));
+  const int32_t out_d = p->out_d, filter_h = p->filter_h, row_bytes = p->in_w * p->in_d;
+  const int right = bounds[12];
+  int32_t lo, hi;
+  tq_mve_window_cols(p, x0, &lo, &hi);
+  for (int32_t n0 = 0; n0 < out_d; n0 += 4, w += TQ_MVE_QUAD_WORDS * 4) {
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (int32_t ky = 0; ky < filter_h; ky++) {
+      const int32_t y = y0 + ky * p->dilation_h;
+      const int8_t *line = y >= 0 && y < p->in_h ? input + (b * p->in_h + y) * row_bytes + x0 * p->in_d : 0;
+      for (int32_t c = 0; c < run_chunks; c++, w += 64) {
+        int8x16_t x = zero;
+        const int32_t l = lo - 16 * c, h = hi - 16 * c;
+        if (line && h > 0 && l < 16) { /* lanes [l, h) of this chunk lie inside the input */
+          const mve_pred16_t inside = vctp8q((uint32_t)(h < 16 ? h : 16)) & ~vctp8q((uint32_t)(l > 0 ? l : 0));
+          x = vpselq_s8(vldrbq_z_s8(line + 16 * c, inside), zero, inside);
+        }
+        a0 = vmladavaq_s8(a0, x, vldrbq_s8(w));
+        a1 = vmladavaq_s8(a1, x, vldrbq_s8(w + 16));
+        a2 = vmladavaq_s8(a2, x, vldrbq_s8(w + 32));
+        a3 = vmladavaq_s8(a3, x, vldrbq_s8(w + 48));
+      }
+    }
+    const int32x4_t acc = {a0, a1, a2, a3};
+    int8_t last[4];
+    int8_t *o = out_d - n0 >= 4 ? out0 : last;
+    if (right)
+      tq_mve_store_1x4_right(acc, w, bounds, &o);
+    else
+      tq_mve_store_1x4_any(acc, w, bounds, &o);
+    if (out_d - n0 < 4)
+      for (int32_t j = 0; j < out_d - n0; j++) out0[j] = last[j];
+    out0 += 4;
+  }
+}
+
+/* out0 [0 .. out_d) for one pixel whose window leaves the input at chunk boundaries: the chunks
+ * [c_lo, c_hi) of each window row inside the input read where they lie, the others' products with
+ * the zero point added from `border` (per quad, per chunk, 4 words: tq_mve/conv_2d.py border_consts). */
+__attribute__((noinline)) static void tq_mve_single_clipped(const tq_mve_conv_params *p, const int8_t *input,
+                                                            int32_t b, int32_t y0, int32_t x0, const int8_t *w,
+                                                            const int32_t *border, int32_t run_chunks, int32_t c_lo,
+                                                            int32_t c_hi, const int32_t *bounds, int8_t *out0) {
+  const int32_t out_d = p->out_d, filter_h = p->filter_h, chunks = filter_h * run_chunks;
+  const int32_t row_bytes = p->in_w * p->in_d;
+  const int right = bounds[12];
+  for (int32_t n0 = 0; n0 < out_d; n0 += 4, w += 64 * chunks + TQ_MVE_QUAD_WORDS * 4, border += 4 * chunks) {
+    int32x4_t acc = vdupq_n_s32(0);
+    for (int32_t ky = 0; ky < filter_h; ky++) {
+      const int32_t y = y0 + ky * p->dilation_h;
+      const int32_t *missing = border + 4 * ky * run_chunks;
+      int32_t from = run_chunks, to = run_chunks; /* chunks outside the input: [0, from) and [to, run_chunks) */
+      if (y >= 0 && y < p->in_h && c_hi > c_lo) {
+        const int8_t *wp = w + 64 * (ky * run_chunks + c_lo);
+        acc = vaddq_s32(acc, tq_mve_dot_1x4(input + (b * p->in_h + y) * row_bytes + x0 * p->in_d + 16 * c_lo, &wp,
+                                            c_hi - c_lo));
+        from = c_lo;
+        to = c_hi;
+      }
+      for (int32_t c = 0; c < from; c++) acc = vaddq_s32(acc, vldrwq_s32(missing + 4 * c));
+      for (int32_t c = to; c < run_chunks; c++) acc = vaddq_s32(acc, vldrwq_s32(missing + 4 * c));
+    }
+    int8_t last[4];
+    int8_t *o = out_d - n0 >= 4 ? out0 : last; /* the last, partial quad: a scratch copy of its bytes */
+    if (right)
+      tq_mve_store_1x4_right(acc, w + 64 * chunks, bounds, &o);
+    else
+      tq_mve_store_1x4_any(acc, w + 64 * chunks, bounds, &o);
+    if (out_d - n0 < 4)
+      for (int32_t j = 0; j < out_d - n0; j++) out0[j] = last[j];
+    out0 += 4;
+  }
+}
+
+/* out0, out1 [0 .. out_d) for two pixels of one output row whose windows leave the input only above
+ * or below: window rows [ky_lo, ky_hi) read where they lie from x0, x1 (their first such row, `skip`
+ * bytes between rows), the other rows' zero-point products added from `border`. */
+__attribute__((noinline)) static void tq_mve_pair_rows(const int8_t *x0, const int8_t *x1, const int8_t *w,
+                                                       const int32_t *border, int32_t filter_h, int32_t ky_lo,
+                                                       int32_t ky_hi, int32_t run_chunks, int32_t skip,
+                                                       int32_t out_d, const int32_t *bounds, int8_t *out0,
+                                                       int8_t *out1) {
+  const int32_t chunks = filter_h * run_chunks, first = ky_lo * run_chunks, end = ky_hi * run_chunks;
+  const tq_mve_rows rows = {ky_hi - ky_lo, run_chunks, skip};
+  const int right = bounds[12];
+  for (int32_t n0 = 0; n0 < out_d; n0 += 4, w += 64 * chunks + TQ_MVE_QUAD_WORDS * 4, border += 4 * chunks) {
+    const int8_t *wp = w + 64 * first;
+    int32x4_t r0, r1;
+    tq_mve_dot_2x4_runs(x0, x1, &wp, &rows, &r0, &r1);
+    int32x4_t missing = vdupq_n_s32(0);
+    for (int32_t c = 0; c < first; c++) missing = vaddq_s32(missing, vldrwq_s32(border + 4 * c));
+    for (int32_t c = end; c < chunks; c++) missing = vaddq_s32(missing, vldrwq_s32(border + 4 * c));
+    r0 = vaddq_s32(r0, missing);
+    r1 = vaddq_s32(r1, missing);
+    int8_t last[2][4];
+    int8_t *o0 = out_d - n0 >= 4 ? out0 : last[0], *o1 = out_d - n0 >= 4 ? out1 : last[1];
+    if (right)
+      tq_mve_store_2x4_right(r0, r1, w + 64 * chunks, bounds, &o0, &o1);
+    else
+      tq_mve_store_2x4_any(r0, r1, w + 64 * chunks, bounds, &o0, &o1);
+    if (out_d - n0 < 4) /* the last, partial quad: a scratch copy of its bytes */
+      for (int32_t j = 0; j < out_d - n0; j++) {
+        out1[j] = last[1][j];
+        out0[j] = last[0][j];
+      }
+    out0 += 4;
+    out1 += 4;
+  }
+}
+
+/* out0 [0 .. out_d) for one pixel whose window leaves the input. */
+static void tq_mve_single_border(const tq_mve_conv_params *p, const int8_t *input, int32_t b, int32_t y0, int32_t x0,
+                                 const int8_t *w, const int32_t *border, int32_t run_chunks, const int32_t *bounds,
+                                 int8_t *out0) {
+  int32_t lo, hi;
+  tq_mve_window_cols(p, x0, &lo, &hi);
+  if (lo % 16 == 0 && hi % 16 == 0) /* whole chunks in or out (and no read past a window row) */
+    tq_mve_single_clipped(p, input, b, y0, x0, w, border, run_chunks, lo / 16, hi / 16, bounds, out0);
+  else
+    tq_mve_single_lanes(p, input, b, y0, x0, w, run_chunks, bounds, out0);
+}
+
+#else /* plain C: the same arithmetic, tap by tap */
+
+static void tq_mve_single_border(const tq_mve_conv_params *p, const int8_t *input, int32_t b, int32_t y0, int32_t x0,
+                                 const int8_t *w, const int32_t *border, int32_t run_chunks, const int32_t *bounds,
+                                 int8_t *out0) {
+  (void)border;
+  const int32_t out_d = p->out_d, filter_h = p->filter_h, chunks = filter_h * run_chunks;
+  const int32_t zero = -p->input_offset, row_bytes = p->in_w * p->in_d;
+  int32_t lo, hi;
+  tq_mve_window_cols(p, x0, &lo, &hi);
+  for (int32_t n0 = 0; n0 < out_d; n0 += 4, w += 64 * chunks + 4 * TQ_MVE_QUAD_WORDS) {
+    const int32_t *q = (const int32_t *)(const void *)(w + 64 * chunks);
+    for (int32_t j = 0; j < 4 && n0 + j < out_d; j++) {
+      int32_t acc = q[j];
+      for (int32_t ky = 0; ky < filter_h; ky++) {
+        const int32_t y = y0 + ky * p->dilation_h;
+        const int8_t *line = y >= 0 && y < p->in_h ? input + (b * p->in_h + y) * row_bytes + x0 * p->in_d : 0;
+        for (int32_t t = 0; t < 16 * run_chunks; t++) {
+          const int32_t x = line && t >= lo && t < hi ? line[t] : zero;
+          acc += x * w[64 * (ky * run_chunks + t / 16) + 16 * j + t % 16];
+        }
+      }
+      acc = tq_mve_requantize(acc, q[4 + j], q[8 + j], q[12 + j]) + bounds[0];
+      out0[n0 + j] = (int8_t)(acc < bounds[4] ? bounds[4] : acc > bounds[8] ? bounds[8] : acc);
+    }
+  }
+}
+
+#endif
+
+void tq_mve_conv_single_s8(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed,
+                           const int32_t *border, int8_t *output) {
+  const int32_t in_h = p->in_h, in_w = p->in_w, in_d = p->in_d, out_d = p->out_d, filter_w = p->filter_w;
+  const int32_t run_chunks = (filter_w * in_d + 15) / 16, y_span = (p->filter_h - 1) * p->dilation_h;
+  const int32_t input_bytes = p->batches * in_h * in_w * in_d, last_run = y_span * in_w * in_d + 16 * run_chunks;
+  const int8_t *w = (const int8_t *)(const void *)packed;
+  int32_t bounds[13]; /* output offset, activation minimum and maximum (4 lanes each), right_shift_only */
+  for (int i = 0; i < 4; i++) {
+    bounds[i] = p->output_offset;
+    bounds[4 + i] = p->act_min;
+    bounds[8 + i] = p->act_max;
+  }
+  bounds[12] = p->right_shift_only;
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+  const tq_mve_rows rows = {p->filter_h, run_chunks, p->dilation_h * in_w * in_d - 16 * run_chunks};
+#endif
+  for (int32_t b = 0; b < p->batches; b++) {
+    for (int32_t oy = 0; oy < p->out_h; oy++) {
+      const int32_t y0 = oy * p->stride_h - p->pad_h;
+      const int rows_inside = y0 >= 0 && y0 + y_span < in_h;
+      for (int32_t ox = 0, x0 = -p->pad_w; ox < p->out_w; ox++, x0 += p->stride_w, output += out_d) {
+        const int32_t start = ((b * in_h + y0) * in_w + x0) * in_d;
+        /* padded runs read past the window row: never past the input's end */
+        const int inside = rows_inside && x0 >= 0 && x0 + filter_w <= in_w && start + last_run <= input_bytes;
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+        if (inside) {
+          tq_mve_single_inside(input + start, w, &rows, out_d, bounds, output);
+          continue;
+        }
+#else
+        (void)inside;
+#endif
+        tq_mve_single_border(p, input, b, y0, x0, w, border, run_chunks, bounds, output);
+      }
+    }
+  }
+}
+
 /* An output pixel waiting for its pair partner. */
 typedef struct {
   int32_t b, oy, ox;
@@ -436,8 +663,29 @@ typedef struct {
   int inside;    /* the window lies inside the input and may be read in place */
 } tq_mve_pixel;
 
-void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed, int8_t *output,
-                    int8_t *scratch) {
+/* One pixel on its own (tq_mve_conv_single_s8's code): its window read where it lies, or with the lanes
+ * outside the input taking the zero point. */
+static void tq_mve_conv_one(const tq_mve_conv_params *p, const int8_t *input, const int8_t *w, const int32_t *border,
+                            const tq_mve_rows *rows, const tq_mve_pixel *pixel, const int32_t *bounds, int8_t *output) {
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+  if (pixel->inside) {
+    tq_mve_single_inside(input + pixel->start, w, rows, p->out_d, bounds, output);
+    return;
+  }
+#else
+  (void)rows;
+#endif
+  tq_mve_single_border(p, input, pixel->b, pixel->oy * p->stride_h - p->pad_h, pixel->ox * p->stride_w - p->pad_w, w,
+                       border, (p->filter_w * p->in_d + 15) / 16, bounds, output);
+}
+
+/* Pixel pairs in raster order. Windows it cannot read in place are copied into two im2col rows at
+ * `scratch`, or, given `border` (layers whose windows can be read in place), such a pair's pixels
+ * run one at a time with no copy; `held`: out_d bytes for a pair's second pixel (0: after the rows in
+ * `scratch`, as tq_mve/conv_2d.py conv_scratch_bytes plans them). */
+static void tq_mve_conv_run(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed, int8_t *output,
+                            int8_t *scratch, int8_t *held, const int32_t *border) {
+  const int border_single = border != 0;
   const int32_t batches = p->batches, out_h = p->out_h, out_w = p->out_w, out_d = p->out_d;
   const int32_t in_h = p->in_h, in_w = p->in_w, in_d = p->in_d, stride_h = p->stride_h, stride_w = p->stride_w;
   const int32_t filter_h = p->filter_h, filter_w = p->filter_w, pad_h = p->pad_h, pad_w = p->pad_w;
@@ -472,11 +720,7 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
   /* an output that does not overlap the input at all needs no held pixel */
   const int disjoint = output >= input + input_bytes || output + batches * out_h * out_w * out_d <= input;
   const int hold_second = !disjoint && out_d <= TQ_MVE_CONV_HOLD;
-  const int rows_here = !direct && row_bytes <= TQ_MVE_CONV_STACK_ROW;
-  /* sized to the layer: tinyq counts these bytes as the kernel's stack (tq_mve/conv_2d.py conv_stack_bytes) */
-  int8_t held[hold_second ? out_d : 1];
-  int8_t rows_on_stack[rows_here ? 2 * row_bytes : 16] __attribute__((aligned(16)));
-  if (rows_here) scratch = rows_on_stack;
+  if (!held) held = scratch + (direct ? 0 : (batches * out_h * out_w > 1 ? 2 : 1) * row_bytes);
   const int32_t x_step = stride_w * in_d;
   tq_mve_pixel pixel[2]; /* the pending pair: where its windows start, whether they are inside */
   int pending = 0;
@@ -497,6 +741,33 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
         pending = 0;
         const int8_t *x0_row, *x1_row;
         const tq_mve_rows *layout = &copied;
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+        /* a pair of one output row whose windows leave the input only above or below (over whole
+         * chunks of taps): the rows inside read where they lie, as a pair */
+        if (border_single && !direct && !(pixel[0].inside && pixel[1].inside) && pixel[0].oy == pixel[1].oy &&
+            pixel[0].b == pixel[1].b && taps_w % 16 == 0 && pixel[0].ox * stride_w >= pad_w &&
+            pixel[1].ox * stride_w - pad_w + filter_w <= in_w) {
+          const int32_t y0 = pixel[0].oy * stride_h - pad_h, dilation_h = p->dilation_h;
+          int32_t ky_lo = 0, ky_hi = filter_h;
+          while (ky_lo < filter_h && y0 + ky_lo * dilation_h < 0) ky_lo++;
+          while (ky_hi > ky_lo && y0 + (ky_hi - 1) * dilation_h >= in_h) ky_hi--;
+          if (ky_hi > ky_lo) {
+            const int32_t to_row = ky_lo * dilation_h * in_w * in_d;
+            int8_t *second = hold_second ? held : output + out_d;
+            tq_mve_pair_rows(input + pixel[0].start + to_row, input + pixel[1].start + to_row, w, border, filter_h,
+                             ky_lo, ky_hi, run_chunks, in_place.skip, out_d, bounds, output, second);
+            if (hold_second) tq_mve_copy(output + out_d, held, out_d);
+            output += 2 * out_d;
+            continue;
+          }
+        }
+#endif
+        if (border_single && !direct && !(pixel[0].inside && pixel[1].inside)) {
+          tq_mve_conv_one(p, input, w, border, &in_place, &pixel[0], bounds, output);
+          tq_mve_conv_one(p, input, w, border, &in_place, &pixel[1], bounds, output + out_d);
+          output += 2 * out_d;
+          continue;
+        }
         if (direct || (pixel[0].inside && pixel[1].inside)) {
           x0_row = input + pixel[0].start;
           x1_row = input + pixel[1].start;
@@ -520,7 +791,9 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
       }
     }
   }
-  if (pending) { /* a lone last row */
+  if (pending && border_single && !direct) {
+    tq_mve_conv_one(p, input, w, border, &in_place, &pixel[0], bounds, output);
+  } else if (pending) { /* a lone last row */
     const int8_t *x0 = scratch;
     if (direct)
       x0 = input + pixel[0].start;
@@ -528,4 +801,14 @@ void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int3
       tq_mve_im2col(p, input, pixel[0].b, pixel[0].oy, pixel[0].ox, run_bytes, scratch);
     tq_mve_block_single(x0, w, chunks, out_d, bounds, output);
   }
+}
+
+void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed, int8_t *output,
+                    int8_t *scratch) {
+  tq_mve_conv_run(p, input, packed, output, scratch, 0, 0);
+}
+
+void tq_mve_conv_inplace_s8(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed,
+                            const int32_t *border, int8_t *output, int8_t *held) {
+  tq_mve_conv_run(p, input, packed, output, 0, held, border);
 }

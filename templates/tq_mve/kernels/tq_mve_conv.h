@@ -26,20 +26,33 @@ typedef struct {
 
 /* An im2col row is filter_h * filter_w * in_d bytes padded to whole 16-byte
  * chunks. A 1x1 unpadded convolution over whole chunks of channels reads its
- * rows in place ("direct"); any other needs 2 rows of scratch, on the stack up to
- * TQ_MVE_CONV_STACK_ROW bytes a row, else in the arena (tinyq sizes it:
- * conv_scratch_bytes in tinyq/backends/tq_mve/conv_2d.py). Channels
- * come in whole quads (zeros past out_d). */
+ * rows in place ("direct"); any other copies windows it cannot read in place into
+ * two rows of `scratch` (one for a lone pixel), followed by out_d bytes where the
+ * second pixel of a pair is held (see below). tinyq plans it in the arena like any
+ * op's scratch (conv_scratch_bytes in tinyq/backends/tq_mve/conv_2d.py), so it
+ * costs memory only at the model's peak. Channels come in whole quads (zeros past out_d). */
 void tq_mve_conv_s8(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed, int8_t *output,
                     int8_t *scratch);
 
 /* Pixels go two at a time; up to this many output channels, the second pixel's outputs are held
- * on the stack until the pair's rows were read for every channel, so the output may overwrite the
+ * in the scratch until the pair's rows were read for every channel, so the output may overwrite the
  * input as closely as the reference convolution's (TQ_MVE_CONV_HOLD in tinyq/backends/tq_mve/conv_2d.py). */
 #define TQ_MVE_CONV_HOLD 256
 
-/* im2col rows up to this many bytes are kept on the stack, not in the arena (STACK_ROW in
- * tinyq/backends/tq_mve/conv_2d.py: such layers plan no scratch) */
-#define TQ_MVE_CONV_STACK_ROW 256
+/* tq_mve_conv_s8 without im2col rows, for layers whose windows can be read where they lie: pairs of
+ * pixels whose windows lie inside the input as tq_mve_conv_s8 runs them, the others one pixel at a time
+ * (tq_mve_conv_single_s8's code); `held`: out_d bytes for a pair's second pixel, its only scratch
+ * (tinyq/backends/tq_mve_inplace). */
+void tq_mve_conv_inplace_s8(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed,
+                            const int32_t *border, int8_t *output, int8_t *held);
+
+/* The same packed data one output pixel at a time, with no buffer at all: every window is read
+ * where it lies (chunks of taps outside the input add their products with the zero point from
+ * `border`, computed offline; where the input ends mid-chunk, predicated loads), and each pixel's
+ * channels are written before the next pixel is read: the reference convolution's in-place rule
+ * and memory, for the layers at a model's peak (tinyq/backends/tq_mve_single). Needs windows whose
+ * rows are whole chunks or padded runs (conv_single_reason). */
+void tq_mve_conv_single_s8(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed,
+                           const int32_t *border, int8_t *output);
 
 #endif /* TQ_MVE_CONV_H */

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tinyq.backends.tq_mve import LANES, isa_reason
-from tinyq.backends.tq_mve.conv_2d import HOLD, rows_scratch_bytes, stack_bytes
+from tinyq.backends.tq_mve.conv_2d import HOLD, scratch_bytes
 from tinyq.backends.tq_mve.packing import pack_quads, requant_columns
 from tinyq.ops.base import ConstArray, Kernel, Lowered, Target
 from tinyq.ops.inplace import gemm_rows
@@ -33,13 +33,11 @@ PAIRED_ROWS = gemm_rows(2, "tq_mve_conv_s8 over the batch rows: two rows read fo
 
 
 def fc_scratch_bytes(p) -> int:
-    return 0 if p.accum_depth % LANES == 0 else rows_scratch_bytes(LANES * (-(-p.accum_depth // LANES)))
+    return scratch_bytes(LANES * -(-p.accum_depth // LANES), p.accum_depth % LANES == 0, p.batches, p.output_depth)
 
 
 KERNELS = [Kernel(name="fully_connected", template="tq_mve/fully_connected.c.j2", uses=(), derived=fc_consts,
                   applies=fc_reason, function=lambda k, t: "tq_mve_conv_s8",
                   scratch=lambda k, t: fc_scratch_bytes(k.params),
-                  stack=lambda k, t, i: stack_bytes(LANES * -(-k.params.accum_depth // LANES),
-                                                    k.params.accum_depth % LANES == 0, k.params.output_depth, i),
                   inplace=lambda k, t, f: HELD_ROWS if k.params.output_depth <= HOLD else PAIRED_ROWS,
                   doc="Helium targets; weights without a zero point")]
