@@ -282,6 +282,7 @@ def test_guard_conv_chain_in_place_under_qemu(function, before, monkeypatch):
     second pixel in its scratch): zero-point borders, window rows padded to whole chunks (8 channels);
     16 fewer bytes of shift and the Helium build's bytes differ."""
     from tinyq.ops.base import InPlace
+    from tinyq.verify import verify_host
     from tinyq.plan import memory
     from tinyq.verify import verify_qemu
 
@@ -294,6 +295,7 @@ def test_guard_conv_chain_in_place_under_qemu(function, before, monkeypatch):
     assert set(in_place_everywhere(good)) == {function, "tq_mve_conv_single_s8"}
     assert all(op.inplace.shift is WINDOW.shift for op in good.bound.ops if op.lowered.alias_of is None)
     assert verify_qemu(good, board, n_inputs=3).result.ok
+    assert verify_host(good, get_board("host"), n_inputs=3).ok  # the plain C fallback over the same plan
     _, kernels = layer("tq_mve_inplace" if function == "tq_mve_conv_inplace_s8" else "tq_mve_single")
     rule = good.bound.ops[0].inplace
     monkeypatch.setitem(kernels, "conv_2d", dataclasses.replace(
