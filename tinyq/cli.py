@@ -90,10 +90,16 @@ def inspect(model: Path | None, board: str, backend: str | None, arena: str, com
 @click.option("--json", "as_json", is_flag=True, help="Print what was written (files, arena) as JSON.")
 @click.option("--patches", default=None, metavar="auto|lines|min|N|RxC",
               help="Run the first layers patch by patch (or line by line) from a streamed input (docs/patches.md).")
+@click.option("--add", is_flag=True, help="Add MODEL to a folder of generated sources (host board): the models "
+                                          "share one copy of each kernel.")
 def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | None, board: str,
              backend: str | None, arena: str, stride: int | None, labels: str | None, as_json: bool,
-             patches: str | None):
+             patches: str | None, add: bool):
     """Generate C sources for MODEL: <name>_model.c/.h and the kernels it calls.
+
+    \b
+    tinyq generate MODEL -o DIR --add: one more model in DIR (an application with several
+    models); every model's entry point is tinyq_<name>_invoke(), the kernels are shared.
 
     \b
     tinyq generate FRONTEND CLASSIFIER: FRONTEND runs over sliding windows of a sample stream and
@@ -105,14 +111,20 @@ def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | N
     from tinyq.codegen.output import check_output_dir, write_output_dir
     from tinyq.driver import compile_file
 
-    from tinyq.build.project import generated_files
+    from tinyq.build.project import generated_files, project_kind
 
     if len(models) > 2:
         raise click.UsageError("generate takes one MODEL, or a frontend MODEL and a CLASSIFIER")
     if len(models) == 1 and (stride is not None or labels is not None):
         raise click.UsageError("--stride and --labels describe a pipeline: give a frontend MODEL and a CLASSIFIER")
-    check_output_dir(out_dir, force)
+    if add and (len(models) == 2 or force):
+        raise click.UsageError("--add puts one MODEL beside the folder's others (it keeps them; no --force)")
     b = get_board(board)
+    if add and project_kind(b) != "host":
+        raise click.UsageError(f"--add joins plain C sources; {b.name} generates a whole project: use --board host "
+                               "for the sources of several models")
+    if not add:
+        check_output_dir(out_dir, force)
     if len(models) == 2:
         from tinyq.build.pipeline import generate_pipeline
 
@@ -126,7 +138,13 @@ def generate(models: tuple[Path, ...], out_dir: Path, force: bool, name: str | N
     model = models[0]
     compiled = compile_file(model, b, backend=backend, name=name, patches=patches, arena=arena)
     files = generated_files(compiled, b, model)  # other boards: a firmware or vendor SDK project
-    out = write_output_dir(out_dir, files, force=force)
+    if add:
+        from tinyq.codegen.add import add_to_output
+
+        own = {f"{compiled.source.name}_model.c", f"{compiled.source.name}_model.h"}
+        out = add_to_output(out_dir, files, own)
+    else:
+        out = write_output_dir(out_dir, files, force=force)
     plan = compiled.plan
     if as_json:
         import json

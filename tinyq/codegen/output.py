@@ -149,6 +149,12 @@ def _read_marker(out: Path) -> dict | None:
     return {"files": set(files), "dirs": set(dirs)}
 
 
+def previous_output_files(out_dir: str | Path) -> set[str] | None:
+    """The files a previous tinyq output in `out_dir` lists (None: no tinyq output there)."""
+    marker = _read_marker(Path(out_dir).resolve()) if Path(out_dir).is_dir() else None
+    return None if marker is None else {rel for rel in marker["files"] if (Path(out_dir) / rel).is_file()}
+
+
 def _first_existing(path: Path) -> Path:
     while not os.path.lexists(path) and path != path.parent:
         path = path.parent
