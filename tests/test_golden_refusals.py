@@ -6,6 +6,8 @@ whose Eval rejects its operands (a converter's int8 LOG) is a TinyqError, not a 
 import numpy as np
 import pytest
 
+from conftest import assert_bit_exact
+
 from tinyq.errors import TinyqError
 from tinyq.ops.gelu import GeluOptions
 from tinyq.golden import tflm_run
@@ -37,3 +39,32 @@ def test_an_op_whose_eval_fails_is_a_tinyq_error():
 def test_a_model_tflm_runs_is_unchanged():
     out = tflm_run(_unary("log", "float32"), [[np.full((1, 8), np.e, np.float32)]])
     np.testing.assert_allclose(out[0][0], np.ones((1, 8)), rtol=1e-6)
+
+
+def _float16_weights_model():
+    """FULLY_CONNECTED whose weights are float16 behind a DEQUANTIZE (the converter's float16 quantization)."""
+    rng = np.random.default_rng(2)
+    b = GraphBuilder("fp16")
+    x = b.input((1, 6), "float32")
+    w16 = b.const(rng.normal(0, 0.5, (4, 6)).astype(np.float16), "float16")
+    w = b.activation((4, 6), "float32")
+    b.op("dequantize", [w16], [w])
+    y = b.activation((1, 4), "float32")
+    b.op("fully_connected", [x, w, -1], [y])
+    return b.build([y])
+
+
+def test_float16_weights_are_named_and_quantize():
+    from tinyq.quantize import quantize_graph
+    from tinyq.tflite.reader import read_model
+
+    graph = _float16_weights_model()
+    model = write_model(graph)
+    with pytest.raises(TinyqError, match="its weights are float16"):
+        tflm_run(model, [[np.zeros((1, 6), np.float32)]])
+    read = read_model(model)  # the reader takes float16 constants (it refused them)
+    assert any(t.dtype == "float16" for t in read.tensors)
+    calib = [np.random.default_rng(0).normal(0, 1, (32, 6)).astype(np.float32)]
+    q = quantize_graph(read, calib).graph
+    assert [op.op for op in q.operators] == ["fully_connected"]
+    assert_bit_exact(q, n_inputs=8)

@@ -55,10 +55,23 @@ def _interpreter(model: bytes, arena_size: int):
         return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
     except Exception as exc:  # TFLM reports init failures as RuntimeError with its log
         missing = _without_kernel(model)
+        if _has_float16(model):
+            raise TinyqError("TFLM cannot run the model: its weights are float16 (the TFLite converter's "
+                             "supported_types=[tf.float16]), which TFLM's DEQUANTIZE does not take",
+                             hint="tinyq quantize it to int8, or export the float32 model") from None
         if missing:
             raise TinyqError(f"TFLM cannot run the model: it has no kernel for {', '.join(missing)}",
                              hint=NO_GOLDEN_HINT) from None
         raise TinyqError(f"TFLM could not load the model: {str(exc).strip().splitlines()[-1][:200]}") from None
+
+
+def _has_float16(model: bytes) -> bool:
+    schema = _tflm_schema()
+    try:
+        sub = schema.Model.GetRootAs(model, 0).Subgraphs(0)
+        return any(sub.Tensors(i).Type() == schema.TensorType.FLOAT16 for i in range(sub.TensorsLength()))
+    except Exception:  # a malformed file: TFLM's own message is the better one
+        return False
 
 
 def _without_kernel(model: bytes) -> list[str]:

@@ -27,13 +27,14 @@ DTYPES: dict[str, tuple[Any, int]] = {
     "uint64": (np.uint64, 8),
     "bool": (np.bool_, 1),
     "int4": (np.int8, 1),
+    "float16": (np.float16, 2),  # constants only: the TFLite converter's float16 weights, before a DEQUANTIZE
 }
 
 # Bits per element of every TFLite tensor type, for sizes (DTYPES are the types tinyq computes with).
 # STRING, RESOURCE and VARIANT have no fixed element size: their tensors count 0 bytes here.
 ITEM_BITS: dict[str, int] = {
     **{name: 8 * size for name, (_, size) in DTYPES.items()}, "int4": 4,
-    "float16": 16, "bfloat16": 16, "float64": 64, "complex64": 64, "complex128": 128, "uint16": 16,
+    "bfloat16": 16, "float64": 64, "complex64": 64, "complex128": 128, "uint16": 16,
     "uint32": 32, "uint64": 64, "int2": 2, "uint4": 4, "float8_e4m3fn": 8, "float8_e5m2": 8,
 }
 
