@@ -355,3 +355,24 @@ def test_an_op_the_quantizer_lacks_says_whether_tflm_runs_it():
                                                      _const(b, np.ones((10, 4)))], (1, 3, 4))
     assert "float op embedding_lookup cannot be quantized" in str(lookup) and "TFLM has no kernel" not in str(lookup)
     assert "TFLM runs it in float" in lookup.hint
+
+
+def test_a_stateful_model_is_refused_as_one():
+    """A Keras stateful=True layer keeps its state in resource variables (CALL_ONCE, VAR_HANDLE, READ_VARIABLE,
+    ASSIGN_VARIABLE): the refusal says so, not that TFLM runs CALL_ONCE 'in float'."""
+    b = GraphBuilder("stateful")
+    x = b.input((1, 4), F32)
+    init = b.subgraph("init")
+    h0 = init.activation((), dtype="resource")
+    init.op("var_handle", [], [h0], container="", shared_name="state")
+    init.op("assign_variable", [h0, _const(init, np.zeros((1, 4)))], [])
+    b.op("call_once", [], [], init_subgraph_index=init.index)
+    h = b.activation((), dtype="resource")
+    b.op("var_handle", [], [h], container="", shared_name="state")
+    v, s = b.activation((1, 4), F32), b.activation((1, 4), F32)
+    b.op("read_variable", [h], [v])
+    b.op("add", [v, x], [s])
+    b.op("assign_variable", [h, s], [])
+    with pytest.raises(TinyqError) as error:
+        quantize_graph(b.build([s]), [np.zeros((8, 4), np.float32)])
+    assert "resource variables" in str(error.value) and "stateful=False" in error.value.hint

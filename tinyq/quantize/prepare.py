@@ -137,8 +137,16 @@ def _unshare_parameters(graph: Graph) -> Graph:
     return replace(graph, tensors=tuple(tensors), operators=renumber_ops(operators))
 
 
+# a model's state between invokes (a Keras layer with stateful=True): tinyq does not quantize resource variables
+STATE_OPS = frozenset({"call_once", "var_handle", "read_variable", "assign_variable"})
+
+
 def _check_ops(graph: Graph) -> None:
     for op in graph.operators:
+        if op.op in STATE_OPS and op.op not in RULES:
+            raise UnsupportedError("the model keeps state in resource variables (a Keras layer with stateful=True), "
+                                   "which tinyq does not quantize", where=describe_op(graph, op),
+                                   hint="give tinyq the converter's int8 file of it, or export with stateful=False")
         if op.op not in RULES:
             floats = [graph.tensors[t] for t in op.inputs + op.outputs
                       if t != NO_TENSOR and graph.tensors[t].dtype == "float32"]
