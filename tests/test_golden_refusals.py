@@ -68,3 +68,22 @@ def test_float16_weights_are_named_and_quantize():
     q = quantize_graph(read, calib).graph
     assert [op.op for op in q.operators] == ["fully_connected"]
     assert_bit_exact(q, n_inputs=8)
+
+
+def test_an_unknown_batch_the_file_computes_shapes_from_is_named():
+    """Keras's default export (no batch_size) gives an RNN's zero state as FILL(SHAPE(x)): TFLM cannot prepare
+    FILL with dims computed at run time; the refusal says why and what to do."""
+    from dataclasses import replace
+
+    b = GraphBuilder("unknown_batch")
+    x = b.input((1, 6), "float32")
+    dims, zeros, y = b.activation((2,), "int32"), b.activation((1, 6), "float32"), b.activation((1, 6), "float32")
+    b.op("shape", [x], [dims])
+    b.op("fill", [dims, b.const(np.float32(0.0), "float32")], [zeros])
+    b.op("add", [x, zeros], [y])
+    graph = b.build([y])
+    tensors = list(graph.tensors)
+    tensors[x] = replace(tensors[x], shape_signature=(-1, 6))
+    with pytest.raises(TinyqError, match="unknown batch size") as error:
+        tflm_run(write_model(replace(graph, tensors=tuple(tensors))), [[np.zeros((1, 6), np.float32)]])
+    assert "batch_size=1" in error.value.hint

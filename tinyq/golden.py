@@ -62,7 +62,21 @@ def _interpreter(model: bytes, arena_size: int):
         if missing:
             raise TinyqError(f"TFLM cannot run the model: it has no kernel for {', '.join(missing)}",
                              hint=NO_GOLDEN_HINT) from None
-        raise TinyqError(f"TFLM could not load the model: {str(exc).strip().splitlines()[-1][:200]}") from None
+        reason = str(exc).strip().splitlines()[-1][:200]
+        if _unknown_batch(model):  # Keras's default export: shapes computed at run time TFLM cannot prepare
+            raise TinyqError(f"TFLM could not load the model ({reason}): it was exported with an unknown batch size",
+                             hint="re-export with keras.Input(shape, batch_size=1), or tinyq quantize it (the "
+                                  "batch is fixed at 1)") from None
+        raise TinyqError(f"TFLM could not load the model: {reason}") from None
+
+
+def _unknown_batch(model: bytes) -> bool:
+    try:
+        sub = _tflm_schema().Model.GetRootAs(model, 0).Subgraphs(0)
+        signatures = [sub.Tensors(sub.Inputs(i)).ShapeSignatureAsNumpy() for i in range(sub.InputsLength())]
+        return any(not isinstance(s, int) and len(s) and s[0] < 0 for s in signatures)
+    except Exception:  # a malformed file: TFLM's own message is the better one
+        return False
 
 
 def _has_float16(model: bytes) -> bool:

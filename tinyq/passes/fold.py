@@ -1,9 +1,11 @@
 """Constant folding: ops whose result is known before the model runs become constants.
 
 TFLiteConverter keeps a dynamic-batch reshape as SHAPE -> STRIDED_SLICE -> PACK
--> RESHAPE (a Dense on a sequence: SHAPE -> GATHER -> REDUCE_PROD -> PACK; an RNN's
-zero state: SHAPE -> ... -> FILL); with the batch fixed at the IR's shape those all
-have constant results, and TFLM (and tinyq) want the reshape's shape as a constant. Each
+-> RESHAPE (a Dense on a sequence: SHAPE -> GATHER -> REDUCE_PROD -> PACK); with the
+batch fixed at the IR's shape those all have constant results, and TFLM (and tinyq)
+want the reshape's shape as a constant. Only shape data folds here: a FILL of an
+RNN's zero state stays an op (the ops that read it take their data from the arena);
+the quantizer folds it, and what it feeds, into weights (quantize/prepare.py). Each
 folder below computes an op's output from constant inputs (SHAPE needs only its
 input's static shape); anything it cannot compute is left as it is, and operands
 that contradict each other (a stride of 0, shapes that do not stack, a result
@@ -161,16 +163,6 @@ def _reduce_prod(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndar
     return np.prod(data, axis=tuple(sorted({int(a) % max(data.ndim, 1) for a in axes})) if data.ndim else None)
 
 
-def _fill(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndarray | None:
-    """FILL of constant dims with a constant value (an RNN's zero state under a dynamic batch): a constant."""
-    if len(ins) != 2 or not _all_const(ins) or np.size(ins[1].data) != 1 or ins[1].dtype != out.dtype:
-        return None
-    dims = _index_vector(ins[0], "dims")
-    if dims.tolist() != list(out.shape):
-        raise Inconsistent(f"dims {dims.tolist()} are not the output's shape {list(out.shape)}")
-    return np.full(out.shape, np.asarray(ins[1].data).reshape(()), dtype=ins[1].data.dtype)
-
-
 def _index_array(t: Tensor, role: str) -> np.ndarray:
     if t.dtype not in INDEX_DTYPES:
         raise Inconsistent(f"{role} are {t.dtype}; they must be int32 or int64")
@@ -212,7 +204,6 @@ FOLDERS: dict[str, Callable[[Operator, list, Tensor], np.ndarray | None]] = {
     "dequantize": _dequantize,
     "gather": _gather,
     "reduce_prod": _reduce_prod,
-    "fill": _fill,
 }
 
 

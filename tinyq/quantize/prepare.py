@@ -39,12 +39,13 @@ def prepare_float_graph(graph: Graph, where: str = "model") -> Graph:
     _check_float_model(graph, where)
     graph = fold_constants(graph)
     graph = _dequantize_hybrid_weights(graph)
+    graph = _fold_constant_ops(graph, where)
     graph = _unshare_parameters(graph)
     _check_ops(graph)
     _check_types(graph)
     _check_options(graph)
     _check_weights(graph)
-    return _fold_constant_ops(_check_shapes(graph, where), where)
+    return _check_shapes(graph, where)
 
 
 # ops whose result is not a function of their constant operands alone
@@ -53,10 +54,10 @@ KEEPS_STATE = frozenset({"var_handle", "read_variable", "assign_variable", "call
 
 
 def _fold_constant_ops(graph: Graph, where: str) -> Graph:
-    """Float ops that only constants reach become constants, computed by the float reference. A dynamic batch's
-    RNN zero state (FILL, folded) feeds FULLY_CONNECTED and MUL with constants only: TFLM runs those, but a
-    quantized kernel reads its data operand from the arena, where a constant has no place, so the TFLite
-    converter folds them too."""
+    """Ops that only constants reach become constants, computed by the float reference. A dynamic batch's
+    RNN zero state is a FILL (its dims are constant once fold_constants fixed the batch) that feeds
+    FULLY_CONNECTED and MUL with constants only: TFLM runs those, but a quantized kernel reads its data operand
+    from the arena, where a constant has no place, so the TFLite converter folds them too."""
     const = {t.index for t in graph.tensors if t.is_const}
     folded = []
     for op in graph.operators:
@@ -71,10 +72,10 @@ def _fold_constant_ops(graph: Graph, where: str) -> Graph:
     values = in_child(zero_input_values, graph, wanted, engine="LiteRT", doing="running the float model",
                       where=where)
     tensors = list(graph.tensors)
-    for t in wanted:
-        data = np.array(values[t], dtype=DTYPES[tensors[t].dtype][0]).reshape(tensors[t].shape)
+    for t in wanted:  # LiteRT's shape: a dynamic batch's file may declare another
+        data = np.array(values[t], dtype=DTYPES[tensors[t].dtype][0])
         data.flags.writeable = False
-        tensors[t] = replace(tensors[t], data=data, shape_signature=None)
+        tensors[t] = replace(tensors[t], shape=tuple(data.shape), data=data, shape_signature=None)
     kept = [op for op in graph.operators if op.index not in folded]
     return compact(replace(graph, tensors=tuple(tensors), operators=renumber_ops(kept)))
 
