@@ -99,9 +99,8 @@ def test_training_that_clearly_hurts_is_rejected_and_stopped():
 def test_the_hard_case_gains_at_the_defaults():
     """The issue's hard case: a narrow MobileNet trained on the shared digits (200 samples) whose
     post-training int4 loses more than 2 points on the 540 test samples; finetune at its defaults, over
-    three seeds (each its own held-out split and batch order), wins back part of it in every seed. (The
-    issue asks for half on average: measured 71% against the quantizer of 13e2d4b, 45% against 064b4c9's
-    better int4 rounding, which left 2.04 points to win back; README.md.)"""
+    four seeds (each its own held-out split and batch order), wins back at least half of it on average and
+    part of it in every seed."""
     if not (SHARED / "data" / "digits" / "x_test.npy").exists():
         pytest.skip(f"the digits data are not in {SHARED}")
     from tinyq.qat.bench import accuracy, digits
@@ -118,8 +117,8 @@ def test_the_hard_case_gains_at_the_defaults():
     if lost <= 0.02:
         pytest.skip(f"post-training int4 lost {100 * lost:.2f} points here, not the > 2 that make it hard")
     recovered = []
-    for seed in range(3):
+    for seed in range(4):
         result = finetune_graph(graph, data, y_train, weights="int4", train_config=TrainConfig(seed=seed),
                                 show_progress=False)
         recovered.append((accuracy(result.graph, x_test, y_test, True) - ptq_acc) / lost)
-    assert min(recovered) > 0.0, recovered
+    assert np.mean(recovered) >= 0.5 and min(recovered) > 0.0, recovered

@@ -43,8 +43,9 @@ def require_torch() -> None:
 @click.option("--io", "io_type", type=click.Choice(IO_TYPES), default="int", show_default=True,
               help="The model's input and output types, as tinyq quantize --io.")
 @click.option("--epochs", type=click.IntRange(1, 1000), default=DEFAULTS.epochs, show_default=True,
-              help="At most this many epochs: an epoch is one pass over the training samples or 1/N of 300 steps, "
-                   "whichever is more (training stops early when the held-out loss is clearly worse).")
+              help=f"At most this many epochs: an epoch is one pass over the training samples or 1/N of "
+                   f"{DEFAULTS.min_steps} steps, whichever is more (training stops early when the held-out loss is "
+                   "clearly worse).")
 @click.option("--patience", type=click.IntRange(1, 1000), default=DEFAULTS.patience, show_default=True,
               help="Epochs in a row whose held-out loss is clearly worse than the lowest before stopping.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.lr, show_default=True,
