@@ -6,9 +6,11 @@ padding are what is checked there); on QEMU's mps2-an521 core 1 really runs its 
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -205,6 +207,14 @@ def test_kws_two_cores_at_least_1_7x_fewer_instructions(tmp_path):
     assert row.bit_exact and row.speedup >= 1.7, row
 
 
+def esp_nn_include() -> Path:
+    """The pinned ESP-NN's headers (the S3 boards call it by default)."""
+    root = os.environ.get("TINYQ_ESP_NN_DIR")
+    if not root:
+        pytest.skip("no ESP-NN checkout: set TINYQ_ESP_NN_DIR (tests use ../shared/vendor's)")
+    return Path(root) / "include"
+
+
 def test_rp2040_and_esp32s3_projects_get_their_port(tmp_path):
     """The SDK projects carry the core-1 port; the model sources compile with it selected (the ports
     themselves need the Pico SDK / ESP-IDF, which are not installed here)."""
@@ -220,7 +230,7 @@ def test_rp2040_and_esp32s3_projects_get_their_port(tmp_path):
         sources = sorted(str(p) for p in (out / model_dir).glob("*.c"))
         assert any(s.endswith("tq_cores.c") for s in sources)
         cc = (["arm-none-eabi-gcc", "-mcpu=cortex-m0plus", "-mthumb", "-c", "-o", "/dev/null"] if board == "rp2040-dual"
-              else ["gcc", "-fsyntax-only"])
+              else ["gcc", "-fsyntax-only", "-I", str(esp_nn_include())])
         for source in sources:
             subprocess.run(cc + ["-O2", "-std=c99", "-Wall", "-Werror", "-Wno-unused-function", "-DTQ_CORES_PORT=1",
                                  "-I", str(out / model_dir), source], check=True)

@@ -64,13 +64,13 @@ def add_conv(b, rng, x, x_shape, cout, kernel, stride=(1, 1), dilation=(1, 1), p
 
 
 def add_depthwise(b, rng, x, x_shape, multiplier, kernel, stride=(1, 1), dilation=(1, 1), padding="SAME",
-                  per_channel=True, bias=True, activation="NONE"):
+                  per_channel=True, bias=True, activation="NONE", dtype="int4"):
     n, h, w, cin = x_shape
     cout = cin * multiplier
     oh = output_size(padding, h, kernel[0], stride[0], dilation[0])
     ow = output_size(padding, w, kernel[1], stride[1], dilation[1])
     scales = rng.uniform(0.002, 0.03, size=cout if per_channel else 1)
-    inputs = [x, _weights(b, rng, (1, *kernel, cout), "int4", scales, 3)]
+    inputs = [x, _weights(b, rng, (1, *kernel, cout), dtype, scales, 3)]
     if bias:  # TFLM crashes on an omitted (-1) depthwise bias: leave it out entirely
         inputs.append(b.const(rng.integers(-3000, 3000, size=cout), "int32", scale=b._tensors[x].quant.s * scales,
                               zero_point=0, axis=0))
