@@ -14,7 +14,7 @@ from conftest import QEMU_BOARDS, assert_records_exact
 from tinyq import qmath
 from tinyq.boards import get_board
 from tinyq.driver import compile_graph
-from tinyq.errors import UnsupportedError
+from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.golden import tflm_run
 from tinyq.lower import lower_graph
 from tinyq.tflite.builder import GraphBuilder
@@ -95,7 +95,7 @@ def test_every_value_on_qemu(board):
 def test_rsqrt_below_zero_tflm_fails_tinyq_writes_the_output_of_one(capfd):
     graph = _graph("rsqrt", [(0.01, 0.002)], 6)
     record = [np.array([[1, -1, -32768, -300, 0, 2]], dtype=np.int16)]
-    with pytest.raises(Exception, match="invocation failed"):
+    with pytest.raises(TinyqError, match="TFLM failed to run the model"):
         tflm_run(write_model(graph), [record])
     assert "Rsqrt is only defined for positive values" in capfd.readouterr().err
     board = get_board("host")
