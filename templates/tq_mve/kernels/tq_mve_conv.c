@@ -244,6 +244,19 @@ TQ_MVE_STORE_2X4(tq_mve_store_2x4_right, TQ_MVE_REQUANTIZE_RIGHT)
 TQ_MVE_STORE_1X4(tq_mve_store_1x4_any, TQ_MVE_REQUANTIZE_ANY)
 TQ_MVE_STORE_1X4(tq_mve_store_1x4_right, TQ_MVE_REQUANTIZE_RIGHT)
 
+/* One pixel's quad of outputs at out0 (`left` of them remain: the last, partial quad is stored through a
+ * scratch copy of its bytes), `w` at the quad's requantization words. */
+static inline void tq_mve_store_quad(int32x4_t acc, const int8_t *w, const int32_t *bounds, int32_t left,
+                                     int8_t *out0) {
+  int8_t last[4];
+  int8_t *o = left >= 4 ? out0 : last;
+  if (bounds[12])
+    tq_mve_store_1x4_right(acc, w, bounds, &o);
+  else
+    tq_mve_store_1x4_any(acc, w, bounds, &o);
+  for (int32_t j = 0; left < 4 && j < left; j++) out0[j] = last[j];
+}
+
 /* out0 [0 .. out_d) for the lone row x0 (chunks * 16 bytes), quad by quad. */
 __attribute__((noinline)) static void tq_mve_block_single(const int8_t *x0, const int8_t *w, int32_t chunks,
                                                           int32_t out_d, const int32_t *bounds, int8_t *out0) {
@@ -445,18 +458,10 @@ static inline void tq_mve_window_cols(const tq_mve_conv_params *p, int32_t x0, i
 __attribute__((noinline)) static void tq_mve_single_inside(const int8_t *x0, const int8_t *w, const tq_mve_rows *rows,
                                                            int32_t out_d, const int32_t *bounds, int8_t *out0) {
   const int32_t segments = rows->segments, chunks = rows->chunks, step = 16 * chunks + rows->skip;
-  const int right = bounds[12];
   for (int32_t n0 = 0; n0 < out_d; n0 += 4, w += TQ_MVE_QUAD_WORDS * 4) {
     int32x4_t acc = tq_mve_dot_1x4(x0, &w, chunks); /* moves w on through the quad's weights */
     for (int32_t s = 1; s < segments; s++) acc = vaddq_s32(acc, tq_mve_dot_1x4(x0 + s * step, &w, chunks));
-    int8_t last[4];
-    int8_t *o = out_d - n0 >= 4 ? out0 : last; /* the last, partial quad: a scratch copy of its bytes */
-    if (right)
-      tq_mve_store_1x4_right(acc, w, bounds, &o);
-    else
-      tq_mve_store_1x4_any(acc, w, bounds, &o);
-    if (out_d - n0 < 4)
-      for (int32_t j = 0; j < out_d - n0; j++) out0[j] = last[j];
+    tq_mve_store_quad(acc, w, bounds, out_d - n0, out0);
     out0 += 4;
   }
 }
@@ -468,7 +473,6 @@ __attribute__((noinline)) static void tq_mve_single_lanes(const tq_mve_conv_para
                                                           int32_t run_chunks, const int32_t *bounds, int8_t *out0) {
   const int8x16_t zero = vdupq_n_s8((int8_t)(-p->input_offset));
   const int32_t out_d = p->out_d, filter_h = p->filter_h, row_bytes = p->in_w * p->in_d;
-  const int right = bounds[12];
   int32_t lo, hi;
   tq_mve_window_cols(p, x0, &lo, &hi);
   for (int32_t n0 = 0; n0 < out_d; n0 += 4, w += TQ_MVE_QUAD_WORDS * 4) {
@@ -490,14 +494,7 @@ __attribute__((noinline)) static void tq_mve_single_lanes(const tq_mve_conv_para
       }
     }
     const int32x4_t acc = {a0, a1, a2, a3};
-    int8_t last[4];
-    int8_t *o = out_d - n0 >= 4 ? out0 : last;
-    if (right)
-      tq_mve_store_1x4_right(acc, w, bounds, &o);
-    else
-      tq_mve_store_1x4_any(acc, w, bounds, &o);
-    if (out_d - n0 < 4)
-      for (int32_t j = 0; j < out_d - n0; j++) out0[j] = last[j];
+    tq_mve_store_quad(acc, w, bounds, out_d - n0, out0);
     out0 += 4;
   }
 }
@@ -511,7 +508,6 @@ __attribute__((noinline)) static void tq_mve_single_clipped(const tq_mve_conv_pa
                                                             int32_t c_hi, const int32_t *bounds, int8_t *out0) {
   const int32_t out_d = p->out_d, filter_h = p->filter_h, chunks = filter_h * run_chunks;
   const int32_t row_bytes = p->in_w * p->in_d;
-  const int right = bounds[12];
   for (int32_t n0 = 0; n0 < out_d; n0 += 4, w += 64 * chunks + TQ_MVE_QUAD_WORDS * 4, border += 4 * chunks) {
     int32x4_t acc = vdupq_n_s32(0);
     for (int32_t ky = 0; ky < filter_h; ky++) {
@@ -528,14 +524,7 @@ __attribute__((noinline)) static void tq_mve_single_clipped(const tq_mve_conv_pa
       for (int32_t c = 0; c < from; c++) acc = vaddq_s32(acc, vldrwq_s32(missing + 4 * c));
       for (int32_t c = to; c < run_chunks; c++) acc = vaddq_s32(acc, vldrwq_s32(missing + 4 * c));
     }
-    int8_t last[4];
-    int8_t *o = out_d - n0 >= 4 ? out0 : last; /* the last, partial quad: a scratch copy of its bytes */
-    if (right)
-      tq_mve_store_1x4_right(acc, w + 64 * chunks, bounds, &o);
-    else
-      tq_mve_store_1x4_any(acc, w + 64 * chunks, bounds, &o);
-    if (out_d - n0 < 4)
-      for (int32_t j = 0; j < out_d - n0; j++) out0[j] = last[j];
+    tq_mve_store_quad(acc, w + 64 * chunks, bounds, out_d - n0, out0);
     out0 += 4;
   }
 }
