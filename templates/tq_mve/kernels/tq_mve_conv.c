@@ -607,19 +607,24 @@ static void tq_mve_single_border(const tq_mve_conv_params *p, const int8_t *inpu
 
 #endif
 
-void tq_mve_conv_single_s8(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed,
-                           const int32_t *border, int8_t *output) {
-  const int32_t in_h = p->in_h, in_w = p->in_w, in_d = p->in_d, out_d = p->out_d, filter_w = p->filter_w;
-  const int32_t run_chunks = (filter_w * in_d + 15) / 16, y_span = (p->filter_h - 1) * p->dilation_h;
-  const int32_t input_bytes = p->batches * in_h * in_w * in_d, last_run = y_span * in_w * in_d + 16 * run_chunks;
-  const int8_t *w = (const int8_t *)(const void *)packed;
-  int32_t bounds[13]; /* output offset, activation minimum and maximum (4 lanes each), right_shift_only */
+/* output offset, activation minimum and maximum (4 lanes each), right_shift_only: what the stores read */
+static void tq_mve_conv_bounds(const tq_mve_conv_params *p, int32_t *bounds) {
   for (int i = 0; i < 4; i++) {
     bounds[i] = p->output_offset;
     bounds[4 + i] = p->act_min;
     bounds[8 + i] = p->act_max;
   }
   bounds[12] = p->right_shift_only;
+}
+
+void tq_mve_conv_single_s8(const tq_mve_conv_params *p, const int8_t *input, const int32_t *packed,
+                           const int32_t *border, int8_t *output) {
+  const int32_t in_h = p->in_h, in_w = p->in_w, in_d = p->in_d, out_d = p->out_d, filter_w = p->filter_w;
+  const int32_t run_chunks = (filter_w * in_d + 15) / 16, y_span = (p->filter_h - 1) * p->dilation_h;
+  const int32_t input_bytes = p->batches * in_h * in_w * in_d, last_run = y_span * in_w * in_d + 16 * run_chunks;
+  const int8_t *w = (const int8_t *)(const void *)packed;
+  int32_t bounds[13];
+  tq_mve_conv_bounds(p, bounds);
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
   const tq_mve_rows rows = {p->filter_h, run_chunks, p->dilation_h * in_w * in_d - 16 * run_chunks};
 #endif
@@ -699,13 +704,8 @@ static void tq_mve_conv_run(const tq_mve_conv_params *p, const int8_t *input, co
   const int windows = 0;
 #endif
   const tq_mve_rows in_place = {filter_h, run_bytes / 16, p->dilation_h * in_w * in_d - run_bytes};
-  int32_t bounds[13]; /* output offset, activation minimum and maximum (4 lanes each), right_shift_only */
-  for (int i = 0; i < 4; i++) {
-    bounds[i] = p->output_offset;
-    bounds[4 + i] = p->act_min;
-    bounds[8 + i] = p->act_max;
-  }
-  bounds[12] = p->right_shift_only;
+  int32_t bounds[13];
+  tq_mve_conv_bounds(p, bounds);
   /* an output that does not overlap the input at all needs no held pixel */
   const int disjoint = output >= input + input_bytes || output + batches * out_h * out_w * out_d <= input;
   const int hold_second = !disjoint && out_d <= TQ_MVE_CONV_HOLD;
