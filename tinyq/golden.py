@@ -54,57 +54,36 @@ def _interpreter(model: bytes, arena_size: int):
     try:
         return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
     except Exception as exc:  # TFLM reports init failures as RuntimeError with its log
-        missing = _without_kernel(model)
-        if _has_float16(model):
-            raise TinyqError("TFLM cannot run the model: its weights are float16 (the TFLite converter's "
-                             "supported_types=[tf.float16]), which TFLM's DEQUANTIZE does not take",
-                             hint="tinyq quantize it to int8, or export the float32 model") from None
-        if missing:
-            raise TinyqError(f"TFLM cannot run the model: it has no kernel for {', '.join(missing)}",
-                             hint=NO_GOLDEN_HINT) from None
-        reason = str(exc).strip().splitlines()[-1][:200]
-        if _unknown_batch(model):  # Keras's default export: shapes computed at run time TFLM cannot prepare
-            raise TinyqError(f"TFLM could not load the model ({reason}): it was exported with an unknown batch size",
-                             hint="re-export with keras.Input(shape, batch_size=1), or tinyq quantize it (the "
-                                  "batch is fixed at 1)") from None
-        raise TinyqError(f"TFLM could not load the model: {reason}") from None
+        raise _load_refusal(model, str(exc).strip().splitlines()[-1][:200]) from None
 
 
-def _unknown_batch(model: bytes) -> bool:
+def _load_refusal(model: bytes, reason: str) -> TinyqError:
+    """Why TFLM could not load `model`, from the file as tinyq reads it: TFLM's own message for an op it has
+    no kernel for ("Didn't find op for builtin opcode") goes to stderr, its exception says only "failed to
+    allocate"."""
+    from tinyq.tflite.reader import read_model
+    from tinyq.tflm_ops import tflm_runs
+
     try:
-        sub = _tflm_schema().Model.GetRootAs(model, 0).Subgraphs(0)
-        signatures = [sub.Tensors(sub.Inputs(i)).ShapeSignatureAsNumpy() for i in range(sub.InputsLength())]
-        return any(not isinstance(s, int) and len(s) and s[0] < 0 for s in signatures)
-    except Exception:  # a malformed file: TFLM's own message is the better one
-        return False
-
-
-def _has_float16(model: bytes) -> bool:
-    schema = _tflm_schema()
-    try:
-        sub = schema.Model.GetRootAs(model, 0).Subgraphs(0)
-        return any(sub.Tensors(i).Type() == schema.TensorType.FLOAT16 for i in range(sub.TensorsLength()))
-    except Exception:  # a malformed file: TFLM's own message is the better one
-        return False
-
-
-def _without_kernel(model: bytes) -> list[str]:
-    """The file's ops TFLM registers no kernel for (tinyq.tflm_ops), by builtin or custom name: TFLM's own
-    message ("Didn't find op for builtin opcode") goes to stderr, its exception says only "failed to allocate"."""
-    from tinyq.tflm_ops import BUILTINS, CUSTOMS, NPU_ONLY
-
-    schema = _tflm_schema()
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    try:
-        root = schema.Model.GetRootAs(model, 0)
-        codes = [root.OperatorCodes(i) for i in range(root.OperatorCodesLength())]
-        found = [(names.get(max(c.BuiltinCode(), c.DeprecatedBuiltinCode()), "?"), c.CustomCode()) for c in codes]
-    except Exception:  # a malformed file: TFLM's own message is the better one
-        return []
-    missing = [(custom or b"").decode(errors="replace") if name == "CUSTOM" else name for name, custom in found
-               if (name == "CUSTOM" and (custom or b"").decode(errors="replace") not in CUSTOMS | NPU_ONLY)
-               or (name != "CUSTOM" and name not in BUILTINS)]
-    return list(dict.fromkeys(missing))
+        graph = read_model(model)
+    except Exception:  # a file tinyq cannot read either: TFLM's own message is the better one
+        return TinyqError(f"TFLM could not load the model: {reason}")
+    if any(t.dtype == "float16" for t in graph.tensors):
+        return TinyqError("TFLM cannot run the model: its weights are float16 (the TFLite converter's "
+                          "supported_types=[tf.float16]), which TFLM's DEQUANTIZE does not take",
+                          hint="tinyq quantize it to int8, or export the float32 model")
+    ops = [op.op for g in (graph, *graph.subgraphs) for op in g.operators]
+    missing = dict.fromkeys(op.removeprefix("custom:") if op.startswith("custom:") else op.upper()
+                            for op in ops if not tflm_runs(op))
+    if missing:
+        return TinyqError(f"TFLM cannot run the model: it has no kernel for {', '.join(missing)}",
+                          hint=NO_GOLDEN_HINT)
+    signatures = [graph.tensors[i].shape_signature for i in graph.inputs]
+    if any(s and s[0] < 0 for s in signatures):  # Keras's default export: shapes TFLM cannot prepare
+        return TinyqError(f"TFLM could not load the model ({reason}): it was exported with an unknown batch size",
+                          hint="re-export with keras.Input(shape, batch_size=1), or tinyq quantize it (the "
+                               "batch is fixed at 1)")
+    return TinyqError(f"TFLM could not load the model: {reason}")
 
 
 def _output_count(model: bytes) -> int:

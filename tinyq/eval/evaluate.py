@@ -144,9 +144,11 @@ def evaluate(runs: list[ModelRun], labels: np.ndarray | None, task: str, k: int,
     comparison = None
     if len(runs) == 2:
         ref, other = scores
-        per_output = tuple((graph.tensors[t].name, regression(_output_scores(runs[1], j), _output_scores(runs[0], j)))
-                           for j, t in enumerate(graph.outputs)) if several else ()
+        compared = [regression(other, ref) if j == output else
+                    regression(_output_scores(runs[1], j), _output_scores(runs[0], j)) for j in range(len(graph.outputs))]
         comparison = Comparison(agreement=agreement(other, ref) if task == "classification" else None,
-                                regression=regression(other, ref), per_output=per_output)
+                                regression=compared[output],
+                                per_output=tuple(zip((graph.tensors[t].name for t in graph.outputs), compared))
+                                if several else ())
     return Evaluation(task=task, samples=len(scores[0]), models=tuple(figures), comparison=comparison,
                       output=graph.tensors[graph.outputs[output]].name if several else "")

@@ -48,9 +48,10 @@ def prepare_float_graph(graph: Graph, where: str = "model") -> Graph:
     return _check_shapes(graph, where)
 
 
+# a model's state between invokes (a Keras layer with stateful=True): tinyq does not quantize resource variables
+STATE_OPS = frozenset({"call_once", "var_handle", "read_variable", "assign_variable"})
 # ops whose result is not a function of their constant operands alone
-KEEPS_STATE = frozenset({"var_handle", "read_variable", "assign_variable", "call_once", "while", "if",
-                         "custom:CIRCULAR_BUFFER"})
+KEEPS_STATE = STATE_OPS | {"while", "if", "custom:CIRCULAR_BUFFER"}
 
 
 def _fold_constant_ops(graph: Graph, where: str) -> Graph:
@@ -136,10 +137,6 @@ def _unshare_parameters(graph: Graph) -> Graph:
             seen.add(inputs[role])
         operators[pos] = replace(op, inputs=tuple(inputs))
     return replace(graph, tensors=tuple(tensors), operators=renumber_ops(operators))
-
-
-# a model's state between invokes (a Keras layer with stateful=True): tinyq does not quantize resource variables
-STATE_OPS = frozenset({"call_once", "var_handle", "read_variable", "assign_variable"})
 
 
 def _check_ops(graph: Graph) -> None:
