@@ -99,8 +99,9 @@ def test_training_that_clearly_hurts_is_rejected_and_stopped():
 def test_the_hard_case_gains_at_the_defaults():
     """The issue's hard case: a narrow MobileNet trained on the shared digits (200 samples) whose
     post-training int4 loses more than 2 points on the 540 test samples; finetune at its defaults, over
-    four seeds (each its own held-out split and batch order), wins back at least half of it on average and
-    part of it in every seed."""
+    four seeds (each its own held-out split and batch order), wins back at least half of it on average.
+    Not every seed: over 32 seeds (python -m tinyq.qat.bench --cases mobilenet_digits --seeds 0,...,31),
+    with blends or without, 8 won back less than half and 2 lost ground; the spread is about 50 points."""
     if not (SHARED / "data" / "digits" / "x_test.npy").exists():
         pytest.skip(f"the digits data are not in {SHARED}")
     from tinyq.qat.bench import accuracy, digits
@@ -121,4 +122,4 @@ def test_the_hard_case_gains_at_the_defaults():
         result = finetune_graph(graph, data, y_train, weights="int4", train_config=TrainConfig(seed=seed),
                                 show_progress=False)
         recovered.append((accuracy(result.graph, x_test, y_test, True) - ptq_acc) / lost)
-    assert np.mean(recovered) >= 0.5 and min(recovered) > 0.0, recovered
+    assert np.mean(recovered) >= 0.5, recovered

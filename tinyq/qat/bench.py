@@ -1,7 +1,7 @@
 """What fine-tuning buys, measured: float, tinyq quantize and tinyq finetune on the digits test set.
 
     python -m tinyq.qat.bench [--weights int4] [--epochs 10] [--cases mlp_digits,cnn_digits,mobilenet_digits]
-                              [--seeds 0,1,2] [--net-seed 0]
+                              [--seeds 0,1,2] [--net-seed 0] [--blends 4]
 
 Every case trains and fine-tunes (--distill: without the labels) on the 200 labelled calibration samples
 of ../shared/quant (finetune holds 20% of them out) and is scored on the 540 test samples, which neither
@@ -105,13 +105,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=TrainConfig().lr)
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--distill", action="store_true", help="fine-tune on the float model's outputs, not labels")
+    parser.add_argument("--blends", type=int, default=TrainConfig().blends, help="mixup samples per training sample")
     parser.add_argument("--seeds", default="0", help="finetune seeds, comma-separated")
     parser.add_argument("--net-seed", type=int, default=0, help="mobilenet_digits' training seed")
     args = parser.parse_args(argv)
     rows = []
     for name in args.cases.split(","):
         for seed in map(int, args.seeds.split(",")):
-            config = TrainConfig(epochs=args.epochs, lr=args.lr, range_lr=args.lr, seed=seed)
+            config = TrainConfig(epochs=args.epochs, lr=args.lr, range_lr=args.lr, blends=args.blends, seed=seed)
             rows.append(run_case(name, args.weights, config, progress=lambda m: print(f"  {m}", flush=True)
                                  if m.startswith(("epoch", "start")) else None, distill=args.distill,
                                  net_seed=args.net_seed))

@@ -50,6 +50,9 @@ def require_torch() -> None:
               help="Epochs in a row whose held-out loss is clearly worse than the lowest before stopping.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.lr, show_default=True,
               help="Adam's learning rate (weights, biases, weight clip ratios and activation ranges).")
+@click.option("--blends", type=click.IntRange(0, 64), default=DEFAULTS.blends, show_default=True,
+              help="Mixup samples per training sample: blends of two, trained toward the float model's outputs "
+                   "(keeps a few hundred samples from pulling the model away from the float one); 0: none.")
 @click.option("--batch-size", type=click.IntRange(1, 65536), default=DEFAULTS.batch_size, show_default=True)
 @click.option("--holdout", type=click.FloatRange(0.01, 0.9), default=0.2, show_default=True,
               help="Fraction of the samples held out: early stopping, and the post-training/finetuned choice.")
@@ -58,8 +61,8 @@ def require_torch() -> None:
               help="The summary as text or JSON (held-out scores, losses, the epochs).")
 @json_format
 def finetune(model: Path, data_path: Path, labels_path: Path | None, distill: bool, out_path: Path, weights: str,
-             io_type: str, epochs: int, patience: int, lr: float, batch_size: int, holdout: float, seed: int,
-             fmt: str):
+             io_type: str, epochs: int, patience: int, lr: float, blends: int, batch_size: int, holdout: float,
+             seed: int, fmt: str):
     """Fine-tune a float MODEL with fake quantization and write the full-integer .tflite (int8/int4 weights,
     int8 activations) that TFLM and tinyq run bit-exact.
 
@@ -84,7 +87,7 @@ def finetune(model: Path, data_path: Path, labels_path: Path | None, distill: bo
     from tinyq.qat.pipeline import finetune_graph
 
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, range_lr=lr, patience=patience,
-                         seed=seed)
+                         blends=blends, seed=seed)
     click.echo(f"fine-tuning {model} on {data.count} samples from {data_path} ({weights} weights)", err=True)
     from tinyq.progress import MessageProgress
 

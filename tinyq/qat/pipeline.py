@@ -20,6 +20,7 @@ import numpy as np
 from tinyq.errors import TinyqError
 from tinyq.golden import tflm_available, tflm_run
 from tinyq.ir import Graph
+from tinyq.qat.blend import blends
 from tinyq.qat.ops import check_ops
 from tinyq.qat.config import TrainConfig
 from tinyq.quantize import CalibrationSet, QuantizeConfig, quantize_graph
@@ -114,6 +115,14 @@ def finetune_graph(graph: Graph, data: CalibrationSet, labels=None, distill: boo
     if progress:
         progress(f"quantizing ({weights} weights) on the {data.count} samples: the start")
     result = quantize_graph(graph, data, config, progress=progress, where=where)
+
+    if train_config.blends:
+        pool = np.setdiff1d(np.arange(data.count), holdout)
+        extra = blends(arrays, pool, train_config.blends, train_config.seed)
+        if progress:
+            progress(f"blending {len(extra[0])} pairs of training samples, labelled by the float model")
+        targets = targets.extended(float_outputs(prepared, CalibrationSet(tuple(extra))))
+        arrays = [np.concatenate(pair) for pair in zip(arrays, extra)]  # appended: holdout's indices hold
 
     model = QatGraph(start_from(result))
     torch.manual_seed(train_config.seed)

@@ -4,7 +4,9 @@ Loss: with labels, cross-entropy (on the logits a final softmax reads) plus the 
 model's class probabilities, which holds a model that quantizes well where it is (labels alone moved the
 digits MLP, whose post-training int4 already matches float, 0.9 point below it on one seed of three; with
 the float model's outputs it stayed); without labels (distillation), the float model's outputs alone: KL
-divergence for a softmax output, squared error relative to the output's power otherwise.
+divergence for a softmax output, squared error relative to the output's power otherwise. Blends of two
+training samples (tinyq.qat.blend) join the training samples with the float model's outputs as their only
+target.
 
 Epoch 0 is the model as the quantizer made it, measured on the held-out samples before any step. The
 held-out samples overrule the schedule only when they are sure: an epoch is kept unless its held-out loss
@@ -31,6 +33,7 @@ from tinyq.qat.config import TrainConfig
 from tinyq.progress import Progress
 from tinyq.qat.model import QatGraph
 
+NO_LABEL = -1
 CLEARLY = 2.0  # standard errors of a paired mean: a held-out difference smaller than this is noise
 
 
@@ -38,13 +41,19 @@ CLEARLY = 2.0  # standard errors of a paired mean: a held-out difference smaller
 class Targets:
     """What the loss compares with: class labels, or the float model's outputs (distillation)."""
 
-    labels: np.ndarray | None  # int64 (N,)
+    labels: np.ndarray | None  # int64 (N,); NO_LABEL: the float model's outputs alone (a blend)
     teacher: list[np.ndarray] | None  # per graph output, (N, ...) float32
     softmax_outputs: tuple[bool, ...] = ()  # per output: produced by a softmax (distill those with KL)
 
     def take(self, idx: np.ndarray) -> "Targets":
         return Targets(None if self.labels is None else self.labels[idx],
                        None if self.teacher is None else [t[idx] for t in self.teacher], self.softmax_outputs)
+
+    def extended(self, teacher: list[np.ndarray]) -> "Targets":
+        """These targets followed by samples the float model's `teacher` outputs alone label."""
+        count = len(teacher[0])
+        labels = None if self.labels is None else np.concatenate([self.labels, np.full(count, NO_LABEL)])
+        return Targets(labels, [np.concatenate([t, u]) for t, u in zip(self.teacher, teacher)], self.softmax_outputs)
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,8 @@ def sample_losses(outputs, logits, targets: Targets) -> torch.Tensor:
     """The loss of each sample, (N,)."""
     if targets.labels is not None:
         scores = logits[0].reshape(len(targets.labels), -1)
-        ce = F.cross_entropy(scores, torch.from_numpy(targets.labels), reduction="none")
+        labels = torch.from_numpy(targets.labels)
+        ce = F.cross_entropy(scores, labels.clamp(min=0), reduction="none") * (labels != NO_LABEL)
         if targets.teacher is None:
             return ce
         t = torch.from_numpy(targets.teacher[0]).reshape(scores.shape).to(scores.dtype)
