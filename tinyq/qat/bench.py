@@ -1,7 +1,7 @@
 """What fine-tuning buys, measured: float, tinyq quantize and tinyq finetune on the digits test set.
 
     python -m tinyq.qat.bench [--weights int4] [--epochs 10] [--cases mlp_digits,cnn_digits,mobilenet_digits]
-                              [--seeds 0,1,2] [--net-seed 0] [--blends 4]
+                              [--seeds 0,1,2] [--net-seed 0] [--blends 1]
 
 Every case trains and fine-tunes (--distill: without the labels) on the 200 labelled calibration samples
 of ../shared/quant (finetune holds 20% of them out) and is scored on the 540 test samples, which neither

@@ -53,12 +53,20 @@ class FloatRunner:
         """(shape, type) of each of `tensors` as LiteRT computes them: its Prepare sets op outputs' shapes and
         types from the inputs, whatever the file declares (after one run of zeros, so ops that size their
         outputs at run time have done so too)."""
-        for d in self._interp.get_input_details():
-            self._interp.set_tensor(d["index"], np.zeros(d["shape"], dtype=d["dtype"]))
-        self._invoke()
+        self._invoke_on_zeros()
         wanted = set(tensors)
         return {d["index"]: (tuple(int(n) for n in d["shape"]), np.dtype(d["dtype"]).name)
                 for d in self._interp.get_tensor_details() if d["index"] in wanted}
+
+    def on_zeros(self, tensors: Iterable[int]) -> dict[int, np.ndarray]:
+        """`tensors` after a run on all-zero inputs (for tensors no input reaches, their only value)."""
+        self._invoke_on_zeros()
+        return {t: np.array(self._interp.get_tensor(t)) for t in tensors}
+
+    def _invoke_on_zeros(self) -> None:
+        for d in self._interp.get_input_details():
+            self._interp.set_tensor(d["index"], np.zeros(d["shape"], dtype=d["dtype"]))
+        self._invoke()
 
     def _invoke(self) -> None:
         try:
@@ -84,9 +92,7 @@ def computed_outputs(graph: Graph) -> dict[int, tuple[tuple[int, ...], str]]:
 
 def zero_input_values(graph: Graph, tensors: list[int]) -> dict[int, np.ndarray]:
     """`tensors` as LiteRT computes them from all-zero inputs (for tensors no input reaches, their only value)."""
-    runner = FloatRunner(graph)
-    record = [np.zeros(d["shape"], dtype=d["dtype"]) for d in runner._interp.get_input_details()]
-    return {t: np.array(v) for t, v in runner.run(record, tensors).items()}
+    return FloatRunner(graph).on_zeros(tensors)
 
 
 def activation_tensors(graph: Graph) -> list[int]:

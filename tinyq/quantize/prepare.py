@@ -59,11 +59,13 @@ def _fold_constant_ops(graph: Graph, where: str) -> Graph:
     RNN zero state is a FILL (its dims are constant once fold_constants fixed the batch) that feeds
     FULLY_CONNECTED and MUL with constants only: TFLM runs those, but a quantized kernel reads its data operand
     from the arena, where a constant has no place, so the TFLite converter folds them too."""
+    if graph.subgraphs:  # control flow: ops are not folded across subgraphs
+        return graph
     const = {t.index for t in graph.tensors if t.is_const}
     folded = []
     for op in graph.operators:
         ins = [i for i in op.inputs if i != NO_TENSOR]
-        if ins and all(i in const for i in ins) and op.op not in KEEPS_STATE and not graph.subgraphs and \
+        if ins and all(i in const for i in ins) and op.op not in KEEPS_STATE and \
                 not set(op.outputs) & set(graph.outputs):
             folded.append(op.index)
             const.update(op.outputs)
