@@ -307,6 +307,25 @@ def test_invokes_that_end_early_are_one_line(capsys, tmp_path):
     assert "invoke ended early on 5 of 10 samples" in err
 
 
+def test_a_file_tflm_would_compute_in_part_is_refused(capsys, tmp_path):
+    """A dilated convolution exported with an unknown batch size declares SPACE_TO_BATCH_ND's output batch 1
+    where the blocks make 2: TFLM runs it but fills one block only, so its outputs are no reference. eval
+    refuses it on the host as tinyq's compile (and verify) does; the same op with its true shape runs."""
+    from test_space_depth_batch import _s2b
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.uniform(-5, 5, (4, 15, 24)).astype(np.float32))
+    for batch, ok in ((1, False), (2, True)):
+        model = tmp_path / f"s2b{batch}.tflite"
+        model.write_bytes(write_model(_s2b((1, 15, 24), (2,), (1, 0), (batch, 8, 24))))
+        np.save(tmp_path / "y.npy", np.ones((4, batch * 8 * 24), np.float32))
+        args = (model, "--data", tmp_path / "x.npy", "--labels", tmp_path / "y.npy", "--task", "regression")
+        if ok:
+            assert run_eval(capsys, *args)["models"][0]["runs_on"] == "host (TFLM)"
+        else:
+            assert "only the batch size is off" in eval_error(capsys, *args)
+
+
 def test_regression_against_an_all_zero_reference():
     """No signal: SQNR and L2 relative error are unbounded, and JSON carries them as null."""
     from tinyq.eval.metrics import regression

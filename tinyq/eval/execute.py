@@ -103,6 +103,7 @@ def run_host(path: Path, graph: Graph, records: list[list[np.ndarray]]) -> Model
     runtime, run = ("LiteRT", _litert_run) if hybrid(graph) else ("TFLM", tflm_run)
     if runtime == "TFLM":
         require_tflm()
+        _refuse_what_tflm_miscomputes(graph)
     model = Path(path).read_bytes()
     progress = Progress(f"{Path(path).name} under {runtime}")
     outputs: list[list[np.ndarray]] = []
@@ -114,6 +115,17 @@ def run_host(path: Path, graph: Graph, records: list[list[np.ndarray]]) -> Model
     finally:
         progress.close()
     return ModelRun(path=Path(path), graph=graph, where=f"host ({runtime})", values=dequantized(graph, outputs))
+
+
+def _refuse_what_tflm_miscomputes(graph: Graph) -> None:
+    """The refusal tinyq's compile gives (and `tinyq verify`) for an op whose declared shapes TFLM would
+    trust and compute only part of (a dilated convolution exported with an unknown batch size)."""
+    from tinyq.lower import lower_op
+    from tinyq.ops.space_batch import TFLM_TRUSTS_DECLARED_SHAPE
+
+    for op in graph.operators:
+        if op.op in TFLM_TRUSTS_DECLARED_SHAPE:
+            lower_op(graph, op)
 
 
 def run_generated(path: Path, graph: Graph, records: list[list[np.ndarray]], board, echo) -> ModelRun:
