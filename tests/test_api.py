@@ -69,6 +69,22 @@ def test_plan_is_the_cli_plan(model_file):
         assert report.fits is True and report.board == board
 
 
+def test_arena_is_the_cli_arena(model_file):
+    """arena="fast" lets CMSIS-NN's convolution take scratch beyond the reference kernels' arena, as
+    --arena fast does; the default keeps it, as the CLI's default does."""
+    arenas = {}
+    for arena in ("reference", "fast"):
+        report = tinyq.load(model_file).plan(board="qemu-m55", backend="cmsis-nn", arena=arena)
+        out = _cli("plan", model_file, "--board", "qemu-m55", "--backend", "cmsis-nn", "--arena", arena,
+                   "--format", "json")
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout) == json.loads(json.dumps(dataclasses.asdict(report)))
+        arenas[arena] = tinyq.compile(model_file, board="qemu-m55", backend="cmsis-nn", arena=arena).plan.arena_bytes
+    assert arenas["reference"] < arenas["fast"]
+    with pytest.raises(tinyq.TinyqError, match="unknown arena choice"):
+        tinyq.load(model_file).compile(board="qemu-m55", arena="small")
+
+
 def test_boards_are_the_cli_boards():
     out = _cli("boards", "--format", "json")
     assert [r["name"] for r in json.loads(out.stdout)] == [b.name for b in tinyq.all_boards()]

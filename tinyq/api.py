@@ -36,19 +36,19 @@ class Model:
     graph: Graph
     path: Path | None = None
 
-    def plan(self, board: BoardLike | None = None, backend: str | None = None):
-        return plan(self, board, backend)
+    def plan(self, board: BoardLike | None = None, backend: str | None = None, arena: str = "reference"):
+        return plan(self, board, backend, arena=arena)
 
-    def compile(self, board: BoardLike = "host", backend: str | None = None):
-        return compile(self, board, backend)
+    def compile(self, board: BoardLike = "host", backend: str | None = None, arena: str = "reference"):
+        return compile(self, board, backend, arena=arena)
 
     def generate(self, out_dir: str | Path, board: BoardLike = "host", backend: str | None = None,
-                 force: bool = False) -> Generated:
-        return generate(self, out_dir, board, backend, force=force)
+                 force: bool = False, arena: str = "reference") -> Generated:
+        return generate(self, out_dir, board, backend, force=force, arena=arena)
 
     def verify(self, board: BoardLike = "host", backend: str | None = None, inputs: int = 100, seed: int = 0,
-               layers: bool = False, timeout: float | None = None):
-        return verify(self, board, backend, inputs, seed, layers, timeout)
+               layers: bool = False, timeout: float | None = None, arena: str = "reference"):
+        return verify(self, board, backend, inputs, seed, layers, timeout, arena=arena)
 
     def quantize(self, calib, progress: Callable[[str], None] | None = None, **options) -> Quantized:
         return quantize(self, calib, progress, **options)
@@ -96,17 +96,19 @@ def boards() -> list[Board]:
 
 
 def compile(model: ModelLike, board: BoardLike = "host", backend: str | None = None,  # noqa: A001
-            name: str | None = None):
+            name: str | None = None, arena: str = "reference"):
     """Every stage after reading: fold, lower, bind, plan, generate. A `tinyq.driver.Compiled`
-    (its `.plan` the memory plan, `.source.files` the generated C by file name)."""
+    (its `.plan` the memory plan, `.source.files` the generated C by file name). `arena`: as the
+    commands' --arena ("reference": at most the reference kernels' arena; "fast": every op's fastest
+    kernel, whatever its scratch costs), here and in plan, generate and verify."""
     from tinyq.driver import compile_graph
 
     m = load(model, name)
     return compile_graph(m.graph, _board(board), backend, m.name, source=m.path.name if m.path else "",
-                         model=m.data)
+                         model=m.data, arena=arena)
 
 
-def plan(model: ModelLike, board: BoardLike | None = None, backend: str | None = None):
+def plan(model: ModelLike, board: BoardLike | None = None, backend: str | None = None, arena: str = "reference"):
     """`tinyq plan`: the memory plan report (`tinyq.plan.report.Report`); with a board, `.fits` and
     `.fit` say whether the arena and the weights fit it."""
     from tinyq import driver
@@ -116,7 +118,7 @@ def plan(model: ModelLike, board: BoardLike | None = None, backend: str | None =
 
     m = load(model)
     b = _board(board or "host")
-    bound = driver.front(m.graph, b, backend)
+    bound = driver.front(m.graph, b, backend, arena)
     memory = driver.plan(bound)
     flash = plan_flash(bound, b)
     return plan_report(str(m.path or m.name), bound, memory, flash, check_fit(memory, flash, b) if board else None)
@@ -133,7 +135,7 @@ class Generated:
 
 
 def generate(model: ModelLike, out_dir: str | Path, board: BoardLike = "host", backend: str | None = None,
-             name: str | None = None, force: bool = False) -> Generated:
+             name: str | None = None, force: bool = False, arena: str = "reference") -> Generated:
     """`tinyq generate`: the model's C (a host board) or a whole project for a board, written as
     the CLI writes it (staged, then moved into place; `force` replaces a previous tinyq output)."""
     import tempfile
@@ -145,7 +147,7 @@ def generate(model: ModelLike, out_dir: str | Path, board: BoardLike = "host", b
     check_output_dir(out_dir, force)
     m = load(model, name)
     b = _board(board)
-    compiled = compile(m, b, backend)
+    compiled = compile(m, b, backend, arena=arena)
     if m.path is not None:
         files = generated_files(compiled, b, m.path)
     else:  # a project keeps a copy of the .tflite: write the bytes where generated_files reads them
@@ -167,7 +169,7 @@ def build(project_dir: str | Path, board: BoardLike | None = None):
 
 
 def verify(model: ModelLike, board: BoardLike = "host", backend: str | None = None, inputs: int = 100,
-           seed: int = 0, layers: bool = False, timeout: float | None = None):
+           seed: int = 0, layers: bool = False, timeout: float | None = None, arena: str = "reference"):
     """`tinyq verify`: run the generated code and compare it with TFLM byte for byte.
 
     The host board returns a `VerifyResult` (`.ok`, `.mismatches`); a QEMU board, or a board with a
@@ -178,7 +180,7 @@ def verify(model: ModelLike, board: BoardLike = "host", backend: str | None = No
 
     require_tflm()
     b = _board(board)
-    compiled = compile(model, b, backend)
+    compiled = compile(model, b, backend, arena=arena)
     if b.runner != "host":
         if layers:
             raise TinyqError("layers=True compares intermediate tensors on the host only", hint="board='host'")
