@@ -309,6 +309,20 @@ def test_the_hard_case_network_is_written_as_torch_computes_it():
     np.testing.assert_allclose(got, expected, atol=2e-5)
 
 
+def test_training_the_hard_case_leaves_torchs_thread_count_as_it_was():
+    """train_net trains on one thread; a fine-tune the bench runs after it must not inherit that (one thread
+    rounds differently, so the same seed gave other models in a different case order)."""
+    from tinyq.qat.mobilenet_digits import train_net
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train_net(_inputs(8, 3, (8, 8, 1)), np.arange(8) % 10, epochs=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 MLPERF = Path(__file__).resolve().parent.parent.parent / "shared" / "models" / "mlperf-tiny"
 
 
