@@ -260,3 +260,24 @@ def test_random_movement_graphs_plan_and_prove(seed):
 @pytest.mark.parametrize("seed", range(6))
 def test_random_movement_graphs_bit_exact(seed):
     assert_bit_exact(random_movement_graph(seed), n_inputs=4, layers=True, seed=seed)
+
+
+def test_a_reshape_left_to_run_time_names_the_unknown_batch():
+    """An export with an unknown batch size computes a RESHAPE's shape at run time (SHAPE, GATHER, ...):
+    the file declares the output [1, 1] with signature [-1, -1]. TFLM cannot allocate it; tinyq says why
+    and how to re-export. A plain size mismatch keeps the plain refusal."""
+    from dataclasses import replace
+
+    from tinyq.errors import UnsupportedError
+
+    for signature, named in (((-1, -1), True), (None, False)):
+        b = GraphBuilder("dynamic")
+        x = b.input((1, 9, 5), "float32")
+        y = b.activation((1, 1), "float32")
+        b.op("reshape", [x, b.const(np.array([-1, 5], np.int32), "int32")], [y])
+        graph = b.build([y])
+        tensors = list(graph.tensors)
+        tensors[y] = replace(tensors[y], shape_signature=signature)
+        with pytest.raises(UnsupportedError, match="differ in size") as refused:
+            lower_graph(replace(graph, tensors=tuple(tensors)))
+        assert ("unknown batch size" in str(refused.value) and "batch_size=1" in str(refused.value)) == named

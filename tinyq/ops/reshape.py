@@ -24,11 +24,19 @@ class ViewParams:
     bytes: int
 
 
+# TFLM allocates every tensor at its declared shape before it runs: one computed at run time is refused
+DYNAMIC_HINT = "re-export with a fixed batch size, e.g. keras.Input(shape, batch_size=1)"
+
+
 def lower(graph: Graph, op: Operator) -> Lowered:
     (x, *_), (y,) = io(graph, op, 1)
     if x.nbytes != y.nbytes or x.dtype != y.dtype:
+        dynamic = y.shape_signature is not None and -1 in y.shape_signature
         raise unsupported(graph, op, f"input {x.dtype}{list(x.shape)} and output {y.dtype}{list(y.shape)} "
-                                     "differ in size or type")
+                                     "differ in size or type" + (
+                              f"; the output's shape is left to run time (signature {list(y.shape_signature)}), "
+                              "as after an export with an unknown batch size" if dynamic else ""),
+                          DYNAMIC_HINT if dynamic else None)
     if x.quant != y.quant:
         raise unsupported(graph, op, "input and output quantization differ",
                           "a view cannot requantize; TFLM requires them equal")
