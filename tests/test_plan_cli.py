@@ -92,6 +92,27 @@ def test_arena_too_big_for_the_board(tmp_path):
     assert "could help" in lines[0] and "qemu-m55" in lines[0]
 
 
+def test_weights_too_big_for_flash_hint_int4_from_the_models_weights(tmp_path):
+    """The int4 estimate halves the model's int8 weights, whatever arrays the kernels make of them
+    (CMSIS-NN/Helium pack them into int32 arrays under their own names)."""
+    rng = np.random.default_rng(0)
+    b = GraphBuilder("wide_conv")
+    x = b.input((1, 2, 2, 1024), scale=0.05, zero_point=0)
+    w = b.const(rng.integers(-127, 128, size=(600, 1, 1, 1024)), "int8", scale=list(rng.uniform(0.001, 0.01, 600)),
+                zero_point=[0] * 600)
+    y = b.activation((1, 2, 2, 600), scale=0.2, zero_point=-3)
+    b.op("conv_2d", [x, w, b.const(rng.integers(-500, 500, size=600), "int32")], [y], padding="VALID")
+    path = tmp_path / "wide_conv.tflite"
+    path.write_bytes(write_model(b.build([y])))
+    for backend in ("cmsis-nn", "reference"):
+        run = tinyq("plan", path, "--board", "qemu-m55", "--backend", backend)
+        assert run.returncode == 2, run.stderr
+        line = run.stderr.strip().splitlines()[-1]
+        need = int(re.search(r"the weights need ([\d,]+) B", line).group(1).replace(",", ""))
+        estimate = int(re.search(r"int4 weights \(about ([\d,]+) B\)", line).group(1).replace(",", ""))
+        assert estimate == need - 600 * 1024 // 2, line
+
+
 def test_json_says_when_it_does_not_fit(tmp_path):
     run = tinyq("plan", fc_model(tmp_path, "wide", 15000, 8), "--board", "qemu-m0", "--format", "json")
     assert run.returncode == 2

@@ -62,5 +62,5 @@ def plan(model: Path, board: str | None, backend: str | None, arena: str, fmt: s
         click.echo(f"wrote {plot_plan(bound.lowered, memory_plan, plot_path, title=model.name, ram_bytes=room, board=b.name)}",
                    err=True)
     if fit is not None and not fit.ok:
-        click.echo(f"tinyq: error: {fit_error(fit, b, flash)}", err=True)
+        click.echo(f"tinyq: error: {fit_error(fit, b, bound.graph)}", err=True)
         sys.exit(2)

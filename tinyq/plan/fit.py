@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from tinyq.bind import BoundGraph
 from tinyq.boards import Board, Memory
 from tinyq.errors import TinyqError
+from tinyq.ir import Graph
 from tinyq.plan.flash import FlashPlan, plan_flash, weight_regions
 from tinyq.plan.memory import MemoryPlan
 
@@ -68,7 +69,8 @@ def check_fit(plan: MemoryPlan, flash: FlashPlan, board: Board) -> Fit:
     if region is None:
         problems.append(f"the arena needs {plan.arena_bytes:,} B of RAM but board {board.name} lists no SRAM region")
     elif plan.arena_bytes > room:
-        problems.append(f"the arena needs {plan.arena_bytes:,} B of RAM (lower bound {plan.lower_bound_bytes:,} B) "
+        bound = f" (lower bound {plan.lower_bound_bytes:,} B)" if plan.lower_bound_bytes < plan.arena_bytes else ""
+        problems.append(f"the arena needs {plan.arena_bytes:,} B of RAM{bound} "
                         f"but region '{region.name}' has {region.size:,} B{note}")
     unplaced = [a for a in flash.arrays if not a.region]
     if unplaced:
@@ -78,21 +80,39 @@ def check_fit(plan: MemoryPlan, flash: FlashPlan, board: Board) -> Fit:
                tuple(problems))
 
 
-def _hints(fit: Fit, board: Board, flash: FlashPlan) -> str:
+def int8_weight_bytes(graph: Graph) -> int:
+    """Bytes of the int8 weight tensors `tinyq quantize --weights int4` would halve: the model's, not the
+    flash arrays', which kernels reorder or pack under their own names (blocked, MVE-packed)."""
+    from tinyq import ops
+
+    seen, total = set(), 0
+    for op in graph.operators:
+        spec = ops.by_name(op.op)
+        position = spec.quant.weights if spec is not None and spec.quant is not None else None
+        if position is None or position >= len(op.inputs) or op.inputs[position] in seen:
+            continue
+        t = graph.tensor(op.inputs[position])
+        if t is not None and t.is_const and t.dtype == "int8":
+            seen.add(t.index)
+            total += t.nbytes
+    return total
+
+
+def _hints(fit: Fit, board: Board, graph: Graph) -> str:
     hints = []
     psram = board.memories("psram")
     if fit.arena_bytes > fit.arena_room and psram:
         hints.append(f"place the arena in PSRAM ('{psram[0].name}', {psram[0].size:,} B, slower)")
-    if fit.flash_bytes > fit.flash_room:
-        int8 = sum(a.bytes for a in flash.arrays if a.ctype == "int8_t" and a.symbol.endswith("_filter"))
+    int8 = int8_weight_bytes(graph)
+    if fit.flash_bytes > fit.flash_room and int8:
         hints.append(f"int4 weights (about {fit.flash_bytes - int8 // 2:,} B)")
     others = _fits_elsewhere(fit.arena_bytes, fit.flash_bytes)
     hints.append(f"a board it fits: {', '.join(others)}" if others else "a smaller model or input resolution")
     return "could help: " + "; ".join(hints)
 
 
-def fit_error(fit: Fit, board: Board, flash: FlashPlan) -> TinyqError:
-    return TinyqError("; ".join(fit.problems), where=f"board {board.name}", hint=_hints(fit, board, flash))
+def fit_error(fit: Fit, board: Board, graph: Graph) -> TinyqError:
+    return TinyqError("; ".join(fit.problems), where=f"board {board.name}", hint=_hints(fit, board, graph))
 
 
 def require_fit(plan: MemoryPlan, bound: BoundGraph, board: Board, flash: FlashPlan | None = None) -> Fit:
@@ -100,5 +120,5 @@ def require_fit(plan: MemoryPlan, bound: BoundGraph, board: Board, flash: FlashP
     flash = flash or plan_flash(bound, board)
     fit = check_fit(plan, flash, board)
     if not fit.ok:
-        raise fit_error(fit, board, flash)
+        raise fit_error(fit, board, bound.graph)
     return fit
