@@ -168,6 +168,26 @@ def reference_kernel(name: str, uses: tuple[str, ...] | None = None, inplace: In
 
 
 @dataclass(frozen=True)
+class RecurrentRule:
+    """What the quantizer makes of a recurrent op's parameters and state (TFLM's integer LSTM):
+    per-tensor symmetric int8 weight matrices, each with the bias added to its product (at the
+    scale of the data it multiplies times its own), a state the kernel writes into the output (so it
+    takes the output's type and parameters) and an int16 cell state at a power-of-two scale that
+    covers the cell over every time step. tinyq/quantize/recurrent.py applies it; these weights are
+    not the op's `QuantRule.weights`, so the optional weight steps (int4, mixed, GPTQ, equalization,
+    bias correction) leave them int8."""
+
+    weights: tuple[tuple[int, int, int | None], ...]  # (weights, the input they multiply, their bias or None)
+    output_state: int  # variable input the kernel writes into the output
+    cell_state: int  # variable int16 input, zero point 0
+    # the float op over one sample: (graph, op, input value, state or None) -> (output, every step's cell, state),
+    # where a state (None at first) carries over to the next sample as it does from one invoke to the next
+    float_run: Callable[..., tuple[np.ndarray, np.ndarray, Any]]
+    check: Callable[[Graph, Operator], None]  # refuses the float op's variants TFLM's integer kernel lacks
+    versions: tuple[tuple[str, int], ...]  # activation type -> operator version (TFLite's op versioning)
+
+
+@dataclass(frozen=True)
 class QuantRule:
     """What the quantizer makes of the op in an int8 model.
 
@@ -191,6 +211,7 @@ class QuantRule:
     # a constant operand takes the other tensors' parameters, saturating, without widening their range:
     # a clamp bound (Keras's UnitNormalization is minimum(rsqrt(sum), 1e12)) must not set the scale
     constants_saturate: bool = False
+    recurrent: RecurrentRule | None = None  # a recurrent op's weights and state (the LSTM)
 
 
 # TFLM runs the op in float32 only: a quantized model keeps it float between DEQUANTIZE and QUANTIZE

@@ -29,7 +29,7 @@ import numpy as np
 from tinyq import qmath
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.ops import f32, s16
-from tinyq.ops.base import ConstArray, Lowered, OpSpec, reference_kernel, unsupported
+from tinyq.ops.base import ConstArray, Lowered, OpSpec, QuantRule, RecurrentRule, reference_kernel, unsupported
 from tinyq.ops.common import require_const, require_int8_or_int16, require_shifts
 
 
@@ -279,6 +279,51 @@ def lower_f32(graph: Graph, op: Operator, x: Tensor, h: Tensor, c: Tensor, y: Te
                    inputs=(x.index, h.index, c.index), outputs=(y.index,), consts=consts)
 
 
+def _sigmoid(v: np.ndarray) -> np.ndarray:
+    return (np.float32(1) / (np.float32(1) + np.exp(-v))).astype(np.float32)
+
+
+def float_run(graph: Graph, op: Operator, x: np.ndarray, state=None):
+    """The float LSTM on one input, in float32 as LstmStep<float> computes it: (output, the cell state
+    after every step [steps, batches, hidden], the (hidden, cell) state after the last step). `state` is
+    the previous input's (None: zeros, as after a reset). The quantizer's calibration reads every step's
+    cell from it: LiteRT shows only the state the last step leaves."""
+    opts: UnidirectionalSequenceLSTMOptions = op.options
+    data = lambda p: np.asarray(graph.tensors[op.inputs[p]].data, dtype=np.float32)  # noqa: E731
+    w_in, w_rec, bias = ([data(p) for p in ps] for ps in (INPUT_WEIGHTS, RECURRENT_WEIGHTS, BIASES))
+    seq = np.asarray(x, dtype=np.float32)
+    seq = seq if opts.time_major else seq.transpose(1, 0, 2)  # [steps, batches, input]
+    zeros = np.zeros((seq.shape[1], w_in[0].shape[0]), dtype=np.float32)
+    hidden, cell = state if state is not None else (zeros, zeros)
+    clip = np.float32(opts.cell_clip)
+    outputs, cells = [], []
+    for step in seq:
+        forget, update, candidate, out = (step @ w_in[g].T + hidden @ w_rec[g].T + bias[g] for g in range(4))
+        cell = _sigmoid(forget) * cell + _sigmoid(update) * np.tanh(candidate)
+        if clip > 0:
+            cell = np.clip(cell, -clip, clip)
+        hidden = _sigmoid(out) * np.tanh(cell)
+        outputs.append(hidden)
+        cells.append(cell)
+    y = np.stack(outputs)
+    return (y if opts.time_major else y.transpose(1, 0, 2)), np.stack(cells), (hidden, cell)
+
+
+def check_quantizable(graph: Graph, op: Operator) -> None:
+    """The float LSTM's variants TFLM's integer kernel lacks (peephole, projection, layer norm, CIFG, a
+    cell gate other than TANH, diagonal recurrent weights) are those its float kernel lacks too:
+    lowering the float op refuses them, one line each."""
+    lower(graph, op)
+
+
+# the quantizer's description: per gate the input and the recurrent weights, the bias added with the input's
+# product (TFLM's recurrent fully connected has none), the hidden state the output repeats, the int16 cell
+QUANT = QuantRule(1, activation_inputs=(INPUT,), recurrent=RecurrentRule(
+    weights=tuple((w, INPUT, b) for w, b in zip(INPUT_WEIGHTS, BIASES)) +
+    tuple((w, HIDDEN_STATE, None) for w in RECURRENT_WEIGHTS),
+    output_state=HIDDEN_STATE, cell_state=CELL_STATE, float_run=float_run, check=check_quantizable,
+    versions=(("int8", 1), ("int16", 5))))  # tools/versioning/op_version.cc: 16x8 is version 5
+
 REFERENCE_USES = ("input_weights", "recurrent_weights", "effective_bias", "sigmoid_table")
 
 SPECS = [OpSpec(
@@ -286,8 +331,10 @@ SPECS = [OpSpec(
     options=UnidirectionalSequenceLSTMOptions, fb_options="UnidirectionalSequenceLSTMOptions", lower=lower,
     kernels=(reference_kernel("unidirectional_sequence_lstm", uses=REFERENCE_USES),
              reference_kernel("unidirectional_sequence_lstm_s16", uses=REFERENCE_USES),
-             reference_kernel("unidirectional_sequence_lstm_f32")),
+             reference_kernel("unidirectional_sequence_lstm_f32")), quant=QUANT,
     doc="int8 (int32 biases) and 16x8 (int16 activations, int64 biases) with an int16 cell state, the standard "
         "LSTM as TFLM runs it (all four gates; TANH cell gate; cell clip; time- or batch-major); "
         "hidden and cell state kept across invokes (reset: tinyq_<name>_reset); no CIFG, peephole, projection "
-        "or layer norm (TFLM has none); float32 (float weights, biases and state; TFLM's float gates)")]
+        "or layer norm (TFLM has none); float32 (float weights, biases and state; TFLM's float gates). "
+        "Quantizer: int8 or 16x8 from the float LSTM, per-tensor int8 weights whatever --weights asks, an int16 "
+        "cell at the power-of-two scale covering every step's cell")]

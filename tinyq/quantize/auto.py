@@ -82,7 +82,9 @@ def unit_sensitivities(graph: Graph, units: tuple[Unit, ...], acts: dict[int, Ac
     records = calib.records(graph, SENSITIVITY_SAMPLES)
     points = measure_points(graph)
     reference = FloatRunner(graph)
-    want = [[np.ravel(reference.run(r, points)[t]).astype(np.float64) for t in points] for r in records]
+    # one run per record: a stateful model (LSTM) carries its state from one run to the next, as the runs below do
+    runs = [reference.run(r, points) for r in records]
+    want = [[np.ravel(values[t]).astype(np.float64) for t in points] for values in runs]
     power = [sum(float(np.dot(w[k], w[k])) for w in want) for k in range(len(points))]
     result = []
     for n, unit in enumerate(units):

@@ -30,6 +30,7 @@ from tinyq.quantize.floatrun import FloatRunner, activation_tensors
 from tinyq.quantize.mixed import MixedPlan, choose_weight_dtypes
 from tinyq.quantize.observers import OBSERVERS, StatsCollector, TensorStats
 from tinyq.quantize.prepare import prepare_float_graph
+from tinyq.quantize.recurrent import CellObserver, cell_tensors
 from tinyq.quantize.report import LayerWarning, layer_warnings, sqnr_report
 from tinyq.quantize.rewrite import WeightChoice, build_quantized_graph
 from tinyq.quantize.selfcheck import (TIE_DB, SelfCheck, candidate_configs, check_candidates, check_sample_count,
@@ -93,10 +94,12 @@ def calibrate(graph: Graph, calib: CalibrationSet, progress: Progress | None = N
     """Run the float graph over every sample and record every activation."""
     tensors = activation_tensors(graph)
     runner = FloatRunner(graph)
-    collector = StatsCollector(tensors, calib.count)
+    cells = CellObserver(graph)  # recurrent ops' cell state at every step, which LiteRT does not show
+    collector = StatsCollector(tensors + cell_tensors(graph), calib.count)
     step = max(1, calib.count // 10)
     for i in range(calib.count):
-        collector.update(runner.run(calib.record(i, graph), tensors))
+        values = runner.run(calib.record(i, graph), tensors)
+        collector.update({**values, **cells.observe(values)})
         if progress and ((i + 1) % step == 0 or i + 1 == calib.count):
             progress(f"calibrating{f' ({label})' if label else ''}: {i + 1}/{calib.count} samples")
     stats = collector.finish()

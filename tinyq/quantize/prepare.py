@@ -26,7 +26,7 @@ from tinyq.passes.graph_edit import compact, option, renumber_ops
 from tinyq.quantize.floatrun import computed_outputs, zero_input_values
 from tinyq.quantize.isolated import in_child
 from tinyq.quantize.qparams import VALUE_LIMIT
-from tinyq.quantize.rules import RULES
+from tinyq.quantize.rules import RULES, parameter_positions
 from tinyq.tflm_ops import tflm_runs
 
 # the weights' rank in TFLite's layout: conv and transpose conv [out, kh, kw, in], depthwise [1, kh, kw, out],
@@ -125,11 +125,11 @@ def _unshare_parameters(graph: Graph) -> Graph:
     seen: set[int] = set()
     for pos, op in enumerate(graph.operators):
         rule = RULES.get(op.op)
-        if rule is None or rule.weights is None:
+        if rule is None or not parameter_positions(rule):
             continue
         inputs = list(op.inputs)
-        for role in (rule.weights, rule.bias):
-            if role is None or role >= len(inputs) or inputs[role] == NO_TENSOR:
+        for role, _ in parameter_positions(rule):
+            if role >= len(inputs) or inputs[role] == NO_TENSOR:
                 continue
             t = tensors[inputs[role]]
             if t.index in seen or uses[t.index] > 1:
@@ -181,9 +181,11 @@ def _check_options(graph: Graph) -> None:
 def _check_weights(graph: Graph) -> None:
     for op in graph.operators:
         rule = RULES[op.op]
-        for role, name in ((rule.weights, "weights"), (rule.bias, "bias")):
-            if role is None or role >= len(op.inputs) or op.inputs[role] == NO_TENSOR:
-                if name == "weights" and role is not None:
+        if rule.recurrent is not None:  # its own check first: a missing gate says which LSTM variant it is
+            rule.recurrent.check(graph, op)
+        for role, name in parameter_positions(rule):
+            if role >= len(op.inputs) or op.inputs[role] == NO_TENSOR:
+                if name == "weights":
                     raise UnsupportedError("has no weights input", where=describe_op(graph, op), hint=REEXPORT)
                 continue
             t = graph.tensors[op.inputs[role]]

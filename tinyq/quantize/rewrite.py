@@ -23,6 +23,7 @@ from tinyq.quantize.actparams import ActivationChoice
 from tinyq.quantize.config import QuantizeConfig
 from tinyq.passes.graph_edit import option, renumber_ops
 from tinyq.quantize.observers import TensorStats
+from tinyq.quantize.recurrent import quantize_recurrent_op
 from tinyq.quantize.rules import RULES, activation_op_version, int8_version
 from tinyq.quantize.weights import QuantizedWeights, bias_tensor, output_shift, quantize_weights, weight_tensor
 from tinyq.quantize.widths import Layout
@@ -148,6 +149,9 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
             weights[op.index] = WeightChoice(op.index, qw, shift)
             version = int8_version(op.op, dtype, has_bias=b_t is not None,
                                    keep_num_dims=bool(option(op, "keep_num_dims", False)))
+        elif rule.recurrent is not None:  # the LSTM: int8 weights whatever the weight mode, an int16 cell
+            version = quantize_recurrent_op(graph, op, inputs, tensors, acts, stats, width, BIAS_DTYPE[width],
+                                            config.weight_clip("int8"))
         elif op.op == "mul":
             a, b = (tensors[i].quant.s for i in inputs[:2])
             version = int8_version("mul", "int8", mul_rescale_ge_one=a * b / tensors[op.outputs[0]].quant.s >= 1.0)

@@ -64,5 +64,14 @@ def int8_version(op_name: str, weight_dtype: str, has_bias: bool = True, keep_nu
     return rule.version
 
 
+def parameter_positions(rule: QuantRule) -> tuple[tuple[int, str], ...]:
+    """(input position, "weights" | "bias") of every constant parameter the op's rule quantizes: its weights
+    and bias, or a recurrent op's weight matrices and biases."""
+    if rule.recurrent is not None:
+        return tuple((w, "weights") for w, _, _ in rule.recurrent.weights) + \
+            tuple((b, "bias") for _, _, b in rule.recurrent.weights if b is not None)
+    return tuple((p, name) for p, name in ((rule.weights, "weights"), (rule.bias, "bias")) if p is not None)
+
+
 def supported_ops() -> list[str]:
     return sorted(RULES)

@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict
 
 from tinyq.ir import Graph
+from tinyq.quantize.recurrent import recurrent_lines
 from tinyq.quantize.selfcheck import steps_text
 from tinyq.quantize.weights import weight_ops
 
@@ -51,6 +52,8 @@ def summary_text(result, out_path: str, file_bytes: int) -> str:
     if int4:
         lines.append(f"  int4 weights in {len(int4)} of {len(weight_ops(result.float_graph))} layers: "
                      + ", ".join(f"op {op.index} ({op.op})" for op in int4))
+    for line in recurrent_lines(result):
+        lines.append("  " + line)
     if getattr(result, "rounding", ()):
         from tinyq.quantize.rounding import describe
 
