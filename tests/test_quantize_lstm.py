@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from conftest import assert_bit_exact, shared_file
+from conftest import assert_bit_exact, assert_bit_exact_on_targets, shared_file
 from test_float_lstm import float_lstm
 from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.golden import tflm_run
@@ -24,6 +24,8 @@ from tinyq.quantize.floatrun import FloatRunner
 from tinyq.quantize.qparams import sqnr_db
 from tinyq.quantize.report import dequantize, quantize_inputs, sqnr_report
 from tinyq.quantize.rules import RULES
+from tinyq.quantize.selfcheck import macs_per_sample
+from tinyq.quantize.summary import summary_text, weight_bytes
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.reader import read_model_file
 from tinyq.tflite.writer import write_model
@@ -196,6 +198,12 @@ def test_int16_activations_run_tflms_16x8_lstm():
         assert sqnr >= MIN_SQNR_DB, f"{name}: int16 output SQNR {sqnr:.1f} dB"
 
 
+def test_quantized_lstm_on_targets():
+    """The quantized LSTM (with the FC and softmax after it) bit-exact on the host and under QEMU, with the
+    reference kernels and CMSIS-NN's (its LSTM where it applies)."""
+    assert_bit_exact_on_targets(quantized("mnist_like").graph, n_inputs=8, backends=("reference", "cmsis-nn"))
+
+
 def test_auto_activations_measure_a_stateful_model_run_for_run():
     """--activations auto rounds one layer at a time and compares with the float model run over the same
     records in the same order: the LSTM's state must advance once per record in both (the reference once ran
@@ -215,6 +223,21 @@ def test_int4_weights_leave_the_lstm_int8(weights):
     assert all(q.tensors[op.inputs[p]].dtype == "int8" for p in range(1, 9))
     assert op.index not in result.weight_dtypes and op.index not in result.weights
     assert_bit_exact(q, n_inputs=CHECKED)
+
+
+def test_summary_weight_bytes_and_macs_count_the_lstm():
+    """What `tinyq quantize` prints of the LSTM, its weights and biases in the weight bytes, and its gate
+    products in the MACs that size the self-check (steps x 4 gates x units x (inputs + units), plus the FC)."""
+    result = quantized("mnist_like")
+    q = result.graph
+    op = _lstm(q)
+    text = summary_text(result, "out.tflite", 0)
+    assert f"op {op.index} ({LSTM}): int8 weights per tensor" in text
+    assert f"int16 cell state at 2^{round(np.log2(q.tensors[op.inputs[19]].quant.s))}" in text
+    lstm_bytes = 4 * 5 * (7 + 5) + 4 * 5 * 4  # int8 matrices, int32 biases
+    fc_bytes = 4 * 30 + 4 * 4
+    assert weight_bytes(q) == lstm_bytes + fc_bytes
+    assert macs_per_sample(result.float_graph) == 6 * 4 * 5 * (7 + 5) + 4 * 30
 
 
 def _variant(**change):
@@ -314,6 +337,9 @@ def test_tflm_mnist_lstm_against_the_converters_int8_file(capsys):
         print("\nmnist_lstm output SQNR vs float, 100 digits: " +
               ", ".join(f"{name} {db:.1f} dB" for name, db in figures.items()))
     ours_op, theirs_op = _lstm(ours), _lstm(theirs)
+    for g, op in ((ours, ours_op), (theirs, theirs_op)):  # both: the hidden state at the output's parameters
+        assert g.tensors[op.inputs[18]].quant == g.tensors[op.outputs[0]].quant
+        assert g.tensors[op.inputs[19]].dtype == "int16" and g.tensors[op.inputs[19]].quant.zp == 0
     for p in range(1, 9):
         assert ours.tensors[ours_op.inputs[p]].quant.s == pytest.approx(theirs.tensors[theirs_op.inputs[p]].quant.s,
                                                                          rel=1e-6)

@@ -26,7 +26,9 @@ from tinyq.quantize.config import QuantizeConfig
 from tinyq.quantize.floatrun import FloatRunner
 from tinyq.quantize.isolated import tflm_run
 from tinyq.quantize.qparams import sqnr_db
+from tinyq.quantize.recurrent import recurrent_ops
 from tinyq.quantize.report import dequantize, quantize_inputs
+from tinyq.quantize.rules import RULES
 from tinyq.quantize.weights import weight_ops, weight_tensor
 from tinyq.tflite.writer import write_model
 
@@ -71,11 +73,15 @@ def candidate_configs(config: QuantizeConfig, equalizable: bool = True,
 
 
 def macs_per_sample(graph: Graph) -> int:
-    """Multiply-accumulates of the conv, depthwise and fully connected ops for one input."""
+    """Multiply-accumulates of the conv, depthwise, fully connected and LSTM ops for one input."""
     total = 0
     for op in weight_ops(graph):
         w, out = weight_tensor(graph, op), graph.tensors[op.outputs[0]]
         total += out.numel * w.numel // max(out.shape[-1], 1)  # outputs x weights per output channel
+    for op in recurrent_ops(graph):  # each gate matrix once per step and batch: outputs / units of them
+        out = graph.tensors[op.outputs[0]]
+        total += sum(out.numel * graph.tensors[op.inputs[w]].numel // max(out.shape[-1], 1)
+                     for w, _, _ in RULES[op.op].recurrent.weights)
     return total
 
 

@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 from tinyq.ir import Graph
 from tinyq.quantize.recurrent import recurrent_lines
+from tinyq.quantize.rules import RULES, parameter_positions
 from tinyq.quantize.selfcheck import steps_text
 from tinyq.quantize.weights import weight_ops
 
@@ -16,8 +17,9 @@ def stored_bytes(t) -> int:
 
 
 def weight_bytes(graph: Graph) -> int:
-    """Bytes of the weights (and biases) of conv, depthwise and FC ops, as stored."""
-    return sum(stored_bytes(graph.tensors[i]) for op in weight_ops(graph) for i in op.inputs[1:3] if i >= 0)
+    """Bytes of the weights and biases the quantizer rounds (conv, depthwise, FC, LSTM ...), as stored."""
+    return sum(stored_bytes(graph.tensors[op.inputs[p]]) for op in graph.operators if op.op in RULES
+               for p, _ in parameter_positions(RULES[op.op]) if p < len(op.inputs) and op.inputs[p] >= 0)
 
 
 def const_bytes(graph: Graph) -> int:
