@@ -8,8 +8,7 @@ interpreter (and TFLM, and tinyq's generated code) carry it from one invoke to t
 agree with LiteRT's on every sample (FLOAT_AGREEMENT), so the cell it reports is the model's. Carrying the
 state rather than starting each sample from zero covers a streaming model (one frame per invoke), whose
 cell a reset calibration would leave saturating; a model that takes a whole sequence per invoke may get a
-cell range a power of two wider than from reset state (TFLM's mnist_lstm: 2^-11 where the converter chose
-2^-12), one bit of the int16 cell.
+cell range a power of two wider than from reset state, one bit of the int16 cell.
 
 Cell state: int16, zero point 0, scale 2^ceil(log2(max |cell|)) / 32768 - the TFLite converter's choice
 (prepare_quantize_lstm.h, power_of_two_bound): TFLM's integer tanh of the cell needs a power-of-two scale
