@@ -18,6 +18,7 @@ from test_float_lstm import float_lstm
 from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.golden import tflm_run
 from tinyq.ir import NO_TENSOR, Quant
+from tinyq.ops.lstm import float_run
 from tinyq.quantize import QuantizeConfig, quantize_graph
 from tinyq.quantize.data import sample_shape
 from tinyq.quantize.floatrun import FloatRunner
@@ -146,6 +147,25 @@ def test_state_tensors_and_weights_are_tflms(name):
     for w_pos in (5, 6, 7, 8):
         w = q.tensors[op.inputs[w_pos]]
         assert w.dtype == "int8" and len(w.quant.scale) == 1 and w.quant.zp == 0
+
+
+def test_a_streaming_lstm_calibrates_the_state_it_carries():
+    """One frame per invoke: the cell grows over the frames, as LiteRT, TFLM and the generated code carry it
+    from one invoke to the next. The observed range is the carried cell's (LiteRT's float LSTM run over the
+    calibration frames in order), wider than one frame from a reset state would show; the scale covers it."""
+    result = quantized("streaming")
+    f = result.float_graph
+    op = _lstm(f)
+    _, calib = _model("streaming")
+    state, carried, reset = None, 0.0, 0.0
+    for x in calib[0]:
+        _, cells, state = float_run(f, op, x[None], state)
+        carried = max(carried, float(np.abs(cells).max()))
+        reset = max(reset, float(np.abs(float_run(f, op, x[None])[1]).max()))
+    stats = result.stats[op.inputs[19]]
+    assert max(abs(stats.lo), abs(stats.hi)) == pytest.approx(carried, rel=1e-4)
+    assert carried > 1.5 * reset
+    assert carried <= result.graph.tensors[op.inputs[19]].quant.s * 32768
 
 
 def _steps(graph) -> int:

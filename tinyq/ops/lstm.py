@@ -294,7 +294,7 @@ def float_run(graph: Graph, op: Operator, x: np.ndarray, state=None):
     seq = np.asarray(x, dtype=np.float32)
     seq = seq if opts.time_major else seq.transpose(1, 0, 2)  # [steps, batches, input]
     zeros = np.zeros((seq.shape[1], w_in[0].shape[0]), dtype=np.float32)
-    hidden, cell = state if state is not None else (zeros, zeros)
+    hidden, cell = (zeros, zeros) if state is None else (np.reshape(s, zeros.shape) for s in state)
     clip = np.float32(opts.cell_clip)
     outputs, cells = [], []
     for step in seq:

@@ -98,8 +98,8 @@ def calibrate(graph: Graph, calib: CalibrationSet, progress: Progress | None = N
     collector = StatsCollector(tensors + cell_tensors(graph), calib.count)
     step = max(1, calib.count // 10)
     for i in range(calib.count):
-        values = runner.run(calib.record(i, graph), tensors)
-        collector.update({**values, **cells.observe(values)})
+        values = runner.run(calib.record(i, graph), tensors + cells.state_tensors)
+        collector.update({**{t: values[t] for t in tensors}, **cells.observe(values)})
         if progress and ((i + 1) % step == 0 or i + 1 == calib.count):
             progress(f"calibrating{f' ({label})' if label else ''}: {i + 1}/{calib.count} samples")
     stats = collector.finish()

@@ -3,12 +3,14 @@ integer weights, biases and state tensors, as the op's RecurrentRule (tinyq/ops/
 
 Calibration: LiteRT shows the float op's output at every step but its cell state only as the last step
 leaves it, so the op's own float model (RecurrentRule.float_run, numpy) computes every step's cell from
-the input LiteRT computed. Its state carries over from one calibration sample to the next, as LiteRT's
-interpreter (and TFLM, and tinyq's generated code) carry it from one invoke to the next; its output must
-agree with LiteRT's on every sample (FLOAT_AGREEMENT), so the cell it reports is the model's. Carrying the
-state rather than starting each sample from zero covers a streaming model (one frame per invoke), whose
-cell a reset calibration would leave saturating; a model that takes a whole sequence per invoke may get a
-cell range a power of two wider than from reset state, one bit of the int16 cell.
+the input LiteRT computed, starting from the state LiteRT's variable tensors held before the sample. The
+state so carries over from one calibration sample to the next, as LiteRT's interpreter (and TFLM, and
+tinyq's generated code) carry it from one invoke to the next, while the two float implementations never
+drift apart over more than one sample; the float model's output must agree with LiteRT's on every sample
+(FLOAT_AGREEMENT), so the cell it reports is the model's. Carrying the state rather than starting each
+sample from zero covers a streaming model (one frame per invoke), whose cell a reset calibration would
+leave saturating; a model that takes a whole sequence per invoke may get a cell range a power of two wider
+than from reset state, one bit of the int16 cell.
 
 Cell state: int16, zero point 0, scale 2^ceil(log2(max |cell|)) / 32768 - the TFLite converter's choice
 (prepare_quantize_lstm.h, power_of_two_bound): TFLM's integer tanh of the cell needs a power-of-two scale
@@ -31,7 +33,7 @@ from tinyq.quantize.rules import RULES
 from tinyq.quantize.weights import quantize_weights
 
 # the most tinyq's float model and LiteRT's float kernel may differ by at an output (values within +-1):
-# float32 rounding over a few hundred steps stays far below it; a wrong gate order or state is far above
+# float32 rounding over one sample's steps stays far below it; a wrong gate order or state is far above
 FLOAT_AGREEMENT = 1e-3
 # exponents of the cell's power-of-two bound: a scale in [2^-43, 2^2], where TFLM's tanh of the cell
 # neither overflows nor shifts out of range (tinyq/ops/lstm.py)
@@ -53,15 +55,24 @@ class CellObserver:
     def __init__(self, graph: Graph):
         self.graph = graph
         self.ops = recurrent_ops(graph)
-        self.states: dict[int, object] = {}
+        self.states: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # op -> LiteRT's state after the last sample
+
+    @property
+    def state_tensors(self) -> list[int]:
+        """The variable tensors LiteRT must show after each sample (FloatRunner.run's `tensors`)."""
+        return [op.inputs[p] for op in self.ops for p in (RULES[op.op].recurrent.output_state,
+                                                             RULES[op.op].recurrent.cell_state)]
 
     def observe(self, values: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
-        """`values`: the sample's activations as LiteRT computed them (each op's input and output among them)."""
+        """`values`: the sample's activations as LiteRT computed them (each op's input and output among them)
+        and its state tensors after the sample."""
         cells = {}
         for op in self.ops:
             rule = RULES[op.op]
             x = values[op.inputs[rule.activation_inputs[0]]]
-            y, cell, self.states[op.index] = rule.recurrent.float_run(self.graph, op, x, self.states.get(op.index))
+            y, cell, _ = rule.recurrent.float_run(self.graph, op, x, self.states.get(op.index))
+            self.states[op.index] = tuple(np.asarray(values[op.inputs[p]], dtype=np.float32)
+                                          for p in (rule.recurrent.output_state, rule.recurrent.cell_state))
             litert = np.asarray(values[op.outputs[0]], dtype=np.float32)
             gap = float(np.max(np.abs(y - litert))) if y.shape == litert.shape else math.inf
             if not gap <= FLOAT_AGREEMENT:
