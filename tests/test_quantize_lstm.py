@@ -9,6 +9,7 @@ saturating) or its hidden state's parameters not its output's falls below it
 (test_a_wrong_cell_scale_or_hidden_state_fails_the_floor)."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -325,37 +326,66 @@ def mnist_inputs():
     return samples
 
 
-def output_sqnr(float_graph, qgraph, records) -> float:
-    """Output SQNR of an integer file (run in TFLM) against the float model (LiteRT) over `records`, each
-    from a reset state (each sample is one image's sequence)."""
+def output_sqnr(float_graph, qgraph, sequences) -> float:
+    """Output SQNR of an integer file (run in TFLM) against the float model (LiteRT) over `sequences` of
+    records: each from a reset state (a new interpreter), the state carried from record to record within it."""
     floats, ints = [], []
-    for record in records:  # a new interpreter each (TFLM's too): state starts at zero
-        floats.append(FloatRunner(float_graph).outputs(record)[0])
-        (out,) = tflm_run(write_model(qgraph), [quantize_inputs(qgraph, record)])[0]
-        ints.append(dequantize(qgraph.tensors[qgraph.outputs[0]], out))
-    return sqnr_db(np.concatenate(floats), np.concatenate(ints))
+    for records in sequences:
+        runner = FloatRunner(float_graph)
+        floats += [runner.outputs(record)[0] for record in records]
+        runs = tflm_run(write_model(qgraph), [quantize_inputs(qgraph, record) for record in records])
+        ints += [dequantize(qgraph.tensors[qgraph.outputs[0]], outputs[0]) for outputs in runs]
+    return sqnr_db(np.concatenate([np.ravel(f) for f in floats]), np.concatenate([np.ravel(q) for q in ints]))
+
+
+def _same_lstm_scales(ours, theirs):
+    ours_op, theirs_op = _lstm(ours), _lstm(theirs)
+    for g, op in ((ours, ours_op), (theirs, theirs_op)):  # both: the hidden state at the output's parameters
+        assert g.tensors[op.inputs[18]].quant == g.tensors[op.outputs[0]].quant
+        assert g.tensors[op.inputs[19]].dtype == "int16" and g.tensors[op.inputs[19]].quant.zp == 0
+    for p in range(1, 9):  # both take max |w| / 127 per matrix
+        assert ours.tensors[ours_op.inputs[p]].quant.s == pytest.approx(theirs.tensors[theirs_op.inputs[p]].quant.s,
+                                                                         rel=1e-6)
 
 
 def test_tflm_mnist_lstm_against_the_converters_int8_file(capsys):
     """tinyq's int8 mnist_lstm next to the TFLite converter's int8 file of the same float model: output SQNR
     against the float model on the same inputs (printed, not pinned), tinyq's bit-exact in TFLM, and the
-    same per-tensor weight scales (both take max |w| / 127)."""
+    same per-tensor weight scales. The converter calibrated on MNIST, tinyq here on ../shared's digits."""
     float_path = shared_file("models", "tflm-corpus", "examples_mnist_lstm_trained_lstm.tflite")
     theirs = read_model_file(shared_file("models", "tflm-corpus", "examples_mnist_lstm_trained_lstm_int8.tflite"))
     calib, test = mnist_inputs()
     ours = quantize_graph(read_model_file(float_path), [calib]).graph
     assert_bit_exact(ours, n_inputs=8)
-    records = [[x[None]] for x in test[:100]]
+    sequences = [[[x[None]]] for x in test[:100]]  # one image per sequence
     float_graph = read_model_file(float_path)
-    figures = {name: output_sqnr(float_graph, g, records) for name, g in (("tinyq", ours), ("converter", theirs))}
+    figures = {name: output_sqnr(float_graph, g, sequences) for name, g in (("tinyq", ours), ("converter", theirs))}
     with capsys.disabled():
         print("\nmnist_lstm output SQNR vs float, 100 digits: " +
               ", ".join(f"{name} {db:.1f} dB" for name, db in figures.items()))
-    ours_op, theirs_op = _lstm(ours), _lstm(theirs)
-    for g, op in ((ours, ours_op), (theirs, theirs_op)):  # both: the hidden state at the output's parameters
-        assert g.tensors[op.inputs[18]].quant == g.tensors[op.outputs[0]].quant
-        assert g.tensors[op.inputs[19]].dtype == "int16" and g.tensors[op.inputs[19]].quant.zp == 0
-    for p in range(1, 9):
-        assert ours.tensors[ours_op.inputs[p]].quant.s == pytest.approx(theirs.tensors[theirs_op.inputs[p]].quant.s,
-                                                                         rel=1e-6)
+    _same_lstm_scales(ours, theirs)
+    assert all(np.isfinite(db) for db in figures.values())
+
+
+STREAMING = Path(__file__).parent / "data" / "streaming"
+
+
+def test_converter_made_streaming_lstm_against_the_converters_int8_file(capsys):
+    """A tf-keras streaming LSTM (one frame per invoke, tests/data/streaming/make_streaming_kws_float.py):
+    tinyq quantizes the converter's float file on the frames the converter calibrated its int8 file on, in
+    order (the state carried). Both files' output SQNR against the float model over the keyword utterances
+    streamed frame by frame (printed, not pinned); tinyq's file bit-exact in TFLM over a stream of frames;
+    the converter's per-tensor weight scales, and its cell scale: both cover the carried cell."""
+    float_graph = read_model_file(STREAMING / "streaming_kws_lstm_float.tflite")
+    theirs = read_model_file(STREAMING / "streaming_kws_lstm_float_int8.tflite")
+    ours = quantize_graph(float_graph, [np.load(STREAMING / "kws_calib_frames.npy")]).graph
+    assert_bit_exact(ours, n_inputs=24)
+    utterances = np.load(STREAMING / "keywords.npy")
+    sequences = [[[frame[None, None]] for frame in utterance] for utterance in utterances]
+    figures = {name: output_sqnr(float_graph, g, sequences) for name, g in (("tinyq", ours), ("converter", theirs))}
+    with capsys.disabled():
+        print("\nstreaming kws LSTM output SQNR vs float, 4 utterances x 24 frames: " +
+              ", ".join(f"{name} {db:.1f} dB" for name, db in figures.items()))
+    _same_lstm_scales(ours, theirs)
+    assert ours.tensors[_lstm(ours).inputs[19]].quant == theirs.tensors[_lstm(theirs).inputs[19]].quant
     assert all(np.isfinite(db) for db in figures.values())
