@@ -280,7 +280,8 @@ def lower_f32(graph: Graph, op: Operator, x: Tensor, h: Tensor, c: Tensor, y: Te
 
 
 def _sigmoid(v: np.ndarray) -> np.ndarray:
-    return (np.float32(1) / (np.float32(1) + np.exp(-v))).astype(np.float32)
+    with np.errstate(over="ignore"):  # exp(-v) overflows to inf for v below -88: the sigmoid is then 0
+        return (np.float32(1) / (np.float32(1) + np.exp(-v))).astype(np.float32)
 
 
 def float_run(graph: Graph, op: Operator, x: np.ndarray, state=None):
@@ -289,8 +290,8 @@ def float_run(graph: Graph, op: Operator, x: np.ndarray, state=None):
     the previous input's (None: zeros, as after a reset). The quantizer's calibration reads every step's
     cell from it: LiteRT shows only the state the last step leaves."""
     opts: UnidirectionalSequenceLSTMOptions = op.options
-    data = lambda p: np.asarray(graph.tensors[op.inputs[p]].data, dtype=np.float32)  # noqa: E731
-    w_in, w_rec, bias = ([data(p) for p in ps] for ps in (INPUT_WEIGHTS, RECURRENT_WEIGHTS, BIASES))
+    w_in, w_rec, bias = ([np.asarray(graph.tensors[op.inputs[p]].data, dtype=np.float32) for p in positions]
+                         for positions in (INPUT_WEIGHTS, RECURRENT_WEIGHTS, BIASES))
     seq = np.asarray(x, dtype=np.float32)
     seq = seq if opts.time_major else seq.transpose(1, 0, 2)  # [steps, batches, input]
     zeros = np.zeros((seq.shape[1], w_in[0].shape[0]), dtype=np.float32)
