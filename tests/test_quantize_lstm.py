@@ -215,9 +215,11 @@ def test_int16_activations_run_tflms_16x8_lstm():
 
 
 def test_quantized_lstm_on_targets():
-    """The quantized LSTM (with the FC and softmax after it) bit-exact on the host and under QEMU, with the
-    reference kernels and CMSIS-NN's (its LSTM where it applies)."""
+    """The quantized LSTM (int8 with the FC and softmax after it; 16x8) bit-exact on the host and under QEMU,
+    with the reference kernels and CMSIS-NN's (its LSTM where it applies)."""
     assert_bit_exact_on_targets(quantized("mnist_like").graph, n_inputs=8, backends=("reference", "cmsis-nn"))
+    assert_bit_exact_on_targets(quantized("time_major", activations="int16").graph, n_inputs=8,
+                                backends=("reference", "cmsis-nn"))
 
 
 def test_auto_activations_measure_a_stateful_model_run_for_run():
