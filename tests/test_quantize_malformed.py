@@ -181,6 +181,28 @@ def test_a_model_tflm_aborts_on_names_the_op_tinyq_refuses():
 
 
 @needs_tflm
+def test_a_model_tflm_will_not_load_names_the_op_tinyq_refuses():
+    """ai-edge-torch unrolls a PyTorch LSTM of 12 steps into one 12-input CONCATENATION; LiteRT calibrates
+    it, TFLM then refuses to load the quantized candidate (kMaxInputNum is 10): the refusal names the op
+    and what to do, not the crash hint blaming the float model's shapes."""
+    b = GraphBuilder("concat12")
+    x = b.input((1, 4), "float32")
+    steps = []
+    for _ in range(12):
+        steps.append(b.activation((1, 2), "float32"))
+        b.op("fully_connected", [x, b.const(RNG.normal(size=(2, 4)).astype(np.float32)),
+                                 b.const(np.zeros(2, np.float32))], [steps[-1]], fused_activation_function="NONE")
+    y = b.activation((1, 24), "float32")
+    b.op("concatenation", steps, [y], axis=1)
+    graph = read_model(write_model(b.build([y])), where="lstm.tflite")
+    with pytest.raises(TinyqError) as info:
+        quantize_graph(graph, [RNG.normal(size=(8, 4)).astype(np.float32)], where="lstm.tflite")
+    text = str(info.value)
+    assert "\n" not in text and "(concatenation): 12 inputs; TFLM concatenates 1 to 10" in text
+    assert "split it into several CONCATENATIONs" in text and "inconsistent" not in text
+
+
+@needs_tflm
 def test_a_dead_logits_layer_gets_a_softmax_input_scale_tflm_takes():
     """Logits within 1e-11 of 0 would get a scale of ~3e-14, below the 2^-26 / beta TFLM's softmax needs
     (it aborted): the range is widened to the smallest scale it takes, and every candidate runs."""

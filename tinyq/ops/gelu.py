@@ -46,6 +46,11 @@ def gelu_tanh_f32(x: np.ndarray) -> np.ndarray:
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
+    x = graph.tensor(op.inputs[0]) if op.inputs else None
+    if x is not None and x.dtype == "float32":  # the int8 check's hint (quantize it first) cannot help here
+        raise unsupported(graph, op, "float32 GELU: TFLM has no GELU kernel, float or int8, so no TFLM build runs "
+                                     "this model, and tinyq quantizes only what TFLM runs",
+                          "write GELU with ops TFLM has (x * sigmoid(1.702 * x), or ReLU) and re-export")
     x, y = unary_int8(graph, op)
     transform = gelu_tanh_f32 if op.options.approximate else gelu_f32
     table = qmath.float_lut_int8(x.quant.s, x.quant.zp, y.quant.s, y.quant.zp, transform)

@@ -120,6 +120,12 @@ def in_child(fn: Callable[..., T], *args, doing: str = "running the quantized mo
         return reply[1]
     if reply[0] == "refused":
         kind, what, error_where, hint = reply[1:]
+        # TFLM refusing to load a model it was handed (a 12-input CONCATENATION of an unrolled PyTorch LSTM):
+        # tinyq's check of the op says what and what to do, where the crash hint would blame the float model
+        refusal = first_refusal(graph) if graph is not None and hint is None else None
+        if refusal is not None:
+            raise TinyqError(f"{what}; its {refusal.where}: {refusal.what}", where=error_where or where,
+                             hint=refusal.hint)
         if log and log not in what:  # the native log says why; the interpreter's exception often does not
             what = f"{what} ({log})"
         raise kind(what, where=error_where or where, hint=hint or CRASH_HINT)
