@@ -117,6 +117,16 @@ def padv2(b):
     return [x], y
 
 
+def padv2_max_pool(b):
+    """PyTorch's MaxPool2d(3, 2, padding=1) through ai-edge-torch: PADV2 with -inf, then a VALID max pool."""
+    x = b.input((1, 6, 6, 3), F32)
+    p, y = b.activation((1, 8, 8, 3), F32), b.activation((1, 3, 3, 3), F32)
+    b.op("padv2", [x, _i32(b, [[0, 0], [1, 1], [1, 1], [0, 0]]), _const(b, [-np.inf])], [p])
+    b.op("max_pool_2d", [p], [y], padding="VALID", stride_w=2, stride_h=2, filter_width=3, filter_height=3,
+         fused_activation_function="NONE")
+    return [x], y
+
+
 def reduce_sum(b):
     x = b.input((1, 4, 4, 6), F32)
     y = b.activation((1, 6), F32)
@@ -211,7 +221,8 @@ CASES = {
     "prelu": prelu, "maximum": _binary("maximum"), "minimum": _binary("minimum"), "maximum_const": maximum_const,
     "resize_bilinear": resize_bilinear, "resize_bilinear_half_pixel": resize_bilinear_half_pixel,
     "dilated_conv2d": dilated_conv2d, "dilated_conv1d": dilated_conv1d, "depth_space": depth_space,
-    "padv2": padv2, "squared_difference": _binary("squared_difference"), "sum": reduce_sum, "div": div,
+    "padv2": padv2, "padv2_max_pool": padv2_max_pool, "squared_difference": _binary("squared_difference"),
+    "sum": reduce_sum, "div": div,
     "add_n": add_n, "gather": gather, "gather_nd": gather_nd,
     "batch_matmul": batch_matmul, "batch_matmul_const": batch_matmul_const, "zeros_like": zeros_like,
     "transpose_conv_same_s2_bias": _transpose_conv("SAME", 2, True, "RELU"),
@@ -267,6 +278,23 @@ def test_tflm_constraints_hold():
     q = quantized("prelu").graph
     alpha = q.tensors[q.operators[0].inputs[1]]
     assert alpha.dtype == "int8" and alpha.is_const
+
+
+def test_an_infinite_pad_value_saturates_to_the_datas_lowest_level():
+    """The -inf of PyTorch's padded max pool was refused as a broken constant, and would have set the pad's
+    range: it quantizes to -128 at the input's parameters, calibrated without it; the float model it
+    came from compiles too (-INFINITY, not the literal -inff) and matches TFLM."""
+    from float_cases import assert_float_exact
+
+    graph, _ = _model("padv2_max_pool")
+    assert_float_exact(graph, n_inputs=6)
+    result = quantized("padv2_max_pool")
+    q, pad = result.graph, next(o for o in result.graph.operators if o.op == "padv2")
+    value = q.tensors[pad.inputs[2]]
+    assert value.data.reshape(-1).tolist() == [-128]
+    assert value.quant == q.tensors[pad.inputs[0]].quant == q.tensors[pad.outputs[0]].quant
+    lo, hi = result.activations[graph.operators[0].outputs[0]].observed
+    assert -10 < lo < 0 < hi < 10
 
 
 def test_comparison_output_is_the_graph_output():

@@ -138,6 +138,8 @@ SPECS = [
            doc="int8, int16 and float32 up to 5-D, constant int32/int64 paddings, padded with the output zero point "
                "(int16: 0, float32: 0.0, as TFLM)"),
     OpSpec(name="padv2", builtin="PADV2", options=PadV2Options, fb_options="PadV2Options", lower=lower,
-           kernels=(PAD, PAD_S16, PAD_F32), quant=QuantRule(2, inputs_as_output=True, activation_inputs=(0, 2)),
+           kernels=(PAD, PAD_S16, PAD_F32),
+           # PyTorch's padded max pool pads with -inf: the value saturates to the data's lowest level
+           quant=QuantRule(2, inputs_as_output=True, activation_inputs=(0, 2), constants_saturate=True),
            doc="int8, int16 and float32 up to 5-D, constant int32/int64 paddings, padded with the given value"),
 ]

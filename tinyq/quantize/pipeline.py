@@ -29,7 +29,7 @@ from tinyq.quantize.equalize import equalizable_pairs, equalize
 from tinyq.quantize.floatrun import FloatRunner, activation_tensors
 from tinyq.quantize.mixed import MixedPlan, choose_weight_dtypes
 from tinyq.quantize.observers import OBSERVERS, StatsCollector, TensorStats
-from tinyq.quantize.prepare import prepare_float_graph
+from tinyq.quantize.prepare import infinitely_padded, prepare_float_graph, without_padded_infinities
 from tinyq.quantize.recurrent import CellObserver, cell_tensors
 from tinyq.quantize.report import LayerWarning, layer_warnings, sqnr_report
 from tinyq.quantize.rewrite import WeightChoice, build_quantized_graph
@@ -96,10 +96,12 @@ def calibrate(graph: Graph, calib: CalibrationSet, progress: Progress | None = N
     runner = FloatRunner(graph)
     cells = CellObserver(graph)  # recurrent ops' cell state at every step, which LiteRT does not show
     collector = StatsCollector(tensors + cell_tensors(graph), calib.count)
+    padded = infinitely_padded(graph)
     step = max(1, calib.count // 10)
     for i in range(calib.count):
         values = runner.run(calib.record(i, graph), tensors + cells.state_tensors)
-        collector.update({**{t: values[t] for t in tensors}, **cells.observe(values)})
+        collector.update({**{t: without_padded_infinities(values[t]) if t in padded else values[t] for t in tensors},
+                          **cells.observe(values)})
         if progress and ((i + 1) % step == 0 or i + 1 == calib.count):
             progress(f"calibrating{f' ({label})' if label else ''}: {i + 1}/{calib.count} samples")
     stats = collector.finish()

@@ -199,9 +199,12 @@ def _check_weights(graph: Graph) -> None:
                                             "with quantization parameters beside float activations")
         if rule.weights is not None:
             _check_weight_shapes(graph, op)
+        saturating = set(op.inputs) if rule.constants_saturate else set()
         for t in graph.op_inputs(op):
             if t is None or not t.is_const or t.dtype != "float32" or t.numel == 0:
                 continue
+            if t.index in saturating and np.all(np.isinf(t.data)):
+                continue  # quantizes to the type's end: PyTorch's padded max pool pads with -inf
             if not np.all(np.isfinite(t.data)):
                 raise TinyqError(f"constant tensor {t.index} ({t.name}) holds NaN/Inf",
                                  where=describe_op(graph, op), hint="the float model is broken")
@@ -272,3 +275,24 @@ def _dynamic_dims_differ(tensor, shape: tuple[int, ...]) -> bool:
     if not signature or len(signature) != len(shape) or len(tensor.shape) != len(shape):
         return False
     return all(d == c or s < 0 for d, c, s in zip(tensor.shape, shape, signature))
+
+
+def infinitely_padded(graph: Graph) -> set[int]:
+    """Outputs of PADV2 ops padding with an infinity (PyTorch's max pool with padding: the MAX_POOL after
+    never picks the pad). Their infinities are the pad's, which quantizes to the data's lowest (highest)
+    level: calibration sees them as that level, not as values to cover."""
+    padded = set()
+    for op in graph.operators:
+        if op.op == "padv2" and len(op.inputs) > 2 and op.inputs[2] != NO_TENSOR:
+            value = graph.tensors[op.inputs[2]]
+            if value.is_const and value.dtype == "float32" and np.all(np.isinf(value.data)):
+                padded.update(op.outputs)
+    return padded
+
+
+def without_padded_infinities(values: np.ndarray) -> np.ndarray:
+    """`values` with each infinity replaced by the nearest finite value among them (NaN stays NaN)."""
+    finite = np.isfinite(values)
+    if finite.all() or not finite.any():
+        return values
+    return np.clip(values, values[finite].min(), values[finite].max())
