@@ -147,6 +147,18 @@ def test_observers_ranges():
     assert mse_range(stats) == (0.0, 50.0)  # clipping it would cost (50 - hi)^2: more than coarser steps
 
 
+def test_mse_observer_takes_a_range_a_few_float32_steps_wide():
+    """A LayerNorm's variance over an already normalized tensor (PyTorch's final norm after an encoder layer)
+    spans 0.999988 to 0.999992: numpy's float32 histogram edges coincided there (ValueError, an internal
+    error of tinyq quantize)."""
+    rng = np.random.default_rng(5)
+    stats = _stats([np.float32(0.99999) + rng.integers(-20, 20, (1, 16)).astype(np.float32) * np.float32(6e-8)
+                    for _ in range(8)])
+    assert 0 < stats.hi - stats.lo < 8192 * np.spacing(np.float32(1.0))
+    lo, hi = mse_range(stats)
+    assert stats.lo <= lo <= hi <= stats.hi
+
+
 def test_mse_observer_clips_heavy_tails():
     rng = np.random.default_rng(4)
     stats = _stats([np.abs(rng.standard_t(2, size=(1, 1000))) for _ in range(20)])

@@ -203,6 +203,31 @@ def test_a_model_tflm_will_not_load_names_the_op_tinyq_refuses():
 
 
 @needs_tflm
+def test_a_sub_far_narrower_than_its_inputs_gets_an_output_scale_tflm_takes():
+    """ai-edge-torch's LayerNorm ends in 0 - mean * rsqrt(var): over an already normalized tensor the mean is
+    about 1e-8, while the constant 0 has scale 1. TFLM's ADD/SUB needs 2 * max(input scales) < 2^20 * output
+    scale or its Prepare aborts (every candidate crashed): the output range is widened to the smallest scale
+    it takes, and the model, whose tiny term is below the next ADD's step anyway, stays close to float."""
+    from conftest import assert_bit_exact
+
+    b = GraphBuilder("layernorm_tail")
+    x = b.input((1, 16), "float32")
+    t, n, y = (b.activation((1, 16), "float32") for _ in range(3))
+    b.op("fully_connected", [x, b.const((RNG.normal(size=(16, 16)) * 1e-9).astype(np.float32)),
+                             b.const(np.zeros(16, np.float32))], [t], fused_activation_function="NONE")
+    b.op("sub", [b.const(np.zeros((), np.float32)), t], [n], fused_activation_function="NONE")
+    b.op("add", [x, n], [y], fused_activation_function="NONE")
+    result = quantize_graph(b.build([y]), [RNG.normal(size=(32, 16)).astype(np.float32)])
+    q = result.graph
+    sub = next(op for op in q.operators if op.op == "sub")
+    scales = [q.tensors[i].quant.s for i in (*sub.inputs, sub.outputs[0])]
+    assert 2 * max(scales[:2]) < 2.0**20 * scales[2]
+    assert "widened for TFLM's ADD/SUB" in result.activations[n].reason
+    assert result.check.best.output_sqnr_db > 35
+    assert_bit_exact(q, n_inputs=8)
+
+
+@needs_tflm
 def test_a_dead_logits_layer_gets_a_softmax_input_scale_tflm_takes():
     """Logits within 1e-11 of 0 would get a scale of ~3e-14, below the 2^-26 / beta TFLM's softmax needs
     (it aborted): the range is widened to the smallest scale it takes, and every candidate runs."""

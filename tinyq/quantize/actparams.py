@@ -236,6 +236,31 @@ def _widen_for_softmax(quant: Quant, rng: tuple[float, float], reason: str, beta
     return widened, qmath.real_range(widened.s, widened.zp), f"{reason}, widened for TFLM's softmax"
 
 
+def _add_sub_inputs(graph: Graph, ties: TieGroups) -> dict[int, list[int]]:
+    """ADD/SUB output -> the op's quantized data inputs."""
+    return {op.outputs[0]: [t for t in activation_inputs(graph, op) if t in ties.group_of]
+            for op in graph.operators if op.op in ("add", "sub") and op.outputs and op.outputs[0] in ties.group_of}
+
+
+def _widen_for_add(quant: Quant, rng: tuple[float, float], reason: str, widest_input: float):
+    """TFLM's int8 ADD/SUB needs 2 * max(input scales) < 2^20 * output scale (its output multiplier below one),
+    or its Prepare aborts: an output range far narrower than an input's (0 - mean * rsqrt of a LayerNorm over a
+    normalized tensor, about 1e-8, beside a constant 0 at scale 1) is widened to the smallest scale it takes."""
+    if 2.0 * widest_input < 2.0**20 * quant.s:
+        return quant, rng, reason
+    lo, hi = min(rng[0], 0.0), max(rng[1], 0.0)
+    if hi - lo <= 0:
+        lo, hi = 0.0, 1.0
+    factor = 2.0 * widest_input * (1.0 + 2.0**-20) / (2.0**20 * quant.s)
+    while True:
+        scale, zp = affine_params(lo * factor, hi * factor)
+        if 2.0 * widest_input < 2.0**20 * float(f32(scale)):
+            break
+        factor *= 1.001
+    widened = Quant(scale=(f32(scale),), zero_point=(int(zp),))
+    return widened, qmath.real_range(widened.s, widened.zp), f"{reason}, widened for TFLM's ADD/SUB"
+
+
 def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observer: str, layout=None,
                              ranges: Ranges | None = None) -> dict[int, ActivationChoice]:
     """Parameters of every quantized tensor: the float graph's (same index) and, with a layout, the
@@ -247,15 +272,23 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
     cache: dict[tuple[int, str], tuple[Quant, tuple[float, float], str]] = {}
 
     betas = _softmax_betas(graph)
+    summed = _add_sub_inputs(graph, ties)
+    pending: set[int] = set()
 
     def params(t: int, dtype: str):
         g = ties.group_of[t]
         if (g, dtype) not in cache:
+            pending.add(g)
             cache[g, dtype] = _group_params(ties.members[g], dtype, ties.fixed_by, observed, chosen, observer,
                                              ties.zero_point_0, ties.range_only.get(g, ()), ties.no_range)
             beta = min((betas[m] for m in ties.members[g] if m in betas), default=None)
             if dtype == "int8" and beta is not None and beta > 0:
                 cache[g, dtype] = _widen_for_softmax(*cache[g, dtype], beta)
+            widest = max((params(i, "int8")[0].s for m in ties.members[g] for i in summed.get(m, ())
+                          if ties.group_of[i] not in pending), default=0.0)
+            if dtype == "int8" and widest > 0 and not any(m in ties.fixed_by for m in ties.members[g]):
+                cache[g, dtype] = _widen_for_add(*cache[g, dtype], widest)
+            pending.discard(g)
         return cache[g, dtype]
 
     result: dict[int, ActivationChoice] = {}
