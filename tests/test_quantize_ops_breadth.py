@@ -297,6 +297,28 @@ def test_an_infinite_pad_value_saturates_to_the_datas_lowest_level():
     assert -10 < lo < 0 < hi < 10
 
 
+def test_an_embedding_with_int32_token_ids_quantizes():
+    """PyTorch's nn.Embedding through ai-edge-torch: int32 ids into EMBEDDING_LOOKUP of a float table. The
+    quantizer refused the op (TFLM copies int8 rows as they are), and its self-check fed the ids to TFLM as
+    float32 (an internal error); the table is int8 now, its rows' parameters the output's, the ids unchanged."""
+    from conftest import assert_records_exact
+
+    rng = np.random.default_rng(6)
+    b = GraphBuilder("embedding")
+    ids = b.input((6,), "int32")
+    rows, y = b.activation((6, 8), F32), b.activation((6, 8), F32)
+    b.op("embedding_lookup", [ids, _const(b, rng.normal(0, 1, (20, 8)))], [rows])
+    b.op("relu", [rows], [y])
+    result = quantize_graph(b.build([y]), [rng.integers(0, 20, (32, 6)).astype(np.int32)])
+    q = result.graph
+    lookup = next(op for op in q.operators if op.op == "embedding_lookup")
+    table, out = (q.tensors[t] for t in (lookup.inputs[1], lookup.outputs[0]))
+    assert q.tensors[q.inputs[0]].dtype == "int32" and table.dtype == out.dtype == "int8"
+    assert table.quant == out.quant and table.is_const
+    assert result.check.best.output_sqnr_db > 35
+    assert_records_exact(q, [[rng.integers(0, 20, (6,)).astype(np.int32)] for _ in range(8)])
+
+
 def test_comparison_output_is_the_graph_output():
     """A bool graph output: nothing to quantize after the comparison."""
     b = GraphBuilder("greater")
@@ -375,14 +397,14 @@ def _refusal(op, inputs, out_shape):
 
 
 def test_an_op_the_quantizer_lacks_says_whether_tflm_runs_it():
-    """GELU: no TFLM kernel, so quantizing would not help and the refusal says so; EMBEDDING_LOOKUP: TFLM runs
-    it in float, and the refusal points to the float model or the converter's int8 file."""
+    """GELU: no TFLM kernel, so quantizing would not help and the refusal says so; DYNAMIC_UPDATE_SLICE: TFLM
+    runs it in float, and the refusal points to the float model or the converter's int8 file."""
     gelu = _refusal("gelu", lambda b: [b.input((1, 8), F32)], (1, 8))
     assert "TFLM has no kernel for it" in str(gelu) and "ops TFLM has" in gelu.hint
-    lookup = _refusal("embedding_lookup", lambda b: [b.input((1, 3), "int32"),
-                                                     _const(b, np.ones((10, 4)))], (1, 3, 4))
-    assert "float op embedding_lookup cannot be quantized" in str(lookup) and "TFLM has no kernel" not in str(lookup)
-    assert "TFLM runs it in float" in lookup.hint
+    update = _refusal("dynamic_update_slice", lambda b: [b.input((1, 3, 4), F32), b.input((1, 1, 4), F32),
+                                                         _i32(b, [0, 1, 0])], (1, 3, 4))
+    assert "float op dynamic_update_slice cannot be quantized" in str(update)
+    assert "TFLM has no kernel" not in str(update) and "TFLM runs it in float" in update.hint
 
 
 def test_a_stateful_model_is_refused_as_one():

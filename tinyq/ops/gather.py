@@ -258,6 +258,8 @@ SPECS = [
                "indices become a copy, run-time ones fail invoke where TFLM's Eval fails"),
     OpSpec(name="embedding_lookup", builtin="EMBEDDING_LOOKUP", lower=lower_embedding_lookup,
            kernels=(remap.REMAP, GATHER, reference_kernel("embedding_lookup_hybrid")),
+           # int8 rows out as they are (TFLM copies them): the output shares the table's parameters
+           quant=QuantRule(1, output_as_input=True, activation_inputs=(1,)),
            doc="int8/float32 tables (arena or flash), int8 into float32 (hybrid, zero point 0), int32 lookups; "
                "rows out of range fail invoke as in TFLM"),
 ]

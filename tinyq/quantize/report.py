@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinyq import qmath
-from tinyq.ir import Graph, Tensor
+from tinyq.ir import DTYPES, Graph, Tensor
 from tinyq.quantize.floatrun import FloatRunner
 from tinyq.quantize.isolated import tflm_run_layers
 from tinyq.quantize.qparams import INT8, INT_RANGES, sqnr_db
@@ -47,15 +47,16 @@ class Report:
 
 
 def quantize_inputs(qgraph: Graph, record: list[np.ndarray]) -> list[np.ndarray]:
-    """A float record as the integer graph takes it (quantized for int8/int16 inputs, unchanged for float ones)."""
+    """A float record as the integer graph takes it (quantized for int8/int16 inputs, unchanged for float ones
+    and for integer ones the float model takes too, such as an embedding's int32 token ids)."""
     out = []
     for t, x in zip((qgraph.tensors[i] for i in qgraph.inputs), record):
-        if t.dtype in INT_RANGES:
+        if t.dtype in INT_RANGES and t.quant is not None:
             lo, hi = INT_RANGES[t.dtype]
             q = qmath.round_half_away(x / t.quant.s) + t.quant.zp
             out.append(np.clip(q, lo, hi).astype(t.dtype).reshape(t.shape))
         else:
-            out.append(np.asarray(x, dtype=np.float32).reshape(t.shape))
+            out.append(np.asarray(x, dtype=DTYPES[t.dtype][0]).reshape(t.shape))
     return out
 
 
