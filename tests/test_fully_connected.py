@@ -36,6 +36,24 @@ def test_fc_batches_without_bias():
     assert_bit_exact(fc_graph(rng, batches=3, bias=False, units=5, depth=33))
 
 
+def test_fc_with_a_dynamic_batch_input_says_to_fix_the_batch():
+    """ai-edge-torch with dynamic_shapes stores the input as [1, depth] (signature [-1, depth]) and the layers at
+    the example's batch: TFLM fills one row of two. The refusal names the signature and how to re-export."""
+    from dataclasses import replace
+
+    from tinyq.errors import UnsupportedError
+    from tinyq.lower import lower_graph
+
+    graph = fc_graph(np.random.default_rng(9), batches=2)
+    x = graph.inputs[0]
+    tensors = list(graph.tensors)
+    tensors[x] = replace(tensors[x], shape=(1, 24), shape_signature=(-1, 24))
+    with pytest.raises(UnsupportedError) as info:
+        lower_graph(replace(graph, tensors=tuple(tensors)))
+    assert "holds 1 rows of 24, output [2, 10] 2 of 10" in info.value.what
+    assert "signature [-1, 24]" in info.value.what and "fixed batch size" in info.value.hint
+
+
 def test_fc_flattens_4d_input():
     rng = np.random.default_rng(8)
     assert_bit_exact(fc_graph(rng, depth=48, in_shape=(1, 4, 4, 3)))

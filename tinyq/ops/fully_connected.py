@@ -64,8 +64,14 @@ def _shapes(graph: Graph, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> tupl
     # TFLM takes the batch count from the input and writes batches x depth outputs: an output of
     # another size would be overrun or left partly unwritten.
     if x.numel // accum_depth != y.numel // output_depth:
+        # ai-edge-torch with dynamic_shapes: the input stores batch 1 (signature -1), the layers the example's
+        dynamic = x.shape_signature is not None and -1 in x.shape_signature
         raise unsupported(graph, op, f"input {list(x.shape)} holds {x.numel // accum_depth} rows of {accum_depth}, "
-                                     f"output {list(y.shape)} {y.numel // output_depth} of {output_depth}",
+                                     f"output {list(y.shape)} {y.numel // output_depth} of {output_depth}" + (
+                              f"; the input's batch is left to run time (signature {list(x.shape_signature)})"
+                              if dynamic else ""),
+                          "re-export with a fixed batch size (PyTorch: without dynamic_shapes; Keras: "
+                          "keras.Input(shape, batch_size=1))" if dynamic else
                           "the input and output batch must agree; re-export the model")
     if w.quant is not None and w.quant.per_channel and w.quant.axis != 0:
         raise unsupported(graph, op, "per-channel weights must be quantized along axis 0", "one scale per output unit")
