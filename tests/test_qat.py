@@ -405,6 +405,34 @@ def test_the_same_data_and_seed_give_the_same_file():
     assert write_model(runs[0].finetuned) == write_model(runs[1].finetuned)
 
 
+def test_training_runs_on_one_thread_whatever_the_machine(monkeypatch):
+    """torch's threads split some sums, so a seed's model would depend on the machine's cores: training runs
+    on tinyq's fixed count and gives torch back the caller's."""
+    import tinyq.qat.train as train_module
+    from tinyq.qat.config import TrainConfig
+    from tinyq.qat.pipeline import TRAIN_THREADS, finetune_graph
+    from tinyq.quantize import CalibrationSet
+
+    seen = []
+    real_train = train_module.train
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "train", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        graph = small_cnn()
+        x = _inputs(7, 30, (6, 6, 2))
+        finetune_graph(graph, CalibrationSet((x,)), labels=_teacher_labels(graph, x), weights="int4",
+                       train_config=TrainConfig(epochs=1, patience=1, min_steps=2), show_progress=False)
+        assert seen == [TRAIN_THREADS] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_without_torch_the_command_says_how_to_get_it(monkeypatch):
     from tinyq.errors import TinyqError
     from tinyq.qat import command

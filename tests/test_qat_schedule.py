@@ -16,7 +16,7 @@ from test_qat import _inputs, _teacher_labels, small_cnn  # noqa: E402
 from tinyq.qat.config import TrainConfig  # noqa: E402
 from tinyq.qat.export import start_from  # noqa: E402
 from tinyq.qat.model import QatGraph  # noqa: E402
-from tinyq.qat.train import Targets, _batch, clearly_worse, train  # noqa: E402
+from tinyq.qat.train import Targets, _batch, clearly_worse, train, worse  # noqa: E402
 from tinyq.quantize import CalibrationSet, QuantizeConfig, quantize_graph  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "quant"
@@ -33,6 +33,35 @@ def test_clearly_worse_needs_more_than_noise():
     assert not clearly_worse(base - 0.2 + noise * 0.1, base)  # every sample better
     # a shift of 1% of the spread would take ~40,000 samples to see: 40 cannot
     assert not clearly_worse(base + 0.003 + noise, base)
+
+
+def test_distilling_any_higher_held_out_loss_rejects():
+    """Distilling, the held-out loss is the objective itself: a mean above is worse however noisy; with labels
+    only a clear one is."""
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.1, 2.0, 13)
+    noise = rng.normal(0.0, 0.3, 13)
+    noise -= noise.mean()
+    assert worse(base + 0.003 + noise, base, distilling=True)
+    assert not worse(base + 0.003 + noise, base, distilling=False)
+    assert not worse(base - 0.003 + noise, base, distilling=True)
+    assert not worse(base, base, distilling=True)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_distilling_keeps_the_epoch_with_the_lowest_held_out_loss(seed):
+    """Without labels training ends in the epoch (the start included) whose held-out loss is the lowest, even
+    where no later one is clearly worse on a dozen samples (MLPerf's KWS kept an epoch 2.7 times the start's)."""
+    from tinyq.qat.pipeline import float_outputs
+
+    model, x, _ = _start(60, seed=seed)
+    teacher = float_outputs(small_cnn(), CalibrationSet((x,)))
+    result = train(model, [x], Targets(None, teacher, (True,)), np.arange(12),
+                   TrainConfig(epochs=6, min_steps=12, lr=0.003, range_lr=0.003, patience=6, seed=seed),
+                   show_progress=False)
+    losses = [r.holdout_loss for r in result.rows]
+    assert len(set(losses)) > 2  # training moved the model: which epoch is kept means something
+    assert losses[result.best_epoch] == min(losses), losses
 
 
 def test_batches_are_full_and_take_every_sample_once_per_pass():

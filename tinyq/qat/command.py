@@ -45,9 +45,10 @@ def require_torch() -> None:
 @click.option("--epochs", type=click.IntRange(1, 1000), default=DEFAULTS.epochs, show_default=True,
               help=f"At most this many epochs: an epoch is one pass over the training samples or 1/N of "
                    f"{DEFAULTS.min_steps} steps, whichever is more (training stops early when the held-out loss is "
-                   "clearly worse).")
+                   "clearly worse; with --distill, when it stops falling).")
 @click.option("--patience", type=click.IntRange(1, 1000), default=DEFAULTS.patience, show_default=True,
-              help="Epochs in a row whose held-out loss is clearly worse than the lowest before stopping.")
+              help="Epochs in a row whose held-out loss is clearly worse than the lowest (with --distill: not below it) "
+                   "before stopping.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=DEFAULTS.lr, show_default=True,
               help="Adam's learning rate (weights, biases, weight clip ratios and activation ranges).")
 @click.option("--blends", type=click.IntRange(0, 64), default=DEFAULTS.blends, show_default=True,
@@ -67,7 +68,8 @@ def finetune(model: Path, data_path: Path, labels_path: Path | None, distill: bo
     int8 activations) that TFLM and tinyq run bit-exact.
 
     Training starts from what tinyq quantize makes of MODEL; the post-training model is kept instead only when
-    it is clearly better on the held-out samples (the integer models, run in TFLM).
+    it is clearly better on the held-out samples (the integer models, run in TFLM). With --distill the held-out
+    loss is the measure itself: the epoch, and then the model, with the lower one is kept.
     """
     from tinyq.codegen.output import check_output_file, write_output_file
     from tinyq.quantize.data import _load_npy, load_calibration
