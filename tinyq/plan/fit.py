@@ -83,19 +83,11 @@ def check_fit(plan: MemoryPlan, flash: FlashPlan, board: Board) -> Fit:
 def int8_weight_bytes(graph: Graph) -> int:
     """Bytes of the int8 weight tensors `tinyq quantize --weights int4` would halve: the model's, not the
     flash arrays', which kernels reorder or pack under their own names (blocked, MVE-packed)."""
-    from tinyq import ops
+    from tinyq.quantize.weights import weight_ops, weight_tensor  # the refusal path only: the quantizer is big
 
-    seen, total = set(), 0
-    for op in graph.operators:
-        spec = ops.by_name(op.op)
-        position = spec.quant.weights if spec is not None and spec.quant is not None else None
-        if position is None or position >= len(op.inputs) or op.inputs[position] in seen:
-            continue
-        t = graph.tensor(op.inputs[position])
-        if t is not None and t.is_const and t.dtype == "int8":
-            seen.add(t.index)
-            total += t.nbytes
-    return total
+    tensors = (weight_tensor(graph, op) for op in weight_ops(graph))
+    shared_once = {t.index: t for t in tensors if t.is_const and t.dtype == "int8"}
+    return sum(t.nbytes for t in shared_once.values())
 
 
 def _hints(fit: Fit, board: Board, graph: Graph) -> str:

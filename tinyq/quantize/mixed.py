@@ -117,14 +117,14 @@ def layer_sensitivities(graph: Graph, calib: CalibrationSet, config: QuantizeCon
     points = measure_points(graph)
     reference = FloatRunner(graph)
     # one run per record: a stateful model (LSTM) carries its state from one run to the next
-    want = [np.concatenate([np.ravel(values[t]) for t in points]) for values in (reference.run(r, points)
-                                                                                 for r in records)]
+    want = [np.concatenate([np.ravel(values[t]) for t in points]) for values in
+            [reference.run(r, points) for r in records]]
     result = []
     ops = eligible_ops(graph)
     for n, op in enumerate(ops):
         runner = FloatRunner(with_fake_quant_weights(graph, op, acts, config, stats, "int4", rounder))
-        got = [np.concatenate([np.ravel(values[t]) for t in points]) for values in (runner.run(r, points)
-                                                                                    for r in records)]
+        got = [np.concatenate([np.ravel(values[t]) for t in points]) for values in
+               [runner.run(r, points) for r in records]]
         result.append(LayerSensitivity(op.index, op.op, _layer_bytes(graph, op, "int8", size),
                                        _layer_bytes(graph, op, "int4", size),
                                        qparams.sqnr_db(np.concatenate(want), np.concatenate(got))))

@@ -278,15 +278,16 @@ def _dynamic_dims_differ(tensor, shape: tuple[int, ...]) -> bool:
 
 
 def infinitely_padded(graph: Graph) -> set[int]:
-    """Outputs of PADV2 ops padding with an infinity (PyTorch's max pool with padding: the MAX_POOL after
-    never picks the pad). Their infinities are the pad's, which quantizes to the data's lowest (highest)
-    level: calibration sees them as that level, not as values to cover."""
+    """Outputs of ops whose infinite constant saturates (QuantRule.constants_saturate: PADV2 padding with
+    -inf, PyTorch's max pool with padding, whose MAX_POOL after never picks the pad). Their infinities are
+    the constant's, which quantizes to the data's lowest (highest) level: calibration sees them as that
+    level, not as values to cover."""
     padded = set()
     for op in graph.operators:
-        if op.op == "padv2" and len(op.inputs) > 2 and op.inputs[2] != NO_TENSOR:
-            value = graph.tensors[op.inputs[2]]
-            if value.is_const and value.dtype == "float32" and np.all(np.isinf(value.data)):
-                padded.update(op.outputs)
+        if op.op in RULES and RULES[op.op].constants_saturate and any(
+                t.is_const and t.dtype == "float32" and t.numel and np.all(np.isinf(t.data))
+                for t in graph.op_inputs(op) if t is not None):
+            padded.update(op.outputs)
     return padded
 
 
