@@ -44,6 +44,11 @@ def require_shifts(graph: Graph, op: Operator, shifts, what: str = "requantizati
                                      "implausible", "re-quantize the model; real scale ratios are far smaller")
 
 
+# A uint8 model (TF1's quantization: Coral's and TF's hosted *_quant.tflite) is already quantized, so tinyq
+# quantize refuses it: the way out is the float model it came from.
+UINT8_HINT = "TFLM has no uint8 kernels either (TF1's quantization): quantize the float model to int8, tinyq quantize"
+
+
 def require_int8(graph: Graph, op: Operator, *tensors: Tensor | None, what: str = "tensor") -> None:
     """Activations must be per-tensor int8 with quantization parameters."""
     for t in tensors:
@@ -51,7 +56,7 @@ def require_int8(graph: Graph, op: Operator, *tensors: Tensor | None, what: str 
             continue
         if t.dtype != "int8":
             raise unsupported(graph, op, f"{what} {t.index} ({t.name}) is {t.dtype}; only int8 is supported",
-                              "quantize the model to int8 first (tinyq quantize)")
+                              UINT8_HINT if t.dtype == "uint8" else "quantize the model to int8 first (tinyq quantize)")
         if t.quant is None:
             raise unsupported(graph, op, f"{what} {t.index} ({t.name}) has no quantization parameters",
                               "quantize the model to int8 first (tinyq quantize)")

@@ -86,8 +86,13 @@ def _fold_constant_ops(graph: Graph, where: str) -> Graph:
 def _check_float_model(graph: Graph, where: str) -> None:
     acts = [graph.tensors[i] for i in graph.inputs]
     if acts and all(t.dtype in ("int8", "uint8", "int16") and t.quant is not None for t in acts):
+        # uint8 past the edges is TF1's quantization: neither TFLM nor tinyq runs it, only its float model helps
+        uint8_inside = any(graph.tensors[t].dtype == "uint8" for op in graph.operators
+                           if op.op not in ("quantize", "dequantize") for t in op.inputs if t >= 0)
         raise TinyqError("the model is already quantized (its inputs are integer)", where=where,
-                         hint="pass the float model; tinyq generate/verify take this one as it is")
+                         hint="pass the float model it came from: this one computes in uint8, which TFLM and tinyq "
+                              "have no kernels for" if uint8_inside else
+                              "pass the float model; tinyq generate/verify take this one as it is")
     # a float input counts: a comparison's bool output is the whole model's result
     if not any(graph.tensors[t].dtype == "float32" for op in graph.operators for t in op.outputs) and \
             not any(t.dtype == "float32" for t in acts):

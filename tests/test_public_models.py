@@ -1,0 +1,43 @@
+"""Defects that published .tflite files made by others exposed (Coral's test_data, TF's hosted models,
+tflite-support's test models, TinyMaix, MCUNet, MLPerf Tiny submissions). Each test builds its own model with
+tinyq's writer in the pattern the file had; none reads the published file."""
+
+import numpy as np
+import pytest
+
+from tinyq.errors import TinyqError
+from tinyq.golden import tflm_run
+from tinyq.tflite.builder import GraphBuilder
+from tinyq.tflite.reader import read_model
+from tinyq.tflite.writer import write_model
+
+
+def _uint8_conv():
+    """TF1's uint8 quantization (Coral's and TF's hosted mobilenet_v1_*_quant.tflite): uint8 activations and
+    asymmetric uint8 weights in the conv itself."""
+    rng = np.random.default_rng(0)
+    b = GraphBuilder("uint8_conv")
+    x = b.input((1, 4, 4, 2), "uint8", scale=0.0078125, zero_point=128)
+    w = b.const(rng.integers(0, 256, (3, 3, 3, 2)), "uint8", scale=0.02, zero_point=120)
+    bias = b.const(rng.integers(-500, 500, 3), "int32", scale=0.0078125 * 0.02, zero_point=0)
+    y = b.activation((1, 4, 4, 3), "uint8", scale=0.05, zero_point=0)
+    b.op("conv_2d", [x, w, bias], [y], padding="SAME")
+    return b.build([y])
+
+
+def test_a_uint8_model_is_not_sent_round_in_circles():
+    """verify said 'quantize the model to int8 first (tinyq quantize)', and tinyq quantize said the model is
+    already quantized and that 'tinyq generate/verify take this one as it is'. Both now point at the float model."""
+    from tinyq.api import compile as compile_model
+    from tinyq.quantize import quantize_graph
+
+    model = write_model(_uint8_conv())
+    with pytest.raises(TinyqError):  # the refusal is right: TFLM cannot run it either
+        tflm_run(model, [[np.zeros((1, 4, 4, 2), np.uint8)]])
+    with pytest.raises(TinyqError, match="TFLM has no uint8 kernels either") as lowered:
+        compile_model(model)
+    assert "tinyq quantize" in str(lowered.value)
+    with pytest.raises(TinyqError, match="already quantized") as quantized:
+        quantize_graph(read_model(model), [np.zeros((4, 4, 4, 2), np.float32)])
+    assert "float model it came from" in str(quantized.value)
+    assert "take this one as it is" not in str(quantized.value)
