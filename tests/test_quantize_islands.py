@@ -7,7 +7,12 @@ import pytest
 from conftest import assert_bit_exact
 from tinyq.golden import tflm_run
 from tinyq.quantize import quantize_graph
+from tinyq.quantize.activations import WidthBuilder
+from tinyq.quantize.config import QuantizeConfig
+from tinyq.quantize.data import CalibrationSet
+from tinyq.quantize.pipeline import calibrate
 from tinyq.quantize.rules import FLOAT_ISLANDS, RULES
+from tinyq.quantize.widths import activation_units
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.writer import write_model
 
@@ -115,4 +120,21 @@ def test_a_clamp_bound_saturates_instead_of_setting_the_scale(op, bound):
     clamp = next(o for o in q.operators if o.op == op)
     assert q.tensors[clamp.outputs[0]].quant.s < 0.1  # the data's range, not the bound's
     assert _sqnr(graph, q) > 25  # 29 dB; at the bound's scale every value rounds to one step
+    assert_bit_exact(q, n_inputs=20)
+
+
+def test_an_island_reading_the_other_width_dequantizes_it_as_it_is():
+    """--activations auto on an unseen Keras model (channel attention, then a hand-made layer norm whose NEG
+    read an int16 mean from an int8 unit): the layout gave the island an int8 copy, which the rewrite
+    looked up in the float graph (an internal error). DEQUANTIZE reads int16 too: no copy, no rounding."""
+    graph = island_graph("neg")
+    stats = calibrate(graph, CalibrationSet((CALIB,)))
+    units = activation_units(graph)
+    first = next(u.index for u in units if 0 in u.ops)  # the FC before the island: int16, the rest int8
+    builder = WidthBuilder(graph, units, stats, {}, QuantizeConfig(activations="auto"))
+    q = builder.build(builder.layout({first}))
+    neg = next(i for i, o in enumerate(q.operators) if o.op == "neg")
+    dequantize = q.operators[neg - 1]
+    assert dequantize.op == "dequantize" and q.tensors[dequantize.inputs[0]].dtype == "int16"
+    assert q.tensors[q.operators[neg + 1].outputs[0]].dtype == "int8"
     assert_bit_exact(q, n_inputs=20)

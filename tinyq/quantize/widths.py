@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from tinyq.ir import Graph
 from tinyq.quantize.actparams import activation_positions, tie_groups
+from tinyq.quantize.rules import RULES
 
 INT_IO = ("int8", "int16")
 
@@ -91,7 +92,8 @@ def plan_layout(graph: Graph, units: tuple[Unit, ...], unit_dtypes, io: str = "i
                 home[t] = width or "int8"
                 dtypes[t], origin[t] = home[t], t
             want = width or "int8"  # an op writing no unit (a comparison's bool) runs its int8 kernel
-            if want == home[t]:
+            # a float island's DEQUANTIZE reads either width: a copy would only cost a rounding to int8
+            if want == home[t] or RULES[op.op].float_island:
                 continue
             if (t, want) not in copies:
                 copies[t, want] = copy = new_tensor(t, want)
