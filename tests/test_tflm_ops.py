@@ -36,9 +36,12 @@ def _one_op(name):
     ("tile", "op tile is not supported: TFLM has no kernel for it either"),
     ("custom:TFLM_DECODE", "is not supported yet, although TFLM runs it"),
     ("custom:ethos-u", "is an Ethos-U NPU command stream .Vela's output.: TFLM hands it to the NPU"),
+    # Coral's *_edgetpu.tflite: the hint was to re-express the op with TFLM's ops, where the model before the
+    # compiler is what to give
+    ("custom:edgetpu-custom-op", "is an Edge TPU program .edgetpu_compiler's output.: only the Edge TPU runs it"),
 ])
 def test_an_op_tinyq_cannot_lower_says_whether_tflm_runs_it(op, words):
     with pytest.raises(UnsupportedError, match=words) as refused:
         compile_graph(_one_op(op), get_board("host"))
     text = str(refused.value)
-    assert ("docs/ops.md" in text or "before Vela" in text) and "\n" not in text
+    assert ("docs/ops.md" in text or "before Vela" in text or "before edgetpu_compiler" in text) and "\n" not in text

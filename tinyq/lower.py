@@ -18,7 +18,7 @@ from tinyq.ops.base import Lowered
 from tinyq.ops.control_flow import callees
 from tinyq.passes.signal_state import add_state_tensors
 from tinyq.passes.subgraph_state import share_state
-from tinyq.tflm_ops import NPU_ONLY, tflm_runs
+from tinyq.tflm_ops import ACCELERATOR_OPS, tflm_runs
 
 
 MAX_IO_RANK = 6  # tinyq_io_t.dims in templates/model.h.j2
@@ -35,10 +35,11 @@ class LoweredGraph:
 def lower_op(graph: Graph, op: Operator) -> Lowered:
     spec = ops.by_name(op.op)
     if spec is None or spec.lower is None:
-        if op.op.removeprefix("custom:") in NPU_ONLY:
-            raise UnsupportedError(f"op {op.op} is an Ethos-U NPU command stream (Vela's output): TFLM hands it to "
-                                   "the NPU, tinyq compiles for the CPU", where=describe_op(graph, op),
-                                   hint="give tinyq the model as it was before Vela compiled it")
+        accelerated = ACCELERATOR_OPS.get(op.op.removeprefix("custom:"))
+        if accelerated:
+            what, compiler = accelerated
+            raise UnsupportedError(f"op {op.op} is {what}", where=describe_op(graph, op),
+                                   hint=f"give tinyq the model as it was before {compiler} compiled it")
         if tflm_runs(op.op):
             raise UnsupportedError(f"op {op.op} is not supported yet, although TFLM runs it",
                                    where=describe_op(graph, op),

@@ -32,6 +32,14 @@ CUSTOMS = frozenset({
 # registered by TFLM, run by a coprocessor: Vela's Ethos-U command stream
 NPU_ONLY = frozenset({"ethos-u"})
 
+# custom ops that hold a graph compiled for an accelerator: what the op is, and the compiler whose input tinyq takes
+ACCELERATOR_OPS = {
+    "ethos-u": ("an Ethos-U NPU command stream (Vela's output): TFLM hands it to the NPU, tinyq compiles for the CPU",
+                "Vela"),
+    "edgetpu-custom-op": ("an Edge TPU program (edgetpu_compiler's output): only the Edge TPU runs it, TFLM has no "
+                          "kernel for it", "edgetpu_compiler"),
+}
+
 
 def tflm_runs(op: str) -> bool:
     """Whether TFLM has a kernel for `op` (tinyq's name: "conv_2d", "custom:CIRCULAR_BUFFER")."""
