@@ -41,3 +41,28 @@ def test_a_uint8_model_is_not_sent_round_in_circles():
         quantize_graph(read_model(model), [np.zeros((4, 4, 4, 2), np.float32)])
     assert "float model it came from" in str(quantized.value)
     assert "take this one as it is" not in str(quantized.value)
+
+
+def test_a_model_float_only_at_its_edges_is_already_quantized():
+    """MCUNet's ptq_mnist_lenet-300-100.tflite and GreenWaves' MLPerf ToyCar_quant_fullint.tflite take and return
+    float32 around an int8 graph: tinyq quantize said 'float op quantize cannot be quantized by tinyq' and to
+    generate the float model as it is (it is not a float model); now it says the model is already quantized."""
+    from tinyq.api import verify
+    from tinyq.quantize import quantize_graph
+
+    rng = np.random.default_rng(1)
+    b = GraphBuilder("float_edges")
+    x = b.input((1, 8), "float32")
+    xq = b.activation((1, 8), "int8", scale=0.02, zero_point=-3)
+    b.op("quantize", [x], [xq])
+    w = b.const(rng.integers(-127, 128, (4, 8)), "int8", scale=0.01, zero_point=0)
+    yq = b.activation((1, 4), "int8", scale=0.05, zero_point=2)
+    b.op("fully_connected", [xq, w, -1], [yq])
+    y = b.activation((1, 4), "float32")
+    b.op("dequantize", [yq], [y])
+    graph = b.build([y])
+    model = write_model(graph)
+    assert verify(model, inputs=4).ok  # what the refusal sends the user to
+    with pytest.raises(TinyqError, match="already quantized .integer inside, float only at its edges") as refused:
+        quantize_graph(read_model(model), [rng.normal(0, 1, (8, 8)).astype(np.float32)])
+    assert "cannot be quantized" not in str(refused.value)

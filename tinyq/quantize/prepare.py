@@ -93,6 +93,13 @@ def _check_float_model(graph: Graph, where: str) -> None:
                          hint="pass the float model it came from: this one computes in uint8, which TFLM and tinyq "
                               "have no kernels for" if uint8_inside else
                               "pass the float model; tinyq generate/verify take this one as it is")
+    # float only at its edges (QUANTIZE in, DEQUANTIZE out: MCUNet's and GreenWaves' MLPerf files) is quantized too
+    edges = ("quantize", "dequantize")
+    if any(op.op in edges for op in graph.operators) and not any(
+            graph.tensors[t].dtype == "float32" for op in graph.operators if op.op not in edges
+            for t in op.inputs + op.outputs if t >= 0):
+        raise TinyqError("the model is already quantized (integer inside, float only at its edges)", where=where,
+                         hint="pass the float model; tinyq generate/verify take this one as it is")
     # a float input counts: a comparison's bool output is the whole model's result
     if not any(graph.tensors[t].dtype == "float32" for op in graph.operators for t in op.outputs) and \
             not any(t.dtype == "float32" for t in acts):
