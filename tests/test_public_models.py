@@ -66,3 +66,34 @@ def test_a_model_float_only_at_its_edges_is_already_quantized():
     with pytest.raises(TinyqError, match="already quantized .integer inside, float only at its edges") as refused:
         quantize_graph(read_model(model), [rng.normal(0, 1, (8, 8)).astype(np.float32)])
     assert "cannot be quantized" not in str(refused.value)
+
+
+def _wide_input(floats: int):
+    """A float input of `floats` values, of which the model returns the first four: the arena is about the
+    input, the board firmware's input/output buffers as large again."""
+    b = GraphBuilder("wide_input")
+    x = b.input((1, floats), "float32")
+    y = b.activation((1, 4), "float32")
+    b.op("slice", [x, b.const(np.array([0, 0]), "int32"), b.const(np.array([1, 4]), "int32")], [y])
+    return b.build([y])
+
+
+def test_the_fit_check_counts_the_firmware_input_and_output_buffers():
+    """MCUNet's detection model (float 1x128x160x3 input) passed the fit check on qemu-m55 and then failed in
+    the linker, 92,864 B over DTCM: the firmware's in_buf/out_buf (245,760 + 30,240 B) share the arena's
+    region. The check counts them now, in compile (generate, verify --board) and plan alike."""
+    from tinyq.api import plan
+    from tinyq.boards import get_board
+    from tinyq.driver import compile_graph
+    from tinyq.plan.fit import arena_room
+
+    board = get_board("qemu-m55")
+    _, room, _ = arena_room(board)  # the region less the stack
+    too_wide = _wide_input(room // 4 // 2 + 1024)  # the arena fits alone, not beside a copy of the input
+    with pytest.raises(TinyqError, match="for the firmware's input/output buffers"):
+        compile_graph(too_wide, board)
+    report = plan(write_model(too_wide), board="qemu-m55")
+    assert not report.fits and report.arena_bytes <= room
+    fits = _wide_input(room // 4 // 2 - 1024)
+    compile_graph(fits, board)
+    assert plan(write_model(fits), board="qemu-m55").fits

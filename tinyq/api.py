@@ -112,7 +112,7 @@ def plan(model: ModelLike, board: BoardLike | None = None, backend: str | None =
     """`tinyq plan`: the memory plan report (`tinyq.plan.report.Report`); with a board, `.fits` and
     `.fit` say whether the arena and the weights fit it."""
     from tinyq import driver
-    from tinyq.plan.fit import check_fit
+    from tinyq.plan.fit import check_fit, firmware_io_bytes
     from tinyq.plan.flash import plan_flash
     from tinyq.plan.report import plan_report
 
@@ -121,7 +121,8 @@ def plan(model: ModelLike, board: BoardLike | None = None, backend: str | None =
     bound = driver.front(m.graph, b, backend, arena)
     memory = driver.plan(bound)
     flash = plan_flash(bound, b)
-    return plan_report(str(m.path or m.name), bound, memory, flash, check_fit(memory, flash, b) if board else None)
+    fit = check_fit(memory, flash, b, firmware_io_bytes(bound.graph)) if board else None
+    return plan_report(str(m.path or m.name), bound, memory, flash, fit)
 
 
 @dataclass(frozen=True)

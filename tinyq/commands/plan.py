@@ -34,7 +34,7 @@ def plan(model: Path, board: str | None, backend: str | None, arena: str, fmt: s
     """
     from tinyq import driver
     from tinyq.boards import get_board
-    from tinyq.plan.fit import check_fit, fit_error
+    from tinyq.plan.fit import check_fit, firmware_io_bytes, fit_error
     from tinyq.plan.flash import plan_flash
     from tinyq.plan.report import as_json, as_text, plan_report
 
@@ -47,7 +47,7 @@ def plan(model: Path, board: str | None, backend: str | None, arena: str, fmt: s
     bound = driver.front(graph, b, backend, arena)
     memory_plan = driver.plan(bound)
     flash = plan_flash(bound, b)
-    fit = check_fit(memory_plan, flash, b) if board else None
+    fit = check_fit(memory_plan, flash, b, firmware_io_bytes(bound.graph)) if board else None
     elf_flash = None
     if elf is not None:
         from tinyq.build.elf import size_report

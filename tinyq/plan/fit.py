@@ -29,14 +29,27 @@ class Fit:
     flash_room: int  # bytes for constants across the regions that can hold them
     flash_bytes: int
     problems: tuple[str, ...]
+    io_bytes: int = 0  # the firmware's input/output buffers counted against the arena's region
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def arena_room(board: Board) -> tuple[Memory | None, int, str]:
-    """(region, bytes available for the arena, note on what else uses the region)."""
+IO_ALIGNMENT = 16  # the harness's in_buf and out_buf are aligned(16)
+
+
+def firmware_io_bytes(graph: Graph) -> int:
+    """Static bytes every board firmware keeps for one record of the model's inputs and outputs (in_buf and
+    out_buf of firmware/tq_harness.c and tq_dut.c, packed back to back): a float 1x128x160x3 input is 245,760 B
+    beside the arena (MCUNet's detection model linked 92,864 B over a DTCM its plan said it fitted)."""
+    return sum(-(-sum(graph.tensors[i].nbytes for i in indices) // IO_ALIGNMENT) * IO_ALIGNMENT
+               for indices in (graph.inputs, graph.outputs))
+
+
+def arena_room(board: Board, io_bytes: int = 0) -> tuple[Memory | None, int, str]:
+    """(region, bytes available for the arena, note on what else uses the region): the stack, and the
+    firmware's `io_bytes` of input/output buffers where its static data goes there too."""
     firmware = getattr(board, "firmware", None)
     named = firmware.placement.get("arena") if firmware is not None else None
     candidates = [m for m in board.memory if m.name == named] or \
@@ -44,26 +57,32 @@ def arena_room(board: Board) -> tuple[Memory | None, int, str]:
     if not candidates:
         return None, 0, ""
     region = candidates[0]
-    stack = firmware.stack_bytes if firmware is not None and firmware.placement.get("stack") == region.name else 0
-    return region, region.size - stack, f", {stack:,} B of it for the stack" if stack else ""
+    placed_here = firmware is not None and firmware.placement
+    stack = firmware.stack_bytes if placed_here and firmware.placement.get("stack") == region.name else 0
+    io = io_bytes if placed_here and firmware.placement.get("data") == region.name else 0
+    notes = [f"{stack:,} B of it for the stack"] if stack else []
+    notes += [f"{io:,} B for the firmware's input/output buffers"] if io else []
+    return region, region.size - stack - io, (", " + " and ".join(notes)) if notes else ""
 
 
-def _fits_elsewhere(arena: int, flash: int) -> list[str]:
+def _fits_elsewhere(arena: int, flash: int, io_bytes: int) -> list[str]:
     from tinyq.boards import all_boards
 
     names = []
     for b in all_boards():
         if b.runner == "host":
             continue
-        _, room, _ = arena_room(b)
+        _, room, _ = arena_room(b, io_bytes)
         flash_room = sum(m.size for m in weight_regions(b))
         if room >= arena and flash_room >= flash:
             names.append(b.name)
     return names
 
 
-def check_fit(plan: MemoryPlan, flash: FlashPlan, board: Board) -> Fit:
-    region, room, note = arena_room(board)
+def check_fit(plan: MemoryPlan, flash: FlashPlan, board: Board, io_bytes: int = 0) -> Fit:
+    """`io_bytes`: the firmware's input/output buffers (firmware_io_bytes), which share the arena's region
+    where the board places the firmware's data there."""
+    region, room, note = arena_room(board, io_bytes)
     flash_room = sum(m.size for m in weight_regions(board))
     problems = []
     if region is None:
@@ -77,7 +96,7 @@ def check_fit(plan: MemoryPlan, flash: FlashPlan, board: Board) -> Fit:
         problems.append(f"the weights need {flash.flash_bytes:,} B of flash but board {board.name} has "
                         f"{flash_room:,} B for them ({len(unplaced)} array{'s' if len(unplaced) > 1 else ''} left over)")
     return Fit(board.name, region.name if region else "", room, plan.arena_bytes, flash_room, flash.flash_bytes,
-               tuple(problems))
+               tuple(problems), io_bytes)
 
 
 def int8_weight_bytes(graph: Graph) -> int:
@@ -98,7 +117,7 @@ def _hints(fit: Fit, board: Board, graph: Graph) -> str:
     int8 = int8_weight_bytes(graph)
     if fit.flash_bytes > fit.flash_room and int8:
         hints.append(f"int4 weights (about {fit.flash_bytes - int8 // 2:,} B)")
-    others = _fits_elsewhere(fit.arena_bytes, fit.flash_bytes)
+    others = _fits_elsewhere(fit.arena_bytes, fit.flash_bytes, fit.io_bytes)
     hints.append(f"a board it fits: {', '.join(others)}" if others else "a smaller model or input resolution")
     return "could help: " + "; ".join(hints)
 
@@ -110,7 +129,7 @@ def fit_error(fit: Fit, board: Board, graph: Graph) -> TinyqError:
 def require_fit(plan: MemoryPlan, bound: BoundGraph, board: Board, flash: FlashPlan | None = None) -> Fit:
     """The Fit, or TinyqError with one line when the model does not fit."""
     flash = flash or plan_flash(bound, board)
-    fit = check_fit(plan, flash, board)
+    fit = check_fit(plan, flash, board, firmware_io_bytes(bound.graph))
     if not fit.ok:
         raise fit_error(fit, board, bound.graph)
     return fit
