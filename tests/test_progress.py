@@ -67,6 +67,24 @@ def test_a_terminal_gets_one_rich_display_with_nested_bars(monkeypatch):
     assert ESC in shown and "models" in shown and "inputs in QEMU" in shown
 
 
+def test_a_frozen_display_draws_nothing_until_the_block_ends(monkeypatch):
+    """tinyq.tflm_log points fd 2 elsewhere around TFLM's calls: a frame drawn then would be lost, and the
+    next one would erase lines it never drew. Rich's refresh thread draws ten frames a second."""
+    monkeypatch.delenv("TERM", raising=False)
+    term = Terminal()
+    with Progress("records", total=10, stream=term) as bar:
+        bar.update(3)
+        progress_module._live.refresh()
+        with progress_module.frozen():
+            drawn = len(term.getvalue())
+            time.sleep(0.5)
+            assert len(term.getvalue()) == drawn
+        time.sleep(0.5)
+        assert len(term.getvalue()) > drawn  # the refresh thread draws again
+    with progress_module.frozen():  # no display: nothing to hold
+        pass
+
+
 def test_term_dumb_is_not_a_terminal(monkeypatch):
     monkeypatch.setenv("TERM", "dumb")
     term = Terminal()

@@ -15,6 +15,7 @@ import numpy as np
 
 from tinyq.errors import TinyqError
 from tinyq.ir import Graph
+from tinyq.tflm_log import TflmLog
 from tinyq.tflite.writer import write_model
 
 TFLM_MISSING = ("the golden model needs TFLM's Python package, tflite-micro, which is on PyPI for Linux x86-64 "
@@ -51,10 +52,12 @@ def _interpreter(model: bytes, arena_size: int):
         from tflite_micro.python.tflite_micro import runtime
     except ImportError:
         raise TinyqError(TFLM_MISSING[0], hint=TFLM_MISSING[1]) from None
+    log = TflmLog()
     try:
-        return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
-    except Exception as exc:  # TFLM reports init failures as RuntimeError with its log
-        raise _load_refusal(model, str(exc).strip().splitlines()[-1][:200]) from None
+        with log:
+            return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
+    except Exception as exc:  # TFLM's exception says "failed to allocate"; its log says which node and why
+        raise _load_refusal(model, log.reason() or str(exc).strip().splitlines()[-1][:200]) from None
 
 
 def _load_refusal(model: bytes, reason: str) -> TinyqError:
@@ -98,13 +101,15 @@ def tflm_run(model: bytes, inputs: list[list[np.ndarray]], arena_size: int = DEF
     interp = _interpreter(model, arena_size)
     n_out = _output_count(model)
     results = []
+    log = TflmLog()
     for record in inputs:
         for i, array in enumerate(record):
             interp.set_input(array, i)
         try:
-            ended_early = interp.invoke() == ABORT
-        except RuntimeError:  # an op's Eval refused its operands; TFLM's log line above names the op
-            raise TinyqError("TFLM failed to run the model (its log line names the op)",
+            with log:
+                ended_early = interp.invoke() == ABORT
+        except RuntimeError:  # an op's Eval refused its operands
+            raise TinyqError(f"TFLM failed to run the model: {log.reason() or 'its invoke failed'}",
                              hint=NO_GOLDEN_HINT) from None
         results.append(None if aborts and ended_early else [np.array(interp.get_output(i)) for i in range(n_out)])
         if progress is not None:

@@ -18,6 +18,7 @@ import re
 import sys
 import threading
 import time
+from contextlib import contextmanager
 
 QUIET_S = 3.0  # plain lines only for work that lasts longer than this
 
@@ -57,6 +58,20 @@ def _release() -> None:
         if _users == 0:
             _live.stop()
             _live = None
+
+
+@contextmanager
+def frozen():
+    """Hold the live display still for the block: nothing redraws until it ends. A block that points file
+    descriptor 2 elsewhere (tinyq.tflm_log) would take a frame with it, and the next frame, erasing the lines
+    the lost one never drew, would erase other output."""
+    with _lock:
+        live = _live
+    if live is None:
+        yield
+        return
+    with live.live._lock:  # rich's refresh thread holds it for each frame
+        yield
 
 
 class Progress:

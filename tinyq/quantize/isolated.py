@@ -29,7 +29,7 @@ from typing import Callable, TypeVar
 
 import numpy as np
 
-from tinyq import golden
+from tinyq import golden, tflm_log
 from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.ir import Graph
 from tinyq.proc import _PRCTL, PR_SET_PDEATHSIG
@@ -60,6 +60,7 @@ def _child(fn: Callable[..., T], args: tuple, out: int, log: int) -> None:
         faulthandler.disable()  # its dump goes to a descriptor of its own, past the captured log
         os.dup2(log, 1)
         os.dup2(log, 2)
+        tflm_log.IN_CHILD = True  # golden quotes TFLM's log from this file, which a crash must keep
         try:
             reply = ("ok", fn(*args))
         except TinyqError as exc:
@@ -126,7 +127,7 @@ def in_child(fn: Callable[..., T], *args, doing: str = "running the quantized mo
         if refusal is not None:
             raise TinyqError(f"{what}; its {refusal.where}: {refusal.what}", where=error_where or where,
                              hint=refusal.hint)
-        if log and log not in what:  # the native log says why; the interpreter's exception often does not
+        if log and tflm_log.short(log) not in what:  # the native log says why; the interpreter's exception often does not
             what = f"{what} ({log})"
         raise kind(what, where=error_where or where, hint=hint or CRASH_HINT)
     exc, text = reply[1], reply[2]
