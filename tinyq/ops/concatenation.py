@@ -54,7 +54,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                           "TFLM's CONCATENATION takes none")
     if any(t is None for t in ins) or len(ins) > MAX_INPUTS:
         raise unsupported(graph, op, f"{len(ins)} inputs; TFLM concatenates 1 to {MAX_INPUTS} tensors",
-                          "split it into several CONCATENATIONs")
+                          "split it into CONCATENATIONs of at most 10 (tinyq quantize splits a float model's)")
     if y.dtype not in DTYPES_SUPPORTED:
         raise unsupported(graph, op, f"{y.dtype} tensors are not supported",
                           "supported: " + ", ".join(DTYPES_SUPPORTED))
@@ -91,5 +91,5 @@ SPECS = [OpSpec(name="concatenation", builtin="CONCATENATION", options=Concatena
                 fb_options="ConcatenationOptions", lower=lower,
                 kernels=(reference_kernel("concatenation"),),
                 quant=QuantRule(2, inputs_as_output=True),
-                doc=f"any axis, up to {MAX_INPUTS} inputs (constants too); int8 inputs must share the "
-                    "output's quantization, as in TFLM")]
+                doc=f"any axis, up to {MAX_INPUTS} inputs (constants too; `tinyq quantize` splits a float model's "
+                    "wider one); int8 inputs must share the output's quantization, as in TFLM")]
