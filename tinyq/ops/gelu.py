@@ -49,8 +49,9 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     x = graph.tensor(op.inputs[0]) if op.inputs else None
     if x is not None and x.dtype == "float32":  # the int8 check's hint (quantize it first) cannot help here
         raise unsupported(graph, op, "float32 GELU: TFLM has no GELU kernel, float or int8, so no TFLM build runs "
-                                     "this model, and tinyq quantizes only what TFLM runs",
-                          "write GELU with ops TFLM has (x * sigmoid(1.702 * x), or ReLU) and re-export")
+                                     "this model as it is",
+                          "tinyq quantize writes GELU with ops TFLM has (MUL, ADD, LOGISTIC); or write it so and "
+                          "re-export")
     x, y = unary_int8(graph, op)
     transform = gelu_tanh_f32 if op.options.approximate else gelu_f32
     table = qmath.float_lut_int8(x.quant.s, x.quant.zp, y.quant.s, y.quant.zp, transform)
@@ -64,4 +65,5 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 SPECS = [OpSpec(name="gelu", builtin="GELU", options=GeluOptions, fb_options="GeluOptions", lower=lower,
                 kernels=(LUT,),
                 doc="int8, exact and approximate, any scales (LiteRT's 256-entry table: TFLM has no GELU, so "
-                    "`tinyq verify` cannot check it; tested against LiteRT's reference kernels)")]
+                    "`tinyq verify` cannot check it; tested against LiteRT's reference kernels); `tinyq quantize` "
+                    "writes a float GELU as MUL, ADD and LOGISTIC, which TFLM runs")]
