@@ -127,7 +127,7 @@ def test_tflm_has_no_gelu_and_int16_is_refused():
 
 def test_float_gelu_is_refused_and_sends_the_user_to_quantize():
     """A float GELU (ai-edge-torch's nn.GELU, also left float in its int8 files): TFLM does not run it; tinyq's
-    quantizer writes it with ops TFLM has (tests/test_quantize_gelu.py), so the refusal says so."""
+    quantizer writes it with ops TFLM has (tests/test_quantize_tflm_equivalents.py), so the refusal says so."""
     b = GraphBuilder("float_gelu")
     x, y = b.input((2, 3), dtype="float32"), b.activation((2, 3), dtype="float32")
     b.op("gelu", [x], [y])

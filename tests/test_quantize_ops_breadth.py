@@ -398,7 +398,7 @@ def _refusal(op, inputs, out_shape):
 
 def test_an_op_the_quantizer_lacks_says_whether_tflm_runs_it():
     """TILE: no TFLM kernel, so quantizing would not help and the refusal says so (GELU, the other such op
-    unseen models had, is written with ops TFLM has: test_quantize_gelu.py); DYNAMIC_UPDATE_SLICE: TFLM
+    unseen models had, is written with ops TFLM has: test_quantize_tflm_equivalents.py); DYNAMIC_UPDATE_SLICE: TFLM
     runs it in float, and the refusal points to the float model or the converter's int8 file."""
     tile = _refusal("tile", lambda b: [b.input((1, 8), F32), _i32(b, [1, 2])], (1, 16))
     assert "TFLM has no kernel for it" in str(tile) and "ops TFLM has" in tile.hint

@@ -211,6 +211,9 @@ class QuantRule:
     # a constant operand takes the other tensors' parameters, saturating, without widening their range:
     # a clamp bound (Keras's UnitNormalization is minimum(rsqrt(sum), 1e12)) must not set the scale
     constants_saturate: bool = False
+    # a constant operand shares the data operand's parameters, widening them to hold it: a comparison's
+    # threshold (x > 0) alone has no range, gets scale 1, and TFLM's comparison aborts on a scale of 1
+    constants_as_data: bool = False
     recurrent: RecurrentRule | None = None  # a recurrent op's weights and state (the LSTM)
 
 

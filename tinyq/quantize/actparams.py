@@ -122,6 +122,11 @@ def tie_groups(graph: Graph) -> TieGroups:
                     groups.union(t, outs[0])
                     if rule.constants_saturate and graph.tensors[t].is_const:
                         no_range.add(t)
+        if rule.constants_as_data:
+            data = [t for t in data_in if not graph.tensors[t].is_const]
+            for t in data_in:
+                if data and graph.tensors[t].is_const:
+                    groups.union(t, data[0])
         if rule.fixed_output is not None and outs:
             fixed_by[outs[0]] = op.op
         if rule.zero_point_0:

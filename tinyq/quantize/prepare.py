@@ -23,8 +23,8 @@ from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.ir import DTYPES, NO_TENSOR, Graph, describe_op
 from tinyq.passes.fold import dequantized_data, fold_constants
 from tinyq.passes.graph_edit import compact, option, renumber_ops
-from tinyq.passes.gelu import decompose_gelu
 from tinyq.passes.split_concat import split_wide_concatenations
+from tinyq.passes.tflm_equivalents import with_tflm_ops
 from tinyq.quantize.floatrun import computed_outputs, zero_input_values
 from tinyq.quantize.isolated import in_child
 from tinyq.quantize.qparams import VALUE_LIMIT
@@ -43,7 +43,7 @@ def prepare_float_graph(graph: Graph, where: str = "model") -> Graph:
     graph = _dequantize_hybrid_weights(graph)
     graph = _fold_constant_ops(graph, where)
     graph = _unshare_parameters(graph)
-    graph = decompose_gelu(split_wide_concatenations(graph))
+    graph = with_tflm_ops(split_wide_concatenations(graph))
     _check_ops(graph)
     _check_types(graph)
     _check_options(graph)
