@@ -11,6 +11,7 @@ import pytest
 from conftest import assert_bit_exact
 from tinyq.golden import tflm_run
 from tinyq.ops.gelu import GeluOptions
+from tinyq.passes.split_concat import split_wide_concatenations
 from tinyq.passes.tflm_equivalents import with_tflm_ops
 from tinyq.quantize import quantize_graph
 from tinyq.quantize.config import QuantizeConfig
@@ -176,4 +177,22 @@ def test_a_comparison_with_a_constant_shares_the_datas_parameters(activations, t
     lo = (-128 - left.zp) * left.s
     hi = (127 - left.zp) * left.s
     assert lo <= threshold <= hi
+    assert_bit_exact(q, n_inputs=12)
+
+
+@pytest.mark.parametrize("multiples", [(1, 3, 1), (2, 1, 2), (1, 12, 1), (1, 1, 1)])
+def test_tile_quantizes_as_concatenations(multiples):
+    b = GraphBuilder("tile")
+    x = b.input((1, 4, 3), dtype="float32")
+    y = b.activation(tuple(d * k for d, k in zip((1, 4, 3), multiples)), dtype="float32")
+    b.op("tile", [x, b.const(np.array(multiples, np.int32), "int32")], [y])
+    graph = b.build([y])
+    runner = FloatRunner(graph)  # LiteRT's TILE
+    q = quantize_graph(graph, [CALIB[:, :12].reshape(-1, 4, 3)]).graph
+    kinds = [op.op for op in q.operators]
+    assert "tile" not in kinds and all(len(op.inputs) <= 10 for op in q.operators)
+    rewritten = with_tflm_ops(graph)
+    for x in TEST[:4, :12].reshape(-1, 1, 4, 3):
+        np.testing.assert_array_equal(tflm_run(write_model(split_wide_concatenations(rewritten)), [[x]])[0][0],
+                                      runner.outputs([x])[0])
     assert_bit_exact(q, n_inputs=12)

@@ -8,6 +8,8 @@ replacing it, or None to leave it (the quantizer then refuses it in one line, as
 - SELECT (torch.where through ai-edge-torch): SELECT_V2, the same op where the condition has the values'
   shape; a rank-1 condition picks whole rows (SELECT's rule), so it is reshaped to broadcast that way first.
 - POW by a constant exponent of 2, 0.5 or -0.5 (F.normalize's and RMSNorm's): MUL, SQRT, RSQRT.
+- TILE by constant multiples (Keras and PyTorch repeats): per tiled axis, a CONCATENATION of that many copies
+  (more than ten are split as any wide CONCATENATION is: tinyq.passes.split_concat).
 
 Calibration and the quantizer's report run the rewritten float graph.
 """
@@ -99,10 +101,34 @@ def power(ed: Editor, op: Operator) -> list[Operator] | None:
     return None
 
 
+def tile(ed: Editor, op: Operator) -> list[Operator] | None:
+    x, m = op.inputs
+    (y,) = op.outputs
+    multiples = ed.tensors[m].data
+    if multiples is None:
+        return None
+    multiples = [int(k) for k in np.ravel(multiples)]
+    shape = list(ed.tensors[x].shape)
+    axes = [axis for axis, k in enumerate(multiples) if k > 1]
+    if len(multiples) != len(shape) or any(k < 1 for k in multiples):
+        return None
+    if not axes:  # multiples of 1: a copy, which a RESHAPE to the same shape is (the planner makes it a view)
+        dims = ed.constant(x, "tile_shape", shape, np.int32)
+        return [_op("reshape", [x, dims], [y], new_shape=tuple(shape))]
+    ops, current = [], x
+    for n, axis in enumerate(axes):
+        shape[axis] *= multiples[axis]
+        out = y if n == len(axes) - 1 else ed.tensor(x, f"tile{axis}", shape=shape)
+        ops.append(_op("concatenation", [current] * multiples[axis], [out], axis=axis))
+        current = out
+    return ops
+
+
 REWRITES: dict[str, Callable[[Editor, Operator], list[Operator] | None]] = {
     "gelu": gelu,
     "select": select,
     "pow": power,
+    "tile": tile,
 }
 
 

@@ -43,7 +43,7 @@ def prepare_float_graph(graph: Graph, where: str = "model") -> Graph:
     graph = _dequantize_hybrid_weights(graph)
     graph = _fold_constant_ops(graph, where)
     graph = _unshare_parameters(graph)
-    graph = with_tflm_ops(split_wide_concatenations(graph))
+    graph = split_wide_concatenations(with_tflm_ops(graph))  # a TILE may become a wide one
     _check_ops(graph)
     _check_types(graph)
     _check_options(graph)
