@@ -196,3 +196,25 @@ def test_tile_quantizes_as_concatenations(multiples):
         np.testing.assert_array_equal(tflm_run(write_model(split_wide_concatenations(rewritten)), [[x]])[0][0],
                                       runner.outputs([x])[0])
     assert_bit_exact(q, n_inputs=12)
+
+
+def test_int64_argmax_indices_become_int32():
+    """tf.argmax's default output_type is int64, which TFLM's ARG_MAX does not write: the model's index output
+    becomes int32, and its indices are the float model's wherever the top two scores are apart."""
+    rng = np.random.default_rng(6)
+    b = GraphBuilder("argmax64")
+    x = b.input((1, 16), dtype="float32")
+    h = b.activation((1, 5), dtype="float32")
+    b.op("fully_connected", [x, b.const(rng.normal(0, 0.5, (5, 16)).astype(np.float32), "float32"),
+                             b.const(np.zeros(5, np.float32), "float32")], [h])
+    y = b.activation((1,), dtype="int64")
+    b.op("arg_max", [h, b.const(np.array([1], np.int32), "int32")], [y], output_type=4)  # TensorType INT64
+    graph = b.build([y])
+    q = quantize_graph(graph, [CALIB]).graph
+    assert q.tensors[q.outputs[0]].dtype == "int32"
+    runner = FloatRunner(graph)
+    qin = q.tensors[q.inputs[0]].quant
+    agree = [tflm_run(write_model(q), [[np.clip(np.round(x / qin.s) + qin.zp, -128, 127).astype(np.int8)[None]]])[0][0][0]
+             == runner.outputs([x[None]])[0][0] for x in TEST]
+    assert np.mean(agree) > 0.9
+    assert_bit_exact(q, n_inputs=12)

@@ -8,6 +8,8 @@ replacing it, or None to leave it (the quantizer then refuses it in one line, as
 - SELECT (torch.where through ai-edge-torch): SELECT_V2, the same op where the condition has the values'
   shape; a rank-1 condition picks whole rows (SELECT's rule), so it is reshaped to broadcast that way first.
 - POW by a constant exponent of 2, 0.5 or -0.5 (F.normalize's and RMSNorm's): MUL, SQRT, RSQRT.
+- ARG_MAX/ARG_MIN with int64 indices (tf.argmax's default) that are a model output: int32 indices, the
+  only ones TFLM's kernel writes (the output's type changes with them, as the quantizer changes others').
 - TILE by constant multiples (Keras and PyTorch repeats): per tiled axis, a CONCATENATION of that many copies
   (more than ten are split as any wide CONCATENATION is: tinyq.passes.split_concat).
 
@@ -124,7 +126,20 @@ def tile(ed: Editor, op: Operator) -> list[Operator] | None:
     return ops
 
 
+def int32_indices(ed: Editor, op: Operator) -> list[Operator] | None:
+    from tinyq.tflite.schema import TENSOR_TYPE_CODES
+
+    (y,) = op.outputs
+    read = any(y in other.inputs for other in ed.graph.operators)
+    if ed.tensors[y].dtype != "int64" or read or y not in ed.graph.outputs:
+        return None
+    ed.tensors[y] = replace(ed.tensors[y], dtype="int32")
+    return [replace(op, options=replace(op.options, output_type=TENSOR_TYPE_CODES["int32"]))]
+
+
 REWRITES: dict[str, Callable[[Editor, Operator], list[Operator] | None]] = {
+    "arg_max": int32_indices,
+    "arg_min": int32_indices,
     "gelu": gelu,
     "select": select,
     "pow": power,
