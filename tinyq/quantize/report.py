@@ -140,6 +140,9 @@ WARN_DROP_DB = 20.0  # a layer this far below the layers it reads is flagged
 # what an int8 tensor can be expected to reach: 8-bit rounding of a full-scale signal (6.02 * 8 + 1.76 dB);
 # inputs above it (exact, or dominated by a large constant) are taken at this level
 INT8_CEILING_DB = 49.9
+# an output this much smaller than what its op reads is float32 rounding (the mean of a tensor a layer norm
+# already centred: 1e-8 of its values): there is no signal to measure its quantization against
+FLOAT_NOISE_RATIO = 64 * float(np.finfo(np.float32).eps)
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ def layer_warnings(report: Report, graph: Graph, drop_db: float = WARN_DROP_DB) 
     channel, a scale that rounds everything to zero).
     """
     sqnr = {r.float_tensor: r.sqnr_db for r in report.rows}
+    magnitude = {r.float_tensor: max(abs(r.float_range[0]), abs(r.float_range[1])) for r in report.rows}
     result = []
     for r in report.rows:
         if r.op_index is None:
@@ -176,6 +180,9 @@ def layer_warnings(report: Report, graph: Graph, drop_db: float = WARN_DROP_DB) 
             # is lower than the whole's when its values are smaller (an LSTM gate's quarter of the sums)
             continue
         ins = [min(sqnr[t], INT8_CEILING_DB) for t in op.inputs if t in sqnr]
+        read = max((magnitude[t] for t in op.inputs if t in magnitude), default=0.0)
+        if magnitude[r.float_tensor] <= FLOAT_NOISE_RATIO * read:
+            continue
         if ins and r.sqnr_db < min(ins) - drop_db:
             result.append(LayerWarning(r.op_index, r.op, r.name, r.sqnr_db, min(ins)))
     return tuple(result)
