@@ -218,3 +218,19 @@ def test_int64_argmax_indices_become_int32():
              == runner.outputs([x[None]])[0][0] for x in TEST]
     assert np.mean(agree) > 0.9
     assert_bit_exact(q, n_inputs=12)
+
+
+def test_relu_n1_to_1_quantizes_as_a_clamp():
+    b = GraphBuilder("hardtanh")
+    x = b.input((1, 16), dtype="float32")
+    y = b.activation((1, 16), dtype="float32")
+    b.op("relu_n1_to_1", [x], [y])
+    graph = b.build([y])
+    rewritten = with_tflm_ops(graph)
+    assert [op.op for op in rewritten.operators] == ["maximum", "minimum"]
+    runner = FloatRunner(graph)  # LiteRT's RELU_N1_TO_1
+    for x in TEST[:6]:
+        np.testing.assert_array_equal(tflm_run(write_model(rewritten), [[x[None]]])[0][0], runner.outputs([x[None]])[0])
+    q = quantize_graph(graph, [CALIB]).graph
+    assert "relu_n1_to_1" not in [op.op for op in q.operators]
+    assert_bit_exact(q, n_inputs=12)

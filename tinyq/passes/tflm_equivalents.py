@@ -10,6 +10,7 @@ replacing it, or None to leave it (the quantizer then refuses it in one line, as
 - POW by a constant exponent of 2, 0.5 or -0.5 (F.normalize's and RMSNorm's): MUL, SQRT, RSQRT.
 - ARG_MAX/ARG_MIN with int64 indices (tf.argmax's default) that are a model output: int32 indices, the
   only ones TFLM's kernel writes (the output's type changes with them, as the quantizer changes others').
+- RELU_N1_TO_1 (PyTorch's hardtanh): MAXIMUM with -1, then MINIMUM with 1.
 - TILE by constant multiples (Keras and PyTorch repeats): per tiled axis, a CONCATENATION of that many copies
   (more than ten are split as any wide CONCATENATION is: tinyq.passes.split_concat).
 
@@ -137,7 +138,17 @@ def int32_indices(ed: Editor, op: Operator) -> list[Operator] | None:
     return [replace(op, options=replace(op.options, output_type=TENSOR_TYPE_CODES["int32"]))]
 
 
+def clamp_pm1(ed: Editor, op: Operator) -> list[Operator] | None:
+    (x,), (y,) = op.inputs, op.outputs
+    if not ed.is_float(x):
+        return None
+    low = ed.tensor(x, "relu_n1_low")
+    return [_op("maximum", [x, ed.constant(x, "minus_one", [-1.0])], [low]),
+            _op("minimum", [low, ed.constant(x, "one", [1.0])], [y])]
+
+
 REWRITES: dict[str, Callable[[Editor, Operator], list[Operator] | None]] = {
+    "relu_n1_to_1": clamp_pm1,
     "arg_max": int32_indices,
     "arg_min": int32_indices,
     "gelu": gelu,
