@@ -43,10 +43,12 @@ def test_a_uint8_model_is_not_sent_round_in_circles():
     assert "take this one as it is" not in str(quantized.value)
 
 
-def test_a_model_float_only_at_its_edges_is_already_quantized():
-    """MCUNet's ptq_mnist_lenet-300-100.tflite and GreenWaves' MLPerf ToyCar_quant_fullint.tflite take and return
-    float32 around an int8 graph: tinyq quantize said 'float op quantize cannot be quantized by tinyq' and to
-    generate the float model as it is (it is not a float model); now it says the model is already quantized."""
+@pytest.mark.parametrize("float_tail", [None, "log_softmax"])
+def test_a_model_float_only_around_integer_ops_is_already_quantized(float_tail):
+    """GreenWaves' MLPerf ToyCar_quant_fullint.tflite takes and returns float32 around an int8 graph, MCUNet's
+    ptq_mnist_lenet-300-100.tflite adds a float LOG_SOFTMAX after the DEQUANTIZE: tinyq quantize said 'float op
+    quantize cannot be quantized by tinyq' and to generate the float model as it is (it is not a float model);
+    now it says the model is already quantized."""
     from tinyq.api import verify
     from tinyq.quantize import quantize_graph
 
@@ -60,10 +62,13 @@ def test_a_model_float_only_at_its_edges_is_already_quantized():
     b.op("fully_connected", [xq, w, -1], [yq])
     y = b.activation((1, 4), "float32")
     b.op("dequantize", [yq], [y])
-    graph = b.build([y])
-    model = write_model(graph)
+    if float_tail:
+        y, tail_input = b.activation((1, 4), "float32"), y
+        b.op(float_tail, [tail_input], [y])
+    model = write_model(b.build([y]))
     assert verify(model, inputs=4).ok  # what the refusal sends the user to
-    with pytest.raises(TinyqError, match="already quantized .integer inside, float only at its edges") as refused:
+    with pytest.raises(TinyqError, match="already quantized .its ops compute in int8, float only around them") \
+            as refused:
         quantize_graph(read_model(model), [rng.normal(0, 1, (8, 8)).astype(np.float32)])
     assert "cannot be quantized" not in str(refused.value)
 

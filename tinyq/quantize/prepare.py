@@ -96,13 +96,14 @@ def _check_float_model(graph: Graph, where: str) -> None:
                          hint="pass the float model it came from: this one computes in uint8, which TFLM and tinyq "
                               "have no kernels for" if uint8_inside else
                               "pass the float model; tinyq generate/verify take this one as it is")
-    # float only at its edges (QUANTIZE in, DEQUANTIZE out: MCUNet's and GreenWaves' MLPerf files) is quantized too
-    edges = ("quantize", "dequantize")
-    if any(op.op in edges for op in graph.operators) and not any(
-            graph.tensors[t].dtype == "float32" for op in graph.operators if op.op not in edges
-            for t in op.inputs + op.outputs if t >= 0):
-        raise TinyqError("the model is already quantized (integer inside, float only at its edges)", where=where,
-                         hint="pass the float model; tinyq generate/verify take this one as it is")
+    # float inputs, integer inside (QUANTIZE in, DEQUANTIZE out, a float op or two around: MCUNet's, GreenWaves'
+    # MLPerf and OpenMV's files): the quantizer would meet QUANTIZE as a float op it cannot quantize
+    integer = next((t for op in graph.operators if op.op not in ("quantize", "dequantize")
+                    for t in (graph.tensors[i] for i in op.inputs if i >= 0)
+                    if t.dtype in ("int8", "int16") and t.quant is not None and not t.is_const), None)
+    if integer is not None:
+        raise TinyqError(f"the model is already quantized (its ops compute in {integer.dtype}, float only around "
+                         "them)", where=where, hint="pass the float model; tinyq generate/verify take this one as it is")
     # a float input counts: a comparison's bool output is the whole model's result
     if not any(graph.tensors[t].dtype == "float32" for op in graph.operators for t in op.outputs) and \
             not any(t.dtype == "float32" for t in acts):
