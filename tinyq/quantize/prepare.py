@@ -103,7 +103,8 @@ def _check_float_model(graph: Graph, where: str) -> None:
                     if t.dtype in ("int8", "int16") and t.quant is not None and not t.is_const), None)
     if integer is not None:
         raise TinyqError(f"the model is already quantized (its ops compute in {integer.dtype}, float only around "
-                         "them)", where=where, hint="pass the float model; tinyq generate/verify take this one as it is")
+                         "them)", where=where,
+                         hint="pass the float model; tinyq generate/verify take this one as it is")
     # a float input counts: a comparison's bool output is the whole model's result
     if not any(graph.tensors[t].dtype == "float32" for op in graph.operators for t in op.outputs) and \
             not any(t.dtype == "float32" for t in acts):
