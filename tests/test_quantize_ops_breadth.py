@@ -397,11 +397,12 @@ def _refusal(op, inputs, out_shape):
 
 
 def test_an_op_the_quantizer_lacks_says_whether_tflm_runs_it():
-    """TILE: no TFLM kernel, so quantizing would not help and the refusal says so (GELU, the other such op
-    unseen models had, is written with ops TFLM has: test_quantize_tflm_equivalents.py); DYNAMIC_UPDATE_SLICE: TFLM
-    runs it in float, and the refusal points to the float model or the converter's int8 file."""
-    tile = _refusal("tile", lambda b: [b.input((1, 8), F32), _i32(b, [1, 2])], (1, 16))
-    assert "TFLM has no kernel for it" in str(tile) and "ops TFLM has" in tile.hint
+    """POW by a run-time exponent: no TFLM kernel, so quantizing would not help and the refusal says so (GELU,
+    SELECT, TILE and POW by 2, 0.5 or -0.5 are written with ops TFLM has: test_quantize_tflm_equivalents.py);
+    DYNAMIC_UPDATE_SLICE: TFLM runs it in float, and the refusal points to the float model or the converter's
+    int8 file."""
+    power = _refusal("pow", lambda b: [b.input((1, 8), F32), b.input((1, 8), F32)], (1, 8))
+    assert "TFLM has no kernel for it" in str(power) and "ops TFLM has" in power.hint
     update = _refusal("dynamic_update_slice", lambda b: [b.input((1, 3, 4), F32), b.input((1, 1, 4), F32),
                                                          _i32(b, [0, 1, 0])], (1, 3, 4))
     assert "float op dynamic_update_slice cannot be quantized" in str(update)
