@@ -23,6 +23,18 @@ CALIB = np.random.default_rng(0).normal(0, 1, (64, 16)).astype(np.float32)
 TEST = np.random.default_rng(1).normal(0, 1, (32, 16)).astype(np.float32)
 
 
+def rewritten_as_litert(graph, records, rtol=0.0, atol=0.0):
+    """The float graph with its ops TFLM lacks rewritten (and wide CONCATENATIONs split), run by TFLM, equal
+    to LiteRT running the original, its own op included, on each record: returned."""
+    rewritten = split_wide_concatenations(with_tflm_ops(graph))
+    assert not {op.op for op in rewritten.operators} & {"gelu", "select", "pow", "tile", "relu_n1_to_1"}
+    runner = FloatRunner(graph)
+    for x in records:
+        np.testing.assert_allclose(tflm_run(write_model(rewritten), [[x]])[0][0], runner.outputs([x])[0],
+                                   rtol=rtol, atol=atol)
+    return rewritten
+
+
 def mlp(approximate: bool):
     """FC -> GELU -> FC, the FC's outputs spread over +-6 so that GELU's bend and both of its tails are used."""
     rng = np.random.default_rng(5)
@@ -42,14 +54,8 @@ def mlp(approximate: bool):
 @pytest.mark.parametrize("approximate", [False, True])
 def test_the_decomposition_is_gelu_in_float(approximate):
     graph = mlp(approximate)
-    decomposed = with_tflm_ops(graph)
-    assert "gelu" not in [op.op for op in decomposed.operators]
+    decomposed = rewritten_as_litert(graph, TEST[:8, None], atol=2e-3)  # the tanh form: within 3e-4 a unit
     assert decomposed.outputs == graph.outputs
-    runner = FloatRunner(graph)  # LiteRT's own GELU
-    for x in TEST[:8]:
-        want = runner.outputs([x[None]])[0]
-        got = tflm_run(write_model(decomposed), [[x[None]]])[0][0]
-        np.testing.assert_allclose(got, want, atol=2e-3)  # the tanh form is within 3e-4 of the erf one per unit
 
 
 def _sqnr(graph, q):
@@ -114,12 +120,8 @@ def select_graph(rows: bool):
 @pytest.mark.parametrize("rows", [False, True])
 def test_select_quantizes_as_select_v2(rows):
     graph = select_graph(rows)
-    rewritten = with_tflm_ops(graph)
-    assert "select" not in [op.op for op in rewritten.operators]
-    runner = FloatRunner(graph)  # LiteRT's SELECT, its own broadcasting rule
     calib = np.random.default_rng(2).normal(0, 1, (32, 18)).astype(np.float32)
-    for x in calib[:8]:
-        np.testing.assert_array_equal(tflm_run(write_model(rewritten), [[x[None]]])[0][0], runner.outputs([x[None]])[0])
+    rewritten_as_litert(graph, calib[:8, None])  # LiteRT's SELECT, its own broadcasting rule
     q = quantize_graph(graph, [calib]).graph
     assert "select_v2" in [op.op for op in q.operators]
     assert_bit_exact(q, n_inputs=12)
@@ -136,12 +138,8 @@ def test_pow_by_a_constant_quantizes(exponent, becomes):
     y = b.activation((1, 8), dtype="float32")
     b.op("pow", [p, b.const(np.array([exponent], np.float32), "float32")], [y])
     graph = b.build([y])
-    rewritten = with_tflm_ops(graph)
-    assert becomes in [op.op for op in rewritten.operators] and "pow" not in [op.op for op in rewritten.operators]
-    runner = FloatRunner(graph)
-    for x in TEST[:6, :8]:
-        np.testing.assert_allclose(tflm_run(write_model(rewritten), [[x[None]]])[0][0], runner.outputs([x[None]])[0],
-                                   rtol=1e-6)
+    rewritten = rewritten_as_litert(graph, TEST[:6, None, :8], rtol=1e-6)  # SQRT's and POW's float32 ulps
+    assert becomes in [op.op for op in rewritten.operators]
     q = quantize_graph(graph, [CALIB[:, :8]]).graph
     assert "pow" not in [op.op for op in q.operators]
     assert_bit_exact(q, n_inputs=12)
@@ -187,14 +185,10 @@ def test_tile_quantizes_as_concatenations(multiples):
     y = b.activation(tuple(d * k for d, k in zip((1, 4, 3), multiples)), dtype="float32")
     b.op("tile", [x, b.const(np.array(multiples, np.int32), "int32")], [y])
     graph = b.build([y])
-    runner = FloatRunner(graph)  # LiteRT's TILE
+    rewritten_as_litert(graph, TEST[:4, :12].reshape(-1, 1, 4, 3))  # LiteRT's TILE
     q = quantize_graph(graph, [CALIB[:, :12].reshape(-1, 4, 3)]).graph
     kinds = [op.op for op in q.operators]
     assert "tile" not in kinds and all(len(op.inputs) <= 10 for op in q.operators)
-    rewritten = with_tflm_ops(graph)
-    for x in TEST[:4, :12].reshape(-1, 1, 4, 3):
-        np.testing.assert_array_equal(tflm_run(write_model(split_wide_concatenations(rewritten)), [[x]])[0][0],
-                                      runner.outputs([x])[0])
     assert_bit_exact(q, n_inputs=12)
 
 
@@ -226,11 +220,8 @@ def test_relu_n1_to_1_quantizes_as_a_clamp():
     y = b.activation((1, 16), dtype="float32")
     b.op("relu_n1_to_1", [x], [y])
     graph = b.build([y])
-    rewritten = with_tflm_ops(graph)
+    rewritten = rewritten_as_litert(graph, TEST[:6, None])  # LiteRT's RELU_N1_TO_1
     assert [op.op for op in rewritten.operators] == ["maximum", "minimum"]
-    runner = FloatRunner(graph)  # LiteRT's RELU_N1_TO_1
-    for x in TEST[:6]:
-        np.testing.assert_array_equal(tflm_run(write_model(rewritten), [[x[None]]])[0][0], runner.outputs([x[None]])[0])
     q = quantize_graph(graph, [CALIB]).graph
     assert "relu_n1_to_1" not in [op.op for op in q.operators]
     assert_bit_exact(q, n_inputs=12)
