@@ -67,7 +67,9 @@ def run_tool(cmd: list[str], cwd: Path, what: str) -> None:
     overflow = list(dict.fromkeys(m.group(0) for ln in lines for m in LD_DOES_NOT_FIT.finditer(ln)))
     if overflow:  # the linker's own words, whole, without the paths of the tool and the ELF
         raise TinyqError(f"{what} failed: the image does not fit: {'; '.join(overflow)}", where=str(cwd),
-                         hint="a smaller model, or a board with more memory (tinyq plan MODEL --board B shows the fit)")
+                         hint="tinyq plan MODEL --board B counts the arena, the weights and the I/O buffers but not "
+                              "the code beside them: a smaller model, int4 weights (tinyq quantize --weights int4), "
+                              "or a board with more memory")
     first = next((ln for ln in lines if any(k in ln.lower() for k in FAILURE_WORDS) and not ln.startswith("collect2")),
                  lines[0] if lines else "no output")
     raise TinyqError(f"{what} failed: {first}", where=str(cwd))
