@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import assert_bit_exact
 from tinyq.errors import TinyqError, UnsupportedError
 from tinyq.ir import Quant
 from tinyq.ops.base import RawOptions
@@ -420,3 +421,14 @@ def test_float_model_computing_nan_is_refused(monkeypatch):
                         lambda self, record, tensors: {t: v * np.nan for t, v in real_run(self, record, tensors).items()})
     with pytest.raises(TinyqError, match="computes NaN/Inf in tensor"):
         quantize_graph(_mlp(), [np.ones((10, 4), np.float32)])
+
+
+def test_the_default_flash_budget_is_never_below_all_int4():
+    """Unseen Keras models (a bilinear upsampler, a 1-D transposed conv) with --weights mixed and no budget:
+    70% of the int8 bytes was below what every layer at int4 needs (its biases are most of it), and the
+    refusal named a --budget-flash the user never gave. Here 12 B of int8 weights and 12 B of bias."""
+    data = np.random.default_rng(10).normal(size=(16, 4)).astype(np.float32)
+    result = quantize_graph(_mlp(), [data], QuantizeConfig(weights="mixed"))
+    assert result.mixed.budget == result.mixed.planned_bytes == 18  # 6 B of int4 weights + the bias
+    assert [t.dtype for t in result.graph.tensors if t.data is not None and t.dtype in ("int4", "int8")] == ["int4"]
+    assert_bit_exact(result.graph, n_inputs=10)

@@ -34,7 +34,7 @@ from tinyq.quantize.weights import bias_tensor, weight_ops, weight_tensor
 
 INT4_OPS = ("conv_2d", "depthwise_conv_2d", "fully_connected")  # TFLM unpacks int4 filters of all three
 SENSITIVITY_SAMPLES = 32
-DEFAULT_BUDGET = 0.7  # of the all-int8 model's weight bytes, when --budget-flash is not given
+DEFAULT_BUDGET = 0.7  # of the all-int8 model's weight bytes, when --budget-flash is not given (at least all-int4's)
 KNAPSACK_STEPS = 1 << 14  # the bytes to save are counted in at most this many steps
 
 
@@ -179,8 +179,9 @@ def choose_weight_dtypes(graph: Graph, calib: CalibrationSet, config: QuantizeCo
     size = config.activations
     all_int8 = sum(_layer_bytes(graph, op, "int8", size) for op in weight_ops(graph))
     int8_model = sum(_layer_bytes(graph, op, "int8") for op in weight_ops(graph))  # int8 weights and activations
-    budget = config.flash_budget if config.flash_budget is not None else int(int8_model * DEFAULT_BUDGET)
     floor = all_int8 - sum(_layer_bytes(graph, op, "int8", size) - _layer_bytes(graph, op, "int4", size) for op in ops)
+    # the default never asks for less than all-int4 can give: biases and weights int4 cannot pack can be most of it
+    budget = config.flash_budget if config.flash_budget is not None else max(int(int8_model * DEFAULT_BUDGET), floor)
     if budget < floor:
         raise TinyqError(f"--budget-flash {budget:,} B is below the smallest mixed size {floor:,} B "
                          f"(every conv, depthwise and FC weight in int4; all int8 is {all_int8:,} B)",
