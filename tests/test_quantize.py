@@ -430,5 +430,6 @@ def test_the_default_flash_budget_is_never_below_all_int4():
     data = np.random.default_rng(10).normal(size=(16, 4)).astype(np.float32)
     result = quantize_graph(_mlp(), [data], QuantizeConfig(weights="mixed"))
     assert result.mixed.budget == result.mixed.planned_bytes == 18  # 6 B of int4 weights + the bias
-    assert [t.dtype for t in result.graph.tensors if t.data is not None and t.dtype in ("int4", "int8")] == ["int4"]
+    weights = [t.dtype for t in result.graph.tensors if t.data is not None and t.dtype in ("int4", "int8")]
+    assert weights == ["int4"]
     assert_bit_exact(result.graph, n_inputs=10)

@@ -34,7 +34,8 @@ def _progress(message: str) -> None:
               help="int4 packs conv/depthwise/FC weights two per byte; mixed picks the int4 layers that cost least "
                    "output SQNR within --budget-flash (an exact knapsack over measured sensitivities).")
 @click.option("--budget-flash", "--flash-budget", "flash_budget", type=int, default=None,
-              help="With --weights mixed: bytes of weights + biases to fit (default: 70% of the all-int8 model's, at least what all-int4 needs).")
+              help="With --weights mixed: bytes of weights + biases to fit (default: 70% of the all-int8 model's, "
+                   "at least what all-int4 needs).")
 @click.option("--rounding", type=click.Choice(ROUNDING_MODES), default=DEFAULTS.rounding, show_default=True,
               help="gptq: round each layer's weights to minimize its output error on the calibration inputs (GPTQ), "
                    "kept per output channel only where it is lower on held-back samples; auto: gptq for int4 weights, "

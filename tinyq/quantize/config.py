@@ -23,7 +23,7 @@ class QuantizeConfig:
     per_channel: bool = True  # conv/depthwise/FC weights per output channel (TFLite's default)
     observer: str = "mse"  # int8 activation ranges: minmax | percentile | mse (measured best on digits; observers.py)
     weights: str = "int8"  # int8 | int4 (conv, depthwise and FC weights) | mixed (int4 where it costs least)
-    flash_budget: int | None = None  # mixed: bytes of weights + biases to fit; None = 70% of int8 (at least all-int4's bytes)
+    flash_budget: int | None = None  # mixed: bytes of weights + biases to fit; None = 70% of int8, at least all-int4
     rounding: str = "auto"  # auto | gptq | nearest (ROUNDING_MODES)
     activations: str = "int8"  # int8 | int16 | auto (widths.py, auto.py)
     sram_budget: int | None = None  # auto: arena bytes to fit; None = halfway between all-int8 and all-int16
