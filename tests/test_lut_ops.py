@@ -120,9 +120,10 @@ def test_rsqrt_other_zero_points_on_valid_inputs():
 
 def test_rsqrt_below_zero_point_tflm_fails_tinyq_writes_the_next_value(capfd):
     graph = graph_of("rsqrt", [((0.05, 10), (0.1, -20))], shape=(4,))
-    with pytest.raises(TinyqError, match="TFLM failed to run the model"):
+    with pytest.raises(TinyqError, match="TFLM failed to run the model: Node RSQRT .*Rsqrt is only defined for "
+                                         "positive values"):  # TFLM's log, quoted in the one line
         tflm_run(write_model(graph), [[np.array([11, 12, 9, 13], dtype=np.int8)]])
-    assert "Rsqrt is only defined for positive values" in capfd.readouterr().err
+    assert capfd.readouterr().err == ""
     (k,) = lower_graph(graph).ops
     table = k.const("table")
     at = lambda v: int(table[np.uint8(np.int8(v))])  # noqa: E731
