@@ -17,10 +17,10 @@ from tinyq.passes.graph_edit import option, renumber_ops
 
 
 def split_wide_concatenations(graph: Graph, limit: int = MAX_INPUTS) -> Graph:
-    """`graph` with every CONCATENATION of more than `limit` inputs split (subgraphs: each of theirs too)."""
-    subgraphs = tuple(split_wide_concatenations(s, limit) for s in graph.subgraphs)
+    """`graph` with every CONCATENATION of more than `limit` inputs split (the main graph's: the quantizer
+    takes no control flow, as with_tflm_ops)."""
     if not any(op.op == "concatenation" and len(op.inputs) > limit for op in graph.operators):
-        return graph if subgraphs == graph.subgraphs else replace(graph, subgraphs=subgraphs)
+        return graph
     tensors = list(graph.tensors)
     operators = []
     for op in graph.operators:
@@ -46,4 +46,4 @@ def split_wide_concatenations(graph: Graph, limit: int = MAX_INPUTS) -> Graph:
                 operators.append(replace(op, inputs=tuple(run), outputs=(part.index,)))
                 inputs.append(part.index)
         operators.append(replace(op, inputs=tuple(inputs)))
-    return replace(graph, tensors=tuple(tensors), operators=renumber_ops(operators), subgraphs=subgraphs)
+    return replace(graph, tensors=tuple(tensors), operators=renumber_ops(operators))

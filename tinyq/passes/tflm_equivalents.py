@@ -27,6 +27,7 @@ import numpy as np
 
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.passes.graph_edit import renumber_ops
+from tinyq.tflite.schema import TENSOR_TYPE_CODES
 
 GELU_CUBIC = 0.044715
 GELU_SLOPE = 2.0 * math.sqrt(2.0 / math.pi)  # sigmoid's argument per unit of (x + GELU_CUBIC x^3)
@@ -112,9 +113,9 @@ def tile(ed: Editor, op: Operator) -> list[Operator] | None:
         return None
     multiples = [int(k) for k in np.ravel(multiples)]
     shape = list(ed.tensors[x].shape)
-    axes = [axis for axis, k in enumerate(multiples) if k > 1]
     if len(multiples) != len(shape) or any(k < 1 for k in multiples):
         return None
+    axes = [axis for axis, k in enumerate(multiples) if k > 1]
     if not axes:  # multiples of 1: a copy, which a RESHAPE to the same shape is (the planner makes it a view)
         dims = ed.constant(x, "tile_shape", shape, np.int32)
         return [_op("reshape", [x, dims], [y], new_shape=tuple(shape))]
@@ -128,8 +129,6 @@ def tile(ed: Editor, op: Operator) -> list[Operator] | None:
 
 
 def int32_indices(ed: Editor, op: Operator) -> list[Operator] | None:
-    from tinyq.tflite.schema import TENSOR_TYPE_CODES
-
     (y,) = op.outputs
     read = any(y in other.inputs for other in ed.graph.operators)
     if ed.tensors[y].dtype != "int64" or read or y not in ed.graph.outputs:
