@@ -169,3 +169,25 @@ def test_constant_input_is_refused():
     b.op("add", [x, x], [y])
     with pytest.raises(TinyqError, match="constant"):
         _compile(b.build([y, f]))
+
+
+def test_per_channel_constant_input_is_refused_as_tflm_reads_one_scale():
+    """A weight-only quantized model (ai-edge-quantizer's): int8 weights, one scale per output channel,
+    DEQUANTIZE to float for a float FULLY_CONNECTED. TFLM's DEQUANTIZE applies the tensor's first scale and
+    zero point to every channel; folding the weights per channel gave other outputs than TFLM's."""
+    from tinyq.golden import tflm_run
+
+    scales = [0.01, 0.02, 0.05]
+    b = GraphBuilder("weight_only")
+    x = b.input((1, 4), dtype="float32")
+    q = np.array([[10, -20, 30, -40], [5, 6, 7, 8], [-1, 2, -3, 4]], np.int8)
+    w = b.activation((3, 4), dtype="float32")
+    b.op("dequantize", [b.const(q, "int8", scale=scales, zero_point=[0, 0, 0], axis=0)], [w])
+    y = b.activation((1, 3), dtype="float32")
+    b.op("fully_connected", [x, w, -1], [y])
+    graph = b.build([y])
+    with pytest.raises(TinyqError, match="per channel; TFLM's DEQUANTIZE applies channel 0's scale"):
+        _compile(graph)
+    ones = np.ones((1, 4), np.float32)
+    (golden,), = tflm_run(write_model(graph), [[ones]])
+    np.testing.assert_allclose(golden, ones @ (q.astype(np.float32) * scales[0]).T, rtol=1e-6)

@@ -95,6 +95,13 @@ def lower_quantize(graph: Graph, op: Operator) -> Lowered:
 
 
 def lower_dequantize(graph: Graph, op: Operator) -> Lowered:
+    (x, *_), _ = io(graph, op, 1)
+    if x is not None and x.quant is not None and x.quant.per_channel:
+        # TFLM's Prepare keeps the tensor's first scale and zero point (the legacy per-tensor params) and
+        # applies them to every channel: a weight-only quantized model's other channels come out wrong
+        raise unsupported(graph, op, f"the input {x.index} ({x.name}) is quantized per channel; TFLM's DEQUANTIZE "
+                                     "applies channel 0's scale and zero point to every channel",
+                          "quantize the float model instead (tinyq quantize), or its weights per tensor")
     x, y = _unary(graph, op)
     if y.dtype != "float32" or x.dtype not in DEQUANTIZE_FROM:
         raise unsupported(graph, op, f"{x.dtype} -> {y.dtype} is not supported",

@@ -175,8 +175,8 @@ def _dequantize(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndarr
         return None
     if x.dtype == "float16":
         return x.data.astype(np.float32)
-    if x.quant is None:
-        return None
+    if x.quant is None or x.quant.per_channel:
+        return None  # TFLM's DEQUANTIZE takes channel 0's scale for every channel: lower_dequantize refuses it
     return dequantized_data(x)
 
 
