@@ -212,6 +212,17 @@ def test_written_twice_is_refused():
     assert "written by op 0 (relu) and again by op 1 (relu)" in refusal(write_model(b.build(outputs=[y])))
 
 
+def test_reshape_to_a_scalar_with_an_empty_shape_operand_runs():
+    """MLIR exports a reshape to a scalar with a shape operand of shape [0] and an empty buffer: no constant,
+    to TFLM either, and never written; TFLM never reads RESHAPE's shape (ai-edge-quantizer's
+    reshape_with_empty_shape.tflite). It was refused as read before written, then as an empty tensor."""
+    b = GraphBuilder("to_scalar")
+    x = b.input((1, 1), scale=0.1, zero_point=2)
+    y = b.activation((), scale=0.1, zero_point=2)
+    b.op("reshape", [x, b.activation((0,), dtype="int32")], [y])
+    assert_bit_exact(read_model(write_model(b.build(outputs=[y]))), n_inputs=5)
+
+
 def test_conv_without_options_is_refused():
     b = GraphBuilder("conv")
     x = b.input((1, 4, 4, 2), scale=0.1, zero_point=0)

@@ -17,9 +17,10 @@ INT_RANGES = {"int8": (-128, 127), "int16": (-32768, 32767)}
 MAX_LEFT_SHIFT = 31
 
 
-def io(graph: Graph, op: Operator, n_in: int | None = None, n_out: int = 1):
+def io(graph: Graph, op: Operator, n_in: int | None = None, n_out: int = 1, unread: tuple[int, ...] = ()):
     """The op's input and output tensors, after checking how many there are, that the first n_in
-    inputs are present and that no activation is empty."""
+    inputs are present and that no activation is empty (but the inputs at positions `unread`, which
+    the op never reads)."""
     ins = graph.op_inputs(op)
     outs = graph.op_outputs(op)
     if n_in is not None and len(ins) < n_in:
@@ -29,7 +30,7 @@ def io(graph: Graph, op: Operator, n_in: int | None = None, n_out: int = 1):
         raise unsupported(graph, op, f"input {missing[0]} is missing (-1)", "the file is corrupt")
     if len(outs) != n_out:
         raise unsupported(graph, op, f"expects {n_out} output(s), has {len(outs)}", "the file is corrupt")
-    for t in (*ins, *outs):
+    for t in (*(t for k, t in enumerate(ins) if k not in unread), *outs):
         if t is not None and not t.is_const and t.numel == 0:
             raise unsupported(graph, op, f"tensor {t.index} ({t.name}) is empty (shape {list(t.shape)})",
                               "tinyq's kernels need at least one element")

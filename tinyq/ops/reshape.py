@@ -29,7 +29,9 @@ DYNAMIC_HINT = "re-export with a fixed batch size, e.g. keras.Input(shape, batch
 
 
 def lower(graph: Graph, op: Operator) -> Lowered:
-    (x, *_), (y,) = io(graph, op, 1)
+    # TFLM never reads RESHAPE's shape operand (the output's declared shape is the result), which may be
+    # an empty [0] tensor with no data: MLIR's export of a reshape to a scalar
+    (x, *_), (y,) = io(graph, op, 1, unread=(1,))
     if x.nbytes != y.nbytes or x.dtype != y.dtype:
         dynamic = y.shape_signature is not None and -1 in y.shape_signature
         raise unsupported(graph, op, f"input {x.dtype}{list(x.shape)} and output {y.dtype}{list(y.shape)} "

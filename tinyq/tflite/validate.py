@@ -268,7 +268,8 @@ def _check_dataflow(graph: Graph, where: str, builtins: dict[int, str]) -> None:
             if i == NO_TENSOR or i in written or i in inputs or (builtin not in OPERANDS and builtin not in CALLS):
                 continue  # an op tinyq does not know may read scratch or state (Vela's ethos-u op does)
             t = graph.tensors[i]
-            if not (t.is_const or t.is_variable):
+            # an empty buffer makes no constant (to TFLM either): a shape [0] operand is one, and holds nothing
+            if not (t.is_const or t.is_variable or t.numel == 0):
                 raise TinyqError(f"{_op_label(op)} reads {label(t)} before any op writes it", where=where,
                                  hint="ops out of order or data missing; " + CORRUPT)
         for i in op.outputs:
