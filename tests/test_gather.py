@@ -234,6 +234,25 @@ def test_embedding_lookup_row_out_of_range_fails_like_tflm():
         assert_invoke_fails(graph, [np.array([1, bad], np.int32)])
 
 
+def test_verify_draws_run_time_indices_the_ops_accept():
+    """tinyq verify's own records (make_inputs): run-time indices into a dimension smaller than its usual
+    [0, 4) range stay inside it, per component for GATHER_ND (ai-edge-quantizer's
+    single_gather_nd_with_const_params.tflite: a 2x4 table, TFLM and the generated code failed the first
+    record and verify stopped with 'generated model exited with 4')."""
+    b = GraphBuilder("verify_indices")
+    table = b.const(np.arange(8).reshape(2, 4), "int8", scale=0.1, zero_point=0)
+    nd = b.input((3, 2), dtype="int32")
+    y_nd = b.activation((3,), scale=0.1, zero_point=0)
+    b.op("gather_nd", [table, nd], [y_nd])
+    rows = b.input((5,), dtype="int32")
+    y_rows = b.activation((5, 4), scale=0.1, zero_point=0)
+    b.op("embedding_lookup", [rows, table], [y_rows])
+    cols = b.input((2, 3), dtype="int32")
+    y_cols = b.activation((2, 2, 3), dtype="float32")
+    b.op("gather", [b.const(np.ones((2, 3), np.float32), "float32"), cols], [y_cols], axis=-1)
+    assert_bit_exact(b.build([y_nd, y_rows, y_cols]), n_inputs=30)
+
+
 def test_run_time_indices_on_targets():
     """The range-checked kernels on the Arm targets: positions computed in the graph (a
     DYNAMIC_UPDATE_SLICE of constant indices over zeros, at a run-time start), so every
