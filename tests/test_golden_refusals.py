@@ -120,3 +120,16 @@ def test_in_the_quantizers_child_the_refusal_quotes_tflm_once(capfd):
         isolated.tflm_run(_unary("log", "int8"), [[np.ones((1, 8), np.int8)]])
     assert str(error.value).count("Node LOG (number 0) failed to invoke") == 1
     assert capfd.readouterr().err == ""
+
+
+def test_a_model_larger_than_the_golden_arena_gets_a_larger_one(capfd):
+    """TFLM's arena is a host buffer of a fixed size; a model that needs more (LiteRT's torchaudio conformer:
+    38 MB of activations over the 32 MB default) was refused as 'Failed to resize buffer'."""
+    b = GraphBuilder("big")
+    x = b.input((1, 64, 64, 16), "float32")
+    y = b.activation((1, 64, 64, 16), "float32")
+    b.op("relu", [x], [y])
+    data = np.linspace(-1, 1, 64 * 64 * 16, dtype=np.float32).reshape(1, 64, 64, 16)
+    (out,), = tflm_run(write_model(b.build([y])), [[data]], arena_size=64 * 1024)  # the model needs 512 KB
+    np.testing.assert_array_equal(out, np.maximum(data, 0))
+    assert capfd.readouterr().err == ""

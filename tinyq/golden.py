@@ -23,6 +23,8 @@ TFLM_MISSING = ("the golden model needs TFLM's Python package, tflite-micro, whi
 
 NO_GOLDEN_HINT = "TFLM is the reference tinyq checks against; tinyq inspect MODEL lists what each op needs"
 DEFAULT_ARENA = 32 * 1024 * 1024
+MAX_ARENA = 1024 * 1024 * 1024  # a model TFLM cannot load in this much is refused with TFLM's reason
+ARENA_SHORT = "Failed to resize buffer"  # TFLM's log when the arena is too small for the model's tensors
 ABORT = 15  # TFLM's kTfLiteAbort: an op (CIRCULAR_BUFFER between its runs) ended the invoke early
 
 
@@ -53,11 +55,17 @@ def _interpreter(model: bytes, arena_size: int):
     except ImportError:
         raise TinyqError(TFLM_MISSING[0], hint=TFLM_MISSING[1]) from None
     log = TflmLog()
-    try:
-        with log:
-            return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
-    except Exception as exc:  # TFLM's exception says "failed to allocate"; its log says which node and why
-        raise _load_refusal(model, log.reason() or str(exc).strip().splitlines()[-1][:200]) from None
+    while True:
+        try:
+            with log:
+                return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
+        except Exception as exc:  # TFLM's exception says "failed to allocate"; its log says which node and why
+            if ARENA_SHORT in log.text and arena_size < MAX_ARENA:
+                # the golden model's arena is only a host buffer: a model with tens of MB of activations
+                # (torchaudio's conformer, as LiteRT's tests hold it) needs more than the default
+                arena_size = min(2 * arena_size, MAX_ARENA)
+                continue
+            raise _load_refusal(model, log.reason() or str(exc).strip().splitlines()[-1][:200]) from None
 
 
 def _load_refusal(model: bytes, reason: str) -> TinyqError:
