@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from conftest import assert_bit_exact, shared_file
-from test_plan_graphs import fc, q, random_dag, seeded, two_branches, window_chain
+from test_plan_graphs import fc, hoisted_rnn, q, random_dag, seeded, two_branches, window_chain
 from tinyq.boards import get_board
 from tinyq.driver import compile_graph
 from tinyq.backends import layer
@@ -56,6 +56,11 @@ def test_reordered_branches():
     text = compiled.source.files[f"{compiled.source.name}_model.c"]
     calls = [text.index(f"&tq_op{p},") for p in (0, 2, 1, 3)]
     assert calls == sorted(calls)  # the C runs the ops in the plan's order
+
+
+def test_hoisted_projections_reordered():
+    compiled = assert_bit_exact(hoisted_rnn(), n_inputs=10, layers=True)
+    assert compiled.plan.order  # not the file's order
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -86,6 +86,22 @@ def two_branches():
     return b.build([a2, b2])
 
 
+def hoisted_rnn(steps: int = 6):
+    """An unrolled RNN as converters write it: every step's input projection hoisted above the recurrence
+    (Keras's unroll=True, ai-edge-torch's LSTM), each held until its step reads it in file order."""
+    rng = seeded("hoisted", steps)
+    b = GraphBuilder("hoisted")
+    xs = [b.input((1, 8), **q(rng)) for _ in range(steps)]
+    projections = [fc(b, rng, x, 8, 96) for x in xs]
+    h = fc(b, rng, xs[0], 8, 96)
+    for p in projections:
+        s, y = b.activation((1, 96), **q(rng)), b.activation((1, 96), **q(rng))
+        b.op("add", [fc(b, rng, h, 96, 96), p], [s])
+        b.op("relu", [s], [y])
+        h = y
+    return b.build([h])
+
+
 @pytest.mark.parametrize("seed", range(30))
 def test_random_dag_plans_are_proven(seed):
     lowered = lower_graph(random_dag(seed))
@@ -112,6 +128,18 @@ def test_branches_are_reordered_to_lower_the_peak():
     assert plan.order == (0, 2, 1, 3)
     assert plan.lower_bound_bytes < plan.baseline_lower_bound_bytes
     assert plan_memory(bound_reference(lowered), reorder=False).arena_bytes > plan.arena_bytes
+
+
+def test_hoisted_projections_run_when_their_step_needs_them():
+    lowered = lower_graph(hoisted_rnn())
+    plan = plan_memory(bound_reference(lowered))
+    step = {p: s for s, p in enumerate(plan.execution_order(len(lowered.ops)))}
+    adds = [p for p, k in enumerate(lowered.ops) if lowered.graph.operators[p].op == "add"]
+    projections = [p for p in range(len(lowered.ops)) if lowered.graph.operators[p].op == "fully_connected"
+                   and lowered.ops[p].inputs[0] in lowered.graph.inputs][:len(adds)]
+    # each projection runs after the previous step's add, so at most one is live at a time
+    assert all(step[p] > step[a] for p, a in zip(projections[1:], adds)), plan.order
+    assert plan_memory(bound_reference(lowered), reorder=False).arena_bytes > 2 * plan.arena_bytes
 
 
 def test_view_shares_its_input_bytes():

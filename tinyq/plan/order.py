@@ -5,8 +5,9 @@ shortcut, several outputs) others exist, and running a branch that frees a big
 tensor first can lower the peak. The planner scores candidate orders by the
 lower bound they give after aliasing (memory.py), so this module only lists
 them: every topological order while there are at most `limit` of them (depth
-first, smallest op position first, so the file's order comes first), plus one
-greedy order that always runs the ready op leaving the fewest bytes live.
+first, smallest op position first, so the file's order comes first), one
+greedy order that always runs the ready op leaving the fewest bytes live, and
+one demand-driven order that runs each op only when a reader needs it.
 """
 
 from __future__ import annotations
@@ -94,9 +95,38 @@ def greedy_order(lowered: LoweredGraph) -> tuple[int, ...]:
     return tuple(order)
 
 
+def demand_order(lowered: LoweredGraph) -> tuple[int, ...]:
+    """Depth first from the outputs, each op's deepest input first: a cheap op feeding a long chain (an
+    unrolled RNN's input projection for step k, which converters hoist to the top) then runs just before
+    its reader, not at the top holding its result through every earlier step; a greedy choice among
+    ready ops cannot see that, as every projection adds the same bytes."""
+    preds = predecessors(lowered)
+    depth: list[int] = []
+    for ps in preds:  # the file's order is topological
+        depth.append(1 + max((depth[q] for q in ps), default=0))
+    producer = {t: p for p, k in enumerate(lowered.ops) for t in k.outputs}
+    roots = [producer[t] for t in lowered.graph.outputs if t in producer] + list(range(len(preds)))
+    done: set[int] = set()
+    order: list[int] = []
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            p, expanded = stack.pop()
+            if p in done:
+                continue
+            if expanded:
+                done.add(p)
+                order.append(p)
+                continue
+            stack.append((p, True))
+            # pushed shallowest first, so the deepest input is expanded first
+            stack.extend((q, False) for q in sorted(preds[p], key=lambda q: (depth[q], -q)) if q not in done)
+    return tuple(order)
+
+
 def candidate_orders(lowered: LoweredGraph, limit: int = 256) -> list[tuple[int, ...]]:
     orders = list(topological_orders(lowered, limit))
-    greedy = greedy_order(lowered)
-    if greedy not in orders:
-        orders.append(greedy)
+    for extra in (greedy_order(lowered), demand_order(lowered)):
+        if extra not in orders:
+            orders.append(extra)
     return orders
