@@ -67,6 +67,27 @@ def test_scale_that_is_not_a_positive_normal_number_is_refused(scale):
     assert "tensor 0 (input0)" in text and "scale" in text
 
 
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+def test_zeros_at_scale_0_and_their_product_at_a_subnormal_scale_run(dtype):
+    """The TFLite converter's int16 LSTM cell multiplies its forget gate by a zero state of scale 0 and gives
+    the product a subnormal scale (3.6e-43 in Ambiq's NNID model): those tensors hold only their zero point,
+    TFLM runs them, and they were refused as corrupt. Any other scale below the normal range still is."""
+    zp = 0 if dtype == "int16" else -5
+    b = GraphBuilder("zero_state")
+    x = b.input((1, 8), dtype, scale=0.01, zero_point=zp)
+    zeros = b.const(np.full((1, 8), zp), dtype, scale=0.0, zero_point=zp)
+    product = b.activation((1, 8), dtype, scale=3.6e-43, zero_point=zp)
+    b.op("mul", [x, zeros], [product])
+    y = b.activation((1, 8), dtype, scale=0.02, zero_point=zp)
+    b.op("add", [product, x], [y])
+    assert_bit_exact(read_model(write_model(b.build(outputs=[y]))), n_inputs=5)
+    b = GraphBuilder("not_zeros")
+    x = b.input((1, 8), dtype, scale=0.01, zero_point=zp)
+    y = b.activation((1, 8), dtype, scale=3.6e-43, zero_point=zp)
+    b.op("mul", [x, b.const(np.full((1, 8), zp + 1), dtype, scale=0.0, zero_point=zp)], [y])
+    assert "a scale must be a positive, finite, normal float32" in refusal(write_model(b.build(outputs=[y])))
+
+
 def test_zero_point_outside_the_type_is_refused():
     text = refusal(write_model(fc_model(y_zp=200)))
     assert "tensor 3" in text and "zero point 200" in text and "[-128, 127]" in text

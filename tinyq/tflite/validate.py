@@ -17,6 +17,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from tinyq.errors import TinyqError
 from tinyq.ir import ITEM_BITS, NO_TENSOR, Graph, Operator, Tensor
 from tinyq.ops.base import ENUM_FIELDS, RawOptions
@@ -129,8 +131,9 @@ def validate_graph(graph: Graph, where: str, builtins: dict[int, str] | None = N
     """Raise TinyqError for the first structural defect. `builtins` maps op index -> TFLite builtin
     name (the reader knows it; the IR holds tinyq's op names)."""
     total = 0
+    zeros = _zero_valued(graph)
     for t in graph.tensors:
-        _check_tensor(t, where)
+        _check_tensor(t, where, t.index in zeros)
         total += t.nbytes
     if total > MAX_TOTAL:
         raise TinyqError(f"the tensors hold {total:,} bytes together, more than the {MAX_TOTAL:,} the generated "
@@ -159,7 +162,20 @@ def _check_unused_types(graph: Graph, where: str) -> None:
                              hint="TFLM refuses a model holding such a tensor; remove it or re-export the model")
 
 
-def _check_tensor(t: Tensor, where: str) -> None:
+def _zero_valued(graph: Graph) -> set[int]:
+    """Tensors that hold only their zero point, whatever their scale: constants of zero points (the TFLite
+    converter's zero state of an int16 LSTM cell, at scale 0) and a MUL's product with one (at the scale the
+    converter derives from it, a subnormal such as 3.6e-43: Ambiq's NNID model). TFLM runs them: the scale
+    enters only numerators of requantization ratios, which are then 0, as in tinyq."""
+    zeros = {t.index for t in graph.tensors if t.is_const and t.quant is not None and len(t.quant.zero_point) == 1
+             and t.dtype != "int4" and (np.asarray(t.data, dtype=np.int64) == t.quant.zero_point[0]).all()}
+    for op in graph.operators:
+        if op.op == "mul" and len(op.outputs) == 1 and zeros.intersection(op.inputs):
+            zeros.add(op.outputs[0])
+    return zeros
+
+
+def _check_tensor(t: Tensor, where: str, zero_valued: bool = False) -> None:
     def fail(what: str, hint: str = CORRUPT):
         raise TinyqError(f"{label(t)} {what}", where=where, hint=hint)
 
@@ -175,14 +191,16 @@ def _check_tensor(t: Tensor, where: str) -> None:
     if t.is_const and t.is_variable:
         fail("is a variable with constant data", "TFLite refuses variable tensors with a buffer; " + CORRUPT)
     if t.quant is not None:
-        _check_quant(t, fail)
+        _check_quant(t, fail, zero_valued)
 
 
-def _check_quant(t: Tensor, fail) -> None:
+def _check_quant(t: Tensor, fail, zero_valued: bool = False) -> None:
     q = t.quant
     if len(q.zero_point) != len(q.scale):
         fail(f"has {len(q.scale)} scales but {len(q.zero_point)} zero points; TFLite needs one per scale")
     for s in q.scale:
+        if zero_valued and 0.0 <= s < MIN_SCALE:
+            continue
         if not (math.isfinite(s) and s >= MIN_SCALE):
             fail(f"has scale {s:g}; a scale must be a positive, finite, normal float32")
     low, high = ZERO_POINT_RANGE.get(t.dtype, INT32_RANGE)
