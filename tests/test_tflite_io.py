@@ -90,6 +90,31 @@ def test_bad_files_raise_one_line_errors(data, message):
     assert str(info.value).startswith("bad.tflite: ")
 
 
+def test_a_model_without_the_file_identifier_reads_as_tflm_runs_it():
+    """Infineon's ModusToolbox ML packer writes *_packed_*.tflite without 'TFL3'; TFLM never checks the
+    identifier and runs them, tinyq refused them as 'not a TFLite model'. Other bytes still are not one."""
+    import flatbuffers
+
+    from tinyq.tflite.builder import GraphBuilder
+    from tinyq.tflite.schema import fb
+
+    b = GraphBuilder("unmarked")
+    x = b.input((1, 4), scale=0.1, zero_point=0)
+    y = b.activation((1, 4), scale=0.1, zero_point=0)
+    b.op("relu", [x], [y])
+    marked = write_model(b.build([y]))
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(fb.ModelT.InitFromPackedBuf(marked, 0).Pack(builder))
+    unmarked = bytes(builder.Output())
+    assert unmarked[4:8] != b"TFL3"
+    assert [op.op for op in read_model(unmarked).operators] == ["relu"]
+    records = [[np.arange(-2, 2, dtype=np.int8).reshape(1, 4)]]
+    assert np.array_equal(tflm_run(unmarked, records)[0][0], tflm_run(marked, records)[0][0])
+    for other in (b"\x08\x00\x00\x00" + b"\x00" * 60, b"# a text file, not a model\n" * 4):
+        with pytest.raises(TinyqError, match="not a TFLite model"):
+            read_model(other, where="other.bin")
+
+
 def test_truncated_model_is_an_error():
     data = shared_file("models", "mlperf-tiny", "ad_fc_autoencoder_int8.tflite").read_bytes()
     for cut in (12, 100, len(data) // 2, len(data) - 1000):

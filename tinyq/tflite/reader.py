@@ -32,7 +32,7 @@ def _c_name(stem: str) -> str:
 
 
 def read_model(data: bytes, where: str = "model", name: str = "model") -> Graph:
-    if len(data) < 8 or data[4:8] != TFLITE_MAGIC:
+    if len(data) < 8 or (data[4:8] != TFLITE_MAGIC and not _unmarked_model(data)):
         raise TinyqError("not a TFLite model (no 'TFL3' file identifier)", where=where,
                          hint="pass a .tflite flatbuffer")
     try:
@@ -47,6 +47,17 @@ def read_model(data: bytes, where: str = "model", name: str = "model") -> Graph:
     except (IndexError, TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
         raise TinyqError(f"malformed model ({type(exc).__name__}: {exc})", where=where,
                          hint="the file is truncated or corrupt") from None
+
+
+def _unmarked_model(data: bytes) -> bool:
+    """A model flatbuffer written without the file identifier (Infineon's ModusToolbox ML packer writes its
+    *_packed_*.tflite so): TFLM reads it, as it never checks the identifier. It must still look like one:
+    schema version 3 and a subgraph, so other files stay 'not a TFLite model'."""
+    try:
+        model = fb.ModelT.InitFromObj(fb.Model.GetRootAs(data, 0))
+        return model.version == 3 and bool(model.subgraphs)
+    except Exception:  # the generated parser raises anything on bytes that are not a flatbuffer
+        return False
 
 
 def _to_graph(model, data: bytes, where: str, name: str) -> Graph:
