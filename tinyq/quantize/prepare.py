@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from tinyq.errors import TinyqError, UnsupportedError
-from tinyq.ir import DTYPES, NO_TENSOR, Graph, describe_op
+from tinyq.ir import DTYPES, NO_TENSOR, Graph, Tensor, describe_op
 from tinyq.passes.fold import dequantized_data, fold_constants
 from tinyq.passes.graph_edit import compact, option, renumber_ops
 from tinyq.passes.split_concat import split_wide_concatenations
@@ -220,8 +220,8 @@ def _check_weights(graph: Graph) -> None:
         for t in graph.op_inputs(op):
             if t is None or not t.is_const or t.dtype != "float32" or t.numel == 0:
                 continue
-            if t.index in saturating and np.all(np.isinf(t.data)):
-                continue  # quantizes to the type's end: PyTorch's padded max pool pads with -inf
+            if t.index in saturating and saturates(t):
+                continue  # quantizes to the type's end: a padded max pool pads with -inf or -FLT_MAX
             if not np.all(np.isfinite(t.data)):
                 raise TinyqError(f"constant tensor {t.index} ({t.name}) holds NaN/Inf",
                                  where=describe_op(graph, op), hint="the float model is broken")
@@ -294,23 +294,30 @@ def _dynamic_dims_differ(tensor, shape: tuple[int, ...]) -> bool:
     return all(d == c or s < 0 for d, c, s in zip(tensor.shape, shape, signature))
 
 
+def saturates(t: Tensor) -> bool:
+    """A float constant of infinities or values beyond VALUE_LIMIT only: PyTorch pads a max pool with -inf,
+    TensorFlow (ai-edge-quantizer's padv2_inf_max_pool_2d) with -FLT_MAX."""
+    return t.is_const and t.dtype == "float32" and t.numel > 0 and \
+        bool(np.all(np.isinf(t.data) | (np.abs(t.data) > VALUE_LIMIT)))
+
+
 def infinitely_padded(graph: Graph) -> set[int]:
     """Outputs of ops whose infinite constant saturates (QuantRule.constants_saturate: PADV2 padding with
-    -inf, PyTorch's max pool with padding, whose MAX_POOL after never picks the pad). Their infinities are
-    the constant's, which quantizes to the data's lowest (highest) level: calibration sees them as that
+    -inf or -FLT_MAX, a max pool with padding, whose MAX_POOL after never picks the pad). Their infinities
+    are the constant's, which quantizes to the data's lowest (highest) level: calibration sees them as that
     level, not as values to cover."""
     padded = set()
     for op in graph.operators:
         if op.op in RULES and RULES[op.op].constants_saturate and any(
-                t.is_const and t.dtype == "float32" and t.numel and np.all(np.isinf(t.data))
-                for t in graph.op_inputs(op) if t is not None):
+                saturates(t) for t in graph.op_inputs(op) if t is not None):
             padded.update(op.outputs)
     return padded
 
 
 def without_padded_infinities(values: np.ndarray) -> np.ndarray:
-    """`values` with each infinity replaced by the nearest finite value among them (NaN stays NaN)."""
-    finite = np.isfinite(values)
+    """`values` with each infinity (or value beyond VALUE_LIMIT) replaced by the nearest finite value among
+    them (NaN stays NaN)."""
+    finite = np.abs(values) <= VALUE_LIMIT
     if finite.all() or not finite.any():
         return values
     return np.clip(values, values[finite].min(), values[finite].max())

@@ -16,6 +16,7 @@ from tinyq import qmath
 from tinyq.ir import DTYPES, Graph, Tensor
 from tinyq.quantize.floatrun import FloatRunner
 from tinyq.quantize.isolated import tflm_run_layers
+from tinyq.quantize.prepare import infinitely_padded, without_padded_infinities
 from tinyq.quantize.qparams import INT8, INT_RANGES, sqnr_db
 from tinyq.quantize.rules import RULES
 
@@ -105,9 +106,12 @@ def sqnr_report(float_graph: Graph, qgraph: Graph, records: list[list[np.ndarray
     q_in = [quantize_inputs(qgraph, r) for r in records]
     rows = []
     sqnr_of: dict[int, float] = {}
+    padded = infinitely_padded(float_graph)  # their pad values are the type's end, as in calibration
     for op_index, f, q in pairs:
         qt = qgraph.tensors[q]
         f_all = np.concatenate([np.asarray(v[f], dtype=np.float64).reshape(-1) for v in floats])
+        if f in padded:
+            f_all = without_padded_infinities(f_all)
         q_vals = []
         for r, got in enumerate(ints):
             if q in got:
