@@ -13,6 +13,14 @@ replacing it, or None to leave it (the quantizer then refuses it in one line, as
 - RELU_N1_TO_1 (PyTorch's hardtanh): MAXIMUM with -1, then MINIMUM with 1.
 - TILE by constant multiples (Keras and PyTorch repeats): per tiled axis, a CONCATENATION of that many copies
   (more than ten are split as any wide CONCATENATION is: tinyq.passes.split_concat).
+- STABLEHLO_COMPOSITE (ai-edge-torch/litert-torch wrap e.g. an avg_pool2d in one): its decomposition subgraph's
+  ops, inlined, which is what LiteRT runs for it.
+- STABLEHLO_REDUCE_WINDOW summing or taking the max over 2-D windows of an NHWC tensor (litert-torch's
+  nn.AvgPool2d(count_include_pad=False) where PyTorch's padding is not TFLite's SAME, divisor_override, 1-D pools):
+  MAX_POOL_2D, or AVERAGE_POOL_2D times the window's size, after a PAD/PADV2 where its padding is neither VALID
+  nor SAME. The sum divided by the same windows' sums over a constant (PyTorch's count of the elements inside) is
+  one AVERAGE_POOL_2D where that is what the division computes, else one MUL by the constant ratio; over a constant
+  operand it is computed. Dilated windows and other reductions stay (refused in one line).
 
 Calibration and the quantizer's report run the rewritten float graph.
 """
@@ -25,8 +33,8 @@ from typing import Callable
 
 import numpy as np
 
-from tinyq.ir import Graph, Operator, Tensor
-from tinyq.passes.graph_edit import renumber_ops
+from tinyq.ir import NO_TENSOR, Graph, Operator, Tensor
+from tinyq.passes.graph_edit import option, renumber_ops
 from tinyq.tflite.schema import TENSOR_TYPE_CODES
 
 GELU_CUBIC = 0.044715
@@ -39,6 +47,11 @@ class Editor:
     def __init__(self, graph: Graph):
         self.graph = graph
         self.tensors = list(graph.tensors)
+        self.subgraphs = {sub.index: sub for sub in graph.subgraphs}
+        self.dropped: set[int] = set()  # later ops a rewrite made part of its own
+
+    def consumers(self, t: int) -> list[Operator]:
+        return [op for op in self.graph.operators if t in op.inputs]
 
     def tensor(self, like: int, what: str, shape=None, dtype=None, data=None) -> int:
         base = self.tensors[like]
@@ -146,6 +159,151 @@ def clamp_pm1(ed: Editor, op: Operator) -> list[Operator] | None:
             _op("minimum", [low, ed.constant(x, "one", [1.0])], [y])]
 
 
+def composite(ed: Editor, op: Operator) -> list[Operator] | None:
+    body = ed.subgraphs.get(option(op, "decomposition_subgraph_index", -1))
+    if body is None or len(body.inputs) != len(op.inputs) or len(body.outputs) != len(op.outputs) or \
+            len(set(body.outputs)) != len(body.outputs) or set(body.inputs) & set(body.outputs):
+        return None
+    mapping = {NO_TENSOR: NO_TENSOR, **dict(zip(body.inputs, op.inputs)), **dict(zip(body.outputs, op.outputs))}
+    for t in body.tensors:
+        if t.index not in mapping:
+            ed.tensors.append(replace(t, index=len(ed.tensors), name=f"{t.name}/inlined{op.index}"))
+            mapping[t.index] = len(ed.tensors) - 1
+    inlined = []
+    for inner in body.operators:  # its own ops TFLM lacks are rewritten too
+        inner = replace(inner, inputs=tuple(mapping[t] for t in inner.inputs),
+                        outputs=tuple(mapping[t] for t in inner.outputs))
+        rewrite = REWRITES.get(inner.op)
+        new = rewrite(ed, inner) if rewrite is not None else None
+        inlined.extend([inner] if new is None else new)
+    return inlined
+
+
+REDUCTIONS = {"add": (np.add, "average_pool_2d"), "maximum": (np.maximum, "max_pool_2d")}
+
+
+def _reduction(ed: Editor, op: Operator) -> str | None:
+    """"add" or "maximum": what the body of a STABLEHLO_REDUCE_WINDOW computes, where its initial value is that
+    reduction's identity (0, or -inf and below); else None."""
+    body = ed.subgraphs.get(option(op, "body_subgraph_index", -1))
+    if body is None or len(body.operators) != 1 or len(op.inputs) != 2:
+        return None
+    (inner,) = body.operators
+    if inner.op not in REDUCTIONS or sorted(inner.inputs) != sorted(body.inputs) or \
+            tuple(inner.outputs) != tuple(body.outputs) or option(inner, "fused_activation_function", "NONE") != "NONE":
+        return None
+    init = ed.tensors[op.inputs[1]].data
+    if init is None or init.size != 1 or not ed.is_float(op.inputs[0]):
+        return None
+    start = float(np.ravel(init)[0])
+    return inner.op if (start == 0.0 if inner.op == "add" else start <= float(np.finfo(np.float32).min)) else None
+
+
+def _window(ed: Editor, op: Operator) -> tuple | None:
+    """(window, strides, padding pairs) of a reduce window without dilations, or None."""
+    rank = len(ed.tensors[op.inputs[0]].shape)
+    window = tuple(option(op, "window_dimensions", ()))
+    strides = tuple(option(op, "window_strides", ()) or (1,) * rank)
+    flat = tuple(option(op, "padding", ()) or (0,) * (2 * rank))
+    dilations = tuple(option(op, "base_dilations", ()) or (1,) * rank) + \
+        tuple(option(op, "window_dilations", ()) or (1,) * rank)
+    if len(window) != rank or len(strides) != rank or len(flat) != 2 * rank or set(dilations) != {1} or \
+            min(window + strides) < 1 or min(flat) < 0:
+        return None
+    return window, strides, tuple(zip(flat[0::2], flat[1::2]))
+
+
+def _reduce_windows(x: np.ndarray, how: str, window, strides, pads) -> np.ndarray:
+    """The reduce window's result on constant data."""
+    ufunc = REDUCTIONS[how][0]
+    padded = np.pad(x, pads, constant_values=0.0 if how == "add" else -np.inf)
+    views = np.lib.stride_tricks.sliding_window_view(padded, window)[tuple(slice(None, None, s) for s in strides)]
+    return ufunc.reduce(views, axis=tuple(range(x.ndim, 2 * x.ndim))).astype(np.float32)
+
+
+def _constant_windows(ed: Editor, t: int) -> np.ndarray | None:
+    """Tensor t's values where it is a constant or a reduce window over one."""
+    if ed.tensors[t].data is not None:
+        return np.asarray(ed.tensors[t].data, dtype=np.float32)
+    producer = next((op for op in ed.graph.operators if t in op.outputs), None)
+    if producer is None or producer.op != "stablehlo_reduce_window" or producer.index in ed.dropped:
+        return None
+    data, how, geometry = ed.tensors[producer.inputs[0]].data, _reduction(ed, producer), _window(ed, producer)
+    if data is None or how is None or geometry is None:
+        return None
+    return _reduce_windows(np.asarray(data, dtype=np.float32), how, *geometry)
+
+
+def _pool_padding(size: int, k: int, s: int, before: int, out: int) -> str | None:
+    """"VALID" or "SAME" where TFLite's pool of that padding has these windows on this axis, else None."""
+    if before == 0 and out == (size - k) // s + 1:
+        return "VALID"
+    same_out = -(-size // s)
+    if out == same_out and before == max((same_out - 1) * s + k - size, 0) // 2:
+        return "SAME"
+    return None
+
+
+def _broadcasts(shape, to) -> bool:
+    return len(shape) <= len(to) and all(d in (1, t) for d, t in zip(shape[::-1], to[::-1]))
+
+
+def reduce_window(ed: Editor, op: Operator) -> list[Operator] | None:
+    how, geometry = _reduction(ed, op), _window(ed, op)
+    if how is None or geometry is None:
+        return None
+    window, strides, pads = geometry
+    x, (y,) = op.inputs[0], op.outputs
+    if ed.tensors[x].data is not None:  # a constant's windows (PyTorch's count of the elements inside)
+        data = np.asarray(ed.tensors[x].data, np.float32)
+        ed.tensors[y] = replace(ed.tensors[y], data=_reduce_windows(data, how, window, strides, pads))
+        return []
+    shape, out = ed.tensors[x].shape, ed.tensors[y].shape
+    if len(shape) != 4 or len(out) != 4 or window[0] != 1 or window[3] != 1 or strides[0] != 1 or \
+            strides[3] != 1 or pads[0] != (0, 0) or pads[3] != (0, 0) or \
+            any(out[a] != (shape[a] + sum(pads[a]) - window[a]) // strides[a] + 1 for a in (1, 2)):
+        return None
+    modes = {_pool_padding(shape[a], window[a], strides[a], pads[a][0], out[a]) for a in (1, 2)}
+    mode = modes.pop() if len(modes) == 1 else None
+    area = float(window[1] * window[2])
+    scale, target = np.float32(area), y
+    if how == "add":
+        if mode == "SAME":  # TFLite's SAME average pool divides by the elements inside, not the window's size
+            mode = None
+        consumers = ed.consumers(y)
+        divide = consumers[0] if len(consumers) == 1 else None
+        divisor = _constant_windows(ed, divide.inputs[1]) if divide is not None and divide.op == "div" and \
+            divide.inputs[0] == y and y not in ed.graph.outputs else None
+        if divisor is not None and _broadcasts(divisor.shape, out):  # the division is this rewrite's
+            ed.dropped.add(divide.index)
+            target = divide.outputs[0]
+            inside = _reduce_windows(np.ones((1, shape[1], shape[2], 1), np.float32), "add", window, strides, pads)
+            same = {_pool_padding(shape[a], window[a], strides[a], pads[a][0], out[a]) for a in (1, 2)} == {"SAME"}
+            if same and np.array_equal(np.broadcast_to(divisor, out), np.broadcast_to(inside, out)):
+                scale, mode = np.float32(1.0), "SAME"
+            else:
+                scale = (area / divisor).astype(np.float32)
+    ops, pooled = [], x
+    if mode is None:  # the windows' own padding (as far as they reach: ceil_mode pads past the last), then VALID
+        reach = [(pads[a][0], max((out[a] - 1) * strides[a] + window[a] - shape[a] - pads[a][0], 0)) for a in (1, 2)]
+        pooled = ed.tensor(x, "window_padded", shape=(shape[0], shape[1] + sum(reach[0]), shape[2] + sum(reach[1]),
+                                                      shape[3]))
+        paddings = ed.constant(x, "window_paddings", [(0, 0), *reach, (0, 0)], np.int32)
+        pad_value = [] if how == "add" else [op.inputs[1]]  # -inf where a max pool's window reaches past the edge
+        ops.append(_op("pad" if how == "add" else "padv2", [x, paddings, *pad_value], [pooled]))
+        mode = "VALID"
+    if np.all(scale == np.ravel(scale)[0]):
+        scale = np.ravel(scale)[:1]
+    exact = how == "maximum" or np.all(scale == 1.0)
+    pool_out = target if exact else ed.tensor(y, "window_mean", shape=out)
+    ops.append(_op(REDUCTIONS[how][1], [pooled], [pool_out], padding=mode, stride_h=strides[1], stride_w=strides[2],
+                   filter_height=window[1], filter_width=window[2]))
+    if not exact:
+        factor = scale if scale.size == 1 else scale.reshape((1,) * (4 - scale.ndim) + scale.shape)
+        ops.append(_op("mul", [pool_out, ed.constant(y, "window_scale", factor)], [target]))
+    return ops
+
+
 REWRITES: dict[str, Callable[[Editor, Operator], list[Operator] | None]] = {
     "relu_n1_to_1": clamp_pm1,
     "arg_max": int32_indices,
@@ -154,7 +312,12 @@ REWRITES: dict[str, Callable[[Editor, Operator], list[Operator] | None]] = {
     "select": select,
     "pow": power,
     "tile": tile,
+    "stablehlo_composite": composite,
+    "stablehlo_reduce_window": reduce_window,
 }
+
+# ops that name other subgraphs: while one is left, the subgraphs stay
+SUBGRAPH_OPS = ("while", "if", "call_once", "call", "stablehlo_")
 
 
 def with_tflm_ops(graph: Graph) -> Graph:
@@ -165,10 +328,15 @@ def with_tflm_ops(graph: Graph) -> Graph:
     operators: list[Operator] = []
     changed = False
     for op in graph.operators:
+        if op.index in ed.dropped:
+            changed = True
+            continue
         rewrite = REWRITES.get(op.op)
         new = rewrite(ed, op) if rewrite is not None else None
         operators.extend([op] if new is None else new)
         changed = changed or new is not None
     if not changed:
         return graph
-    return replace(graph, tensors=tuple(ed.tensors), operators=renumber_ops(operators))
+    # the subgraphs the rewritten ops named (reduce window bodies, decompositions) go with them
+    subgraphs = graph.subgraphs if any(op.op.startswith(SUBGRAPH_OPS) for op in operators) else ()
+    return replace(graph, tensors=tuple(ed.tensors), operators=renumber_ops(operators), subgraphs=subgraphs)

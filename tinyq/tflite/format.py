@@ -14,8 +14,9 @@ Notation (one declaration per line; an indented line continues the one above):
 - TABLES: `Name: field:type[=default] ...` in slot order. A type is a scalar (bool byte ubyte
   short ushort int uint long ulong float double), an enum (its storage type), `string`, a table,
   a union (two slots: `<field>_type`, then the table), or a vector `[type]`. `-` is a slot tinyq
-  neither reads nor writes (sparsity, signature defs, external buffers, StableHLO options: the
-  reader ignores them, the writer leaves them out).
+  neither reads nor writes (sparsity, signature defs, external buffers: the reader ignores them,
+  the writer leaves them out). StableHLO ops keep their options in `builtin_options_2`: tinyq reads
+  them to rewrite such ops into ones TFLM has (tinyq/passes/tflm_equivalents.py) and writes them back.
 """
 
 ENUMS = """
@@ -82,6 +83,12 @@ BuiltinOptions: Conv2DOptions DepthwiseConv2DOptions ConcatEmbeddingsOptions LSH
     GeluOptions DynamicUpdateSliceOptions UnsortedSegmentProdOptions UnsortedSegmentMaxOptions
     UnsortedSegmentMinOptions UnsortedSegmentSumOptions ATan2Options SignOptions BitcastOptions BitwiseXorOptions
     RightShiftOptions
+BuiltinOptions2: StablehloConcatenateOptions StablehloBroadcastInDimOptions StablehloSliceOptions
+    StablehloConvolutionOptions StablehloCustomCallOptions StablehloReduceOptions StablehloScatterOptions
+    StablehloCompareOptions StablehloDynamicSliceOptions StablehloPadOptions StablehloIotaOptions
+    StablehloDotGeneralOptions StablehloReduceWindowOptions StablehloSortOptions StablehloWhileOptions
+    StablehloGatherOptions StablehloTransposeOptions DilateOptions StablehloRngBitGeneratorOptions
+    ReduceWindowOptions StableHLOCompositeOptions StablehloShiftLeftOptions StablehloCaseOptions
 """
 
 TABLES = """
@@ -97,7 +104,8 @@ Metadata: name:string buffer:uint
 OperatorCode: deprecated_builtin_code:byte custom_code:string version:int=1 builtin_code:BuiltinOperator
 Operator: opcode_index:uint inputs:[int] outputs:[int] builtin_options:BuiltinOptions custom_options:[ubyte]
     custom_options_format:CustomOptionsFormat mutating_variable_inputs:[bool] intermediates:[int]
-    large_custom_options_offset:ulong large_custom_options_size:ulong - - debug_metadata_index:int=-1
+    large_custom_options_offset:ulong large_custom_options_size:ulong builtin_options_2:BuiltinOptions2
+    debug_metadata_index:int=-1
 Conv2DOptions: padding:Padding stride_w:int stride_h:int fused_activation_function:ActivationFunctionType
     dilation_w_factor:int=1 dilation_h_factor:int=1 quantized_bias_type:TensorType
 Conv3DOptions: padding:Padding stride_d:int stride_w:int stride_h:int
@@ -172,4 +180,36 @@ VarHandleOptions: container:string shared_name:string
 RandomOptions: seed:long seed2:long
 BucketizeOptions: boundaries:[float]
 GeluOptions: approximate:bool
+StablehloConcatenateOptions: dimension:long
+StablehloBroadcastInDimOptions: broadcast_dimensions:[long]
+StablehloSliceOptions: start_indices:[long] limit_indices:[long] strides:[long]
+StablehloConvolutionOptions: window_strides:[long] padding:[long] lhs_dilation:[long] rhs_dilation:[long]
+    window_reversal:[bool] input_batch_dimension:long input_feature_dimension:long input_spatial_dimensions:[long]
+    kernel_input_feature_dimension:long kernel_output_feature_dimension:long kernel_spatial_dimensions:[long]
+    output_batch_dimension:long output_feature_dimension:long output_spatial_dimensions:[long]
+    feature_group_count:long batch_group_count:long precision_config:[uint]
+StablehloCustomCallOptions: call_target_name:string has_side_effect:bool backend_config:string api_version:int
+    called_computations:[int] custom_attributes:[ubyte]
+StablehloReduceOptions: dimensions:[long] body_subgraph_index:int
+StablehloScatterOptions: indices_are_sorted:bool update_window_dims:[long] inserted_window_dims:[long]
+    scatter_dims_to_operand_dims:[long] index_vector_dim:long unique_indices:bool
+    update_computation_subgraph_index:int
+StablehloCompareOptions: comparison_direction:uint compare_type:uint
+StablehloDynamicSliceOptions: slice_sizes:[long]
+StablehloPadOptions: edge_padding_low:[long] edge_padding_high:[long] interior_padding:[long]
+StablehloIotaOptions: iota_dimension:long
+StablehloDotGeneralOptions: lhs_batching_dimensions:[long] rhs_batching_dimensions:[long]
+    lhs_contracting_dimensions:[long] rhs_contracting_dimensions:[long] precision_config:[uint]
+StablehloReduceWindowOptions: window_dimensions:[long] window_strides:[long] base_dilations:[long]
+    window_dilations:[long] padding:[long] body_subgraph_index:int
+StablehloSortOptions: dimension:long is_stable:bool comparator_subgraph_index:int
+StablehloWhileOptions: cond_subgraph_index:int body_subgraph_index:int
+StablehloGatherOptions: offset_dims:[long] collapsed_slice_dims:[long] start_index_map:[long] index_vector_dim:long
+    slice_sizes:[long] indices_are_sorted:bool
+StablehloTransposeOptions: permutation:[long]
+StablehloRngBitGeneratorOptions: algorithm:byte
+ReduceWindowOptions: reduce_function:ReduceWindowFunction
+StableHLOCompositeOptions: name:string decomposition_subgraph_index:int composite_attributes:[ubyte]
+    composite_attributes_format:CustomOptionsFormat version:int
+StablehloCaseOptions: branch_subgraph_indices:[int]
 """

@@ -13,7 +13,7 @@ from tinyq import ops
 from tinyq.errors import TinyqError
 from tinyq.ir import DTYPES, NO_TENSOR, Graph, Operator, Quant, Tensor
 from tinyq.ops.base import CustomOptions, options_from_fb
-from tinyq.tflite.schema import BUILTIN_NAMES, OPTIONS_NAMES, TENSOR_TYPE_NAMES, TFLITE_MAGIC, fb
+from tinyq.tflite.schema import BUILTIN_NAMES, OPTIONS2_NAMES, OPTIONS_NAMES, TENSOR_TYPE_NAMES, TFLITE_MAGIC, fb
 from tinyq.tflite.validate import check_options_kind, short_name, validate_calls, validate_graph
 
 
@@ -116,6 +116,8 @@ def _subgraph(model, index: int, buffers, data: bytes, where: str) -> tuple[Grap
         check_options_kind(index_op, op_name, builtin, spec.fb_options if spec else None, kind, where)
         builtins[index_op] = builtin
         options = options_from_fb(spec.options if spec else None, kind, o.builtinOptions)
+        if options is None and o.builtinOptions2Type and o.builtinOptions2 is not None:  # a StableHLO op's
+            options = options_from_fb(None, OPTIONS2_NAMES.get(o.builtinOptions2Type), o.builtinOptions2)
         if builtin == "CUSTOM" and options is None:
             options = CustomOptions(_custom_options(o, data, where))
         operators.append(Operator(

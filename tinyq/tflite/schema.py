@@ -23,3 +23,5 @@ TENSOR_TYPE_NAMES = {v: k.lower() for v, k in enum_names(fb.TensorType).items()}
 TENSOR_TYPE_CODES = {name: code for code, name in TENSOR_TYPE_NAMES.items()}
 OPTIONS_NAMES = enum_names(fb.BuiltinOptions)
 OPTIONS_CODES = {name: code for code, name in OPTIONS_NAMES.items()}
+OPTIONS2_NAMES = enum_names(fb.BuiltinOptions2)  # StableHLO ops' options (builtin_options_2)
+OPTIONS2_CODES = {name: code for code, name in OPTIONS2_NAMES.items()}

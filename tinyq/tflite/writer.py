@@ -8,7 +8,7 @@ import numpy as np
 from tinyq import ops
 from tinyq.ir import Graph, Tensor
 from tinyq.ops.base import CustomOptions, RawOptions, options_to_fb
-from tinyq.tflite.schema import BUILTIN_CODES, OPTIONS_CODES, TENSOR_TYPE_CODES, TFLITE_MAGIC, fb
+from tinyq.tflite.schema import BUILTIN_CODES, OPTIONS2_CODES, OPTIONS_CODES, TENSOR_TYPE_CODES, TFLITE_MAGIC, fb
 
 _PLACEHOLDER_FOR_GREATER_OP_CODES = 127
 
@@ -57,6 +57,9 @@ def _subgraph(graph: Graph, name: str, model, code_index: dict[tuple, int]):
         if isinstance(op.options, CustomOptions):
             o.customOptions = np.frombuffer(op.options.data, dtype=np.uint8) if op.options.data else None
             o.customOptionsFormat = fb.CustomOptionsFormat.FLEXBUFFERS
+        elif kind in OPTIONS2_CODES:
+            o.builtinOptions2Type = OPTIONS2_CODES[kind]
+            o.builtinOptions2 = options_to_fb(kind, op.options)
         elif kind is not None:
             o.builtinOptionsType = OPTIONS_CODES[kind]
             o.builtinOptions = options_to_fb(kind, op.options)
