@@ -26,6 +26,7 @@ from tinyq.qat.ops import check_ops
 from tinyq.qat.config import TrainConfig
 from tinyq.quantize import CalibrationSet, QuantizeConfig, quantize_graph
 from tinyq.quantize.floatrun import FloatRunner
+from tinyq.quantize.masks import finite_masks
 from tinyq.quantize.prepare import prepare_float_graph
 
 if TYPE_CHECKING:  # torch is imported only when fine-tuning runs
@@ -98,7 +99,7 @@ def finetune_graph(graph: Graph, data: CalibrationSet, labels=None, distill: boo
     start = time.perf_counter()
     if (labels is None) == (not distill):
         raise TinyqError("give --labels Y.npy (classification) or --distill (match the float model's outputs)")
-    prepared = prepare_float_graph(graph, where)
+    prepared = finite_masks(prepare_float_graph(graph, where), data)  # attention masks' -inf, as quantize does
     check_ops(prepared, where)
     holdout = split_holdout(data.count, holdout_fraction, train_config.seed)
     arrays = [np.asarray(a, dtype=np.float32).reshape((data.count,) + graph_shape(prepared, t))

@@ -28,6 +28,7 @@ from tinyq.quantize.data import CalibrationSet, check_calibration
 from tinyq.quantize.equalize import equalizable_pairs, equalize
 from tinyq.quantize.floatrun import FloatRunner, activation_tensors
 from tinyq.quantize.mixed import MixedPlan, choose_weight_dtypes
+from tinyq.quantize.masks import finite_masks
 from tinyq.quantize.observers import OBSERVERS, StatsCollector, TensorStats
 from tinyq.quantize.prepare import infinitely_padded, prepare_float_graph, without_padded_infinities
 from tinyq.quantize.recurrent import CellObserver, cell_tensors
@@ -143,6 +144,7 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     prepared = prepare_float_graph(graph, where)
     if not isinstance(calib, CalibrationSet):
         calib = check_calibration(calib, prepared)
+    prepared = finite_masks(prepared, calib)
     candidates = candidate_configs(config, equalizable=bool(equalizable_pairs(prepared)))
     float_graphs = {eq: equalize(prepared) if eq else prepared for eq in {c.equalize for _, c in candidates}}
     stats = {eq: calibrate(g, calib, progress, "equalized model" if eq else "") for eq, g in float_graphs.items()}

@@ -27,6 +27,7 @@ from tinyq.passes.split_concat import split_wide_concatenations
 from tinyq.passes.tflm_equivalents import with_tflm_ops
 from tinyq.quantize.floatrun import computed_outputs, zero_input_values
 from tinyq.quantize.isolated import in_child
+from tinyq.quantize.masks import mask_operand
 from tinyq.quantize.qparams import VALUE_LIMIT
 from tinyq.quantize.rules import RULES, parameter_positions
 from tinyq.tflm_ops import tflm_runs
@@ -222,6 +223,8 @@ def _check_weights(graph: Graph) -> None:
                 continue
             if t.index in saturating and saturates(t):
                 continue  # quantizes to the type's end: a padded max pool pads with -inf or -FLT_MAX
+            if (mask_operand(graph, op) or (None,))[0] is t:
+                continue  # an attention mask: its -inf becomes finite with the calibration data (masks.py)
             if not np.all(np.isfinite(t.data)):
                 raise TinyqError(f"constant tensor {t.index} ({t.name}) holds NaN/Inf",
                                  where=describe_op(graph, op), hint="the float model is broken")
