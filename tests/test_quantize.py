@@ -423,6 +423,20 @@ def test_float_model_computing_nan_is_refused(monkeypatch):
         quantize_graph(_mlp(), [np.ones((10, 4), np.float32)])
 
 
+def test_a_nan_among_finite_values_is_refused():
+    """SQRT of calibration data with negative values (ai-edge-quantizer's single_sqrt.tflite): NaN beside finite
+    values slipped past the range (Python's min drops a NaN that comes second) and the self-check met NaN
+    SQNRs only: an internal error, 'max() arg is an empty sequence'."""
+    b = GraphBuilder("sqrt")
+    x = b.input((2, 3), dtype="float32")
+    y = b.activation((2, 3), dtype="float32")
+    b.op("sqrt", [x], [y])
+    data = np.random.default_rng(3).normal(size=(16, 2, 3)).astype(np.float32)
+    data[0] = np.abs(data[0])  # the first sample's range is finite, the others' NaN came second
+    with pytest.raises(TinyqError, match=r"computes NaN/Inf in tensor 1"):
+        quantize_graph(b.build([y]), [data])
+
+
 def test_the_default_flash_budget_is_never_below_all_int4():
     """Unseen Keras models (a bilinear upsampler, a 1-D transposed conv) with --weights mixed and no budget:
     70% of the int8 bytes was below what every layer at int4 needs (its biases are most of it), and the

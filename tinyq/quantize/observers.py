@@ -49,8 +49,9 @@ class StatsCollector:
             flat = np.asarray(array, dtype=np.float32).reshape(-1)
             if flat.size == 0:
                 continue
-            self._lo[t] = min(self._lo[t], float(flat.min()))
-            self._hi[t] = max(self._hi[t], float(flat.max()))
+            # np.minimum keeps a NaN (Python's min drops it when it comes second): calibrate refuses it
+            self._lo[t] = float(np.minimum(self._lo[t], flat.min()))
+            self._hi[t] = float(np.maximum(self._hi[t], flat.max()))
             channels = array.shape[-1] if array.ndim else 1
             rows = np.asarray(array, dtype=np.float64).reshape(-1, channels)
             self._sum[t] = self._sum.get(t, 0) + rows.sum(axis=0)
