@@ -437,6 +437,22 @@ def test_a_nan_among_finite_values_is_refused():
         quantize_graph(b.build([y]), [data])
 
 
+def test_a_bool_input_takes_bool_calibration_data():
+    """SELECT's condition as a model input (ai-edge-quantizer's single_select.tflite): bool calibration data
+    was refused as 'is bool, the model takes bool', with a hint to pass floats."""
+    b = GraphBuilder("select")
+    cond = b.input((2, 3), dtype="bool")
+    x = b.input((2, 3), dtype="float32")
+    y = b.activation((2, 3), dtype="float32")
+    b.op("select", [cond, x, b.const(np.zeros((2, 3), np.float32), "float32")], [y])
+    graph = b.build([y])
+    rng = np.random.default_rng(4)
+    masks, data = rng.random((16, 2, 3)) < 0.5, rng.normal(size=(16, 2, 3)).astype(np.float32)
+    assert_bit_exact(quantize_graph(graph, [masks, data]).graph, n_inputs=8)
+    with pytest.raises(TinyqError, match=r"is int64, the model takes bool \(pass True/False values"):
+        quantize_graph(graph, [masks.astype(np.int64), data])
+
+
 def test_the_default_flash_budget_is_never_below_all_int4():
     """Unseen Keras models (a bilinear upsampler, a 1-D transposed conv) with --weights mixed and no budget:
     70% of the int8 bytes was below what every layer at int4 needs (its biases are most of it), and the

@@ -210,9 +210,11 @@ def _check_one(array: np.ndarray, t: Tensor, where: str) -> np.ndarray:
     label = f"input '{t.name}'"
     expected_dtype = DTYPES.get(t.dtype, (None,))[0]
     is_float_input = expected_dtype is not None and np.issubdtype(expected_dtype, np.floating)
-    if array.dtype.kind not in "fiu" or (is_float_input and array.dtype.kind != "f"):
+    kinds = "b" if t.dtype == "bool" else "fiu"  # a SELECT's condition takes True/False, nothing else
+    if array.dtype.kind not in kinds or (is_float_input and array.dtype.kind != "f"):
         raise TinyqError(f"calibration data for {label} is {array.dtype}, the model takes {t.dtype}", where=where,
-                         hint="pass the float values the float model takes (e.g. x.astype(np.float32))")
+                         hint="pass True/False values (e.g. x.astype(bool))" if t.dtype == "bool" else
+                         "pass the float values the float model takes (e.g. x.astype(np.float32))")
     if not is_float_input and array.dtype.kind == "f":
         raise TinyqError(f"calibration data for {label} is {array.dtype}, the model takes {t.dtype}", where=where)
     if array.ndim == 0:
