@@ -23,18 +23,21 @@ CAUSAL = np.triu(np.full((6, 6), -np.inf, np.float32), 1)
 KEY_PADDING = np.where(np.arange(6) >= 4, -np.inf, 0.0).astype(np.float32)[None]  # the last two keys masked
 
 
-def masked_softmax(mask, shared=False):
+def masked_softmax(mask, shared=False, fill=None):
     """Scores (an FC of each of 6 tokens against 6 keys) plus the mask, then softmax: one head, or two sharing
-    the mask."""
+    the mask; with `fill`, SELECT_V2 puts it where the mask is -inf instead (masked_fill)."""
     b = GraphBuilder("masked_attention")
     x = b.input((6, 16), dtype="float32")
-    m = b.const(mask, "float32")
+    m = b.const(mask, "float32") if fill is None else b.const(np.isneginf(mask), "bool")
     outs = []
     for head in range(2 if shared else 1):
         scores, masked, y = (b.activation((6, 6), dtype="float32") for _ in range(3))
         b.op("fully_connected", [x, b.const(RNG.normal(0, 0.6 + head, (6, 16)).astype(np.float32), "float32"),
                                  b.const(np.zeros(6, np.float32), "float32")], [scores])
-        b.op("add", [scores, m], [masked])
+        if fill is None:
+            b.op("add", [scores, m], [masked])
+        else:
+            b.op("select_v2", [m, b.const(np.full((), fill, np.float32), "float32"), scores], [masked])
         b.op("softmax", [masked], [y], beta=1.0)
         outs.append(y)
     return b.build(outs)
@@ -50,12 +53,17 @@ def dequantized_outputs(q, x):
 
 @pytest.mark.parametrize("activations", ["int8", "int16"])
 @pytest.mark.parametrize("mask", [CAUSAL, KEY_PADDING], ids=["causal", "key_padding"])
-def test_a_minus_inf_mask_quantizes(mask, activations):
-    graph = masked_softmax(mask)
+@pytest.mark.parametrize("how", ["-inf", "-FLT_MAX", "masked_fill"])
+def test_a_minus_inf_mask_quantizes(mask, activations, how):
+    """-inf (PyTorch's bool masks), -FLT_MAX (nn.Transformer's masks as the converter writes them), and
+    masked_fill(mask, -1e9) as a SELECT_V2 (which quantized with -1e9 in range, every score one level)."""
+    if how == "-FLT_MAX":
+        mask = np.where(np.isneginf(mask), np.finfo(np.float32).min, mask)
+    graph = masked_softmax(mask, fill=-1e9 if how == "masked_fill" else None)
     calib = RNG.normal(0, 1, (48, 6, 16)).astype(np.float32)
     q = quantize_graph(graph, [calib], QuantizeConfig(activations=activations)).graph
     runner = FloatRunner(graph)  # the original, -inf and all
-    masked = np.broadcast_to(np.isneginf(mask), (6, 6))
+    masked = np.broadcast_to(mask < -1e30, (6, 6))
     num = err = 0.0
     for x in RNG.normal(0, 1, (8, 6, 16)).astype(np.float32):
         want, (got,) = runner.outputs([x])[0], dequantized_outputs(q, x)
