@@ -225,3 +225,24 @@ def test_relu_n1_to_1_quantizes_as_a_clamp():
     q = quantize_graph(graph, [CALIB]).graph
     assert "relu_n1_to_1" not in [op.op for op in q.operators]
     assert_bit_exact(q, n_inputs=12)
+
+
+@pytest.mark.parametrize("activations", ["int8", "int16"])
+@pytest.mark.parametrize("keep_num_dims", [True, False])
+def test_a_product_of_activations_as_fully_connected_quantizes_as_batch_matmul(keep_num_dims, activations):
+    """PyTorch's `q @ k.transpose(-1, -2)` on 3-D tensors: litert-torch writes a FULLY_CONNECTED whose weights
+    are k, computed; refused as 'weights are computed at run time', now the BATCH_MATMUL it is."""
+    rng = np.random.default_rng(8)
+    b = GraphBuilder("fc_of_activations")
+    x = b.input((1, 4, 4), dtype="float32")
+    q, k = b.activation((1, 4, 8), dtype="float32"), b.activation((4, 8), dtype="float32")
+    b.op("fully_connected", [x, b.const(rng.normal(0, 0.5, (8, 4)).astype(np.float32), "float32"),
+                             b.const(np.zeros(8, np.float32), "float32")], [q], keep_num_dims=True)
+    b.op("reshape", [q, b.const(np.array([4, 8], np.int32), "int32")], [k], new_shape=(4, 8))
+    y = b.activation((1, 4, 4) if keep_num_dims else (4, 4), dtype="float32")
+    b.op("fully_connected", [q, k, -1], [y], keep_num_dims=keep_num_dims)
+    graph = b.build([y])
+    rewritten = rewritten_as_litert(graph, TEST[:4].reshape(-1, 1, 4, 4), rtol=1e-5, atol=1e-6)
+    assert [op.op for op in rewritten.operators][2:] == ["batch_matmul"] + ([] if keep_num_dims else ["reshape"])
+    q_graph = quantize_graph(graph, [CALIB.reshape(-1, 4, 4)], QuantizeConfig(activations=activations)).graph
+    assert_bit_exact(q_graph, n_inputs=12)

@@ -13,6 +13,9 @@ replacing it, or None to leave it (the quantizer then refuses it in one line, as
 - RELU_N1_TO_1 (PyTorch's hardtanh): MAXIMUM with -1, then MINIMUM with 1.
 - TILE by constant multiples (Keras and PyTorch repeats): per tiled axis, a CONCATENATION of that many copies
   (more than ten are split as any wide CONCATENATION is: tinyq.passes.split_concat).
+- FULLY_CONNECTED whose weights are computed, without bias or activation (PyTorch's `q @ k.transpose(-1, -2)` on
+  3-D tensors, as litert-torch exports it): BATCH_MATMUL with adj_y, which computes the same products and which
+  the quantizer takes for a product of two activations (then a RESHAPE where the FC flattened its batch).
 - STABLEHLO_COMPOSITE (ai-edge-torch/litert-torch wrap e.g. an avg_pool2d in one): its decomposition subgraph's
   ops, inlined, which is what LiteRT runs for it.
 - STABLEHLO_REDUCE_WINDOW summing or taking the max over 2-D windows of an NHWC tensor (litert-torch's
@@ -157,6 +160,23 @@ def clamp_pm1(ed: Editor, op: Operator) -> list[Operator] | None:
     low = ed.tensor(x, "relu_n1_low")
     return [_op("maximum", [x, ed.constant(x, "minus_one", [-1.0])], [low]),
             _op("minimum", [low, ed.constant(x, "one", [1.0])], [y])]
+
+
+def computed_weights(ed: Editor, op: Operator) -> list[Operator] | None:
+    x, w, *bias = op.inputs
+    (y,) = op.outputs
+    shape_x, shape_w = ed.tensors[x].shape, ed.tensors[w].shape
+    if ed.tensors[w].data is not None or (bias and bias[0] != NO_TENSOR) or not ed.is_float(x) or \
+            option(op, "fused_activation_function", "NONE") != "NONE" or len(shape_x) < 2 or len(shape_w) != 2 or \
+            shape_x[-1] != shape_w[1]:
+        return None
+    product = tuple(shape_x[:-1]) + (shape_w[0],)
+    if product == tuple(ed.tensors[y].shape):
+        return [_op("batch_matmul", [x, w], [y], adj_y=True)]
+    z = ed.tensor(y, "products", shape=product)
+    dims = ed.constant(y, "fc_shape", ed.tensors[y].shape, np.int32)
+    return [_op("batch_matmul", [x, w], [z], adj_y=True),
+            _op("reshape", [z, dims], [y], new_shape=tuple(ed.tensors[y].shape))]
 
 
 def composite(ed: Editor, op: Operator) -> list[Operator] | None:
@@ -312,6 +332,7 @@ REWRITES: dict[str, Callable[[Editor, Operator], list[Operator] | None]] = {
     "select": select,
     "pow": power,
     "tile": tile,
+    "fully_connected": computed_weights,
     "stablehlo_composite": composite,
     "stablehlo_reduce_window": reduce_window,
 }
