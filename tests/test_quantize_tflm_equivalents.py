@@ -246,3 +246,44 @@ def test_a_product_of_activations_as_fully_connected_quantizes_as_batch_matmul(k
     assert [op.op for op in rewritten.operators][2:] == ["batch_matmul"] + ([] if keep_num_dims else ["reshape"])
     q_graph = quantize_graph(graph, [CALIB.reshape(-1, 4, 4)], QuantizeConfig(activations=activations)).graph
     assert_bit_exact(q_graph, n_inputs=12)
+
+
+COMPARE = {"equal": np.equal, "not_equal": np.not_equal, "less": np.less, "less_equal": np.less_equal,
+           "greater": np.greater, "greater_equal": np.greater_equal}
+
+
+def logsumexp_guard(op="equal", inf=np.inf, swapped=False):
+    """torch.logsumexp as litert-torch writes it: its max m, where(|m| == inf, 0, m), then x - m (kept short)."""
+    b = GraphBuilder("lse_guard")
+    x = b.input((1, 16), dtype="float32")
+    m, size, cond, safe, y = (b.activation((1, 1), dtype="float32"), b.activation((1, 1), dtype="float32"),
+                              b.activation((1, 1), dtype="bool"), b.activation((1, 1), dtype="float32"),
+                              b.activation((1, 16), dtype="float32"))
+    b.op("reduce_max", [x, b.const(np.array([1], np.int32), "int32")], [m], keep_dims=True)
+    b.op("abs", [m], [size])
+    c = b.const(np.full((), inf, np.float32), "float32")
+    b.op(op, [c, size] if swapped else [size, c], [cond])
+    b.op("select_v2", [cond, b.const(np.zeros((), np.float32), "float32"), m], [safe])
+    b.op("sub", [x, safe], [y])
+    return b.build([y])
+
+
+@pytest.mark.parametrize("swapped", [False, True])
+@pytest.mark.parametrize("inf", [np.inf, -np.inf])
+@pytest.mark.parametrize("op", sorted(COMPARE))
+def test_a_comparison_with_infinity_is_its_answer_for_finite_data(op, inf, swapped):
+    rewritten = with_tflm_ops(logsumexp_guard(op, inf, swapped))
+    cond = rewritten.tensors[rewritten.operators[2].inputs[0]]
+    finite = np.float32(3.0)
+    assert cond.data is not None and [o.op for o in rewritten.operators] == ["reduce_max", "abs", "select_v2", "sub"]
+    assert np.all(cond.data == (COMPARE[op](inf, finite) if swapped else COMPARE[op](finite, inf)))
+
+
+@pytest.mark.parametrize("activations", ["int8", "int16"])
+def test_logsumexps_infinity_guard_quantizes(activations):
+    """Refused as 'constant tensor holds NaN/Inf (the float model is broken)'."""
+    graph = logsumexp_guard()
+    rewritten_as_litert(graph, TEST[:6, None])
+    q = quantize_graph(graph, [CALIB], QuantizeConfig(activations=activations)).graph
+    assert "equal" not in [op.op for op in q.operators]
+    assert_bit_exact(q, n_inputs=12)

@@ -16,6 +16,8 @@ replacing it, or None to leave it (the quantizer then refuses it in one line, as
 - FULLY_CONNECTED whose weights are computed, without bias or activation (PyTorch's `q @ k.transpose(-1, -2)` on
   3-D tensors, as litert-torch exports it): BATCH_MATMUL with adj_y, which computes the same products and which
   the quantizer takes for a product of two activations (then a RESHAPE where the FC flattened its batch).
+- A comparison of float data with a constant +-inf (torch.logsumexp's check of its max): its answer for every
+  finite value, a constant - the quantized model's values are all finite.
 - STABLEHLO_COMPOSITE (ai-edge-torch/litert-torch wrap e.g. an avg_pool2d in one): its decomposition subgraph's
   ops, inlined, which is what LiteRT runs for it.
 - STABLEHLO_REDUCE_WINDOW summing or taking the max over 2-D windows of an NHWC tensor (litert-torch's
@@ -179,6 +181,29 @@ def computed_weights(ed: Editor, op: Operator) -> list[Operator] | None:
             _op("reshape", [z, dims], [y], new_shape=tuple(ed.tensors[y].shape))]
 
 
+# comparison -> its answer for finite x against +inf (x op +inf) and -inf
+WITH_INFINITY = {"equal": (False, False), "not_equal": (True, True), "less": (True, False),
+                 "less_equal": (True, False), "greater": (False, True), "greater_equal": (False, True)}
+
+
+def infinity_comparison(ed: Editor, op: Operator) -> list[Operator] | None:
+    a, b = op.inputs
+    (y,) = op.outputs
+    if y in ed.graph.outputs:
+        return None
+    for x, c, swapped in ((a, b, False), (b, a, True)):
+        inf = ed.tensors[c].data
+        if ed.is_float(x) and ed.tensors[x].data is None and inf is not None and inf.size == 1 and \
+                np.isinf(np.ravel(inf)[0]):
+            positive = bool(np.ravel(inf)[0] > 0)
+            if swapped and op.op not in ("equal", "not_equal"):  # inf op x: the mirrored comparison
+                positive = not positive
+            answer = WITH_INFINITY[op.op][0 if positive else 1]
+            ed.tensors[y] = replace(ed.tensors[y], data=np.full(ed.tensors[y].shape, answer, np.bool_))
+            return []
+    return None
+
+
 def composite(ed: Editor, op: Operator) -> list[Operator] | None:
     body = ed.subgraphs.get(option(op, "decomposition_subgraph_index", -1))
     if body is None or len(body.inputs) != len(op.inputs) or len(body.outputs) != len(op.outputs) or \
@@ -333,6 +358,7 @@ REWRITES: dict[str, Callable[[Editor, Operator], list[Operator] | None]] = {
     "pow": power,
     "tile": tile,
     "fully_connected": computed_weights,
+    **{name: infinity_comparison for name in WITH_INFINITY},
     "stablehlo_composite": composite,
     "stablehlo_reduce_window": reduce_window,
 }
