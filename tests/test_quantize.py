@@ -336,6 +336,9 @@ def test_unquantizable_float_op_is_one_line():
     with pytest.raises(UnsupportedError) as err:
         quantize_graph(b.build([y, z]), [np.zeros((10, 4), np.float32)])
     assert "op cast" in str(err.value) and "cannot be quantized" in str(err.value) and "\n" not in str(err.value)
+    # a float input cast to token ids (PyTorch's x.to(torch.int32) before nn.Embedding): the hint says what to
+    # export instead, not to give tinyq the TFLite converter's int8 file
+    assert "integer inputs" in str(err.value) and "converter" not in str(err.value)
 
 
 def test_already_quantized_model_is_refused():

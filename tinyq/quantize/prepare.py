@@ -159,6 +159,9 @@ def _unshare_parameters(graph: Graph) -> Graph:
     return replace(graph, tensors=tuple(tensors), operators=renumber_ops(operators))
 
 
+INTEGER_IDS = ("int32", "int64", "int16", "int8", "uint8")
+
+
 def _check_ops(graph: Graph) -> None:
     for op in graph.operators:
         if op.op in STATE_OPS and op.op not in RULES:
@@ -175,6 +178,10 @@ def _check_ops(graph: Graph) -> None:
                 raise UnsupportedError(f"{what}, and TFLM has no kernel for it: no TFLM build runs this model",
                                        where=describe_op(graph, op), hint="express that part with ops TFLM has "
                                        "(docs/ops.md lists them) and re-export")
+            if op.op == "cast" and floats and graph.tensors[op.outputs[0]].dtype in INTEGER_IDS:
+                raise UnsupportedError(f"{what}: it makes integers (token ids?) of float values, which a quantized "
+                                       "model holds only approximately", where=describe_op(graph, op),
+                                       hint="give the model integer inputs (int32 token ids) instead of casting floats")
             raise UnsupportedError(what, where=describe_op(graph, op),
                                    hint="TFLM runs it in float: generate the float model as it is, or give tinyq "
                                         "the TFLite converter's int8 file of it (docs/ops.md: the ops tinyq quantizes)")
