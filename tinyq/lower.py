@@ -13,8 +13,11 @@ from dataclasses import dataclass, replace
 
 from tinyq import ops
 from tinyq.errors import UnsupportedError
-from tinyq.ir import Graph, Operator, describe_op
-from tinyq.ops.base import Lowered
+import numpy as np
+
+from tinyq.ir import DTYPES, Graph, Operator, describe_op
+from tinyq.ops.base import ConstArray, Lowered
+from tinyq.ops.shape import CopyParams
 from tinyq.ops.control_flow import callees
 from tinyq.passes.signal_state import add_state_tensors
 from tinyq.passes.subgraph_state import share_state
@@ -54,10 +57,12 @@ def lower_graph(graph: Graph) -> LoweredGraph:
     """Lower every op; the first one that cannot be lowered raises UnsupportedError."""
     from tinyq.codegen.generate import DTYPE_CODES  # the element types the generated API describes
 
-    for t in graph.inputs + graph.outputs:
+    for t in graph.inputs:
         if graph.tensors[t].is_const:
-            raise UnsupportedError(f"graph input/output tensor {t} is a constant", where="graph",
-                                   hint="a model's inputs and outputs are computed at run time")
+            raise UnsupportedError(f"graph input tensor {t} is a constant", where="graph",
+                                   hint="a model's inputs are given at run time")
+    graph, copies = _constant_outputs(graph)
+    for t in graph.inputs + graph.outputs:
         if graph.tensors[t].dtype not in DTYPE_CODES:
             raise UnsupportedError(f"graph input/output tensor {t} is {graph.tensors[t].dtype}", where="graph",
                                    hint="the generated C takes and returns " + ", ".join(DTYPE_CODES))
@@ -66,18 +71,45 @@ def lower_graph(graph: Graph) -> LoweredGraph:
                                    where="graph", hint=f"tinyq_io_t describes up to {MAX_IO_RANK} dimensions")
     graph, links = share_state(graph)  # state TFLM keeps in kernels, resource variables, other subgraphs' state
     if not graph.subgraphs:
-        return LoweredGraph(graph=graph, ops=tuple(lower_op(graph, op) for op in graph.operators))
+        return LoweredGraph(graph=graph, ops=tuple(copies.get(op.index) or lower_op(graph, op)
+                                                   for op in graph.operators))
     live = _refuse_recursion(graph)
     subgraphs = tuple(LoweredGraph(graph=sub, ops=_lower_ops(graph, sub), shared_state=linked)
                       if sub.index in live else LoweredGraph(graph=sub, ops=())  # never run: no code
                       for sub, linked in zip(graph.subgraphs, links))
     state = _state_reached(graph, subgraphs)
     root_ops = tuple(replace(k, inputs=k.inputs + state[k.op.index]) if state.get(k.op.index) else k
-                     for k in _lower_ops(graph, graph))
+                     for k in _lower_ops(graph, graph, copies))
     return LoweredGraph(graph=graph, ops=root_ops, subgraphs=subgraphs)
 
 
-def _lower_ops(root: Graph, sub: Graph) -> tuple[Lowered, ...]:
+CONST_OUTPUT = "const_output"  # tinyq's own op: a constant graph output copied into its arena slot
+
+
+def _constant_outputs(graph: Graph) -> tuple[Graph, dict[int, Lowered]]:
+    """A graph output that is a constant (LiteRT's constant_output_tensor.tflite: TFLM returns the
+    constant's bytes) becomes an arena tensor, written at the end of each invoke by a copy from flash: a
+    CONST_OUTPUT op appended to the graph, lowered here (by op index)."""
+    outputs = list(dict.fromkeys(t for t in graph.outputs if graph.tensors[t].is_const))
+    if not outputs:
+        return graph, {}
+    tensors, operators, copies = list(graph.tensors), list(graph.operators), {}
+    for t in outputs:
+        tensor = tensors[t]
+        dtype = DTYPES.get(tensor.dtype, (None,))[0]
+        if dtype is None or tensor.dtype == "int4":
+            raise UnsupportedError(f"graph output tensor {t} is a constant of type {tensor.dtype}", where="graph",
+                                   hint="tinyq copies constant outputs of byte-sized types")
+        op = Operator(index=len(operators), op=CONST_OUTPUT, inputs=(), outputs=(t,))
+        operators.append(op)
+        values = np.ascontiguousarray(tensor.data, dtype=dtype).reshape(-1).view(np.uint8)
+        copies[op.index] = Lowered(op=op, kernel="copy_const", params=CopyParams(bytes=tensor.nbytes), inputs=(),
+                                   outputs=(t,), consts=(ConstArray("values", "uint8_t", values),))
+        tensors[t] = replace(tensor, data=None)
+    return replace(graph, tensors=tuple(tensors), operators=tuple(operators)), copies
+
+
+def _lower_ops(root: Graph, sub: Graph, copies: dict[int, Lowered] | None = None) -> tuple[Lowered, ...]:
     """A subgraph's ops, lowered where the model's other subgraphs are in view (control flow)."""
     view = sub if sub.index == 0 else replace(sub, subgraphs=root.subgraphs)
     for t in sub.inputs if sub.index else ():
@@ -86,7 +118,7 @@ def _lower_ops(root: Graph, sub: Graph) -> tuple[Lowered, ...]:
             kind = "constant" if tensor.is_const else "variable"
             raise UnsupportedError(f"input tensor {t} ({tensor.name}) is a {kind}", where=f"subgraph {sub.index}",
                                    hint="the op running it copies its operands there")
-    return tuple(lower_op(view, op) for op in sub.operators)
+    return tuple((copies or {}).get(op.index) or lower_op(view, op) for op in sub.operators)
 
 
 def _refuse_recursion(graph: Graph) -> set[int]:
