@@ -132,12 +132,27 @@ def test_max_windows_quantize_as_max_pool(size, pads, ops):
     quantized_bit_exact(graph, size, "int8")
 
 
-def test_dilated_windows_are_still_refused():
-    graph = max_pool_graph(8, 3, 1, ((0, 0), (0, 0)), dilation=2)
-    assert with_tflm_ops(graph) is graph  # TFLite's pools have no dilation
-    calib = RNG.normal(0, 1, (8, 8, 8, 4)).astype(np.float32)
+@pytest.mark.parametrize("size, pads", [(8, ((0, 0), (0, 0))), (9, ((2, 2), (2, 2)))])
+def test_dilated_max_windows_quantize_as_slices_and_maximums(size, pads):
+    """nn.MaxPool2d(3, dilation=2): TFLite's pools have no dilation, so one strided slice per window
+    position and their MAXIMUM (refused before as an op TFLM has no kernel for)."""
+    graph = max_pool_graph(size, 3, 1 if pads[0] == (0, 0) else 2, pads, dilation=2)
+    kinds = [op.op for op in as_litert(graph, size).operators]
+    assert kinds.count("strided_slice") == 9 and kinds.count("maximum") == 8 and \
+        kinds.count("padv2") == (pads[0] != (0, 0))
+    quantized_bit_exact(graph, size, "int8")
+
+
+def test_a_dilated_window_sum_is_still_refused():
+    b = GraphBuilder("dilated_sum")
+    x = b.input((1, 8, 8, 4), dtype="float32")
+    y = b.activation((1, 4, 4, 4), dtype="float32")
+    b.op("stablehlo_reduce_window", [x, b.const(np.zeros((), np.float32), "float32")], [y],
+         options=window_options(3, 1, ((0, 0), (0, 0)), reduction_body(b, "add"), dilation=2))
+    graph = b.build([y])
+    assert with_tflm_ops(graph) is graph
     with pytest.raises(UnsupportedError, match="stablehlo_reduce_window.*TFLM has no kernel"):
-        quantize_graph(graph, [calib])
+        quantize_graph(graph, [RNG.normal(0, 1, (8, 8, 8, 4)).astype(np.float32)])
 
 
 def test_a_composite_runs_its_decomposition():

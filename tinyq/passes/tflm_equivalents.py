@@ -25,7 +25,8 @@ replacing it, or None to leave it (the quantizer then refuses it in one line, as
   MAX_POOL_2D, or AVERAGE_POOL_2D times the window's size, after a PAD/PADV2 where its padding is neither VALID
   nor SAME. The sum divided by the same windows' sums over a constant (PyTorch's count of the elements inside) is
   one AVERAGE_POOL_2D where that is what the division computes, else one MUL by the constant ratio; over a constant
-  operand it is computed. Dilated windows and other reductions stay (refused in one line).
+  operand it is computed. A max over dilated windows (MaxPool2d(dilation=d)) is the MAXIMUM of one STRIDED_SLICE
+  per window position. Dilated sums and other reductions stay (refused in one line).
 
 Calibration and the quantizer's report run the rewritten float graph.
 """
@@ -244,18 +245,20 @@ def _reduction(ed: Editor, op: Operator) -> str | None:
     return inner.op if (start == 0.0 if inner.op == "add" else start <= float(np.finfo(np.float32).min)) else None
 
 
-def _window(ed: Editor, op: Operator) -> tuple | None:
-    """(window, strides, padding pairs) of a reduce window without dilations, or None."""
+def _window(ed: Editor, op: Operator, dilated: bool = False) -> tuple | None:
+    """(window, strides, padding pairs) of a reduce window without dilations, or None; `dilated`: (window,
+    strides, padding pairs, window dilations), the input not dilated."""
     rank = len(ed.tensors[op.inputs[0]].shape)
     window = tuple(option(op, "window_dimensions", ()))
     strides = tuple(option(op, "window_strides", ()) or (1,) * rank)
     flat = tuple(option(op, "padding", ()) or (0,) * (2 * rank))
-    dilations = tuple(option(op, "base_dilations", ()) or (1,) * rank) + \
-        tuple(option(op, "window_dilations", ()) or (1,) * rank)
-    if len(window) != rank or len(strides) != rank or len(flat) != 2 * rank or set(dilations) != {1} or \
-            min(window + strides) < 1 or min(flat) < 0:
+    base = tuple(option(op, "base_dilations", ()) or (1,) * rank)
+    dilations = tuple(option(op, "window_dilations", ()) or (1,) * rank)
+    if len(window) != rank or len(strides) != rank or len(flat) != 2 * rank or set(base) != {1} or \
+            len(dilations) != rank or min(window + strides + dilations) < 1 or min(flat) < 0 or \
+            (not dilated and set(dilations) != {1}):
         return None
-    return window, strides, tuple(zip(flat[0::2], flat[1::2]))
+    return (window, strides, tuple(zip(flat[0::2], flat[1::2]))) + ((dilations,) if dilated else ())
 
 
 def _reduce_windows(x: np.ndarray, how: str, window, strides, pads) -> np.ndarray:
@@ -293,8 +296,46 @@ def _broadcasts(shape, to) -> bool:
     return len(shape) <= len(to) and all(d in (1, t) for d, t in zip(shape[::-1], to[::-1]))
 
 
+def dilated_max(ed: Editor, op: Operator) -> list[Operator] | None:
+    """A max over dilated windows (nn.MaxPool2d(dilation=d)), which TFLite's pools have not: the MAXIMUM of one
+    strided slice of the (PADV2-padded) input per window position."""
+    geometry = _window(ed, op, dilated=True)
+    x, (y,) = op.inputs[0], op.outputs
+    shape, out = ed.tensors[x].shape, ed.tensors[y].shape
+    if geometry is None or len(shape) != 4 or len(out) != 4 or ed.tensors[x].data is not None:
+        return None
+    window, strides, pads, dilations = geometry
+    span = [(window[a] - 1) * dilations[a] + 1 for a in range(4)]
+    if any(out[a] != (shape[a] + sum(pads[a]) - span[a]) // strides[a] + 1 for a in range(4)) or \
+            window[0] * window[3] != 1 or pads[0] != (0, 0) or pads[3] != (0, 0) or window[1] * window[2] > 64:
+        return None
+    ops, padded = [], x
+    if any(pads[a] != (0, 0) for a in (1, 2)):
+        padded = ed.tensor(x, "window_padded", shape=(shape[0], shape[1] + sum(pads[1]), shape[2] + sum(pads[2]),
+                                                      shape[3]))
+        ops.append(_op("padv2", [x, ed.constant(x, "window_paddings", pads, np.int32), op.inputs[1]], [padded]))
+    steps = ed.constant(x, "window_strides", strides, np.int32)
+    current = None
+    for i in range(window[1]):
+        for j in range(window[2]):
+            begin = (0, i * dilations[1], j * dilations[2], 0)
+            end = tuple(b + (n - 1) * s + 1 for b, n, s in zip(begin, out, strides))
+            part = y if window[1] * window[2] == 1 else ed.tensor(y, f"window_{i}_{j}", shape=out)
+            ops.append(_op("strided_slice", [padded, ed.constant(x, "begin", begin, np.int32),
+                                             ed.constant(x, "end", end, np.int32), steps], [part]))
+            if current is not None:
+                last = i == window[1] - 1 and j == window[2] - 1
+                total = y if last else ed.tensor(y, f"window_max_{i}_{j}", shape=out)
+                ops.append(_op("maximum", [current, part], [total]))
+                part = total
+            current = part
+    return ops
+
+
 def reduce_window(ed: Editor, op: Operator) -> list[Operator] | None:
     how, geometry = _reduction(ed, op), _window(ed, op)
+    if how == "maximum" and geometry is None:
+        return dilated_max(ed, op)
     if how is None or geometry is None:
         return None
     window, strides, pads = geometry

@@ -315,13 +315,19 @@ def infinitely_padded(graph: Graph) -> set[int]:
     """Outputs of ops whose infinite constant saturates (QuantRule.constants_saturate: PADV2 padding with
     -inf or -FLT_MAX, a max pool with padding, whose MAX_POOL after never picks the pad). Their infinities
     are the constant's, which quantizes to the data's lowest (highest) level: calibration sees them as that
-    level, not as values to cover."""
+    level, not as values to cover. So are the slices of them and their MAXIMUMs (a dilated max pool: one
+    strided slice per window position, tinyq.passes.tflm_equivalents), which share their parameters."""
     padded = set()
     for op in graph.operators:
         if op.op in RULES and RULES[op.op].constants_saturate and any(
                 saturates(t) for t in graph.op_inputs(op) if t is not None):
             padded.update(op.outputs)
+        elif op.op in CARRY_PADDING and padded & set(op.inputs):
+            padded.update(op.outputs)
     return padded
+
+
+CARRY_PADDING = frozenset({"strided_slice", "slice", "maximum"})
 
 
 def without_padded_infinities(values: np.ndarray) -> np.ndarray:
