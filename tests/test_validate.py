@@ -104,6 +104,22 @@ def test_scale_and_zero_point_counts_must_agree():
     assert "1 scales but 2 zero points" in refusal(edited(fc_model(), edit))
 
 
+def test_one_zero_point_for_per_channel_scales_reads_as_tflm_reads_it():
+    """TFLM's model transforms (tflm_model_transforms.py) shrink a per-channel weight's zero points to one
+    (Ameba's model_int8_tflm_optimized.tflite); TFLM reads it for every channel, tinyq refused the file as
+    corrupt ('has 8 scales but 1 zero points')."""
+    def edit(model):
+        tensors(model)[1].quantization.zeroPoint = [0]
+    data = edited(fc_model(w_scales=[0.01 * (k + 1) for k in range(8)]), edit)
+    from tinyq.boards import get_board
+    from tinyq.driver import compile_bytes
+    from tinyq.verify.core import verify_host
+
+    assert read_model(data).tensors[1].quant.zero_point == (0,) * 8
+    host = get_board("host")
+    assert verify_host(compile_bytes(data, host), host, n_inputs=5).ok  # TFLM runs the file's own bytes
+
+
 def test_missing_zero_points_are_refused():
     """TFLite needs one zero point per scale; TFLM read past an empty list (abort, or allocation failure)."""
     def edit(model):

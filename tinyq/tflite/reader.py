@@ -215,4 +215,8 @@ def _quant(q) -> Quant | None:
         return None
     scale = tuple(float(s) for s in q.scale)
     zp = tuple(int(z) for z in q.zeroPoint) if q.zeroPoint is not None else ()  # validate_graph wants one a scale
+    if len(zp) == 1 and len(scale) > 1:
+        # TFLM's model transforms (tflm_model_transforms.py) shrink a per-channel tensor's zero points to one;
+        # TFLM reads that one for every channel
+        zp = zp * len(scale)
     return Quant(scale=scale, zero_point=zp, axis=int(q.quantizedDimension))
