@@ -135,3 +135,17 @@ def test_int16_beside_int8_is_refused():
     b.op("abs", [x], [y])
     with pytest.raises(UnsupportedError, match="beside int16"):
         lower_graph(b.build([y]))
+
+
+@pytest.mark.parametrize("dtype, zp", [("int16", 0), ("int8", -20)])
+def test_verify_feeds_rsqrt_inputs_it_is_defined_for(dtype, zp):
+    """tinyq verify's own records (make_inputs) for an input RSQRT reads: from its zero point up, as TFLM's
+    Invoke fails below (LiteRT's single_rsqrt_default_a16w8_recipe_quantized.tflite: verify stopped at the
+    first record with TFLM's 'Rsqrt is only defined for positive values')."""
+    from conftest import assert_bit_exact
+
+    b = GraphBuilder("rsqrt_input")
+    x = b.input((4, 8), dtype=dtype, scale=0.01, zero_point=zp)
+    y = b.activation((4, 8), dtype=dtype, scale=0.02, zero_point=0 if dtype == "int16" else -128)
+    b.op("rsqrt", [x], [y])
+    assert_bit_exact(b.build([y]), n_inputs=10)

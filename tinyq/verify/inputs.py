@@ -49,6 +49,14 @@ def _index_bound(graph: Graph, t: Tensor) -> np.ndarray | int:
     return bound
 
 
+def _integer_floor(graph: Graph, t: Tensor, lowest: int) -> int:
+    """The lowest value to draw for a quantized integer input: its zero point where RSQRT reads it (TFLM's
+    Eval fails below: 'Rsqrt is only defined for positive values'), else the type's lowest."""
+    if any(op.op == "rsqrt" and op.inputs[:1] == (t.index,) for op in graph.operators):
+        return max(lowest, t.quant.zp)
+    return lowest
+
+
 def make_inputs(graph: Graph, n: int, seed: int = 0) -> list[list[np.ndarray]]:
     """Edge cases first (all-min, all-max, all-zero-point), then uniform random records."""
     rng = np.random.default_rng(seed)
@@ -72,10 +80,11 @@ def make_inputs(graph: Graph, n: int, seed: int = 0) -> list[list[np.ndarray]]:
                 record.append(rng.integers(0, bounds[i], size=shape, dtype=np_type))
                 continue
             info = np.iinfo(np_type)
-            edge = {0: info.min, 1: info.max, 2: t.quant.zp}
+            lowest = _integer_floor(graph, t, int(info.min))
+            edge = {0: lowest, 1: info.max, 2: t.quant.zp}
             if r in edge:
                 record.append(np.full(shape, edge[r], dtype=np_type))
             else:
-                record.append(rng.integers(info.min, info.max, size=shape, endpoint=True, dtype=np_type))
+                record.append(rng.integers(lowest, info.max, size=shape, endpoint=True, dtype=np_type))
         records.append(record)
     return records
