@@ -86,6 +86,13 @@ def test_zeros_at_scale_0_and_their_product_at_a_subnormal_scale_run(dtype):
     y = b.activation((1, 8), dtype, scale=3.6e-43, zero_point=zp)
     b.op("mul", [x, b.const(np.full((1, 8), zp + 1), dtype, scale=0.0, zero_point=zp)], [y])
     assert "a scale must be a positive, finite, normal float32" in refusal(write_model(b.build(outputs=[y])))
+    if dtype == "int8":  # the zeros' scale below a ratio (DIV's divisor): one line, not a ZeroDivisionError
+        b = GraphBuilder("divide_by_zeros")
+        x = b.input((1, 8), dtype, scale=0.01, zero_point=zp)
+        y = b.activation((1, 8), dtype, scale=0.02, zero_point=zp)
+        b.op("div", [x, b.const(np.full((1, 8), zp), dtype, scale=0.0, zero_point=zp)], [y])
+        with pytest.raises(UnsupportedError, match="divides by an operand's scale of 0"):
+            lower_graph(read_model(write_model(b.build(outputs=[y]))))
 
 
 def test_zero_point_outside_the_type_is_refused():

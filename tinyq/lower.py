@@ -50,7 +50,12 @@ def lower_op(graph: Graph, op: Operator) -> Lowered:
         raise UnsupportedError(f"op {op.op} is not supported: TFLM has no kernel for it either, so no TFLM build "
                                "runs this model", where=describe_op(graph, op),
                                hint="express that part with ops TFLM has (docs/ops.md lists them) and re-export")
-    return spec.lower(graph, op)
+    try:
+        return spec.lower(graph, op)
+    except ZeroDivisionError:  # only a tensor of zero points may have scale 0 (tinyq/tflite/validate.py)
+        raise UnsupportedError("a requantization ratio divides by an operand's scale of 0",
+                               where=describe_op(graph, op),
+                               hint="TFLM's Prepare divides by it too; give the operand a positive scale") from None
 
 
 def lower_graph(graph: Graph) -> LoweredGraph:
