@@ -161,3 +161,15 @@ def _bad_slice(shape, begin, size, out, dtypes=("int32", "int32"), dtype="int8")
 def test_slice_unsupported(args, message):
     with pytest.raises(TinyqError, match=message):
         _compile(_bad_slice(*args))
+
+
+def test_run_time_begin_and_size_of_the_wrong_count_say_so():
+    """ai-edge-quantizer's single_slice.tflite: run-time begin and size of one value each for a rank-3 input,
+    which TFLM reads past; the refusal named their constness, with a hint about Keras RNN layers."""
+    b = GraphBuilder("slice_counts")
+    begin, size = b.input((1,), dtype="int32"), b.input((1,), dtype="int32")
+    x = b.input((1, 1, 1), dtype="float32")
+    y = b.activation((1, 1, 1), dtype="float32")
+    b.op("slice", [x, begin, size], [y])
+    with pytest.raises(TinyqError, match="begin has 1 and size 1 values for a rank-3 input"):
+        _compile(b.build([y]))

@@ -28,11 +28,13 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         raise unsupported(graph, op, f"rank {rank} input; TFLM slices 1-D to {MAX_RANK}-D tensors")
     if b is not None and s is not None and b.dtype != s.dtype:
         raise unsupported(graph, op, f"begin is {b.dtype}, size {s.dtype}; TFLM requires one type")
+    if b is not None and s is not None and (b.numel != rank or s.numel != rank):
+        # before the constness: run-time ones of the wrong count (ai-edge-quantizer's single_slice.tflite)
+        # are read past their end by TFLM, which checks neither
+        raise unsupported(graph, op, f"begin has {b.numel} and size {s.numel} values for a rank-{rank} input",
+                          "TFLM reads one of each per input dimension")
     begin = const_ints(graph, op, b, "begin", ("int32", "int64"))
     size = const_ints(graph, op, s, "size", ("int32", "int64"))
-    if len(begin) != rank or len(size) != rank:
-        raise unsupported(graph, op, f"begin has {len(begin)} and size {len(size)} values for a rank-{rank} input",
-                          "TFLM reads one of each per input dimension")
     sizes = []
     for d, (lo, n, dim) in enumerate(zip(begin, size, x.shape)):
         n = dim - lo if n == -1 else n
