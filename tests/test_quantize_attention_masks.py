@@ -94,3 +94,34 @@ def test_minus_inf_without_a_softmax_is_still_refused():
     b.op("add", [x, b.const(CAUSAL, "float32")], [y])
     with pytest.raises(TinyqError, match="holds NaN/Inf"):
         quantize_graph(b.build([y]), [RNG.normal(0, 1, (8, 6, 6)).astype(np.float32)])
+
+
+@pytest.mark.parametrize("activations", ["int8", "int16"])
+def test_a_mask_built_at_run_time_from_a_bool_quantizes(activations):
+    """torchaudio's Conformer (LiteRT's torchaudio_conformer.tflite) builds its key padding mask at run time:
+    SELECT_V2(padding, -FLT_MAX, 0) of a bool input, reshaped, added to the scores before the softmax. Its
+    -FLT_MAX was refused as 'beyond the 2^60 ... (the float model is broken)'."""
+    b = GraphBuilder("run_time_mask")
+    x = b.input((1, 6, 16), dtype="float32")
+    padding = b.input((1, 6), dtype="bool")
+    fill = b.const(np.full((), np.finfo(np.float32).min, np.float32), "float32")
+    mask, row = b.activation((1, 6), dtype="float32"), b.activation((1, 1, 6), dtype="float32")
+    b.op("select_v2", [padding, fill, b.const(np.zeros((), np.float32), "float32")], [mask])
+    b.op("reshape", [mask, b.const(np.array([1, 1, 6], np.int32), "int32")], [row], new_shape=(1, 1, 6))
+    scores, masked, y = (b.activation((1, 6, 6), dtype="float32") for _ in range(3))
+    b.op("fully_connected", [x, b.const(RNG.normal(0, 0.6, (6, 16)).astype(np.float32), "float32"),
+                             b.const(np.zeros(6, np.float32), "float32")], [scores], keep_num_dims=True)
+    b.op("add", [scores, row], [masked])
+    b.op("softmax", [masked], [y], beta=1.0)
+    graph = b.build([y])
+    pads = np.zeros((48, 6), bool)
+    pads[:, 4:] = True  # the last two keys padded
+    q = quantize_graph(graph, [RNG.normal(0, 1, (48, 6, 16)).astype(np.float32), pads],
+                       QuantizeConfig(activations=activations)).graph
+    assert_bit_exact(q, n_inputs=8)
+    xin, out = q.tensors[q.inputs[0]], q.tensors[q.outputs[0]]
+    info = np.iinfo(np.dtype(xin.dtype))
+    xq = np.clip(np.round(RNG.normal(0, 1, (1, 6, 16)) / xin.quant.s) + xin.quant.zp, info.min, info.max)
+    (got,), = tflm_run(write_model(q), [[xq.astype(xin.dtype), pads[:1].reshape(1, 6)]])
+    probs = (got.astype(np.float64) - out.quant.zp) * out.quant.s
+    assert np.all(np.abs(probs[..., 4:]) <= 1e-4) and np.allclose(probs.sum(-1), 1, atol=0.05)

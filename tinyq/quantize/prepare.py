@@ -27,7 +27,7 @@ from tinyq.passes.split_concat import split_wide_concatenations
 from tinyq.passes.tflm_equivalents import with_tflm_ops
 from tinyq.quantize.floatrun import computed_outputs, zero_input_values
 from tinyq.quantize.isolated import in_child
-from tinyq.quantize.masks import mask_operand
+from tinyq.quantize.masks import mask_operand, run_time_mask
 from tinyq.quantize.qparams import VALUE_LIMIT
 from tinyq.quantize.rules import RULES, parameter_positions
 from tinyq.tflm_ops import tflm_runs
@@ -230,7 +230,7 @@ def _check_weights(graph: Graph) -> None:
                 continue
             if t.index in saturating and saturates(t):
                 continue  # quantizes to the type's end: a padded max pool pads with -inf or -FLT_MAX
-            if (mask_operand(graph, op) or (None,))[0] is t:
+            if (mask_operand(graph, op) or (None,))[0] is t or (run_time_mask(graph, op) or (None,))[0] is t:
                 continue  # an attention mask: its -inf becomes finite with the calibration data (masks.py)
             if not np.all(np.isfinite(t.data)):
                 raise TinyqError(f"constant tensor {t.index} ({t.name}) holds NaN/Inf",
