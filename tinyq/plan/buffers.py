@@ -132,23 +132,22 @@ def _pair_footprint(buffers: Sequence[Buffer], below: int, above: int, gap: int)
     return max(buffers[below].size, gap + buffers[above].size)
 
 
-def _blocks_at(buffers: Sequence[Buffer], overlaps: Overlaps, step: int) -> tuple[list[tuple[int, int]], int]:
-    """What must be stacked at `step`: ([(bytes, alignment) of each block], bytes to deduct).
+def _blocks(buffers: Sequence[Buffer], live: list[int], pairs: list[tuple[int, int, int]]
+            ) -> tuple[list[tuple[int, int]], int]:
+    """What must be stacked at a step whose live buffers and live overlap pairs (below, above, gap) these
+    are: ([(bytes, alignment) of each block], bytes to deduct).
 
     Each live buffer is a block, except that a pair allowed to overlap counts as one block of
     the least union it needs. In a plan one op runs per step and offers at most one in-place
     pair; if several pairs are live at one step, the buffers stay separate blocks and every
     pair's saving is deducted instead (the union of sets is at least their total size minus
     their pairwise intersections)."""
-    live = [i for i, b in enumerate(buffers) if b.first <= step <= b.last]
-    live_set = set(live)
-    pairs = [(buffers[i].size + buffers[j].size - _pair_footprint(buffers, i, j, g), i, j)
-             for (i, j), g in overlaps.items() if i in live_set and j in live_set]
-    pairs = [p for p in pairs if p[0] > 0]
+    savings = [(buffers[i].size + buffers[j].size - _pair_footprint(buffers, i, j, g), i, j) for i, j, g in pairs]
+    savings = [p for p in savings if p[0] > 0]
     blocks = [(buffers[i].size, buffers[i].alignment) for i in live]
-    if len(pairs) != 1:
-        return blocks, sum(saving for saving, _, _ in pairs)
-    saving, i, j = pairs[0]
+    if len(savings) != 1:
+        return blocks, sum(saving for saving, _, _ in savings)
+    saving, i, j = savings[0]
     rest = [(buffers[k].size, buffers[k].alignment) for k in live if k not in (i, j)]
     return rest + [(buffers[i].size + buffers[j].size - saving, min(buffers[i].alignment, buffers[j].alignment))], 0
 
@@ -157,24 +156,34 @@ def _steps(buffers: Sequence[Buffer]) -> int:
     return max((b.last for b in buffers), default=-1) + 1
 
 
-def _live_at(buffers: Sequence[Buffer], overlaps: Overlaps, step: int) -> int:
-    blocks, deduct = _blocks_at(buffers, overlaps, step)
-    return sum(size for size, _ in blocks) - deduct
+def _blocks_per_step(buffers: Sequence[Buffer], overlaps: Overlaps, steps: int | None = None
+                     ) -> list[tuple[list[tuple[int, int]], int]]:
+    """_blocks at every step, from one pass over the lifetimes (not one over every buffer per step:
+    unrolled RNNs have hundreds of steps, and searches plan many candidates)."""
+    steps = _steps(buffers) if steps is None else steps
+    live: list[list[int]] = [[] for _ in range(steps)]
+    pairs: list[list[tuple[int, int, int]]] = [[] for _ in range(steps)]
+    for i, b in enumerate(buffers):
+        for s in range(max(b.first, 0), min(b.last + 1, steps)):
+            live[s].append(i)
+    for (i, j), g in overlaps.items():
+        for s in range(max(buffers[i].first, buffers[j].first, 0), min(buffers[i].last, buffers[j].last) + 1):
+            if s < steps:
+                pairs[s].append((i, j, g))
+    return [_blocks(buffers, live[s], pairs[s]) for s in range(steps)]
 
 
 def lower_bound(buffers: Sequence[Buffer], overlaps: Overlaps | None = None) -> int:
     """Max over steps of the bytes that must be live at that step: no placement can use less."""
-    return max((_live_at(buffers, overlaps or {}, s) for s in range(_steps(buffers))), default=0)
+    return max(live_bytes(buffers, _steps(buffers), overlaps), default=0)
 
 
 def aligned_lower_bound(buffers: Sequence[Buffer], overlaps: Overlaps | None = None) -> int:
     """The lower bound counting alignment: blocks stacked at one step each start on an offset
     aligned to (at least) the smallest alignment among them, so all but the topmost occupy
     their size rounded up to it."""
-    overlaps = overlaps or {}
     best = 0
-    for s in range(_steps(buffers)):
-        blocks, deduct = _blocks_at(buffers, overlaps, s)
+    for blocks, deduct in _blocks_per_step(buffers, overlaps or {}):
         if deduct or not blocks:
             best = max(best, sum(size for size, _ in blocks) - deduct)
             continue
@@ -186,4 +195,4 @@ def aligned_lower_bound(buffers: Sequence[Buffer], overlaps: Overlaps | None = N
 
 def live_bytes(buffers: Sequence[Buffer], steps: int, overlaps: Overlaps | None = None) -> list[int]:
     """Bytes that must be reserved at each step (the timeline `tinyq plan` prints)."""
-    return [_live_at(buffers, overlaps or {}, s) for s in range(steps)]
+    return [sum(size for size, _ in blocks) - deduct for blocks, deduct in _blocks_per_step(buffers, overlaps or {}, steps)]

@@ -68,30 +68,50 @@ def topological_orders(lowered: LoweredGraph, limit: int = 256) -> Iterator[tupl
 
 
 def greedy_order(lowered: LoweredGraph) -> tuple[int, ...]:
-    """Run, among the ready ops, the one after which the fewest activation bytes stay live."""
+    """Run, among the ready ops, the one after which the fewest activation bytes stay live.
+
+    Kept incrementally (live bytes, each tensor's readers still to run, each op's inputs still to be
+    written), so a step costs the ready ops' degrees, not a pass over the graph: unrolled RNNs have
+    hundreds of ops, and --activations auto plans many candidates of them."""
     graph = lowered.graph
     preds = predecessors(lowered)
-    readers: dict[int, set[int]] = {}
-    for p, k in enumerate(lowered.ops):
-        for t in k.inputs:
-            readers.setdefault(t, set()).add(p)
+    n = len(lowered.ops)
+    size = lambda t: graph.tensors[t].nbytes  # noqa: E731
+    remaining: dict[int, int] = {}  # tensor -> ops reading it that have not run
+    for k in lowered.ops:
+        for t in set(k.inputs):
+            remaining[t] = remaining.get(t, 0) + 1
     keep = set(graph.outputs)
-    done: set[int] = set()
-    live = {t for t in graph.inputs}
+    live = set(graph.inputs)
+    live_bytes = sum(size(t) for t in live if t in keep or remaining.get(t, 0) > 0)
+    waiting = [len(ps) for ps in preds]
+    succs: list[list[int]] = [[] for _ in range(n)]
+    for p, ps in enumerate(preds):
+        for q in ps:
+            succs[q].append(p)
+    ready = {p for p in range(n) if waiting[p] == 0}
+
+    def change(p: int) -> int:
+        """Live bytes after op p runs, less those before."""
+        freed = sum(size(t) for t in set(lowered.ops[p].inputs)
+                    if t in live and t not in keep and remaining.get(t, 0) == 1)
+        new = sum(size(t) for t in set(lowered.ops[p].outputs) - live
+                  if t in keep or remaining.get(t, 0) - (t in lowered.ops[p].inputs) > 0)
+        return new - freed
+
     order = []
-
-    def bytes_after(p: int) -> int:
-        after = done | {p}
-        alive = live | set(lowered.ops[p].outputs)
-        return sum(graph.tensors[t].nbytes for t in alive
-                   if t in keep or readers.get(t, set()) - after)
-
-    while len(order) < len(lowered.ops):
-        ready = [p for p in range(len(lowered.ops)) if p not in done and preds[p] <= done]
-        p = min(ready, key=lambda q: (bytes_after(q), q))
+    while ready:
+        p = min(ready, key=lambda q: (change(q), q))
+        live_bytes += change(p)
+        ready.discard(p)
         order.append(p)
-        done.add(p)
+        for t in set(lowered.ops[p].inputs):
+            remaining[t] -= 1
         live |= set(lowered.ops[p].outputs)
+        for s in succs[p]:
+            waiting[s] -= 1
+            if waiting[s] == 0:
+                ready.add(s)
     return tuple(order)
 
 

@@ -26,13 +26,20 @@ from tinyq.quantize.widths import Layout, Unit, plan_layout
 
 BOUNDARY_OPS = ("quantize", "dequantize")  # what the quantizer adds; a prepared float graph has none
 PLAN_BOARD = "host"
+# --activations auto plans each candidate model in full up to this many ops; past it (unrolled RNNs, hundreds
+# of ops and of moves) with the planner's quick estimate, which can overshoot an in-place-heavy CNN's full plan
+# by a few KB and so keep a layer int8 that would fit
+FULL_PLAN_OPS = 64
 
 
-def arena_bytes(graph: Graph) -> int:
+def arena_bytes(graph: Graph, estimate: bool = False) -> int:
+    """tinyq's plan of the quantized model on the host; `estimate`: a quick plan's (plan.memory.estimate_arena)."""
     from tinyq import driver
     from tinyq.boards import get_board
+    from tinyq.plan.memory import estimate_arena
 
-    return driver.plan(driver.front(graph, get_board(PLAN_BOARD))).arena_bytes
+    bound = driver.front(graph, get_board(PLAN_BOARD))
+    return estimate_arena(bound) if estimate else driver.plan(bound).arena_bytes
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,10 +65,10 @@ class WidthBuilder:
         acts = choose_activation_params(self.graph, self.stats, "minmax", layout, self.ranges)
         return build_quantized_graph(self.graph, acts, self.weight_dtypes, config, self.stats, layout)[0]
 
-    def arena(self, int16) -> int | None:
+    def arena(self, int16, estimate: bool = False) -> int | None:
         """The layout's arena, or None when tinyq cannot lower it."""
         try:
-            return arena_bytes(self.build(self.layout(int16)))
+            return arena_bytes(self.build(self.layout(int16)), estimate)
         except UnsupportedError:
             return None
 
@@ -137,13 +144,21 @@ def _auto(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, config: 
     reads = auto.readers(graph, units)
     cache: dict[frozenset[int], int | None] = {frozenset(): int8_arena}
 
+    estimate = len(graph.operators) > FULL_PLAN_OPS
+
     def arena_of(int16: frozenset[int]) -> int | None:
         if int16 not in cache:
-            cache[int16] = builder.arena(int16)
+            cache[int16] = builder.arena(int16, estimate)
         return cache[int16]
 
     moves = auto.greedy_int16_units(noise, reads, capable, budget, arena_of, int8_arena)
-    chosen = frozenset(u for m in moves for u in m.added)
+    undone: dict[int, int | None] = {}  # unit -> the full plan's arena with the move that was undone
+    while True:  # the chosen model's full plan, within the budget
+        chosen = frozenset(u for m in moves for u in m.added)
+        planned = builder.arena(chosen) if moves else int8_arena
+        if planned is not None and planned <= budget:
+            break
+        undone.update((u, planned) for u in moves.pop().added)
     names = {u.index: u.describe(graph) for u in units}
     added: dict[int, int] = {}  # a move's arena bytes go to the unit it made exact
     why: dict[int, str] = dict(refused)
@@ -157,6 +172,7 @@ def _auto(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, config: 
             else:
                 why[u] = f"step {step}" if u == m.unit else f"step {step}: reads {names[m.unit]}"
         arena = m.arena
+    arena = planned
     for u in capable - chosen:  # what moving it (and its readers) would do now
         after = chosen | {u} | reads[u]
         if not after <= capable:
@@ -164,7 +180,7 @@ def _auto(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, config: 
         elif auto.predicted_noise(noise, reads, chosen) <= auto.predicted_noise(noise, reads, after):
             why[u] = "int16 removes no noise here"
         else:
-            cost = arena_of(after)
+            cost = undone[u] if u in undone else arena_of(after)
             why[u] = "cannot be lowered in int16" if cost is None else f"over the budget: arena {cost:,} B"
     rows = tuple(auto.UnitRow(u.index, names[u.index], sens[u.index].sqnr_db, "int16" if u.index in chosen else "int8",
                               added.get(u.index), why.get(u.index, "")) for u in units)

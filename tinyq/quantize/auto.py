@@ -15,7 +15,11 @@ int16 model can need more arena than an all-int16 one, for the copies its
 QUANTIZE ops write), taking the move with the most noise removed per arena
 byte added (each candidate model planned by tinyq's own planner) among those
 that keep the arena within the budget, until no move removes noise or fits.
-Layers whose int16 kernel tinyq (TFLM) lacks stay int8, with the reason.
+Candidates are planned lazily (a move is planned again only while the key of
+its last plan could still beat the best) and with the planner's quick
+estimate; the chosen model gets the full plan, and the last moves are undone
+while that is over the budget. Layers whose int16 kernel tinyq (TFLM) lacks
+stay int8, with the reason.
 """
 
 from __future__ import annotations
@@ -141,6 +145,7 @@ def greedy_int16_units(noise: list[float], reads: dict[int, set[int]], eligible:
     chosen: frozenset[int] = frozenset()
     arena = start_arena
     moves: list[Move] = []
+    added: dict[int, int] = {}  # candidate -> arena bytes its move added when last planned
     while True:
         now = predicted_noise(noise, reads, chosen)
         candidates = []
@@ -149,13 +154,18 @@ def greedy_int16_units(noise: list[float], reads: dict[int, set[int]], eligible:
             if needed and needed <= eligible:
                 gain = now - predicted_noise(noise, reads, chosen | needed)
                 if gain > 0:
-                    candidates.append((gain, u, needed))
+                    # lazy greedy: ranked by the key its last plan gave (never planned: free); a move's cost
+                    # seldom falls as the model grows, so one that cannot beat the best needs no new plan
+                    candidates.append((gain / (max(added.get(u, 0), 0) + ALIGNMENT), gain, u, needed))
         best, best_key = None, None
-        for gain, u, needed in sorted(candidates, key=lambda c: -c[0]):
-            if best_key is not None and gain / ALIGNMENT <= best_key:
-                break  # no arena cost can rank it above the best: the rest need not be planned
+        for bound, gain, u, needed in sorted(candidates, key=lambda c: -c[0]):
+            if best_key is not None and bound <= best_key:
+                break
             cost = arena_of(chosen | needed)
-            if cost is None or cost > budget:
+            if cost is None:
+                continue
+            added[u] = cost - arena
+            if cost > budget:
                 continue
             key = gain / (max(cost - arena, 0) + ALIGNMENT)
             if best_key is None or key > best_key:
@@ -164,6 +174,43 @@ def greedy_int16_units(noise: list[float], reads: dict[int, set[int]], eligible:
             return moves
         moves.append(best)
         chosen, arena = chosen | set(best.added), best.arena
+        if best.arena <= arena_before(moves, start_arena):
+            chosen, arena = _free_run(candidates, best, chosen, arena, budget, arena_of, added, moves,
+                                      lambda before, after: predicted_noise(noise, reads, before)
+                                      - predicted_noise(noise, reads, after))
+
+
+def arena_before(moves: list[Move], start_arena: int) -> int:
+    """The arena before the last move."""
+    return moves[-2].arena if len(moves) > 1 else start_arena
+
+
+def _free_run(candidates, best: Move, chosen: frozenset[int], arena: int, budget: int,
+              arena_of: Callable[[frozenset[int]], int | None], added: dict[int, int], moves: list[Move],
+              gain_of: Callable[[frozenset[int], frozenset[int]], float]) -> tuple[frozenset[int], int]:
+    """After a free move, the next candidates in rank order whose last plan was free too, taken in runs that
+    double while one plan finds the run still free: the moves the greedy would take one plan each
+    (hundreds in an unrolled RNN), in a few plans."""
+    ranked = sorted(candidates, key=lambda c: -c[0])
+    queue = [(gain, u, needed) for _, gain, u, needed in ranked if u != best.unit and u >= 0 and added.get(u, 0) <= 0]
+    run = 2
+    while queue:
+        batch, queue = queue[:run], queue[run:]
+        steps, taken = [], chosen
+        for _, u, needed in batch:
+            gain = gain_of(taken, taken | needed)
+            if gain > 0:  # an earlier move of the run may have removed its noise already
+                steps.append((u, tuple(sorted(needed - taken)), gain))
+                taken = taken | needed
+        if not steps:
+            continue
+        cost = arena_of(taken)
+        if cost is None or cost > min(arena, budget):
+            return chosen, arena  # the rest ranks again next step
+        moves.extend(Move(u, units, gain, cost) for u, units, gain in steps)
+        chosen, arena = taken, cost
+        run *= 2
+    return chosen, arena
 
 
 @dataclass(frozen=True)
