@@ -155,6 +155,9 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 SPECS = [OpSpec(name="batch_matmul", builtin="BATCH_MATMUL", options=BatchMatMulOptions,
                 fb_options="BatchMatMulOptions", lower=lower,
                 kernels=(reference_kernel("batch_matmul"), reference_kernel("batch_matmul_s16"),
-                         reference_kernel("batch_matmul_f32")), quant=QuantRule(2, zero_point_0=True),
+                         reference_kernel("batch_matmul_f32")),
+                # int8 takes any zero points (TFLM and arm_batch_matmul_s8 offset both operands and the
+                # output); zero point 0 there would halve the codes of a one-signed operand
+                quant=QuantRule(2),
                 doc=f"int8 and int16 (zero points 0), float32, adj_x/adj_y, ranks {MIN_RANK}-{MAX_RANK} with broadcast batch dimensions, "
                     "either operand constant (in flash)")]
