@@ -204,7 +204,7 @@ class QuantRule:
     inputs_as_output: bool = False  # every input shares the output's params (concatenation)
     fixed_output: tuple[float, int] | None = None
     activation_inputs: tuple[int, ...] | None = None  # inputs that are data (None: every float input)
-    zero_point_0: bool = False  # int8 data and output at zero point 0 (SPACE_TO_BATCH_ND pads with 0 bytes)
+    zero_point_0: bool = False  # int8 data and output at zero point 0 (SPACE_TO_BATCH_ND pads with 0 bytes; CUMSUM)
     # TFLM runs it in float32 only: it stays float between DEQUANTIZE and QUANTIZE, as the TFLite
     # converter leaves such an op; its constant operands stay float
     float_island: bool = False

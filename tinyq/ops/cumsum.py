@@ -95,5 +95,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 SPECS = [OpSpec(name="cumsum", builtin="CUMSUM", options=CumsumOptions, fb_options="CumsumOptions", lower=lower,
                 kernels=(reference_kernel("cumsum", inplace=ELEMENTWISE),
                          reference_kernel("cumsum_f32", inplace=ELEMENTWISE)),
-                quant=QuantRule(1, activation_inputs=(0,)),
+                # TFLM's running sum starts at the input offset: every output is off by -zp_in * s_in (a
+                # constant error of up to half the input's range), none at zero point 0
+                quant=QuantRule(1, activation_inputs=(0,), zero_point_0=True),
                 doc="int8 and float32, constant int32 axis (negative too), exclusive and reverse")]
