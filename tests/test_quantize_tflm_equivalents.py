@@ -287,3 +287,45 @@ def test_logsumexps_infinity_guard_quantizes(activations):
     q = quantize_graph(graph, [CALIB], QuantizeConfig(activations=activations)).graph
     assert "equal" not in [op.op for op in q.operators]
     assert_bit_exact(q, n_inputs=12)
+
+
+ORDERING = {"greater": np.greater, "greater_equal": np.greater_equal, "less": np.less, "less_equal": np.less_equal}
+
+
+@pytest.mark.parametrize("op,threshold,first,saturates", [
+    ("greater", 20.0, False, True),  # softplus's x > 20: never true for the data
+    ("less_equal", 20.0, False, True),
+    ("greater_equal", -20.0, False, True),
+    ("less", -20.0, False, True),
+    ("less", 20.0, True, True),  # 20 < x
+    ("greater_equal", 20.0, False, False),  # saturated, 20 would equal x at the top of the range
+    ("greater", -20.0, False, False),
+    ("greater", 20.0, True, False),  # 20 > x
+])
+def test_a_threshold_beyond_the_data_saturates_where_every_answer_stays(op, threshold, first, saturates):
+    """PyTorch's softplus, where(x > 20, x, log1p(exp(x))): widening x's range to hold 20 cost its layer
+    14 dB. A threshold past the data's range now saturates to the range's edge when the op answers alike for
+    the strict side and for equality there; otherwise it still widens the range."""
+    b = GraphBuilder("threshold")
+    x = b.input((1, 16), dtype="float32")
+    t = b.const(np.full((1,), threshold, np.float32), "float32")
+    cond = b.activation((1, 16), dtype="bool")
+    b.op(op, [t, x] if first else [x, t], [cond])
+    y = b.activation((1, 16), dtype="float32")
+    b.op("select_v2", [cond, x, b.const(np.zeros((1,), np.float32), "float32")], [y])
+    graph = b.build([y])
+    q = quantize_graph(graph, [CALIB], QuantizeConfig(self_check=False)).graph
+    compare = next(o for o in q.operators if o.op == op)
+    data = q.tensors[compare.inputs[1 if first else 0]].quant
+    hi = (127 - data.zp) * data.s
+    lo = (-128 - data.zp) * data.s
+    assert (lo - data.s <= threshold <= hi + data.s) is not saturates, (lo, hi)  # the edge rounds
+    qin = q.tensors[q.inputs[0]].quant
+    xq = np.clip(np.round(TEST / qin.s) + qin.zp, -128, 127).astype(np.int8)
+    yq = np.concatenate([tflm_run(write_model(q), [[row[None]]])[0][0] for row in xq])
+    qout = q.tensors[q.outputs[0]].quant
+    got = (yq.astype(np.float64) - qout.zp) * qout.s
+    xs = (xq.astype(np.float64) - qin.zp) * qin.s
+    want = np.where(ORDERING[op](threshold, xs) if first else ORDERING[op](xs, threshold), xs, 0.0)
+    assert np.max(np.abs(got - want)) <= 1.01 * qout.s  # no comparison answers differently from float
+    assert_bit_exact(q, n_inputs=8)

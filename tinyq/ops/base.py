@@ -214,6 +214,10 @@ class QuantRule:
     # a constant operand shares the data operand's parameters, widening them to hold it: a comparison's
     # threshold (x > 0) alone has no range, gets scale 1, and TFLM's comparison aborts on a scale of 1
     constants_as_data: bool = False
+    # a comparison's outcome bits (ops/comparisons.py): its threshold, when beyond the data's range on a side
+    # where saturating it keeps every answer (x > 20 with data below 20), saturates instead of widening the
+    # range: PyTorch's softplus is where(x > 20, x, log1p(exp(x)))
+    outcomes: int | None = None
     recurrent: RecurrentRule | None = None  # a recurrent op's weights and state (the LSTM)
 
 

@@ -90,5 +90,5 @@ def _doc(name: str) -> str:
 
 
 SPECS = [OpSpec(name=name, builtin=name.upper(), lower=lower, kernels=(KERNEL, F32_KERNEL),
-                quant=QuantRule(2, constants_as_data=True), doc=_doc(name))
+                quant=QuantRule(2, constants_as_data=True, outcomes=OUTCOMES[name]), doc=_doc(name))
          for name in OUTCOMES]

@@ -25,6 +25,7 @@ import numpy as np
 from tinyq import qmath
 from tinyq.errors import TinyqError
 from tinyq.ir import NO_TENSOR, Graph, Quant, describe_op
+from tinyq.ops.comparisons import EQUAL, GREATER, LESS
 from tinyq.passes.graph_edit import option
 from tinyq.quantize.observers import OBSERVERS, TensorStats
 from tinyq.quantize.qparams import INT8, INT16, VALUE_LIMIT, affine_params, f32, symmetric_params
@@ -99,6 +100,8 @@ class TieGroups:
     # (softmax, tanh, l2_normalization) read by a concatenation, requantized on the way in (rewrite.py)
     range_only: dict = field(default_factory=dict)
     no_range: frozenset = frozenset()  # members whose values do not widen their group's range (clamp bounds)
+    # comparison thresholds: constant -> (the op's outcome bits, whether the constant is the first operand)
+    thresholds: dict = field(default_factory=dict)
 
 
 def tie_groups(graph: Graph) -> TieGroups:
@@ -107,6 +110,7 @@ def tie_groups(graph: Graph) -> TieGroups:
     requantized: list[tuple[int, int]] = []  # (a fixed output, the concatenation output it goes into)
     no_range: set[int] = set()
     zero_point_0: set[int] = set()
+    thresholds: dict[int, tuple[int, bool]] = {}
     for op in graph.operators:
         rule = RULES[op.op]
         data_in = activation_inputs(graph, op)
@@ -127,6 +131,8 @@ def tie_groups(graph: Graph) -> TieGroups:
             for t in data_in:
                 if data and graph.tensors[t].is_const:
                     groups.union(t, data[0])
+                    if rule.outcomes is not None:
+                        thresholds[t] = (rule.outcomes, op.inputs[0] == t)
         if rule.fixed_output is not None and outs:
             fixed_by[outs[0]] = op.op
         if rule.zero_point_0:
@@ -146,7 +152,7 @@ def tie_groups(graph: Graph) -> TieGroups:
     for t, out in requantized:
         range_only.setdefault(group_of[out], []).append(t)
     return TieGroups(members, group_of, fixed_by, frozenset(zero_point_0),
-                     {g: tuple(ts) for g, ts in range_only.items()}, frozenset(no_range))
+                     {g: tuple(ts) for g, ts in range_only.items()}, frozenset(no_range), thresholds)
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,6 +182,26 @@ def activation_ranges(graph: Graph, stats: dict[int, TensorStats], observer: str
             raise TinyqError(f"tensor {t} ({tensor.name}) was never computed during calibration",
                              hint="this is a tinyq bug")
     return Ranges(observed, chosen)
+
+
+def _thresholds_saturate(graph: Graph, thresholds: dict, group: tuple[int, ...], lo: float, hi: float) -> bool:
+    """Whether each comparison threshold of the group, saturated to [lo, hi], answers as in float for data in
+    [lo, hi]: past the range the data stands on one strict side of the threshold, or equal to it at the
+    edge, so the op's outcome bits for that side and for EQUAL must agree."""
+    for t in group:
+        if t not in thresholds:
+            continue
+        outcomes, first = thresholds[t]
+        values = graph.tensors[t].data
+        if np.min(values) >= hi:  # the relation (first operand vs second) is threshold above data
+            side = GREATER if first else LESS
+        elif np.max(values) <= lo:
+            side = LESS if first else GREATER
+        else:
+            return False
+        if bool(outcomes & side) != bool(outcomes & EQUAL):
+            return False
+    return True
 
 
 def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, chosen,
@@ -286,6 +312,12 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
             pending.add(g)
             cache[g, dtype] = _group_params(ties.members[g], dtype, ties.fixed_by, observed, chosen, observer,
                                              ties.zero_point_0, ties.range_only.get(g, ()), ties.no_range)
+            data = tuple(m for m in ties.members[g] if m not in ties.thresholds)
+            if data != ties.members[g] and data:
+                alone = _group_params(data, dtype, ties.fixed_by, observed, chosen, observer, ties.zero_point_0,
+                                      ties.range_only.get(g, ()), ties.no_range)
+                if _thresholds_saturate(graph, ties.thresholds, ties.members[g], *alone[1]):
+                    cache[g, dtype] = alone
             beta = min((betas[m] for m in ties.members[g] if m in betas), default=None)
             if dtype == "int8" and beta is not None and beta > 0:
                 cache[g, dtype] = _widen_for_softmax(*cache[g, dtype], beta)
