@@ -4,6 +4,7 @@ Python with tensorflow is given ($TINYQ_CONVERTER_PYTHON, as `tinyq bench quanti
 
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -350,3 +351,16 @@ def test_cli_auto_writes_a_verified_model(tmp_path, capsys):
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.splitlines()[-1].startswith("tinyq: error:") and "below the all-int8 arena" in err
     assert not (tmp_path / "x.tflite").exists()
+
+
+def test_int16_layers_ignore_the_observer_as_help_says():
+    """`--observer` picks int8 ranges; int16 ones are TFLite's symmetric min/max with headroom whatever it says."""
+    graph, calib, _ = funnel(3)
+    models = [quantize_graph(graph, [calib], QuantizeConfig(activations="int16", observer=o, self_check=False,
+                                                            bias_correction=False)).graph
+              for o in ("minmax", "mse", "percentile")]
+    params = [{t.name: t.quant for t in m.tensors if t.dtype == "int16"} for m in models]
+    assert params[0] and params[0] == params[1] == params[2]
+    help_text = subprocess.run([sys.executable, "-m", "tinyq", "quantize", "--help"], capture_output=True,
+                               text=True).stdout
+    assert "int16 layers" in " ".join(help_text.split())

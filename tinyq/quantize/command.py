@@ -29,7 +29,9 @@ def _progress(message: str) -> None:
 @click.option("--per-channel/--per-tensor", default=DEFAULTS.per_channel, show_default=True,
               help="One weight scale per output channel, or one per tensor.")
 @click.option("--observer", type=click.Choice(sorted(OBSERVERS)), default=DEFAULTS.observer, show_default=True,
-              help="How activation ranges are chosen from calibration (with --self-check: minmax is tried too).")
+              help="How int8 activation ranges are chosen from calibration (with --self-check: minmax is tried "
+                   "too). int16 layers (--activations int16/auto) ignore it: symmetric min/max with 2x headroom, "
+                   "TFLite's 16x8 scheme.")
 @click.option("--weights", type=click.Choice(WEIGHT_MODES), default=DEFAULTS.weights, show_default=True,
               help="int4 packs conv/depthwise/FC weights two per byte; mixed picks the int4 layers that cost least "
                    "output SQNR within --budget-flash (an exact knapsack over measured sensitivities).")
