@@ -47,3 +47,17 @@ def test_a_constant_input_is_still_refused():
     graph = replace(graph, inputs=(c,))
     with pytest.raises(UnsupportedError, match="graph input tensor 0 is a constant"):
         compile_graph(graph, get_board("host"))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "float32", "bool"])
+def test_a_constant_output_of_each_byte_sized_type(dtype):
+    """The copy is bytes: each type TFLM returns a constant output of comes back as TFLM gives it."""
+    b = GraphBuilder(f"const_{dtype}")
+    x = b.input((1, 4), scale=0.1, zero_point=0)
+    y = b.activation((1, 4), scale=0.1, zero_point=0)
+    b.op("relu", [x], [y])
+    values = np.random.default_rng(0).normal(0, 50, (2, 3))
+    data = values > 0 if dtype == "bool" else values.astype(dtype)
+    quant = dict(scale=0.5, zero_point=0) if dtype in ("int8", "int16") else {}
+    c = b.const(np.asarray(data), dtype, name=f"c_{dtype}", **quant)
+    assert_bit_exact(b.build([y, c]), n_inputs=3)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from tinyq import ops
-from tinyq.errors import UnsupportedError
 import numpy as np
 
+from tinyq import ops
+from tinyq.errors import UnsupportedError
 from tinyq.ir import DTYPES, Graph, Operator, describe_op
 from tinyq.ops.base import ConstArray, Lowered
 from tinyq.ops.shape import CopyParams

@@ -350,7 +350,7 @@ def reduce_window(ed: Editor, op: Operator) -> list[Operator] | None:
             any(out[a] != (shape[a] + sum(pads[a]) - window[a]) // strides[a] + 1 for a in (1, 2)):
         return None
     modes = {_pool_padding(shape[a], window[a], strides[a], pads[a][0], out[a]) for a in (1, 2)}
-    mode = modes.pop() if len(modes) == 1 else None
+    mode = next(iter(modes)) if len(modes) == 1 else None
     area = float(window[1] * window[2])
     scale, target = np.float32(area), y
     if how == "add":
@@ -364,8 +364,7 @@ def reduce_window(ed: Editor, op: Operator) -> list[Operator] | None:
             ed.dropped.add(divide.index)
             target = divide.outputs[0]
             inside = _reduce_windows(np.ones((1, shape[1], shape[2], 1), np.float32), "add", window, strides, pads)
-            same = {_pool_padding(shape[a], window[a], strides[a], pads[a][0], out[a]) for a in (1, 2)} == {"SAME"}
-            if same and np.array_equal(np.broadcast_to(divisor, out), np.broadcast_to(inside, out)):
+            if modes == {"SAME"} and np.array_equal(np.broadcast_to(divisor, out), np.broadcast_to(inside, out)):
                 scale, mode = np.float32(1.0), "SAME"
             else:
                 scale = (area / divisor).astype(np.float32)

@@ -158,7 +158,8 @@ def greedy_int16_units(noise: list[float], reads: dict[int, set[int]], eligible:
                     # seldom falls as the model grows, so one that cannot beat the best needs no new plan
                     candidates.append((gain / (max(added.get(u, 0), 0) + ALIGNMENT), gain, u, needed))
         best, best_key = None, None
-        for bound, gain, u, needed in sorted(candidates, key=lambda c: -c[0]):
+        ranked = sorted(candidates, key=lambda c: -c[0])
+        for bound, gain, u, needed in ranked:
             if best_key is not None and bound <= best_key:
                 break
             cost = arena_of(chosen | needed)
@@ -173,25 +174,20 @@ def greedy_int16_units(noise: list[float], reads: dict[int, set[int]], eligible:
         if best is None:
             return moves
         moves.append(best)
+        free = best.arena <= arena
         chosen, arena = chosen | set(best.added), best.arena
-        if best.arena <= arena_before(moves, start_arena):
-            chosen, arena = _free_run(candidates, best, chosen, arena, budget, arena_of, added, moves,
+        if free:
+            chosen, arena = _free_run(ranked, best, chosen, arena, budget, arena_of, added, moves,
                                       lambda before, after: predicted_noise(noise, reads, before)
                                       - predicted_noise(noise, reads, after))
 
 
-def arena_before(moves: list[Move], start_arena: int) -> int:
-    """The arena before the last move."""
-    return moves[-2].arena if len(moves) > 1 else start_arena
-
-
-def _free_run(candidates, best: Move, chosen: frozenset[int], arena: int, budget: int,
+def _free_run(ranked, best: Move, chosen: frozenset[int], arena: int, budget: int,
               arena_of: Callable[[frozenset[int]], int | None], added: dict[int, int], moves: list[Move],
               gain_of: Callable[[frozenset[int], frozenset[int]], float]) -> tuple[frozenset[int], int]:
     """After a free move, the next candidates in rank order whose last plan was free too, taken in runs that
     double while one plan finds the run still free: the moves the greedy would take one plan each
     (hundreds in an unrolled RNN), in a few plans."""
-    ranked = sorted(candidates, key=lambda c: -c[0])
     queue = [(gain, u, needed) for _, gain, u, needed in ranked if u != best.unit and u >= 0 and added.get(u, 0) <= 0]
     run = 2
     while queue:

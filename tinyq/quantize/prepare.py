@@ -14,6 +14,7 @@ how reports pair a float tensor with its quantized twin.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import replace
 
@@ -230,16 +231,23 @@ def _check_weights(graph: Graph) -> None:
                 continue
             if t.index in saturating and saturates(t):
                 continue  # quantizes to the type's end: a padded max pool pads with -inf or -FLT_MAX
-            if (mask_operand(graph, op) or (None,))[0] is t or (run_time_mask(graph, op) or (None,))[0] is t:
+            finite = bool(np.all(np.isfinite(t.data)))
+            largest = float(np.max(np.abs(t.data))) if finite else math.inf
+            if largest > VALUE_LIMIT and _is_mask(graph, op, t):
                 continue  # an attention mask: its -inf becomes finite with the calibration data (masks.py)
-            if not np.all(np.isfinite(t.data)):
+            if not finite:
                 raise TinyqError(f"constant tensor {t.index} ({t.name}) holds NaN/Inf",
                                  where=describe_op(graph, op), hint="the float model is broken")
-            largest = float(np.max(np.abs(t.data)))
             if largest > VALUE_LIMIT:
                 raise TinyqError(f"constant tensor {t.index} ({t.name}) holds {largest:.3g}, beyond the 2^60 "
                                  "the quantizer's scale arithmetic takes", where=describe_op(graph, op),
                                  hint="the float model is broken")
+
+
+def _is_mask(graph: Graph, op, t: Tensor) -> bool:
+    """Whether constant t is the masking operand of an attention mask (masks.py)."""
+    return any(found is not None and found[0].index == t.index
+               for found in (mask_operand(graph, op), run_time_mask(graph, op)))
 
 
 def _check_weight_shapes(graph: Graph, op) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tinyq.ir import DTYPES, Graph, Tensor
@@ -49,18 +51,19 @@ def _index_bound(graph: Graph, t: Tensor) -> np.ndarray | int:
     return bound
 
 
-def _integer_floor(graph: Graph, t: Tensor, lowest: int) -> int:
+def _integer_floor(graph: Graph, t: Tensor) -> int | float:
     """The lowest value to draw for a quantized integer input: its zero point where RSQRT reads it (TFLM's
-    Eval fails below: 'Rsqrt is only defined for positive values'), else the type's lowest."""
-    if any(op.op == "rsqrt" and op.inputs[:1] == (t.index,) for op in graph.operators):
-        return max(lowest, t.quant.zp)
-    return lowest
+    Eval fails below: 'Rsqrt is only defined for positive values'), else no floor above the type's lowest."""
+    if t.quant is not None and any(op.op == "rsqrt" and op.inputs[:1] == (t.index,) for op in graph.operators):
+        return t.quant.zp
+    return -math.inf
 
 
 def make_inputs(graph: Graph, n: int, seed: int = 0) -> list[list[np.ndarray]]:
     """Edge cases first (all-min, all-max, all-zero-point), then uniform random records."""
     rng = np.random.default_rng(seed)
     bounds = {i: _index_bound(graph, graph.tensors[i]) for i in graph.inputs}
+    floors = {i: _integer_floor(graph, graph.tensors[i]) for i in graph.inputs}
     records = []
     for r in range(n):
         record = []
@@ -80,7 +83,7 @@ def make_inputs(graph: Graph, n: int, seed: int = 0) -> list[list[np.ndarray]]:
                 record.append(rng.integers(0, bounds[i], size=shape, dtype=np_type))
                 continue
             info = np.iinfo(np_type)
-            lowest = _integer_floor(graph, t, int(info.min))
+            lowest = max(int(info.min), floors[i])
             edge = {0: lowest, 1: info.max, 2: t.quant.zp}
             if r in edge:
                 record.append(np.full(shape, edge[r], dtype=np_type))
