@@ -12,8 +12,11 @@ generator and `tinyq inspect` read the bound graph; nothing chooses kernels agai
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Iterator
+
+import numpy as np
 
 from tinyq.backends import REFERENCE_LAYER, Backend, chain, layer, layer_library
 from tinyq.errors import TinyqError
@@ -71,9 +74,39 @@ class BoundGraph:
                             {lib for sub in self.subgraphs for lib in sub.libraries}))
 
 
-def candidates(k: Lowered, backend: Backend, target: Target) -> Iterator[BoundOp]:
+def _digest(values) -> str:
+    raw = np.ascontiguousarray(values)
+    return hashlib.sha256(raw.tobytes() + str(raw.dtype).encode()).hexdigest()
+
+
+def shared_weights(lowered: LoweredGraph) -> dict[int, tuple[int, ...]]:
+    """Op position -> the other ops that read the same weights ("filter") but not the same arrays
+    otherwise: an unrolled RNN's steps share one weight tensor, each with its own scales. The flash
+    plan keeps one copy of an array read by several ops (plan/flash.py), but a kernel that packs the
+    weights and the op's requantization into records of its own (tinyq's Helium kernels) makes a
+    different record for each op: one copy of the weights per op (49 of an LSTM's in 1.5 MB)."""
+    groups: dict[str, list[int]] = {}
+    for position, k in enumerate(lowered.ops):
+        weights = k.const("filter")
+        if weights is not None and weights.size > 1:
+            groups.setdefault(_digest(weights), []).append(position)
+    shared = {}
+    for members in groups.values():
+        arrays = {tuple((c.name, _digest(c.values)) for c in lowered.ops[p].consts) for p in members}
+        if len(arrays) > 1:  # identical ops pack identical records: those stay one copy
+            shared.update({p: tuple(m for m in members if m != p) for p in members})
+    return shared
+
+
+def copies_weights(k: Lowered, consts: tuple[ConstArray, ...]) -> bool:
+    """Whether the kernel reads none of the lowering's arrays, only records of its own making."""
+    return bool(k.consts) and not any(c is own for c in consts for own in k.consts)
+
+
+def candidates(k: Lowered, backend: Backend, target: Target, shares_with: tuple[int, ...] = ()) -> Iterator[BoundOp]:
     """Every kernel of the chain that can run `k`, in chain order (the reference kernel last), each
-    with the reasons of the layers above it; bound one at a time, as they are asked for."""
+    with the reasons of the layers above it; bound one at a time, as they are asked for. With
+    `shares_with` (shared_weights), a kernel that would copy the weights those ops also read is passed over."""
     passed_over, found = [], 0
 
     def passed(display: str, why: str) -> None:
@@ -95,9 +128,15 @@ def candidates(k: Lowered, backend: Backend, target: Target) -> Iterator[BoundOp
             passed(display, why)
             continue
         function = kernel.function(k, target)
+        consts = kernel.arrays(k, target)
+        if shares_with and copies_weights(k, consts):
+            others = ", ".join(str(p) for p in shares_with[:4]) + (", ..." if len(shares_with) > 4 else "")
+            passed(display, f"{function or display + ' kernel'} kept off: it would pack its own copy of the weights "
+                            f"that op(s) {others} also read (with other scales), one copy per op in flash")
+            continue
         found += 1
         yield BoundOp(lowered=k, kernel=kernel, layer=display, function=function,
-                      consts=kernel.arrays(k, target), scratch_bytes=kernel.scratch(k, target),
+                      consts=consts, scratch_bytes=kernel.scratch(k, target),
                       library=layer_library(name),
                       passed_over=tuple(passed_over), inplace=kernel.inplace_rule(k, target, function))
         passed_over.append((display, f"{function or display + ' kernel'} kept off: its scratch or in-place "
@@ -108,8 +147,8 @@ def candidates(k: Lowered, backend: Backend, target: Target) -> Iterator[BoundOp
                          hint="this is a tinyq bug: the op lowers to a kernel nobody declares")
 
 
-def bind_op(k: Lowered, backend: Backend, target: Target) -> BoundOp:
-    return next(candidates(k, backend, target))
+def bind_op(k: Lowered, backend: Backend, target: Target, shares_with: tuple[int, ...] = ()) -> BoundOp:
+    return next(candidates(k, backend, target, shares_with))
 
 
 # --arena: what binding may do to the arena (tinyq/plan/keep_arena.py)
@@ -122,7 +161,9 @@ def bind(lowered: LoweredGraph, backend: Backend, target: Target, keep_arena: bo
     """Choose every op's kernel for `backend` on `target`: the first of its chain that applies;
     with `keep_arena`, not where that would make the arena larger than with the reference kernels
     (tinyq/plan/keep_arena.py; the pipeline's default, tinyq.driver.bind)."""
-    bound = BoundGraph(lowered=lowered, ops=tuple(bind_op(k, backend, target) for k in lowered.ops),
+    shared = shared_weights(lowered)
+    bound = BoundGraph(lowered=lowered, ops=tuple(bind_op(k, backend, target, shared.get(p, ()))
+                                                  for p, k in enumerate(lowered.ops)),
                        backend=backend, target=target,
                        subgraphs=tuple(bind(sub, backend, target, keep_arena=False) for sub in lowered.subgraphs))
     if keep_arena and backend.layers:
