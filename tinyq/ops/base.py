@@ -219,6 +219,9 @@ class QuantRule:
     # range: PyTorch's softplus is where(x > 20, x, log1p(exp(x)))
     outcomes: int | None = None
     recurrent: RecurrentRule | None = None  # a recurrent op's weights and state (the LSTM)
+    # (int8, int16): past +-this the op's output has reached its last step on its fixed grid, so a data input
+    # read by nothing else needs no wider range (a GELU's x^3 term reaches 1e12; sigmoid's answer stops at 8)
+    input_saturates: tuple[float, float] | None = None
 
 
 # TFLM runs the op in float32 only: a quantized model keeps it float between DEQUANTIZE and QUANTIZE

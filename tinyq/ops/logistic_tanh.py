@@ -69,8 +69,14 @@ def _check_output(graph: Graph, op: Operator, y: Tensor) -> None:
                           "requantize the model")
 
 
+# (int8, int16) input magnitude past which the output is within half a step of its end: int8 1/256 (LOGISTIC)
+# and 1/128 (TANH), int16 2^-15. 256 (1 - sigmoid(8)) = 0.09; 128 (1 - tanh(4)) = 0.09; 32768 (1 - sigmoid(12))
+# = 0.2; 32768 (1 - tanh(6.5)) = 0.15
+SATURATES_AT = {"logistic": (8.0, 12.0), "tanh": (4.0, 6.5)}
+
 # int16: the power-of-two input scales TFLM multiplies by 3 << shift (shift = 12 + log2(scale))
 POT_SHIFTS_S16 = {"logistic": (0,), "tanh": (0, 1)}
+MAX_INPUT_SCALE_S16 = (1 << 31) / (3 * 4096)  # scale * 3 * 4096, TFLM's int32 multiplier, must stay below 2^31
 
 
 def lower_s16(graph: Graph, op: Operator, x: Tensor, y: Tensor) -> Lowered:
@@ -80,6 +86,10 @@ def lower_s16(graph: Graph, op: Operator, x: Tensor, y: Tensor) -> Lowered:
         raise unsupported(graph, op, f"int16 output scale {y.quant.s:.8g} is not 2^-15",
                           f"TFLM writes int16 {op.op.upper()} on that grid; requantize the model")
     multiplier, shift = qmath.sigmoid_int16_scaling(x.quant.s, POT_SHIFTS_S16[op.op])
+    if multiplier > qmath.INT32_MAX:  # TFLM's static_cast<int32_t> of it is undefined: x86 and Arm builds differ
+        raise unsupported(graph, op, f"int16 input scale {x.quant.s:.6g} makes TFLM's input multiplier "
+                                     f"{multiplier} overflow int32 (scales up to {MAX_INPUT_SCALE_S16:.0f} fit)",
+                          "requantize the input to a smaller scale, or run this op on int8 (tinyq quantize does)")
     params = SigmoidS16Params(size=x.numel, input_multiplier=multiplier, input_shift=shift)
     table = ConstArray("sigmoid_table", "uint16_t", qmath.SIGMOID_TABLE_Q16)
     return Lowered(op=op, kernel=op.op + "_s16", params=params, inputs=(x.index,), outputs=(y.index,),
@@ -116,13 +126,13 @@ SPECS = [
     OpSpec(name="logistic", builtin="LOGISTIC", lower=lower,
            kernels=(reference_kernel("logistic", inplace=ELEMENTWISE), reference_kernel("logistic_s16", inplace=ELEMENTWISE),
                     f32_kernel("logistic")),
-           quant=QuantRule(2, fixed_output=SOFTMAX_OUT),
+           quant=QuantRule(2, fixed_output=SOFTMAX_OUT, input_saturates=SATURATES_AT["logistic"]),
            doc="int8, any input scale; output scale 1/256, zero point -128. int16: zero points 0, output scale 2^-15. "
                "float32 (TFLM's cutoffs, glibc's expf)"),
     OpSpec(name="tanh", builtin="TANH", lower=lower,
            kernels=(reference_kernel("tanh", inplace=ELEMENTWISE), reference_kernel("tanh_s16", inplace=ELEMENTWISE),
                     f32_kernel("tanh")),
-           quant=QuantRule(2, fixed_output=TANH_OUT),
+           quant=QuantRule(2, fixed_output=TANH_OUT, input_saturates=SATURATES_AT["tanh"]),
            doc="int8, any input scale; output scale 1/128, zero point 0. int16: zero points 0, output scale 2^-15. "
                "float32 (glibc's tanhf)"),
 ]

@@ -102,6 +102,9 @@ class TieGroups:
     no_range: frozenset = frozenset()  # members whose values do not widen their group's range (clamp bounds)
     # comparison thresholds: constant -> (the op's outcome bits, whether the constant is the first operand)
     thresholds: dict = field(default_factory=dict)
+    # group -> (int8, int16) magnitude its range need not pass: every reader of its tensors is an op whose output
+    # stops changing there (LOGISTIC, TANH: QuantRule.input_saturates) and none is a graph output
+    saturates: dict = field(default_factory=dict)
 
 
 def tie_groups(graph: Graph) -> TieGroups:
@@ -152,7 +155,22 @@ def tie_groups(graph: Graph) -> TieGroups:
     for t, out in requantized:
         range_only.setdefault(group_of[out], []).append(t)
     return TieGroups(members, group_of, fixed_by, frozenset(zero_point_0),
-                     {g: tuple(ts) for g, ts in range_only.items()}, frozenset(no_range), thresholds)
+                     {g: tuple(ts) for g, ts in range_only.items()}, frozenset(no_range), thresholds,
+                     _saturating_groups(graph, members))
+
+
+def _saturating_groups(graph: Graph, members) -> dict[int, tuple[float, float]]:
+    bounds: dict[int, list[tuple[float, float]]] = {}  # tensor -> its readers' bounds (None: a reader without)
+    for op in graph.operators:
+        bound = RULES[op.op].input_saturates
+        for t in op.inputs:
+            bounds.setdefault(t, []).append(bound)
+    result = {}
+    for g, group in enumerate(members):
+        readers = [b for t in group for b in bounds.get(t, [])]
+        if readers and all(b is not None for b in readers) and not set(group) & set(graph.outputs):
+            result[g] = (max(b[0] for b in readers), max(b[1] for b in readers))
+    return result
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,8 +224,8 @@ def _thresholds_saturate(graph: Graph, thresholds: dict, group: tuple[int, ...],
 
 def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, chosen,
                   observer: str, zero_point_0: frozenset = frozenset(),
-                  range_only: tuple[int, ...] = (), no_range: frozenset = frozenset()
-                  ) -> tuple[Quant, tuple[float, float], str]:
+                  range_only: tuple[int, ...] = (), no_range: frozenset = frozenset(),
+                  saturates: tuple[float, float] | None = None) -> tuple[Quant, tuple[float, float], str]:
     fixers = [fixed_by[t] for t in group if t in fixed_by]
     # the values the group's parameters must hold: a clamp bound only when nothing else is there
     covered = tuple(t for t in group if t not in no_range) or group
@@ -223,22 +241,32 @@ def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, 
     elif dtype == "int16":  # symmetric, over what calibration saw with INT16_HEADROOM
         lo = min(observed[t][0] for t in covered)
         hi = max(observed[t][1] for t in covered)
-        scale, zp = symmetric_params(lo * INT16_HEADROOM, hi * INT16_HEADROOM, INT16[1])
+        lo, hi, clipped = _saturated(lo * INT16_HEADROOM, hi * INT16_HEADROOM, saturates and saturates[1])
+        scale, zp = symmetric_params(lo, hi, INT16[1])
         lo, hi = qmath.real_range(scale, zp, *INT16)
-        what = f"symmetric minmax x{INT16_HEADROOM:g}"
+        what = f"symmetric minmax x{INT16_HEADROOM:g}" + clipped
         reason = what if len(group) == 1 else f"{what}, shared by {len(group)} tensors"
     elif zero_point_0.intersection(group):  # int8, symmetric over the observer's range: zero point 0
         lo = min(chosen[t][0] for t in covered)
         hi = max(chosen[t][1] for t in covered)
+        lo, hi, clipped = _saturated(lo, hi, saturates and saturates[0])
         scale, zp = symmetric_params(lo, hi, INT8[1])
         lo, hi = qmath.real_range(scale, zp)
-        reason = f"{observer}, zero point 0" + ("" if len(group) == 1 else f", shared by {len(group)} tensors")
+        reason = f"{observer}, zero point 0{clipped}" + ("" if len(group) == 1 else f", shared by {len(group)} tensors")
     else:
         lo = min(chosen[t][0] for t in covered)
         hi = max(chosen[t][1] for t in covered)
+        lo, hi, clipped = _saturated(lo, hi, saturates and saturates[0])
         scale, zp = affine_params(lo, hi)
-        reason = observer if len(group) == 1 else f"{observer}, shared by {len(group)} tensors"
+        reason = observer + clipped + ("" if len(group) == 1 else f", shared by {len(group)} tensors")
     return Quant(scale=(f32(scale),), zero_point=(int(zp),)), (lo, hi), reason
+
+
+def _saturated(lo: float, hi: float, bound: float | None) -> tuple[float, float, str]:
+    """[lo, hi] cut to [-bound, bound] (the readers' answers stop changing there), and the report's note."""
+    if bound is None or (lo >= -bound and hi <= bound):
+        return lo, hi, ""
+    return max(lo, -bound), min(hi, bound), f", cut to +-{bound:g} (its readers saturate)"
 
 
 def _softmax_betas(graph: Graph) -> dict[int, float]:
@@ -311,11 +339,12 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
         if (g, dtype) not in cache:
             pending.add(g)
             cache[g, dtype] = _group_params(ties.members[g], dtype, ties.fixed_by, observed, chosen, observer,
-                                             ties.zero_point_0, ties.range_only.get(g, ()), ties.no_range)
+                                             ties.zero_point_0, ties.range_only.get(g, ()), ties.no_range,
+                                             ties.saturates.get(g))
             data = tuple(m for m in ties.members[g] if m not in ties.thresholds)
             if data != ties.members[g] and data:
                 alone = _group_params(data, dtype, ties.fixed_by, observed, chosen, observer, ties.zero_point_0,
-                                      ties.range_only.get(g, ()), ties.no_range)
+                                      ties.range_only.get(g, ()), ties.no_range, ties.saturates.get(g))
                 if _thresholds_saturate(graph, ties.thresholds, ties.members[g], *alone[1]):
                     cache[g, dtype] = alone
             beta = min((betas[m] for m in ties.members[g] if m in betas), default=None)
