@@ -91,3 +91,31 @@ def fuzz_command(model_paths, files: int, seed: int, jobs: int, timeout: float, 
     click.echo(as_json(report) if fmt == "json" else format_table(report))
     failures = report.sanitizer.get("failures", []) if report.sanitizer else []
     raise SystemExit(1 if report.defects() or report.disagreements() or failures else 0)
+
+
+@bench.command("graphs")
+@click.option("--count", default=50, show_default=True, help="Random models to make.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the first model; model i has seed + i.")
+@click.option("--mode", "modes", multiple=True, type=click.Choice(["float", "int8", "int16", "int4", "auto"]),
+              help="What to check, repeatable: the float model, or a quantizer mode "
+                   "(default: float, int8, int16, int4).")
+@click.option("--max-ops", default=8, show_default=True, help="Ops per model, at most.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds one model may take, every mode.")
+@click.option("--save", type=click.Path(file_okay=False, path_type=Path),
+              help="Write each model whose check failed (or was refused) here as SEED.tflite, with its "
+                   "calibration data as SEED_calib.npz, to reproduce with tinyq quantize/verify.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@json_format
+def graphs_command(count: int, seed: int, modes, max_ops: int, timeout: float, save: Path | None, fmt: str):
+    """Random float models (tinyq's writer: convolutions, pooling, FC, elementwise, activations, data
+    movement, in random DAGs) through LiteRT, tinyq and TFLM: the float model and each quantized one must
+    be bit-exact with TFLM or refused in one line; output SQNR against the float model is reported.
+    Exits 1 when any model differs from TFLM, crashes or hangs."""
+    from tinyq.bench.graphs_run import DEFAULT_MODES, defects, format_table, run_models, save_models
+
+    modes = modes or DEFAULT_MODES
+    rows = run_models(range(seed, seed + count), modes, max_ops, timeout, progress=lambda m: click.echo(m, err=True))
+    if save:
+        save_models(rows, save, max_ops)
+    click.echo(json.dumps([asdict(r) for r in rows], indent=2) if fmt == "json" else format_table(rows, modes))
+    raise SystemExit(1 if defects(rows) else 0)
