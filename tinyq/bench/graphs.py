@@ -41,6 +41,7 @@ class Maker:
         self.nodes: list[Node] = []
         self.inputs: list[Node] = []
         self.consumed: set[int] = set()
+        self.leaves: list[int] = []  # non-float results that are graph outputs (an ARG_MAX's indices)
 
     def pick(self, options):
         return options[int(self.rng.integers(len(options)))]
@@ -294,6 +295,139 @@ def l2_normalization(m: Maker, x: Node):
     return m.op("l2_normalization", [x.tensor], m.out(x.shape))
 
 
+def split(m: Maker, x: Node):
+    """SPLIT (or SPLIT_V) on a random axis; every part is an activation, the unread ones become outputs."""
+    axis = int(m.rng.integers(1, len(x.shape))) if len(x.shape) > 1 else 0
+    n = m.pick([k for k in (2, 3, 4) if x.shape[axis] % k == 0] or [1])
+    if n == 1:
+        return None
+    part = list(x.shape)
+    part[axis] //= n
+    outs = [m.out(part) for _ in range(n)]
+    if m.chance(0.5):
+        m.b.op("split", [m.ints(axis), x.tensor], [o.tensor for o in outs], num_splits=n)
+    else:
+        m.b.op("split_v", [x.tensor, m.ints([x.shape[axis] // n] * n), m.ints(axis)], [o.tensor for o in outs],
+               num_splits=n)
+    m.consumed.add(x.tensor)
+    m.nodes.extend(outs)
+    return outs[0]
+
+
+def pack(m: Maker, x: Node):
+    others = [n for n in m.nodes if n.shape == x.shape and n.tensor != x.tensor]
+    if not others or len(x.shape) > 3:
+        return None
+    axis = int(m.rng.integers(0, len(x.shape) + 1))
+    inputs = [x, m.pick(others)]
+    shape = list(x.shape)
+    shape.insert(axis, 2)
+    return m.op("pack", [n.tensor for n in inputs], m.out(shape), values_count=2, axis=axis)
+
+
+def expand_squeeze(m: Maker, x: Node):
+    if len(x.shape) >= 4:
+        ones = [i for i, d in enumerate(x.shape) if d == 1 and i > 0]
+        if not ones:
+            return None
+        return m.op("squeeze", [x.tensor], m.out([d for i, d in enumerate(x.shape) if i != ones[0]]),
+                    squeeze_dims=[ones[0]])
+    axis = int(m.rng.integers(1, len(x.shape) + 1))
+    shape = list(x.shape)
+    shape.insert(axis, 1)
+    return m.op("expand_dims", [x.tensor, m.ints(axis)], m.out(shape))
+
+
+def gather(m: Maker, x: Node):
+    axis = int(m.rng.integers(1, len(x.shape))) if len(x.shape) > 1 else 0
+    count = int(m.rng.integers(1, 2 * x.shape[axis] + 1))
+    indices = m.rng.integers(0, x.shape[axis], count)
+    shape = list(x.shape)
+    shape[axis] = count
+    return m.op("gather", [x.tensor, m.ints(indices)], m.out(shape), axis=axis)
+
+
+def slice_op(m: Maker, x: Node):
+    begin = [0] + [int(m.rng.integers(0, d)) for d in x.shape[1:]]
+    size = [x.shape[0]] + [int(m.rng.integers(1, d - b + 1)) for d, b in zip(x.shape[1:], begin[1:])]
+    if m.chance(0.3):  # -1: to the end
+        size[-1] = -1
+    shape = [x.shape[i] - begin[i] if s == -1 else s for i, s in enumerate(size)]
+    return m.op("slice", [x.tensor, m.ints(begin), m.ints(size)], m.out(shape))
+
+
+def mirror_pad(m: Maker, x: Node):
+    if len(x.shape) != 4 or min(x.shape[1:3]) < 3:
+        return None
+    pads = [[0, 0], [1, int(m.rng.integers(0, 3))], [int(m.rng.integers(0, 3)), 1], [0, 0]]
+    y = m.out([d + a + b for d, (a, b) in zip(x.shape, pads)])
+    return m.op("mirror_pad", [x.tensor, m.ints(pads)], y, mode=m.pick(("REFLECT", "SYMMETRIC")))
+
+
+def depth_to_space(m: Maker, x: Node):
+    if len(x.shape) != 4 or x.shape[3] % 4:
+        return None
+    n, h, w, c = x.shape
+    return m.op("depth_to_space", [x.tensor], m.out((n, h * 2, w * 2, c // 4)), block_size=2)
+
+
+def log_softmax(m: Maker, x: Node):
+    return m.op("log_softmax", [x.tensor], m.out(x.shape))
+
+
+def exp(m: Maker, x: Node):
+    """exp of a tensor squashed by tanh first: exp of raw data overflows float32 as often as not."""
+    t = m.op("tanh", [x.tensor], m.out(x.shape))
+    return m.op("exp", [t.tensor], m.out(x.shape))
+
+
+def rsqrt_norm(m: Maker, x: Node):
+    """x * rsqrt(mean(x^2) + eps): an RMSNorm, as transformer exports write it."""
+    if len(x.shape) < 2:
+        return None
+    sq = m.op("mul", [x.tensor, x.tensor], m.out(x.shape))
+    keep = list(x.shape[:-1]) + [1]
+    ms = m.op("mean", [sq.tensor, m.ints([len(x.shape) - 1])], m.out(keep), keep_dims=True)
+    eps = m.op("add", [ms.tensor, m.floats([1e-5])], m.out(keep))
+    r = m.op("rsqrt", [eps.tensor], m.out(keep))
+    return m.op("mul", [x.tensor, r.tensor], m.out(x.shape))
+
+
+def div(m: Maker, x: Node):
+    """x / (|y| + 1): a divisor away from 0."""
+    other = m.partner(x)
+    a = m.op("abs", [other], m.out(x.shape))
+    d = m.op("add", [a.tensor, m.floats([1.0])], m.out(x.shape))
+    return m.op("div", [x.tensor, d.tensor], m.out(x.shape))
+
+
+def select(m: Maker, x: Node):
+    cond = Node(m.b.activation(x.shape, "bool"), x.shape)
+    m.b.op(m.pick(("greater", "less", "greater_equal")), [x.tensor, m.partner(x)], [cond.tensor])
+    return m.op("select_v2", [cond.tensor, x.tensor, m.partner(x)], m.out(x.shape))
+
+
+def cumsum(m: Maker, x: Node):
+    axis = int(m.rng.integers(1, len(x.shape))) if len(x.shape) > 1 else 0
+    return m.op("cumsum", [x.tensor, m.ints(axis)], m.out(x.shape), exclusive=m.chance(0.3), reverse=m.chance(0.3))
+
+
+def reverse(m: Maker, x: Node):
+    axis = int(m.rng.integers(1, len(x.shape))) if len(x.shape) > 1 else 0
+    return m.op("reverse_v2", [x.tensor, m.ints([axis])], m.out(x.shape))
+
+
+def arg_max(m: Maker, x: Node):
+    """ARG_MAX over the last axis: an int32 output (a leaf; nothing float reads it)."""
+    if len(x.shape) < 2:
+        return None
+    y = Node(m.b.activation(x.shape[:-1], "int32"), tuple(x.shape[:-1]))
+    m.b.op(m.pick(("arg_max", "arg_min")), [x.tensor, m.ints([len(x.shape) - 1])], [y.tensor], output_type=2)
+    m.consumed.add(x.tensor)
+    m.leaves.append(y.tensor)
+    return x
+
+
 # name -> (generator, how often it is drawn)
 OPS: dict[str, tuple[Callable, int]] = {
     "conv_2d": (conv_2d, 6), "depthwise_conv_2d": (depthwise_conv_2d, 4), "transpose_conv": (transpose_conv, 1),
@@ -309,6 +443,10 @@ OPS: dict[str, tuple[Callable, int]] = {
     "elu": (_unary("elu"), 1), "gelu": (_unary("gelu"), 1), "leaky_relu": (leaky_relu, 2), "prelu": (prelu, 1),
     "softmax": (softmax, 2), "resize": (resize, 1), "strided_slice": (strided_slice, 2),
     "space_to_depth": (space_to_depth, 1), "l2_normalization": (l2_normalization, 1),
+    "split": (split, 2), "pack": (pack, 1), "expand_squeeze": (expand_squeeze, 1), "gather": (gather, 1),
+    "slice": (slice_op, 1), "mirror_pad": (mirror_pad, 1), "depth_to_space": (depth_to_space, 1),
+    "log_softmax": (log_softmax, 1), "exp": (exp, 1), "rsqrt_norm": (rsqrt_norm, 1), "div": (div, 1),
+    "select": (select, 1), "cumsum": (cumsum, 1), "reverse": (reverse, 1), "arg_max": (arg_max, 1),
 }
 INPUT_SHAPES = ((1, 8, 8, 3), (1, 12, 10, 1), (1, 16, 16, 4), (1, 9, 7, 8), (1, 49, 10, 1), (1, 32), (1, 20, 12),
                 (2, 6, 6, 2), (1, 5, 64))
@@ -338,7 +476,7 @@ def random_model(seed: int, max_ops: int = 8) -> RandomModel:
         if OPS[name][0](m, x) is not None:
             drawn.append(name)
     leaves = [n.tensor for n in m.nodes if n.tensor not in m.consumed and n not in m.inputs]
-    outputs = leaves[-2:] if leaves else [m.nodes[-1].tensor]
+    outputs = (leaves[-2:] if leaves else [m.nodes[-1].tensor]) + m.leaves[-1:]
     scales = tuple(float(m.pick((0.05, 1.0, 1.0, 30.0))) for _ in m.inputs)
     offsets = tuple(float(m.pick((0.0, 0.0, 0.5, -2.0))) * s for s in scales)
     return RandomModel(seed, m.b.build(outputs), tuple(drawn), scales, offsets)

@@ -159,6 +159,12 @@ def tie_groups(graph: Graph) -> TieGroups:
                      _saturating_groups(graph, members))
 
 
+def saturation_bounds(graph: Graph) -> dict[int, tuple[float, float]]:
+    """Tensor -> the (int8, int16) magnitude past which its readers' answers do not change (TieGroups.saturates)."""
+    ties = tie_groups(graph)
+    return {t: ties.saturates[g] for t, g in ties.group_of.items() if g in ties.saturates}
+
+
 def _saturating_groups(graph: Graph, members) -> dict[int, tuple[float, float]]:
     bounds: dict[int, list[tuple[float, float]]] = {}  # tensor -> its readers' bounds (None: a reader without)
     for op in graph.operators:

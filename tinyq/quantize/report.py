@@ -14,6 +14,7 @@ import numpy as np
 
 from tinyq import qmath
 from tinyq.ir import DTYPES, Graph, Tensor
+from tinyq.quantize.actparams import saturation_bounds
 from tinyq.quantize.floatrun import FloatRunner
 from tinyq.quantize.isolated import tflm_run_layers
 from tinyq.quantize.prepare import infinitely_padded, without_padded_infinities
@@ -107,11 +108,15 @@ def sqnr_report(float_graph: Graph, qgraph: Graph, records: list[list[np.ndarray
     rows = []
     sqnr_of: dict[int, float] = {}
     padded = infinitely_padded(float_graph)  # their pad values are the type's end, as in calibration
+    saturates = saturation_bounds(float_graph)
     for op_index, f, q in pairs:
         qt = qgraph.tensors[q]
         f_all = np.concatenate([np.asarray(v[f], dtype=np.float64).reshape(-1) for v in floats])
         if f in padded:
             f_all = without_padded_infinities(f_all)
+        if f in saturates:  # past the bound its readers answer alike: the values they tell apart are measured
+            bound = saturates[f][qt.dtype == "int16"]
+            f_all = np.clip(f_all, -bound, bound)
         q_vals = []
         for r, got in enumerate(ints):
             if q in got:
