@@ -76,16 +76,55 @@ def lower_graph(graph: Graph) -> LoweredGraph:
                                    where="graph", hint=f"tinyq_io_t describes up to {MAX_IO_RANK} dimensions")
     graph, links = share_state(graph)  # state TFLM keeps in kernels, resource variables, other subgraphs' state
     if not graph.subgraphs:
-        return LoweredGraph(graph=graph, ops=tuple(copies.get(op.index) or lower_op(graph, op)
-                                                   for op in graph.operators))
+        graph, root_ops = _with_constant_operands(graph, copies, lambda g, c: tuple(
+            c.get(op.index) or lower_op(g, op) for op in g.operators))
+        return LoweredGraph(graph=graph, ops=root_ops)
     live = _refuse_recursion(graph)
     subgraphs = tuple(LoweredGraph(graph=sub, ops=_lower_ops(graph, sub), shared_state=linked)
                       if sub.index in live else LoweredGraph(graph=sub, ops=())  # never run: no code
                       for sub, linked in zip(graph.subgraphs, links))
+    graph, root_ops = _with_constant_operands(graph, copies, lambda g, c: _lower_ops(g, g, c))
     state = _state_reached(graph, subgraphs)
     root_ops = tuple(replace(k, inputs=k.inputs + state[k.op.index]) if state.get(k.op.index) else k
-                     for k in _lower_ops(graph, graph, copies))
+                     for k in root_ops)
     return LoweredGraph(graph=graph, ops=root_ops, subgraphs=subgraphs)
+
+
+CONST_INPUT = "const_input"  # tinyq's own op: a constant an op's kernel reads as data, copied into the arena
+
+
+def _with_constant_operands(graph: Graph, copies: dict[int, Lowered], lower_all):
+    """The main graph lowered (`lower_all(graph, copies)`); where a kernel reads a constant as data from the
+    arena (a float ABS or ADD of two constants that the converter left unfolded: TFLM runs those ops on
+    the constant's bytes), the constant becomes an arena tensor written by a CONST_INPUT copy from flash
+    just before its first reader, and the graph is lowered again. Other ops' constants stay in flash."""
+    lowered = lower_all(graph, copies)
+    first_reader: dict[int, int] = {}
+    for k in lowered:
+        for t in k.inputs:
+            if graph.tensors[t].is_const:
+                first_reader.setdefault(t, k.op.index)
+    if not first_reader:
+        return graph, lowered
+    tensors, operators, moved = list(graph.tensors), [], {}
+    for op in graph.operators:
+        for t in [t for t, reader in first_reader.items() if reader == op.index]:
+            tensor = tensors[t]
+            dtype = DTYPES.get(tensor.dtype, (None,))[0]
+            if dtype is None or tensor.dtype == "int4":
+                raise UnsupportedError(f"op {op.index} reads constant tensor {t} of type {tensor.dtype} as data",
+                                       where=describe_op(graph, op), hint="tinyq copies byte-sized constants")
+            copy = Operator(index=len(operators), op=CONST_INPUT, inputs=(), outputs=(t,))
+            values = np.ascontiguousarray(tensor.data, dtype=dtype).reshape(-1).view(np.uint8)
+            moved[copy.index] = Lowered(op=copy, kernel="copy_const", params=CopyParams(bytes=tensor.nbytes),
+                                        inputs=(), outputs=(t,), consts=(ConstArray("values", "uint8_t", values),))
+            operators.append(copy)
+            tensors[t] = replace(tensor, data=None)
+        if op.index in copies:
+            moved[len(operators)] = replace(copies[op.index], op=replace(copies[op.index].op, index=len(operators)))
+        operators.append(replace(op, index=len(operators)))
+    graph = replace(graph, tensors=tuple(tensors), operators=tuple(operators))
+    return graph, lower_all(graph, moved)
 
 
 CONST_OUTPUT = "const_output"  # tinyq's own op: a constant graph output copied into its arena slot

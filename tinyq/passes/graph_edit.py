@@ -36,6 +36,15 @@ def fused_activation(op: Operator) -> str:
     return option(op, "fused_activation_function", "NONE") or "NONE"
 
 
+def new_op(name: str, inputs, outputs, **options) -> Operator:
+    """An operator to insert (index 0 until renumber_ops), its options built from keywords."""
+    from tinyq.ops import by_name
+
+    spec = by_name(name).options
+    return Operator(index=0, op=name, inputs=tuple(inputs), outputs=tuple(outputs),
+                    options=spec(**options) if spec is not None else None)
+
+
 def renumber_ops(operators) -> tuple[Operator, ...]:
     return tuple(replace(op, index=i) for i, op in enumerate(operators))
 

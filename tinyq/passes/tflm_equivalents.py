@@ -40,6 +40,7 @@ from typing import Callable
 import numpy as np
 
 from tinyq.ir import NO_TENSOR, Graph, Operator, Tensor
+from tinyq.passes.graph_edit import new_op as _op
 from tinyq.passes.graph_edit import option, renumber_ops
 from tinyq.tflite.schema import TENSOR_TYPE_CODES
 
@@ -72,14 +73,6 @@ class Editor:
 
     def is_float(self, t: int) -> bool:
         return self.tensors[t].dtype == "float32"
-
-
-def _op(name: str, inputs, outputs, **options) -> Operator:
-    from tinyq.ops import by_name
-
-    spec = by_name(name).options
-    return Operator(index=0, op=name, inputs=tuple(inputs), outputs=tuple(outputs),
-                    options=spec(**options) if spec is not None else None)
 
 
 def gelu(ed: Editor, op: Operator) -> list[Operator] | None:

@@ -23,6 +23,7 @@ from tinyq.quantize.actparams import ActivationChoice, Ranges, activation_ranges
 from tinyq.quantize.activations import WidthBuilder, choose_widths
 from tinyq.quantize.auto import ActivationPlan
 from tinyq.quantize import rounding
+from tinyq.quantize.comparisons import comparable_operands
 from tinyq.quantize.config import ACTIVATION_MODES, IO_TYPES, ROUNDING_MODES, WEIGHT_MODES, QuantizeConfig
 from tinyq.quantize.data import CalibrationSet, check_calibration
 from tinyq.quantize.equalize import equalizable_pairs, equalize
@@ -144,7 +145,7 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     prepared = prepare_float_graph(graph, where)
     if not isinstance(calib, CalibrationSet):
         calib = check_calibration(calib, prepared)
-    prepared = finite_masks(prepared, calib)
+    prepared = comparable_operands(finite_masks(prepared, calib), calib)
     candidates = candidate_configs(config, equalizable=bool(equalizable_pairs(prepared)))
     float_graphs = {eq: equalize(prepared) if eq else prepared for eq in {c.equalize for _, c in candidates}}
     stats = {eq: calibrate(g, calib, progress, "equalized model" if eq else "") for eq, g in float_graphs.items()}

@@ -1,0 +1,79 @@
+"""Comparison operands scaled by a power of two, so that TFLM's int8 comparison can take them.
+
+TFLM's int8 EQUAL/GREATER/... (comparisons.cc) turn each operand's scale into a multiplier with
+QuantizeMultiplierSmallerThanOneExp, which aborts on a scale of 1 or more: an operand spanning
+255 or more (raw audio, unnormalized features, a large logit) cannot be compared in int8 as it
+is. x > y holds exactly when x 2^-k > y 2^-k, and in float32 that product is exact, so each
+operand of such a comparison is multiplied by one power of two (a MUL, whose int8 output takes
+its own, smaller scale; a constant operand is stored scaled) and the comparison reads the products.
+Ranges come from the first SAMPLES calibration records, as masks.py finds its scores'.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from tinyq.ir import Graph, Operator, Tensor
+from tinyq.passes.graph_edit import new_op, renumber_ops
+from tinyq.quantize.floatrun import FloatRunner
+from tinyq.quantize.rules import RULES
+
+SAMPLES = 64
+# the widest operand range kept as it is: an int8 scale of width / 255 stays under 1 with room for an
+# observer that widens it (int16 copies of comparisons do not exist: comparisons run int8)
+MAX_WIDTH = 128.0
+
+
+def _compared(graph: Graph) -> list[Operator]:
+    return [op for op in graph.operators if RULES[op.op].outcomes is not None
+            and all(graph.tensors[t].dtype == "float32" for t in op.inputs[:2])]
+
+
+def comparable_operands(graph: Graph, calib) -> Graph:
+    ops = _compared(graph)
+    if not ops:
+        return graph
+    data = sorted({t for op in ops for t in op.inputs[:2] if not graph.tensors[t].is_const})
+    lo, hi = {t: np.inf for t in data}, {t: -np.inf for t in data}
+    runner = FloatRunner(graph)
+    for record in calib.records(graph, SAMPLES):
+        for t, values in runner.run(record, data).items():
+            finite = values[np.isfinite(values)]
+            if finite.size:
+                lo[t], hi[t] = min(lo[t], float(finite.min())), max(hi[t], float(finite.max()))
+    tensors = list(graph.tensors)
+    inserted: dict[int, list[Operator]] = {}  # comparison index -> the MULs before it
+    replaced: dict[int, Operator] = {}
+    for op in ops:
+        # the data's spans (int8 ranges hold 0); a constant threshold past them saturates (actparams.py)
+        width = max((max(hi[t], 0.0) - min(lo[t], 0.0) for t in op.inputs[:2] if t in lo and np.isfinite(lo[t])),
+                    default=0.0)
+        if width < MAX_WIDTH:
+            continue
+        factor = 2.0 ** -math.ceil(math.log2(width / MAX_WIDTH))
+        operands, muls = [], []
+        for t in op.inputs[:2]:
+            base = graph.tensors[t]
+            if base.is_const:
+                scaled = (np.asarray(base.data, np.float32) * np.float32(factor)).astype(np.float32)
+                tensors.append(Tensor(index=len(tensors), name=f"{base.name}/scaled", dtype="float32",
+                                      shape=base.shape, data=scaled))
+            else:
+                k = Tensor(index=len(tensors), name=f"{base.name}/compare_scale", dtype="float32", shape=(1,),
+                           data=np.array([factor], np.float32))
+                tensors.append(k)
+                tensors.append(Tensor(index=len(tensors), name=f"{base.name}/scaled", dtype="float32",
+                                      shape=base.shape))
+                muls.append(new_op("mul", [t, k.index], [len(tensors) - 1]))
+            operands.append(len(tensors) - 1)
+        inserted[op.index] = muls
+        replaced[op.index] = replace(op, inputs=tuple(operands) + op.inputs[2:])
+    if not replaced:
+        return graph
+    operators = []
+    for op in graph.operators:
+        operators += inserted.get(op.index, []) + [replaced.get(op.index, op)]
+    return replace(graph, tensors=tuple(tensors), operators=renumber_ops(operators))
