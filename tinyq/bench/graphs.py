@@ -428,6 +428,29 @@ def arg_max(m: Maker, x: Node):
     return x
 
 
+def lstm(m: Maker, x: Node):
+    """A float UNIDIRECTIONAL_SEQUENCE_LSTM (Keras's LSTM layer: batch-major, TFLM's 24 inputs, the hidden and
+    cell state as variables) over a (batch, steps, features) activation."""
+    if len(x.shape) != 3:
+        return None
+    batches, steps, features = x.shape
+    hidden = m.pick((3, 8, 16))
+    y = m.out((batches, steps, hidden))
+    if y is None:
+        return None
+    inputs = [-1] * 24
+    inputs[0] = x.tensor
+    for w_in, w_rec in ((1, 5), (2, 6), (3, 7), (4, 8)):
+        inputs[w_in] = m.weights((hidden, features), features)
+        inputs[w_rec] = m.weights((hidden, hidden), hidden)
+    for position in (12, 13, 14, 15):
+        inputs[position] = m.floats(m.rng.normal(0, 0.2, hidden) + (1.0 if position == 13 else 0.0))
+    inputs[18] = m.b.variable((batches, hidden), dtype=F32)
+    inputs[19] = m.b.variable((batches, hidden), dtype=F32)
+    return m.op("unidirectional_sequence_lstm", inputs, y, fused_activation_function="TANH", cell_clip=0.0,
+                time_major=False)
+
+
 # name -> (generator, how often it is drawn)
 OPS: dict[str, tuple[Callable, int]] = {
     "conv_2d": (conv_2d, 6), "depthwise_conv_2d": (depthwise_conv_2d, 4), "transpose_conv": (transpose_conv, 1),
@@ -447,6 +470,7 @@ OPS: dict[str, tuple[Callable, int]] = {
     "slice": (slice_op, 1), "mirror_pad": (mirror_pad, 1), "depth_to_space": (depth_to_space, 1),
     "log_softmax": (log_softmax, 1), "exp": (exp, 1), "rsqrt_norm": (rsqrt_norm, 1), "div": (div, 1),
     "select": (select, 1), "cumsum": (cumsum, 1), "reverse": (reverse, 1), "arg_max": (arg_max, 1),
+    "lstm": (lstm, 2),
 }
 INPUT_SHAPES = ((1, 8, 8, 3), (1, 12, 10, 1), (1, 16, 16, 4), (1, 9, 7, 8), (1, 49, 10, 1), (1, 32), (1, 20, 12),
                 (2, 6, 6, 2), (1, 5, 64))
