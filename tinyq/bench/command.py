@@ -100,13 +100,16 @@ def fuzz_command(model_paths, files: int, seed: int, jobs: int, timeout: float, 
               help="What to check, repeatable: the float model, or a quantizer mode "
                    "(default: float, int8, int16, int4).")
 @click.option("--max-ops", default=8, show_default=True, help="Ops per model, at most.")
+@click.option("--board", "boards", multiple=True,
+              help="Where the generated C runs against TFLM, repeatable: host, or a QEMU board such as qemu-m55 "
+                   "(CMSIS-NN with Helium) or qemu-m0-an385 (ARMv6-M) (default: host).")
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds one model may take, every mode.")
 @click.option("--save", type=click.Path(file_okay=False, path_type=Path),
               help="Write each model whose check failed (or was refused) here as SEED.tflite, with its "
                    "calibration data as SEED_calib.npz, to reproduce with tinyq quantize/verify.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @json_format
-def graphs_command(count: int, seed: int, modes, max_ops: int, timeout: float, save: Path | None, fmt: str):
+def graphs_command(count: int, seed: int, modes, max_ops: int, boards, timeout: float, save: Path | None, fmt: str):
     """Random float models (tinyq's writer: convolutions, pooling, FC, elementwise, activations, data
     movement, in random DAGs) through LiteRT, tinyq and TFLM: the float model and each quantized one must
     be bit-exact with TFLM or refused in one line; output SQNR against the float model is reported.
@@ -114,7 +117,8 @@ def graphs_command(count: int, seed: int, modes, max_ops: int, timeout: float, s
     from tinyq.bench.graphs_run import DEFAULT_MODES, defects, format_table, run_models, save_models
 
     modes = modes or DEFAULT_MODES
-    rows = run_models(range(seed, seed + count), modes, max_ops, timeout, progress=lambda m: click.echo(m, err=True))
+    rows = run_models(range(seed, seed + count), modes, max_ops, timeout, progress=lambda m: click.echo(m, err=True),
+                      boards=boards or ("host",))
     if save:
         save_models(rows, save, max_ops)
     click.echo(json.dumps([asdict(r) for r in rows], indent=2) if fmt == "json" else format_table(rows, modes))

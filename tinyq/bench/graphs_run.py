@@ -83,18 +83,24 @@ def _error_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}{where}: {str(exc)[:200]}"
 
 
-def _verify(graph) -> tuple[str, str]:
+def _verify(graph, boards: tuple[str, ...]) -> tuple[str, str]:
+    """Bit-exact with TFLM on each board (the host, QEMU ones with their default backend), or what differs."""
     from tinyq.boards import get_board
     from tinyq.driver import compile_graph
-    from tinyq.verify import verify_host
+    from tinyq.verify import verify_host, verify_qemu
     from tinyq.verify.compare import summarize
 
-    board = get_board("host")
-    result = verify_host(compile_graph(graph, board, arena="fast"), board, n_inputs=VERIFY_INPUTS)
-    return ("pass", "") if result.ok else ("differs", summarize(result, graph, limit=2))
+    for name in boards:
+        board = get_board(name)
+        compiled = compile_graph(graph, board, arena="fast")
+        result = verify_host(compiled, board, n_inputs=VERIFY_INPUTS) if board.runner == "host" else \
+            verify_qemu(compiled, board, n_inputs=VERIFY_INPUTS).result
+        if not result.ok:
+            return "differs", f"{name}: " + summarize(result, graph, limit=2)
+    return "pass", ""
 
 
-def check_model(seed: int, modes: tuple[str, ...], max_ops: int) -> list[Row]:
+def check_model(seed: int, modes: tuple[str, ...], max_ops: int, boards: tuple[str, ...] = ("host",)) -> list[Row]:
     """Every mode of one random model (runs in a worker)."""
     from tinyq.errors import TinyqError
     from tinyq.quantize import quantize_graph
@@ -117,11 +123,11 @@ def check_model(seed: int, modes: tuple[str, ...], max_ops: int) -> list[Row]:
         row = Row(seed, mode, "pass", ops=ops)
         try:
             if MODES[mode] is None:
-                status, message = _verify(model.graph)
+                status, message = _verify(model.graph, boards)
                 row = replace(row, status=status, message=message)
             else:
                 result = quantize_graph(model.graph, calib, QuantizeConfig(**MODES[mode]))
-                status, message = _verify(result.graph)
+                status, message = _verify(result.graph, boards)
                 sqnr = min(sqnr_report(result.float_graph, result.graph, records).output_sqnr_db)
                 row = replace(row, status=status, message=message, sqnr_db=round(float(sqnr), 1))
         except TinyqError as exc:  # one line; but one that owns up to a tinyq bug is a defect
@@ -133,20 +139,21 @@ def check_model(seed: int, modes: tuple[str, ...], max_ops: int) -> list[Row]:
     return rows
 
 
-def _child(conn, seed: int, modes: tuple[str, ...], max_ops: int) -> None:
+def _child(conn, seed: int, modes: tuple[str, ...], max_ops: int, boards: tuple[str, ...]) -> None:
     try:
-        conn.send([asdict(r) for r in check_model(seed, modes, max_ops)])
+        conn.send([asdict(r) for r in check_model(seed, modes, max_ops, boards)])
     except BaseException as exc:  # noqa: BLE001 - reported as the model's crash
         conn.send([asdict(Row(seed, "float", "crash", _error_line(exc)))])
 
 
-def run_models(seeds, modes=DEFAULT_MODES, max_ops: int = 8, timeout: float = 300.0, progress=None) -> list[Row]:
+def run_models(seeds, modes=DEFAULT_MODES, max_ops: int = 8, timeout: float = 300.0, progress=None,
+               boards: tuple[str, ...] = ("host",)) -> list[Row]:
     """Each seed's model in a child process of its own: a hang or a dying interpreter costs one model."""
     ctx = multiprocessing.get_context("fork")
     rows: list[Row] = []
     for i, seed in enumerate(seeds):
         parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(child, seed, tuple(modes), max_ops), daemon=True)
+        proc = ctx.Process(target=_child, args=(child, seed, tuple(modes), max_ops, tuple(boards)), daemon=True)
         proc.start()
         child.close()
         got = parent.poll(timeout)
