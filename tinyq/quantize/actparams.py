@@ -122,8 +122,11 @@ def tie_groups(graph: Graph) -> TieGroups:
             for t in outs:  # every output of a multi-output op (SPLIT, UNPACK)
                 groups.union(t, data_in[0])
         if rule.inputs_as_output and outs:
+            fixed_roots = {groups.find(f) for f in fixed_by}
             for t in data_in:
-                if t in fixed_by:  # tied, the fixed parameters would clip the other inputs
+                # a fixed output, or a tensor tied to one (a slice of a softmax): tied, the fixed parameters
+                # would clip the other inputs
+                if t in fixed_by or groups.find(t) in fixed_roots:
                     requantized.append((t, outs[0]))
                 else:
                     groups.union(t, outs[0])

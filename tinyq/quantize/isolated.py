@@ -40,6 +40,15 @@ LOG_LINE = 160  # characters of TFLM's log kept in an error line
 CRASH_HINT = "the float model's shapes or values are probably inconsistent: tinyq inspect MODEL shows its ops"
 
 
+class NativeCrash(TinyqError):
+    """The child died (a signal, or an exit before replying): the interpreter's native code ended it."""
+
+    def __init__(self, what: str, where: str | None = None, hint: str | None = None, death: str = "", log: str = ""):
+        super().__init__(what, where, hint)
+        self.death = death  # "crashed (SIGABRT)", ...
+        self.log = log  # the first line the native code wrote
+
+
 class _RemoteTraceback(Exception):
     """The child's traceback of an unexpected exception, chained as its cause (as concurrent.futures does)."""
 
@@ -114,8 +123,10 @@ def in_child(fn: Callable[..., T], *args, doing: str = "running the quantized mo
         what = f"{engine} {_death(status)} while {doing}"
         refusal = first_refusal(graph) if graph is not None else None
         if refusal is not None:
-            raise TinyqError(f"{what}; its {refusal.where}: {refusal.what}", where=where, hint=refusal.hint)
-        raise TinyqError(what + (f": {log}" if log else ""), where=where, hint=CRASH_HINT)
+            raise NativeCrash(f"{what}; its {refusal.where}: {refusal.what}", where=where, hint=refusal.hint,
+                              death=_death(status), log=log)
+        raise NativeCrash(what + (f": {log}" if log else ""), where=where, hint=CRASH_HINT, death=_death(status),
+                          log=log)
     reply = pickle.loads(data)
     if reply[0] == "ok":
         return reply[1]

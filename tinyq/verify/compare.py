@@ -6,10 +6,54 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tinyq import golden
 from tinyq.errors import TinyqError
-from tinyq.golden import tflm_run, tflm_run_tensors
 from tinyq.ir import Graph, Tensor
 from tinyq.tables import table
+
+# TFLM's reference kernels assert on some values (an int8 SOFTMAX whose exps sum to 512 or more: 512 or more
+# near-equal logits): the process ends there, so verify runs TFLM in a child and names the record instead
+ASSERTED_HINT = "TFLM's own kernel asserts on that input: there is no result to compare tinyq's with"
+
+
+def _golden_runs(run, *args, inputs: list, progress=None) -> list:
+    """run(*args, inputs, aborts=True, progress=...) in a forked child (one interpreter: state carries from
+    record to record, as in the runner), its progress passed back through a pipe as it goes. A death in
+    TFLM's native code is one error line naming the input record it died on."""
+    import os
+    import threading
+
+    from tinyq.quantize.isolated import FORKS, NativeCrash, in_child
+
+    if not FORKS:
+        return run(*args, inputs, aborts=True, progress=progress)
+    read_end, write_end = os.pipe()
+    done = [0]
+
+    def relay():
+        with os.fdopen(read_end, "rb", buffering=0) as pipe:
+            while pipe.read(1):
+                done[0] += 1
+                if progress is not None:
+                    progress(done[0])
+
+    def child_run():
+        return run(*args, inputs, aborts=True, progress=lambda _: os.write(write_end, b"."))
+
+    reader = threading.Thread(target=relay, daemon=True)
+    reader.start()
+    try:
+        return in_child(child_run, doing="running the inputs")
+    except NativeCrash as crash:
+        os.close(write_end)
+        write_end = -1
+        reader.join()
+        record = f"input record {done[0]} of {len(inputs)}" + (f": {crash.log}" if crash.log else "")
+        raise TinyqError(f"TFLM {crash.death} while running {record}", hint=ASSERTED_HINT) from None
+    finally:
+        if write_end >= 0:
+            os.close(write_end)
+        reader.join()
 
 
 @dataclass(frozen=True)
@@ -88,12 +132,12 @@ def split_outputs(graph: Graph, raw: bytes) -> list[np.ndarray]:
     return arrays
 
 
-def _endings(ours: list, golden: list) -> tuple[list[Mismatch], int]:
+def _endings(ours: list, theirs: list) -> tuple[list[Mismatch], int]:
     """Records (None where the invoke ended early, as TFLM's kTfLiteAbort) that ended early on one side only,
     and how many on both."""
     one_side = [Mismatch(r, -1, "", None, 0, 0, 0, ended_early="tinyq" if mine is None else "TFLM")
-                for r, (mine, gold) in enumerate(zip(ours, golden)) if (mine is None) != (gold is None)]
-    return one_side, sum(mine is None and gold is None for mine, gold in zip(ours, golden))
+                for r, (mine, gold) in enumerate(zip(ours, theirs)) if (mine is None) != (gold is None)]
+    return one_side, sum(mine is None and gold is None for mine, gold in zip(ours, theirs))
 
 
 def compare_outputs(model: bytes, graph: Graph, inputs: list[list[np.ndarray]],
@@ -101,9 +145,9 @@ def compare_outputs(model: bytes, graph: Graph, inputs: list[list[np.ndarray]],
     """Any runner's outputs against TFLM running `model` (the user's file) on the same inputs; a record
     whose invoke ended early (None) must have ended early in TFLM too, and only completed ones are compared.
     `progress(done)` after each record TFLM ran."""
-    golden = tflm_run(model, inputs, aborts=True, progress=progress)
-    mismatches, ended_early = _endings(ours, golden)
-    for r, (mine, gold) in enumerate(zip(ours, golden)):
+    golden_out = _golden_runs(golden.tflm_run, model, inputs=inputs, progress=progress)
+    mismatches, ended_early = _endings(ours, golden_out)
+    for r, (mine, gold) in enumerate(zip(ours, golden_out)):
         if mine is None or gold is None:
             continue
         for i, a, b in zip(graph.outputs, mine, gold):
@@ -119,11 +163,11 @@ def compare_traces(model: bytes, graph: Graph, producer: dict[int, int], inputs:
     """Every traced intermediate tensor against TFLM's value of the same tensor of `model`; `outputs` (the
     runner's, None where an invoke ended early) for the records to skip, and `progress`, as compare_outputs."""
     traced = sorted({t for trace in traces for t in trace})
-    golden = tflm_run_tensors(model, traced, inputs, aborts=True, progress=progress)
+    golden_out = _golden_runs(golden.tflm_run_tensors, model, traced, inputs=inputs, progress=progress)
     ran = outputs if outputs is not None else [()] * len(traces)  # no outputs: every invoke ran
-    mismatches, ended_early = _endings(ran, golden)
+    mismatches, ended_early = _endings(ran, golden_out)
     compared = set()
-    for r, (trace, gold, mine) in enumerate(zip(traces, golden, ran)):
+    for r, (trace, gold, mine) in enumerate(zip(traces, golden_out, ran)):
         if gold is None or mine is None:
             continue
         for tensor, ours in trace.items():
