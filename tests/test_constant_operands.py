@@ -70,3 +70,17 @@ def test_constant_weights_stay_in_flash():
     b.op("conv_2d", [x, w, bias], [y], padding="SAME", stride_w=1, stride_h=1)
     compiled = assert_bit_exact(b.build([y]), n_inputs=2)
     assert "copy_const" not in [op.lowered.kernel for op in compiled.bound.ops]
+
+
+def test_a_constant_read_as_weights_and_as_data():
+    """One constant, a fully connected layer's weights (from flash) and an ABS's operand (an arena copy)."""
+    rng = np.random.default_rng(3)
+    b = GraphBuilder("shared_const")
+    x = b.input((1, 4), F32)
+    w = b.const(rng.normal(0, 1, (4, 4)).astype(np.float32), F32)
+    fc = b.activation((1, 4), F32)
+    b.op("fully_connected", [x, w, -1], [fc])
+    a = b.activation((4, 4), F32)
+    b.op("abs", [w], [a])
+    compiled = assert_bit_exact(b.build([fc, a]), n_inputs=4)
+    assert [op.lowered.kernel for op in compiled.bound.ops].count("copy_const") == 1

@@ -97,6 +97,11 @@ def _load_refusal(model: bytes, reason: str) -> TinyqError:
     return TinyqError(f"TFLM could not load the model: {reason}")
 
 
+def tensor_count(model: bytes) -> int:
+    """Tensors in the model file's main subgraph."""
+    return _tflm_schema().Model.GetRootAs(model, 0).Subgraphs(0).TensorsLength()
+
+
 def _output_count(model: bytes) -> int:
     return _tflm_schema().Model.GetRootAs(model, 0).Subgraphs(0).OutputsLength()
 

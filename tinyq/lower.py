@@ -96,33 +96,37 @@ CONST_INPUT = "const_input"  # tinyq's own op: a constant an op's kernel reads a
 def _with_constant_operands(graph: Graph, copies: dict[int, Lowered], lower_all):
     """The main graph lowered (`lower_all(graph, copies)`); where a kernel reads a constant as data from the
     arena (a float ABS or ADD of two constants that the converter left unfolded: TFLM runs those ops on
-    the constant's bytes), the constant becomes an arena tensor written by a CONST_INPUT copy from flash
-    just before its first reader, and the graph is lowered again. Other ops' constants stay in flash."""
+    the constant's bytes), those readers read an arena copy of it instead, written by a CONST_INPUT copy from
+    flash just before the first of them, and the graph is lowered again. Readers that take the constant from
+    flash (a convolution's filter) keep it."""
     lowered = lower_all(graph, copies)
-    first_reader: dict[int, int] = {}
+    readers: dict[int, list[int]] = {}  # constant -> the ops reading it as data, in order
     for k in lowered:
         for t in k.inputs:
-            if graph.tensors[t].is_const:
-                first_reader.setdefault(t, k.op.index)
-    if not first_reader:
+            if graph.tensors[t].is_const and k.op.index not in readers.get(t, []):
+                readers.setdefault(t, []).append(k.op.index)
+    if not readers:
         return graph, lowered
-    tensors, operators, moved = list(graph.tensors), [], {}
+    tensors, operators, moved, arena_copy = list(graph.tensors), [], {}, {}
     for op in graph.operators:
-        for t in [t for t, reader in first_reader.items() if reader == op.index]:
+        for t in [t for t, ops_reading in readers.items() if ops_reading[0] == op.index]:
             tensor = tensors[t]
             dtype = DTYPES.get(tensor.dtype, (None,))[0]
             if dtype is None or tensor.dtype == "int4":
                 raise UnsupportedError(f"op {op.index} reads constant tensor {t} of type {tensor.dtype} as data",
                                        where=describe_op(graph, op), hint="tinyq copies byte-sized constants")
-            copy = Operator(index=len(operators), op=CONST_INPUT, inputs=(), outputs=(t,))
+            arena_copy[t] = len(tensors)
+            tensors.append(replace(tensor, index=len(tensors), name=f"{tensor.name}_in_arena", data=None))
+            copy = Operator(index=len(operators), op=CONST_INPUT, inputs=(), outputs=(arena_copy[t],))
             values = np.ascontiguousarray(tensor.data, dtype=dtype).reshape(-1).view(np.uint8)
             moved[copy.index] = Lowered(op=copy, kernel="copy_const", params=CopyParams(bytes=tensor.nbytes),
-                                        inputs=(), outputs=(t,), consts=(ConstArray("values", "uint8_t", values),))
+                                        inputs=(), outputs=(arena_copy[t],),
+                                        consts=(ConstArray("values", "uint8_t", values),))
             operators.append(copy)
-            tensors[t] = replace(tensor, data=None)
         if op.index in copies:
             moved[len(operators)] = replace(copies[op.index], op=replace(copies[op.index].op, index=len(operators)))
-        operators.append(replace(op, index=len(operators)))
+        inputs = tuple(arena_copy[t] if op.index in readers.get(t, ()) else t for t in op.inputs)
+        operators.append(replace(op, index=len(operators), inputs=inputs))
     graph = replace(graph, tensors=tuple(tensors), operators=tuple(operators))
     return graph, lower_all(graph, moved)
 

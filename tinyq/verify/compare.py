@@ -49,7 +49,8 @@ def _golden_runs(run, *args, inputs: list, progress=None) -> list:
         write_end = -1
         reader.join()
         record = f"input record {done[0]} of {len(inputs)}" + (f": {crash.log}" if crash.log else "")
-        raise TinyqError(f"TFLM {crash.death} while running {record}", hint=ASSERTED_HINT) from None
+        raise TinyqError(f"TFLM {crash.death} while running {record}",
+                         hint=ASSERTED_HINT if "SIGABRT" in crash.death else crash.hint) from None
     finally:
         if write_end >= 0:
             os.close(write_end)
@@ -162,7 +163,8 @@ def compare_traces(model: bytes, graph: Graph, producer: dict[int, int], inputs:
                    traces: list[dict[int, bytes]], outputs: list | None = None, progress=None) -> VerifyResult:
     """Every traced intermediate tensor against TFLM's value of the same tensor of `model`; `outputs` (the
     runner's, None where an invoke ended early) for the records to skip, and `progress`, as compare_outputs."""
-    traced = sorted({t for trace in traces for t in trace})
+    in_file = golden.tensor_count(model)  # tensors tinyq added (an arena copy of a constant) TFLM cannot show
+    traced = sorted({t for trace in traces for t in trace if t < in_file})
     golden_out = _golden_runs(golden.tflm_run_tensors, model, traced, inputs=inputs, progress=progress)
     ran = outputs if outputs is not None else [()] * len(traces)  # no outputs: every invoke ran
     mismatches, ended_early = _endings(ran, golden_out)
