@@ -40,3 +40,8 @@ def test_the_command_prints_the_table(tmp_path):
     result = CliRunner().invoke(cli, ["bench", "graphs", "--count", "2", "--mode", "int8", "--save", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "mode     pass" in result.output and "int8" in result.output
+
+
+def test_a_model_on_qemu_with_cmsis_nn():
+    rows = check_model(7, ("int8",), 8, ("qemu-m55",))
+    assert [r.status for r in rows] == ["pass"], rows
