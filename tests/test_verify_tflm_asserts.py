@@ -37,7 +37,7 @@ def test_verify_names_the_record_tflm_dies_on(tmp_path):
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     lines = [line for line in proc.stderr.splitlines() if line.startswith("tinyq: error:")]
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    assert "input record 0 of 5" in lines[0] and "SIGABRT" in lines[0]
+    assert "input record 0 of 5" in lines[0] and "SIGABRT" in lines[0] and "op 0 (softmax) is int8 over 600" in lines[0]
 
 
 def test_records_tflm_runs_still_compare():

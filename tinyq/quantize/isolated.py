@@ -121,6 +121,10 @@ def in_child(fn: Callable[..., T], *args, doing: str = "running the quantized mo
         log = _log_line(log_file)
     if not data:  # it died before replying
         what = f"{engine} {_death(status)} while {doing}"
+        asserted = known_abort(graph) if graph is not None and os.WIFSIGNALED(status) \
+            and os.WTERMSIG(status) == signal.SIGABRT else None
+        if asserted is not None:
+            raise NativeCrash(f"{what}; {asserted[0]}", where=where, hint=asserted[1], death=_death(status), log=log)
         refusal = first_refusal(graph) if graph is not None else None
         if refusal is not None:
             raise NativeCrash(f"{what}; its {refusal.where}: {refusal.what}", where=where, hint=refusal.hint,
@@ -143,6 +147,23 @@ def in_child(fn: Callable[..., T], *args, doing: str = "running the quantized mo
         raise kind(what, where=error_where or where, hint=hint or CRASH_HINT)
     exc, text = reply[1], reply[2]
     raise exc from _RemoteTraceback(text)
+
+
+# TFLM's int8 SOFTMAX divides by 2^(bits over unit + 23) with gemmlowp's RoundingDivideByPOT, which asserts the
+# exponent is at most 31: its exps, each at most 1, must sum below 512
+SOFTMAX_INT8_TIES = 512
+
+
+def known_abort(graph: Graph) -> tuple[str, str] | None:
+    """(what, hint) of an assertion TFLM's kernels are known to hit on some values of this graph, where tinyq's
+    kernels give a result: what a SIGABRT most likely was."""
+    for op in graph.operators:
+        x = graph.tensors[op.inputs[0]] if op.op == "softmax" else None
+        if x is not None and x.dtype == "int8" and x.shape and x.shape[-1] >= SOFTMAX_INT8_TIES:
+            return (f"its op {op.index} (softmax) is int8 over {x.shape[-1]} values, and TFLM's int8 SOFTMAX aborts "
+                    f"when {SOFTMAX_INT8_TIES} or more of them tie at the maximum",
+                    "int16 activations (tinyq quantize --activations int16) take TFLM's int16 SOFTMAX, which does not")
+    return None
 
 
 def first_refusal(graph: Graph) -> UnsupportedError | None:

@@ -16,14 +16,14 @@ from tinyq.tables import table
 ASSERTED_HINT = "TFLM's own kernel asserts on that input: there is no result to compare tinyq's with"
 
 
-def _golden_runs(run, *args, inputs: list, progress=None) -> list:
+def _golden_runs(run, *args, inputs: list, progress=None, graph: Graph | None = None) -> list:
     """run(*args, inputs, aborts=True, progress=...) in a forked child (one interpreter: state carries from
     record to record, as in the runner), its progress passed back through a pipe as it goes. A death in
     TFLM's native code is one error line naming the input record it died on."""
     import os
     import threading
 
-    from tinyq.quantize.isolated import FORKS, NativeCrash, in_child
+    from tinyq.quantize.isolated import FORKS, NativeCrash, in_child, known_abort
 
     if not FORKS:
         return run(*args, inputs, aborts=True, progress=progress)
@@ -43,12 +43,14 @@ def _golden_runs(run, *args, inputs: list, progress=None) -> list:
     reader = threading.Thread(target=relay, daemon=True)
     reader.start()
     try:
-        return in_child(child_run, doing="running the inputs")
+        return in_child(child_run, doing="running the inputs", graph=graph)
     except NativeCrash as crash:
         os.close(write_end)
         write_end = -1
         reader.join()
-        record = f"input record {done[0]} of {len(inputs)}" + (f": {crash.log}" if crash.log else "")
+        known = known_abort(graph) if graph is not None and "SIGABRT" in crash.death else None
+        record = f"input record {done[0]} of {len(inputs)}" + (f"; {known[0]}" if known else
+                                                                 f": {crash.log}" if crash.log else "")
         raise TinyqError(f"TFLM {crash.death} while running {record}",
                          hint=ASSERTED_HINT if "SIGABRT" in crash.death else crash.hint) from None
     finally:
@@ -146,7 +148,7 @@ def compare_outputs(model: bytes, graph: Graph, inputs: list[list[np.ndarray]],
     """Any runner's outputs against TFLM running `model` (the user's file) on the same inputs; a record
     whose invoke ended early (None) must have ended early in TFLM too, and only completed ones are compared.
     `progress(done)` after each record TFLM ran."""
-    golden_out = _golden_runs(golden.tflm_run, model, inputs=inputs, progress=progress)
+    golden_out = _golden_runs(golden.tflm_run, model, inputs=inputs, progress=progress, graph=graph)
     mismatches, ended_early = _endings(ours, golden_out)
     for r, (mine, gold) in enumerate(zip(ours, golden_out)):
         if mine is None or gold is None:
@@ -165,7 +167,7 @@ def compare_traces(model: bytes, graph: Graph, producer: dict[int, int], inputs:
     runner's, None where an invoke ended early) for the records to skip, and `progress`, as compare_outputs."""
     in_file = golden.tensor_count(model)  # tensors tinyq added (an arena copy of a constant) TFLM cannot show
     traced = sorted({t for trace in traces for t in trace if t < in_file})
-    golden_out = _golden_runs(golden.tflm_run_tensors, model, traced, inputs=inputs, progress=progress)
+    golden_out = _golden_runs(golden.tflm_run_tensors, model, traced, inputs=inputs, progress=progress, graph=graph)
     ran = outputs if outputs is not None else [()] * len(traces)  # no outputs: every invoke ran
     mismatches, ended_early = _endings(ran, golden_out)
     compared = set()
