@@ -222,6 +222,9 @@ class QuantRule:
     # (int8, int16): past +-this the op's output has reached its last step on its fixed grid, so a data input
     # read by nothing else needs no wider range (a GELU's x^3 term reaches 1e12; sigmoid's answer stops at 8)
     input_saturates: tuple[float, float] | None = None
+    # inputs the op's int16 kernel still takes as int8 (TFLM's int16 PRELU requires an int8 alpha): read as
+    # int8 whatever the op's width, a constant stored so, a computed one through an int8 copy
+    int8_inputs: tuple[int, ...] = ()
 
 
 # TFLM runs the op in float32 only: a quantized model keeps it float between DEQUANTIZE and QUANTIZE

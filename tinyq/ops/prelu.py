@@ -66,6 +66,6 @@ def _lowered(graph: Graph, op: Operator, x, alpha, y, loops, suffix: str) -> Low
 
 
 SPECS = [OpSpec(name="prelu", builtin="PRELU", lower=lower, kernels=(reference_kernel("prelu", inplace=ELEMENTWISE), f32_kernel("prelu_f32")),
-                quant=QuantRule(1),  # alpha: an int8 constant with its own parameters, as TFLite's quantizer
+                quant=QuantRule(1, int8_inputs=(1,)),  # alpha: int8 with its own parameters, as TFLite's quantizer
                 doc=f"int8, and int16 input and output with an int8 alpha (any zero points, as TFLM), alpha "
                     f"broadcast against the input up to rank {MAX_BROADCAST_RANK} (constant alpha in flash); float32 up to rank {PRELU_MAX_RANK}, as TFLM")]

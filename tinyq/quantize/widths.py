@@ -88,10 +88,12 @@ def plan_layout(graph: Graph, units: tuple[Unit, ...], unit_dtypes, io: str = "i
         width = op_dtypes.get(op.index)
         for p in activation_positions(graph, op):
             t = op.inputs[p]
+            # an op writing no unit (a comparison's bool) runs its int8 kernel; some int16 kernels take an
+            # operand as int8 (RULES[...].int8_inputs)
+            want = "int8" if p in RULES[op.op].int8_inputs else width or "int8"
             if t not in dtypes:  # a constant in no unit: stored at its first reader's width
-                home[t] = width or "int8"
+                home[t] = want
                 dtypes[t], origin[t] = home[t], t
-            want = width or "int8"  # an op writing no unit (a comparison's bool) runs its int8 kernel
             # a float island's DEQUANTIZE reads either width: a copy would only cost a rounding to int8
             if want == home[t] or RULES[op.op].float_island:
                 continue
