@@ -60,3 +60,21 @@ def test_narrow_operands_are_left_alone():
     graph = compare_select("greater", 10.0)
     result = quantize_graph(graph, _calib(graph, 10.0))
     assert len(result.graph.operators) == len(graph.operators)
+
+
+def test_an_operand_tied_to_a_wider_tensor_is_scaled_too():
+    """x > y with x and y within +-45, and x also a SELECT_V2 branch beside z within +-400: x shares the select's
+    parameters, so its scale is the group's, over 1 unless the comparison reads a scaled copy."""
+    b = GraphBuilder("tied")
+    x, y, z = (b.input((1, 32), F32) for _ in range(3))
+    cond = b.activation((1, 32), "bool")
+    b.op("greater", [x, y], [cond])
+    out = b.activation((1, 32), F32)
+    b.op("select_v2", [cond, x, z], [out])
+    graph = b.build([out])
+    rng = np.random.default_rng(0)
+    calib = [(rng.standard_normal((64, 32)) * s).astype(np.float32) for s in (12.0, 12.0, 130.0)]
+    result = quantize_graph(graph, calib)
+    compare = next(o for o in result.graph.operators if o.op == "greater")
+    assert all(result.graph.tensors[t].quant.s < 1.0 for t in compare.inputs)
+    assert_bit_exact(result.graph, n_inputs=8)

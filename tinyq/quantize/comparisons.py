@@ -6,7 +6,8 @@ QuantizeMultiplierSmallerThanOneExp, which aborts on a scale of 1 or more: an op
 is. x > y holds exactly when x 2^-k > y 2^-k, and in float32 that product is exact, so each
 operand of such a comparison is multiplied by one power of two (a MUL, whose int8 output takes
 its own, smaller scale; a constant operand is stored scaled) and the comparison reads the products.
-Ranges come from the first SAMPLES calibration records, as masks.py finds its scores'.
+Ranges come from the first SAMPLES calibration records, as masks.py finds its scores', over each operand's
+tie group (an operand a SELECT_V2 also reads shares that op's parameters).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from tinyq.ir import Graph, Operator, Tensor
 from tinyq.passes.graph_edit import new_op, renumber_ops
+from tinyq.quantize.actparams import tie_groups
 from tinyq.quantize.floatrun import FloatRunner
 from tinyq.quantize.rules import RULES
 
@@ -36,14 +38,20 @@ def comparable_operands(graph: Graph, calib) -> Graph:
     ops = _compared(graph)
     if not ops:
         return graph
-    data = sorted({t for op in ops for t in op.inputs[:2] if not graph.tensors[t].is_const})
-    lo, hi = {t: np.inf for t in data}, {t: -np.inf for t in data}
+    # an operand shares its parameters with its group (a SELECT_V2 it also feeds): the group's range sets them
+    ties = tie_groups(graph)
+    group = {t: [m for m in ties.members[ties.group_of[t]] if not graph.tensors[m].is_const]
+             for op in ops for t in op.inputs[:2] if not graph.tensors[t].is_const and t in ties.group_of}
+    members = sorted({m for ms in group.values() for m in ms})
+    seen_lo, seen_hi = {t: np.inf for t in members}, {t: -np.inf for t in members}
     runner = FloatRunner(graph)
     for record in calib.records(graph, SAMPLES):
-        for t, values in runner.run(record, data).items():
+        for t, values in runner.run(record, members).items():
             finite = values[np.isfinite(values)]
             if finite.size:
-                lo[t], hi[t] = min(lo[t], float(finite.min())), max(hi[t], float(finite.max()))
+                seen_lo[t], seen_hi[t] = min(seen_lo[t], float(finite.min())), max(seen_hi[t], float(finite.max()))
+    lo = {t: min(seen_lo[m] for m in ms) for t, ms in group.items()}
+    hi = {t: max(seen_hi[m] for m in ms) for t, ms in group.items()}
     tensors = list(graph.tensors)
     inserted: dict[int, list[Operator]] = {}  # comparison index -> the MULs before it
     replaced: dict[int, Operator] = {}
