@@ -184,9 +184,11 @@ def format_table(rows: list[Row], modes) -> str:
         of = [r for r in rows if r.mode == mode]
         count = {s: sum(r.status == s for r in of) for s in ("pass", "refused", "differs", "crash")}
         gone = sum(r.status in ("hang", "died") for r in rows if r.mode == "-")
+        # a float output that is not finite (exp of a large value) has no SQNR: left out of the median, listed
         sqnrs = [r.sqnr_db for r in of if r.status == "pass" and r.sqnr_db is not None]
-        median = f"{np.median(sqnrs):.1f} dB" if sqnrs else "-"
-        low = sum(s < LOW_SQNR_DB for s in sqnrs)
+        finite = [s for s in sqnrs if np.isfinite(s)]
+        median = f"{np.median(finite):.1f} dB" if finite else "-"
+        low = sum(not s >= LOW_SQNR_DB for s in sqnrs)
         lines.append(f"{mode:<8} {count['pass']:>4}  {count['refused']:>7}  {count['differs']:>7}  {count['crash']:>5}"
                      f"  {gone:>9}  {median:>11}  {low:>4}")
     invalid = [r for r in rows if r.status == "invalid"]
@@ -195,7 +197,7 @@ def format_table(rows: list[Row], modes) -> str:
     seen: set[str] = set()
     notes = []
     for r in sorted(rows, key=lambda r: (r.status == "refused", r.seed)):
-        if r.status == "pass" and (r.sqnr_db is None or r.sqnr_db >= LOW_SQNR_DB):
+        if r.status == "pass" and (r.sqnr_db is None or bool(r.sqnr_db >= LOW_SQNR_DB)):
             continue
         key = r.status + (r.message if r.status == "refused" else f"{r.seed}{r.mode}")
         if key in seen:

@@ -329,6 +329,33 @@ def _widen_for_add(quant: Quant, rng: tuple[float, float], reason: str, widest_i
     return widened, qmath.real_range(widened.s, widened.zp), f"{reason}, widened for TFLM's ADD/SUB"
 
 
+# TFLM's int8 CUMSUM adds each input step as 2^19 (shifted left 20, halved) in int32 and wraps: its running
+# sums must stay under 2^12 input steps. The largest |sum| calibration saw must fit with CUMSUM_HEADROOM.
+CUMSUM_STEPS = 2**12
+CUMSUM_HEADROOM = 2.0
+
+
+def _cumsum_sums(graph: Graph, observed: dict) -> dict[int, float]:
+    """CUMSUM input -> the largest |running sum| calibration saw in the outputs it feeds."""
+    sums: dict[int, float] = {}
+    for op in graph.operators:
+        if op.op == "cumsum" and op.outputs[0] in observed:
+            lo, hi = observed[op.outputs[0]]
+            sums[op.inputs[0]] = max(sums.get(op.inputs[0], 0.0), abs(lo), abs(hi))
+    return sums
+
+
+def _widen_for_cumsum(quant: Quant, rng: tuple[float, float], reason: str, largest_sum: float):
+    """An int8 CUMSUM input whose steps would overflow TFLM's int32 running sum gets a scale that holds the
+    largest sum in CUMSUM_STEPS / CUMSUM_HEADROOM steps: coarser, where the narrower one wraps to garbage."""
+    needed = largest_sum * CUMSUM_HEADROOM / CUMSUM_STEPS
+    if quant.s >= needed:
+        return quant, rng, reason
+    scale = f32(needed * (1 + 2.0**-20))
+    widened = Quant(scale=(scale,), zero_point=(0,))
+    return widened, qmath.real_range(widened.s, 0), f"{reason}, widened for TFLM's int32 CUMSUM"
+
+
 def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observer: str, layout=None,
                              ranges: Ranges | None = None) -> dict[int, ActivationChoice]:
     """Parameters of every quantized tensor: the float graph's (same index) and, with a layout, the
@@ -341,6 +368,7 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
 
     betas = _softmax_betas(graph)
     summed = _add_sub_inputs(graph, ties)
+    sums = _cumsum_sums(graph, observed)
     pending: set[int] = set()
 
     def params(t: int, dtype: str):
@@ -363,6 +391,9 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
                           if ties.group_of[i] not in pending), default=0.0)
             if dtype == "int8" and widest > 0 and not any(m in ties.fixed_by for m in ties.members[g]):
                 cache[g, dtype] = _widen_for_add(*cache[g, dtype], widest)
+            largest_sum = max((sums[m] for m in ties.members[g] if m in sums), default=0.0)
+            if dtype == "int8" and largest_sum > 0 and not any(m in ties.fixed_by for m in ties.members[g]):
+                cache[g, dtype] = _widen_for_cumsum(*cache[g, dtype], largest_sum)
             pending.discard(g)
         return cache[g, dtype]
 
