@@ -84,3 +84,27 @@ def test_a_constant_read_as_weights_and_as_data():
     b.op("abs", [w], [a])
     compiled = assert_bit_exact(b.build([fc, a]), n_inputs=4)
     assert [op.lowered.kernel for op in compiled.bound.ops].count("copy_const") == 1
+
+
+@pytest.mark.parametrize("dtype, op", [("int8", "relu"), ("int16", "relu"), ("float32", "abs"), ("int32", "add"),
+                                       ("bool", "logical_not")])
+def test_a_constant_operand_of_each_byte_sized_type(dtype, op):
+    """Each type an op reads from a constant comes out as TFLM computes it: through the arena copy (bytes) where
+    the kernel reads the arena, straight from flash where it takes a constant operand (int32 ADD, LOGICAL_NOT)."""
+    rng = np.random.default_rng(0)
+    quant = {"int8": dict(scale=0.5, zero_point=3), "int16": dict(scale=0.5, zero_point=0)}.get(dtype, {})
+    values = rng.normal(0, 50, (2, 3))
+    data = values > 0 if dtype == "bool" else values.astype(dtype)
+    b = GraphBuilder(f"const_{dtype}")
+    x = b.input((2, 3), dtype, **quant)
+    c = b.const(np.asarray(data), dtype, **quant)
+    y = b.activation((2, 3), dtype, **quant)
+    if op == "add":
+        b.op("add", [c, b.const(np.ones((2, 3), np.int32), "int32")], [y])
+    else:
+        b.op(op, [c], [y])
+    z = b.activation((2, 3), dtype, **quant)
+    b.op("logical_or" if dtype == "bool" else "maximum", [x, y], [z])
+    compiled = assert_bit_exact(b.build([z]), n_inputs=3)
+    copied = "copy_const" in [k.lowered.kernel for k in compiled.bound.ops]
+    assert copied == (dtype in ("int8", "int16", "float32"))

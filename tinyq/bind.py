@@ -169,5 +169,5 @@ def bind(lowered: LoweredGraph, backend: Backend, target: Target, keep_arena: bo
     if keep_arena and backend.layers:
         from tinyq.plan.keep_arena import keep_reference_arena  # the planner imports this module
 
-        bound = keep_reference_arena(bound)
+        bound = keep_reference_arena(bound, shared)
     return bound

@@ -111,17 +111,10 @@ def _with_constant_operands(graph: Graph, copies: dict[int, Lowered], lower_all)
     for op in graph.operators:
         for t in [t for t, ops_reading in readers.items() if ops_reading[0] == op.index]:
             tensor = tensors[t]
-            dtype = DTYPES.get(tensor.dtype, (None,))[0]
-            if dtype is None or tensor.dtype == "int4":
-                raise UnsupportedError(f"op {op.index} reads constant tensor {t} of type {tensor.dtype} as data",
-                                       where=describe_op(graph, op), hint="tinyq copies byte-sized constants")
             arena_copy[t] = len(tensors)
             tensors.append(replace(tensor, index=len(tensors), name=f"{tensor.name}_in_arena", data=None))
             copy = Operator(index=len(operators), op=CONST_INPUT, inputs=(), outputs=(arena_copy[t],))
-            values = np.ascontiguousarray(tensor.data, dtype=dtype).reshape(-1).view(np.uint8)
-            moved[copy.index] = Lowered(op=copy, kernel="copy_const", params=CopyParams(bytes=tensor.nbytes),
-                                        inputs=(), outputs=(arena_copy[t],),
-                                        consts=(ConstArray("values", "uint8_t", values),))
+            moved[copy.index] = _copy_from_flash(copy, tensor, f"op {op.index} reads constant tensor {t}")
             operators.append(copy)
         if op.index in copies:
             moved[len(operators)] = replace(copies[op.index], op=replace(copies[op.index].op, index=len(operators)))
@@ -144,17 +137,22 @@ def _constant_outputs(graph: Graph) -> tuple[Graph, dict[int, Lowered]]:
     tensors, operators, copies = list(graph.tensors), list(graph.operators), {}
     for t in outputs:
         tensor = tensors[t]
-        dtype = DTYPES.get(tensor.dtype, (None,))[0]
-        if dtype is None or tensor.dtype == "int4":
-            raise UnsupportedError(f"graph output tensor {t} is a constant of type {tensor.dtype}", where="graph",
-                                   hint="tinyq copies constant outputs of byte-sized types")
         op = Operator(index=len(operators), op=CONST_OUTPUT, inputs=(), outputs=(t,))
         operators.append(op)
-        values = np.ascontiguousarray(tensor.data, dtype=dtype).reshape(-1).view(np.uint8)
-        copies[op.index] = Lowered(op=op, kernel="copy_const", params=CopyParams(bytes=tensor.nbytes), inputs=(),
-                                   outputs=(t,), consts=(ConstArray("values", "uint8_t", values),))
+        copies[op.index] = _copy_from_flash(op, tensor, f"graph output tensor {t} is a constant")
         tensors[t] = replace(tensor, data=None)
     return replace(graph, tensors=tuple(tensors), operators=tuple(operators)), copies
+
+
+def _copy_from_flash(op: Operator, tensor, what: str) -> Lowered:
+    """`op` (CONST_INPUT/CONST_OUTPUT, writing one tensor) as a copy of `tensor`'s bytes from flash."""
+    dtype = DTYPES.get(tensor.dtype, (None,))[0]
+    if dtype is None or tensor.dtype == "int4":
+        raise UnsupportedError(f"{what} of type {tensor.dtype}", where="graph",
+                               hint="tinyq copies constants of byte-sized types into the arena")
+    values = np.ascontiguousarray(tensor.data, dtype=dtype).reshape(-1).view(np.uint8)
+    return Lowered(op=op, kernel="copy_const", params=CopyParams(bytes=tensor.nbytes), inputs=(),
+                   outputs=op.outputs, consts=(ConstArray("values", "uint8_t", values),))
 
 
 def _lower_ops(root: Graph, sub: Graph, copies: dict[int, Lowered] | None = None) -> tuple[Lowered, ...]:

@@ -114,7 +114,10 @@ def check_model(seed: int, modes: tuple[str, ...], max_ops: int, boards: tuple[s
     test = calibration(model, TEST_SAMPLES, seed=2)
     records = [[x[k][None] if model.graph.tensors[t].shape[0] == 1 else x[k] for x, t in zip(test, model.graph.inputs)]
                for k in range(TEST_SAMPLES)]
-    problem = _litert_check(model, write_model(model.graph), records[0])
+    try:
+        problem = _litert_check(model, write_model(model.graph), records[0])
+    except (ValueError, RuntimeError) as exc:  # LiteRT refused the file: the generator wrote it wrong
+        problem = f"LiteRT: {str(exc)[:200]}"
     if problem:
         return [Row(seed, "float", "invalid", problem, ops=ops)]
     rows = []
@@ -143,7 +146,7 @@ def _child(conn, seed: int, modes: tuple[str, ...], max_ops: int, boards: tuple[
     try:
         conn.send([asdict(r) for r in check_model(seed, modes, max_ops, boards)])
     except BaseException as exc:  # noqa: BLE001 - reported as the model's crash
-        conn.send([asdict(Row(seed, "float", "crash", _error_line(exc)))])
+        conn.send([asdict(Row(seed, "-", "crash", _error_line(exc)))])
 
 
 def run_models(seeds, modes=DEFAULT_MODES, max_ops: int = 8, timeout: float = 300.0, progress=None,
@@ -179,18 +182,20 @@ def defects(rows: list[Row]) -> list[Row]:
 
 
 def format_table(rows: list[Row], modes) -> str:
-    lines = ["mode     pass  refused  differs  crash  hang/died  median SQNR  low SQNR (<15 dB)"]
+    lines = ["mode     pass  refused  differs  crash  median SQNR  low SQNR (<15 dB)"]
     for mode in modes:
         of = [r for r in rows if r.mode == mode]
         count = {s: sum(r.status == s for r in of) for s in ("pass", "refused", "differs", "crash")}
-        gone = sum(r.status in ("hang", "died") for r in rows if r.mode == "-")
         # a float output that is not finite (exp of a large value) has no SQNR: left out of the median, listed
         sqnrs = [r.sqnr_db for r in of if r.status == "pass" and r.sqnr_db is not None]
         finite = [s for s in sqnrs if np.isfinite(s)]
         median = f"{np.median(finite):.1f} dB" if finite else "-"
         low = sum(not s >= LOW_SQNR_DB for s in sqnrs)
         lines.append(f"{mode:<8} {count['pass']:>4}  {count['refused']:>7}  {count['differs']:>7}  {count['crash']:>5}"
-                     f"  {gone:>9}  {median:>11}  {low:>4}")
+                     f"  {median:>11}  {low:>4}")
+    lost = [r for r in rows if r.mode == "-"]  # the whole model: hung, died, or crashed outside a mode
+    if lost:
+        lines.append("models lost: " + ", ".join(f"seed {r.seed} {r.status}" for r in lost))
     invalid = [r for r in rows if r.status == "invalid"]
     if invalid:
         lines.append(f"invalid (the generator's mistake, not counted): {len(invalid)}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tinyq.bind import BoundGraph, BoundOp, bind_op, candidates, shared_weights
+from tinyq.bind import BoundGraph, BoundOp, bind_op, candidates
 from tinyq.backends import get_backend
 from tinyq.plan.memory import plan_memory
 
@@ -42,7 +42,7 @@ def _weight(op: BoundOp, graph) -> int:
     return weights * sum(graph.tensors[t].numel for t in k.outputs)
 
 
-def keep_reference_arena(bound: BoundGraph) -> BoundGraph:
+def keep_reference_arena(bound: BoundGraph, shared: dict[int, tuple[int, ...]]) -> BoundGraph:
     """`bound` with the ops that would raise the arena above the reference kernels' run by the next
     kernel of their chain that does not (unchanged when nothing does)."""
     target = bound.target
@@ -50,7 +50,6 @@ def keep_reference_arena(bound: BoundGraph) -> BoundGraph:
     limit = arena_bytes(dataclasses.replace(bound, ops=reference))
     if arena_bytes(bound) <= limit:
         return bound
-    shared = shared_weights(bound.lowered)
     options = [list(candidates(b.lowered, bound.backend, target, shared.get(p, ()))) for p, b in enumerate(bound.ops)]
     chosen = [next(i for i, o in enumerate(opts) if _same_memory(o, ref) or i == len(opts) - 1)
               for opts, ref in zip(options, reference)]

@@ -174,10 +174,10 @@ def _saturating_groups(graph: Graph, members) -> dict[int, tuple[float, float]]:
         bound = RULES[op.op].input_saturates
         for t in op.inputs:
             bounds.setdefault(t, []).append(bound)
-    result = {}
+    result, outputs = {}, set(graph.outputs)
     for g, group in enumerate(members):
         readers = [b for t in group for b in bounds.get(t, [])]
-        if readers and all(b is not None for b in readers) and not set(group) & set(graph.outputs):
+        if readers and all(b is not None for b in readers) and not outputs.intersection(group):
             result[g] = (max(b[0] for b in readers), max(b[1] for b in readers))
     return result
 

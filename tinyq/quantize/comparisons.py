@@ -17,8 +17,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from tinyq.ir import Graph, Operator, Tensor
+from tinyq.ir import Graph, Operator
 from tinyq.passes.graph_edit import new_op, renumber_ops
+from tinyq.passes.tflm_equivalents import Editor
 from tinyq.quantize.actparams import tie_groups
 from tinyq.quantize.floatrun import FloatRunner
 from tinyq.quantize.rules import RULES
@@ -52,7 +53,7 @@ def comparable_operands(graph: Graph, calib) -> Graph:
                 seen_lo[t], seen_hi[t] = min(seen_lo[t], float(finite.min())), max(seen_hi[t], float(finite.max()))
     lo = {t: min(seen_lo[m] for m in ms) for t, ms in group.items()}
     hi = {t: max(seen_hi[m] for m in ms) for t, ms in group.items()}
-    tensors = list(graph.tensors)
+    ed = Editor(graph)
     inserted: dict[int, list[Operator]] = {}  # comparison index -> the MULs before it
     replaced: dict[int, Operator] = {}
     for op in ops:
@@ -64,19 +65,11 @@ def comparable_operands(graph: Graph, calib) -> Graph:
         factor = 2.0 ** -math.ceil(math.log2(width / MAX_WIDTH))
         operands, muls = [], []
         for t in op.inputs[:2]:
-            base = graph.tensors[t]
-            if base.is_const:
-                scaled = (np.asarray(base.data, np.float32) * np.float32(factor)).astype(np.float32)
-                tensors.append(Tensor(index=len(tensors), name=f"{base.name}/scaled", dtype="float32",
-                                      shape=base.shape, data=scaled))
+            if graph.tensors[t].is_const:
+                operands.append(ed.constant(t, "scaled", np.asarray(graph.tensors[t].data, np.float32) * factor))
             else:
-                k = Tensor(index=len(tensors), name=f"{base.name}/compare_scale", dtype="float32", shape=(1,),
-                           data=np.array([factor], np.float32))
-                tensors.append(k)
-                tensors.append(Tensor(index=len(tensors), name=f"{base.name}/scaled", dtype="float32",
-                                      shape=base.shape))
-                muls.append(new_op("mul", [t, k.index], [len(tensors) - 1]))
-            operands.append(len(tensors) - 1)
+                operands.append(ed.tensor(t, "scaled"))
+                muls.append(new_op("mul", [t, ed.constant(t, "compare_scale", [factor])], [operands[-1]]))
         inserted[op.index] = muls
         replaced[op.index] = replace(op, inputs=tuple(operands) + op.inputs[2:])
     if not replaced:
@@ -84,4 +77,4 @@ def comparable_operands(graph: Graph, calib) -> Graph:
     operators = []
     for op in graph.operators:
         operators += inserted.get(op.index, []) + [replaced.get(op.index, op)]
-    return replace(graph, tensors=tuple(tensors), operators=renumber_ops(operators))
+    return replace(graph, tensors=tuple(ed.tensors), operators=renumber_ops(operators))

@@ -43,10 +43,12 @@ CRASH_HINT = "the float model's shapes or values are probably inconsistent: tiny
 class NativeCrash(TinyqError):
     """The child died (a signal, or an exit before replying): the interpreter's native code ended it."""
 
-    def __init__(self, what: str, where: str | None = None, hint: str | None = None, death: str = "", log: str = ""):
+    def __init__(self, what: str, where: str | None = None, hint: str | None = None, death: str = "",
+                 detail: str = "", aborted: bool = False):
         super().__init__(what, where, hint)
         self.death = death  # "crashed (SIGABRT)", ...
-        self.log = log  # the first line the native code wrote
+        self.detail = detail  # what follows the death in `what`: the known cause, the op refused, or the log
+        self.aborted = aborted  # SIGABRT: an assertion in the native code
 
 
 class _RemoteTraceback(Exception):
@@ -120,17 +122,18 @@ def in_child(fn: Callable[..., T], *args, doing: str = "running the quantized mo
             raise
         log = _log_line(log_file)
     if not data:  # it died before replying
-        what = f"{engine} {_death(status)} while {doing}"
-        asserted = known_abort(graph) if graph is not None and os.WIFSIGNALED(status) \
-            and os.WTERMSIG(status) == signal.SIGABRT else None
+        death = _death(status)
+        aborted = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGABRT
+        asserted = known_abort(graph) if graph is not None and aborted else None
+        refusal = first_refusal(graph) if graph is not None and asserted is None else None
         if asserted is not None:
-            raise NativeCrash(f"{what}; {asserted[0]}", where=where, hint=asserted[1], death=_death(status), log=log)
-        refusal = first_refusal(graph) if graph is not None else None
-        if refusal is not None:
-            raise NativeCrash(f"{what}; its {refusal.where}: {refusal.what}", where=where, hint=refusal.hint,
-                              death=_death(status), log=log)
-        raise NativeCrash(what + (f": {log}" if log else ""), where=where, hint=CRASH_HINT, death=_death(status),
-                          log=log)
+            detail, hint = f"; {asserted[0]}", asserted[1]
+        elif refusal is not None:
+            detail, hint = f"; its {refusal.where}: {refusal.what}", refusal.hint
+        else:
+            detail, hint = (f": {log}" if log else ""), CRASH_HINT
+        raise NativeCrash(f"{engine} {death} while {doing}{detail}", where=where, hint=hint, death=death,
+                          detail=detail, aborted=aborted)
     reply = pickle.loads(data)
     if reply[0] == "ok":
         return reply[1]

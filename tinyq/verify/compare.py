@@ -23,7 +23,7 @@ def _golden_runs(run, *args, inputs: list, progress=None, graph: Graph | None = 
     import os
     import threading
 
-    from tinyq.quantize.isolated import FORKS, NativeCrash, in_child, known_abort
+    from tinyq.quantize.isolated import FORKS, NativeCrash, in_child
 
     if not FORKS:
         return run(*args, inputs, aborts=True, progress=progress)
@@ -48,11 +48,8 @@ def _golden_runs(run, *args, inputs: list, progress=None, graph: Graph | None = 
         os.close(write_end)
         write_end = -1
         reader.join()
-        known = known_abort(graph) if graph is not None and "SIGABRT" in crash.death else None
-        record = f"input record {done[0]} of {len(inputs)}" + (f"; {known[0]}" if known else
-                                                                 f": {crash.log}" if crash.log else "")
-        raise TinyqError(f"TFLM {crash.death} while running {record}",
-                         hint=ASSERTED_HINT if "SIGABRT" in crash.death else crash.hint) from None
+        raise TinyqError(f"TFLM {crash.death} while running input record {done[0]} of {len(inputs)}{crash.detail}",
+                         hint=ASSERTED_HINT if crash.aborted else crash.hint) from None
     finally:
         if write_end >= 0:
             os.close(write_end)
