@@ -4,7 +4,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from tinyq.bench.graphs import OPS, calibration, random_model
-from tinyq.bench.graphs_run import _litert_check, check_model, defects
+from tinyq.bench.graphs_run import Row, _litert_check, check_model, defects, save_models
 from tinyq.cli import cli
 from tinyq.tflite.writer import write_model
 
@@ -45,3 +45,11 @@ def test_the_command_prints_the_table(tmp_path):
 def test_a_model_on_qemu_with_cmsis_nn():
     rows = check_model(7, ("int8",), 8, ("qemu-m55",))
     assert [r.status for r in rows] == ["pass"], rows
+
+
+def test_save_writes_every_lead_and_nothing_else(tmp_path):
+    """A low-SQNR pass is a lead the table lists: --save must write it too, or it cannot be reproduced."""
+    rows = [Row(1, "int8", "pass", sqnr_db=40.0), Row(2, "int8", "pass", sqnr_db=3.0),
+            Row(3, "int8", "refused", "no"), Row(4, "int8", "pass", sqnr_db=float("nan"))]
+    save_models(rows, tmp_path, 8)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{s}{x}" for s in (2, 3, 4) for x in (".tflite", "_calib.npz")]

@@ -105,8 +105,9 @@ def fuzz_command(model_paths, files: int, seed: int, jobs: int, timeout: float, 
                    "(CMSIS-NN with Helium) or qemu-m0-an385 (ARMv6-M) (default: host).")
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds one model may take, every mode.")
 @click.option("--save", type=click.Path(file_okay=False, path_type=Path),
-              help="Write each model whose check failed (or was refused) here as SEED.tflite, with its "
-                   "calibration data as SEED_calib.npz, to reproduce with tinyq quantize/verify.")
+              help="Write each lead here (a model whose check failed or was refused, or whose output SQNR is "
+                   "under 15 dB) as SEED.tflite, with its calibration data as SEED_calib.npz, to reproduce "
+                   "with tinyq quantize/verify.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @json_format
 def graphs_command(count: int, seed: int, modes, max_ops: int, boards, timeout: float, save: Path | None, fmt: str):

@@ -202,7 +202,7 @@ def format_table(rows: list[Row], modes) -> str:
     seen: set[str] = set()
     notes = []
     for r in sorted(rows, key=lambda r: (r.status == "refused", r.seed)):
-        if r.status == "pass" and (r.sqnr_db is None or bool(r.sqnr_db >= LOW_SQNR_DB)):
+        if not is_lead(r):
             continue
         key = r.status + (r.message if r.status == "refused" else f"{r.seed}{r.mode}")
         if key in seen:
@@ -215,15 +215,20 @@ def format_table(rows: list[Row], modes) -> str:
     return "\n".join(lines)
 
 
+def is_lead(r: Row) -> bool:
+    """A row worth a look: anything but a pass, or a pass under LOW_SQNR_DB."""
+    return r.status != "pass" or (r.sqnr_db is not None and not r.sqnr_db >= LOW_SQNR_DB)
+
+
 def save_models(rows: list[Row], folder, max_ops: int) -> None:
-    """SEED.tflite and SEED_calib.npz of every model with a row that is not a pass."""
+    """SEED.tflite and SEED_calib.npz of every model with a lead (is_lead)."""
     from pathlib import Path
 
     from tinyq.tflite.writer import write_model
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for seed in sorted({r.seed for r in rows if r.status != "pass"}):
+    for seed in sorted({r.seed for r in rows if is_lead(r)}):
         model = random_model(seed, max_ops)
         (folder / f"{seed}.tflite").write_bytes(write_model(model.graph))
         calib = calibration(model, CALIB_SAMPLES)
