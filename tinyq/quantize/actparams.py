@@ -356,6 +356,17 @@ def _widen_for_cumsum(quant: Quant, rng: tuple[float, float], reason: str, large
     return widened, qmath.real_range(widened.s, 0), f"{reason}, widened for TFLM's int32 CUMSUM"
 
 
+def zero_point_0_copy(source: ActivationChoice, largest_sum: float) -> Quant:
+    """Parameters of the copy a CUMSUM reads when its input's group is a fixed output (softmax's zero point
+    -128 wins over the CUMSUM's zero point 0; TFLM's running sum starts at the input offset): zero point 0,
+    symmetric over what calibration saw in the source (a softmax's [0, 1) grid is wider than its values) and
+    within what its parameters hold, widened as _widen_for_cumsum widens an input."""
+    lo, hi = max(source.observed[0], source.chosen[0]), min(source.observed[1], source.chosen[1])
+    scale, _ = symmetric_params(lo, hi, INT8[1])
+    quant = Quant(scale=(f32(scale),), zero_point=(0,))
+    return _widen_for_cumsum(quant, qmath.real_range(quant.s, 0), "", largest_sum)[0]
+
+
 def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observer: str, layout=None,
                              ranges: Ranges | None = None) -> dict[int, ActivationChoice]:
     """Parameters of every quantized tensor: the float graph's (same index) and, with a layout, the

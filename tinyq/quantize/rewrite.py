@@ -19,7 +19,7 @@ import numpy as np
 from tinyq import qmath
 from tinyq.ir import NO_TENSOR, Graph, Operator, Quant
 from tinyq.quantize import qparams
-from tinyq.quantize.actparams import ActivationChoice
+from tinyq.quantize.actparams import ActivationChoice, zero_point_0_copy
 from tinyq.quantize.config import QuantizeConfig
 from tinyq.passes.graph_edit import option, renumber_ops
 from tinyq.quantize.observers import TensorStats
@@ -129,6 +129,9 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
         if rule.inputs_as_output:
             requantize, inputs = _requantized_inputs(op, inputs, tensors, acts)
             operators += requantize
+        if op.op == "cumsum":
+            requantize, inputs = _cumsum_input(op, inputs, tensors, acts)
+            operators += requantize
         version = activation_op_version(graph, op) if rule.weights is None else rule.version
         if rule.weights is not None:
             dtype = weight_dtypes.get(op.index, "int8")
@@ -182,6 +185,21 @@ def _requantized_inputs(op: Operator, inputs: tuple[int, ...], tensors: list,
                             version=REQUANTIZE_VERSION))
         reads.append(len(tensors) - 1)
     return ops, tuple(reads)
+
+
+def _cumsum_input(op: Operator, inputs: tuple[int, ...], tensors: list,
+                  acts: dict) -> tuple[list[Operator], tuple[int, ...]]:
+    """QUANTIZE (a requantize) before a CUMSUM whose input is not at zero point 0: its group is a fixed output
+    (a softmax's cumulative distribution), whose parameters win over the CUMSUM's zero point 0."""
+    x = tensors[inputs[0]]
+    if inputs[0] not in acts or x.quant is None or x.dtype != "int8" or x.quant.zp == 0:
+        return [], inputs
+    lo, hi = acts[op.outputs[0]].observed
+    quant = zero_point_0_copy(acts[inputs[0]], max(abs(lo), abs(hi)))
+    tensors.append(replace(x, index=len(tensors), name=f"{x.name}_requantized", quant=quant, data=None,
+                           shape_signature=None))
+    return [Operator(index=0, op="quantize", inputs=(inputs[0],), outputs=(len(tensors) - 1,),
+                     version=REQUANTIZE_VERSION)], (len(tensors) - 1,) + inputs[1:]
 
 
 def _float_island(graph: Graph, op: Operator, inputs: tuple[int, ...], tensors: list, acts: dict) -> list[Operator]:
