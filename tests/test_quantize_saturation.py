@@ -13,6 +13,7 @@ from conftest import assert_bit_exact
 from tinyq.errors import TinyqError
 from tinyq.ops.logistic_tanh import SATURATES_AT
 from tinyq.quantize import quantize_graph
+from tinyq.quantize.actparams import INT16_HEADROOM
 from tinyq.quantize.config import QuantizeConfig
 from tinyq.quantize.report import sqnr_report
 from tinyq.tflite.builder import GraphBuilder
@@ -47,7 +48,7 @@ def _quantize(graph, activations, report=None):
 @pytest.mark.parametrize("activations, width", [("int8", 0), ("int16", 1)])
 @pytest.mark.parametrize("op", ["logistic", "tanh"])
 def test_an_input_only_the_op_reads_is_cut_where_it_saturates(op, activations, width):
-    bound = SATURATES_AT[op][width]
+    bound = SATURATES_AT[op][width][1]
     graph, z = gated(op, gain=10.0)  # the input spans about +-30 (int16: +-60 with its headroom)
     rows = []
     result, sqnr = _quantize(graph, activations, rows)
@@ -88,3 +89,27 @@ def test_an_int16_input_scale_tflm_cannot_hold_is_refused():
         b.op(op, [x], [y])
         with pytest.raises(TinyqError, match="overflow int32"):
             compile_graph(b.build([y]), get_board("host"))
+
+
+@pytest.mark.parametrize("op, activations", [("relu6", "int8"), ("relu6", "int16"), ("relu", "int8")])
+def test_an_input_only_a_clamp_reads_keeps_what_the_clamp_passes(op, activations):
+    """Found by `tinyq bench graphs` (seed 2081: a RELU6 after a squared difference reaching 1e4: TFLM's
+    RELU6 clamps in its input's parameters, shared with its output, and [0, 6] had no step left: 0 dB)."""
+    graph, z = gated(op, gain=100.0)  # the input spans about +-300
+    result, sqnr = _quantize(graph, activations)
+    lo, hi = result.activations[z].chosen
+    assert "saturate" in result.activations[z].reason
+    if op == "relu6":  # int16: the output, in the same group, keeps its headroom
+        edge = 6.0 * (INT16_HEADROOM if activations == "int16" else 1.0) + 1e-3
+        assert -edge <= lo and hi <= edge, (lo, hi)
+    else:  # one-sided: the negative half goes
+        assert lo >= -1e-6 and hi > 100.0, (lo, hi)
+    assert_bit_exact(result.graph, n_inputs=12)
+    kept_graph, _ = gated(op, gain=100.0, second_reader=True)  # the input is a graph output too: the control
+    kept, kept_sqnr = _quantize(kept_graph, activations)
+    assert "saturate" not in kept.activations[z].reason
+    assert_bit_exact(kept.graph, n_inputs=12)
+    # measured: RELU6 int8 +18 dB; RELU int8 +2 dB (the input's step halves, the output's stays); int16: the
+    # int8 weights' error was already above the input's step: no gain, no loss
+    gain = {("relu6", "int8"): 6.0, ("relu", "int8"): 1.0}.get((op, activations), -0.1)
+    assert sqnr >= kept_sqnr + gain, (sqnr, kept_sqnr)

@@ -202,6 +202,9 @@ class QuantRule:
     int4_per_channel: bool = True  # TFLM's FC rejects per-channel int4 filters (fully_connected_common.cc)
     output_as_input: bool = False  # TFLM requires output params == input params
     inputs_as_output: bool = False  # every input shares the output's params (concatenation)
+    # each output value is one of the inputs' values (SELECT_V2, MAXIMUM): the output may see far less than an
+    # input does, and such an input is requantized on the way in rather than tied (actparams.SELECTED_SPAN)
+    selects: bool = False
     fixed_output: tuple[float, int] | None = None
     activation_inputs: tuple[int, ...] | None = None  # inputs that are data (None: every float input)
     zero_point_0: bool = False  # int8 data and output at zero point 0 (SPACE_TO_BATCH_ND pads with 0 bytes; CUMSUM)
@@ -219,9 +222,10 @@ class QuantRule:
     # range: PyTorch's softplus is where(x > 20, x, log1p(exp(x)))
     outcomes: int | None = None
     recurrent: RecurrentRule | None = None  # a recurrent op's weights and state (the LSTM)
-    # (int8, int16): past +-this the op's output has reached its last step on its fixed grid, so a data input
-    # read by nothing else needs no wider range (a GELU's x^3 term reaches 1e12; sigmoid's answer stops at 8)
-    input_saturates: tuple[float, float] | None = None
+    # (int8, int16) intervals outside which the op's answer no longer changes (it clamps, or has reached its
+    # last step on its fixed grid), so a data input read only by such ops needs no wider range (a GELU's x^3
+    # term reaches 1e12 and sigmoid's answer stops at 8; a RELU6 after a tensor reaching 1e4 keeps [0, 6])
+    input_saturates: tuple[tuple[float, float], tuple[float, float]] | None = None
     # inputs the op's int16 kernel still takes as int8 (TFLM's int16 PRELU requires an int8 alpha): read as
     # int8 whatever the op's width, a constant stored so, a computed one through an int8 copy
     int8_inputs: tuple[int, ...] = ()

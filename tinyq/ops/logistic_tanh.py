@@ -69,10 +69,10 @@ def _check_output(graph: Graph, op: Operator, y: Tensor) -> None:
                           "requantize the model")
 
 
-# (int8, int16) input magnitude past which the output is within half a step of its end: int8 1/256 (LOGISTIC)
+# (int8, int16) input intervals past which the output is within half a step of its end: int8 1/256 (LOGISTIC)
 # and 1/128 (TANH), int16 2^-15. 256 (1 - sigmoid(8)) = 0.09; 128 (1 - tanh(4)) = 0.09; 32768 (1 - sigmoid(12))
 # = 0.2; 32768 (1 - tanh(6.5)) = 0.15
-SATURATES_AT = {"logistic": (8.0, 12.0), "tanh": (4.0, 6.5)}
+SATURATES_AT = {"logistic": ((-8.0, 8.0), (-12.0, 12.0)), "tanh": ((-4.0, 4.0), (-6.5, 6.5))}
 
 # int16: the power-of-two input scales TFLM multiplies by 3 << shift (shift = 12 + log2(scale))
 POT_SHIFTS_S16 = {"logistic": (0,), "tanh": (0, 1)}

@@ -58,7 +58,7 @@ _DOC = (f"int8/int16/int32/int64 (the stored integers, as TFLM: no requantizatio
 
 SPECS = [
     OpSpec(name="maximum", builtin="MAXIMUM", lower=lower, kernels=(KERNEL, F32_KERNEL),
-           quant=QuantRule(2, inputs_as_output=True, constants_saturate=True), doc=_DOC),
+           quant=QuantRule(2, inputs_as_output=True, constants_saturate=True, selects=True), doc=_DOC),
     OpSpec(name="minimum", builtin="MINIMUM", lower=lower, kernels=(KERNEL, F32_KERNEL),
-           quant=QuantRule(2, inputs_as_output=True, constants_saturate=True), doc=_DOC),
+           quant=QuantRule(2, inputs_as_output=True, constants_saturate=True, selects=True), doc=_DOC),
 ]

@@ -127,12 +127,13 @@ SPECS = [
     OpSpec(name="relu", builtin="RELU", lower=lower_relu,
            kernels=(reference_kernel("relu", inplace=ELEMENTWISE), reference_kernel("relu_s16", inplace=ELEMENTWISE),
                     f32_kernel("relu")),
-           quant=QuantRule(2), doc="int8, int16 (zero points 0); requantizes when input and output scales differ; "
+           quant=QuantRule(2, input_saturates=((0.0, np.inf), (0.0, np.inf))),
+           doc="int8, int16 (zero points 0); requantizes when input and output scales differ; "
                                    "float32"),
     OpSpec(name="relu6", builtin="RELU6", lower=lower_relu6,
            kernels=(reference_kernel("relu6", inplace=ELEMENTWISE), reference_kernel("relu6_s16", inplace=ELEMENTWISE),
                     f32_kernel("relu6")),
-           quant=QuantRule(2, output_as_input=True),
+           quant=QuantRule(2, output_as_input=True, input_saturates=((0.0, 6.0), (0.0, 6.0))),
            doc="int8, int16; a clamp in the input's quantization (the output's is ignored, as in TFLM); float32"),
     OpSpec(name="leaky_relu", builtin="LEAKY_RELU", options=LeakyReluOptions, fb_options="LeakyReluOptions",
            lower=lower_leaky_relu,

@@ -59,6 +59,6 @@ def lower(graph: Graph, op: Operator) -> Lowered:
 
 SPECS = [OpSpec(name="select_v2", builtin="SELECT_V2", lower=lower,
                 kernels=(reference_kernel("select_v2", inplace=ELEMENTWISE),),
-                quant=QuantRule(1, inputs_as_output=True, activation_inputs=(1, 2)),  # TFLM copies the values
+                quant=QuantRule(1, inputs_as_output=True, activation_inputs=(1, 2), selects=True),  # TFLM copies the values
                 doc=f"bool condition, int8/int16/float32 values (copied as TFLM does), all three broadcast up "
                     f"to rank {MAX_BROADCAST_RANK}, constant operands in flash")]

@@ -39,6 +39,9 @@ INT8_TO_INT16_STEP = 128  # int16 copy of an int8 tensor: scale / 128 (|q - zp| 
 # 9% past the 200 calibration samples' maximum): with min/max, clipping cost the digits models ~5 dB at the
 # logits; the bit it spends cost no model in `tinyq bench quantize` more than 0.1 dB at any output.
 INT16_HEADROOM = 2.0
+# a selecting op's input that saw more than this many times the op's output span is not tied to it: 4 costs
+# the output 2 bits before splitting pays for the requantize
+SELECTED_SPAN = 4.0
 
 
 @dataclass(frozen=True)
@@ -102,12 +105,28 @@ class TieGroups:
     no_range: frozenset = frozenset()  # members whose values do not widen their group's range (clamp bounds)
     # comparison thresholds: constant -> (the op's outcome bits, whether the constant is the first operand)
     thresholds: dict = field(default_factory=dict)
-    # group -> (int8, int16) magnitude its range need not pass: every reader of its tensors is an op whose output
-    # stops changing there (LOGISTIC, TANH: QuantRule.input_saturates) and none is a graph output
+    # tensor -> (int8, int16) interval its values need not pass: every reader of it is an op whose answer stops
+    # changing there (RELU, RELU6, LOGISTIC, TANH: QuantRule.input_saturates) and it is no graph output. Its
+    # group's range covers the rest of it (a RELU6's output shares its input's parameters: both take [0, 6])
     saturates: dict = field(default_factory=dict)
 
 
-def tie_groups(graph: Graph) -> TieGroups:
+def _span(rng: tuple[float, float]) -> float:
+    return max(rng[1], 0.0) - min(rng[0], 0.0)  # an int8 range holds 0
+
+
+def _selected_apart(graph: Graph, t: int, out: int, observed: dict | None) -> bool:
+    """Whether a computed input of a selecting op (QuantRule.selects) saw over SELECTED_SPAN times what the op's
+    output did: tied, its range would leave the values the op passes on a few steps (a branch reaching 1e4 that
+    the select rarely takes, beside one in [-3, 9])."""
+    if observed is None or graph.tensors[t].is_const or t not in observed or out not in observed:
+        return False
+    return _span(observed[t]) > SELECTED_SPAN * _span(observed[out]) > 0.0
+
+
+def tie_groups(graph: Graph, observed: dict | None = None) -> TieGroups:
+    """`observed`: calibration's (min, max) per tensor; with it, an input far wider than what a selecting op
+    passes on keeps its own parameters (rewrite.py requantizes it on the way in)."""
     groups = _Groups()
     fixed_by: dict[int, str] = {}
     requantized: list[tuple[int, int]] = []  # (a fixed output, the concatenation output it goes into)
@@ -128,6 +147,8 @@ def tie_groups(graph: Graph) -> TieGroups:
                 # would clip the other inputs
                 if t in fixed_by or groups.find(t) in fixed_roots:
                     requantized.append((t, outs[0]))
+                elif rule.selects and _selected_apart(graph, t, outs[0], observed):
+                    continue
                 else:
                     groups.union(t, outs[0])
                     if rule.constants_saturate and graph.tensors[t].is_const:
@@ -159,26 +180,24 @@ def tie_groups(graph: Graph) -> TieGroups:
         range_only.setdefault(group_of[out], []).append(t)
     return TieGroups(members, group_of, fixed_by, frozenset(zero_point_0),
                      {g: tuple(ts) for g, ts in range_only.items()}, frozenset(no_range), thresholds,
-                     _saturating_groups(graph, members))
+                     _saturating_tensors(graph))
 
 
-def saturation_bounds(graph: Graph) -> dict[int, tuple[float, float]]:
-    """Tensor -> the (int8, int16) magnitude past which its readers' answers do not change (TieGroups.saturates)."""
-    ties = tie_groups(graph)
-    return {t: ties.saturates[g] for t, g in ties.group_of.items() if g in ties.saturates}
+def saturation_bounds(graph: Graph) -> dict:
+    """Tensor -> the (int8, int16) interval past which its readers' answers do not change (TieGroups.saturates)."""
+    return _saturating_tensors(graph)
 
 
-def _saturating_groups(graph: Graph, members) -> dict[int, tuple[float, float]]:
-    bounds: dict[int, list[tuple[float, float]]] = {}  # tensor -> its readers' bounds (None: a reader without)
+def _saturating_tensors(graph: Graph) -> dict:
+    bounds: dict[int, list] = {}  # tensor -> its readers' intervals (None: a reader without)
     for op in graph.operators:
         bound = RULES[op.op].input_saturates
-        for t in op.inputs:
+        for t in set(op.inputs):
             bounds.setdefault(t, []).append(bound)
-    result, outputs = {}, set(graph.outputs)
-    for g, group in enumerate(members):
-        readers = [b for t in group for b in bounds.get(t, [])]
-        if readers and all(b is not None for b in readers) and not outputs.intersection(group):
-            result[g] = (max(b[0] for b in readers), max(b[1] for b in readers))
+    result = {}
+    for t, readers in bounds.items():
+        if all(b is not None for b in readers) and t not in graph.outputs:
+            result[t] = tuple((min(b[w][0] for b in readers), max(b[w][1] for b in readers)) for w in (0, 1))
     return result
 
 
@@ -234,11 +253,12 @@ def _thresholds_saturate(graph: Graph, thresholds: dict, group: tuple[int, ...],
 def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, chosen,
                   observer: str, zero_point_0: frozenset = frozenset(),
                   range_only: tuple[int, ...] = (), no_range: frozenset = frozenset(),
-                  saturates: tuple[float, float] | None = None) -> tuple[Quant, tuple[float, float], str]:
+                  saturates: dict | None = None) -> tuple[Quant, tuple[float, float], str]:
     fixers = [fixed_by[t] for t in group if t in fixed_by]
     # the values the group's parameters must hold: a clamp bound only when nothing else is there
     covered = tuple(t for t in group if t not in no_range) or group
     covered += tuple(range_only)
+    saturates = saturates or {}
     if fixers and dtype == "int16" and fixers[0] in INT16_FIXED_OUTPUT:
         scale, zp = INT16_FIXED_OUTPUT[fixers[0]]
         lo, hi = qmath.real_range(scale, zp, *INT16)
@@ -248,34 +268,39 @@ def _group_params(group: tuple[int, ...], dtype: str, fixed_by: dict, observed, 
         lo, hi = qmath.real_range(scale, zp)
         reason = f"{fixers[0]} output"
     elif dtype == "int16":  # symmetric, over what calibration saw with INT16_HEADROOM
-        lo = min(observed[t][0] for t in covered)
-        hi = max(observed[t][1] for t in covered)
-        lo, hi, clipped = _saturated(lo * INT16_HEADROOM, hi * INT16_HEADROOM, saturates and saturates[1])
+        lo, hi, clipped = _covered_range(covered, observed, saturates, 1, INT16_HEADROOM)
         scale, zp = symmetric_params(lo, hi, INT16[1])
         lo, hi = qmath.real_range(scale, zp, *INT16)
         what = f"symmetric minmax x{INT16_HEADROOM:g}" + clipped
         reason = what if len(group) == 1 else f"{what}, shared by {len(group)} tensors"
     elif zero_point_0.intersection(group):  # int8, symmetric over the observer's range: zero point 0
-        lo = min(chosen[t][0] for t in covered)
-        hi = max(chosen[t][1] for t in covered)
-        lo, hi, clipped = _saturated(lo, hi, saturates and saturates[0])
+        lo, hi, clipped = _covered_range(covered, chosen, saturates, 0)
         scale, zp = symmetric_params(lo, hi, INT8[1])
         lo, hi = qmath.real_range(scale, zp)
         reason = f"{observer}, zero point 0{clipped}" + ("" if len(group) == 1 else f", shared by {len(group)} tensors")
     else:
-        lo = min(chosen[t][0] for t in covered)
-        hi = max(chosen[t][1] for t in covered)
-        lo, hi, clipped = _saturated(lo, hi, saturates and saturates[0])
+        lo, hi, clipped = _covered_range(covered, chosen, saturates, 0)
         scale, zp = affine_params(lo, hi)
         reason = observer + clipped + ("" if len(group) == 1 else f", shared by {len(group)} tensors")
     return Quant(scale=(f32(scale),), zero_point=(int(zp),)), (lo, hi), reason
 
 
-def _saturated(lo: float, hi: float, bound: float | None) -> tuple[float, float, str]:
-    """[lo, hi] cut to [-bound, bound] (the readers' answers stop changing there), and the report's note."""
-    if bound is None or (lo >= -bound and hi <= bound):
+def _covered_range(covered, ranges: dict, saturates: dict, width: int,
+                   headroom: float = 1.0) -> tuple[float, float, str]:
+    """The hull of the members' ranges (times headroom), each cut to the interval where its readers' answers
+    still change (saturates, at width 0: int8, 1: int16), and the report's note when a cut narrowed it."""
+    whole, kept = [], []
+    for t in covered:
+        lo, hi = ranges[t][0] * headroom, ranges[t][1] * headroom
+        whole.append((lo, hi))
+        if t in saturates:
+            a, b = saturates[t][width]
+            lo, hi = min(max(lo, a), b), max(min(hi, b), a)  # a range wholly past the interval keeps its edge
+        kept.append((lo, hi))
+    lo, hi = min(r[0] for r in kept), max(r[1] for r in kept)
+    if lo <= min(r[0] for r in whole) and hi >= max(r[1] for r in whole):
         return lo, hi, ""
-    return max(lo, -bound), min(hi, bound), f", cut to +-{bound:g} (its readers saturate)"
+    return lo, hi, f", cut to [{lo:.4g}, {hi:.4g}] (its readers saturate)"
 
 
 def _softmax_betas(graph: Graph) -> dict[int, float]:
@@ -372,8 +397,8 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
     """Parameters of every quantized tensor: the float graph's (same index) and, with a layout, the
     copies at the other width and the io tensors it adds (widths.Layout; None: every tensor int8).
     `ranges`: activation_ranges(graph, stats, observer), when the caller has them."""
-    ties = tie_groups(graph)
     ranges = ranges or activation_ranges(graph, stats, observer)
+    ties = tie_groups(graph, ranges.observed)
     observed, chosen = ranges.observed, ranges.chosen
     cache: dict[tuple[int, str], tuple[Quant, tuple[float, float], str]] = {}
 
@@ -388,11 +413,11 @@ def choose_activation_params(graph: Graph, stats: dict[int, TensorStats], observ
             pending.add(g)
             cache[g, dtype] = _group_params(ties.members[g], dtype, ties.fixed_by, observed, chosen, observer,
                                              ties.zero_point_0, ties.range_only.get(g, ()), ties.no_range,
-                                             ties.saturates.get(g))
+                                             ties.saturates)
             data = tuple(m for m in ties.members[g] if m not in ties.thresholds)
             if data != ties.members[g] and data:
                 alone = _group_params(data, dtype, ties.fixed_by, observed, chosen, observer, ties.zero_point_0,
-                                      ties.range_only.get(g, ()), ties.no_range, ties.saturates.get(g))
+                                      ties.range_only.get(g, ()), ties.no_range, ties.saturates)
                 if _thresholds_saturate(graph, ties.thresholds, ties.members[g], *alone[1]):
                     cache[g, dtype] = alone
             beta = min((betas[m] for m in ties.members[g] if m in betas), default=None)

@@ -115,8 +115,7 @@ def sqnr_report(float_graph: Graph, qgraph: Graph, records: list[list[np.ndarray
         if f in padded:
             f_all = without_padded_infinities(f_all)
         if f in saturates:  # past the bound its readers answer alike: the values they tell apart are measured
-            bound = saturates[f][qt.dtype == "int16"]
-            f_all = np.clip(f_all, -bound, bound)
+            f_all = np.clip(f_all, *saturates[f][qt.dtype == "int16"])
         q_vals = []
         for r, got in enumerate(ints):
             if q in got:
