@@ -4,6 +4,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from tinyq.bench.graphs import OPS, calibration, random_model
+from tinyq.bench.graphs_more import MORE_OPS, OP_SETS
 from tinyq.bench.graphs_run import Row, _litert_check, check_model, defects, save_models
 from tinyq.cli import cli
 from tinyq.tflite.writer import write_model
@@ -20,6 +21,22 @@ def test_the_generator_declares_the_shapes_litert_computes():
         assert _litert_check(model, write_model(model.graph), sample) == "", (seed, model.ops)
         drawn.update(model.ops)
     assert len(drawn) >= 0.8 * len(OPS), sorted(set(OPS) - drawn)
+
+
+def test_the_wider_op_set_declares_the_shapes_litert_computes_too():
+    drawn = set()
+    for seed in SEEDS:
+        model = random_model(seed, ops=OP_SETS["all"])
+        sample = [x[0][None] if model.graph.tensors[t].shape[0] == 1 else x[0]
+                  for x, t in zip(calibration(model, 1), model.graph.inputs)]
+        assert _litert_check(model, write_model(model.graph), sample) == "", (seed, model.ops)
+        drawn.update(model.ops)
+    assert len(drawn & set(MORE_OPS)) >= 0.6 * len(MORE_OPS), sorted(set(MORE_OPS) - drawn)
+
+
+def test_models_of_the_wider_set_pass_or_are_refused():
+    rows = [r for seed in (1, 4) for r in check_model(seed, ("float", "int8"), 8, op_set="all")]
+    assert not defects(rows) and not [r for r in rows if r.status == "invalid"], rows
 
 
 def test_a_model_is_the_same_for_the_same_seed():

@@ -100,6 +100,9 @@ def fuzz_command(model_paths, files: int, seed: int, jobs: int, timeout: float, 
               help="What to check, repeatable: the float model, or a quantizer mode "
                    "(default: float, int8, int16, int4).")
 @click.option("--max-ops", default=8, show_default=True, help="Ops per model, at most.")
+@click.option("--ops", "op_set", type=click.Choice(["base", "all"]), default="base", show_default=True,
+              help="The generator rows drawn: base (the seeds earlier runs name), or all (base and the ops it "
+                   "does not draw: ADD_N, SPACE_TO_BATCH_ND, GATHER_ND, UNPACK, float-only ops, ...).")
 @click.option("--board", "boards", multiple=True,
               help="Where the generated C runs against TFLM, repeatable: host, or a QEMU board such as qemu-m55 "
                    "(CMSIS-NN with Helium) or qemu-m0-an385 (ARMv6-M) (default: host).")
@@ -110,7 +113,8 @@ def fuzz_command(model_paths, files: int, seed: int, jobs: int, timeout: float, 
                    "with tinyq quantize/verify.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @json_format
-def graphs_command(count: int, seed: int, modes, max_ops: int, boards, timeout: float, save: Path | None, fmt: str):
+def graphs_command(count: int, seed: int, modes, max_ops: int, op_set: str, boards, timeout: float, save: Path | None,
+                   fmt: str):
     """Random float models (tinyq's writer: convolutions, pooling, FC, elementwise, activations, data
     movement, in random DAGs) through LiteRT, tinyq and TFLM: the float model and each quantized one must
     be bit-exact with TFLM or refused in one line; output SQNR against the float model is reported.
@@ -119,8 +123,8 @@ def graphs_command(count: int, seed: int, modes, max_ops: int, boards, timeout: 
 
     modes = modes or DEFAULT_MODES
     rows = run_models(range(seed, seed + count), modes, max_ops, timeout, progress=lambda m: click.echo(m, err=True),
-                      boards=boards or ("host",))
+                      boards=boards or ("host",), op_set=op_set)
     if save:
-        save_models(rows, save, max_ops)
+        save_models(rows, save, max_ops, op_set)
     click.echo(json.dumps([asdict(r) for r in rows], indent=2) if fmt == "json" else format_table(rows, modes))
     raise SystemExit(1 if defects(rows) else 0)

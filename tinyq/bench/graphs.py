@@ -485,10 +485,12 @@ class RandomModel:
     offsets: tuple[float, ...]
 
 
-def random_model(seed: int, max_ops: int = 8) -> RandomModel:
+def random_model(seed: int, max_ops: int = 8, ops: dict | None = None) -> RandomModel:
+    """`ops`: the generator table (default OPS; graphs_more.OP_SETS names the others)."""
+    ops = ops or OPS
     m = Maker(seed, f"random{seed}")
     m.input(m.pick(INPUT_SHAPES))
-    names, weights = list(OPS), np.array([w for _, w in OPS.values()], dtype=float)
+    names, weights = list(ops), np.array([w for _, w in ops.values()], dtype=float)
     drawn: list[str] = []
     target = int(m.rng.integers(2, max_ops + 1))
     for _ in range(40 * target):
@@ -497,7 +499,7 @@ def random_model(seed: int, max_ops: int = 8) -> RandomModel:
         # mostly the newest activation (a chain), sometimes an earlier one (a branch)
         x = m.nodes[-1] if m.chance(0.7) else m.pick(m.nodes)
         name = names[int(m.rng.choice(len(names), p=weights / weights.sum()))]
-        if OPS[name][0](m, x) is not None:
+        if ops[name][0](m, x) is not None:
             drawn.append(name)
     leaves = [n.tensor for n in m.nodes if n.tensor not in m.consumed and n not in m.inputs]
     outputs = (leaves[-2:] if leaves else [m.nodes[-1].tensor]) + m.leaves[-1:]

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from tinyq.bench.graphs import RandomModel, calibration, random_model
+from tinyq.bench.graphs_more import OP_SETS
 
 MODES = {  # name -> QuantizeConfig fields
     "float": None,
@@ -100,15 +101,16 @@ def _verify(graph, boards: tuple[str, ...]) -> tuple[str, str]:
     return "pass", ""
 
 
-def check_model(seed: int, modes: tuple[str, ...], max_ops: int, boards: tuple[str, ...] = ("host",)) -> list[Row]:
-    """Every mode of one random model (runs in a worker)."""
+def check_model(seed: int, modes: tuple[str, ...], max_ops: int, boards: tuple[str, ...] = ("host",),
+                op_set: str = "base") -> list[Row]:
+    """Every mode of one random model (runs in a worker); `op_set`: a name of graphs_more.OP_SETS."""
     from tinyq.errors import TinyqError
     from tinyq.quantize import quantize_graph
     from tinyq.quantize.config import QuantizeConfig
     from tinyq.quantize.report import sqnr_report
     from tinyq.tflite.writer import write_model
 
-    model = random_model(seed, max_ops)
+    model = random_model(seed, max_ops, OP_SETS[op_set])
     ops = " ".join(model.ops)
     calib = calibration(model, CALIB_SAMPLES)
     test = calibration(model, TEST_SAMPLES, seed=2)
@@ -142,21 +144,22 @@ def check_model(seed: int, modes: tuple[str, ...], max_ops: int, boards: tuple[s
     return rows
 
 
-def _child(conn, seed: int, modes: tuple[str, ...], max_ops: int, boards: tuple[str, ...]) -> None:
+def _child(conn, seed: int, modes: tuple[str, ...], max_ops: int, boards: tuple[str, ...], op_set: str) -> None:
     try:
-        conn.send([asdict(r) for r in check_model(seed, modes, max_ops, boards)])
+        conn.send([asdict(r) for r in check_model(seed, modes, max_ops, boards, op_set)])
     except BaseException as exc:  # noqa: BLE001 - reported as the model's crash
         conn.send([asdict(Row(seed, "-", "crash", _error_line(exc)))])
 
 
 def run_models(seeds, modes=DEFAULT_MODES, max_ops: int = 8, timeout: float = 300.0, progress=None,
-               boards: tuple[str, ...] = ("host",)) -> list[Row]:
+               boards: tuple[str, ...] = ("host",), op_set: str = "base") -> list[Row]:
     """Each seed's model in a child process of its own: a hang or a dying interpreter costs one model."""
     ctx = multiprocessing.get_context("fork")
     rows: list[Row] = []
     for i, seed in enumerate(seeds):
         parent, child = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(child, seed, tuple(modes), max_ops, tuple(boards)), daemon=True)
+        proc = ctx.Process(target=_child, args=(child, seed, tuple(modes), max_ops, tuple(boards), op_set),
+                           daemon=True)
         proc.start()
         child.close()
         got = parent.poll(timeout)
@@ -220,7 +223,7 @@ def is_lead(r: Row) -> bool:
     return r.status != "pass" or (r.sqnr_db is not None and not r.sqnr_db >= LOW_SQNR_DB)
 
 
-def save_models(rows: list[Row], folder, max_ops: int) -> None:
+def save_models(rows: list[Row], folder, max_ops: int, op_set: str = "base") -> None:
     """SEED.tflite and SEED_calib.npz of every model with a lead (is_lead)."""
     from pathlib import Path
 
@@ -229,7 +232,7 @@ def save_models(rows: list[Row], folder, max_ops: int) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for seed in sorted({r.seed for r in rows if is_lead(r)}):
-        model = random_model(seed, max_ops)
+        model = random_model(seed, max_ops, OP_SETS[op_set])
         (folder / f"{seed}.tflite").write_bytes(write_model(model.graph))
         calib = calibration(model, CALIB_SAMPLES)
         names = [model.graph.tensors[t].name for t in model.graph.inputs]
