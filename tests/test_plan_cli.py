@@ -189,3 +189,16 @@ def test_flash_plan_counts_exactly_the_arrays_the_generated_c_holds(backend):
         compiled = compile_graph(graph, board, backend)
         flash = plan_flash(compiled.bound, board)
         assert flash.data_bytes == _generated_flash_bytes(compiled), (backend, graph.name)
+
+
+def test_a_fit_that_leaves_the_code_little_room_says_so(tmp_path):
+    """qemu-m55 puts the code in ITCM beside the weights: weights filling all but a few KB "fit", and the link
+    then overflows (Arm's KWS DNN-L: 12,960 B left, 7,448 B short). The plan cannot size the code; it says
+    how much room is left for it."""
+    tight = tinyq("plan", fc_model(tmp_path, "tight", 1000, 519), "--board", "qemu-m55", "--backend", "reference")
+    assert tight.returncode == 0, tight.stderr
+    left = int(re.search(r"the code goes into 'itcm' too and has ([\d,]+) B left", tight.stdout).group(1)
+               .replace(",", ""))
+    assert 0 < left < 16 * 1024, tight.stdout
+    roomy = tinyq("plan", fc_model(tmp_path, "roomy", 100, 50), "--board", "qemu-m55")
+    assert roomy.returncode == 0 and "the code goes into" not in roomy.stdout, roomy.stdout

@@ -30,6 +30,9 @@ class Fit:
     flash_bytes: int
     problems: tuple[str, ...]
     io_bytes: int = 0  # the firmware's input/output buffers counted against the arena's region
+    # (region, bytes the constants leave there) where the board puts the code beside the weights: the plan
+    # cannot size the code, so a tight fit says how much room the code has (a build tells what it takes)
+    code_room: tuple[str, int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -96,7 +99,15 @@ def check_fit(plan: MemoryPlan, flash: FlashPlan, board: Board, io_bytes: int = 
         problems.append(f"the weights need {flash.flash_bytes:,} B of flash but board {board.name} has "
                         f"{flash_room:,} B for them ({len(unplaced)} array{'s' if len(unplaced) > 1 else ''} left over)")
     return Fit(board.name, region.name if region else "", room, plan.arena_bytes, flash_room, flash.flash_bytes,
-               tuple(problems), io_bytes)
+               tuple(problems), io_bytes, _code_room(flash, board))
+
+
+def _code_room(flash: FlashPlan, board: Board) -> tuple[str, int] | None:
+    firmware = getattr(board, "firmware", None)
+    named = firmware.placement.get("code") if firmware is not None else None
+    region = next((m for m in board.memory if m.name == named), None)
+    used = flash.region_bytes().get(named, 0) if region is not None else 0
+    return (region.name, region.size - used) if used else None
 
 
 def int8_weight_bytes(graph: Graph) -> int:

@@ -11,6 +11,12 @@ from dataclasses import asdict, dataclass
 from tinyq.bind import BoundGraph
 from tinyq.plan.buffers import live_bytes, tensor_lifetimes
 from tinyq.plan.fit import Fit
+
+# measured (tinyq build, qemu-m55, CMSIS-NN): the firmware of the MLPerf Tiny AD, ResNet-8 and KWS models links
+# 14,888, 21,496 and 23,512 B of code and other constants beside the weights; with less than CODE_ROOM_NOTE left
+# where the code goes, the plan says so
+TYPICAL_CODE_BYTES = (15_000, 25_000)
+CODE_ROOM_NOTE = 64 * 1024
 from tinyq.plan.flash import FlashPlan
 from tinyq.plan.memory import MemoryPlan
 
@@ -128,4 +134,9 @@ def as_text(report: Report) -> str:
         f = r.fit
         out += ["", f"fits {f['board']}: arena {f['arena_bytes']:,} of {f['arena_room']:,} B in "
                     f"'{f['arena_region']}', constants {f['flash_bytes']:,} of {f['flash_room']:,} B"]
+        if f.get("code_room") and f["code_room"][1] < CODE_ROOM_NOTE:
+            region, left = f["code_room"]
+            low, high = TYPICAL_CODE_BYTES
+            out.append(f"  the code goes into '{region}' too and has {left:,} B left there; tinyq's firmware "
+                       f"code is typically {low:,}-{high:,} B (tinyq build reports it)")
     return "\n".join(out)
