@@ -85,6 +85,12 @@ def test_l2_normalization_random_rows():
     assert_bit_exact(b.build(outs), n_inputs=16)
 
 
+def test_l2_normalization_output_off_its_grid_is_written_on_it_as_tflm_does():
+    """TFLM's Prepare checks nothing of the output's parameters and writes the 1/128 grid: so does tinyq."""
+    for q_out in ((1 / 256, 0), (0.01, 3)):
+        assert_bit_exact(_single("l2_normalization", shape=(3, 7), q_out=q_out), n_inputs=8)
+
+
 # --- refused ---
 
 def _single(op, dtype="int8", shape=(2, 3), q_in=(0.1, 0), q_out=None, out_shape=None, **options):
@@ -102,7 +108,6 @@ def _single(op, dtype="int8", shape=(2, 3), q_in=(0.1, 0), q_out=None, out_shape
     ("log_softmax", dict(q_in=(2.0**-27, 0)), "at most 2\\^-26"),
     ("log_softmax", dict(out_shape=(3, 2)), "same shape"),
     ("log_softmax", dict(dtype="int16"), "only int8"),
-    ("l2_normalization", dict(q_out=(1 / 256, 0)), "scale 1/128"),
     ("l2_normalization", dict(fused_activation_function="RELU"), "fused activation RELU"),
     ("l2_normalization", dict(shape=(1, 2, 1, 2, 3)), "rank 5 is above TFLM's limit of 4"),
     ("l2_normalization", dict(out_shape=(6,)), "same shape"),

@@ -88,12 +88,18 @@ def test_4d_tensor(op):
 
 
 @pytest.mark.parametrize("op, quant", [
-    ("logistic", (1 / 256, 0)), ("logistic", (1 / 128, -128)),
-    ("tanh", (1 / 128, -128)), ("tanh", (1 / 256, 0)),
+    ("logistic", (1 / 128, -128)), ("logistic", (0.3, -128)),
+    ("tanh", (1 / 128, -128)), ("tanh", (1 / 256, 0)), ("tanh", (0.0079, 1)),
 ])
-def test_rejects_outputs_off_tflm_grid(op, quant):
-    with pytest.raises(UnsupportedError, match="output must have scale"):
-        lower_graph(unary_graph(op, 0.1, 0, out_quant=quant))
+def test_outputs_off_the_grid_are_written_on_it_as_tflm_does(op, quant):
+    """TFLM writes its grid whatever the output tensor says (a converter's PyTorch MLP had TANH at 0.0079,
+    zero point 1): tinyq runs such files as TFLM does, byte for byte."""
+    assert_bit_exact(unary_graph(op, 0.1, 0, out_quant=quant), n_inputs=8)
+
+
+def test_rejects_a_logistic_output_zero_point_tflm_refuses():
+    with pytest.raises(UnsupportedError, match="requires -128"):
+        lower_graph(unary_graph("logistic", 0.1, 0, out_quant=(1 / 256, 0)))
 
 
 @pytest.mark.parametrize("op", ["logistic", "tanh"])
