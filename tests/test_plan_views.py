@@ -281,3 +281,21 @@ def test_a_reshape_left_to_run_time_names_the_unknown_batch():
         with pytest.raises(UnsupportedError, match="differ in size") as refused:
             lower_graph(replace(graph, tensors=tuple(tensors)))
         assert ("unknown batch size" in str(refused.value) and "batch_size=1" in str(refused.value)) == named
+
+
+def test_views_between_differently_quantized_tensors_reinterpret_the_bytes():
+    """TFLM's RESHAPE, SQUEEZE and EXPAND_DIMS copy bytes and never compare the two tensors' quantization
+    (a converter can leave them different): the output's values are the input's bytes read at the output's
+    scale and zero point. tinyq refused such files ('TFLM requires them equal'); now they are views too."""
+    b = GraphBuilder("requantized_views")
+    outputs = []
+    for dtype, (qx, qy) in (("int8", ((0.036, -66), (2.86, -32))), ("int16", ((0.002, 0), (0.5, 0)))):
+        x = b.input((1, 3, 4), dtype, scale=qx[0], zero_point=qx[1])
+        flat = b.activation((12,), dtype, scale=qy[0], zero_point=qy[1])
+        b.op("reshape", [x, b.const(np.array([12], np.int32), "int32")], [flat], new_shape=(12,))
+        squeezed = b.activation((3, 4), dtype, scale=qy[0] * 3, zero_point=qy[1] // 2)
+        b.op("squeeze", [x], [squeezed], squeeze_dims=(0,))
+        expanded = b.activation((1, 3, 1, 4), dtype, scale=qx[0] / 7, zero_point=qx[1] + 1)
+        b.op("expand_dims", [x, b.const(np.array(2, np.int32), "int32")], [expanded])
+        outputs += [flat, squeezed, expanded]
+    assert_bit_exact(b.build(outputs), n_inputs=6)

@@ -39,9 +39,8 @@ def lower(graph: Graph, op: Operator) -> Lowered:
                               f"; the output's shape is left to run time (signature {list(y.shape_signature)}), "
                               "as after an export with an unknown batch size" if dynamic else ""),
                           DYNAMIC_HINT if dynamic else None)
-    if x.quant != y.quant:
-        raise unsupported(graph, op, "input and output quantization differ",
-                          "a view cannot requantize; TFLM requires them equal")
+    # TFLM copies the bytes and never compares the two tensors' quantization: the output's values are the
+    # input's bytes at the output's scale and zero point, which a view gives as well
     return Lowered(op=op, kernel="view", params=ViewParams(bytes=x.nbytes), inputs=(x.index,),
                    outputs=(y.index,), alias_of=x.index)
 
