@@ -124,9 +124,66 @@ def _selected_apart(graph: Graph, t: int, out: int, observed: dict | None) -> bo
     return _span(observed[t]) > SELECTED_SPAN * _span(observed[out]) > 0.0
 
 
+# An input of a concatenation, MAXIMUM, MINIMUM, PACK or ADD_N whose values span this many times less than the
+# group the tie would put it in, and that other ops read, keeps its own parameters and is requantized on its way
+# in: the tie would cost its other readers log2(this) bits or more, the requantize costs one QUANTIZE and nothing
+# at the output, which holds the wide values anyway. DenseNet-like concatenations of similar ranges stay tied.
+NARROW_INPUT = 8.0
+NARROW_SPLIT_OPS = ("concatenation", "maximum", "minimum", "pack", "add_n")
+
+
 def tie_groups(graph: Graph, observed: dict | None = None) -> TieGroups:
     """`observed`: calibration's (min, max) per tensor; with it, an input far wider than what a selecting op
-    passes on keeps its own parameters (rewrite.py requantizes it on the way in)."""
+    passes on, and a narrow input of a NARROW_SPLIT_OPS op that other ops read too, keep their own parameters
+    (rewrite.py requantizes them on the way in)."""
+    if observed is None:
+        return _tie_groups(graph, None, frozenset())
+    return _tie_groups(graph, observed, _narrow_inputs(graph, _tie_groups(graph, observed, frozenset()), observed))
+
+
+def _narrow_inputs(graph: Graph, ties: TieGroups, observed: dict) -> frozenset:
+    """(op index, input) pairs to requantize rather than tie: the input's own group (what data movement ties to
+    it) spans NARROW_INPUT times less than the whole tied group, and some op other than this one, or the graph's
+    outputs, reads its values."""
+    base = _Groups()
+    for op in graph.operators:
+        data_in = activation_inputs(graph, op)
+        if RULES[op.op].output_as_input and data_in:
+            for t in op.outputs:
+                base.union(t, data_in[0])
+
+    def span(tensors) -> float:
+        seen = [observed[t] for t in tensors if t in observed]
+        return max(hi for _, hi in seen) - min(lo for lo, _ in seen) if seen else 0.0
+
+    split = set()
+    for op in graph.operators:
+        if op.op not in NARROW_SPLIT_OPS:
+            continue
+        for t in activation_inputs(graph, op):
+            if graph.tensors[t].is_const or t not in ties.group_of:
+                continue
+            own = [m for m in ties.group_of if base.find(m) == base.find(t)]
+            whole = span(ties.members[ties.group_of[t]])
+            if whole <= 0 or span(own) * NARROW_INPUT > whole or not _read_elsewhere(graph, op, set(own)):
+                continue
+            split.add((op.index, t))
+    return frozenset(split)
+
+
+def _read_elsewhere(graph: Graph, op, own: set) -> bool:
+    """Whether a graph output or an op other than `op` reads one of `own` (data movement within `own` aside)."""
+    if own.intersection(graph.outputs):
+        return True
+    for other in graph.operators:
+        if other is op or not own.intersection(activation_inputs(graph, other)):
+            continue
+        if not (RULES[other.op].output_as_input and own.issuperset(other.outputs)):
+            return True
+    return False
+
+
+def _tie_groups(graph: Graph, observed: dict | None, split: frozenset) -> TieGroups:
     groups = _Groups()
     fixed_by: dict[int, str] = {}
     requantized: list[tuple[int, int]] = []  # (a fixed output, the concatenation output it goes into)
@@ -145,7 +202,7 @@ def tie_groups(graph: Graph, observed: dict | None = None) -> TieGroups:
             for t in data_in:
                 # a fixed output, or a tensor tied to one (a slice of a softmax): tied, the fixed parameters
                 # would clip the other inputs
-                if t in fixed_by or groups.find(t) in fixed_roots:
+                if t in fixed_by or groups.find(t) in fixed_roots or (op.index, t) in split:
                     requantized.append((t, outs[0]))
                 elif rule.selects and _selected_apart(graph, t, outs[0], observed):
                     continue

@@ -171,14 +171,20 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
 
 def _requantized_inputs(op: Operator, inputs: tuple[int, ...], tensors: list,
                         acts: dict) -> tuple[list[Operator], tuple[int, ...]]:
-    """QUANTIZE (a requantize) before each input of a concatenation whose parameters are not its
-    output's: a fixed output (tie_groups' range_only) keeps its own, TFLM's kernel copies bytes."""
+    """QUANTIZE (a requantize) before each input of a concatenation (MAXIMUM, PACK, ...) whose parameters are not
+    its output's: a fixed output or a narrow input read elsewhere (tie_groups' range_only) keeps its own, TFLM's
+    kernel copies bytes."""
     out = tensors[op.outputs[0]]
     ops, reads = [], []
+    copies: dict[int, int] = {}  # an input read twice (concat(x, y, x)) is requantized once
     for t in inputs:
         if t == NO_TENSOR or t not in acts or tensors[t].quant is None or tensors[t].quant == out.quant:
             reads.append(t)
             continue
+        if t in copies:
+            reads.append(copies[t])
+            continue
+        copies[t] = len(tensors)
         tensors.append(replace(tensors[t], index=len(tensors), name=f"{tensors[t].name}_requantized",
                                dtype=out.dtype, quant=out.quant, data=None, shape_signature=None))
         ops.append(Operator(index=0, op="quantize", inputs=(t,), outputs=(len(tensors) - 1,),
