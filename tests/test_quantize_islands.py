@@ -138,3 +138,23 @@ def test_an_island_reading_the_other_width_dequantizes_it_as_it_is():
     assert dequantize.op == "dequantize" and q.tensors[dequantize.inputs[0]].dtype == "int16"
     assert q.tensors[q.operators[neg + 1].outputs[0]].dtype == "int8"
     assert_bit_exact(q, n_inputs=20)
+
+
+@pytest.mark.parametrize("io", ["int", "float"])
+def test_the_report_measures_an_output_a_float_only_op_computes(io):
+    """The last op TFLM runs in float only: its float output pairs with no integer op of the same index,
+    and the report printed 'output SQNR: nan dB' (tinyq bench graphs counted every such model as a lead)."""
+    from tinyq.quantize.report import sqnr_report
+    from tinyq.quantize.selfcheck import float_reference, point_sqnrs
+
+    rng = np.random.default_rng(7)
+    b = GraphBuilder("neg_last")
+    x = b.input((1, 8), dtype="float32")
+    h = _fc(b, rng, x, 8, 8)
+    y = b.activation((1, 8), dtype="float32")
+    b.op("neg", [h], [y])
+    result = quantize_graph(b.build([y]), [CALIB], QuantizeConfig(io=io))
+    records = [[r[None]] for r in TEST[:16]]
+    reported = sqnr_report(result.float_graph, result.graph, records).output_sqnr_db[0]
+    measured = point_sqnrs(result.graph, float_reference(result.float_graph, records))[0]
+    assert np.isfinite(reported) and abs(reported - measured) < 1e-6 and reported > 25.0, (reported, measured)

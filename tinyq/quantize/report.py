@@ -101,7 +101,7 @@ def tensor_pairs(float_graph: Graph, qgraph: Graph) -> list[tuple[int | None, in
 def sqnr_report(float_graph: Graph, qgraph: Graph, records: list[list[np.ndarray]]) -> Report:
     pairs = tensor_pairs(float_graph, qgraph)
     runner = FloatRunner(float_graph)
-    floats = [runner.run(r, [f for _, f, _ in pairs]) for r in records]
+    floats = [runner.run(r, [f for _, f, _ in pairs] + list(float_graph.outputs)) for r in records]
     ints = tflm_run_layers(qgraph, [quantize_inputs(qgraph, r) for r in records])
     # graph inputs are not exposed by tflm_run_layers: quantize them here
     q_in = [quantize_inputs(qgraph, r) for r in records]
@@ -140,8 +140,24 @@ def sqnr_report(float_graph: Graph, qgraph: Graph, records: list[list[np.ndarray
         for t in op.outputs:
             if ins:
                 input_sqnr[t] = sqnr_of[ins[0]]
-    outputs = tuple(sqnr_of.get(t, float("nan")) for t in float_graph.outputs)
+    outputs = tuple(sqnr_of[t] if t in sqnr_of else _unpaired_output_sqnr(k, float_graph, qgraph, floats, ints)
+                    for k, t in enumerate(float_graph.outputs))
     return Report(rows=tuple(rows), samples=len(records), output_sqnr_db=outputs, input_sqnr=input_sqnr)
+
+
+def _unpaired_output_sqnr(k: int, float_graph: Graph, qgraph: Graph, floats: list, ints: list) -> float:
+    """Graph output k where no op pairs with the float one (an op TFLM runs in float32 only, last: the
+    quantized model computes it between DEQUANTIZE and QUANTIZE, or leaves it float): measured as it
+    comes out; nan where there is nothing to pair."""
+    q = qgraph.outputs[k] if k < len(qgraph.outputs) else None
+    t = qgraph.tensors[q] if q is not None else None
+    if t is None or not all(q in got for got in ints) or \
+            not (t.dtype == "float32" or (t.dtype in INT_RANGES and t.quant is not None)):
+        return float("nan")
+    f = float_graph.outputs[k]
+    got = [got[q] if t.dtype == "float32" else dequantize(t, got[q]) for got in ints]
+    return sqnr_db(np.concatenate([np.asarray(v[f], dtype=np.float64).reshape(-1) for v in floats]),
+                   np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1) for g in got]))
 
 
 WARN_DROP_DB = 20.0  # a layer this far below the layers it reads is flagged
