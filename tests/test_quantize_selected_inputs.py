@@ -74,3 +74,25 @@ def test_a_branch_the_select_takes_stays_tied():
     assert result.activations[wide].quant == result.graph.tensors[result.graph.outputs[0]].quant
     assert not any(t.name.endswith("_requantized") for t in result.graph.tensors)
     assert_bit_exact(result.graph, n_inputs=8)
+
+
+def test_a_constant_fallback_the_select_never_takes_is_stored_saturated():
+    """select(x > 3.5, c, x) with c a constant up to 1000 (bench graphs seed 5084 of the wider op set: -16.5 dB):
+    the constant takes the output's parameters, saturated, so no op requantizes it at run time."""
+    b = GraphBuilder("fallback")
+    x = b.input((1, 64), F32)
+    c = b.const(np.random.default_rng(3).uniform(-1000, 1000, (1, 64)).astype(np.float32), F32)
+    cond = b.activation((1, 64), "bool")
+    b.op("greater", [x, b.const(np.array([3.5], np.float32), F32)], [cond])
+    y = b.activation((1, 64), F32)
+    b.op("select_v2", [cond, c, x], [y])
+    result = quantize_graph(b.build([y]), [_data(64, 0)[0]])
+    q = result.graph
+    assert not any(t.name.endswith("_requantized") for t in q.tensors)
+    select = next(o for o in q.operators if o.op == "select_v2")
+    assert q.tensors[select.inputs[1]].quant == q.tensors[q.outputs[0]].quant
+    lo, hi = result.activations[y].chosen
+    assert hi - lo < 10.0, (lo, hi)
+    assert_bit_exact(q, n_inputs=12)
+    test = _data(16, 1)[0]
+    assert sqnr_report(result.float_graph, q, [[r[None]] for r in test]).output_sqnr_db[0] > 30.0

@@ -116,10 +116,10 @@ def _span(rng: tuple[float, float]) -> float:
 
 
 def _selected_apart(graph: Graph, t: int, out: int, observed: dict | None) -> bool:
-    """Whether a computed input of a selecting op (QuantRule.selects) saw over SELECTED_SPAN times what the op's
-    output did: tied, its range would leave the values the op passes on a few steps (a branch reaching 1e4 that
-    the select rarely takes, beside one in [-3, 9])."""
-    if observed is None or graph.tensors[t].is_const or t not in observed or out not in observed:
+    """Whether an input of a selecting op (QuantRule.selects) spans over SELECTED_SPAN times what the op's output
+    saw: tied, its range would leave the values the op passes on a few steps (a branch reaching 1e4 that the
+    select rarely takes, beside one in [-3, 9]; a constant fallback the select never took)."""
+    if observed is None or t not in observed or out not in observed:
         return False
     return _span(observed[t]) > SELECTED_SPAN * _span(observed[out]) > 0.0
 
@@ -205,7 +205,9 @@ def _tie_groups(graph: Graph, observed: dict | None, split: frozenset) -> TieGro
                 if t in fixed_by or groups.find(t) in fixed_roots or (op.index, t) in split:
                     requantized.append((t, outs[0]))
                 elif rule.selects and _selected_apart(graph, t, outs[0], observed):
-                    continue
+                    if graph.tensors[t].is_const:  # stored at the output's parameters, saturated: no op at run time
+                        groups.union(t, outs[0])
+                        no_range.add(t)
                 else:
                     groups.union(t, outs[0])
                     if rule.constants_saturate and graph.tensors[t].is_const:

@@ -123,7 +123,7 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
         inputs = tuple(reads.get((op.index, p), t) for p, t in enumerate(op.inputs))
         width = layout.op_dtypes.get(op.index, "int8") if layout is not None else "int8"
         rule = RULES[op.op]
-        if rule.float_island:
+        if rule.float_island or not _int8_holds(rule, op, inputs, acts):
             operators += _float_island(graph, op, inputs, tensors, acts)
             continue
         if rule.inputs_as_output:
@@ -167,6 +167,15 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
     if config.io == "float":
         qgraph = _float_boundaries(qgraph, graph)
     return qgraph, weights
+
+
+def _int8_holds(rule, op: Operator, inputs: tuple[int, ...], acts: dict) -> bool:
+    """QuantRule.int8_holds at the parameters chosen for the op's data (True without such a rule)."""
+    if rule.int8_holds is None:
+        return True
+    data = [t for t in inputs if t != NO_TENSOR and t in acts]
+    return all(t in acts for t in op.outputs) and rule.int8_holds(tuple(acts[t].quant for t in data),
+                                                                  acts[op.outputs[0]].quant)
 
 
 def _requantized_inputs(op: Operator, inputs: tuple[int, ...], tensors: list,
