@@ -96,3 +96,24 @@ def test_a_constant_fallback_the_select_never_takes_is_stored_saturated():
     assert_bit_exact(q, n_inputs=12)
     test = _data(16, 1)[0]
     assert sqnr_report(result.float_graph, q, [[r[None]] for r in test]).output_sqnr_db[0] > 30.0
+
+
+def test_a_branch_wider_than_what_a_relu6_after_the_select_keeps_is_requantized():
+    """relu6(select(x > 0, x, -(p - q)^2)): the select's output reaches -1e4, but the RELU6 reading it keeps
+    [0, 6] (bench graphs seed 7047: 11.1 -> 18.1 dB): the wide branch is measured against that."""
+    b = GraphBuilder("relu6_select")
+    x, p, q = b.input((1, 64), F32), b.input((1, 64), F32), b.input((1, 64), F32)
+    sq, wide, cond, y, z = (b.activation((1, 64), t) for t in (F32, F32, "bool", F32, F32))
+    b.op("squared_difference", [p, q], [sq])
+    b.op("mul", [sq, b.const(np.array([-1.0], np.float32), F32)], [wide])
+    b.op("greater", [x, b.const(np.array([0.0], np.float32), F32)], [cond])
+    b.op("select_v2", [cond, x, wide], [y])
+    b.op("relu6", [y], [z])
+    result = quantize_graph(b.build([z]), _data(64, 0))
+    assert result.activations[wide].quant != result.activations[y].quant
+    lo, hi = result.activations[y].chosen
+    assert hi - lo < 10.0, (lo, hi)
+    assert_bit_exact(result.graph, n_inputs=12)
+    test = _data(16, 1)
+    sqnr = sqnr_report(result.float_graph, result.graph, [[t[i][None] for t in test] for i in range(16)])
+    assert sqnr.output_sqnr_db[0] > 30.0, sqnr.output_sqnr_db  # tied: x on a step of 40

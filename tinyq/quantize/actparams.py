@@ -115,13 +115,18 @@ def _span(rng: tuple[float, float]) -> float:
     return max(rng[1], 0.0) - min(rng[0], 0.0)  # an int8 range holds 0
 
 
-def _selected_apart(graph: Graph, t: int, out: int, observed: dict | None) -> bool:
+def _selected_apart(graph: Graph, t: int, out: int, observed: dict | None, saturates: dict) -> bool:
     """Whether an input of a selecting op (QuantRule.selects) spans over SELECTED_SPAN times what the op's output
-    saw: tied, its range would leave the values the op passes on a few steps (a branch reaching 1e4 that the
-    select rarely takes, beside one in [-3, 9]; a constant fallback the select never took)."""
+    saw, within what its readers tell apart (saturates): tied, its range would leave the values the op passes
+    on a few steps (a branch reaching 1e4 that the select rarely takes, beside one in [-3, 9]; a constant
+    fallback the select never took; a select read by a RELU6)."""
     if observed is None or t not in observed or out not in observed:
         return False
-    return _span(observed[t]) > SELECTED_SPAN * _span(observed[out]) > 0.0
+    lo, hi = observed[out]
+    if out in saturates:
+        a, b = saturates[out][0]
+        lo, hi = min(max(lo, a), b), max(min(hi, b), a)
+    return _span(observed[t]) > SELECTED_SPAN * _span((lo, hi)) > 0.0
 
 
 # An input of a concatenation, MAXIMUM, MINIMUM, PACK or ADD_N whose values span this many times less than the
@@ -190,6 +195,7 @@ def _tie_groups(graph: Graph, observed: dict | None, split: frozenset) -> TieGro
     no_range: set[int] = set()
     zero_point_0: set[int] = set()
     thresholds: dict[int, tuple[int, bool]] = {}
+    saturates = _saturating_tensors(graph)
     for op in graph.operators:
         rule = RULES[op.op]
         data_in = activation_inputs(graph, op)
@@ -204,7 +210,7 @@ def _tie_groups(graph: Graph, observed: dict | None, split: frozenset) -> TieGro
                 # would clip the other inputs
                 if t in fixed_by or groups.find(t) in fixed_roots or (op.index, t) in split:
                     requantized.append((t, outs[0]))
-                elif rule.selects and _selected_apart(graph, t, outs[0], observed):
+                elif rule.selects and _selected_apart(graph, t, outs[0], observed, saturates):
                     if graph.tensors[t].is_const:  # stored at the output's parameters, saturated: no op at run time
                         groups.union(t, outs[0])
                         no_range.add(t)
@@ -238,8 +244,7 @@ def _tie_groups(graph: Graph, observed: dict | None, split: frozenset) -> TieGro
     for t, out in requantized:
         range_only.setdefault(group_of[out], []).append(t)
     return TieGroups(members, group_of, fixed_by, frozenset(zero_point_0),
-                     {g: tuple(ts) for g, ts in range_only.items()}, frozenset(no_range), thresholds,
-                     _saturating_tensors(graph))
+                     {g: tuple(ts) for g, ts in range_only.items()}, frozenset(no_range), thresholds, saturates)
 
 
 def saturation_bounds(graph: Graph) -> dict:
