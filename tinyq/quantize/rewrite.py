@@ -124,7 +124,8 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
         width = layout.op_dtypes.get(op.index, "int8") if layout is not None else "int8"
         rule = RULES[op.op]
         if rule.float_island or not _int8_holds(rule, op, inputs, acts):
-            operators += _float_island(graph, op, inputs, tensors, acts)
+            # the island's DEQUANTIZE reads the float graph's own tensors, whatever width copies the layout made
+            operators += _float_island(graph, op, op.inputs, tensors, acts)
             continue
         if rule.inputs_as_output:
             requantize, inputs = _requantized_inputs(op, inputs, tensors, acts)
