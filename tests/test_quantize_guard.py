@@ -127,6 +127,18 @@ def test_pick_keeps_the_best_candidate_not_below_plain():
     assert pick(tied) == 0  # below plain by less than the check resolves: a tie, the better logits win
 
 
+def test_the_reason_names_the_mean_it_ranked_by():
+    """Two outputs at 2.5 and 37.9 dB rank by their mean, 20.2 dB: the line said 'highest output SQNR (20.2 dB)'
+    beside an output SQNR of 2.5 dB (bench graphs seed 7121)."""
+    from tinyq.quantize.selfcheck import SelfCheck
+
+    config = QuantizeConfig()
+    two = [Candidate(("bias correction",), config, (2.5, 37.9), 2), Candidate((), config, (2.5, 37.0), 2)]
+    assert "highest mean SQNR over the outputs (20.2 dB)" in SelfCheck(tuple(two), 0, 32, 0.1).why()
+    one = [Candidate(("bias correction",), config, (30.0,), 1), Candidate((), config, (29.0,), 1)]
+    assert "highest output SQNR (30.0 dB)" in SelfCheck(tuple(one), 0, 32, 0.1).why()
+
+
 def test_candidates_follow_the_allowed_steps():
     assert len(candidate_configs(QuantizeConfig())) == 8
     assert [s for s, _ in candidate_configs(QuantizeConfig(), equalizable=False)] == [

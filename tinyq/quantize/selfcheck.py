@@ -191,7 +191,8 @@ class SelfCheck:
             return "the only candidate"
         if best is plain:
             return "no optional step beat plain min/max"
-        what = "mean of output and logits SQNR" if len(best.sqnr_db) > best.outputs else "output SQNR"
+        what = ("mean of output and logits SQNR" if len(best.sqnr_db) > best.outputs else
+                "mean SQNR over the outputs" if best.outputs > 1 else "output SQNR")
         return (f"highest {what} ({best.score:.1f} dB) of the candidates whose output SQNR is at least plain "
                 f"min/max's ({plain.output_sqnr_db:.1f} dB, to {TIE_DB} dB)")
 
