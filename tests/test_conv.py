@@ -103,6 +103,26 @@ def test_conv_weight_zero_point_ignored_like_tflm():
     assert_bit_exact(conv_model(rng, per_channel=False, weight_zp=3, branches=2), n_inputs=6)
 
 
+
+def test_conv_filter_scales_read_per_output_channel_whatever_axis_the_file_names():
+    """TFLM's Prepare (PopulateConvolutionQuantizationParams) wants as many scales as output channels and the
+    dimension the file's quantized_dimension names to be that long, and then gives scale i to output channel
+    i: a [3, 3, 3, 3] filter with its scales declared along axis 1 or 3 runs. tinyq refused it ('must have 3
+    scales along axis 0'); a count or a named dimension that differs stays refused, as TFLM refuses it."""
+    rng = seeded("axis")
+    for axis, scales, runs in ((1, 3, True), (3, 3, True), (0, 2, False)):
+        b = GraphBuilder("conv_axis")
+        x = b.input((1, 4, 4, 3), scale=0.05, zero_point=-3)
+        w = b.const(rng.integers(-127, 128, size=(3, 3, 3, 3)), "int8", scale=rng.uniform(0.002, 0.02, scales),
+                    zero_point=0, axis=axis)
+        bias = b.const(rng.integers(-500, 500, size=3), "int32", scale=0.05 * 0.01, zero_point=0)
+        y = b.activation((1, 4, 4, 3), scale=0.08, zero_point=5)
+        b.op("conv_2d", [x, w, bias], [y], padding="SAME")
+        if runs:
+            assert_bit_exact(b.build([y]), n_inputs=6)
+        else:
+            assert "must have 3 scales" in _lower_error(b.build([y]))
+
 def _lower_error(graph) -> str:
     with pytest.raises(UnsupportedError) as info:
         compile_graph(graph, get_board("host"))

@@ -128,3 +128,19 @@ def test_depthwise_per_channel_on_wrong_axis_unsupported():
     y = b.activation((1, 4, 4, 3), scale=0.1, zero_point=0)
     b.op("depthwise_conv_2d", [x, w], [y], depth_multiplier=1)
     assert "axis 3" in _lower_error(b.build([y]))
+
+
+def test_depthwise_filter_scales_read_per_output_channel_whatever_axis_the_file_names():
+    """TFLM's Prepare (PopulateConvolutionQuantizationParams) wants as many scales as output channels and
+    the dimension the file's quantized_dimension names to be that long, and then gives scale i to output
+    channel i: a [1, 4, 3, 4] filter with its 4 scales declared along axis 1 runs. tinyq refused it ('must
+    have 4 scales along axis 3'); along axis 0 (of size 1) both refuse (test above)."""
+    rng = seeded("axis")
+    b = GraphBuilder("dw_axis")
+    x = b.input((1, 5, 5, 4), scale=0.04, zero_point=7)
+    w = b.const(rng.integers(-127, 128, size=(1, 4, 3, 4)), "int8", scale=rng.uniform(0.002, 0.02, 4),
+                zero_point=0, axis=1)
+    bias = b.const(rng.integers(-500, 500, size=4), "int32", scale=0.04 * 0.01, zero_point=0)
+    y = b.activation((1, 5, 5, 4), scale=0.06, zero_point=-9)
+    b.op("depthwise_conv_2d", [x, w, bias], [y], padding="SAME", depth_multiplier=1)
+    assert_bit_exact(b.build([y]), n_inputs=6)

@@ -59,9 +59,13 @@ def require_weights(graph: Graph, op: Operator, w: Tensor | None, axis: int) -> 
         raise unsupported(graph, op, "filter has no quantization parameters", "quantize the model to int8 first")
     require_4d(graph, op, w, role="filter")
     channels = w.shape[axis]
-    if w.quant.per_channel and (w.quant.axis != axis or len(w.quant.scale) != channels):
-        raise unsupported(graph, op, f"per-channel filter must have {channels} scales along axis {axis}, "
-                                     f"has {len(w.quant.scale)} along axis {w.quant.axis}")
+    # PopulateConvolutionQuantizationParams: as many scales as output channels, and the dimension the file's
+    # quantized_dimension names that long too; scale i is then output channel i's, whichever axis it names
+    named = w.shape[w.quant.axis] if 0 <= w.quant.axis < len(w.shape) else None
+    if w.quant.per_channel and (len(w.quant.scale) != channels or named != channels):
+        raise unsupported(graph, op, f"per-channel filter must have {channels} scales along a dimension of "
+                                     f"{channels} (axis {axis}), has {len(w.quant.scale)} along axis {w.quant.axis}",
+                          "TFLM refuses it too; re-export the model")
     return w
 
 
