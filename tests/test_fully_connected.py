@@ -57,3 +57,33 @@ def test_fc_with_a_dynamic_batch_input_says_to_fix_the_batch():
 def test_fc_flattens_4d_input():
     rng = np.random.default_rng(8)
     assert_bit_exact(fc_graph(rng, depth=48, in_shape=(1, 4, 4, 3)))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+def test_fc_per_channel_scales_along_another_axis_run_as_tflm_runs_them(dtype):
+    """TFLM's FC Prepare wants one scale per entry of the dimension the file's quantized_dimension names and
+    computes a multiplier per scale; its kernel reads output unit i's at i. Weights [4, 8] with 8 scales
+    along axis 1, or [4, 4] with 4, run on the first 4 scales; tinyq refused them ('must be quantized along
+    axis 0'). A count that is not the named dimension's (tinyq stopped with an internal IndexError on 3
+    scales along axis 0 of [4, 8]) and fewer scales than output units (TFLM reads past its array) are
+    refused in one line."""
+    from tinyq.errors import UnsupportedError
+    from tinyq.lower import lower_graph
+
+    rng = np.random.default_rng(zlib.crc32(b"fc_axis"))
+    cases = (((4, 8), 8, 1, None), ((4, 4), 4, 1, None), ((4, 8), 3, 0, "one per entry"), ((4, 2), 2, 1, "past its array"))
+    bias_type = "int32" if dtype == "int8" else "int64"
+    for shape, n, axis, refusal in cases:
+        b = GraphBuilder("fc_axis")
+        x = b.input((2, shape[1]), dtype, scale=0.05, zero_point=3 if dtype == "int8" else 0)
+        w = b.const(rng.integers(-127, 128, size=shape), "int8", scale=rng.uniform(0.002, 0.02, n), zero_point=0,
+                    axis=axis)
+        bias = b.const(rng.integers(-300, 300, size=shape[0]), bias_type, scale=0.0005, zero_point=0)
+        y = b.activation((2, shape[0]), dtype, scale=0.1, zero_point=-2 if dtype == "int8" else 0)
+        b.op("fully_connected", [x, w, bias], [y])
+        graph = b.build([y])
+        if refusal is None:
+            assert_bit_exact(graph, n_inputs=6)
+        else:
+            with pytest.raises(UnsupportedError, match=refusal):
+                lower_graph(graph)

@@ -73,9 +73,25 @@ def _shapes(graph: Graph, op: Operator, x: Tensor, w: Tensor, y: Tensor) -> tupl
                           "re-export with a fixed batch size (PyTorch: without dynamic_shapes; Keras: "
                           "keras.Input(shape, batch_size=1))" if dynamic else
                           "the input and output batch must agree; re-export the model")
-    if w.quant is not None and w.quant.per_channel and w.quant.axis != 0:
-        raise unsupported(graph, op, "per-channel weights must be quantized along axis 0", "one scale per output unit")
+    if w.quant is not None and w.quant.per_channel:
+        _require_channel_scales(graph, op, w, output_depth)
     return output_depth, accum_depth
+
+
+def _require_channel_scales(graph: Graph, op: Operator, w: Tensor, output_depth: int) -> None:
+    """CalculateOpDataFullyConnected: as many scales as the dimension the file's quantized_dimension names
+    (it refuses other counts), one multiplier per scale; the kernel then reads output unit i's at i, so the
+    first output_depth scales are used whichever axis is named, and fewer leave it reading past its array."""
+    axis = w.quant.axis
+    named = w.shape[axis] if 0 <= axis < len(w.shape) else None
+    if len(w.quant.scale) != named:
+        raise unsupported(graph, op, f"weights have {len(w.quant.scale)} scales along axis {axis} of "
+                                     f"{list(w.shape)}; TFLM requires one per entry of that dimension",
+                          "TFLM refuses it too; quantize the weights per output unit (axis 0)")
+    if len(w.quant.scale) < output_depth:
+        raise unsupported(graph, op, f"weights have {len(w.quant.scale)} scales (axis {axis}) for {output_depth} "
+                                     "output units: TFLM reads the missing units' multipliers past its array, "
+                                     "memory left as it was", "quantize the weights per output unit (axis 0)")
 
 
 # GetQuantizedConvolutionMultipler: with per-tensor weights TFLM requires the bias scale to be the
