@@ -113,8 +113,9 @@ def _single(dtype="int8", activation="NONE", quants=(q(0.1, 0), q(0.1, 0), q(0.1
     (_single("int16"), "operands are int16; tinyq runs div on int8, int32"),
     (_single(activation="TANH"), "fused activation TANH"),
     (_single("int32", "SIGN_BIT", (None,) * 3), "fused activation SIGN_BIT"),
-    (_single(quants=(q(0.5, 0), q(1e-4, 0), q(1e-4, 0))), "tinyq reproduces TFLM's int8 DIV for ratios"),
-    (_single(quants=(q(1e-8, 0), q(0.5, 0), q(0.9, 0))), "tinyq reproduces TFLM's int8 DIV for ratios"),
+    # TFLM runs these, but with a rounding shift C leaves undefined: no one result to match, and the line says so
+    (_single(quants=(q(0.5, 0), q(1e-4, 0), q(1e-4, 0))), "tinyq reproduces TFLM's int8 DIV for ratios.*undefined"),
+    (_single(quants=(q(1e-8, 0), q(0.5, 0), q(0.9, 0))), "tinyq reproduces TFLM's int8 DIV for ratios.*undefined"),
     (_single("int32", quants=(None,) * 3, op="floor_div"), "FLOOR_DIV on int32 is not supported: TFLM's kernel runs "
                                                           "float32 only"),
     (_single("int8", op="floor_mod"), "FLOOR_MOD on int8 is not supported"),

@@ -42,7 +42,8 @@ def require_shifts(graph: Graph, op: Operator, shifts, what: str = "requantizati
     worst = max((int(s) for s in shifts), default=0)
     if worst > MAX_LEFT_SHIFT:
         raise unsupported(graph, op, f"the {what} multiplier is 2^{worst - 1} or more: the scales are "
-                                     "implausible", "re-quantize the model; real scale ratios are far smaller")
+                                     f"implausible, and TFLM would shift an int32 left by {worst} bits, which C "
+                                     "leaves undefined", "re-quantize the model; real scale ratios are far smaller")
 
 
 # A uint8 model (TF1's quantization: Coral's and TF's hosted *_quant.tflite) is already quantized, so tinyq

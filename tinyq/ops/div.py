@@ -60,7 +60,9 @@ def _int8_fields(graph: Graph, op: Operator, a, b, y) -> dict:
     if not OUTPUT_SHIFTS[0] <= shift <= OUTPUT_SHIFTS[1]:
         raise unsupported(graph, op, f"the scale ratio s1 / (s2 * s_out) is 2^{shift - 1} or so; tinyq reproduces "
                                      f"TFLM's int8 DIV for ratios from 2^{OUTPUT_SHIFTS[0] - 1} to "
-                                     f"2^{OUTPUT_SHIFTS[1]}", "the scales are implausible; re-quantize the model")
+                                     f"2^{OUTPUT_SHIFTS[1]}: beyond, its last rounding shift is negative or past 62 "
+                                     "bits for some inputs, which C leaves undefined (builds differ)",
+                          "the scales are implausible; re-quantize the model")
     act_min, act_max = fused_range(graph, op, op.options.fused_activation_function, y)
     return dict(input1_offset=-a.quant.zp, input2_offset=-b.quant.zp, output_offset=y.quant.zp,
                 output_multiplier=multiplier, output_shift=shift, act_min=act_min, act_max=act_max)
