@@ -69,10 +69,13 @@ def test_a_branch_far_wider_than_the_output_is_requantized(op, activations):
 
 
 def test_a_branch_the_select_takes_stays_tied():
+    """The wide branch is what the output holds half the time: tied. x, the narrow branch the comparison
+    reads too, keeps its own grid and is requantized on its way in (test_quantize_narrow_ties.py)."""
     graph, wide = guarded("select_v2", taken=True)
     result = quantize_graph(graph, _data(64, 0))
     assert result.activations[wide].quant == result.graph.tensors[result.graph.outputs[0]].quant
-    assert not any(t.name.endswith("_requantized") for t in result.graph.tensors)
+    requantized = [t.name for t in result.graph.tensors if t.name.endswith("_requantized")]
+    assert requantized == [result.graph.tensors[graph.inputs[0]].name + "_requantized"], requantized
     assert_bit_exact(result.graph, n_inputs=8)
 
 
