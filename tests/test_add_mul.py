@@ -150,10 +150,21 @@ def test_unsupported_variants(op, graph_args, message):
         _compile(_single(op, *graph_args))
 
 
-@pytest.mark.parametrize("op", OPS)
-def test_per_channel_constant_operand_is_refused(op):
-    with pytest.raises(TinyqError, match="per channel"):
-        _compile(_single(op, (2, 3), (2, 3), (2, 3), per_channel=True))
+def test_per_channel_tensors_are_read_at_their_first_scale_like_tflm():
+    """TFLM fills every tensor's per-tensor params from its first scale and zero point, and ADD, SUB and MUL
+    read only those: a constant operand quantized per channel (scales 0.02 .. 1.3), a per-channel input and
+    output run there at channel 0's parameters. tinyq refused them ('quantized per channel'); now it reads
+    them as TFLM does."""
+    rng = _rng("per_channel")
+    b = GraphBuilder("per_channel")
+    outputs = []
+    for op in OPS:
+        x = b.input((2, 3), scale=[0.05, 0.7], zero_point=[4, -30])  # along axis 0
+        c = b.const(rng.integers(-128, 128, size=(2, 3)), "int8", scale=[0.02, 0.5, 1.3], zero_point=[-7, 0, 9], axis=1)
+        y = b.activation((2, 3), scale=[0.08, 3.0], zero_point=[2, -1], name=f"{op}_per_channel")
+        b.op(op, [x, c], [y], fused_activation_function="NONE")
+        outputs.append(y)
+    assert_bit_exact(b.build(outputs), n_inputs=8)
 
 
 @pytest.mark.parametrize("op", ["add", "sub"])

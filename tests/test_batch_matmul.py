@@ -197,7 +197,6 @@ def _bad(lhs=(2, 3), rhs=(3, 4), out=(2, 4), dtype="int8", per_channel=False, ad
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(dtype="int32"), "only int8"),  # int16: tests/test_int16_ops.py
-    (dict(per_channel=True), "quantized per channel"),
     (dict(lhs=(3,), out=(4,)), "lhs has rank 1; TFLM takes ranks 2 to 5"),
     (dict(lhs=(1, 1, 1, 1, 2, 3), out=(1, 1, 1, 1, 2, 4)), "rank 6"),
     (dict(adj_x=True), "do not multiply: 2 != 3"),
@@ -208,3 +207,17 @@ def _bad(lhs=(2, 3), rhs=(3, 4), out=(2, 4), dtype="int8", per_channel=False, ad
 def test_unsupported_variants(kwargs, message):
     with pytest.raises(TinyqError, match=message):
         _compile(_bad(**kwargs))
+
+
+def test_per_channel_operands_are_read_at_their_first_scale_like_tflm():
+    """TFLM fills every tensor's per-tensor params from its first scale and zero point, and BATCH_MATMUL reads
+    only those: per-channel operands and outputs run there at channel 0's parameters. tinyq refused them
+    ('quantized per channel'); now it reads them as TFLM does."""
+    rng = np.random.default_rng(5)
+    b = GraphBuilder("bmm_per_channel")
+    x = b.input((2, 3, 4), scale=[0.05, 0.4], zero_point=[3, -9])  # along axis 0
+    w = b.const(rng.integers(-127, 128, size=(2, 4, 5)), "int8", scale=[0.02, 0.3, 0.7, 1.1], zero_point=[1, 5, 0, 2],
+                axis=1)
+    y = b.activation((2, 3, 5), scale=[0.09, 2.0], zero_point=[-4, 1])
+    b.op("batch_matmul", [x, w], [y])
+    assert_bit_exact(b.build([y]), n_inputs=6)

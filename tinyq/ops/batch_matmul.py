@@ -93,10 +93,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
         dtype = require_int8_or_int16(graph, op, lhs, rhs, y)
     if dtype == "int16":
         require_zero_point_0(graph, op, lhs, rhs, y, why="TFLM's int16 BATCH_MATMUL")
-    for t in (lhs, rhs):
-        if t.quant is not None and t.quant.per_channel:
-            raise unsupported(graph, op, f"operand {t.index} ({t.name}) is quantized per channel",
-                              "TFLM's BATCH_MATMUL takes one scale and zero point per operand")
+    # an operand quantized per channel is read at its first scale and zero point, as TFLM reads it
     for t, role in ((lhs, "lhs"), (rhs, "rhs")):
         if not MIN_RANK <= len(t.shape) <= MAX_RANK:
             raise unsupported(graph, op, f"{role} has rank {len(t.shape)}; TFLM takes ranks {MIN_RANK} to {MAX_RANK}")

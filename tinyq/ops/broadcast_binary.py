@@ -33,10 +33,7 @@ def broadcast_operands(graph: Graph, op: Operator, dtypes: tuple[str, ...],
                           "the types TFLM's kernel takes")
     if b.dtype != a.dtype:
         raise unsupported(graph, op, f"operands are {a.dtype} and {b.dtype}; TFLM needs one type")
-    for t in (a, b):
-        if t.quant is not None and t.quant.per_channel:
-            raise unsupported(graph, op, f"operand {t.index} ({t.name}) is quantized per channel",
-                              "TFLM's kernel takes one scale per operand")
+    # an operand quantized per channel is read at its first scale and zero point, as TFLM reads it
     return a, b, y, loop_nest(graph, op, a, b, y)
 
 

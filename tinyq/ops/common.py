@@ -52,7 +52,7 @@ UINT8_HINT = "TFLM has no uint8 kernels either (TF1's quantization): quantize th
 
 
 def require_int8(graph: Graph, op: Operator, *tensors: Tensor | None, what: str = "tensor") -> None:
-    """Activations must be per-tensor int8 with quantization parameters."""
+    """Activations must be int8 with quantization parameters (per channel: read at the first ones)."""
     for t in tensors:
         if t is None:
             continue
@@ -62,9 +62,8 @@ def require_int8(graph: Graph, op: Operator, *tensors: Tensor | None, what: str 
         if t.quant is None:
             raise unsupported(graph, op, f"{what} {t.index} ({t.name}) has no quantization parameters",
                               "quantize the model to int8 first (tinyq quantize)")
-        if t.quant.per_channel and not t.is_const:
-            raise unsupported(graph, op, f"{what} {t.index} ({t.name}) is quantized per channel; "
-                                         "activations must be per-tensor")
+        # a tensor quantized per channel is read at its first scale and zero point, as TFLM reads it (the
+        # per-tensor params its allocator always fills from element 0): kernels use Quant.s and Quant.zp
 
 
 # what a user can do about an operand the model computes while it runs
@@ -130,9 +129,7 @@ def require_int8_or_int16(graph: Graph, op: Operator, *tensors: Tensor | None, w
         if t.quant is None:
             raise unsupported(graph, op, f"{what} {t.index} ({t.name}) has no quantization parameters",
                               "quantize the model (16x8) first")
-        if t.quant.per_channel and not t.is_const:
-            raise unsupported(graph, op, f"{what} {t.index} ({t.name}) is quantized per channel; "
-                                         "activations must be per-tensor")
+        # per channel: read at its first scale and zero point, as in require_int8
     return "int16"
 
 

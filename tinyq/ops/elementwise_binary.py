@@ -81,11 +81,7 @@ def _operands(graph: Graph, op: Operator):
     (a, b, *_), (y,) = io(graph, op, 2)
     if a is None or b is None:
         raise unsupported(graph, op, "both operands are required", "the file is corrupt")
-    dtype = require_int8_or_int16(graph, op, a, b, y)
-    for t in (a, b):
-        if t.quant.per_channel:
-            raise unsupported(graph, op, f"constant operand {t.index} ({t.name}) is quantized per channel",
-                              "TFLM's int8 kernel takes one scale per operand")
+    dtype = require_int8_or_int16(graph, op, a, b, y)  # per channel: read at the first scale, as TFLM reads it
     shape = broadcast_shape(a.shape, b.shape)
     if shape is None:
         raise unsupported(graph, op, f"shapes {list(a.shape)} and {list(b.shape)} do not broadcast",

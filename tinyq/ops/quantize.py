@@ -64,11 +64,13 @@ def _unary(graph: Graph, op: Operator) -> tuple[Tensor, Tensor]:
     return x, y
 
 
-def _per_tensor(graph: Graph, op: Operator, t: Tensor, role: str) -> None:
+def _per_tensor(graph: Graph, op: Operator, t: Tensor, role: str, first_channel: bool = False) -> None:
+    """`first_channel`: a per-channel tensor is read at its first scale and zero point, as TFLM reads a
+    requantizing QUANTIZE's input (its Prepare checks only the output's scale count)."""
     if t.quant is None:
         raise unsupported(graph, op, f"the {role} {t.index} ({t.name}) has no quantization parameters",
                           "a (de)quantize needs the integer side's scale and zero point")
-    if t.quant.per_channel:
+    if t.quant.per_channel and not first_channel:
         raise unsupported(graph, op, f"the {role} {t.index} ({t.name}) is quantized per channel",
                           "TFLM's QUANTIZE/DEQUANTIZE take one scale")
 
@@ -85,7 +87,7 @@ def lower_quantize(graph: Graph, op: Operator) -> Lowered:
     if (x.dtype, y.dtype) not in REQUANTIZE_PAIRS:
         raise unsupported(graph, op, f"{x.dtype} -> {y.dtype} is not supported",
                           "TFLM requantizes " + ", ".join(f"{a}->{b}" for a, b in sorted(REQUANTIZE_PAIRS)))
-    _per_tensor(graph, op, x, "input")
+    _per_tensor(graph, op, x, "input", first_channel=True)
     multiplier, shift = qmath.requantize_rescale(x.quant.s, y.quant.s)
     require_shifts(graph, op, [shift])
     params = RequantizeParams(size=x.numel, input_zero_point=x.quant.zp, output_zero_point=y.quant.zp,

@@ -42,8 +42,7 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     if dtype == "int8":
         if x.quant is None or y.quant is None:
             raise unsupported(graph, op, f"{name} input and output need quantization parameters")
-        if x.quant.per_channel or y.quant.per_channel:
-            raise unsupported(graph, op, "activations must be quantized per tensor")
+        # per channel: TFLM compares (and tinyq reads) the first scale and zero point
         if np.float32(x.quant.s) != np.float32(y.quant.s) or x.quant.zp != y.quant.zp:
             raise unsupported(graph, op, f"output scale/zero point ({y.quant.s:g}, {y.quant.zp}) differ from "
                                          f"the input's ({x.quant.s:g}, {x.quant.zp}); TFLM requires them equal")

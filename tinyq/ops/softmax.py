@@ -71,7 +71,7 @@ def _check_output(graph: Graph, op: Operator, y: Tensor) -> int:
     if contract is None:
         raise unsupported(graph, op, f"output is {y.dtype}; int8 input needs an int8 or int16 output",
                           "TFLM's int8 SOFTMAX writes int8 or int16")
-    if y.quant is None or y.quant.per_channel:
+    if y.quant is None:  # per channel: TFLM checks its first scale and zero point
         raise unsupported(graph, op, "output needs per-tensor quantization parameters",
                           "scale 1/256, zero point -128 (int8) as the converter writes them")
     scale = np.float32(y.quant.s)
