@@ -10,7 +10,7 @@ reference kernels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Callable
 
@@ -51,10 +51,12 @@ class WidthBuilder:
     stats: dict[int, TensorStats]
     weight_dtypes: dict[int, str]
     config: QuantizeConfig
+    fallback: dict = field(default_factory=dict)  # float op -> its unit: run float when that unit is int16
 
     def layout(self, int16: frozenset[int] | set[int]) -> Layout:
+        floats = frozenset(op for op, unit in self.fallback.items() if unit in int16)
         return plan_layout(self.graph, self.units, ["int16" if u.index in int16 else "int8" for u in self.units],
-                           self.config.io)
+                           self.config.io, floats)
 
     @cached_property
     def ranges(self) -> Ranges:
@@ -84,33 +86,41 @@ def _refusal(graph: Graph, op) -> str | None:
     return None
 
 
-def int16_capable(builder: WidthBuilder) -> tuple[set[int], dict[int, str]]:
-    """The units that can run int16, and why each other one cannot (the first op tinyq refused)."""
+def int16_capable(builder: WidthBuilder) -> tuple[set[int], dict[int, str], dict[int, int]]:
+    """The units that can run int16, why each other one cannot (the first op tinyq refused), and, with
+    --int16-fallback float, the ops that run float in an int16 unit (op -> unit) where tinyq runs them in float."""
     unit_of_op = {op: u.index for u in builder.units for op in u.ops}
     int16 = {u.index for u in builder.units}
     reasons: dict[int, str] = {}
+    fallback: dict[int, int] = {}
+    floats_allowed = builder.config.int16_fallback == "float"
     while True:
-        qgraph = builder.build(builder.layout(int16))
+        current = replace(builder, fallback=fallback)
+        qgraph = current.build(current.layout(int16))
         # the quantized graph's ops are the float graph's, in order, between the QUANTIZEs joining widths
         body = [op for op in qgraph.operators if op.op not in BOUNDARY_OPS]
-        refused = {}
+        refused, floated = {}, {}
         for op, float_op in zip(body, builder.graph.operators):
             unit = unit_of_op.get(float_op.index)
             if unit in int16 and unit not in refused:
                 why = _refusal(qgraph, op)
-                if why:
+                if why and floats_allowed and _refusal(builder.graph, float_op) is None:
+                    floated[float_op.index] = unit
+                elif why:
                     refused[unit] = f"no int16 {float_op.op} here: {why}"
-        if not refused:
-            return int16, reasons
+        if not refused and not floated:
+            return int16, reasons, fallback
         int16 -= set(refused)
         reasons.update(refused)
+        fallback = {op: unit for op, unit in {**fallback, **floated}.items() if unit in int16}
 
 
 @dataclass(frozen=True, eq=False)
 class WidthChoice:
     layout: Layout
     plan: auto.ActivationPlan | None
-    int16_capable: frozenset[int]  # units with every op's int16 kernel
+    int16_capable: frozenset[int]  # units with every op's int16 kernel (or its float one: --int16-fallback float)
+    fallback: dict = field(default_factory=dict)  # float op -> unit: runs float when the unit is int16
 
 
 def choose_widths(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, config: QuantizeConfig,
@@ -119,16 +129,22 @@ def choose_widths(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, 
     builder = WidthBuilder(graph, units, stats, weight_dtypes, config)
     if config.activations == "int8":
         return WidthChoice(builder.layout(set()), None, frozenset())
-    capable, refused = int16_capable(builder)
+    capable, refused, fallback = int16_capable(builder)
+    builder = replace(builder, fallback=fallback)
     int8_arena, int16_arena = builder.arena(set()), builder.arena(capable)  # None: an op tinyq cannot lower
     names = {u.index: u.describe(graph) for u in units}
+    floated: dict[int, str] = {}
+    for op, unit in fallback.items():
+        floated[unit] = floated.get(unit, "") + f"{'; ' if unit in floated else ''}op {op} " \
+                                                f"{graph.operators[op].op} in float (no int16 kernel)"
     if config.activations == "int16":
         rows = tuple(auto.UnitRow(u.index, names[u.index], None, "int16" if u.index in capable else "int8", None,
-                                  refused.get(u.index, "")) for u in units)
+                                  refused.get(u.index, floated.get(u.index, ""))) for u in units)
         plan = auto.ActivationPlan("int16", rows, int16_arena, int8_arena, int16_arena, None)
-        return WidthChoice(builder.layout(capable), plan, frozenset(capable))
+        return WidthChoice(builder.layout(capable), plan, frozenset(capable), fallback)
 
-    return _auto(graph, units, calib, config, acts8, builder, capable, refused, int8_arena, int16_arena, progress)
+    choice = _auto(graph, units, calib, config, acts8, builder, capable, refused, int8_arena, int16_arena, progress)
+    return replace(choice, fallback=fallback)
 
 
 def _auto(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, config: QuantizeConfig,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from tinyq.quantize.config import ACTIVATION_MODES, IO_TYPES, ROUNDING_MODES, WEIGHT_MODES, QuantizeConfig
+from tinyq.quantize.config import (ACTIVATION_MODES, INT16_FALLBACKS, IO_TYPES, ROUNDING_MODES, WEIGHT_MODES,
+                                   QuantizeConfig)
 from tinyq.quantize.observers import OBSERVERS
 
 MODEL = click.Path(dir_okay=False, path_type=Path)
@@ -46,6 +47,12 @@ def _progress(message: str) -> None:
               help="int16: TFLite's 16x8 (int16 activations, int8 weights, int64 biases) in every layer with an int16 "
                    "kernel; auto: int16 for the layers that gain most within --budget-sram, int8 elsewhere "
                    "(QUANTIZE ops join them).")
+@click.option("--int16-fallback", type=click.Choice(INT16_FALLBACKS), default=DEFAULTS.int16_fallback,
+              show_default=True,
+              help="With --activations int16/auto, an op TFLM has no int16 kernel for (HARD_SWISH, ELU, LOG_SOFTMAX, "
+                   "DIV, L2_NORMALIZATION, DEPTH_TO_SPACE, ...): int8 (its layer runs int8; small and fast) or float "
+                   "(it runs in float32 between DEQUANTIZE and QUANTIZE and its layer stays int16, as the TFLite "
+                   "converter's 16x8 falls back: more accurate, slower without an FPU).")
 @click.option("--budget-sram", "--sram-budget", "sram_budget", type=int, default=None,
               help="With --activations auto: arena bytes to fit, as tinyq's planner gives them (default: halfway "
                    "between the all-int8 and all-int16 arenas).")
@@ -62,7 +69,8 @@ def _progress(message: str) -> None:
 @click.option("--report-samples", default=64, show_default=True, help="Calibration samples the report runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (and --report's rows) as JSON.")
 def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_channel: bool, observer: str,
-             weights: str, flash_budget: int | None, rounding: str, activations: str, sram_budget: int | None, bias_correction: bool,
+             weights: str, flash_budget: int | None, rounding: str, activations: str, int16_fallback: str,
+             sram_budget: int | None, bias_correction: bool,
              equalize: bool, self_check: bool, report: bool, report_samples: int, as_json: bool):
     """Quantize a float MODEL to a full-integer .tflite for TFLM and tinyq: int8, 16x8 or both per layer."""
     from tinyq.codegen.output import check_output_file, write_output_file
@@ -76,7 +84,8 @@ def quantize(model: Path, calib_path: Path, out_path: Path, io_type: str, per_ch
 
     check_output_file(out_path)
     config = QuantizeConfig(io=io_type, per_channel=per_channel, observer=observer, weights=weights,
-                            flash_budget=flash_budget, rounding=rounding, activations=activations, sram_budget=sram_budget,
+                            flash_budget=flash_budget, rounding=rounding, activations=activations,
+                            int16_fallback=int16_fallback, sram_budget=sram_budget,
                             bias_correction=bias_correction, equalize=equalize, self_check=self_check)
     graph = read_model_file(model)
     calib = load_calibration(calib_path, prepare_float_graph(graph, str(model)))

@@ -12,6 +12,10 @@ WEIGHT_MODES = ("int8", "int4", "mixed")
 # int8: every activation int8; int16: TFLite's 16x8 (int16 activations, int8 weights, int64 biases) wherever
 # tinyq and TFLM have the op's int16 kernel; auto: int16 for the layers that gain most, under an SRAM budget
 ACTIVATION_MODES = ("int8", "int16", "auto")
+# an int16 layer's op without an int16 kernel (HARD_SWISH, ELU, LOG_SOFTMAX, DIV, ...): int8 between QUANTIZEs
+# (the layer is int8), or float between DEQUANTIZE and QUANTIZE (the layer stays int16, as the TFLite
+# converter's 16x8 falls back)
+INT16_FALLBACKS = ("int8", "float")
 # weight rounding: nearest; gptq: each layer's output error minimized on calibration inputs, kept per output
 # channel only where it is lower on held-back samples (rounding.py); auto: gptq for int4 weights
 ROUNDING_MODES = ("auto", "gptq", "nearest")
@@ -27,6 +31,7 @@ class QuantizeConfig:
     rounding: str = "auto"  # auto | gptq | nearest (ROUNDING_MODES)
     activations: str = "int8"  # int8 | int16 | auto (widths.py, auto.py)
     sram_budget: int | None = None  # auto: arena bytes to fit; None = halfway between all-int8 and all-int16
+    int16_fallback: str = "int8"  # int8 | float (INT16_FALLBACKS)
     # the optional steps: with self_check, each is also tried off and kept only where it helps
     bias_correction: bool = True  # cancel the mean output shift that weight rounding causes
     equalize: bool = True  # cross-layer equalization of consecutive conv/FC layers (measured: bench --ablation)

@@ -214,7 +214,7 @@ def _measure_widths(chosen: _Built, kept_config: QuantizeConfig, config: Quantiz
                     progress, rounder: rounding.Rounder | None = None) -> tuple[_Built, ActivationPlan, QuantizeConfig]:
     """Output SQNR (TFLM, the check samples) of the chosen widths against all-int8 and all-int16 (built with
     `config`); auto never returns a model below all-int8 on its own data (to TIE_DB): it falls back to all-int8."""
-    builder = WidthBuilder(chosen.float_graph, units, chosen.stats, dtypes, config)
+    builder = WidthBuilder(chosen.float_graph, units, chosen.stats, dtypes, config, widths.fallback)
     ref = float_reference(prepared, records)
     ours = check.candidates[kept].output_sqnr_db if check else min(point_sqnrs(chosen.graph, ref)[:ref.outputs])
     alternatives = {"all int8": builder.layout(set())}

@@ -123,7 +123,8 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
         inputs = tuple(reads.get((op.index, p), t) for p, t in enumerate(op.inputs))
         width = layout.op_dtypes.get(op.index, "int8") if layout is not None else "int8"
         rule = RULES[op.op]
-        if rule.float_island or not _int8_holds(rule, op, inputs, acts):
+        in_float = layout is not None and op.index in layout.float_ops
+        if rule.float_island or in_float or not _int8_holds(rule, op, inputs, acts):
             # the island's DEQUANTIZE reads the float graph's own tensors, whatever width copies the layout made
             operators += _float_island(graph, op, op.inputs, tensors, acts)
             continue

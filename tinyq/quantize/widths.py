@@ -59,15 +59,18 @@ class Layout:
     outputs: tuple[int, ...]
     op_dtypes: dict  # float op -> its activation type (ops writing no float tensor are absent)
     unit_dtypes: tuple[str, ...]  # per unit
+    float_ops: frozenset = frozenset()  # float ops of int16 layers that run float (no int16 kernel: --int16-fallback)
 
     @property
     def int16_units(self) -> tuple[int, ...]:
         return tuple(u for u, d in enumerate(self.unit_dtypes) if d == "int16")
 
 
-def plan_layout(graph: Graph, units: tuple[Unit, ...], unit_dtypes, io: str = "int") -> Layout:
+def plan_layout(graph: Graph, units: tuple[Unit, ...], unit_dtypes, io: str = "int",
+                float_ops: frozenset = frozenset()) -> Layout:
     """Where each tensor lives and what joins int8 and int16 units; `io` int8/int16 converts graph
-    inputs and outputs of the other width (int and float keep the unit's width at the edge)."""
+    inputs and outputs of the other width (int and float keep the unit's width at the edge). `float_ops`
+    run float between DEQUANTIZE and QUANTIZE, reading and writing their tensors at the tensors' widths."""
     unit_dtypes = tuple(unit_dtypes)
     home: dict[int, str] = {t: unit_dtypes[u.index] for u in units for t in u.tensors}
     op_dtypes = {op: unit_dtypes[u.index] for u in units for op in u.ops}
@@ -95,7 +98,7 @@ def plan_layout(graph: Graph, units: tuple[Unit, ...], unit_dtypes, io: str = "i
                 home[t] = want
                 dtypes[t], origin[t] = home[t], t
             # a float island's DEQUANTIZE reads either width: a copy would only cost a rounding to int8
-            if want == home[t] or RULES[op.op].float_island:
+            if want == home[t] or RULES[op.op].float_island or op.index in float_ops:
                 continue
             if (t, want) not in copies:
                 copies[t, want] = copy = new_tensor(t, want)
@@ -118,7 +121,7 @@ def plan_layout(graph: Graph, units: tuple[Unit, ...], unit_dtypes, io: str = "i
             t = outer
         outputs.append(t)
     return Layout(dtypes, origin, copy_of, reads, tuple(conversions), tuple(inputs), tuple(outputs), op_dtypes,
-                  unit_dtypes)
+                  unit_dtypes, frozenset(float_ops))
 
 
 def uniform_layout(graph: Graph, units: tuple[Unit, ...], dtype: str, io: str = "int") -> Layout:
