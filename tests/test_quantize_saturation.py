@@ -109,7 +109,27 @@ def test_an_input_only_a_clamp_reads_keeps_what_the_clamp_passes(op, activations
     kept, kept_sqnr = _quantize(kept_graph, activations)
     assert "saturate" not in kept.activations[z].reason
     assert_bit_exact(kept.graph, n_inputs=12)
-    # measured: RELU6 int8 +18 dB; RELU int8 +2 dB (the input's step halves, the output's stays); int16: the
-    # int8 weights' error was already above the input's step: no gain, no loss
-    gain = {("relu6", "int8"): 6.0, ("relu", "int8"): 1.0}.get((op, activations), -0.1)
+    # measured: RELU6 int8 +2.5 dB (the control's RELU6 reads a requantized copy, the test below; tied, it was
+    # +18 dB); RELU int8 +2 dB (the input's step halves, the output's stays); int16: the int8 weights' error was
+    # already above the input's step: no gain, no loss
+    gain = {("relu6", "int8"): 1.0, ("relu", "int8"): 1.0}.get((op, activations), -0.1)
     assert sqnr >= kept_sqnr + gain, (sqnr, kept_sqnr)
+
+
+@pytest.mark.parametrize("activations", ["int8", "int16"])
+def test_a_clamp_of_a_tensor_another_op_needs_whole_reads_a_copy(activations):
+    """relu6(z) and z itself an output (bench graphs seed 2031: a RELU6 of a MUL reaching 1e4 that a
+    FULLY_CONNECTED also reads, 0.0 -> 10.3 dB): z keeps its range; the RELU6, whose output TFLM writes at its
+    input's parameters, reads a copy requantized to [0, 6]."""
+    graph, z = gated("relu6", gain=100.0, second_reader=True)
+    result, _ = _quantize(graph, activations)
+    q = result.graph
+    relu6 = next(o for o in q.operators if o.op == "relu6")
+    copy = q.tensors[relu6.inputs[0]]
+    assert copy.name.endswith("_requantized") and copy.quant == q.tensors[relu6.outputs[0]].quant
+    lo, hi = result.activations[z].chosen
+    assert hi > 100.0 and lo < -100.0
+    y = result.float_graph.outputs[0]
+    lo, hi = result.activations[y].chosen
+    assert hi < 6.0 * INT16_HEADROOM + 1e-3 and lo > -6.0 * INT16_HEADROOM - 1e-3, (lo, hi)
+    assert_bit_exact(q, n_inputs=12)

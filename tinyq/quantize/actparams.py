@@ -111,6 +111,18 @@ class TieGroups:
     saturates: dict = field(default_factory=dict)
 
 
+def _clamped_apart(rule, t: int, observed: dict | None, saturates: dict) -> bool:
+    """Whether a clamp that keeps its input's parameters (RELU6) reads a tensor other ops need whole (so its range
+    is not cut: saturates) and that spans over SELECTED_SPAN times what the clamp passes: tied, the clamp's
+    output would take the wide grid ([0, 6] of a tensor reaching 4000 that a FULLY_CONNECTED also reads: 0 dB).
+    The clamp then reads a requantized copy at its output's parameters (rewrite.py)."""
+    if rule.input_saturates is None or observed is None or t not in observed or t in saturates:
+        return False
+    lo, hi = observed[t]
+    a, b = rule.input_saturates[0]
+    return _span((lo, hi)) > SELECTED_SPAN * _span((min(max(lo, a), b), max(min(hi, b), a))) > 0.0
+
+
 def _span(rng: tuple[float, float]) -> float:
     return max(rng[1], 0.0) - min(rng[0], 0.0)  # an int8 range holds 0
 
@@ -200,7 +212,7 @@ def _tie_groups(graph: Graph, observed: dict | None, split: frozenset) -> TieGro
         rule = RULES[op.op]
         data_in = activation_inputs(graph, op)
         outs = [t for t in op.outputs if graph.tensors[t].dtype == "float32"]
-        if rule.output_as_input and data_in:
+        if rule.output_as_input and data_in and not _clamped_apart(rule, data_in[0], observed, saturates):
             for t in outs:  # every output of a multi-output op (SPLIT, UNPACK)
                 groups.union(t, data_in[0])
         if rule.inputs_as_output and outs:

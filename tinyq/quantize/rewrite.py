@@ -128,7 +128,8 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
             # the island's DEQUANTIZE reads the float graph's own tensors, whatever width copies the layout made
             operators += _float_island(graph, op, op.inputs, tensors, acts)
             continue
-        if rule.inputs_as_output:
+        # a RELU6 reading a tensor far wider than what it passes reads a copy at its output's parameters
+        if rule.inputs_as_output or (rule.output_as_input and rule.input_saturates is not None):
             requantize, inputs = _requantized_inputs(op, inputs, tensors, acts)
             operators += requantize
         if op.op == "cumsum":
