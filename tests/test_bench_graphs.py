@@ -35,7 +35,7 @@ def test_the_wider_op_set_declares_the_shapes_litert_computes_too():
 
 
 def test_models_of_the_wider_set_pass_or_are_refused():
-    rows = [r for seed in (1, 4) for r in check_model(seed, ("float", "int8"), 8, op_set="all")]
+    rows = [r for seed in (1, 4) for r in check_model(seed, ("float", "int8", "int16-float"), 8, op_set="all")]
     assert not defects(rows) and not [r for r in rows if r.status == "invalid"], rows
 
 
@@ -56,7 +56,7 @@ def test_random_models_pass_or_are_refused_in_every_mode():
 def test_the_command_prints_the_table(tmp_path):
     result = CliRunner().invoke(cli, ["bench", "graphs", "--count", "2", "--mode", "int8", "--save", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "mode     pass" in result.output and "int8" in result.output
+    assert "mode         pass" in result.output and "int8" in result.output
 
 
 def test_a_model_on_qemu_with_cmsis_nn():

@@ -96,9 +96,10 @@ def fuzz_command(model_paths, files: int, seed: int, jobs: int, timeout: float, 
 @bench.command("graphs")
 @click.option("--count", default=50, show_default=True, help="Random models to make.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the first model; model i has seed + i.")
-@click.option("--mode", "modes", multiple=True, type=click.Choice(["float", "int8", "int16", "int4", "auto"]),
-              help="What to check, repeatable: the float model, or a quantizer mode "
-                   "(default: float, int8, int16, int4).")
+@click.option("--mode", "modes", multiple=True,
+              type=click.Choice(["float", "int8", "int16", "int4", "auto", "int16-float"]),
+              help="What to check, repeatable: the float model, or a quantizer mode (int16-float: --activations "
+                   "int16 --int16-fallback float) (default: float, int8, int16, int4).")
 @click.option("--max-ops", default=8, show_default=True, help="Ops per model, at most.")
 @click.option("--ops", "op_set", type=click.Choice(["base", "all"]), default="base", show_default=True,
               help="The generator rows drawn: base (the seeds earlier runs name), or all (base and the ops it "

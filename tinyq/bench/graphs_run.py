@@ -30,6 +30,7 @@ MODES = {  # name -> QuantizeConfig fields
     "int16": {"activations": "int16"},
     "int4": {"weights": "int4"},
     "auto": {"activations": "auto"},
+    "int16-float": {"activations": "int16", "int16_fallback": "float"},  # ops without an int16 kernel in float
 }
 DEFAULT_MODES = ("float", "int8", "int16", "int4")
 CALIB_SAMPLES = 32
@@ -185,7 +186,7 @@ def defects(rows: list[Row]) -> list[Row]:
 
 
 def format_table(rows: list[Row], modes) -> str:
-    lines = ["mode     pass  refused  differs  crash  median SQNR  low SQNR (<15 dB)"]
+    lines = ["mode         pass  refused  differs  crash  median SQNR  low SQNR (<15 dB)"]
     for mode in modes:
         of = [r for r in rows if r.mode == mode]
         count = {s: sum(r.status == s for r in of) for s in ("pass", "refused", "differs", "crash")}
@@ -194,7 +195,7 @@ def format_table(rows: list[Row], modes) -> str:
         finite = [s for s in sqnrs if np.isfinite(s)]
         median = f"{np.median(finite):.1f} dB" if finite else "-"
         low = sum(not s >= LOW_SQNR_DB for s in sqnrs)
-        lines.append(f"{mode:<8} {count['pass']:>4}  {count['refused']:>7}  {count['differs']:>7}  {count['crash']:>5}"
+        lines.append(f"{mode:<12} {count['pass']:>4}  {count['refused']:>7}  {count['differs']:>7}  {count['crash']:>5}"
                      f"  {median:>11}  {low:>4}")
     lost = [r for r in rows if r.mode == "-"]  # the whole model: hung, died, or crashed outside a mode
     if lost:
