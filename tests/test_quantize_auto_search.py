@@ -81,3 +81,13 @@ def test_long_graph_auto_is_planned_in_full_within_the_budget(monkeypatch):
     assert arena_bytes(result.graph) == plan.arena <= plan.budget
     assert {"int8", "int16"} <= {result.graph.tensors[t].dtype for op in result.graph.operators for t in op.outputs}
     assert_bit_exact(result.graph, n_inputs=4)
+
+
+def test_the_default_budget_is_one_auto_accepts():
+    """Halfway between the arenas, but never under all-int8's: an int16 layout can plan smaller (bench graphs
+    --ops all seed 9055, float-only ops between them: 1,440 B int8, 1,376 B int16), and the default was refused."""
+    from tinyq.quantize.auto import check_budget, default_budget
+
+    assert default_budget(1000, 3000) == 2000
+    assert default_budget(1440, 1376) == 1440
+    check_budget(default_budget(1440, 1376), 1440, 1376)

@@ -55,7 +55,7 @@ def _progress(message: str) -> None:
                    "converter's 16x8 falls back: more accurate, slower without an FPU).")
 @click.option("--budget-sram", "--sram-budget", "sram_budget", type=int, default=None,
               help="With --activations auto: arena bytes to fit, as tinyq's planner gives them (default: halfway "
-                   "between the all-int8 and all-int16 arenas).")
+                   "between the all-int8 and all-int16 arenas, at least the all-int8 one).")
 @click.option("--bias-correction/--no-bias-correction", default=DEFAULTS.bias_correction, show_default=True,
               help="Fold the mean output shift caused by weight rounding into the bias "
                    "(with --self-check: kept where it helps).")
