@@ -69,4 +69,5 @@ def test_save_writes_every_lead_and_nothing_else(tmp_path):
     rows = [Row(1, "int8", "pass", sqnr_db=40.0), Row(2, "int8", "pass", sqnr_db=3.0),
             Row(3, "int8", "refused", "no"), Row(4, "int8", "pass", sqnr_db=float("nan"))]
     save_models(rows, tmp_path, 8)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{s}{x}" for s in (2, 3, 4) for x in (".tflite", "_calib.npz")]
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == [f"{s}{x}" for s in (2, 3, 4) for x in (".tflite", "_calib.npz")]

@@ -70,5 +70,5 @@ SPECS = [OpSpec(name="l2_normalization", builtin="L2_NORMALIZATION", options=L2N
                 kernels=(reference_kernel("l2_normalization", inplace=ROWWISE),
                          reference_kernel("l2_normalization_f32", inplace=ROWWISE)),
                 quant=QuantRule(2, fixed_output=OUTPUT),
-                doc=f"int8 -> int8 written on the 1/128 grid, zero point 0, whatever the output tensor says (as TFLM), any input "
-                    f"quantization; float32; last axis, rank 1 to {MAX_RANK}")]
+                doc=f"int8 -> int8 written on the 1/128 grid, zero point 0, whatever the output tensor says (as "
+                    f"TFLM), any input quantization; float32; last axis, rank 1 to {MAX_RANK}")]

@@ -143,8 +143,8 @@ def _selected_apart(graph: Graph, t: int, out: int, observed: dict | None, satur
 
 # An input of a concatenation, MAXIMUM, MINIMUM, PACK, ADD_N or SELECT_V2 whose values span this many times less
 # than the group the tie would put it in, and that other ops read, keeps its own parameters and is requantized on
-# its way in: the tie would cost its other readers log2(this) bits or more, the requantize costs one QUANTIZE and nothing
-# at the output, which holds the wide values anyway. DenseNet-like concatenations of similar ranges stay tied.
+# its way in: the tie would cost its other readers log2(this) bits or more, the requantize costs one QUANTIZE and
+# nothing at the output, which holds the wide values anyway. DenseNet-like concatenations of similar ranges stay tied.
 NARROW_INPUT = 8.0
 NARROW_SPLIT_OPS = ("concatenation", "maximum", "minimum", "pack", "add_n", "select_v2")
 
