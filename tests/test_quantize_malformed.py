@@ -129,7 +129,7 @@ def test_a_child_that_aborts_is_one_error_line_and_this_process_lives():
     with pytest.raises(TinyqError) as info:
         in_child(_abort, where="m.tflite")
     assert str(info.value) == ("m.tflite: TFLM crashed (SIGABRT) while running the quantized model: native code says "
-                               "goodbye (the float model's shapes or values are probably inconsistent: tinyq inspect "
+                               "goodbye (the model's shapes or values are probably inconsistent: tinyq inspect "
                                "MODEL shows its ops)")
 
 

@@ -37,7 +37,7 @@ from tinyq.proc import _PRCTL, PR_SET_PDEATHSIG
 T = TypeVar("T")
 FORKS = sys.platform.startswith("linux")  # macOS: fork after loading system frameworks is unsafe; Windows: none
 LOG_LINE = 160  # characters of TFLM's log kept in an error line
-CRASH_HINT = "the float model's shapes or values are probably inconsistent: tinyq inspect MODEL shows its ops"
+CRASH_HINT = "the model's shapes or values are probably inconsistent: tinyq inspect MODEL shows its ops"
 
 
 class NativeCrash(TinyqError):
