@@ -60,14 +60,19 @@ def test_an_op_tflm_runs_in_float_only_stays_float_between_conversions(op):
     assert_bit_exact(q, n_inputs=20)
 
 
+def _fc_then(name: str, op: str, seed: int):
+    """x -> FC -> op: the builder, its rng, the FC's output and the op's."""
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder(name)
+    h = _fc(b, rng, b.input((1, 8), dtype="float32"), 8, 8)
+    y = b.activation((1, 8), dtype="float32")
+    b.op(op, [h], [y])
+    return b, rng, h, y
+
+
 def concat_of_fixed_graph():
     """tanh (TFLM fixes its output at 1/128) concatenated with a branch that reaches +-20."""
-    rng = np.random.default_rng(3)
-    b = GraphBuilder("concat_fixed")
-    x = b.input((1, 8), dtype="float32")
-    h = _fc(b, rng, x, 8, 8)
-    t = b.activation((1, 8), dtype="float32")
-    b.op("tanh", [h], [t])
+    b, rng, h, t = _fc_then("concat_fixed", "tanh", 3)
     wide = b.activation((1, 8), dtype="float32")
     b.op("mul", [h, b.const(np.full((8,), 8.0, np.float32), "float32")], [wide])
     c = b.activation((1, 16), dtype="float32")
@@ -147,12 +152,7 @@ def test_the_report_measures_an_output_a_float_only_op_computes(io):
     from tinyq.quantize.report import sqnr_report
     from tinyq.quantize.selfcheck import float_reference, point_sqnrs
 
-    rng = np.random.default_rng(7)
-    b = GraphBuilder("neg_last")
-    x = b.input((1, 8), dtype="float32")
-    h = _fc(b, rng, x, 8, 8)
-    y = b.activation((1, 8), dtype="float32")
-    b.op("neg", [h], [y])
+    b, _, _, y = _fc_then("neg_last", "neg", 7)
     result = quantize_graph(b.build([y]), [CALIB], QuantizeConfig(io=io))
     records = [[r[None]] for r in TEST[:16]]
     reported = sqnr_report(result.float_graph, result.graph, records).output_sqnr_db[0]

@@ -222,9 +222,14 @@ def mean(m: Maker, x: Node):
         return None
     axes = [1, 2] if len(x.shape) == 4 and m.chance(0.6) else [len(x.shape) - 1]
     keep = m.chance(0.5)
-    shape = [1 if i in axes else d for i, d in enumerate(x.shape)] if keep else \
-        [d for i, d in enumerate(x.shape) if i not in axes]
+    shape = reduced_shape(x.shape, axes, keep)
     return m.op(m.pick(("mean", "mean", "sum", "reduce_max")), [x.tensor, m.ints(axes)], m.out(shape), keep_dims=keep)
+
+
+def reduced_shape(shape, axes, keep: bool) -> list[int]:
+    """A reduction's output shape: the axes kept as 1 or dropped."""
+    return [1 if i in axes else d for i, d in enumerate(shape)] if keep else \
+        [d for i, d in enumerate(shape) if i not in axes]
 
 
 def concatenation(m: Maker, x: Node):

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from tinyq.bench.graphs import OPS, Maker, Node, _pool, _unary
+from tinyq.bench.graphs import OPS, Maker, Node, _pool, _unary, reduced_shape
 
 
 def add_n(m: Maker, x: Node):
@@ -56,8 +56,7 @@ def reduce_min(m: Maker, x: Node):
         return None
     axes = [int(m.rng.integers(1, len(x.shape)))]
     keep = m.chance(0.5)
-    shape = [1 if i in axes else d for i, d in enumerate(x.shape)] if keep else \
-        [d for i, d in enumerate(x.shape) if i not in axes]
+    shape = reduced_shape(x.shape, axes, keep)
     return m.op("reduce_min", [x.tensor, m.ints(axes)], m.out(shape), keep_dims=keep)
 
 

@@ -11,14 +11,14 @@ from dataclasses import asdict, dataclass
 from tinyq.bind import BoundGraph
 from tinyq.plan.buffers import live_bytes, tensor_lifetimes
 from tinyq.plan.fit import Fit
+from tinyq.plan.flash import FlashPlan
+from tinyq.plan.memory import MemoryPlan
 
 # measured (tinyq build, qemu-m55, CMSIS-NN): the firmware of the MLPerf Tiny AD, ResNet-8 and KWS models links
 # 14,888, 21,496 and 23,512 B of code and other constants beside the weights; with less than CODE_ROOM_NOTE left
 # where the code goes, the plan says so
 TYPICAL_CODE_BYTES = (15_000, 25_000)
 CODE_ROOM_NOTE = 64 * 1024
-from tinyq.plan.flash import FlashPlan
-from tinyq.plan.memory import MemoryPlan
 
 
 @dataclass(frozen=True)

@@ -133,13 +133,12 @@ def choose_widths(graph: Graph, units: tuple[Unit, ...], calib: CalibrationSet, 
     builder = replace(builder, fallback=fallback)
     int8_arena, int16_arena = builder.arena(set()), builder.arena(capable)  # None: an op tinyq cannot lower
     names = {u.index: u.describe(graph) for u in units}
-    floated: dict[int, str] = {}
+    floated: dict[int, list[str]] = {}
     for op, unit in fallback.items():
-        floated[unit] = floated.get(unit, "") + f"{'; ' if unit in floated else ''}op {op} " \
-                                                f"{graph.operators[op].op} in float (no int16 kernel)"
+        floated.setdefault(unit, []).append(f"op {op} {graph.operators[op].op} in float (no int16 kernel)")
     if config.activations == "int16":
         rows = tuple(auto.UnitRow(u.index, names[u.index], None, "int16" if u.index in capable else "int8", None,
-                                  refused.get(u.index, floated.get(u.index, ""))) for u in units)
+                                  refused.get(u.index, "; ".join(floated.get(u.index, ())))) for u in units)
         plan = auto.ActivationPlan("int16", rows, int16_arena, int8_arena, int16_arena, None)
         return WidthChoice(builder.layout(capable), plan, frozenset(capable), fallback)
 

@@ -118,9 +118,13 @@ def _clamped_apart(rule, t: int, observed: dict | None, saturates: dict) -> bool
     The clamp then reads a requantized copy at its output's parameters (rewrite.py)."""
     if rule.input_saturates is None or observed is None or t not in observed or t in saturates:
         return False
-    lo, hi = observed[t]
-    a, b = rule.input_saturates[0]
-    return _span((lo, hi)) > SELECTED_SPAN * _span((min(max(lo, a), b), max(min(hi, b), a))) > 0.0
+    return _span(observed[t]) > SELECTED_SPAN * _span(_within(observed[t], rule.input_saturates[0])) > 0.0
+
+
+def _within(rng: tuple[float, float], interval: tuple[float, float]) -> tuple[float, float]:
+    """rng cut to the interval; a range wholly past it keeps the interval's edge nearest it."""
+    (lo, hi), (a, b) = rng, interval
+    return min(max(lo, a), b), max(min(hi, b), a)
 
 
 def _span(rng: tuple[float, float]) -> float:
@@ -134,11 +138,8 @@ def _selected_apart(graph: Graph, t: int, out: int, observed: dict | None, satur
     fallback the select never took; a select read by a RELU6)."""
     if observed is None or t not in observed or out not in observed:
         return False
-    lo, hi = observed[out]
-    if out in saturates:
-        a, b = saturates[out][0]
-        lo, hi = min(max(lo, a), b), max(min(hi, b), a)
-    return _span(observed[t]) > SELECTED_SPAN * _span((lo, hi)) > 0.0
+    passed = _within(observed[out], saturates[out][0]) if out in saturates else observed[out]
+    return _span(observed[t]) > SELECTED_SPAN * _span(passed) > 0.0
 
 
 # An input of a concatenation, MAXIMUM, MINIMUM, PACK, ADD_N or SELECT_V2 whose values span this many times less
@@ -207,7 +208,7 @@ def _tie_groups(graph: Graph, observed: dict | None, split: frozenset) -> TieGro
     no_range: set[int] = set()
     zero_point_0: set[int] = set()
     thresholds: dict[int, tuple[int, bool]] = {}
-    saturates = _saturating_tensors(graph)
+    saturates = saturation_bounds(graph)
     for op in graph.operators:
         rule = RULES[op.op]
         data_in = activation_inputs(graph, op)
@@ -261,10 +262,6 @@ def _tie_groups(graph: Graph, observed: dict | None, split: frozenset) -> TieGro
 
 def saturation_bounds(graph: Graph) -> dict:
     """Tensor -> the (int8, int16) interval past which its readers' answers do not change (TieGroups.saturates)."""
-    return _saturating_tensors(graph)
-
-
-def _saturating_tensors(graph: Graph) -> dict:
     bounds: dict[int, list] = {}  # tensor -> its readers' intervals (None: a reader without)
     for op in graph.operators:
         bound = RULES[op.op].input_saturates
@@ -369,10 +366,7 @@ def _covered_range(covered, ranges: dict, saturates: dict, width: int,
     for t in covered:
         lo, hi = ranges[t][0] * headroom, ranges[t][1] * headroom
         whole.append((lo, hi))
-        if t in saturates:
-            a, b = saturates[t][width]
-            lo, hi = min(max(lo, a), b), max(min(hi, b), a)  # a range wholly past the interval keeps its edge
-        kept.append((lo, hi))
+        kept.append(_within((lo, hi), saturates[t][width]) if t in saturates else (lo, hi))
     lo, hi = min(r[0] for r in kept), max(r[1] for r in kept)
     if lo <= min(r[0] for r in whole) and hi >= max(r[1] for r in whole):
         return lo, hi, ""
