@@ -127,28 +127,27 @@ def test_training_that_clearly_hurts_is_rejected_and_stopped():
 @pytest.mark.slow
 def test_the_hard_case_gains_at_the_defaults():
     """The issue's hard case: a narrow MobileNet trained on the shared digits (200 samples) whose
-    post-training int4 loses more than 2 points on the 540 test samples; finetune at its defaults, over
-    four seeds (each its own held-out split and batch order), wins back at least half of it on average.
-    Not every seed: over 32 seeds (python -m tinyq.qat.bench --cases mobilenet_digits --seeds 0,...,31),
-    with blends or without, 8 won back less than half and 2 lost ground; the spread is about 50 points."""
+    post-training int4 loses more than 2 points on the 540 test samples (the first such of training seeds 0-7:
+    the trained network differs between machines, and seed 0 lost 2.04 points on one, 1.11 on another);
+    finetune at its defaults, over four seeds (each its own held-out split and batch order), wins back at least
+    half of it on average. Not every seed: over 32 seeds (python -m tinyq.qat.bench --cases mobilenet_digits
+    --seeds 0,...,31), with blends or without, 8 won back less than half and 2 lost ground; the spread is about
+    50 points."""
     if not (SHARED / "data" / "digits" / "x_test.npy").exists():
         pytest.skip(f"the digits data are not in {SHARED}")
-    from tinyq.qat.bench import accuracy, digits
-    from tinyq.qat.mobilenet_digits import to_graph, train_net
+    from tinyq.qat.bench import HARD_NET_SEEDS, accuracy, digits, hard_net
     from tinyq.qat.pipeline import finetune_graph
-    from tinyq.quantize.prepare import prepare_float_graph
 
     x_train, y_train, x_test, y_test = digits(SHARED)
-    graph = to_graph(train_net(x_train.reshape(-1, 8, 8, 1), y_train, seed=0))
+    hard = hard_net(x_train, y_train, x_test, y_test)
+    if hard is None:  # eight trainings, none hard: nothing for the fine-tune to win back
+        pytest.skip(f"post-training int4 lost 2 points or fewer for every net seed in {HARD_NET_SEEDS} here")
+    assert hard.float_acc - hard.ptq_acc > 0.02
     data = CalibrationSet((x_train.reshape(-1, 8, 8, 1).astype(np.float32),))
-    float_acc = accuracy(prepare_float_graph(graph), x_test, y_test, False)
-    ptq_acc = accuracy(quantize_graph(graph, data, QuantizeConfig(weights="int4")).graph, x_test, y_test, True)
-    lost = float_acc - ptq_acc
-    if lost <= 0.02:
-        pytest.skip(f"post-training int4 lost {100 * lost:.2f} points here, not the > 2 that make it hard")
+    lost = hard.float_acc - hard.ptq_acc
     recovered = []
     for seed in range(4):
-        result = finetune_graph(graph, data, y_train, weights="int4", train_config=TrainConfig(seed=seed),
+        result = finetune_graph(hard.graph, data, y_train, weights="int4", train_config=TrainConfig(seed=seed),
                                 show_progress=False)
-        recovered.append((accuracy(result.graph, x_test, y_test, True) - ptq_acc) / lost)
-    assert np.mean(recovered) >= 0.5, recovered
+        recovered.append((accuracy(result.graph, x_test, y_test, True) - hard.ptq_acc) / lost)
+    assert np.mean(recovered) >= 0.5, (hard.seed, recovered)
