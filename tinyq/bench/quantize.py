@@ -75,7 +75,9 @@ VARIANTS = {  # name -> config; int8 is the default configuration
     "int4": QuantizeConfig(weights="int4"),  # GPTQ rounding (the default for int4 weights)
     "mixed": QuantizeConfig(weights="mixed"),
     "mixed+a16": QuantizeConfig(weights="mixed", activations="auto"),  # both budgets: flash 70%, SRAM halfway
-    "int16": QuantizeConfig(activations="int16"),
+    "int16 nearest": QuantizeConfig(activations="int16", rounding="nearest"),
+    "int16": QuantizeConfig(activations="int16"),  # GPTQ rounding of its int8 weights (the default at 16x8)
+    "auto nearest": QuantizeConfig(activations="auto", rounding="nearest"),
     "auto": QuantizeConfig(activations="auto"),
 }
 FILE_ROW, SAME_CALIB_ROW = "converter int8 file", "converter int8 same calib"

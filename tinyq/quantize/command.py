@@ -41,8 +41,9 @@ def _progress(message: str) -> None:
                    "at least what all-int4 needs).")
 @click.option("--rounding", type=click.Choice(ROUNDING_MODES), default=DEFAULTS.rounding, show_default=True,
               help="gptq: round each layer's weights to minimize its output error on the calibration inputs (GPTQ), "
-                   "kept per output channel only where it is lower on held-back samples; auto: gptq for int4 weights, "
-                   "nearest for int8; nearest: round to nearest.")
+                   "kept per output channel only where it is lower on held-back samples; auto: gptq for int4 weights "
+                   "and for the int8 weights of int16-activation layers (16x8), nearest for int8 weights of int8 "
+                   "layers; nearest: round to nearest.")
 @click.option("--activations", type=click.Choice(ACTIVATION_MODES), default=DEFAULTS.activations, show_default=True,
               help="int16: TFLite's 16x8 (int16 activations, int8 weights, int64 biases) in every layer with an int16 "
                    "kernel; auto: int16 for the layers that gain most within --budget-sram, int8 elsewhere "

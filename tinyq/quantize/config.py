@@ -17,7 +17,8 @@ ACTIVATION_MODES = ("int8", "int16", "auto")
 # converter's 16x8 falls back)
 INT16_FALLBACKS = ("int8", "float")
 # weight rounding: nearest; gptq: each layer's output error minimized on calibration inputs, kept per output
-# channel only where it is lower on held-back samples (rounding.py); auto: gptq for int4 weights
+# channel only where it is lower on held-back samples (rounding.py); auto: gptq for int4 weights and for the
+# int8 weights of int16-activation layers (QuantizeConfig.gptq_rounds)
 ROUNDING_MODES = ("auto", "gptq", "nearest")
 
 
@@ -42,8 +43,17 @@ class QuantizeConfig:
 
     @property
     def gptq_dtypes(self) -> tuple[str, ...]:
-        """The weight types GPTQ rounds: auto rounds int4 ones (at int8 it measured no gain: bench quantize)."""
-        return {"gptq": ("int4", "int8"), "auto": ("int4",), "nearest": ()}.get(self.rounding, ())
+        """The weight types GPTQ may round somewhere (their layers' input statistics are collected)."""
+        widths = ("int8",) if self.activations == "int8" else ("int8", "int16")
+        return tuple(d for d in ("int4", "int8") if any(self.gptq_rounds(d, w) for w in widths))
+
+    def gptq_rounds(self, dtype: str, width: str) -> bool:
+        """Whether GPTQ rounds a layer's `dtype` weights when its activations are `width` (int8 / int16).
+        auto: int4 weights, and int8 weights of int16 layers (16x8), where the weights' rounding is most of
+        the noise; int8 weights of int8 layers measured no gain (bench quantize)."""
+        if self.rounding == "gptq":
+            return dtype in ("int4", "int8")
+        return self.rounding == "auto" and (dtype == "int4" or (dtype == "int8" and width == "int16"))
 
     def weight_clip(self, dtype: str) -> str:
         return self.int4_clip if dtype == "int4" else self.int8_clip

@@ -122,13 +122,14 @@ class _Built:
     activations: dict[int, ActivationChoice]
     graph: Graph
     weights: dict[int, WeightChoice]
+    layout: Layout
 
 
 def _build(float_graph: Graph, stats: dict[int, TensorStats], config: QuantizeConfig, dtypes: dict[int, str],
            layout: Layout, ranges: Ranges | None = None, rounder: rounding.Rounder | None = None) -> _Built:
     acts = choose_activation_params(float_graph, stats, config.observer, layout, ranges)
     qgraph, weights = build_quantized_graph(float_graph, acts, dtypes, config, stats, layout, rounder)
-    return _Built(float_graph, stats, acts, qgraph, weights)
+    return _Built(float_graph, stats, acts, qgraph, weights, layout)
 
 
 def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeConfig = QuantizeConfig(),
@@ -199,13 +200,18 @@ def quantize_graph(graph: Graph, calib: CalibrationSet | list, config: QuantizeC
     return QuantizeResult(float_graph=chosen.float_graph, graph=qgraph, config=kept_config, stats=chosen.stats,
                           activations=chosen.activations, weights=chosen.weights, weight_dtypes=dtypes, mixed=mixed,
                           seconds=time.perf_counter() - start, samples=calib.count, check=check, warnings=warnings,
-                          widths=plan, rounding=_rounding_outcomes(rounders[kept_config.equalize], chosen.weights))
+                          widths=plan,
+                          rounding=_rounding_outcomes(rounders[kept_config.equalize], chosen, kept_config, dtypes))
 
 
-def _rounding_outcomes(rounder: rounding.Rounder | None, weights) -> tuple[rounding.LayerRounding, ...]:
+def _rounding_outcomes(rounder: rounding.Rounder | None, built: _Built, config: QuantizeConfig,
+                       dtypes: dict[int, str]) -> tuple[rounding.LayerRounding, ...]:
+    """GPTQ's outcome for each layer it rounded (not an int8 layer whose nearest integers another width's
+    build also rounded to)."""
     if rounder is None:
         return ()
-    found = (rounder.outcome(op, choice.weights.q) for op, choice in sorted(weights.items()))
+    found = (rounder.outcome(op, choice.weights.q) for op, choice in sorted(built.weights.items())
+             if config.gptq_rounds(dtypes.get(op, "int8"), built.layout.op_dtypes.get(op, "int8")))
     return tuple(o for o in found if o is not None)
 
 

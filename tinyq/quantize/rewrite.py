@@ -140,7 +140,8 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
             dtype = weight_dtypes.get(op.index, "int8")
             x_quant = acts[inputs[rule.activation_inputs[0]]].quant
             qw, q_bias, shift = quantize_op_weights(graph, op, x_quant, dtype, config, stats, BIAS_DTYPE[width],
-                                                    acts[op.outputs[0]].quant, rounder)
+                                                    acts[op.outputs[0]].quant,
+                                                    rounder if config.gptq_rounds(dtype, width) else None)
             w_t = tensors[op.inputs[rule.weights]]
             tensors[w_t.index] = replace(
                 w_t, dtype=dtype, data=_frozen(qw.q),

@@ -5,7 +5,9 @@ error, not the layer's output error. GPTQ (Frantar et al., 2022) rounds one
 input column at a time and moves the error it made onto the columns not yet
 rounded, weighted by the inverse Hessian H = E[x x^T] of the layer's inputs,
 so the output error E|(Wq - W) x|^2 = sum over rows of d^T H d is what shrinks.
-At int4 this is where most of the loss is; at int8 it gains little.
+At int4 this is where most of the loss is; at int8 it gains little beside int8
+activations, but beside int16 ones (16x8) the weights' rounding is most of the
+noise again (QuantizeConfig.gptq_rounds).
 
 Inputs x are the float model's (the patches a conv multiplies, one per output
 position; per input channel for depthwise, whose output channels each see one)
