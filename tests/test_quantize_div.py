@@ -42,7 +42,7 @@ def test_the_rounding_rule_says_where_tflm_answers_garbage():
         ok = (num != 0) & (den != 0)
         exact = np.clip(np.round(num[ok] * s1 / (den[ok] * s2) / so) + zo, -128, 127)
         garbage = bool((np.abs(got[ok] - exact) > 2).any())
-        holds = int8_rounding_holds((Quant((s1,), (z1,)), Quant((s2,), (z2,))), Quant((so,), (zo,)))
+        holds = int8_rounding_holds(None, "int8", (Quant((s1,), (z1,)), Quant((s2,), (z2,))), Quant((so,), (zo,)))
         assert holds != garbage, (s1, z1, s2, z2, so, zo)
         seen.add(holds)
     assert seen == {True, False}

@@ -211,9 +211,10 @@ class QuantRule:
     # TFLM runs it in float32 only: it stays float between DEQUANTIZE and QUANTIZE, as the TFLite
     # converter leaves such an op; its constant operands stay float
     float_island: bool = False
-    # (input quants, output quant) -> whether TFLM's integer kernel computes the op at these parameters; where it
-    # does not, the op stays float between DEQUANTIZE and QUANTIZE as a float_island does (DIV)
-    int8_holds: Callable[[tuple, Any], bool] | None = None
+    # (op, width "int8"/"int16", input quants, output quant) -> whether TFLM's integer kernel computes the op at
+    # these parameters; where it does not, the op stays float between DEQUANTIZE and QUANTIZE as a float_island
+    # does (DIV's int8 rounding shift, SOFTMAX's int16 input rescale)
+    holds: Callable[[Any, str, tuple, Any], bool] | None = None
     # a constant operand takes the other tensors' parameters, saturating, without widening their range:
     # a clamp bound (Keras's UnitNormalization is minimum(rsqrt(sum), 1e12)) must not set the scale
     constants_saturate: bool = False

@@ -82,12 +82,14 @@ def _int32_fields(graph: Graph, op: Operator, a, b, y) -> dict:
                 act_min=act_min, act_max=act_max)
 
 
-def int8_rounding_holds(inputs: tuple, output) -> bool:
+def int8_rounding_holds(op: Operator, width: str, inputs: tuple, output) -> bool:
     """Whether TFLM's int8 DIV keeps its last rounding shift within 31 for every numerator but 0 at these
     parameters. Past 31 C leaves the shift undefined and the golden x86 build shifts by the exponent modulo
     32: a numerator of -1 over a divisor step of 128 or more gives a saturated quotient where the answer is
     near 0 (a divisor spanning [1, 166]: 8% of all int8 pairs). The shift is headroom (31 for -1, 30 for 1)
     + the reciprocal's bits over unit (bit length of |divisor - zero point|, less one) - the output shift."""
+    if width != "int8":
+        return True  # TFLM has no int16 DIV: such a layer is never int16
     a, b = inputs[:2]
     _, shift = qmath.div_rescale(a.s, b.s, output.s)
     widest_divisor = max(127 - b.zp, b.zp + 128)
@@ -113,7 +115,7 @@ def lower_floor(graph: Graph, op: Operator) -> Lowered:
 SPECS = [
     OpSpec(name="div", builtin="DIV", options=DivOptions, fb_options="DivOptions", lower=lower,
            kernels=(reference_kernel("div", inplace=ELEMENTWISE), f32_kernel("div_f32")),
-           quant=QuantRule(1, int8_holds=int8_rounding_holds),
+           quant=QuantRule(1, holds=int8_rounding_holds),
            doc=f"int8 (TFLM's reciprocal arithmetic, its zero-divisor result too), int32 (unquantized; a zero "
                f"divisor gives 0 where TFLM traps), float32, fused activation, broadcast up to rank "
                f"{MAX_BROADCAST_RANK}, constant operands in flash. tinyq quantize keeps a DIV float where TFLM's "

@@ -132,9 +132,21 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     return Lowered(op=op, kernel="softmax", params=params, inputs=(x.index,), outputs=(y.index,))
 
 
+def int16_rescale_holds(op: Operator, width: str, inputs: tuple, output) -> bool:
+    """Whether TFLM's int16 SOFTMAX rescales every input difference without wrapping. It shifts the difference
+    (down to -65535) left by the input multiplier's shift before multiplying, in int32: past a shift of 15 (input
+    scale x beta of 5 or more, attention scores of about 1e5 and beyond) large differences wrap and come out
+    near 0, as if they were the row's maximum (C leaves it undefined; x86 wraps)."""
+    if width != "int16":
+        return True
+    _, shift = qmath.softmax_int16_scaling(op.options.beta, inputs[0].s)
+    return (65535 << max(shift, 0)) < 2**31
+
+
 SPECS = [OpSpec(name="softmax", builtin="SOFTMAX", options=SoftmaxOptions, fb_options="SoftmaxOptions",
                 lower=lower, kernels=(reference_kernel("softmax", inplace=ROWWISE),
                                       reference_kernel("softmax_s16", inplace=ROWWISE), SOFTMAX_KERNEL),
-                quant=QuantRule(2, fixed_output=SOFTMAX_OUT),
+                quant=QuantRule(2, fixed_output=SOFTMAX_OUT, holds=int16_rescale_holds),
                 doc="int8 -> int8 (1/256, -128) or int16 (1/65536, -32768); int16 -> int16 (1/32768, 0); "
-                    "float32; any beta, last axis")]
+                    "float32; any beta, last axis. tinyq quantize keeps an int16 softmax float where TFLM's input "
+                    "rescale would wrap (input scale x beta of 5 or more)")]

@@ -124,7 +124,7 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
         width = layout.op_dtypes.get(op.index, "int8") if layout is not None else "int8"
         rule = RULES[op.op]
         in_float = layout is not None and op.index in layout.float_ops
-        if rule.float_island or in_float or not _int8_holds(rule, op, inputs, acts):
+        if rule.float_island or in_float or not _holds(rule, op, width, inputs, acts):
             # the island's DEQUANTIZE reads the float graph's own tensors, whatever width copies the layout made
             operators += _float_island(graph, op, op.inputs, tensors, acts)
             continue
@@ -173,13 +173,13 @@ def build_quantized_graph(graph: Graph, acts: dict[int, ActivationChoice], weigh
     return qgraph, weights
 
 
-def _int8_holds(rule, op: Operator, inputs: tuple[int, ...], acts: dict) -> bool:
-    """QuantRule.int8_holds at the parameters chosen for the op's data (True without such a rule)."""
-    if rule.int8_holds is None:
+def _holds(rule, op: Operator, width: str, inputs: tuple[int, ...], acts: dict) -> bool:
+    """QuantRule.holds at the width and parameters chosen for the op's data (True without such a rule)."""
+    if rule.holds is None:
         return True
     data = [t for t in inputs if t != NO_TENSOR and t in acts]
-    return all(t in acts for t in op.outputs) and rule.int8_holds(tuple(acts[t].quant for t in data),
-                                                                  acts[op.outputs[0]].quant)
+    return all(t in acts for t in op.outputs) and rule.holds(op, width, tuple(acts[t].quant for t in data),
+                                                             acts[op.outputs[0]].quant)
 
 
 def _requantized_inputs(op: Operator, inputs: tuple[int, ...], tensors: list,
