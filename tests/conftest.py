@@ -57,6 +57,15 @@ def bound_reference(lowered):
 TESTED_ARENA = "fast"
 
 
+def assert_float_island(graph, op_name: str):
+    """The graph's first `op_name` runs float32 between a DEQUANTIZE and a QUANTIZE (the quantizer's fallback
+    where TFLM's integer kernel would answer garbage)."""
+    at = [o.op for o in graph.operators].index(op_name)
+    op = graph.operators[at]
+    assert graph.operators[at - 1].op == "dequantize" and graph.operators[at + 1].op == "quantize"
+    assert all(graph.tensors[t].dtype == "float32" for t in op.inputs + op.outputs)
+
+
 def assert_bit_exact(graph, n_inputs: int = 20, backend: str | None = None, board: str = "host",
                      layers: bool = False, seed: int = 0):
     """Compile `graph`, run it on the host and in TFLM, and require identical bytes."""

@@ -8,7 +8,7 @@ divisor in [1, 166], -13.8 dB). The quantizer keeps such a DIV float between DEQ
 import numpy as np
 import pytest
 
-from conftest import assert_bit_exact
+from conftest import assert_bit_exact, assert_float_island
 from tinyq.golden import tflm_run
 from tinyq.ir import Quant
 from tinyq.ops.div import int8_rounding_holds
@@ -70,10 +70,7 @@ def test_a_divisor_spanning_decades_divides_in_float(activations):
     reads the float graph's own tensors (it crashed on the copies, bench graphs seeds 6020 and 6063)."""
     result = quantize_graph(divided(20.0), _data(64, 20.0, 0), QuantizeConfig(activations=activations))
     q = result.graph
-    at = [o.op for o in q.operators].index("div")
-    div = q.operators[at]
-    assert q.operators[at - 1].op == "dequantize" and q.operators[at + 1].op == "quantize"
-    assert all(q.tensors[t].dtype == F32 for t in div.inputs + div.outputs)
+    assert_float_island(q, "div")
     assert_bit_exact(q, n_inputs=12)
     test = _data(16, 20.0, 1)
     sqnr = sqnr_report(result.float_graph, q, [[t[i][None] for t in test] for i in range(16)]).output_sqnr_db[0]
