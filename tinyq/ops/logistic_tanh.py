@@ -128,19 +128,31 @@ def lower(graph: Graph, op: Operator) -> Lowered:
     return Lowered(op=op, kernel=op.op, params=params, inputs=(x.index,), outputs=(y.index,))
 
 
+def int16_input_holds(op: Operator, width: str, inputs: tuple, output) -> bool:
+    """Whether TFLM's int16 LOGISTIC/TANH takes every int16 input to the table's grid without wrapping: it
+    computes x * multiplier in int32, and past an input scale of about 5.3 (multiplier 2^16 at shift 0: tensors
+    of about 1e5 and beyond) the largest inputs wrap to the other sign and answer the opposite saturation."""
+    if width != "int16":
+        return True
+    multiplier, _ = qmath.sigmoid_int16_scaling(inputs[0].s, POT_SHIFTS_S16[op.op])
+    return 32768 * multiplier < 2**31
+
+
 SPECS = [
     OpSpec(name="logistic", builtin="LOGISTIC", lower=lower,
            kernels=(reference_kernel("logistic", inplace=ELEMENTWISE), reference_kernel("logistic_s16", inplace=ELEMENTWISE),
                     f32_kernel("logistic")),
-           quant=QuantRule(2, fixed_output=SOFTMAX_OUT, input_saturates=SATURATES_AT["logistic"]),
+           quant=QuantRule(2, fixed_output=SOFTMAX_OUT, input_saturates=SATURATES_AT["logistic"],
+                           holds=int16_input_holds),
            doc="int8, any input scale; output zero point -128 (TFLM requires it), written on the 1/256 grid whatever "
-               "the output scale says, as TFLM. int16: zero points 0, output scale 2^-15. "
+               "the output scale says, as TFLM. int16: zero points 0, output scale 2^-15. tinyq quantize keeps an int16 one float where TFLM's input rescale would wrap (input scale above about 5.3). "
                "float32 (TFLM's cutoffs, glibc's expf)"),
     OpSpec(name="tanh", builtin="TANH", lower=lower,
            kernels=(reference_kernel("tanh", inplace=ELEMENTWISE), reference_kernel("tanh_s16", inplace=ELEMENTWISE),
                     f32_kernel("tanh")),
-           quant=QuantRule(2, fixed_output=TANH_OUT, input_saturates=SATURATES_AT["tanh"]),
+           quant=QuantRule(2, fixed_output=TANH_OUT, input_saturates=SATURATES_AT["tanh"],
+                           holds=int16_input_holds),
            doc="int8, any input scale; written on the 1/128 grid, zero point 0, whatever the output tensor says, as "
-               "TFLM. int16: zero points 0, output scale 2^-15. "
+               "TFLM. int16: zero points 0, output scale 2^-15. tinyq quantize keeps an int16 one float where TFLM's input rescale would wrap (input scale above about 5.3). "
                "float32 (glibc's tanhf)"),
 ]
