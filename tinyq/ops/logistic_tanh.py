@@ -145,7 +145,8 @@ SPECS = [
            quant=QuantRule(2, fixed_output=SOFTMAX_OUT, input_saturates=SATURATES_AT["logistic"],
                            holds=int16_input_holds),
            doc="int8, any input scale; output zero point -128 (TFLM requires it), written on the 1/256 grid whatever "
-               "the output scale says, as TFLM. int16: zero points 0, output scale 2^-15. tinyq quantize keeps an int16 one float where TFLM's input rescale would wrap (input scale above about 5.3). "
+               "the output scale says, as TFLM. int16: zero points 0, output scale 2^-15. tinyq quantize keeps an "
+               "int16 one float where TFLM's input rescale would wrap (input scale above about 5.3). "
                "float32 (TFLM's cutoffs, glibc's expf)"),
     OpSpec(name="tanh", builtin="TANH", lower=lower,
            kernels=(reference_kernel("tanh", inplace=ELEMENTWISE), reference_kernel("tanh_s16", inplace=ELEMENTWISE),
@@ -153,6 +154,7 @@ SPECS = [
            quant=QuantRule(2, fixed_output=TANH_OUT, input_saturates=SATURATES_AT["tanh"],
                            holds=int16_input_holds),
            doc="int8, any input scale; written on the 1/128 grid, zero point 0, whatever the output tensor says, as "
-               "TFLM. int16: zero points 0, output scale 2^-15. tinyq quantize keeps an int16 one float where TFLM's input rescale would wrap (input scale above about 5.3). "
+               "TFLM. int16: zero points 0, output scale 2^-15. tinyq quantize keeps an int16 one float where TFLM's "
+               "input rescale would wrap (input scale above about 5.3). "
                "float32 (glibc's tanhf)"),
 ]
