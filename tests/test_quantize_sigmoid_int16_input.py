@@ -9,16 +9,15 @@ import numpy as np
 import pytest
 
 from conftest import assert_bit_exact, assert_float_island
+from test_quantize_softmax_int16_rescale import held_out_sqnr, normal_rows, scaled
 from tinyq.golden import tflm_run
 from tinyq.ir import Operator, Quant
 from tinyq.ops.logistic_tanh import int16_input_holds
 from tinyq.quantize import quantize_graph
 from tinyq.quantize.config import QuantizeConfig
-from tinyq.quantize.report import sqnr_report
 from tinyq.tflite.builder import GraphBuilder
 from tinyq.tflite.writer import write_model
 
-F32 = "float32"
 ROW = np.linspace(-32768, 32767, 64).round().astype(np.int16)
 EXACT = {"logistic": lambda z: 1 / (1 + np.exp(-np.clip(z, -80, 80))), "tanh": np.tanh}
 
@@ -41,32 +40,18 @@ def test_the_input_rule_says_where_tflm_answers_garbage(name, scale):
 
 def gate(spread: float):
     """logistic(x * spread), its input an output too (so its range is not cut at the saturation)."""
-    b = GraphBuilder("gate")
-    x = b.input((1, 16), F32)
-    s, out = b.activation((1, 16), F32), b.activation((1, 16), F32)
-    b.op("mul", [x, b.const(np.array([spread], np.float32), F32)], [s])
-    b.op("logistic", [s], [out])
-    return b.build([out, s])
-
-
-def _data(n, seed):
-    return [np.random.default_rng(seed).normal(0, 1, (n, 16)).astype(np.float32)]
-
-
-def _sqnr(result) -> float:
-    test = _data(16, 1)
-    return sqnr_report(result.float_graph, result.graph, [[test[0][i][None]] for i in range(16)]).output_sqnr_db[0]
+    return scaled("logistic", spread, input_is_output=True)
 
 
 def test_a_gate_on_values_of_1e5_takes_the_float_logistic():
-    result = quantize_graph(gate(1e5), _data(64, 0), QuantizeConfig(activations="int16"))
+    result = quantize_graph(gate(1e5), normal_rows(64, 0), QuantizeConfig(activations="int16"))
     assert_float_island(result.graph, "logistic")
     assert_bit_exact(result.graph, n_inputs=12)
     # measured 90 dB; TFLM's wrapped int16 input answered 8.5 dB, below int8's 17.8 dB
-    assert _sqnr(result) > 30.0
+    assert held_out_sqnr(result) > 30.0
 
 
 def test_a_gate_within_the_rescale_stays_int16():
-    result = quantize_graph(gate(1e4), _data(64, 0), QuantizeConfig(activations="int16"))
+    result = quantize_graph(gate(1e4), normal_rows(64, 0), QuantizeConfig(activations="int16"))
     op = next(o for o in result.graph.operators if o.op == "logistic")
     assert result.graph.tensors[op.inputs[0]].dtype == "int16"

@@ -7,7 +7,7 @@ Every case trains and fine-tunes (--distill: without the labels) on the 200 labe
 of ../shared/quant (finetune holds 20% of them out) and is scored on the 540 test samples, which neither
 step sees. The integer models run in TFLM. mobilenet_digits is trained here first
 (tinyq.qat.mobilenet_digits): by default the first of seeds 0-7 whose post-training int4 loses more than
-2 points on the test samples (hard_net: the trained network differs between machines and torch builds, and
+2 points on the test samples (hard_net: the trained network differs between machines, and
 seed 0 alone lost 2.04 points on one and 1.11 on another), or --net-seed N. "recovered": the share of
 post-training's loss the model kept wins back; --seeds runs finetune once per seed (its held-out split and
 batch order), then the mean.
